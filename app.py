@@ -1,0 +1,224 @@
+"""The Chalice edge: routes, the custom authorizer and the SQS consumer. Parse, call one service, map the result
+or the error. Capabilities are imported inside the views so a cold start pays only for what it serves."""
+
+from __future__ import annotations
+
+import functools
+import json
+from collections.abc import Callable
+from typing import Any, Literal, TypeVar
+
+from chalice.app import AuthRequest, AuthResponse, Chalice, Request, Response, SQSEvent
+from pydantic import BaseModel, ValidationError
+
+from functions.identity.principal import Citizen, Professional, from_context
+from functions.shared.errors import DomainError, Forbidden, InvalidRequest
+from functions.shared.http import error_body, render_domain_error, render_validation_error
+
+app = Chalice(app_name="mon-espace-sante", configure_logs=False)  # logs go through the JSON Logger
+app.api.binary_types = []
+
+UPLOAD_EVENTS_QUEUE = "mes-upload-events"
+M = TypeVar("M", bound=BaseModel)
+Who = Citizen | Professional
+
+
+def request() -> Request:
+    current = app.current_request
+    assert current is not None, "only called inside a route"
+    return current
+
+
+def _json(status: int, body: Any) -> Response:
+    return Response(body=json.dumps(body), status_code=status, headers={"Content-Type": "application/json"})
+
+
+def endpoint(role: Literal["citizen", "professional"]) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Check the caller's kind, run the view, and map every domain or validation error through the one table."""
+
+    def wrap(view: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(view)
+        def run(**params: str) -> Response:
+            try:
+                who = from_context(request().context.get("authorizer"))
+                if who.kind != role:
+                    raise Forbidden(f"this route is for {role}s", code="wrong_principal")
+                status, body = view(who, **params)
+                return _json(status, body)
+            except DomainError as exc:
+                return _json(*render_domain_error(exc))
+            except ValidationError as exc:
+                return _json(*render_validation_error(exc))
+
+        return run
+
+    return wrap
+
+
+def body_as(model: type[M]) -> M:
+    raw = request().raw_body
+    if not raw:
+        raise InvalidRequest("a JSON body is required", code="malformed_json")
+    try:
+        data = json.loads(raw)
+    except ValueError as exc:
+        raise InvalidRequest("the body is not valid JSON", code="malformed_json") from exc
+    if not isinstance(data, dict):
+        raise InvalidRequest("the body must be a JSON object", code="malformed_json")
+    return model.model_validate(data)
+
+
+def query() -> dict[str, str]:
+    return dict(request().query_params or {})
+
+
+def header(name: str) -> str | None:
+    value = request().headers.get(name)
+    return str(value) if value is not None else None
+
+
+_CHALICE_CODES = {"BadRequestError": "invalid_request", "NotFoundError": "not_found",
+                  "MethodNotAllowedError": "method_not_allowed", "UnsupportedMediaType": "unsupported_media_type",
+                  "InternalServerError": "internal_error"}
+
+
+@app.middleware("http")
+def chalice_errors_as_json(event: Any, get_response: Callable[[Any], Response]) -> Response:
+    """Chalice's own errors (unknown method, unsupported media type) use {"Code","Message"}: rewrite them."""
+    response = get_response(event)
+    body = response.body
+    if response.status_code >= 400 and isinstance(body, dict) and "Code" in body:
+        code = _CHALICE_CODES.get(str(body["Code"]), "error")
+        return _json(response.status_code, error_body(code, str(body.get("Message", ""))))
+    return response
+
+
+@app.authorizer(ttl_seconds=300)
+def bearer(auth_request: AuthRequest) -> AuthResponse:
+    """Verifies the bearer token and hands the principal to the routes. API Gateway caches the answer per token."""
+    from functions import deps
+    from functions.identity.principal import to_context
+    from functions.identity.service import authenticate
+    from functions.shared.errors import Unauthenticated
+    from functions.shared.settings import settings
+
+    try:
+        who = authenticate(deps.token_verifier(), settings().citizen_issuer.issuer, deps.spaces(),
+                           auth_request.token)
+    except Unauthenticated:
+        raise Exception("Unauthorized") from None
+    return AuthResponse(routes=["*"], principal_id=who.pseudonym, context=to_context(who))
+
+
+@app.route("/v1/health", methods=["GET"])
+def health() -> dict[str, str]:
+    return {"status": "ok"}
+
+
+# ---- professionals -------------------------------------------------------------------------------------------
+
+
+@app.route("/v1/patients/{ins}/documents", methods=["POST"], authorizer=bearer)
+@endpoint("professional")
+def professional_upload(who: Who, ins: str) -> tuple[int, Any]:
+    from functions import deps
+    from functions.records import api, service
+
+    doc, post = service.request_upload(deps.records(), who, ins, body_as(api.UploadIn), header("idempotency-key"))
+    return 201, api.UploadTicketOut.from_domain(doc, post).model_dump(mode="json")
+
+
+@app.route("/v1/patients/{ins}/documents/{document_id}", methods=["GET"], authorizer=bearer)
+@endpoint("professional")
+def professional_read(who: Professional, ins: str, document_id: str) -> tuple[int, Any]:
+    from functions import deps
+    from functions.records import api, service
+
+    doc, url = service.read_patient_document(deps.records(), who, ins, document_id)
+    return 200, api.DocumentOut.from_domain(doc, url).model_dump(mode="json")
+
+
+# ---- citizens ------------------------------------------------------------------------------------------------
+
+
+@app.route("/v1/me/documents", methods=["GET"], authorizer=bearer)
+@endpoint("citizen")
+def my_documents(who: Citizen) -> tuple[int, Any]:
+    from functions import deps
+    from functions.records import api, service
+    from functions.shared import cursor
+
+    params = query()
+    limit = cursor.page_size(params.pop("limit", None))
+    after = params.pop("cursor", None)
+    docs, nxt = service.list_own_documents(deps.records(), who, api.ListFilter.model_validate(params), after, limit)
+    page = api.DocumentPageOut(items=[api.DocumentOut.from_domain(d) for d in docs], next=nxt)
+    return 200, page.model_dump(mode="json")
+
+
+@app.route("/v1/me/documents", methods=["POST"], authorizer=bearer)
+@endpoint("citizen")
+def my_upload(who: Citizen) -> tuple[int, Any]:
+    from functions import deps
+    from functions.records import api, service
+
+    doc, post = service.request_upload(deps.records(), who, who.ins, body_as(api.UploadIn),
+                                       header("idempotency-key"))
+    return 201, api.UploadTicketOut.from_domain(doc, post).model_dump(mode="json")
+
+
+@app.route("/v1/me/documents/{document_id}", methods=["GET"], authorizer=bearer)
+@endpoint("citizen")
+def my_document(who: Citizen, document_id: str) -> tuple[int, Any]:
+    from functions import deps
+    from functions.records import api, service
+
+    doc, url = service.read_own_document(deps.records(), who, document_id)
+    return 200, api.DocumentOut.from_domain(doc, url).model_dump(mode="json")
+
+
+@app.route("/v1/me/documents/{document_id}", methods=["DELETE"], authorizer=bearer)
+@endpoint("citizen")
+def my_document_delete(who: Citizen, document_id: str) -> tuple[int, Any]:
+    from functions import deps
+    from functions.records import service
+
+    service.delete_own_document(deps.records(), who, document_id)
+    return 200, {"document_id": document_id, "status": "deleted"}
+
+
+@app.route("/v1/me/notifications", methods=["GET"], authorizer=bearer)
+@endpoint("citizen")
+def my_notifications(who: Citizen) -> tuple[int, Any]:
+    from functions import deps
+    from functions.notifications import api, service
+    from functions.shared import cursor
+
+    params = query()
+    items, nxt = service.list_notifications(deps.notifications(), who, params.get("cursor"),
+                                            cursor.page_size(params.get("limit")))
+    return 200, api.NotificationPageOut.from_domain(items, nxt).model_dump(mode="json")
+
+
+@app.route("/v1/me/traces", methods=["GET"], authorizer=bearer)
+@endpoint("citizen")
+def my_traces(who: Citizen) -> tuple[int, Any]:
+    from functions import deps
+    from functions.audit import api, service
+    from functions.shared import cursor
+
+    params = query()
+    items, nxt = service.list_traces(deps.traces(), who, params.get("cursor"), cursor.page_size(params.get("limit")))
+    return 200, api.TracePageOut.from_domain(items, nxt).model_dump(mode="json")
+
+
+# ---- queues --------------------------------------------------------------------------------------------------
+
+
+@app.on_sqs_message(queue=UPLOAD_EVENTS_QUEUE, batch_size=10)
+def on_upload_event(event: SQSEvent) -> dict[str, Any]:
+    from functions import deps
+    from functions.records.worker import handle_upload_events
+    from functions.shared.settings import settings
+
+    return handle_upload_events(deps.records(), settings().quarantine_bucket, event.to_dict(), event.context)

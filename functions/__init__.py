@@ -1,0 +1,1 @@
+"""Mon espace santé backend: framework-free capabilities behind a thin Chalice edge."""

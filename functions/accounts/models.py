@@ -1,0 +1,27 @@
+"""A person's space. It exists, unactivated, as soon as it is opened by default: documents flow into it anyway."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from enum import StrEnum
+
+from pydantic import BaseModel, ConfigDict
+
+
+class SpaceStatus(StrEnum):
+    OPEN = "open"
+    CLOSED = "closed"
+
+
+class Space(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    ins: str
+    status: SpaceStatus
+    created_at: datetime
+    activated_at: datetime | None = None
+    birth_date: date | None = None
+
+    @property
+    def accepts_documents(self) -> bool:
+        return self.status is SpaceStatus.OPEN

@@ -1,0 +1,87 @@
+"""DynamoDB adapter for spaces and login links: one table, two item kinds, every read is a key lookup."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Protocol
+
+from pynamodb.attributes import UnicodeAttribute, UTCDateTimeAttribute
+from pynamodb.exceptions import PutError
+from pynamodb.models import Model
+
+from functions.accounts.models import Space, SpaceStatus
+from functions.shared.privacy import digest
+
+
+class SpaceItem(Model):
+    """`key` is `SPACE#<ins>` for a space and `LOGIN#<issuer digest>#<subject digest>` for a login link."""
+
+    class Meta:
+        table_name = "spaces"
+
+    key = UnicodeAttribute(hash_key=True)
+    ins = UnicodeAttribute()
+    status = UnicodeAttribute(null=True)
+    created_at = UTCDateTimeAttribute()
+    activated_at = UTCDateTimeAttribute(null=True)
+    birth_date = UnicodeAttribute(null=True)
+
+
+def space_key(ins: str) -> str:
+    return f"SPACE#{ins}"
+
+
+def login_key(issuer: str, subject: str) -> str:
+    return f"LOGIN#{digest('iss', issuer)}#{digest('sub', subject)}"
+
+
+class SpaceStore(Protocol):
+    def open(self, space: Space) -> Space: ...
+    def get(self, ins: str) -> Space | None: ...
+    def link_login(self, issuer: str, subject: str, ins: str, at: datetime) -> None: ...
+    def resolve_login(self, issuer: str, subject: str) -> str | None: ...
+
+
+class DynamoSpaceStore:
+    def open(self, space: Space) -> Space:
+        """Create the space unless it exists (opening is idempotent); returns what is stored."""
+        item = SpaceItem(
+            space_key(space.ins),
+            ins=space.ins,
+            status=space.status.value,
+            created_at=space.created_at,
+            activated_at=space.activated_at,
+            birth_date=space.birth_date.isoformat() if space.birth_date else None,
+        )
+        try:
+            item.save(condition=SpaceItem.key.does_not_exist())
+        except PutError as exc:
+            if exc.cause_response_code != "ConditionalCheckFailedException":
+                raise
+            existing = self.get(space.ins)
+            assert existing is not None
+            return existing
+        return space
+
+    def get(self, ins: str) -> Space | None:
+        try:
+            item = SpaceItem.get(space_key(ins), consistent_read=True)
+        except SpaceItem.DoesNotExist:
+            return None
+        return Space(
+            ins=item.ins,
+            status=SpaceStatus(item.status),
+            created_at=item.created_at,
+            activated_at=item.activated_at,
+            birth_date=item.birth_date,
+        )
+
+    def link_login(self, issuer: str, subject: str, ins: str, at: datetime) -> None:
+        SpaceItem(login_key(issuer, subject), ins=ins, created_at=at).save()
+        SpaceItem(space_key(ins)).update(actions=[SpaceItem.activated_at.set(at)])
+
+    def resolve_login(self, issuer: str, subject: str) -> str | None:
+        try:
+            return SpaceItem.get(login_key(issuer, subject)).ins
+        except SpaceItem.DoesNotExist:
+            return None

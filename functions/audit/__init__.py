@@ -1,0 +1,1 @@
+"""Traces: every read and write of a record, with who, what, when and which document; readable by the holder."""

@@ -1,0 +1,88 @@
+"""Composition root: adapters are built on first use from settings, then reused by a warm Lambda."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from functools import lru_cache
+from typing import TYPE_CHECKING
+
+from functions.shared.clock import Clock, SystemClock
+from functions.shared.settings import settings
+
+if TYPE_CHECKING:
+    from functions.accounts.storage import DynamoSpaceStore
+    from functions.audit.storage import DynamoTraceStore
+    from functions.identity.tokens import TokenVerifier
+    from functions.notifications.storage import DynamoNotificationStore
+    from functions.records.service import RecordDeps
+
+
+@lru_cache(maxsize=1)
+def bind_tables() -> None:
+    from functions.accounts.storage import SpaceItem
+    from functions.audit.storage import TraceItem
+    from functions.notifications.storage import NotificationItem
+    from functions.records.storage import DocumentItem
+    from functions.shared.dynamo import bind
+
+    s = settings()
+    bind(SpaceItem, s.spaces_table, s.region)
+    bind(DocumentItem, s.documents_table, s.region)
+    bind(TraceItem, s.traces_table, s.region)
+    bind(NotificationItem, s.notifications_table, s.region)
+
+
+@lru_cache(maxsize=1)
+def clock() -> Clock:
+    return SystemClock()
+
+
+@lru_cache(maxsize=1)
+def spaces() -> DynamoSpaceStore:
+    from functions.accounts.storage import DynamoSpaceStore
+
+    bind_tables()
+    return DynamoSpaceStore()
+
+
+@lru_cache(maxsize=1)
+def traces() -> DynamoTraceStore:
+    from functions.audit.storage import DynamoTraceStore
+
+    bind_tables()
+    return DynamoTraceStore()
+
+
+@lru_cache(maxsize=1)
+def notifications() -> DynamoNotificationStore:
+    from functions.notifications.storage import DynamoNotificationStore
+
+    bind_tables()
+    return DynamoNotificationStore()
+
+
+@lru_cache(maxsize=1)
+def records() -> RecordDeps:
+    from functions.records.blobs import S3BlobStore
+    from functions.records.service import RecordDeps
+    from functions.records.storage import DynamoDocumentStore
+    from functions.shared.aws import client
+
+    bind_tables()
+    s = settings()
+    return RecordDeps(
+        documents=DynamoDocumentStore(),
+        blobs=S3BlobStore(client("s3", s.region), s.quarantine_bucket, s.records_bucket, s.kms_key_id),
+        traces=traces(),
+        clock=clock(),
+        upload_ttl=timedelta(seconds=s.upload_url_ttl_seconds),
+        download_ttl_seconds=s.download_url_ttl_seconds,
+    )
+
+
+@lru_cache(maxsize=1)
+def token_verifier() -> TokenVerifier:
+    from functions.identity.tokens import TokenVerifier
+
+    s = settings()
+    return TokenVerifier([s.citizen_issuer, s.professional_issuer])

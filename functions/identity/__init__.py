@@ -1,0 +1,1 @@
+"""Who is calling: INS identifiers, OIDC token verification, and the principal the edge hands to services."""

@@ -1,0 +1,69 @@
+"""The authenticated caller, as the custom authorizer hands it to routes (a flat string context in API Gateway)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+
+from functions.shared.errors import Unauthenticated
+from functions.shared.privacy import digest
+
+RPPS = Annotated[str, Field(pattern=r"^\d{11}$")]
+FINESS = Annotated[str, Field(pattern=r"^[0-9AB]{9}$")]
+PROFESSION = Annotated[str, Field(pattern=r"^\d{2}$")]
+
+
+class Citizen(BaseModel):
+    """The holder of a space (linked to exactly one INS at activation)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    kind: Literal["citizen"] = "citizen"
+    ins: str
+
+    @property
+    def actor_id(self) -> str:
+        return "patient"
+
+    @property
+    def pseudonym(self) -> str:
+        return digest("ins", self.ins)
+
+
+class Professional(BaseModel):
+    """A health professional authenticated by Pro Santé Connect, acting for one organisation (FINESS)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    kind: Literal["professional"] = "professional"
+    rpps: RPPS
+    profession: PROFESSION
+    finess: FINESS
+    specialty: str | None = None
+
+    @property
+    def actor_id(self) -> str:
+        return self.rpps
+
+    @property
+    def pseudonym(self) -> str:
+        return digest("rpps", self.rpps)
+
+
+Principal = Annotated[Citizen | Professional, Field(discriminator="kind")]
+_PRINCIPAL: TypeAdapter[Citizen | Professional] = TypeAdapter(Principal)
+
+
+def to_context(principal: Citizen | Professional) -> dict[str, str]:
+    """API Gateway authorizer contexts only carry flat strings."""
+    return {k: str(v) for k, v in principal.model_dump(exclude_none=True).items()}
+
+
+def from_context(context: dict[str, object] | None) -> Citizen | Professional:
+    fields = {"kind", "ins", "rpps", "profession", "finess", "specialty"}
+    data = {k: v for k, v in (context or {}).items() if k in fields}
+    try:
+        return _PRINCIPAL.validate_python(data)
+    except ValidationError as exc:
+        raise Unauthenticated("missing or invalid credentials") from exc

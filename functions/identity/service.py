@@ -1,0 +1,26 @@
+"""From a bearer token to a principal: citizens through their login link, professionals through their claims."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from functions.identity.principal import Citizen, Professional
+from functions.identity.tokens import TokenVerifier, professional_from
+from functions.shared.errors import Unauthenticated
+
+
+class LoginDirectory(Protocol):
+    def resolve_login(self, issuer: str, subject: str) -> str | None: ...
+
+
+def authenticate(verifier: TokenVerifier, citizen_issuer: str, logins: LoginDirectory,
+                 authorization: str | None) -> Citizen | Professional:
+    if not authorization or not authorization.startswith("Bearer "):
+        raise Unauthenticated("a bearer token is required")
+    token = verifier.verify(authorization.removeprefix("Bearer ").strip())
+    if token.issuer != citizen_issuer:
+        return professional_from(token)
+    ins = logins.resolve_login(token.issuer, token.subject)
+    if ins is None:
+        raise Unauthenticated("this login is not linked to an activated space")
+    return Citizen(ins=ins)

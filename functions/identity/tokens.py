@@ -1,0 +1,94 @@
+"""OIDC bearer-token verification. Decoding is not verifying: signature (issuer JWKS), iss, aud, exp and nbf are
+all required, and only asymmetric algorithms are accepted, so `alg: none` or HS256-with-the-public-key fail."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import jwt
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from functions.identity.principal import FINESS, PROFESSION, RPPS, Professional
+from functions.shared.errors import Unauthenticated
+from functions.shared.settings import IssuerSettings
+
+ALLOWED_ALGORITHMS = ("RS256", "PS256", "ES256")
+LEEWAY_SECONDS = 30
+_REQUIRED = ["exp", "iat", "iss", "aud", "sub"]
+
+
+class VerifiedToken(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    issuer: str
+    subject: str
+    claims: dict[str, Any]
+
+
+class ProfessionalClaims(BaseModel):
+    """Pro Santé Connect claims we rely on; anything else in the token is ignored."""
+
+    rpps: RPPS
+    profession: PROFESSION
+    finess: FINESS
+    specialty: str | None = None
+
+    def principal(self) -> Professional:
+        return Professional(rpps=self.rpps, profession=self.profession, finess=self.finess, specialty=self.specialty)
+
+
+KeyLookup = Callable[[IssuerSettings, str], Any]
+
+
+class JwksKeys:
+    """Signing keys from each issuer's JWKS URI (HTTPS in a deployed stage), cached per issuer for 5 minutes."""
+
+    def __init__(self) -> None:
+        self._clients: dict[str, jwt.PyJWKClient] = {}
+
+    def __call__(self, issuer: IssuerSettings, kid: str) -> Any:
+        if issuer.issuer not in self._clients:
+            self._clients[issuer.issuer] = jwt.PyJWKClient(issuer.jwks_uri, cache_keys=True, lifespan=300,
+                                                           timeout=5)
+        return self._clients[issuer.issuer].get_signing_key(kid).key
+
+
+class TokenVerifier:
+    """Verifies tokens from a fixed allow-list of issuers."""
+
+    def __init__(self, issuers: list[IssuerSettings], keys: KeyLookup | None = None) -> None:
+        self._issuers = {i.issuer: i for i in issuers}
+        self._keys = keys or JwksKeys()
+
+    def verify(self, token: str) -> VerifiedToken:
+        try:
+            header = jwt.get_unverified_header(token)
+            if header.get("alg") not in ALLOWED_ALGORITHMS or not header.get("kid"):
+                raise Unauthenticated("token algorithm or key id not accepted")
+            # The issuer is read unverified only to pick which JWKS to check against; it is verified below.
+            unverified = jwt.decode(token, options={"verify_signature": False})
+            issuer = self._issuers.get(str(unverified.get("iss")))
+            if issuer is None:
+                raise Unauthenticated("token issuer not trusted")
+            claims = jwt.decode(
+                token,
+                key=self._keys(issuer, header["kid"]),
+                algorithms=[header["alg"]],
+                audience=issuer.audience,
+                issuer=issuer.issuer,
+                leeway=LEEWAY_SECONDS,
+                options={"require": _REQUIRED, "verify_nbf": True},
+            )
+        except Unauthenticated:
+            raise
+        except (jwt.PyJWTError, jwt.PyJWKClientError, ValueError, KeyError) as exc:
+            raise Unauthenticated("invalid or expired token") from exc
+        return VerifiedToken(issuer=issuer.issuer, subject=str(claims["sub"]), claims=claims)
+
+
+def professional_from(token: VerifiedToken) -> Professional:
+    try:
+        return ProfessionalClaims.model_validate(token.claims).principal()
+    except ValidationError as exc:
+        raise Unauthenticated("professional token lacks rpps, profession or finess") from exc

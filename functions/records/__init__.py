@@ -1,0 +1,1 @@
+"""The medical record: documents, their upload and verification, and who reads them."""

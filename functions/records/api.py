@@ -1,0 +1,110 @@
+"""Request and response shapes of the record routes. Responses are built field by field from the domain, so a
+new internal field never leaks to callers."""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from functions.records.blobs import PresignedPost
+from functions.records.models import Declaration, Document
+
+
+class UploadIn(BaseModel):
+    """The uploader's declaration. Unknown fields (author, status, patient...) are refused: callers never set them."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    type_code: str = Field(min_length=1, max_length=20)
+    title: str = Field(min_length=1, max_length=200)
+    service_date: date
+    content_type: str = Field(min_length=1, max_length=100)
+    size: int = Field(gt=0)
+    sha256: str
+
+    @field_validator("sha256")
+    @classmethod
+    def _hex_digest(cls, value: str) -> str:
+        if not re.fullmatch(r"[0-9a-fA-F]{64}", value):
+            raise ValueError("must be 64 hexadecimal characters")
+        return value.lower()
+
+    def declaration(self) -> Declaration:
+        return Declaration(**self.model_dump())
+
+
+class ListFilter(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    type_code: str | None = Field(default=None, max_length=20)
+    date_from: date | None = None
+    date_to: date | None = None
+
+    @model_validator(mode="after")
+    def _ordered(self) -> ListFilter:
+        if self.date_from and self.date_to and self.date_from > self.date_to:
+            raise ValueError("date_from must not be after date_to")
+        return self
+
+
+class AuthorOut(BaseModel):
+    kind: str
+    rpps: str | None = None
+    finess: str | None = None
+
+
+class DocumentOut(BaseModel):
+    document_id: str
+    type_code: str
+    title: str
+    service_date: date
+    created_at: datetime
+    updated_at: datetime
+    content_type: str
+    size: int
+    status: str
+    author: AuthorOut
+    rejection_reason: str | None = None
+    download_url: str | None = None
+
+    @classmethod
+    def from_domain(cls, doc: Document, download_url: str | None = None) -> DocumentOut:
+        d = doc.declaration
+        return cls(
+            document_id=doc.document_id,
+            type_code=d.type_code,
+            title=d.title,
+            service_date=d.service_date,
+            created_at=doc.created_at,
+            updated_at=doc.updated_at,
+            content_type=d.content_type,
+            size=d.size,
+            status=doc.status.value,
+            author=AuthorOut(kind=doc.author.kind, rpps=doc.author.rpps, finess=doc.author.finess),
+            rejection_reason=doc.rejection_reason.value if doc.rejection_reason else None,
+            download_url=download_url,
+        )
+
+
+class UploadOut(BaseModel):
+    url: str
+    fields: dict[str, str]
+    expires_at: datetime
+
+
+class UploadTicketOut(BaseModel):
+    document_id: str
+    status: str
+    upload: UploadOut
+
+    @classmethod
+    def from_domain(cls, doc: Document, post: PresignedPost) -> UploadTicketOut:
+        return cls(document_id=doc.document_id, status=doc.status.value,
+                   upload=UploadOut(url=post.url, fields=post.fields, expires_at=doc.upload_expires_at))
+
+
+class DocumentPageOut(BaseModel):
+    items: list[DocumentOut]
+    next: str | None

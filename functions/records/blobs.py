@@ -1,0 +1,106 @@
+"""S3 adapter: presigned POST into quarantine, streaming reads for the verifier, promotion into the records
+bucket under SSE-KMS with an encryption context, and short-lived download URLs. Presigning is local: no AWS call."""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Protocol
+
+from botocore.exceptions import ClientError
+
+CHUNK_BYTES = 256 * 1024
+
+
+@dataclass(frozen=True)
+class PresignedPost:
+    url: str
+    fields: dict[str, str]
+
+
+@dataclass(frozen=True)
+class QuarantinedObject:
+    patient_ins: str | None
+    content_type: str | None
+    etag: str
+    chunks: Iterator[bytes]
+
+
+class BlobStore(Protocol):
+    def presign_upload(self, key: str, patient_ins: str, content_type: str, size: int,
+                       now: datetime, expires_at: datetime) -> PresignedPost: ...
+    def open_quarantined(self, key: str) -> QuarantinedObject | None: ...
+    def promote(self, key: str, etag: str, record_key: str, content_type: str, context: dict[str, str]) -> None: ...
+    def discard_quarantined(self, key: str) -> None: ...
+    def delete_record(self, record_key: str) -> None: ...
+    def presign_download(self, record_key: str, ttl_seconds: int) -> str: ...
+
+
+class S3BlobStore:
+    def __init__(self, s3: Any, quarantine_bucket: str, records_bucket: str, kms_key_id: str) -> None:
+        self._s3 = s3
+        self._quarantine = quarantine_bucket
+        self._records = records_bucket
+        self._kms_key_id = kms_key_id
+
+    def presign_upload(self, key: str, patient_ins: str, content_type: str, size: int,
+                       now: datetime, expires_at: datetime) -> PresignedPost:
+        """Every field the uploader sends is pinned by an exact-match condition; S3 refuses anything else."""
+        fields = {
+            "Content-Type": content_type,
+            "x-amz-server-side-encryption": "aws:kms",
+            "x-amz-server-side-encryption-aws-kms-key-id": self._kms_key_id,
+            "x-amz-meta-patient": patient_ins,
+        }
+        conditions: list[Any] = [{"bucket": self._quarantine}, {"key": key}]
+        conditions += [{name: value} for name, value in fields.items()]
+        conditions.append(["content-length-range", size, size])
+        expires_in = max(1, int((expires_at - now).total_seconds()))
+        post = self._s3.generate_presigned_post(self._quarantine, key, Fields=fields, Conditions=conditions,
+                                                ExpiresIn=expires_in)
+        return PresignedPost(url=post["url"], fields=post["fields"])
+
+    def open_quarantined(self, key: str) -> QuarantinedObject | None:
+        try:
+            obj = self._s3.get_object(Bucket=self._quarantine, Key=key)
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] in {"NoSuchKey", "404"}:
+                return None
+            raise
+        return QuarantinedObject(
+            patient_ins=obj.get("Metadata", {}).get("patient"),
+            content_type=obj.get("ContentType"),
+            etag=obj["ETag"],
+            chunks=obj["Body"].iter_chunks(CHUNK_BYTES),
+        )
+
+    def promote(self, key: str, etag: str, record_key: str, content_type: str, context: dict[str, str]) -> None:
+        """Server-side copy of exactly the version that was verified (If-Match on its ETag), re-encrypted under
+        the project key with the patient/document encryption context."""
+        self._s3.copy_object(
+            Bucket=self._records,
+            Key=record_key,
+            CopySource={"Bucket": self._quarantine, "Key": key},
+            CopySourceIfMatch=etag,
+            MetadataDirective="REPLACE",
+            ContentType=content_type,
+            ServerSideEncryption="aws:kms",
+            SSEKMSKeyId=self._kms_key_id,
+            SSEKMSEncryptionContext=base64.b64encode(json.dumps(context, sort_keys=True).encode()).decode(),
+            BucketKeyEnabled=False,
+        )
+
+    def discard_quarantined(self, key: str) -> None:
+        self._s3.delete_object(Bucket=self._quarantine, Key=key)
+
+    def delete_record(self, record_key: str) -> None:
+        self._s3.delete_object(Bucket=self._records, Key=record_key)
+
+    def presign_download(self, record_key: str, ttl_seconds: int) -> str:
+        url: str = self._s3.generate_presigned_url(
+            "get_object", Params={"Bucket": self._records, "Key": record_key}, ExpiresIn=ttl_seconds
+        )
+        return url

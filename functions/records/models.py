@@ -1,0 +1,116 @@
+"""Documents and their life cycle: pending (declared, bytes not yet verified) -> available | rejected."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict
+
+from functions.identity.principal import Citizen, Professional
+from functions.shared.privacy import digest
+
+
+class DocumentStatus(StrEnum):
+    PENDING = "pending"
+    AVAILABLE = "available"
+    REJECTED = "rejected"
+
+
+class RejectionReason(StrEnum):
+    SIZE_MISMATCH = "size_mismatch"
+    CHECKSUM_MISMATCH = "checksum_mismatch"
+    CONTENT_TYPE_MISMATCH = "content_type_mismatch"
+    CONTENT_NOT_OF_DECLARED_TYPE = "content_not_of_declared_type"
+
+
+class InvalidTransition(Exception):
+    """A state change the life cycle does not allow (e.g. verifying a document twice)."""
+
+
+class Author(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    kind: Literal["professional", "patient"]
+    rpps: str | None = None
+    profession: str | None = None
+    finess: str | None = None
+
+    @classmethod
+    def of(cls, principal: Citizen | Professional) -> Author:
+        if isinstance(principal, Professional):
+            return cls(kind="professional", rpps=principal.rpps, profession=principal.profession,
+                       finess=principal.finess)
+        return cls(kind="patient")
+
+
+class Declaration(BaseModel):
+    """What the uploader promises about the bytes; the verifier holds the upload to every field."""
+
+    model_config = ConfigDict(frozen=True)
+
+    type_code: str
+    title: str
+    service_date: date
+    content_type: str
+    size: int
+    sha256: str
+
+    def digest(self) -> str:
+        """Fingerprint of the request, to tell an idempotent replay from a different request under the same key."""
+        return hashlib.sha256(json.dumps(self.model_dump(mode="json"), sort_keys=True).encode()).hexdigest()
+
+
+class Document(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    patient_ins: str
+    document_id: str
+    declaration: Declaration
+    author: Author
+    status: DocumentStatus
+    created_at: datetime
+    updated_at: datetime
+    upload_expires_at: datetime
+    request_digest: str
+    rejection_reason: RejectionReason | None = None
+
+    @property
+    def visible_to_patient(self) -> bool:
+        """The holder sees available documents, and their own uploads at every stage."""
+        return self.status is DocumentStatus.AVAILABLE or self.author.kind == "patient"
+
+    @property
+    def quarantine_key(self) -> str:
+        return f"uploads/{self.document_id}"
+
+    @property
+    def record_key(self) -> str:
+        """Records are grouped by a patient pseudonym (never the INS in clear: keys show up in logs)."""
+        return f"records/{digest('ins', self.patient_ins)}/{self.document_id}"
+
+    @property
+    def encryption_context(self) -> dict[str, str]:
+        """Binds the stored object to its patient and document: decrypting it under any other pair fails."""
+        return {"mes:patient": digest("ins", self.patient_ins), "mes:document": self.document_id}
+
+    def accept(self, at: datetime) -> Document:
+        if self.status is not DocumentStatus.PENDING:
+            raise InvalidTransition(f"cannot accept a {self.status} document")
+        return self.model_copy(update={"status": DocumentStatus.AVAILABLE, "updated_at": at})
+
+    def reject(self, reason: RejectionReason, at: datetime) -> Document:
+        if self.status is not DocumentStatus.PENDING:
+            raise InvalidTransition(f"cannot reject a {self.status} document")
+        return self.model_copy(update={"status": DocumentStatus.REJECTED, "updated_at": at,
+                                       "rejection_reason": reason})
+
+
+def document_id_for(author_id: str, patient_ins: str, idempotency_key: str) -> str:
+    """Deterministic id per (caller, patient, Idempotency-Key): the conditional put on it *is* the idempotency
+    check, so a first upload request costs one DynamoDB write."""
+    raw = hashlib.sha256(f"{author_id}|{patient_ins}|{idempotency_key}".encode()).hexdigest()
+    return f"doc_{raw[:26]}"

@@ -1,0 +1,1 @@
+"""Cross-capability plumbing: settings, errors, clock, logging, AWS clients, cursors."""

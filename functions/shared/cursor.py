@@ -1,0 +1,47 @@
+"""Opaque pagination cursors. They carry only sort-key positions; the partition always comes from the caller,
+so a forged cursor can never reach another patient's items."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+
+from functions.shared.errors import InvalidRequest
+
+MAX_PAGE_SIZE = 100
+DEFAULT_PAGE_SIZE = 20
+
+
+def encode(position: dict[str, str] | None) -> str | None:
+    if not position:
+        return None
+    raw = json.dumps(position, separators=(",", ":"), sort_keys=True).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode(cursor: str | None, allowed: frozenset[str]) -> dict[str, str] | None:
+    if not cursor:
+        return None
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        value = json.loads(raw)
+    except (binascii.Error, ValueError, UnicodeDecodeError) as exc:
+        raise InvalidRequest("invalid cursor", code="invalid_cursor") from exc
+    if (
+        not isinstance(value, dict)
+        or not value
+        or set(value) - allowed
+        or not all(isinstance(v, str) and len(v) < 300 for v in value.values())
+    ):
+        raise InvalidRequest("invalid cursor", code="invalid_cursor")
+    return value
+
+
+def page_size(raw: str | None) -> int:
+    """Page sizes are capped (resource consumption): outside 1..100 is a 400, not a silent clamp."""
+    if raw is None or raw == "":
+        return DEFAULT_PAGE_SIZE
+    if not raw.isdigit() or not 1 <= int(raw) <= MAX_PAGE_SIZE:
+        raise InvalidRequest(f"limit must be an integer from 1 to {MAX_PAGE_SIZE}", code="invalid_limit")
+    return int(raw)

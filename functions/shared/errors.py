@@ -1,0 +1,58 @@
+"""Domain errors. Each names a stable machine code; the edge maps them to HTTP in one table."""
+
+from __future__ import annotations
+
+
+class DomainError(Exception):
+    """Base of every error a caller may see; `code` is stable, `message` is safe to show (no health data)."""
+
+    code = "error"
+
+    def __init__(self, message: str, code: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        if code is not None:
+            self.code = code
+
+
+class InvalidRequest(DomainError):
+    """Malformed input (bad JSON, bad identifier, missing header)."""
+
+    code = "invalid_request"
+
+
+class Unprocessable(DomainError):
+    """Well-formed input that breaks a rule (unknown type code, bad field value)."""
+
+    code = "validation_failed"
+
+
+class PayloadTooLarge(DomainError):
+    code = "payload_too_large"
+
+
+class UnsupportedMediaType(DomainError):
+    code = "unsupported_media_type"
+
+
+class Unauthenticated(DomainError):
+    code = "unauthorized"
+
+
+class Forbidden(DomainError):
+    """The caller is known and the resource is theirs to know about, but the action is not allowed."""
+
+    code = "forbidden"
+
+
+class NotFound(DomainError):
+    """Missing, or someone else's: the two must be indistinguishable, so the message is always the same."""
+
+    code = "not_found"
+
+    def __init__(self, what: str = "resource") -> None:
+        super().__init__(f"{what} not found")
+
+
+class Conflict(DomainError):
+    code = "conflict"

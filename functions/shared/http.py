@@ -1,0 +1,40 @@
+"""The single error table: domain error -> (HTTP status, JSON body). Framework-free so the edge stays thin."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import ValidationError
+
+from functions.shared import errors
+
+STATUS: dict[type[errors.DomainError], int] = {
+    errors.InvalidRequest: 400,
+    errors.Unauthenticated: 401,
+    errors.Forbidden: 403,
+    errors.NotFound: 404,
+    errors.Conflict: 409,
+    errors.PayloadTooLarge: 413,
+    errors.UnsupportedMediaType: 415,
+    errors.Unprocessable: 422,
+}
+
+
+def error_body(code: str, message: str) -> dict[str, Any]:
+    return {"error": {"code": code, "message": message}}
+
+
+def render_domain_error(exc: errors.DomainError) -> tuple[int, dict[str, Any]]:
+    for cls in type(exc).__mro__:
+        if cls in STATUS:
+            return STATUS[cls], error_body(exc.code, exc.message)
+    return 500, error_body("internal_error", "internal error")
+
+
+def render_validation_error(exc: ValidationError) -> tuple[int, dict[str, Any]]:
+    """Name the fields and what is wrong, never echo the submitted values (they may be health data)."""
+    parts = []
+    for err in exc.errors(include_input=False, include_url=False):
+        where = ".".join(str(p) for p in err["loc"]) or "body"
+        parts.append(f"{where}: {err['msg']}")
+    return 422, error_body("validation_failed", "; ".join(parts)[:1000])

@@ -1,0 +1,79 @@
+"""Runtime configuration, read from the environment once, on first use (never at import)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from functools import lru_cache
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+
+class IssuerSettings(BaseModel):
+    """One trusted OIDC issuer: tokens are accepted only with this `iss`, this `aud` and a key from this JWKS."""
+
+    model_config = ConfigDict(frozen=True)
+
+    issuer: str = Field(min_length=1)
+    audience: str = Field(min_length=1)
+    jwks_uri: str = Field(min_length=1)
+
+
+class Settings(BaseModel):
+    """Every name and limit the functions need; a deployed stage sets them through Lambda environment variables."""
+
+    model_config = ConfigDict(frozen=True)
+
+    region: str = "eu-west-3"
+    spaces_table: str
+    documents_table: str
+    traces_table: str
+    notifications_table: str
+    quarantine_bucket: str
+    records_bucket: str
+    kms_key_id: str
+    citizen_issuer: IssuerSettings
+    professional_issuer: IssuerSettings
+    upload_url_ttl_seconds: int = Field(default=600, ge=60, le=900)
+    download_url_ttl_seconds: int = Field(default=300, ge=30, le=300)
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> Settings:
+        """Build settings from `MES_*` variables; a missing one fails loudly with its name."""
+
+        def issuer(prefix: str) -> dict[str, str | None]:
+            return {
+                "issuer": env.get(f"MES_{prefix}_ISSUER"),
+                "audience": env.get(f"MES_{prefix}_AUDIENCE"),
+                "jwks_uri": env.get(f"MES_{prefix}_JWKS_URI"),
+            }
+
+        raw = {
+            "region": env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or "eu-west-3",
+            "spaces_table": env.get("MES_SPACES_TABLE"),
+            "documents_table": env.get("MES_DOCUMENTS_TABLE"),
+            "traces_table": env.get("MES_TRACES_TABLE"),
+            "notifications_table": env.get("MES_NOTIFICATIONS_TABLE"),
+            "quarantine_bucket": env.get("MES_QUARANTINE_BUCKET"),
+            "records_bucket": env.get("MES_RECORDS_BUCKET"),
+            "kms_key_id": env.get("MES_KMS_KEY_ID"),
+            "citizen_issuer": issuer("CITIZEN"),
+            "professional_issuer": issuer("PRO"),
+        }
+        for name, value in (
+            ("upload_url_ttl_seconds", env.get("MES_UPLOAD_URL_TTL_SECONDS")),
+            ("download_url_ttl_seconds", env.get("MES_DOWNLOAD_URL_TTL_SECONDS")),
+        ):
+            if value:
+                raw[name] = value
+        try:
+            return cls.model_validate(raw)
+        except ValidationError as exc:
+            missing = ", ".join(".".join(str(p) for p in e["loc"]) for e in exc.errors())
+            raise RuntimeError(f"configuration incomplete or invalid: {missing}") from exc
+
+
+@lru_cache(maxsize=1)
+def settings() -> Settings:
+    """The process-wide settings, read on first call."""
+    return Settings.from_env(os.environ)

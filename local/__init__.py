@@ -1,0 +1,1 @@
+"""Local runner: embedded moto server, queue pump, development token issuer, demo seed. Never deployed."""

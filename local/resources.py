@@ -1,0 +1,66 @@
+"""Creates the AWS resources of one stage on the moto server: tables (from the pynamodb models, so keys and
+indexes match the code), buckets, the KMS key, queues with their dead-letter queue, and S3 -> SQS notifications.
+Idempotent, so `make run` can restart on a running moto server."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from functions import deps
+from functions.shared.aws import client
+from functions.shared.settings import settings
+from local.config import KMS_ALIAS, MAX_RECEIVES, UPLOAD_EVENTS_DLQ, UPLOAD_EVENTS_QUEUE
+
+
+def _tables() -> None:
+    from functions.accounts.storage import SpaceItem
+    from functions.audit.storage import TraceItem
+    from functions.notifications.storage import NotificationItem
+    from functions.records.storage import DocumentItem
+
+    deps.bind_tables()
+    for model in (SpaceItem, DocumentItem, TraceItem, NotificationItem):
+        if not model.exists():
+            model.create_table(billing_mode="PAY_PER_REQUEST", wait=True)
+
+
+def _key(kms: Any) -> None:
+    aliases = {a["AliasName"] for a in kms.list_aliases()["Aliases"]}
+    if KMS_ALIAS not in aliases:
+        key_id = kms.create_key(Description="Mon espace santé records (local)")["KeyMetadata"]["KeyId"]
+        kms.create_alias(AliasName=KMS_ALIAS, TargetKeyId=key_id)
+
+
+def _bucket(s3: Any, name: str, region: str, versioned: bool) -> None:
+    try:
+        s3.create_bucket(Bucket=name, CreateBucketConfiguration={"LocationConstraint": region})
+    except s3.exceptions.BucketAlreadyOwnedByYou:
+        return
+    s3.put_public_access_block(Bucket=name, PublicAccessBlockConfiguration={
+        "BlockPublicAcls": True, "IgnorePublicAcls": True, "BlockPublicPolicy": True, "RestrictPublicBuckets": True})
+    if versioned:
+        s3.put_bucket_versioning(Bucket=name, VersioningConfiguration={"Status": "Enabled"})
+
+
+def _queues(sqs: Any) -> str:
+    dlq_url = sqs.create_queue(QueueName=UPLOAD_EVENTS_DLQ)["QueueUrl"]
+    dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    url = sqs.create_queue(QueueName=UPLOAD_EVENTS_QUEUE, Attributes={
+        "VisibilityTimeout": "30",
+        "RedrivePolicy": json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": str(MAX_RECEIVES)}),
+    })["QueueUrl"]
+    arn: str = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    return arn
+
+
+def create_all() -> None:
+    s = settings()
+    _tables()
+    _key(client("kms", s.region))
+    s3 = client("s3", s.region)
+    _bucket(s3, s.quarantine_bucket, s.region, versioned=False)
+    _bucket(s3, s.records_bucket, s.region, versioned=True)
+    queue_arn = _queues(client("sqs", s.region))
+    s3.put_bucket_notification_configuration(Bucket=s.quarantine_bucket, NotificationConfiguration={
+        "QueueConfigurations": [{"QueueArn": queue_arn, "Events": ["s3:ObjectCreated:*"]}]})

@@ -8,6 +8,7 @@ from __future__ import annotations
 import codecs
 import hashlib
 import xml.etree.ElementTree as ET
+from typing import Any
 
 from functions.records.models import Declaration, RejectionReason
 
@@ -29,11 +30,10 @@ def _is_cda(head: bytes) -> bool:
     lowered = head.lower()
     if b"<!doctype" in lowered or b"<!entity" in lowered:
         return False
-    parser: ET.XMLPullParser[ET.Element] = ET.XMLPullParser(events=("start",))
+    parser: Any = ET.XMLPullParser(events=("start",))
     try:
         parser.feed(head)
-        for event in parser.read_events():
-            element = event[1]
+        for _event, element in parser.read_events():
             return isinstance(element, ET.Element) and element.tag == CDA_ROOT
     except ET.ParseError:
         return False

@@ -1,0 +1,216 @@
+"""Record use cases over in-memory adapters: idempotent upload requests, verification outcomes, reading and
+deleting, and the rule that someone else's document answers exactly like a missing one."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from functions.audit.models import TraceAction
+from functions.identity.principal import Citizen, Professional
+from functions.records import service
+from functions.records.api import ListFilter, UploadIn
+from functions.records.models import DocumentStatus, RejectionReason
+from functions.shared.clock import FixedClock
+from functions.shared.errors import (
+    Conflict,
+    Forbidden,
+    InvalidRequest,
+    NotFound,
+    PayloadTooLarge,
+    Unprocessable,
+    UnsupportedMediaType,
+)
+from tests.unit.fakes import FakeBlobStore, FakeDocumentStore, FakeTraceStore
+
+INS = "284067512345688"
+OTHER_INS = "192016938701215"
+PATIENT = Citizen(ins=INS)
+DOCTOR = Professional(rpps="10000000001", profession="10", finess="750000001")
+PDF = b"%PDF-1.4 compte rendu"
+
+
+@pytest.fixture
+def deps() -> service.RecordDeps:
+    traces = FakeTraceStore()
+    return service.RecordDeps(documents=FakeDocumentStore(traces, {INS, OTHER_INS}), blobs=FakeBlobStore(),
+                              traces=traces, clock=FixedClock(datetime(2026, 11, 23, 9, 0, tzinfo=UTC)),
+                              upload_ttl=timedelta(minutes=10), download_ttl_seconds=300)
+
+
+def upload_body(data: bytes = PDF, **over: object) -> UploadIn:
+    fields: dict[str, object] = {"type_code": "11502-2", "title": "Bilan sanguin", "service_date": "2026-11-20",
+                                 "content_type": "application/pdf", "size": len(data),
+                                 "sha256": hashlib.sha256(data).hexdigest()}
+    fields.update(over)
+    return UploadIn.model_validate(fields)
+
+
+def uploaded(deps: service.RecordDeps, who: Citizen | Professional = DOCTOR, data: bytes = PDF,
+             key: str = "upload-0001", sent: bytes | None = None, sent_type: str = "application/pdf") -> str:
+    doc, _ = service.request_upload(deps, who, INS, upload_body(data), key)
+    blobs = deps.blobs
+    assert isinstance(blobs, FakeBlobStore)
+    blobs.put(doc.quarantine_key, data if sent is None else sent, sent_type, INS)
+    return doc.document_id
+
+
+def test_upload_request_creates_a_pending_document_and_traces_it(deps: service.RecordDeps) -> None:
+    doc, post = service.request_upload(deps, DOCTOR, INS, upload_body(), "upload-0001")
+    assert doc.status is DocumentStatus.PENDING
+    assert post.fields["key"] == doc.quarantine_key
+    assert doc.upload_expires_at - deps.clock.now() <= timedelta(minutes=15)
+    assert [t.action for t in deps.traces.list(INS, None, 10)[0]] == [TraceAction.DOCUMENT_UPLOAD_REQUESTED]
+
+
+def test_same_key_and_body_give_the_same_document(deps: service.RecordDeps) -> None:
+    first, _ = service.request_upload(deps, DOCTOR, INS, upload_body(), "upload-0001")
+    again, _ = service.request_upload(deps, DOCTOR, INS, upload_body(), "upload-0001")
+    assert again == first
+
+
+def test_same_key_with_another_body_is_a_conflict(deps: service.RecordDeps) -> None:
+    service.request_upload(deps, DOCTOR, INS, upload_body(), "upload-0001")
+    with pytest.raises(Conflict):
+        service.request_upload(deps, DOCTOR, INS, upload_body(title="Autre titre"), "upload-0001")
+
+
+@pytest.mark.parametrize(("who", "over", "error"), [
+    (DOCTOR, {"type_code": "99999-9"}, Unprocessable),
+    (DOCTOR, {"content_type": "application/zip"}, UnsupportedMediaType),
+    (DOCTOR, {"size": 20 * 1024 * 1024 + 1}, PayloadTooLarge),
+    (PATIENT, {"content_type": "application/xml"}, UnsupportedMediaType),
+    (PATIENT, {"size": 5 * 1024 * 1024 + 1}, PayloadTooLarge),
+])
+def test_declarations_outside_the_rules_are_refused_and_nothing_is_written(
+        deps: service.RecordDeps, who: Citizen | Professional, over: dict[str, object], error: type) -> None:
+    with pytest.raises(error):
+        service.request_upload(deps, who, INS, upload_body(**over), "upload-0001")
+    assert deps.traces.list(INS, None, 10)[0] == []
+
+
+@pytest.mark.parametrize("key", [None, "", "short", "spaces are not allowed here", "x" * 101])
+def test_an_idempotency_key_is_required_and_well_formed(deps: service.RecordDeps, key: str | None) -> None:
+    with pytest.raises(InvalidRequest):
+        service.request_upload(deps, DOCTOR, INS, upload_body(), key)
+
+
+def test_a_patient_without_a_space_is_not_found(deps: service.RecordDeps) -> None:
+    from functions.identity.ins import with_key
+
+    with pytest.raises(NotFound):
+        service.request_upload(deps, DOCTOR, with_key("1010101001001"), upload_body(), "upload-0001")
+
+
+def test_verified_bytes_join_the_record_with_a_trace_and_a_notification(deps: service.RecordDeps) -> None:
+    doc_id = uploaded(deps)
+    assert service.verify_upload(deps, f"uploads/{doc_id}") is service.VerificationOutcome.ACCEPTED
+    doc, url = service.read_own_document(deps, PATIENT, doc_id)
+    assert doc.status is DocumentStatus.AVAILABLE and url is not None
+    blobs = deps.blobs
+    assert isinstance(blobs, FakeBlobStore)
+    assert blobs.records[doc.record_key] == PDF
+    assert blobs.contexts[doc.record_key] == doc.encryption_context
+    assert blobs.quarantine == {}
+    store = deps.documents
+    assert isinstance(store, FakeDocumentStore)
+    assert [n.document_id for n in store.notifications] == [doc_id]
+
+
+def test_a_redelivered_event_changes_nothing(deps: service.RecordDeps) -> None:
+    doc_id = uploaded(deps)
+    service.verify_upload(deps, f"uploads/{doc_id}")
+    traces_before = len(deps.traces.list(INS, None, 100)[0])
+    assert service.verify_upload(deps, f"uploads/{doc_id}") is service.VerificationOutcome.IGNORED
+    assert len(deps.traces.list(INS, None, 100)[0]) == traces_before
+
+
+def test_a_second_upload_to_an_accepted_document_is_discarded(deps: service.RecordDeps) -> None:
+    doc_id = uploaded(deps)
+    service.verify_upload(deps, f"uploads/{doc_id}")
+    blobs = deps.blobs
+    assert isinstance(blobs, FakeBlobStore)
+    blobs.put(f"uploads/{doc_id}", b"%PDF-1.4 swapped!!!!!", "application/pdf", INS)
+    assert service.verify_upload(deps, f"uploads/{doc_id}") is service.VerificationOutcome.IGNORED
+    assert blobs.quarantine == {}
+    doc, _ = service.read_own_document(deps, PATIENT, doc_id)
+    assert blobs.records[doc.record_key] == PDF
+
+
+@pytest.mark.parametrize(("sent", "sent_type", "reason"), [
+    (PDF + b"x", "application/pdf", RejectionReason.SIZE_MISMATCH),
+    (b"%PDF-1.4 compte rendv", "application/pdf", RejectionReason.CHECKSUM_MISMATCH),
+    (PDF, "image/png", RejectionReason.CONTENT_TYPE_MISMATCH),
+])
+def test_an_upload_that_differs_from_its_declaration_is_rejected_and_leaves_nothing(
+        deps: service.RecordDeps, sent: bytes, sent_type: str, reason: RejectionReason) -> None:
+    doc_id = uploaded(deps, sent=sent, sent_type=sent_type)
+    assert service.verify_upload(deps, f"uploads/{doc_id}") is service.VerificationOutcome.REJECTED
+    doc, url = service.read_patient_document(deps, DOCTOR, INS, doc_id)
+    assert (doc.status, doc.rejection_reason, url) == (DocumentStatus.REJECTED, reason, None)
+    blobs = deps.blobs
+    assert isinstance(blobs, FakeBlobStore)
+    assert blobs.quarantine == {} and blobs.records == {}
+    with pytest.raises(NotFound):
+        service.read_own_document(deps, PATIENT, doc_id)
+
+
+def test_a_text_file_declared_as_pdf_is_rejected(deps: service.RecordDeps) -> None:
+    text = b"not really a pdf"
+    doc_id = uploaded(deps, data=text)
+    assert service.verify_upload(deps, f"uploads/{doc_id}") is service.VerificationOutcome.REJECTED
+    doc, _ = service.read_patient_document(deps, DOCTOR, INS, doc_id)
+    assert doc.rejection_reason is RejectionReason.CONTENT_NOT_OF_DECLARED_TYPE
+
+
+def test_someone_elses_document_answers_like_a_missing_one(deps: service.RecordDeps) -> None:
+    doc_id = uploaded(deps)
+    service.verify_upload(deps, f"uploads/{doc_id}")
+    other_org = Professional(rpps="10000000003", profession="10", finess="690000002")
+    errors = []
+    for call in (lambda: service.read_own_document(deps, Citizen(ins=OTHER_INS), doc_id),
+                 lambda: service.read_own_document(deps, PATIENT, "doc_" + "0" * 26),
+                 lambda: service.read_own_document(deps, PATIENT, "../../etc/passwd"),
+                 lambda: service.read_patient_document(deps, other_org, INS, doc_id)):
+        with pytest.raises(NotFound) as err:
+            call()
+        errors.append((err.value.code, err.value.message))
+    assert len(set(errors)) == 1
+
+
+def test_the_holder_lists_available_documents_and_own_uploads_only(deps: service.RecordDeps) -> None:
+    accepted = uploaded(deps, key="upload-0001")
+    service.verify_upload(deps, f"uploads/{accepted}")
+    uploaded(deps, key="upload-0002")  # a hospital document still pending: not shown
+    own, _ = service.request_upload(deps, PATIENT, INS, upload_body(b"%PDF-1.4 mine"), "upload-0003")
+    docs, _ = service.list_own_documents(deps, PATIENT, ListFilter(), None, 20)
+    assert {d.document_id for d in docs} == {accepted, own.document_id}
+    assert deps.traces.list(INS, None, 1)[0][0].action is TraceAction.DOCUMENT_LISTED
+
+
+def test_the_holder_deletes_own_uploads_but_not_professional_documents(deps: service.RecordDeps) -> None:
+    pro_doc = uploaded(deps, key="upload-0001")
+    service.verify_upload(deps, f"uploads/{pro_doc}")
+    own = uploaded(deps, who=PATIENT, key="upload-0002")
+    service.verify_upload(deps, f"uploads/{own}")
+    with pytest.raises(Forbidden):
+        service.delete_own_document(deps, PATIENT, pro_doc)
+    service.delete_own_document(deps, PATIENT, own)
+    with pytest.raises(NotFound):
+        service.read_own_document(deps, PATIENT, own)
+    blobs = deps.blobs
+    assert isinstance(blobs, FakeBlobStore)
+    assert len(blobs.records) == 1
+    assert deps.traces.list(INS, None, 1)[0][0].action is TraceAction.DOCUMENT_DELETED
+
+
+def test_a_document_deleted_while_pending_discards_a_late_upload(deps: service.RecordDeps) -> None:
+    own = uploaded(deps, who=PATIENT)
+    service.delete_own_document(deps, PATIENT, own)
+    blobs = deps.blobs
+    assert isinstance(blobs, FakeBlobStore)
+    blobs.put(f"uploads/{own}", PDF, "application/pdf", INS)
+    assert service.verify_upload(deps, f"uploads/{own}") is service.VerificationOutcome.IGNORED
+    assert blobs.quarantine == {} and blobs.records == {}

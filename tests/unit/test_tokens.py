@@ -1,0 +1,120 @@
+"""Token verification: every way to forge or misuse a token is a 401 (security-tests.md, Authentication)."""
+
+from __future__ import annotations
+
+import base64
+import json
+import time
+from typing import Any
+
+import jwt
+import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+from functions.identity.principal import Citizen, Professional
+from functions.identity.service import authenticate
+from functions.identity.tokens import TokenVerifier
+from functions.shared.errors import Unauthenticated
+from functions.shared.settings import IssuerSettings
+
+CITIZEN = IssuerSettings(issuer="https://citizen.example", audience="mes", jwks_uri="https://citizen.example/jwks")
+PRO = IssuerSettings(issuer="https://pro.example", audience="mes", jwks_uri="https://pro.example/jwks")
+KEY = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+ROGUE = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+KID = "k1"
+
+
+def lookup(issuer: IssuerSettings, kid: str) -> Any:
+    if kid != KID:
+        raise jwt.PyJWKClientError(f'Unable to find a signing key that matches: "{kid}"')
+    return KEY.public_key()
+
+
+def claims(**over: Any) -> dict[str, Any]:
+    now = int(time.time())
+    base = {"iss": CITIZEN.issuer, "aud": "mes", "sub": "pairwise-1", "iat": now, "nbf": now, "exp": now + 600}
+    base.update(over)
+    return {k: v for k, v in base.items() if v is not None}
+
+
+def sign(payload: dict[str, Any], key: Any = KEY, kid: str | None = KID, alg: str = "RS256") -> str:
+    headers = {"kid": kid} if kid else {}
+    return jwt.encode(payload, key, algorithm=alg, headers=headers)
+
+
+class Logins:
+    def __init__(self, links: dict[tuple[str, str], str]) -> None:
+        self.links = links
+
+    def resolve_login(self, issuer: str, subject: str) -> str | None:
+        return self.links.get((issuer, subject))
+
+
+VERIFIER = TokenVerifier([CITIZEN, PRO], keys=lookup)
+LOGINS = Logins({(CITIZEN.issuer, "pairwise-1"): "284067512345688"})
+
+
+def auth(token: str) -> Citizen | Professional:
+    return authenticate(VERIFIER, CITIZEN.issuer, LOGINS, f"Bearer {token}")
+
+
+def test_a_valid_citizen_token_resolves_to_the_linked_ins() -> None:
+    assert auth(sign(claims())) == Citizen(ins="284067512345688")
+
+
+def test_a_valid_professional_token_carries_rpps_profession_and_finess() -> None:
+    who = auth(sign(claims(iss=PRO.issuer, rpps="10000000001", profession="10", finess="750000001")))
+    assert who == Professional(rpps="10000000001", profession="10", finess="750000001")
+
+
+def _alg_none_token() -> str:
+    def b64(d: dict[str, Any]) -> str:
+        return base64.urlsafe_b64encode(json.dumps(d).encode()).decode().rstrip("=")
+
+    return f"{b64({'alg': 'none', 'kid': KID})}.{b64(claims())}."
+
+
+def _hs256_with_public_key() -> str:
+    pem = KEY.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+    header = {"alg": "HS256", "kid": KID, "typ": "JWT"}
+
+    def b64(raw: bytes) -> str:
+        return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+    import hashlib
+    import hmac
+
+    signing_input = f"{b64(json.dumps(header).encode())}.{b64(json.dumps(claims()).encode())}"
+    mac = hmac.new(pem, signing_input.encode(), hashlib.sha256).digest()
+    return f"{signing_input}.{b64(mac)}"
+
+
+@pytest.mark.parametrize(
+    "make_token",
+    [
+        pytest.param(lambda: sign(claims(iss="https://evil.example")), id="wrong iss"),
+        pytest.param(lambda: sign(claims(aud="another-api")), id="wrong aud"),
+        pytest.param(lambda: sign(claims(exp=int(time.time()) - 120, iat=int(time.time()) - 900)), id="expired"),
+        pytest.param(lambda: sign(claims(exp=None)), id="no exp"),
+        pytest.param(lambda: sign(claims(nbf=int(time.time()) + 600)), id="not yet valid"),
+        pytest.param(lambda: sign(claims(sub=None)), id="no sub"),
+        pytest.param(_alg_none_token, id="alg none"),
+        pytest.param(_hs256_with_public_key, id="HS256 signed with the public key"),
+        pytest.param(lambda: sign(claims(), kid="unknown"), id="unknown kid"),
+        pytest.param(lambda: sign(claims(), kid=None), id="no kid"),
+        pytest.param(lambda: sign(claims(), key=ROGUE), id="another key under a known kid"),
+        pytest.param(lambda: "not.a.jwt", id="garbage"),
+        pytest.param(lambda: sign(claims(iss=PRO.issuer, rpps="123")), id="professional without valid claims"),
+        pytest.param(lambda: sign(claims(sub="not-linked")), id="citizen login without a space"),
+    ],
+)
+def test_forged_or_misused_tokens_are_unauthenticated(make_token: Any) -> None:
+    with pytest.raises(Unauthenticated):
+        auth(make_token())
+
+
+@pytest.mark.parametrize("header", [None, "", "Basic abc", "Bearer"])
+def test_missing_or_non_bearer_authorization_is_unauthenticated(header: str | None) -> None:
+    with pytest.raises(Unauthenticated):
+        authenticate(VERIFIER, CITIZEN.issuer, LOGINS, header)

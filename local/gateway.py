@@ -5,6 +5,7 @@ the Gateway Responses set in infra."""
 from __future__ import annotations
 
 import json
+import re
 import threading
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,7 @@ from chalice.local import (
 
 from functions.shared.http import error_body
 
+_INS_IN_PATH = re.compile(r"(?<=/patients/)[^/?\s]+")
 JWKS_PATH = "/dev-issuer/jwks.json"
 _GATEWAY_ERRORS = {401: ("unauthorized", "missing or invalid credentials"),
                    403: ("not_found", "resource not found"),
@@ -53,12 +55,16 @@ class GatewayHandler(ChaliceRequestHandler):
         self.local_gateway.handle_request = handle  # type: ignore[method-assign]
         super()._generic_handle()
 
+    def log_message(self, format: str, *args: Any) -> None:
+        """Access log without identifiers: INS in paths are masked, like the stage's access log format."""
+        super().log_message(format, *(_INS_IN_PATH.sub("<ins>", str(a)) for a in args))
+
     do_GET = do_PUT = do_POST = do_HEAD = do_DELETE = do_PATCH = do_OPTIONS = _generic_handle
 
     def _send_error_response(self, error: LocalGatewayException) -> None:
         status = error.CODE
         # API Gateway answers 403 "Missing Authentication Token" for unknown routes; the stack maps it to 404.
-        if status == 403 and b"Missing Authentication Token" in (error.body or b""):
+        if status == 403 and error.headers.get("x-amzn-ErrorType") == "UnauthorizedException":
             status = 404
         code, message = _GATEWAY_ERRORS.get(status, ("error", "request refused"))
         body = json.dumps(error_body(code, message)).encode()

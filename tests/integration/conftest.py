@@ -1,0 +1,99 @@
+"""Integration harness: a moto server, the stage's resources created as `make run` creates them, the API served
+over real HTTP by the local gateway, and the queue pump the tests drive to make asynchronous steps deterministic."""
+
+from __future__ import annotations
+
+import hashlib
+import random
+import socket
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+
+from functions.identity.ins import with_key
+from local import config
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@dataclass
+class Stack:
+    base: str
+    aws: str
+    issuer: Any
+    pump: Any
+    env: dict[str, str]
+
+    def citizen(self, ins: str | None = None) -> tuple[str, dict[str, str]]:
+        """A new person with an activated space, and their auth header."""
+        from local.seed import citizen_subject, ensure_citizen
+
+        ins = ins or new_ins()
+        ensure_citizen(ins)
+        token = self.issuer.mint(config.CITIZEN_ISSUER, citizen_subject(ins))
+        return ins, {"Authorization": f"Bearer {token}"}
+
+    def professional(self, rpps: str = "10000000001", profession: str = "10",
+                     finess: str = "750000001") -> dict[str, str]:
+        token = self.issuer.mint(config.PRO_ISSUER, f"psc-{rpps}",
+                                 {"rpps": rpps, "profession": profession, "finess": finess})
+        return {"Authorization": f"Bearer {token}"}
+
+    def call(self, method: str, path: str, headers: dict[str, str] | None = None, **kw: Any) -> requests.Response:
+        return requests.request(method, self.base + path, headers=headers, timeout=10, **kw)
+
+
+def new_ins() -> str:
+    sex = random.choice("12")
+    return with_key(f"{sex}{random.randint(40, 99)}{random.randint(1, 12):02d}75{random.randint(0, 999999):06d}")
+
+
+def declaration(data: bytes, content_type: str = "application/pdf", **over: Any) -> dict[str, Any]:
+    body = {"type_code": "11502-2", "title": "Bilan sanguin du 20 novembre", "service_date": "2026-11-20",
+            "content_type": content_type, "size": len(data), "sha256": hashlib.sha256(data).hexdigest()}
+    body.update(over)
+    return body
+
+
+def post_file(upload: dict[str, Any], data: bytes) -> requests.Response:
+    """What a hospital's software does with the presigned POST: a plain multipart form, no AWS SDK."""
+    return requests.post(upload["url"], data=upload["fields"], files={"file": ("document", data)}, timeout=10)
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    import logging
+
+    from moto.server import ThreadedMotoServer
+
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    aws_port, api_port = free_port(), free_port()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=aws_port, verbose=False)
+    server.start()
+    env = config.local_env(aws_port=aws_port, api_port=api_port, prefix="mes-test")
+    config.apply(env)
+
+    import app as api
+    from functions.shared.aws import client
+    from local import gateway, resources
+    from local.issuer import DevIssuer
+    from local.pump import QueuePump
+
+    issuer = DevIssuer(state_dir=Path(tmp_path_factory.mktemp("issuer")))
+    resources.create_all()
+    http = gateway.serve_in_thread(api.app, "127.0.0.1", api_port, issuer.jwks_path)
+    pump = QueuePump(client("sqs", config.REGION), config.UPLOAD_EVENTS_QUEUE, api.on_upload_event,
+                     retry_delay_seconds=0)
+    yield Stack(base=f"http://127.0.0.1:{api_port}", aws=env["AWS_ENDPOINT_URL"], issuer=issuer, pump=pump,
+                env=env)
+    http.shutdown()
+    server.stop()

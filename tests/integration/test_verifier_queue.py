@@ -1,0 +1,149 @@
+"""The verifier behind SQS: lying uploads never become available and leave no object, redelivery changes
+nothing, a poison message ends in the dead-letter queue while the rest of its batch succeeds."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from functions.shared.aws import client
+from local import config
+from local.pump import LambdaContext, sqs_event
+from tests.events import load
+from tests.integration.conftest import Stack, declaration, post_file
+
+PDF = b"%PDF-1.4\n% a lab report\n%%EOF\n"
+
+
+def declare_and_upload(stack: Stack, ins: str, sent: bytes, key: str, **over: Any) -> str:
+    headers = {**stack.professional(), "Idempotency-Key": key}
+    ticket = stack.call("POST", f"/v1/patients/{ins}/documents", headers, json=declaration(PDF, **over)).json()
+    post_file(ticket["upload"], sent)
+    return str(ticket["document_id"])
+
+
+def bucket_keys(stack: Stack, bucket: str) -> list[str]:
+    s3 = client("s3", config.REGION)
+    return [o["Key"] for o in s3.list_object_versions(Bucket=stack.env[bucket]).get("Versions", [])]
+
+
+def queue_url(name: str) -> str:
+    url: str = client("sqs", config.REGION).get_queue_url(QueueName=name)["QueueUrl"]
+    return url
+
+
+@pytest.mark.parametrize(("sent", "reason"), [
+    (b"%PDF-1.4\n% a lab rep0rt\n%%EOF\n", "checksum_mismatch"),
+    (b"%PDF-1.4\n% a lab report\n%%EOF\n!", "size_mismatch"),
+])
+def test_an_upload_that_lies_is_rejected_and_leaves_no_object(stack: Stack, sent: bytes, reason: str) -> None:
+    ins, patient = stack.citizen()
+    doc_id = declare_and_upload(stack, ins, sent, key=f"lying-upload-{reason}")
+    stack.pump.drain()
+    polled = stack.call("GET", f"/v1/patients/{ins}/documents/{doc_id}", stack.professional()).json()
+    assert (polled["status"], polled["rejection_reason"], polled["download_url"]) == ("rejected", reason, None)
+    assert f"uploads/{doc_id}" not in bucket_keys(stack, "MES_QUARANTINE_BUCKET")
+    assert not [k for k in bucket_keys(stack, "MES_RECORDS_BUCKET") if k.endswith(doc_id)]
+    assert stack.call("GET", f"/v1/me/documents/{doc_id}", patient).status_code == 404
+    assert stack.call("GET", "/v1/me/notifications", patient).json()["items"] == []
+    rejected = [t for t in stack.call("GET", "/v1/me/traces", patient).json()["items"]
+                if t["action"] == "document.rejected"]
+    assert [(t["document_id"], t["reason"]) for t in rejected] == [(doc_id, reason)]
+
+
+def test_a_document_whose_bytes_are_not_of_the_declared_type_is_rejected(stack: Stack) -> None:
+    ins, _ = stack.citizen()
+    text = b"plain text pretending to be a PDF"
+    headers = {**stack.professional(), "Idempotency-Key": "wrong-magic-0001"}
+    ticket = stack.call("POST", f"/v1/patients/{ins}/documents", headers, json=declaration(text)).json()
+    post_file(ticket["upload"], text)
+    stack.pump.drain()
+    polled = stack.call("GET", f"/v1/patients/{ins}/documents/{ticket['document_id']}", stack.professional())
+    assert polled.json()["rejection_reason"] == "content_not_of_declared_type"
+
+
+def test_redelivered_and_duplicate_events_change_nothing(stack: Stack) -> None:
+    ins, patient = stack.citizen()
+    sqs = client("sqs", config.REGION)
+    url = queue_url(config.UPLOAD_EVENTS_QUEUE)
+    doc_id = declare_and_upload(stack, ins, PDF, key="redelivery-0001")
+    received = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=1)["Messages"]
+    bodies = [m["Body"] for m in received if doc_id in m["Body"]]
+    assert len(bodies) == 1
+    for m in received:  # give the messages back, then process them for real
+        sqs.change_message_visibility(QueueUrl=url, ReceiptHandle=m["ReceiptHandle"], VisibilityTimeout=0)
+    stack.pump.drain()
+    traces_before = stack.call("GET", "/v1/me/traces?limit=100", stack.citizen(ins)[1]).json()["items"]
+
+    for _ in range(2):  # the same S3 event delivered twice more
+        sqs.send_message(QueueUrl=url, MessageBody=bodies[0])
+    stack.pump.drain()
+
+    traces_after = stack.call("GET", "/v1/me/traces?limit=100", patient).json()["items"]
+    writes = [t for t in traces_after if t["action"] in {"document.verified", "document.rejected"}]
+    assert len(writes) == 1
+    assert len([t for t in traces_after if t["action"] != "document.listed"]) == \
+        len([t for t in traces_before if t["action"] != "document.listed"])
+    assert len(stack.call("GET", "/v1/me/notifications", patient).json()["items"]) == 1
+    assert stack.call("GET", f"/v1/me/documents/{doc_id}", patient).json()["status"] == "available"
+
+
+def test_the_s3_test_event_is_consumed_and_ignored(stack: Stack) -> None:
+    sqs = client("sqs", config.REGION)
+    url = queue_url(config.UPLOAD_EVENTS_QUEUE)
+    sqs.send_message(QueueUrl=url, MessageBody=load("sqs/s3_test_event.json")["Records"][0]["body"])
+    stack.pump.drain()
+    attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages",
+                                                                         "ApproximateNumberOfMessagesNotVisible"])
+    assert attributes["Attributes"]["ApproximateNumberOfMessages"] == "0"
+    assert attributes["Attributes"]["ApproximateNumberOfMessagesNotVisible"] == "0"
+
+
+def test_a_poison_message_fails_alone_and_lands_in_the_dead_letter_queue(stack: Stack) -> None:
+    import app as api
+
+    ins, patient = stack.citizen()
+    doc_id = declare_and_upload(stack, ins, PDF, key="poison-batch-0001")
+    sqs = client("sqs", config.REGION)
+    url, dlq = queue_url(config.UPLOAD_EVENTS_QUEUE), queue_url(config.UPLOAD_EVENTS_DLQ)
+    sqs.send_message(QueueUrl=url, MessageBody="{not json")
+
+    # Both messages arrive in one batch: only the poison one is reported failed.
+    messages: list[dict[str, Any]] = []
+    for _ in range(5):
+        messages += sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=1,
+                                        AttributeNames=["All"]).get("Messages", [])
+        if len(messages) >= 2:
+            break
+    response = api.on_upload_event(sqs_event(messages, "arn:aws:sqs:eu-west-3:123456789012:q"), LambdaContext())
+    poison = [m["MessageId"] for m in messages if m["Body"] == "{not json"]
+    assert response == {"batchItemFailures": [{"itemIdentifier": poison[0]}]}
+    assert stack.call("GET", f"/v1/me/documents/{doc_id}", patient).json()["status"] == "available"
+    for m in messages:
+        sqs.change_message_visibility(QueueUrl=url, ReceiptHandle=m["ReceiptHandle"], VisibilityTimeout=0)
+
+    for _ in range(config.MAX_RECEIVES + 2):
+        stack.pump.drain()
+    dead = sqs.receive_message(QueueUrl=dlq, MaxNumberOfMessages=10, WaitTimeSeconds=1).get("Messages", [])
+    assert [m["Body"] for m in dead] == ["{not json"]
+
+
+def test_when_every_record_fails_the_whole_batch_is_retried(stack: Stack) -> None:
+    from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
+
+    import app as api
+
+    event = load("sqs/batch_with_poison.json")
+    event["Records"] = [event["Records"][1], {**event["Records"][1], "messageId": "another-poison"}]
+    with pytest.raises(BatchProcessingError):
+        api.on_upload_event(event, LambdaContext())
+
+
+def test_the_sample_event_for_an_unknown_bucket_is_ignored(stack: Stack) -> None:
+    import app as api
+
+    event = load("sqs/s3_object_created.json")
+    assert api.on_upload_event(event, LambdaContext()) == {"batchItemFailures": []}
+    assert json.loads(event["Records"][0]["body"])["Records"][0]["s3"]["bucket"]["name"] == "mes-dev-quarantine"

@@ -51,3 +51,7 @@ def seed(upload: Any) -> None:
                                        "demo-seed-discharge-letter")
     if doc.status.value == "pending":
         upload(post, DEMO_PDF)
+
+
+# The authorizer context of the hospital physician, as API Gateway hands it to the routes (bench, manual invokes).
+DOCTOR_CONTEXT = {"kind": "professional", "rpps": "10000000001", "profession": "10", "finess": HOSPITAL}

@@ -1,0 +1,1 @@
+"""`make bench`: AWS calls per operation, Scan count, cold import ratio, verifier memory."""

@@ -1,0 +1,202 @@
+"""Measures what costs money and latency, by counting, not by timing moto:
+
+- AWS calls per API operation, counted at botocore's `_make_api_call` (every client, pynamodb's included), with
+  requests sent to the Chalice app as API Gateway delivers them (after the cached authorizer);
+- the verifier's calls per document, and its peak Python memory while verifying a 20 MB document;
+- Scan calls anywhere (must be 0);
+- cold import time of `app.py` as a ratio to `import boto3`, each in a fresh interpreter, median of 7.
+
+Results are printed and written to bench/results.json."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import time
+import tracemalloc
+from collections import Counter
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import botocore.client
+import requests
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "bench" / "results.json"
+CALLS: Counter[str] = Counter()
+_original = botocore.client.BaseClient._make_api_call
+
+
+def _counting(self: Any, operation_name: str, api_params: dict[str, Any]) -> Any:
+    CALLS[f"{self.meta.service_model.service_name}:{operation_name}"] += 1
+    return _original(self, operation_name, api_params)
+
+
+botocore.client.BaseClient._make_api_call = _counting  # type: ignore[method-assign]
+
+
+@contextmanager
+def counted() -> Iterator[Counter[str]]:
+    before = Counter(CALLS)
+    delta: Counter[str] = Counter()
+    yield delta
+    delta.update({k: v - before.get(k, 0) for k, v in CALLS.items() if v - before.get(k, 0)})
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def start_moto(port: int) -> subprocess.Popen[bytes]:
+    """In its own process, so its memory (it holds the 20 MB object) is not counted as the verifier's."""
+    proc = subprocess.Popen([str(Path(sys.executable).parent / "moto_server"), "-H", "127.0.0.1", "-p", str(port)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    for _ in range(100):
+        with socket.socket() as sock:
+            if sock.connect_ex(("127.0.0.1", port)) == 0:
+                return proc
+        time.sleep(0.1)
+    raise RuntimeError("moto server did not start")
+
+
+def api_event(method: str, path: str, resource: str, params: dict[str, str], context: dict[str, str],
+              body: dict[str, Any] | None = None, headers: dict[str, str] | None = None) -> dict[str, Any]:
+    """An API Gateway proxy event as it reaches the function after the custom authorizer."""
+    hdrs = {"content-type": "application/json", **(headers or {})}
+    return {"resource": resource, "path": path, "httpMethod": method, "headers": hdrs,
+            "multiValueHeaders": {k: [v] for k, v in hdrs.items()}, "queryStringParameters": None,
+            "multiValueQueryStringParameters": None, "pathParameters": params, "stageVariables": None,
+            "requestContext": {"resourcePath": resource, "httpMethod": method, "requestId": "bench",
+                               "stage": "api", "authorizer": {**context, "principalId": "bench"},
+                               "identity": {"sourceIp": "127.0.0.1"}},
+            "body": json.dumps(body) if body is not None else None, "isBase64Encoded": False}
+
+
+def cold_import_ratio(runs: int = 7) -> dict[str, float]:
+    def median_seconds(statement: str) -> float:
+        code = f"import time; t = time.perf_counter(); {statement}; print(time.perf_counter() - t)"
+        samples = []
+        for _ in range(runs):
+            out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
+            samples.append(float(out.stdout.strip()))
+        return statistics.median(samples)
+
+    boto3_s = median_seconds("import boto3")
+    app_s = median_seconds("import app")
+    # What the first document request adds on top: the capability modules a route imports on first use.
+    first_s = median_seconds("import app; import functions.deps, functions.records.service, "
+                             "functions.records.storage, functions.records.blobs, functions.records.api")
+    return {"boto3_seconds": round(boto3_s, 4), "app_seconds": round(app_s, 4), "ratio": round(app_s / boto3_s, 3),
+            "app_plus_records_capability_seconds": round(first_s, 4),
+            "app_plus_records_capability_ratio": round(first_s / boto3_s, 3)}
+
+
+def main() -> None:
+    port = free_port()
+    moto = start_moto(port)
+    try:
+        results = run(port)
+    finally:
+        moto.terminate()
+    results["cold_import"] = cold_import_ratio()
+    RESULTS.write_text(json.dumps(results, indent=2) + "\n")
+    print(json.dumps(results, indent=2))
+    print(f"\nwritten to {RESULTS.relative_to(ROOT)}")
+
+
+def run(port: int) -> dict[str, Any]:
+    from local import config
+
+    config.apply(config.local_env(aws_port=port, api_port=free_port(), prefix="mes-bench"))
+    import app as api
+    from functions import deps
+    from functions.records import service
+    from local import resources
+    from local.pump import LambdaContext, QueuePump, sqs_event
+    from local.seed import DOCTOR_CONTEXT, ensure_citizen
+    from functions.identity.ins import with_key
+    from functions.shared.aws import client
+
+    resources.create_all()
+    ins = with_key("2840675123456")
+    ensure_citizen(ins)
+    citizen_ctx = {"kind": "citizen", "ins": ins}
+    pump = QueuePump(client("sqs", config.REGION), config.UPLOAD_EVENTS_QUEUE, api.on_upload_event)
+
+    def call(event: dict[str, Any]) -> dict[str, Any]:
+        response: dict[str, Any] = api.app(event, LambdaContext())
+        assert response["statusCode"] < 300, response
+        return dict(json.loads(response["body"]))
+
+    def upload_event(data: bytes, key: str) -> dict[str, Any]:
+        body = {"type_code": "11502-2", "title": "Bilan", "service_date": "2026-11-20",
+                "content_type": "application/pdf", "size": len(data), "sha256": hashlib.sha256(data).hexdigest()}
+        return api_event("POST", f"/v1/patients/{ins}/documents", "/v1/patients/{ins}/documents", {"ins": ins},
+                         DOCTOR_CONTEXT, body, {"idempotency-key": key})
+
+    ops: dict[str, Any] = {}
+
+    def measure(name: str, fn: Callable[[], Any]) -> Any:
+        with counted() as calls:
+            result = fn()
+        ops[name] = {"aws_calls": sum(calls.values()), "by_operation": dict(sorted(calls.items()))}
+        return result
+
+    pdf = b"%PDF-1.4\n" + b"0" * 2000
+    ticket = measure("upload_init_first_call", lambda: call(upload_event(pdf, "bench-upload-0001")))
+    measure("upload_init_replay", lambda: call(upload_event(pdf, "bench-upload-0001")))
+    requests.post(ticket["upload"]["url"], data=ticket["upload"]["fields"], files={"file": ("f", pdf)}, timeout=30)
+    # Lambda's event source mapping polls and deletes SQS messages; the verifier's own calls are what we count.
+    sqs = client("sqs", config.REGION)
+    url = sqs.get_queue_url(QueueName=config.UPLOAD_EVENTS_QUEUE)["QueueUrl"]
+    messages = [m for m in sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=1)["Messages"]
+                if ticket["document_id"] in m["Body"]]
+    measure("verifier_per_document", lambda: api.on_upload_event(sqs_event(messages, "arn:bench"), LambdaContext()))
+    pump.drain()
+    doc_id = ticket["document_id"]
+    measure("citizen_list", lambda: call(api_event("GET", "/v1/me/documents", "/v1/me/documents", {},
+                                                   citizen_ctx)))
+    measure("citizen_get", lambda: call(api_event("GET", f"/v1/me/documents/{doc_id}",
+                                                  "/v1/me/documents/{document_id}", {"document_id": doc_id},
+                                                  citizen_ctx)))
+    measure("professional_get", lambda: call(api_event("GET", f"/v1/patients/{ins}/documents/{doc_id}",
+                                                       "/v1/patients/{ins}/documents/{document_id}",
+                                                       {"ins": ins, "document_id": doc_id}, DOCTOR_CONTEXT)))
+
+    big = b"%PDF-1.7\n" + os.urandom(20 * 1024 * 1024 - 9)
+    big_ticket = call(upload_event(big, "bench-upload-20mb"))
+    requests.post(big_ticket["upload"]["url"], data=big_ticket["upload"]["fields"], files={"file": ("f", big)},
+                  timeout=120)
+    del big
+    records = deps.records()
+    key = f"uploads/{big_ticket['document_id']}"
+    tracemalloc.start()
+    baseline, _ = tracemalloc.get_traced_memory()
+    tracemalloc.reset_peak()
+    outcome = service.verify_upload(records, key)
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    pump.drain()  # the notification for the object, now a no-op
+
+    return {
+        "operations": ops,
+        "scan_calls": sum(v for k, v in CALLS.items() if k.endswith(":Scan")),
+        "verifier_20mb": {"outcome": outcome.value, "peak_mib_above_baseline": round((peak - baseline) / 2**20, 2),
+                          "target_mib": 32},
+        "targets": {"upload_init_first_call": 1, "citizen_list": 2, "citizen_get": 2, "scan_calls": 0,
+                    "cold_import_ratio": 1.3},
+    }
+
+
+if __name__ == "__main__":
+    main()

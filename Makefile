@@ -21,7 +21,7 @@ lint: install
 	$(BIN)/ruff check .
 
 typecheck: install
-	$(BIN)/mypy app.py functions local
+	$(BIN)/mypy app.py functions local bench tests/unit tests/integration tests/package
 
 unit: install
 	$(BIN)/python -m pytest -q tests/unit

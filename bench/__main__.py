@@ -39,7 +39,7 @@ def _counting(self: Any, operation_name: str, api_params: dict[str, Any]) -> Any
     return _original(self, operation_name, api_params)
 
 
-botocore.client.BaseClient._make_api_call = _counting  # type: ignore[method-assign]
+botocore.client.BaseClient._make_api_call = _counting
 
 
 @contextmanager
@@ -120,12 +120,12 @@ def run(port: int) -> dict[str, Any]:
     config.apply(config.local_env(aws_port=port, api_port=free_port(), prefix="mes-bench"))
     import app as api
     from functions import deps
+    from functions.identity.ins import with_key
     from functions.records import service
+    from functions.shared.aws import client
     from local import resources
     from local.pump import LambdaContext, QueuePump, sqs_event
     from local.seed import DOCTOR_CONTEXT, ensure_citizen
-    from functions.identity.ins import with_key
-    from functions.shared.aws import client
 
     resources.create_all()
     ins = with_key("2840675123456")

@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import json
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import requests
 
@@ -15,7 +16,7 @@ PDF = b"%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
 
 
 def declare(stack: Stack, ins: str, data: bytes = PDF, key: str = "hospital-upload-0001",
-            headers: dict[str, str] | None = None, **over: object) -> requests.Response:
+            headers: dict[str, str] | None = None, **over: Any) -> requests.Response:
     headers = dict(headers or stack.professional())
     headers["Idempotency-Key"] = key
     return stack.call("POST", f"/v1/patients/{ins}/documents", headers, json=declaration(data, **over))

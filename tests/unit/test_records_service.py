@@ -4,7 +4,9 @@ deleting, and the rule that someone else's document answers exactly like a missi
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 
@@ -40,7 +42,7 @@ def deps() -> service.RecordDeps:
                               upload_ttl=timedelta(minutes=10), download_ttl_seconds=300)
 
 
-def upload_body(data: bytes = PDF, **over: object) -> UploadIn:
+def upload_body(data: bytes = PDF, **over: Any) -> UploadIn:
     fields: dict[str, object] = {"type_code": "11502-2", "title": "Bilan sanguin", "service_date": "2026-11-20",
                                  "content_type": "application/pdf", "size": len(data),
                                  "sha256": hashlib.sha256(data).hexdigest()}
@@ -85,7 +87,7 @@ def test_same_key_with_another_body_is_a_conflict(deps: service.RecordDeps) -> N
     (PATIENT, {"size": 5 * 1024 * 1024 + 1}, PayloadTooLarge),
 ])
 def test_declarations_outside_the_rules_are_refused_and_nothing_is_written(
-        deps: service.RecordDeps, who: Citizen | Professional, over: dict[str, object], error: type) -> None:
+        deps: service.RecordDeps, who: Citizen | Professional, over: dict[str, Any], error: type) -> None:
     with pytest.raises(error):
         service.request_upload(deps, who, INS, upload_body(**over), "upload-0001")
     assert deps.traces.list(INS, None, 10)[0] == []
@@ -170,10 +172,11 @@ def test_someone_elses_document_answers_like_a_missing_one(deps: service.RecordD
     service.verify_upload(deps, f"uploads/{doc_id}")
     other_org = Professional(rpps="10000000003", profession="10", finess="690000002")
     errors = []
-    for call in (lambda: service.read_own_document(deps, Citizen(ins=OTHER_INS), doc_id),
+    calls: tuple[Callable[[], object], ...] = (lambda: service.read_own_document(deps, Citizen(ins=OTHER_INS), doc_id),
                  lambda: service.read_own_document(deps, PATIENT, "doc_" + "0" * 26),
                  lambda: service.read_own_document(deps, PATIENT, "../../etc/passwd"),
-                 lambda: service.read_patient_document(deps, other_org, INS, doc_id)):
+                 lambda: service.read_patient_document(deps, other_org, INS, doc_id))
+    for call in calls:
         with pytest.raises(NotFound) as err:
             call()
         errors.append((err.value.code, err.value.message))

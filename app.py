@@ -83,13 +83,18 @@ _CHALICE_CODES = {"BadRequestError": "invalid_request", "NotFoundError": "not_fo
 
 
 @app.middleware("http")
-def chalice_errors_as_json(event: Any, get_response: Callable[[Any], Response]) -> Response:
-    """Chalice's own errors (unknown method, unsupported media type) use {"Code","Message"}: rewrite them."""
+def correlate_and_normalise(event: Request, get_response: Callable[[Request], Response]) -> Response:
+    """One correlation id per request (API Gateway's request id) in every log line and the response headers;
+    Chalice's own errors (unknown method, unsupported media type) rewritten to our {"error": ...} body."""
+    from functions.shared.observability import correlate
+
+    correlation_id = correlate(event.context.get("requestId"))
     response = get_response(event)
     body = response.body
     if response.status_code >= 400 and isinstance(body, dict) and "Code" in body:
         code = _CHALICE_CODES.get(str(body["Code"]), "error")
-        return _json(response.status_code, error_body(code, str(body.get("Message", ""))))
+        response = _json(response.status_code, error_body(code, str(body.get("Message", ""))))
+    response.headers["X-Correlation-Id"] = correlation_id
     return response
 
 

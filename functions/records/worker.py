@@ -10,12 +10,13 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from functions.records.events import created_objects
 from functions.records.service import RecordDeps, verify_upload
-from functions.shared.observability import logger
+from functions.shared.observability import correlate, logger
 
 
 def handle_upload_events(deps: RecordDeps, quarantine_bucket: str, event: dict[str, Any],
                          context: Any) -> dict[str, Any]:
     def verify(record: SQSRecord) -> None:
+        correlate(record.message_id)
         for bucket, key in created_objects(record.body):
             if bucket != quarantine_bucket:
                 logger.warning("ignored notification from an unexpected bucket")

@@ -148,3 +148,19 @@ def test_a_forged_cursor_is_a_400_not_a_window_into_another_record(stack: Stack)
         assert (response.status_code, response.json()["error"]["code"]) == (400, "invalid_cursor")
     assert stack.call("GET", "/v1/me/documents?limit=1000", patient).status_code == 400
     assert stack.call("GET", "/v1/me/documents?date_from=2026-13-01", patient).status_code == 422
+
+
+def test_a_real_shaped_api_gateway_event_is_served_with_its_request_id(stack: Stack) -> None:
+    import json
+
+    import app as api
+    from local.pump import LambdaContext
+    from tests.events import load
+
+    ins, _ = stack.citizen()
+    event = load("apigateway/get_my_documents.json")
+    event["requestContext"]["authorizer"]["ins"] = ins
+    response = api.app(event, LambdaContext())
+    assert response["statusCode"] == 200
+    assert json.loads(response["body"]) == {"items": [], "next": None}
+    assert response["headers"]["X-Correlation-Id"] == event["requestContext"]["requestId"]

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import io
+import json
 import logging
+from collections.abc import Iterator
 
 import pytest
 
@@ -12,8 +15,23 @@ TITLE = "Compte rendu VIH confidentiel"
 PDF = b"%PDF-1.4\n% confidential\n"
 
 
+@pytest.fixture
+def json_logs() -> Iterator[io.StringIO]:
+    """The service's JSON log lines, formatted exactly as in Lambda (powertools' formatter)."""
+    from functions.shared.observability import logger
+
+    buffer = io.StringIO()
+    handler = logging.StreamHandler(buffer)
+    handler.setFormatter(logger.registered_formatter)
+    underlying = logging.getLogger(logger.service)
+    underlying.addHandler(handler)
+    yield buffer
+    underlying.removeHandler(handler)
+
+
 def test_the_document_flow_logs_no_ins_rpps_or_title(stack: Stack, caplog: pytest.LogCaptureFixture,
-                                                     capfd: pytest.CaptureFixture[str]) -> None:
+                                                     capfd: pytest.CaptureFixture[str],
+                                                     json_logs: io.StringIO) -> None:
     caplog.set_level(logging.INFO)  # the level a deployed stage runs at
     ins, patient = stack.citizen()
     headers = {**stack.professional(), "Idempotency-Key": "log-check-0001"}
@@ -27,7 +45,18 @@ def test_the_document_flow_logs_no_ins_rpps_or_title(stack: Stack, caplog: pytes
 
     out, err = capfd.readouterr()
     records = "\n".join(f"{r.getMessage()} {r.__dict__}" for r in caplog.records)
-    logged = "\n".join([out, err, records])
+    logged = "\n".join([out, err, records, json_logs.getvalue()])
     assert ticket["document_id"] in logged  # the capture works: the flow did log
     for secret in (ins, TITLE, "10000000001", "Bilan"):
         assert secret not in logged
+
+
+def test_log_lines_are_json_and_carry_the_request_correlation_id(stack: Stack, json_logs: io.StringIO) -> None:
+    ins, _ = stack.citizen()
+    headers = {**stack.professional(), "Idempotency-Key": "correlation-0001"}
+    response = stack.call("POST", f"/v1/patients/{ins}/documents", headers, json=declaration(PDF))
+    correlation_id = response.headers["X-Correlation-Id"]
+    lines = [json.loads(line) for line in json_logs.getvalue().splitlines()]
+    mine = [line for line in lines if line.get("correlation_id") == correlation_id]
+    assert [line["message"] for line in mine] == ["upload requested"]
+    assert mine[0]["document_id"] == response.json()["document_id"]

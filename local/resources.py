@@ -23,6 +23,9 @@ def _tables() -> None:
     for model in (SpaceItem, DocumentItem, TraceItem, NotificationItem):
         if not model.exists():
             model.create_table(billing_mode="PAY_PER_REQUEST", wait=True)
+    client("dynamodb", settings().region).update_time_to_live(
+        TableName=DocumentItem.Meta.table_name,
+        TimeToLiveSpecification={"Enabled": True, "AttributeName": "expires_at_epoch"})
 
 
 def _key(kms: Any) -> None:

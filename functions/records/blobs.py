@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
@@ -27,6 +27,7 @@ class QuarantinedObject:
     content_type: str | None
     etag: str
     chunks: Iterator[bytes]
+    close: Callable[[], None]
 
 
 class BlobStore(Protocol):
@@ -75,6 +76,7 @@ class S3BlobStore:
             content_type=obj.get("ContentType"),
             etag=obj["ETag"],
             chunks=obj["Body"].iter_chunks(CHUNK_BYTES),
+            close=obj["Body"].close,
         )
 
     def promote(self, key: str, etag: str, record_key: str, content_type: str, context: dict[str, str]) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from enum import StrEnum
 from typing import Literal
 
@@ -12,6 +12,9 @@ from pydantic import BaseModel, ConfigDict
 
 from functions.identity.principal import Citizen, Professional
 from functions.shared.privacy import digest
+
+PENDING_RETENTION = timedelta(days=1)
+REJECTED_RETENTION = timedelta(days=30)
 
 
 class DocumentStatus(StrEnum):
@@ -96,6 +99,16 @@ class Document(BaseModel):
     def encryption_context(self) -> dict[str, str]:
         """Binds the stored object to its patient and document: decrypting it under any other pair fails."""
         return {"mes:patient": digest("ins", self.patient_ins), "mes:document": self.document_id}
+
+    @property
+    def purge_at(self) -> datetime | None:
+        """Declarations never uploaded, and rejections once the author could see them, expire (DynamoDB TTL);
+        available documents are part of the record and never do."""
+        if self.status is DocumentStatus.PENDING:
+            return self.upload_expires_at + PENDING_RETENTION
+        if self.status is DocumentStatus.REJECTED:
+            return self.updated_at + REJECTED_RETENTION
+        return None
 
     def accept(self, at: datetime) -> Document:
         if self.status is not DocumentStatus.PENDING:

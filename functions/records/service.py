@@ -165,15 +165,19 @@ def verify_upload(deps: RecordDeps, key: str) -> VerificationOutcome:
         return VerificationOutcome.IGNORED
     doc = deps.documents.get(obj.patient_ins, document_id) if obj.patient_ins else None
     if doc is None or doc.status is not DocumentStatus.PENDING:
+        obj.close()
         deps.blobs.discard_quarantined(key)
         logger.info("discarded upload without a pending document", extra={"document_id": document_id})
         return VerificationOutcome.IGNORED
 
     inspector = UploadInspector(doc.declaration)
-    for chunk in obj.chunks:
-        inspector.feed(chunk)
-        if not inspector.wants_more:
-            break
+    try:
+        for chunk in obj.chunks:
+            inspector.feed(chunk)
+            if not inspector.wants_more:
+                break
+    finally:
+        obj.close()
     reason = inspector.verdict(obj.content_type)
     now = deps.clock.now()
     if reason is not None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any, Protocol
 
-from pynamodb.attributes import NumberAttribute, UnicodeAttribute, UTCDateTimeAttribute
+from pynamodb.attributes import NumberAttribute, TTLAttribute, UnicodeAttribute, UTCDateTimeAttribute
 from pynamodb.exceptions import TransactWriteError
 from pynamodb.indexes import AllProjection, LocalSecondaryIndex
 from pynamodb.models import Model
@@ -70,6 +70,7 @@ class DocumentItem(Model):
     rejection_reason = UnicodeAttribute(null=True)
     patient_date = UnicodeAttribute(null=True)
     patient_type = UnicodeAttribute(null=True)
+    expires_at_epoch = TTLAttribute(null=True)
 
     by_date = PatientByDate()
     by_type = PatientByType()
@@ -99,6 +100,7 @@ class DocumentItem(Model):
             rejection_reason=doc.rejection_reason.value if doc.rejection_reason else None,
             patient_date=position if doc.visible_to_patient else None,
             patient_type=f"{d.type_code}#{position}" if doc.visible_to_patient else None,
+            expires_at_epoch=doc.purge_at,
         )
 
     def to_domain(self) -> Document:

@@ -96,7 +96,8 @@ class FakeBlobStore:
                 yield data[i:i + 4]
 
         return QuarantinedObject(patient_ins=patient, content_type=content_type,
-                                 etag=hashlib.md5(data).hexdigest(), chunks=chunks())  # noqa: S324 - ETag
+                                 etag=hashlib.md5(data).hexdigest(), chunks=chunks(),  # noqa: S324 - ETag
+                                 close=lambda: None)
 
     def promote(self, key: str, etag: str, record_key: str, content_type: str, context: dict[str, str]) -> None:
         self.records[record_key] = self.quarantine[key][0]

@@ -99,3 +99,10 @@ def test_stored_objects_are_bound_to_patient_and_document_without_the_ins_in_cle
     assert doc.encryption_context["mes:document"] == doc.document_id
     other = doc.model_copy(update={"patient_ins": "192016938701215"})
     assert other.encryption_context["mes:patient"] != doc.encryption_context["mes:patient"]
+
+
+def test_only_unfinished_or_rejected_declarations_expire() -> None:
+    pending = document(Author.of(DOCTOR))
+    assert pending.purge_at is not None and pending.purge_at > pending.upload_expires_at
+    assert pending.reject(RejectionReason.SIZE_MISMATCH, AT).purge_at is not None
+    assert pending.accept(AT).purge_at is None

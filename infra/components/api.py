@@ -1,0 +1,155 @@
+"""The Chalice app (API Gateway REST API + the three functions) through `chalice.cdk`, shaped for production.
+
+`chalice package` runs on a staged copy of the app (infra/chalice_source.py) whose requirements.txt is empty: the
+dependencies come from the shared layer built from layers/, so the function zips carry only app code. The SAM
+template Chalice generates is then overridden resource by resource:
+
+- functions: own role, layer, timeout, memory, reserved concurrency, environment, a KMS-encrypted log group with
+  retention (LoggingConfig), and for the upload consumer the stage's queue with ReportBatchItemFailures (Chalice
+  never sets it) and a maximum concurrency for the event source;
+- REST API: stage name per stage, access logs (no identifiers), execution logs at ERROR, metrics, X-Ray,
+  throttling, and Gateway Responses carrying the app's JSON error body.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import aws_cdk as cdk
+from aws_cdk import aws_apigateway as apigw
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from chalice.cdk import Chalice
+from constructs import Construct
+
+from infra import constants as c
+from infra.components.roles import FunctionRoles, log_group_name
+from infra.config import StageConfig
+from infra.nag import acknowledge
+
+
+@contextlib.contextmanager
+def _working_dir(path: Path) -> Iterator[None]:
+    """chalice.cdk writes its package into ./chalice.out: keep that under build/, out of the source tree."""
+    path.mkdir(parents=True, exist_ok=True)
+    before = Path.cwd()
+    os.chdir(path)
+    try:
+        yield
+    finally:
+        os.chdir(before)
+
+
+def _gateway_responses() -> dict[str, Any]:
+    responses: dict[str, Any] = {}
+    for kind, (status, code, message) in c.GATEWAY_RESPONSES.items():
+        body = json.dumps({"error": {"code": code, "message": message}})
+        response: dict[str, Any] = {
+            "responseParameters": {"gatewayresponse.header.Content-Type": "'application/json'"},
+            "responseTemplates": {"application/json": body},
+        }
+        if status is not None:
+            response["statusCode"] = str(status)
+        responses[kind] = response
+    return responses
+
+
+class ChaliceApi(Construct):
+    def __init__(self, scope: Construct, construct_id: str, *, config: StageConfig, source_dir: Path,
+                 build_dir: Path, layer: lambda_.ILayerVersion, roles: FunctionRoles, environment: dict[str, str],
+                 upload_queue_arn: str, data_key: kms.IKey) -> None:
+        super().__init__(scope, construct_id)
+        stage = config.stage
+        chalice_config = {
+            # Roles come from components/roles.py; Chalice needs an ARN to skip its own (overridden below).
+            "manage_iam_role": False,
+            "iam_role_arn": f"arn:aws:iam::{'0' * 12}:role/replaced-by-infra",
+            "automatic_layer": False,
+            "autogen_policy": False,
+            "api_gateway_stage": c.API_STAGE_NAME,
+            "api_gateway_endpoint_type": "REGIONAL",
+        }
+        with _working_dir(build_dir):
+            self.chalice = Chalice(self, "App", source_dir=str(source_dir), stage_config=chalice_config)
+
+        self.log_groups: dict[str, logs.LogGroup] = {}
+        for function, role in roles.by_function.items():
+            log_group = _log_group(self, f"{function}Logs", log_group_name(stage, function), config, data_key)
+            self.log_groups[function] = log_group
+            resource = self.chalice.get_resource(function)
+            props: dict[str, Any] = {
+                "Role": role.role_arn,
+                "Layers": [layer.layer_version_arn],
+                "Timeout": c.FUNCTION_TIMEOUTS[function],
+                "MemorySize": c.FUNCTION_MEMORY[function],
+                "ReservedConcurrentExecutions": config.reserved_concurrency[function],
+                "LoggingConfig": {"LogGroup": log_group.log_group_name, "LogFormat": "Text"},
+            }
+            for name, value in props.items():
+                resource.add_property_override(name, value)
+            for name, value in environment.items():
+                resource.add_property_override(f"Environment.Variables.{name}", value)
+            resource.node.add_dependency(roles.access_of(role))
+
+        source = f"Events.{c.CHALICE_UPLOAD_EVENT_SOURCE}.Properties"
+        consumer = self.chalice.get_resource(c.CHALICE_UPLOAD_CONSUMER)
+        consumer.add_property_override(f"{source}.Queue", upload_queue_arn)
+        consumer.add_property_override(f"{source}.FunctionResponseTypes", ["ReportBatchItemFailures"])
+        consumer.add_property_override(f"{source}.ScalingConfig",
+                                       {"MaximumConcurrency": config.upload_consumer_max_concurrency})
+
+        self.api_name = f"{c.PREFIX}-{stage}-api"
+        self.access_logs = _log_group(self, "AccessLogs", f"/{c.PREFIX}/{stage}/api/access", config, data_key)
+        rest_api = self.chalice.get_resource(c.CHALICE_REST_API)
+        rest_api.add_property_override("Name", self.api_name)
+        rest_api.add_property_override("DefinitionBody.info.title", self.api_name)
+        rest_api.add_property_override("DefinitionBody.x-amazon-apigateway-gateway-responses", _gateway_responses())
+        rest_api.add_property_override("TracingEnabled", True)
+        rest_api.add_property_override("AccessLogSetting", {
+            "DestinationArn": self.access_logs.log_group_arn,
+            "Format": json.dumps(c.ACCESS_LOG_FIELDS, separators=(",", ":")),
+        })
+        rest_api.add_property_override("MethodSettings", [{
+            "ResourcePath": "/*",
+            "HttpMethod": "*",
+            "LoggingLevel": "ERROR",
+            "DataTraceEnabled": False,  # full request/response logging would put health data in logs
+            "MetricsEnabled": True,
+            "ThrottlingRateLimit": config.api_rate_limit,
+            "ThrottlingBurstLimit": config.api_burst_limit,
+        }])
+        rest_api.node.add_dependency(self._gateway_account())
+
+    def _gateway_account(self) -> apigw.CfnAccount:
+        """Execution and access logging need the region's API Gateway account to hold a CloudWatch role."""
+        role = iam.Role(self, "GatewayLogsRole", assumed_by=iam.ServicePrincipal("apigateway.amazonaws.com"),
+                        managed_policies=[iam.ManagedPolicy.from_aws_managed_policy_name(
+                            "service-role/AmazonAPIGatewayPushToCloudWatchLogs")])
+        acknowledge(role, "AWS's managed policy for API Gateway's logging role is the documented setup; only the API "
+                    "Gateway service can assume this role.",
+                    "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/"
+                    "AmazonAPIGatewayPushToCloudWatchLogs]")
+        account = apigw.CfnAccount(self, "GatewayAccount", cloud_watch_role_arn=role.role_arn)
+        account.apply_removal_policy(cdk.RemovalPolicy.RETAIN)  # a region-wide setting other APIs may rely on
+        return account
+
+    def function_ref(self, function: str) -> str:
+        return self.chalice.get_resource(function).ref
+
+
+def _log_group(scope: Construct, construct_id: str, name: str, config: StageConfig,
+               key: kms.IKey) -> logs.LogGroup:
+    """KMS-encrypted, retained on stack deletion, kept `log_retention_days` (a stage parameter)."""
+    group = logs.LogGroup(scope, construct_id, log_group_name=name, encryption_key=key,
+                          retention=logs.RetentionDays.ONE_YEAR, removal_policy=cdk.RemovalPolicy.RETAIN)
+    cfn = group.node.default_child
+    assert isinstance(cfn, logs.CfnLogGroup)
+    cfn.retention_in_days = config.log_retention_days
+    return group

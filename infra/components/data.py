@@ -1,0 +1,81 @@
+"""DynamoDB tables (keys and indexes exactly as the pynamodb models declare them) and their backups.
+
+Every table: on-demand billing, point-in-time recovery, deletion protection, the project's data key, retained when
+the stack is deleted. Physical names are fixed per stage (`mes-<stage>-<table>`) so the function roles can name
+the table ARNs without depending on the tables (see components/roles.py). AWS Backup takes a daily copy on top of
+PITR (which only reaches 35 days back)."""
+
+from __future__ import annotations
+
+import aws_cdk as cdk
+from aws_cdk import aws_backup as backup
+from aws_cdk import aws_dynamodb as ddb
+from aws_cdk import aws_events as events
+from aws_cdk import aws_kms as kms
+from constructs import Construct
+
+from infra import constants as c
+from infra.nag import acknowledge
+
+
+def table_name(stage: str, table: str) -> str:
+    return f"{c.PREFIX}-{stage}-{table}"
+
+
+def table_arn(stage: str, table: str) -> str:
+    return f"arn:aws:dynamodb:{c.REGION}:{cdk.Aws.ACCOUNT_ID}:table/{table_name(stage, table)}"
+
+
+class Tables(Construct):
+    def __init__(self, scope: Construct, construct_id: str, *, stage: str, key: kms.IKey,
+                 backup_retention_days: int) -> None:
+        super().__init__(scope, construct_id)
+        s = ddb.AttributeType.STRING
+        self.spaces = self._table("Spaces", stage, c.SPACES, ddb.Attribute(name="key", type=s), None, key)
+        self.documents = self._table("Documents", stage, c.DOCUMENTS, ddb.Attribute(name="patient", type=s),
+                                     ddb.Attribute(name="document_id", type=s), key,
+                                     ttl=c.DOCUMENTS_TTL_ATTRIBUTE)
+        for index, range_key in c.DOCUMENTS_INDEXES.items():
+            self.documents.add_local_secondary_index(index_name=index, sort_key=ddb.Attribute(name=range_key, type=s),
+                                                     projection_type=ddb.ProjectionType.ALL)
+        self.traces = self._table("Traces", stage, c.TRACES, ddb.Attribute(name="patient", type=s),
+                                  ddb.Attribute(name="sk", type=s), key)
+        self.notifications = self._table("Notifications", stage, c.NOTIFICATIONS,
+                                         ddb.Attribute(name="recipient", type=s), ddb.Attribute(name="sk", type=s), key)
+        self.all = {c.SPACES: self.spaces, c.DOCUMENTS: self.documents, c.TRACES: self.traces,
+                    c.NOTIFICATIONS: self.notifications}
+        self._backups(stage, key, backup_retention_days)
+
+    def _table(self, construct_id: str, stage: str, name: str, pk: ddb.Attribute, sk: ddb.Attribute | None,
+               key: kms.IKey, ttl: str | None = None) -> ddb.Table:
+        return ddb.Table(
+            self, construct_id,
+            table_name=table_name(stage, name),
+            partition_key=pk,
+            sort_key=sk,
+            billing_mode=ddb.BillingMode.PAY_PER_REQUEST,
+            point_in_time_recovery_specification=ddb.PointInTimeRecoverySpecification(
+                point_in_time_recovery_enabled=True),
+            deletion_protection=True,
+            encryption=ddb.TableEncryption.CUSTOMER_MANAGED,
+            encryption_key=key,
+            time_to_live_attribute=ttl,
+            removal_policy=cdk.RemovalPolicy.RETAIN,
+        )
+
+    def _backups(self, stage: str, key: kms.IKey, retention_days: int) -> None:
+        vault = backup.BackupVault(self, "Vault", backup_vault_name=f"{c.PREFIX}-{stage}-tables",
+                                   encryption_key=key, removal_policy=cdk.RemovalPolicy.RETAIN)
+        plan = backup.BackupPlan(self, "Plan", backup_plan_name=f"{c.PREFIX}-{stage}-tables", backup_vault=vault)
+        plan.add_rule(backup.BackupPlanRule(
+            rule_name="daily",
+            schedule_expression=events.Schedule.cron(minute="0", hour="2"),
+            delete_after=cdk.Duration.days(retention_days),
+        ))
+        selection = plan.add_selection("Tables", resources=[
+            backup.BackupResource.from_dynamo_db_table(t) for t in self.all.values()])
+        acknowledge(selection, "AWS Backup's own service-role policy (AWSBackupServiceRolePolicyForBackup) is the "
+                    "documented way to let Backup snapshot DynamoDB tables; it is attached to a role only Backup "
+                    "can assume.",
+                    "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/"
+                    "AWSBackupServiceRolePolicyForBackup]")

@@ -1,0 +1,71 @@
+"""Customer-managed KMS keys, rotated yearly, retained on stack deletion (destroying a key destroys the data).
+
+- documents: SSE-KMS of the quarantine and records objects (MES_KMS_KEY_ID); the app adds an encryption context
+  {mes:patient, mes:document} to every record.
+- data: DynamoDB tables, SQS queues, the operations SNS topic, CloudWatch log groups and the backup vault.
+
+The key policies keep the account-root statement (it delegates key administration to IAM) and add one statement per
+function role naming only the cryptographic actions that function uses, limited to the AWS service that calls KMS
+on its behalf (kms:ViaService): the function roles carry no KMS permission of their own. AWS services that encrypt
+into these keys (S3 notifications into the queue, CloudWatch alarms into the topic, CloudWatch Logs) get their own
+statements, bound to this account.
+
+Later: the asymmetric signing key for trace exports (KeySpec ECC_NIST_P256, KeyUsage SIGN_VERIFY, no rotation —
+asymmetric keys cannot rotate — and kms:Sign granted to the export function only) belongs here, as `signing`.
+"""
+
+from __future__ import annotations
+
+import aws_cdk as cdk
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from constructs import Construct
+
+from infra import constants as c
+
+
+class Keys(Construct):
+    def __init__(self, scope: Construct, construct_id: str, *, stage: str) -> None:
+        super().__init__(scope, construct_id)
+        self.documents = self._key("Documents", stage, c.DOCUMENTS_KEY_ALIAS,
+                                   "Mon espace santé: documents in the quarantine and records buckets")
+        self.data = self._key("Data", stage, c.DATA_KEY_ALIAS,
+                              "Mon espace santé: tables, queues, topic, logs and backups")
+        # (the trace-export signing key will be added here: see the module docstring)
+
+    def _key(self, construct_id: str, stage: str, alias: str, description: str) -> kms.Key:
+        return kms.Key(
+            self, construct_id,
+            alias=f"alias/{c.PREFIX}-{stage}-{alias}",
+            description=description,
+            enable_key_rotation=True,
+            rotation_period=cdk.Duration.days(365),
+            pending_window=cdk.Duration.days(30),
+            removal_policy=cdk.RemovalPolicy.RETAIN,
+        )
+
+    @staticmethod
+    def allow_role(key: kms.Key, role: iam.IRole, actions: list[str], via_service: str, sid: str) -> None:
+        """Key-policy statement: `role` may use `actions` on `key` only through `via_service` (e.g. "s3")."""
+        key.add_to_resource_policy(iam.PolicyStatement(
+            sid=sid,
+            principals=[iam.ArnPrincipal(role.role_arn)],
+            actions=actions,
+            resources=["*"],  # in a key policy, "*" means this key
+            conditions={"StringEquals": {
+                "kms:ViaService": f"{via_service}.{c.REGION}.amazonaws.com",
+                "kms:CallerAccount": cdk.Aws.ACCOUNT_ID,
+            }},
+        ))
+
+    @staticmethod
+    def allow_service(key: kms.Key, service: str, actions: list[str], sid: str,
+                      conditions: dict[str, dict[str, object]] | None = None) -> None:
+        """Key-policy statement for an AWS service principal acting for this account."""
+        key.add_to_resource_policy(iam.PolicyStatement(
+            sid=sid,
+            principals=[iam.ServicePrincipal(service)],
+            actions=actions,
+            resources=["*"],
+            conditions=conditions or {"StringEquals": {"aws:SourceAccount": cdk.Aws.ACCOUNT_ID}},
+        ))

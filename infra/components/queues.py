@@ -1,0 +1,63 @@
+"""SQS: the upload-events queue (S3 ObjectCreated in quarantine -> the verifier) and its dead-letter queue.
+
+Both are encrypted with the data key and refuse non-TLS requests. A message that fails `MAX_RECEIVES` times moves to
+the DLQ, kept 14 days for inspection and redrive. The visibility timeout is 6x the consumer's timeout (AWS's advice
+for Lambda event sources), so a message is never handed to a second consumer while the first still runs."""
+
+from __future__ import annotations
+
+import aws_cdk as cdk
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_sqs as sqs
+from constructs import Construct
+
+from infra import constants as c
+from infra.nag import acknowledge
+
+
+def queue_name(stage: str, queue: str) -> str:
+    return f"{c.PREFIX}-{stage}-{queue}"
+
+
+def queue_arn(stage: str, queue: str) -> str:
+    return f"arn:aws:sqs:{c.REGION}:{cdk.Aws.ACCOUNT_ID}:{queue_name(stage, queue)}"
+
+
+class UploadEventQueues(Construct):
+    def __init__(self, scope: Construct, construct_id: str, *, stage: str, key: kms.IKey,
+                 consumer_timeout_seconds: int, source_bucket_arn: str) -> None:
+        super().__init__(scope, construct_id)
+        self.dead_letters = sqs.Queue(
+            self, "DeadLetters",
+            queue_name=queue_name(stage, f"{c.UPLOAD_EVENTS}-dlq"),
+            encryption=sqs.QueueEncryption.KMS,
+            encryption_master_key=key,
+            data_key_reuse=cdk.Duration.minutes(5),
+            enforce_ssl=True,
+            retention_period=cdk.Duration.days(c.DLQ_RETENTION_DAYS),
+            removal_policy=cdk.RemovalPolicy.RETAIN,
+        )
+        acknowledge(self.dead_letters, "This queue is itself the dead-letter queue of the upload-events queue.",
+                    "AwsSolutions-SQS3")
+        self.queue = sqs.Queue(
+            self, "Queue",
+            queue_name=queue_name(stage, c.UPLOAD_EVENTS),
+            encryption=sqs.QueueEncryption.KMS,
+            encryption_master_key=key,
+            data_key_reuse=cdk.Duration.minutes(5),
+            enforce_ssl=True,
+            visibility_timeout=cdk.Duration.seconds(c.VISIBILITY_TIMEOUT_FACTOR * consumer_timeout_seconds),
+            retention_period=cdk.Duration.days(4),
+            dead_letter_queue=sqs.DeadLetterQueue(queue=self.dead_letters, max_receive_count=c.MAX_RECEIVES),
+            removal_policy=cdk.RemovalPolicy.RETAIN,
+        )
+        # S3 may send the quarantine bucket's notifications, and nothing else may.
+        self.queue.add_to_resource_policy(iam.PolicyStatement(
+            sid="QuarantineNotifications",
+            principals=[iam.ServicePrincipal("s3.amazonaws.com")],
+            actions=["sqs:SendMessage"],
+            resources=[self.queue.queue_arn],
+            conditions={"ArnEquals": {"aws:SourceArn": source_bucket_arn},
+                        "StringEquals": {"aws:SourceAccount": cdk.Aws.ACCOUNT_ID}},
+        ))

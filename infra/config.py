@@ -1,0 +1,152 @@
+"""Stage parameters: infra/stages/<stage>.json, each key overridable with CDK context (`-c key=value`).
+
+Validation runs before anything is built, and every error names the parameter, so a bad stage, region or missing
+issuer stops synth with a message an operator can act on. Nothing is read from the developer's machine (no AWS
+profile, no default account or region)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlparse
+
+from infra import constants as c
+
+
+class ConfigError(ValueError):
+    """A stage parameter is missing or invalid; the message names it."""
+
+
+@dataclass(frozen=True)
+class Issuer:
+    issuer: str
+    audience: str
+    jwks_uri: str
+
+
+@dataclass(frozen=True)
+class StageConfig:
+    stage: str
+    region: str
+    citizen: Issuer
+    professional: Issuer
+    alarm_email: str | None
+    api_rate_limit: int
+    api_burst_limit: int
+    reserved_concurrency: dict[str, int]
+    upload_consumer_max_concurrency: int
+    log_retention_days: int
+    backup_retention_days: int
+    termination_protection: bool
+
+    @property
+    def is_production(self) -> bool:
+        return self.stage == "prod"
+
+    def issuer_environment(self) -> dict[str, str]:
+        values = {
+            "citizen_issuer": self.citizen.issuer, "citizen_audience": self.citizen.audience,
+            "citizen_jwks_uri": self.citizen.jwks_uri, "pro_issuer": self.professional.issuer,
+            "pro_audience": self.professional.audience, "pro_jwks_uri": self.professional.jwks_uri,
+        }
+        return {c.ISSUER_ENV[k]: v for k, v in values.items()}
+
+
+# Values CloudWatch Logs accepts for a retention period.
+_LOG_RETENTIONS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922,
+                   3288, 3653)
+
+
+def _text(values: Mapping[str, Any], name: str) -> str:
+    value = values.get(name)
+    if not isinstance(value, str) or not value.strip():
+        raise ConfigError(f"missing stage parameter '{name}' (set it in infra/stages/<stage>.json or -c {name}=...)")
+    return value.strip()
+
+
+def _https_url(values: Mapping[str, Any], name: str) -> str:
+    value = _text(values, name)
+    parsed = urlparse(value)
+    if parsed.scheme != "https" or not parsed.netloc:
+        raise ConfigError(f"stage parameter '{name}' must be an https URL, got {value!r}")
+    return value
+
+
+def _int(values: Mapping[str, Any], name: str, low: int, high: int) -> int:
+    raw = values.get(name)
+    try:
+        value = int(raw)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        raise ConfigError(f"stage parameter '{name}' must be an integer, got {raw!r}") from None
+    if not low <= value <= high:
+        raise ConfigError(f"stage parameter '{name}' must be between {low} and {high}, got {value}")
+    return value
+
+
+def _bool(values: Mapping[str, Any], name: str) -> bool:
+    raw = values.get(name)
+    if isinstance(raw, bool):
+        return raw
+    if isinstance(raw, str) and raw.lower() in {"true", "false"}:
+        return raw.lower() == "true"
+    raise ConfigError(f"stage parameter '{name}' must be true or false, got {raw!r}")
+
+
+def _issuer(values: Mapping[str, Any], who: str) -> Issuer:
+    return Issuer(issuer=_https_url(values, f"{who}_issuer"), audience=_text(values, f"{who}_audience"),
+                  jwks_uri=_https_url(values, f"{who}_jwks_uri"))
+
+
+def load(context: Mapping[str, Any]) -> StageConfig:
+    """Builds the stage configuration from CDK context (`stage`, `region` and any override of the stage file)."""
+    stage = context.get("stage")
+    if not stage:
+        raise ConfigError(f"missing parameter 'stage': pass STAGE=<{'|'.join(c.STAGES)}> (cdk: -c stage=...)")
+    if stage not in c.STAGES:
+        raise ConfigError(f"unknown stage '{stage}' (parameter 'stage'): expected one of {', '.join(c.STAGES)}")
+    region = context.get("region") or c.REGION
+    if region != c.REGION:
+        raise ConfigError(f"parameter 'region' is '{region}': this stack holds health data (HDS) and may only be "
+                          f"synthesized and deployed in {c.REGION}")
+    values: dict[str, Any] = json.loads((c.STAGES_DIR / f"{stage}.json").read_text())
+    values.update({k: v for k, v in context.items() if k in values or k in c.ISSUER_ENV})
+    unknown = sorted(set(values) - _KNOWN)
+    if unknown:
+        raise ConfigError(f"unknown stage parameter(s) in infra/stages/{stage}.json: {', '.join(unknown)}")
+    alarm_email = values.get("alarm_email") or None
+    if alarm_email is not None and "@" not in str(alarm_email):
+        raise ConfigError(f"stage parameter 'alarm_email' is not an e-mail address: {alarm_email!r}")
+    reserved = values.get("reserved_concurrency")
+    if isinstance(reserved, str):
+        reserved = json.loads(reserved)
+    if not isinstance(reserved, dict) or set(reserved) != set(c.FUNCTION_TIMEOUTS):
+        raise ConfigError(f"stage parameter 'reserved_concurrency' must give a number for each of "
+                          f"{', '.join(sorted(c.FUNCTION_TIMEOUTS))}")
+    max_consumers = _int(values, "upload_consumer_max_concurrency", 2, 1000)
+    reserved_ints = {name: _int(reserved, name, 1, 1000) for name in c.FUNCTION_TIMEOUTS}
+    if reserved_ints[c.CHALICE_UPLOAD_CONSUMER] < max_consumers:
+        raise ConfigError("stage parameter 'upload_consumer_max_concurrency' exceeds the consumer's reserved "
+                          "concurrency: messages would be throttled into the dead-letter queue")
+    retention = _int(values, "log_retention_days", 1, 3653)
+    if retention not in _LOG_RETENTIONS:
+        raise ConfigError(f"stage parameter 'log_retention_days' must be one of {_LOG_RETENTIONS}")
+    return StageConfig(
+        stage=stage,
+        region=region,
+        citizen=_issuer(values, "citizen"),
+        professional=_issuer(values, "pro"),
+        alarm_email=alarm_email,
+        api_rate_limit=_int(values, "api_rate_limit", 1, 10000),
+        api_burst_limit=_int(values, "api_burst_limit", 1, 5000),
+        reserved_concurrency=reserved_ints,
+        upload_consumer_max_concurrency=max_consumers,
+        log_retention_days=retention,
+        backup_retention_days=_int(values, "backup_retention_days", 7, 3653),
+        termination_protection=_bool(values, "termination_protection"),
+    )
+
+
+_KNOWN = {*c.ISSUER_ENV, "alarm_email", "api_rate_limit", "api_burst_limit", "reserved_concurrency",
+          "upload_consumer_max_concurrency", "log_retention_days", "backup_retention_days", "termination_protection"}

@@ -1,0 +1,112 @@
+"""The stack of one stage: it only composes the constructs in infra/components and wires them together."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import aws_cdk as cdk
+from aws_cdk import aws_lambda as lambda_
+from constructs import Construct
+
+from infra import constants as c
+from infra.components.api import ChaliceApi
+from infra.components.data import Tables
+from infra.components.keys import Keys
+from infra.components.monitoring import Monitoring
+from infra.components.queues import UploadEventQueues
+from infra.components.roles import FunctionRoles
+from infra.components.schedules import DailyJobs
+from infra.components.storage import Buckets, bucket_arn
+from infra.config import StageConfig
+from infra.nag import acknowledge
+
+DYNAMODB_KMS = ["kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:DescribeKey"]
+
+
+class MonEspaceSanteStack(cdk.Stack):
+    def __init__(self, scope: Construct, construct_id: str, *, config: StageConfig, chalice_source: Path,
+                 build_dir: Path, layer_dir: Path) -> None:
+        super().__init__(
+            scope, construct_id,
+            stack_name=c.stack_name(config.stage),
+            env=cdk.Environment(region=c.REGION),  # account: the one the deploy credentials belong to
+            termination_protection=config.termination_protection,
+            description=f"Mon espace santé ({config.stage}): API, functions, storage, keys, queues and alarms",
+        )
+        stage = config.stage
+        cdk.Tags.of(self).add("project", c.SERVICE)
+        cdk.Tags.of(self).add("stage", stage)
+        cdk.Tags.of(self).add("data-classification", "health-data-hds")
+
+        keys = Keys(self, "Keys", stage=stage)
+        roles = FunctionRoles(self, "Roles", stage=stage)
+        tables = Tables(self, "Tables", stage=stage, key=keys.data,
+                        backup_retention_days=config.backup_retention_days)
+        queues = UploadEventQueues(self, "UploadEvents", stage=stage, key=keys.data,
+                                   consumer_timeout_seconds=c.FUNCTION_TIMEOUTS[c.CHALICE_UPLOAD_CONSUMER],
+                                   source_bucket_arn=bucket_arn(stage, "quarantine"))
+        buckets = Buckets(self, "Buckets", stage=stage, key=keys.documents,
+                          log_retention_days=config.log_retention_days, notification_queue_arn=queues.queue.queue_arn)
+        # The bucket checks its notification target when it is created: the queue policy must exist first.
+        buckets.quarantine.node.add_dependency(queues.queue)
+
+        layer = lambda_.LayerVersion(
+            self, "Dependencies",
+            code=lambda_.Code.from_asset(str(layer_dir)),
+            compatible_runtimes=[lambda_.Runtime.PYTHON_3_11],
+            compatible_architectures=[lambda_.Architecture.X86_64],
+            description="Mon espace santé runtime dependencies (requirements.txt)",
+            removal_policy=cdk.RemovalPolicy.RETAIN,  # older versions stay available for a rollback
+        )
+        environment = {
+            c.ENV_SPACES_TABLE: tables.spaces.table_name,
+            c.ENV_DOCUMENTS_TABLE: tables.documents.table_name,
+            c.ENV_TRACES_TABLE: tables.traces.table_name,
+            c.ENV_NOTIFICATIONS_TABLE: tables.notifications.table_name,
+            c.ENV_QUARANTINE_BUCKET: buckets.quarantine.bucket_name,
+            c.ENV_RECORDS_BUCKET: buckets.records.bucket_name,
+            c.ENV_KMS_KEY_ID: keys.documents.key_arn,
+            "POWERTOOLS_SERVICE_NAME": c.SERVICE,
+            **config.issuer_environment(),
+        }
+        api = ChaliceApi(self, "Api", config=config, source_dir=chalice_source, build_dir=build_dir, layer=layer,
+                         roles=roles, environment=environment, upload_queue_arn=queues.queue.queue_arn,
+                         data_key=keys.data)
+        self._key_policies(keys, roles)
+
+        # Daily jobs: none yet. Add them here, e.g. jobs.add_daily_job("Reminders", api.function_arn(...), hour=7).
+        DailyJobs(self, "Jobs", stage=stage, key=keys.data)
+
+        monitoring = Monitoring(self, "Monitoring", stage=stage, key=keys.data, alarm_email=config.alarm_email)
+        monitoring.watch_api(api.api_name)
+        for function in c.FUNCTION_TIMEOUTS:
+            monitoring.watch_function(function, api.function_ref(function))
+        monitoring.watch_queue("UploadEvents", queues.queue, queues.dead_letters)
+
+        cdk.CfnOutput(self, "RecordsKeyArn", value=keys.documents.key_arn)
+        cdk.CfnOutput(self, "OperationsTopicArn", value=monitoring.topic.topic_arn)
+        acknowledge(self, "The runtime is pinned to Python 3.11, the version the app, its pinned wheels (layer) and "
+                    "its type checks target; moving to a newer runtime is a separate, tested change.",
+                    "AwsSolutions-L1")
+
+    @staticmethod
+    def _key_policies(keys: Keys, roles: FunctionRoles) -> None:
+        """Each function gets, in the key policies, only the KMS actions its AWS calls need."""
+        Keys.allow_role(keys.documents, roles.api, ["kms:GenerateDataKey", "kms:Decrypt"], "s3",
+                        "ApiHandlerPresignedUploadsAndDownloads")
+        Keys.allow_role(keys.documents, roles.upload_consumer, ["kms:GenerateDataKey", "kms:Decrypt"], "s3",
+                        "UploadConsumerVerifyAndPromote")
+        Keys.allow_role(keys.data, roles.api, DYNAMODB_KMS, "dynamodb", "ApiHandlerTables")
+        Keys.allow_role(keys.data, roles.authorizer, ["kms:Decrypt", "kms:DescribeKey"], "dynamodb",
+                        "AuthorizerSpaces")
+        Keys.allow_role(keys.data, roles.upload_consumer, DYNAMODB_KMS, "dynamodb", "UploadConsumerTables")
+        Keys.allow_role(keys.data, roles.upload_consumer, ["kms:Decrypt"], "sqs", "UploadConsumerQueue")
+        Keys.allow_service(keys.data, "s3.amazonaws.com", ["kms:GenerateDataKey", "kms:Decrypt"],
+                           "S3NotificationsIntoQueue")
+        Keys.allow_service(keys.data, "cloudwatch.amazonaws.com", ["kms:GenerateDataKey*", "kms:Decrypt"],
+                           "AlarmsIntoTopic")
+        Keys.allow_service(keys.data, f"logs.{c.REGION}.amazonaws.com",
+                           ["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*",
+                            "kms:Describe*"], "CloudWatchLogs",
+                           conditions={"ArnLike": {"kms:EncryptionContext:aws:logs:arn":
+                                                   f"arn:aws:logs:{c.REGION}:{cdk.Aws.ACCOUNT_ID}:log-group:*"}})

@@ -40,3 +40,37 @@ bench: install
 
 clean:
 	rm -rf $(VENV) .local build cdk.out .mypy_cache .ruff_cache .pytest_cache
+
+# ---- Infrastructure as code (infra/, see infra/README.md) ---------------------------------------------------
+# Own virtualenv: aws-sam-translator pins pydantic and chalice pins pip, which must not leak into .venv.
+# `make synth STAGE=dev|prod`, `make deploy STAGE=...`, `make infra-test`. Extra CDK context: CDK_CONTEXT="-c k=v".
+IAC_VENV := .venv-iac
+IAC_BIN := $(IAC_VENV)/bin
+IAC_STAMP := $(IAC_VENV)/.installed-$(shell cat requirements-iac.txt | sha256sum | cut -c1-12)
+CDK_CLI_VERSION := 3.0.0
+CDK_CLI := $(IAC_VENV)/cdk-cli/node_modules/.bin/cdk
+CDK_OUT ?= cdk.out
+
+.PHONY: iac-install synth deploy infra-test
+
+$(IAC_STAMP): requirements-iac.txt
+	@$(PY) -c 'import sys; assert sys.version_info[:2] == (3, 11), "Python 3.11 is required (the Lambda runtime)"'
+	test -x $(IAC_BIN)/python || $(PY) -m venv $(IAC_VENV)
+	$(IAC_BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-iac.txt
+	rm -f $(IAC_VENV)/.installed-* && touch $@
+
+iac-install: $(IAC_STAMP)
+
+synth: $(IAC_STAMP)
+	@test -n "$(STAGE)" || { echo "synth stopped: missing parameter 'stage': pass STAGE=<dev|prod>" >&2; exit 2; }
+	$(IAC_BIN)/python infra/cdk_app.py -c stage=$(STAGE) $(if $(REGION),-c region=$(REGION)) $(CDK_CONTEXT) --out $(CDK_OUT)
+
+$(CDK_CLI):
+	npm install --prefix $(IAC_VENV)/cdk-cli --no-audit --no-fund --silent aws-cdk@$(CDK_CLI_VERSION)
+
+# Needs AWS credentials for the target account (eu-west-3 is fixed by the stack). Not run in CI.
+deploy: synth $(CDK_CLI)
+	$(CDK_CLI) deploy --app $(CDK_OUT) --require-approval broadening $(DEPLOY_ARGS) MonEspaceSante-$(STAGE)
+
+infra-test: $(IAC_STAMP)
+	$(IAC_BIN)/python -m pytest -q -p no:cacheprovider tests/infra

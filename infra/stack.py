@@ -18,7 +18,6 @@ from infra.components.roles import FunctionRoles
 from infra.components.schedules import DailyJobs
 from infra.components.storage import Buckets, bucket_arn
 from infra.config import StageConfig
-from infra.nag import acknowledge
 
 DYNAMODB_KMS = ["kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:DescribeKey"]
 
@@ -48,7 +47,9 @@ class MonEspaceSanteStack(cdk.Stack):
         buckets = Buckets(self, "Buckets", stage=stage, key=keys.documents,
                           log_retention_days=config.log_retention_days, notification_queue_arn=queues.queue.queue_arn)
         # The bucket checks its notification target when it is created: the queue policy must exist first.
-        buckets.quarantine.node.add_dependency(queues.queue)
+        queue_policy = queues.queue.node.try_find_child("Policy")
+        assert queue_policy is not None, "the upload-events queue has a resource policy"
+        buckets.quarantine.node.add_dependency(queue_policy)
 
         layer = lambda_.LayerVersion(
             self, "Dependencies",
@@ -85,9 +86,6 @@ class MonEspaceSanteStack(cdk.Stack):
 
         cdk.CfnOutput(self, "RecordsKeyArn", value=keys.documents.key_arn)
         cdk.CfnOutput(self, "OperationsTopicArn", value=monitoring.topic.topic_arn)
-        acknowledge(self, "The runtime is pinned to Python 3.11, the version the app, its pinned wheels (layer) and "
-                    "its type checks target; moving to a newer runtime is a separate, tested change.",
-                    "AwsSolutions-L1")
 
     @staticmethod
     def _key_policies(keys: Keys, roles: FunctionRoles) -> None:

@@ -74,14 +74,14 @@ class FunctionRoles(Construct):
         self.by_function = {c.CHALICE_API_HANDLER: self.api, c.CHALICE_AUTHORIZER: self.authorizer,
                             c.CHALICE_UPLOAD_CONSUMER: self.upload_consumer}
 
-    def access_of(self, role: iam.Role) -> Construct:
-        """The role and its policy, for a function to depend on."""
+    def access_of(self, role: iam.Role) -> iam.ManagedPolicy:
+        """The role's policy, for its function to depend on (the role itself is referenced by the function)."""
         return self._groups[role.node.id]
 
     def _role(self, construct_id: str, stage: str, function: str,
               statements: list[iam.PolicyStatement]) -> iam.Role:
         if not hasattr(self, "_groups"):
-            self._groups: dict[str, Construct] = {}
+            self._groups: dict[str, iam.ManagedPolicy] = {}
         group = Construct(self, f"{construct_id}Access")
         logs = iam.PolicyStatement(sid="Logs", actions=["logs:CreateLogStream", "logs:PutLogEvents"],
                                    resources=[f"{_log_group_arn(stage, function)}:*"])
@@ -90,9 +90,9 @@ class FunctionRoles(Construct):
             assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
             description=f"Mon espace santé {stage}: {function} function",
         )
-        iam.ManagedPolicy(group, "Policy", description=f"What the {function} function may do, and nothing else",
-                          document=iam.PolicyDocument(statements=[logs, *statements]), roles=[role])
-        self._groups[construct_id] = group
+        policy = iam.ManagedPolicy(group, "Policy", description=f"What the {function} function may do, and no more",
+                                   document=iam.PolicyDocument(statements=[logs, *statements]), roles=[role])
+        self._groups[construct_id] = policy
         acknowledge(group, "Object keys are generated per document at run time; the grant is limited to the one "
                     "prefix this function works on (uploads/ or records/) of one bucket.",
                     *(f"AwsSolutions-IAM5[Resource::arn:aws:s3:::{c.PREFIX}-{stage}-{b}-<AWS::AccountId>/{p}*]"

@@ -1,0 +1,334 @@
+"""The synthesized dev stage: synth, cfn-lint, cdk-nag and the properties an HDS/AWS security review checks."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.infra.conftest import REPO, STACK, Assembly, run_cdk_app
+
+BIN = Path(sys.executable).parent
+SETTINGS_ENV = {"MES_SPACES_TABLE", "MES_DOCUMENTS_TABLE", "MES_TRACES_TABLE", "MES_NOTIFICATIONS_TABLE",
+                "MES_QUARANTINE_BUCKET", "MES_RECORDS_BUCKET", "MES_KMS_KEY_ID", "MES_CITIZEN_ISSUER",
+                "MES_CITIZEN_AUDIENCE", "MES_CITIZEN_JWKS_URI", "MES_PRO_ISSUER", "MES_PRO_AUDIENCE",
+                "MES_PRO_JWKS_URI"}
+
+
+def of_type(template: dict[str, Any], kind: str) -> dict[str, dict[str, Any]]:
+    return {k: v for k, v in template["Resources"].items() if v["Type"] == kind}
+
+
+# ---- synth, linters, cdk-nag ------------------------------------------------------------------------------------
+
+
+def test_synth_passes_cdk_nag(assembly: Assembly) -> None:
+    # Given the dev stage synthesized with the AwsSolutions and HIPAA packs, Then no unacknowledged finding
+    report = assembly.out / "validation-report.json"
+    if report.exists():
+        plugins = json.loads(report.read_text())["pluginReports"]
+        violations = [v["ruleName"] for p in plugins for v in p.get("violations", [])]
+        assert violations == []
+    assert assembly.template_path.exists()
+
+
+def test_every_acknowledgment_has_a_reason(template: dict[str, Any]) -> None:
+    rules = [r for res in template["Resources"].values()
+             for r in res.get("Metadata", {}).get("cdk_nag", {}).get("rules_to_suppress", [])]
+    assert rules
+    assert all(len(r["reason"]) > 30 for r in rules)
+
+
+def test_cfn_lint_reports_no_error(assembly: Assembly, transformed: Path) -> None:
+    result = subprocess.run([str(BIN / "cfn-lint"), "--regions", "eu-west-3", "--", str(assembly.template_path),
+                             str(transformed)], capture_output=True, text=True, check=False)
+    assert result.returncode & 2 == 0, result.stdout  # bit 2 = error (4 = warning, 8 = informational)
+
+
+def test_cdk_nag_passes_on_the_sam_transformed_template(transformed: Path, tmp_path: Path) -> None:
+    # The functions and the API stage only exist after the SAM transform: cdk-nag must see them too
+    result = subprocess.run([sys.executable, str(Path(__file__).with_name("nag_transformed.py")), str(transformed),
+                             str(tmp_path / "out")], capture_output=True, text=True, check=False, timeout=300)
+    assert result.returncode == 0, result.stderr[-6000:]
+
+
+# ---- bad input ------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("args", "named"), [
+    ((), "'stage'"),
+    (("-c", "stage=qa"), "'stage'"),
+    (("-c", "stage=dev", "-c", "region=eu-west-1"), "'region'"),
+    (("-c", "stage=prod"), "'citizen_issuer'"),
+    (("-c", "stage=dev", "-c", "pro_jwks_uri=http://insecure.example"), "'pro_jwks_uri'"),
+])
+def test_bad_parameters_stop_synth_naming_the_parameter(args: tuple[str, ...], named: str, tmp_path: Path) -> None:
+    result = run_cdk_app(*args, out=tmp_path / "out")
+    assert result.returncode == 2
+    assert "synth stopped" in result.stderr and named in result.stderr
+    assert not (tmp_path / "out").exists()
+
+
+# ---- region ---------------------------------------------------------------------------------------------------
+
+
+def test_stack_is_pinned_to_eu_west_3(assembly: Assembly, template: dict[str, Any]) -> None:
+    manifest = json.loads((assembly.out / "manifest.json").read_text())
+    assert manifest["artifacts"][STACK]["environment"] == "aws://unknown-account/eu-west-3"
+    regions = set(re.findall(r"\b(?:us|eu|ap|sa|ca|me|af|il|mx)-[a-z]+-\d\b", json.dumps(template)))
+    assert regions == {"eu-west-3"}
+
+
+# ---- data -----------------------------------------------------------------------------------------------------
+
+
+def test_tables_are_retained_protected_recoverable_and_encrypted(template: dict[str, Any]) -> None:
+    tables = of_type(template, "AWS::DynamoDB::Table")
+    assert len(tables) == 4
+    for table in tables.values():
+        props = table["Properties"]
+        assert table["DeletionPolicy"] == "Retain" and table["UpdateReplacePolicy"] == "Retain"
+        assert props["DeletionProtectionEnabled"] is True
+        assert props["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"] is True
+        assert props["BillingMode"] == "PAY_PER_REQUEST"
+        assert props["SSESpecification"]["SSEEnabled"] is True and props["SSESpecification"]["SSEType"] == "KMS"
+        assert "KMSMasterKeyId" in props["SSESpecification"]
+
+
+def test_table_keys_and_indexes_match_the_models(template: dict[str, Any]) -> None:
+    tables = of_type(template, "AWS::DynamoDB::Table").values()
+    by_name = {t["Properties"]["TableName"]: t["Properties"] for t in tables}
+    keys = {name: [(k["AttributeName"], k["KeyType"]) for k in p["KeySchema"]] for name, p in by_name.items()}
+    assert keys == {"mes-dev-spaces": [("key", "HASH")],
+                    "mes-dev-documents": [("patient", "HASH"), ("document_id", "RANGE")],
+                    "mes-dev-traces": [("patient", "HASH"), ("sk", "RANGE")],
+                    "mes-dev-notifications": [("recipient", "HASH"), ("sk", "RANGE")]}
+    documents = by_name["mes-dev-documents"]
+    indexes = {i["IndexName"]: (i["KeySchema"][1]["AttributeName"], i["Projection"]["ProjectionType"])
+               for i in documents["LocalSecondaryIndexes"]}
+    assert indexes == {"patient-by-date": ("patient_date", "ALL"), "patient-by-type": ("patient_type", "ALL")}
+    assert documents["TimeToLiveSpecification"] == {"AttributeName": "expires_at_epoch", "Enabled": True}
+
+
+def test_tables_are_backed_up_daily(template: dict[str, Any]) -> None:
+    selection = next(iter(of_type(template, "AWS::Backup::BackupSelection").values()))
+    assert len(selection["Properties"]["BackupSelection"]["Resources"]) == 4
+
+
+def test_no_data_resource_is_deleted_with_the_stack(template: dict[str, Any]) -> None:
+    for kind in ("AWS::DynamoDB::Table", "AWS::S3::Bucket", "AWS::KMS::Key", "AWS::SQS::Queue", "AWS::Logs::LogGroup",
+                 "AWS::Backup::BackupVault"):
+        for name, resource in of_type(template, kind).items():
+            assert resource.get("DeletionPolicy") == "Retain", name
+
+
+# ---- keys -----------------------------------------------------------------------------------------------------
+
+
+def test_keys_rotate_and_grant_functions_through_their_service_only(template: dict[str, Any]) -> None:
+    keys = of_type(template, "AWS::KMS::Key")
+    assert len(keys) == 2
+    for key in keys.values():
+        assert key["Properties"]["EnableKeyRotation"] is True
+        for statement in key["Properties"]["KeyPolicy"]["Statement"]:
+            principal = json.dumps(statement["Principal"])
+            if "Roles" in principal:  # a function role: only via its AWS service, never kms:*
+                assert "kms:ViaService" in statement["Condition"]["StringEquals"]
+                actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+                assert "kms:*" not in actions
+
+
+# ---- buckets --------------------------------------------------------------------------------------------------
+
+
+def _bucket(template: dict[str, Any], name: str) -> dict[str, Any]:
+    for bucket in of_type(template, "AWS::S3::Bucket").values():
+        if name in json.dumps(bucket["Properties"]["BucketName"]):
+            return bucket["Properties"]
+    raise AssertionError(name)
+
+
+def test_buckets_block_public_access_and_log(template: dict[str, Any]) -> None:
+    for props in of_type(template, "AWS::S3::Bucket").values():
+        assert props["Properties"]["PublicAccessBlockConfiguration"] == {
+            "BlockPublicAcls": True, "BlockPublicPolicy": True, "IgnorePublicAcls": True, "RestrictPublicBuckets": True}
+        assert props["Properties"]["VersioningConfiguration"]["Status"] == "Enabled"
+    for name in ("quarantine", "records"):
+        assert "LoggingConfiguration" in _bucket(template, name)
+
+
+def test_data_buckets_default_to_sse_kms_with_the_documents_key(template: dict[str, Any]) -> None:
+    for name in ("quarantine", "records"):
+        rule = _bucket(template, name)["BucketEncryption"]["ServerSideEncryptionConfiguration"][0]
+        assert rule["ServerSideEncryptionByDefault"]["SSEAlgorithm"] == "aws:kms"
+        assert "KeysDocuments" in json.dumps(rule["ServerSideEncryptionByDefault"]["KMSMasterKeyID"])
+
+
+def test_bucket_policies_require_tls_and_sse_kms(template: dict[str, Any]) -> None:
+    policies = {json.dumps(p["Properties"]["Bucket"]): json.dumps(p["Properties"])
+                for p in of_type(template, "AWS::S3::BucketPolicy").values()}
+    assert all('"aws:SecureTransport": "false"' in p for p in policies.values())
+    data = [p for bucket, p in policies.items() if "Quarantine" in bucket or "Records" in bucket]
+    assert len(data) == 2
+    assert all("s3:x-amz-server-side-encryption" in p and "s3:TlsVersion" in p for p in data)
+
+
+def test_quarantine_expires_in_a_day_and_notifies_the_queue(template: dict[str, Any]) -> None:
+    props = _bucket(template, "quarantine")
+    rule = props["LifecycleConfiguration"]["Rules"][0]
+    assert rule["ExpirationInDays"] == 1 and rule["NoncurrentVersionExpiration"]["NoncurrentDays"] == 1
+    queue = props["NotificationConfiguration"]["QueueConfigurations"][0]
+    assert queue["Event"] == "s3:ObjectCreated:*"
+    assert queue["Filter"]["S3Key"]["Rules"] == [{"Name": "prefix", "Value": "uploads/"}]
+
+
+def test_closed_records_move_to_archive_storage(template: dict[str, Any]) -> None:
+    rules = _bucket(template, "records")["LifecycleConfiguration"]["Rules"]
+    archive = next(r for r in rules if r["Id"] == "archive-closed")
+    assert archive["TagFilters"] == [{"Key": "mes-lifecycle", "Value": "closed"}]
+    assert archive["Transitions"][0]["StorageClass"] == "DEEP_ARCHIVE"
+
+
+# ---- queues ---------------------------------------------------------------------------------------------------
+
+
+def test_every_queue_is_encrypted_and_has_a_dead_letter_queue_with_an_alarm(template: dict[str, Any]) -> None:
+    queues = of_type(template, "AWS::SQS::Queue")
+    dlqs = {k for k, q in queues.items() if q["Properties"]["QueueName"].endswith("-dlq")}
+    alarms = json.dumps(of_type(template, "AWS::CloudWatch::Alarm"))
+    for name, queue in queues.items():
+        assert "KmsMasterKeyId" in queue["Properties"], name
+        assert name in alarms, f"no alarm on {name}"
+        if name not in dlqs:
+            redrive = queue["Properties"]["RedrivePolicy"]
+            assert redrive["maxReceiveCount"] == 3 and redrive["deadLetterTargetArn"]["Fn::GetAtt"][0] in dlqs
+
+
+def test_visibility_timeout_is_six_times_the_consumer_timeout(template: dict[str, Any]) -> None:
+    queue = next(q for q in of_type(template, "AWS::SQS::Queue").values()
+                 if q["Properties"]["QueueName"] == "mes-dev-upload-events")
+    consumer = template["Resources"]["OnUploadEvent"]["Properties"]
+    assert queue["Properties"]["VisibilityTimeout"] >= 6 * consumer["Timeout"]
+
+
+# ---- functions ------------------------------------------------------------------------------------------------
+
+
+def test_functions_get_the_settings_layer_role_and_concurrency(template: dict[str, Any]) -> None:
+    layers = of_type(template, "AWS::Lambda::LayerVersion")
+    assert len(layers) == 1
+    for name in ("APIHandler", "Bearer", "OnUploadEvent"):
+        props = template["Resources"][name]["Properties"]
+        assert set(props["Environment"]["Variables"]) >= SETTINGS_ENV, name
+        assert props["Layers"] == [{"Ref": next(iter(layers))}]
+        assert "Fn::GetAtt" in props["Role"] and props["ReservedConcurrentExecutions"] >= 1
+        assert "LogGroup" in props["LoggingConfig"]
+    kms_id = template["Resources"]["APIHandler"]["Properties"]["Environment"]["Variables"]["MES_KMS_KEY_ID"]
+    assert kms_id["Fn::GetAtt"][1] == "Arn"  # the full key ARN (it goes into the presigned POST)
+
+
+def test_upload_consumer_reports_partial_batch_failures(transformed: Path) -> None:
+    resources = json.loads(transformed.read_text())["Resources"]
+    mappings = [r["Properties"] for r in resources.values() if r["Type"] == "AWS::Lambda::EventSourceMapping"]
+    assert len(mappings) == 1
+    assert mappings[0]["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    assert mappings[0]["BatchSize"] == 10 and mappings[0]["ScalingConfig"]["MaximumConcurrency"] >= 2
+    assert "UploadEventsQueue" in json.dumps(mappings[0]["EventSourceArn"])
+
+
+def test_no_wildcard_action_or_resource_in_function_policies(template: dict[str, Any]) -> None:
+    for name, policy in of_type(template, "AWS::IAM::ManagedPolicy").items():
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]:
+            actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+            assert not any(a == "*" or a.endswith(":*") for a in actions), name
+            assert statement["Resource"] != "*", name
+
+
+# ---- API ------------------------------------------------------------------------------------------------------
+
+
+def _api(template: dict[str, Any]) -> dict[str, Any]:
+    props: dict[str, Any] = template["Resources"]["RestAPI"]["Properties"]
+    return props
+
+
+def test_every_route_but_health_has_the_bearer_authorizer(template: dict[str, Any]) -> None:
+    body = _api(template)["DefinitionBody"]
+    assert body["securityDefinitions"]["bearer"]["x-amazon-apigateway-authorizer"]["type"] == "token"
+    for path, methods in body["paths"].items():
+        for method, operation in methods.items():
+            if method == "options":
+                continue
+            if path == "/v1/health":
+                assert "security" not in operation
+            else:
+                assert operation.get("security") == [{"bearer": []}], f"{method.upper()} {path}"
+
+
+def test_gateway_errors_carry_the_json_error_body(template: dict[str, Any]) -> None:
+    responses = _api(template)["DefinitionBody"]["x-amazon-apigateway-gateway-responses"]
+    assert responses["UNAUTHORIZED"]["statusCode"] == "401"
+    assert json.loads(responses["UNAUTHORIZED"]["responseTemplates"]["application/json"]) == {
+        "error": {"code": "unauthorized", "message": "missing or invalid credentials"}}
+    assert responses["MISSING_AUTHENTICATION_TOKEN"]["statusCode"] == "404"
+    assert json.loads(responses["MISSING_AUTHENTICATION_TOKEN"]["responseTemplates"]["application/json"]) == {
+        "error": {"code": "not_found", "message": "resource not found"}}
+    assert responses["ACCESS_DENIED"]["statusCode"] == "403"
+
+
+def test_stage_logs_throttles_and_traces(template: dict[str, Any]) -> None:
+    api = _api(template)
+    assert api["TracingEnabled"] is True
+    fields = json.loads(api["AccessLogSetting"]["Format"])
+    assert "$context.path" not in fields.values()  # the path carries the INS on professional routes
+    (settings,) = api["MethodSettings"]
+    assert settings["LoggingLevel"] == "ERROR" and settings["DataTraceEnabled"] is False
+    assert settings["ThrottlingRateLimit"] > 0 and settings["ThrottlingBurstLimit"] > 0
+
+
+# ---- monitoring -----------------------------------------------------------------------------------------------
+
+
+def test_alarms_cover_5xx_errors_throttles_and_queues_and_notify_operations(template: dict[str, Any]) -> None:
+    alarms = of_type(template, "AWS::CloudWatch::Alarm")
+    names = {a["Properties"]["AlarmName"] for a in alarms.values()}
+    expected = {"mes-dev-Api5xxRate", "mes-dev-UploadEventsDepth", "mes-dev-UploadEventsAge",
+                "mes-dev-UploadEventsDlqDepth", "mes-dev-UploadEventsDlqAge"}
+    expected |= {f"mes-dev-{f}{k}" for f in ("APIHandler", "Bearer", "OnUploadEvent") for k in ("Errors", "Throttles")}
+    assert expected <= names
+    topic = next(iter(of_type(template, "AWS::SNS::Topic")))
+    assert all(a["Properties"]["AlarmActions"] == [{"Ref": topic}] for a in alarms.values())
+
+
+# ---- the Lambda artifact --------------------------------------------------------------------------------------
+
+
+def test_packaged_app_and_layer_import_every_module(assembly: Assembly, tmp_path: Path) -> None:
+    # Given the Chalice zip and the layer exactly as synthesized (no site-packages of this machine)
+    zips = [z for z in assembly.out.glob("asset.*.zip") if "app.py" in zipfile.ZipFile(z).namelist()]
+    assert len(zips) == 1
+    app_dir = tmp_path / "app"
+    zipfile.ZipFile(zips[0]).extractall(app_dir)
+    assert not any(p.name.startswith("pydantic") for p in app_dir.iterdir()), "deps must come from the layer only"
+    layer = next(d for d in assembly.out.glob("asset.*") if (d / "python" / "pynamodb").is_dir())
+    script = ("import importlib, pkgutil, app, functions\n"
+              "names = [m.name for m in pkgutil.walk_packages(functions.__path__, 'functions.')]\n"
+              "[importlib.import_module(n) for n in names]\n"
+              "print(len(names))\n")
+    # When every module is imported with only the zip and the layer on the path
+    result = subprocess.run([sys.executable, "-S", "-c", script], cwd=tmp_path, capture_output=True, text=True,
+                            env={"PYTHONPATH": f"{app_dir}:{layer / 'python'}", "AWS_REGION": "eu-west-3"},
+                            check=False, timeout=120)
+    # Then it works
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert int(result.stdout.strip()) > 10
+
+
+def test_repo_files_are_untouched_by_synth() -> None:
+    assert not (REPO / "chalice.out").exists()

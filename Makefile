@@ -47,7 +47,8 @@ clean:
 IAC_VENV := .venv-iac
 IAC_BIN := $(IAC_VENV)/bin
 IAC_STAMP := $(IAC_VENV)/.installed-$(shell cat requirements-iac.txt | sha256sum | cut -c1-12)
-CDK_CLI_VERSION := 2.1148.1  # reads cloud assembly schema 55 (aws-cdk-lib 2.275); npm "latest" 3.0.0 does not
+# The CLI must read aws-cdk-lib 2.275's cloud assembly schema 55 (npm "latest" 3.0.0 does not).
+CDK_CLI_VERSION := 2.1148.1
 CDK_CLI := $(IAC_VENV)/cdk-cli/node_modules/.bin/cdk
 CDK_OUT ?= cdk.out
 

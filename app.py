@@ -8,10 +8,10 @@ import json
 from collections.abc import Callable
 from typing import Any, Literal, TypeVar
 
-from chalice.app import AuthRequest, AuthResponse, Chalice, Request, Response, SQSEvent
+from chalice.app import AuthRequest, AuthResponse, Chalice, CloudWatchEvent, Cron, Request, Response, SQSEvent
 from pydantic import BaseModel, ValidationError
 
-from functions.identity.principal import Citizen, Professional, from_context
+from functions.identity.principal import Citizen, Organisation, Professional, from_context
 from functions.shared.errors import DomainError, Forbidden, InvalidRequest
 from functions.shared.http import error_body, render_domain_error, render_validation_error
 
@@ -20,7 +20,7 @@ app.api.binary_types = []
 
 UPLOAD_EVENTS_QUEUE = "mes-upload-events"
 M = TypeVar("M", bound=BaseModel)
-Who = Citizen | Professional
+Who = Citizen | Professional | Organisation
 
 
 def request() -> Request:
@@ -123,9 +123,14 @@ def health() -> dict[str, str]:
 # ---- professionals -------------------------------------------------------------------------------------------
 
 
+def consent_presented() -> bool:
+    """The patient's consent, asserted by the professional's software for this access (recorded in the trace)."""
+    return (header("x-access-reason") or "").strip().lower() == "consent"
+
+
 @app.route("/v1/patients/{ins}/documents", methods=["POST"], authorizer=bearer)
 @endpoint("professional")
-def professional_upload(who: Who, ins: str) -> tuple[int, Any]:
+def professional_upload(who: Professional, ins: str) -> tuple[int, Any]:
     from functions import deps
     from functions.records import api, service
 
@@ -133,17 +138,54 @@ def professional_upload(who: Who, ins: str) -> tuple[int, Any]:
     return 201, api.UploadTicketOut.from_domain(doc, post).model_dump(mode="json")
 
 
+@app.route("/v1/patients/{ins}/documents", methods=["GET"], authorizer=bearer)
+@endpoint("professional")
+def professional_list(who: Professional, ins: str) -> tuple[int, Any]:
+    from functions import deps
+    from functions.access import service
+    from functions.records import api
+    from functions.shared import cursor
+
+    params = query()
+    docs, nxt = service.list_patient_documents(deps.access(), who, ins, consent_presented(), params.get("cursor"),
+                                               cursor.page_size(params.get("limit")))
+    return 200, api.DocumentPageOut(items=[api.DocumentOut.from_domain(d) for d in docs], next=nxt).model_dump(
+        mode="json")
+
+
 @app.route("/v1/patients/{ins}/documents/{document_id}", methods=["GET"], authorizer=bearer)
 @endpoint("professional")
 def professional_read(who: Professional, ins: str, document_id: str) -> tuple[int, Any]:
     from functions import deps
-    from functions.records import api, service
+    from functions.access import service
+    from functions.records import api
 
-    doc, url = service.read_patient_document(deps.records(), who, ins, document_id)
+    doc, url = service.read_patient_document(deps.access(), who, ins, document_id, consent_presented())
     return 200, api.DocumentOut.from_domain(doc, url).model_dump(mode="json")
 
 
-# ---- citizens ------------------------------------------------------------------------------------------------
+@app.route("/v1/patients/{ins}/documents/{document_id}/release", methods=["POST"], authorizer=bearer)
+@endpoint("professional")
+def professional_release(who: Professional, ins: str, document_id: str) -> tuple[int, Any]:
+    from functions import deps
+    from functions.records import api, service
+
+    doc = service.release_document(deps.records(), who, ins, document_id)
+    return 200, api.DocumentOut.from_domain(doc).model_dump(mode="json")
+
+
+@app.route("/v1/patients/{ins}/emergency-access", methods=["POST"], authorizer=bearer)
+@endpoint("professional")
+def emergency_access(who: Professional, ins: str) -> tuple[int, Any]:
+    from functions import deps
+    from functions.access import api, service
+
+    body = body_as(api.EmergencyIn)
+    grant = service.request_emergency_access(deps.access(), who, ins, body.purpose, body.reason)
+    return 201, api.GrantOut.from_domain(grant).model_dump(mode="json")
+
+
+# ---- citizens: the record ------------------------------------------------------------------------------------
 
 
 @app.route("/v1/me/documents", methods=["GET"], authorizer=bearer)
@@ -182,6 +224,17 @@ def my_document(who: Citizen, document_id: str) -> tuple[int, Any]:
     return 200, api.DocumentOut.from_domain(doc, url).model_dump(mode="json")
 
 
+@app.route("/v1/me/documents/{document_id}", methods=["PATCH"], authorizer=bearer)
+@endpoint("citizen")
+def my_document_patch(who: Citizen, document_id: str) -> tuple[int, Any]:
+    from functions import deps
+    from functions.records import api, service
+
+    body = body_as(api.DocumentPatchIn)
+    doc = service.hide_own_document(deps.records(), who, document_id, body.hidden_from_professionals)
+    return 200, api.DocumentOut.from_domain(doc).model_dump(mode="json")
+
+
 @app.route("/v1/me/documents/{document_id}", methods=["DELETE"], authorizer=bearer)
 @endpoint("citizen")
 def my_document_delete(who: Citizen, document_id: str) -> tuple[int, Any]:
@@ -217,7 +270,144 @@ def my_traces(who: Citizen) -> tuple[int, Any]:
     return 200, api.TracePageOut.from_domain(items, nxt).model_dump(mode="json")
 
 
+@app.route("/v1/me/traces/export", methods=["GET"], authorizer=bearer)
+@endpoint("citizen")
+def my_traces_export(who: Citizen) -> tuple[int, Any]:
+    from functions import deps
+    from functions.audit import service
+
+    signed = service.export_traces(deps.traces(), deps.control(), deps.trace_signer(), deps.clock(), who)
+    return 200, signed.model_dump(mode="json")
+
+
+# ---- citizens: who may access --------------------------------------------------------------------------------
+
+
+def _rpps_list(values: Any) -> dict[str, Any]:
+    return {"items": [{"rpps": r} for r in sorted(values)]}
+
+
+@app.route("/v1/me/care-team", methods=["GET"], authorizer=bearer)
+@endpoint("citizen")
+def my_care_team(who: Citizen) -> tuple[int, Any]:
+    from functions import deps
+    from functions.access import service
+
+    team = service.profile_of(deps.access(), who).care_team
+    return 200, {"items": [{"rpps": m.rpps, "source": m.source, "since": m.since.isoformat()}
+                           for m in sorted(team.values(), key=lambda m: m.rpps)]}
+
+
+@app.route("/v1/me/care-team", methods=["POST"], authorizer=bearer)
+@endpoint("citizen")
+def my_care_team_add(who: Citizen) -> tuple[int, Any]:
+    from functions import deps
+    from functions.access import api, service
+
+    member = service.add_to_care_team(deps.access(), who, body_as(api.RppsIn).rpps)
+    return 201, {"rpps": member.rpps, "source": member.source, "since": member.since.isoformat()}
+
+
+@app.route("/v1/me/care-team/{rpps}", methods=["DELETE"], authorizer=bearer)
+@endpoint("citizen")
+def my_care_team_remove(who: Citizen, rpps: str) -> tuple[int, Any]:
+    from functions import deps
+    from functions.access import service
+
+    service.remove_from_care_team(deps.access(), who, rpps)
+    return 200, {"rpps": rpps, "status": "removed"}
+
+
+@app.route("/v1/me/blocked-professionals", methods=["GET"], authorizer=bearer)
+@endpoint("citizen")
+def my_blocks(who: Citizen) -> tuple[int, Any]:
+    from functions import deps
+    from functions.access import service
+
+    return 200, _rpps_list(service.profile_of(deps.access(), who).blocked)
+
+
+@app.route("/v1/me/blocked-professionals", methods=["POST"], authorizer=bearer)
+@endpoint("citizen")
+def my_blocks_add(who: Citizen) -> tuple[int, Any]:
+    from functions import deps
+    from functions.access import api, service
+
+    rpps = body_as(api.RppsIn).rpps
+    service.block(deps.access(), who, rpps)
+    return 201, {"rpps": rpps, "status": "blocked"}
+
+
+@app.route("/v1/me/blocked-professionals/{rpps}", methods=["DELETE"], authorizer=bearer)
+@endpoint("citizen")
+def my_blocks_remove(who: Citizen, rpps: str) -> tuple[int, Any]:
+    from functions import deps
+    from functions.access import service
+
+    service.unblock(deps.access(), who, rpps)
+    return 200, {"rpps": rpps, "status": "unblocked"}
+
+
+@app.route("/v1/me/administrator", methods=["PUT"], authorizer=bearer)
+@endpoint("citizen")
+def my_administrator(who: Citizen) -> tuple[int, Any]:
+    from functions import deps
+    from functions.access import api, service
+
+    rpps = body_as(api.RppsIn).rpps
+    service.name_administrator(deps.access(), who, rpps)
+    return 200, {"rpps": rpps}
+
+
+@app.route("/v1/me/administrator", methods=["DELETE"], authorizer=bearer)
+@endpoint("citizen")
+def my_administrator_remove(who: Citizen) -> tuple[int, Any]:
+    from functions import deps
+    from functions.access import service
+
+    service.remove_administrator(deps.access(), who)
+    return 200, {"status": "removed"}
+
+
+@app.route("/v1/me/settings", methods=["GET"], authorizer=bearer)
+@endpoint("citizen")
+def my_settings(who: Citizen) -> tuple[int, Any]:
+    from functions import deps
+    from functions.access import api, service
+
+    return 200, api.SettingsOut.from_domain(service.profile_of(deps.access(), who).settings).model_dump(mode="json")
+
+
+@app.route("/v1/me/settings", methods=["PUT"], authorizer=bearer)
+@endpoint("citizen")
+def my_settings_put(who: Citizen) -> tuple[int, Any]:
+    from functions import deps
+    from functions.access import api, models, service
+
+    settings = service.change_settings(deps.access(), who, body_as(models.PatientSettings))
+    return 200, api.SettingsOut.from_domain(settings).model_dump(mode="json")
+
+
+@app.route("/v1/me/professionals", methods=["GET"], authorizer=bearer)
+@endpoint("citizen")
+def my_professionals(who: Citizen) -> tuple[int, Any]:
+    from functions import deps
+    from functions.access import api, service
+
+    return 200, api.ProfessionalsOut.from_domain(service.profile_of(deps.access(), who)).model_dump(mode="json")
+
+
 # ---- queues --------------------------------------------------------------------------------------------------
+
+
+@app.schedule(Cron(0, 5, "*", "*", "?", "*"), name="invisible-patient-daily")
+def invisible_patient_daily(event: CloudWatchEvent) -> dict[str, int]:
+    """INVISIBLE_PATIENT documents: announcement reminders at 2 weeks, release at 1 month (06:00/07:00 Paris)."""
+    from functions import deps
+    from functions.records.service import run_invisible_patient_job
+    from functions.shared.clock import paris_day
+
+    return run_invisible_patient_job(deps.records(), paris_day(event.time))
 
 
 @app.on_sqs_message(queue=UPLOAD_EVENTS_QUEUE, batch_size=10)

@@ -10,7 +10,10 @@ from functions.shared.clock import Clock, SystemClock
 from functions.shared.settings import settings
 
 if TYPE_CHECKING:
+    from functions.access.service import AccessDeps
+    from functions.access.storage import DynamoControlStore
     from functions.accounts.storage import DynamoSpaceStore
+    from functions.audit.export import KmsSigner
     from functions.audit.storage import DynamoTraceStore
     from functions.identity.tokens import TokenVerifier
     from functions.notifications.storage import DynamoNotificationStore
@@ -19,6 +22,7 @@ if TYPE_CHECKING:
 
 @lru_cache(maxsize=1)
 def bind_tables() -> None:
+    from functions.access.table import ControlItem
     from functions.accounts.storage import SpaceItem
     from functions.audit.storage import TraceItem
     from functions.notifications.storage import NotificationItem
@@ -30,6 +34,7 @@ def bind_tables() -> None:
     bind(DocumentItem, s.documents_table, s.region)
     bind(TraceItem, s.traces_table, s.region)
     bind(NotificationItem, s.notifications_table, s.region)
+    bind(ControlItem, s.access_table, s.region)
 
 
 @lru_cache(maxsize=1)
@@ -71,13 +76,40 @@ def records() -> RecordDeps:
     bind_tables()
     s = settings()
     return RecordDeps(
-        documents=DynamoDocumentStore(),
+        documents=DynamoDocumentStore(control()),
         blobs=S3BlobStore(client("s3", s.region), s.quarantine_bucket, s.records_bucket, s.kms_key_id),
-        traces=traces(),
+        control=control(),
         clock=clock(),
         upload_ttl=timedelta(seconds=s.upload_url_ttl_seconds),
         download_ttl_seconds=s.download_url_ttl_seconds,
     )
+
+
+@lru_cache(maxsize=1)
+def control() -> DynamoControlStore:
+    from functions.access.storage import DynamoControlStore
+
+    bind_tables()
+    return DynamoControlStore()
+
+
+@lru_cache(maxsize=1)
+def access() -> AccessDeps:
+    from functions.access.matrix import matrix
+    from functions.access.service import AccessDeps
+
+    r = records()
+    return AccessDeps(control=control(), documents=r.documents, blobs=r.blobs, clock=clock(), matrix=matrix,
+                      download_ttl_seconds=r.download_ttl_seconds)
+
+
+@lru_cache(maxsize=1)
+def trace_signer() -> KmsSigner:
+    from functions.audit.export import KmsSigner
+    from functions.shared.aws import client
+
+    s = settings()
+    return KmsSigner(client("kms", s.region), s.trace_signing_key_id)
 
 
 @lru_cache(maxsize=1)

@@ -15,6 +15,7 @@ CITIZEN_ISSUER = "https://dev-issuer.localhost/citizen"
 PRO_ISSUER = "https://dev-issuer.localhost/pro"
 AUDIENCE = "mon-espace-sante-api"
 KMS_ALIAS = "alias/mes-local-records"
+SIGNING_ALIAS = "alias/mes-local-trace-signing"
 UPLOAD_EVENTS_QUEUE = "mes-upload-events"
 UPLOAD_EVENTS_DLQ = "mes-upload-events-dlq"
 MAX_RECEIVES = 3
@@ -32,9 +33,11 @@ def local_env(aws_port: int = AWS_PORT, api_port: int = API_PORT, prefix: str = 
         "MES_DOCUMENTS_TABLE": f"{prefix}-documents",
         "MES_TRACES_TABLE": f"{prefix}-traces",
         "MES_NOTIFICATIONS_TABLE": f"{prefix}-notifications",
+        "MES_ACCESS_TABLE": f"{prefix}-access",
         "MES_QUARANTINE_BUCKET": f"{prefix}-quarantine",
         "MES_RECORDS_BUCKET": f"{prefix}-records",
         "MES_KMS_KEY_ID": f"arn:aws:kms:{REGION}:{ACCOUNT}:{KMS_ALIAS}",
+        "MES_TRACE_SIGNING_KEY_ID": f"arn:aws:kms:{REGION}:{ACCOUNT}:{SIGNING_ALIAS}",
         "MES_CITIZEN_ISSUER": CITIZEN_ISSUER,
         "MES_CITIZEN_AUDIENCE": AUDIENCE,
         "MES_CITIZEN_JWKS_URI": jwks,
@@ -54,5 +57,5 @@ def apply(env: dict[str, str]) -> None:
     settings.settings.cache_clear()
     aws.client.cache_clear()
     for factory in (deps.bind_tables, deps.clock, deps.spaces, deps.traces, deps.notifications, deps.records,
-                    deps.token_verifier):
+                    deps.control, deps.access, deps.trace_signer, deps.token_verifier):
         factory.cache_clear()

@@ -10,17 +10,18 @@ from typing import Any
 from functions import deps
 from functions.shared.aws import client
 from functions.shared.settings import settings
-from local.config import KMS_ALIAS, MAX_RECEIVES, UPLOAD_EVENTS_DLQ, UPLOAD_EVENTS_QUEUE
+from local.config import KMS_ALIAS, MAX_RECEIVES, SIGNING_ALIAS, UPLOAD_EVENTS_DLQ, UPLOAD_EVENTS_QUEUE
 
 
 def _tables() -> None:
+    from functions.access.table import ControlItem
     from functions.accounts.storage import SpaceItem
     from functions.audit.storage import TraceItem
     from functions.notifications.storage import NotificationItem
     from functions.records.storage import DocumentItem
 
     deps.bind_tables()
-    for model in (SpaceItem, DocumentItem, TraceItem, NotificationItem):
+    for model in (SpaceItem, DocumentItem, TraceItem, NotificationItem, ControlItem):
         if not model.exists():
             model.create_table(billing_mode="PAY_PER_REQUEST", wait=True)
     client("dynamodb", settings().region).update_time_to_live(
@@ -28,11 +29,15 @@ def _tables() -> None:
         TimeToLiveSpecification={"Enabled": True, "AttributeName": "expires_at_epoch"})
 
 
-def _key(kms: Any) -> None:
+def _keys(kms: Any) -> None:
     aliases = {a["AliasName"] for a in kms.list_aliases()["Aliases"]}
     if KMS_ALIAS not in aliases:
         key_id = kms.create_key(Description="Mon espace santé records (local)")["KeyMetadata"]["KeyId"]
         kms.create_alias(AliasName=KMS_ALIAS, TargetKeyId=key_id)
+    if SIGNING_ALIAS not in aliases:
+        key_id = kms.create_key(Description="Mon espace santé trace exports (local)", KeyUsage="SIGN_VERIFY",
+                                KeySpec="ECC_NIST_P256")["KeyMetadata"]["KeyId"]
+        kms.create_alias(AliasName=SIGNING_ALIAS, TargetKeyId=key_id)
 
 
 def _bucket(s3: Any, name: str, region: str, versioned: bool) -> None:
@@ -60,7 +65,7 @@ def _queues(sqs: Any) -> str:
 def create_all() -> None:
     s = settings()
     _tables()
-    _key(client("kms", s.region))
+    _keys(client("kms", s.region))
     s3 = client("s3", s.region)
     _bucket(s3, s.quarantine_bucket, s.region, versioned=False)
     _bucket(s3, s.records_bucket, s.region, versioned=True)

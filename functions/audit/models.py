@@ -1,8 +1,13 @@
-"""A trace entry. Actor ids are RPPS for professionals and `patient` for the holder; `system` for the verifier."""
+"""Trace entries and their hash chain. Actor ids are RPPS for professionals, `patient` for the holder, the job
+name for the system. Each patient's traces form one chain: entry n carries the hash of entry n-1, so a removed,
+reordered or altered entry shows when the chain is recomputed (see `verify_chain`)."""
 
 from __future__ import annotations
 
+import hashlib
+import json
 import secrets
+from collections.abc import Iterable
 from datetime import datetime
 from enum import StrEnum
 from typing import Literal
@@ -10,6 +15,8 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict
 
 from functions.identity.principal import Citizen, Professional
+
+GENESIS_HASH = "0" * 64
 
 
 class TraceAction(StrEnum):
@@ -19,6 +26,21 @@ class TraceAction(StrEnum):
     DOCUMENT_LISTED = "document.listed"
     DOCUMENT_READ = "document.read"
     DOCUMENT_DELETED = "document.deleted"
+    DOCUMENT_HIDDEN = "document.hidden"
+    DOCUMENT_UNHIDDEN = "document.unhidden"
+    DOCUMENT_RELEASED = "document.released"
+    DOCUMENT_ANNOUNCEMENT_REQUESTED = "document.announcement_requested"
+    ACCESS_REFUSED = "access.refused"
+    CARE_TEAM_ADDED = "care_team.added"
+    CARE_TEAM_REMOVED = "care_team.removed"
+    PROFESSIONAL_BLOCKED = "professional.blocked"
+    PROFESSIONAL_UNBLOCKED = "professional.unblocked"
+    ADMINISTRATOR_NAMED = "administrator.named"
+    ADMINISTRATOR_REMOVED = "administrator.removed"
+    SETTINGS_CHANGED = "settings.changed"
+    EMERGENCY_ACCESS_GRANTED = "emergency.granted"
+    EMERGENCY_ACCESS_REFUSED = "emergency.refused"
+    TRACES_EXPORTED = "traces.exported"
 
 
 class Actor(BaseModel):
@@ -41,6 +63,15 @@ class Actor(BaseModel):
         return cls(kind="system", id=name)
 
 
+class ChainHead(BaseModel):
+    """Where a patient's chain ends: the last sequence number and its hash."""
+
+    model_config = ConfigDict(frozen=True)
+
+    seq: int = 0
+    hash: str = GENESIS_HASH
+
+
 class Trace(BaseModel):
     model_config = ConfigDict(frozen=True)
 
@@ -51,9 +82,45 @@ class Trace(BaseModel):
     action: TraceAction
     document_id: str | None = None
     reason: str | None = None
+    seq: int = 0
+    prev_hash: str = ""
+    hash: str = ""
 
     @classmethod
     def new(cls, patient_ins: str, at: datetime, actor: Actor, action: TraceAction,
             document_id: str | None = None, reason: str | None = None) -> Trace:
         return cls(patient_ins=patient_ins, trace_id=secrets.token_hex(8), at=at, actor=actor, action=action,
                    document_id=document_id, reason=reason)
+
+    def content_hash(self) -> str:
+        """SHA-256 over every field but the hash itself, in a canonical JSON form."""
+        body = self.model_dump(mode="json", exclude={"hash"})
+        return hashlib.sha256(json.dumps(body, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+
+
+def link(head: ChainHead, traces: Iterable[Trace]) -> tuple[list[Trace], ChainHead]:
+    """Append traces after `head`: sequence numbers follow on, each entry commits to the previous hash."""
+    linked = []
+    for trace in traces:
+        entry = trace.model_copy(update={"seq": head.seq + 1, "prev_hash": head.hash, "hash": ""})
+        entry = entry.model_copy(update={"hash": entry.content_hash()})
+        linked.append(entry)
+        head = ChainHead(seq=entry.seq, hash=entry.hash)
+    return linked, head
+
+
+def verify_chain(traces: list[Trace], head: ChainHead | None = None) -> list[str]:
+    """Problems found in a chain given oldest first (empty list: intact)."""
+    problems = []
+    previous = ChainHead()
+    for trace in traces:
+        if trace.seq != previous.seq + 1:
+            problems.append(f"entry {trace.seq}: expected sequence {previous.seq + 1} (an entry is missing)")
+        if trace.prev_hash != previous.hash:
+            problems.append(f"entry {trace.seq}: does not follow the previous entry's hash")
+        if trace.content_hash() != trace.hash:
+            problems.append(f"entry {trace.seq}: content does not match its hash (altered)")
+        previous = ChainHead(seq=trace.seq, hash=trace.hash)
+    if head is not None and head != previous:
+        problems.append(f"chain ends at {previous.seq} but the head says {head.seq} (entries removed at the end)")
+    return problems

@@ -2,13 +2,28 @@
 
 from __future__ import annotations
 
-from functions.audit.models import Trace
+from functions.access.storage import ControlStore, ControlWrite
+from functions.audit.export import SignedExport, Signer, build
+from functions.audit.models import Actor, Trace, TraceAction
 from functions.audit.storage import TraceStore
 from functions.identity.principal import Citizen
 from functions.shared import cursor
+from functions.shared.clock import Clock
 
 
 def list_traces(store: TraceStore, who: Citizen, raw_cursor: str | None, limit: int) -> tuple[list[Trace], str | None]:
     position = cursor.decode(raw_cursor, frozenset({"sk"}))
     traces, last = store.list(who.ins, position["sk"] if position else None, limit)
     return traces, cursor.encode({"sk": last} if last else None)
+
+
+def export_traces(store: TraceStore, control: ControlStore, signer: Signer, clock: Clock,
+                  who: Citizen) -> SignedExport:
+    """The whole chain up to its current head, signed; the export itself is then traced."""
+    head = control.head(who.ins)
+    traces = [t for t in store.all(who.ins) if t.seq <= head.seq]
+    now = clock.now()
+    signed = build(who.ins, traces, head, now, signer)
+    control.write(who.ins, ControlWrite(traces=[Trace.new(who.ins, now, Actor.of(who),
+                                                          TraceAction.TRACES_EXPORTED)]))
+    return signed

@@ -1,14 +1,19 @@
-"""Traces table: partition = patient, sort = time + id, so the holder's newest-first listing is one Query."""
+"""Traces table: partition = patient, sort = chain sequence number, so the holder's newest-first listing and the
+full export are Queries. Traces are only ever written through a `Journal` (audit/journal.py)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Protocol
 
-from pynamodb.attributes import UnicodeAttribute, UTCDateTimeAttribute
+from pynamodb.attributes import NumberAttribute, UnicodeAttribute, UTCDateTimeAttribute
 from pynamodb.models import Model
 
 from functions.audit.models import Actor, Trace, TraceAction
-from functions.shared.clock import iso
+
+
+def trace_key(seq: int) -> str:
+    return f"S#{seq:012d}"
 
 
 class TraceItem(Model):
@@ -17,6 +22,7 @@ class TraceItem(Model):
 
     patient = UnicodeAttribute(hash_key=True)
     sk = UnicodeAttribute(range_key=True)
+    trace_id = UnicodeAttribute()
     at = UTCDateTimeAttribute()
     actor_kind = UnicodeAttribute()
     actor_id = UnicodeAttribute()
@@ -25,12 +31,16 @@ class TraceItem(Model):
     action = UnicodeAttribute()
     document_id = UnicodeAttribute(null=True)
     reason = UnicodeAttribute(null=True)
+    seq = NumberAttribute()
+    prev_hash = UnicodeAttribute()
+    hash = UnicodeAttribute()
 
     @classmethod
     def from_domain(cls, trace: Trace) -> TraceItem:
         return cls(
             trace.patient_ins,
-            f"{iso(trace.at)}#{trace.trace_id}",
+            trace_key(trace.seq),
+            trace_id=trace.trace_id,
             at=trace.at,
             actor_kind=trace.actor.kind,
             actor_id=trace.actor.id,
@@ -39,30 +49,33 @@ class TraceItem(Model):
             action=trace.action.value,
             document_id=trace.document_id,
             reason=trace.reason,
+            seq=trace.seq,
+            prev_hash=trace.prev_hash,
+            hash=trace.hash,
         )
 
     def to_domain(self) -> Trace:
         return Trace(
             patient_ins=self.patient,
-            trace_id=self.sk.rsplit("#", 1)[1],
+            trace_id=self.trace_id,
             at=self.at,
             actor=Actor(kind=self.actor_kind, id=self.actor_id,
                         organisation=self.actor_organisation, profession=self.actor_profession),
             action=TraceAction(self.action),
             document_id=self.document_id,
             reason=self.reason,
+            seq=int(self.seq),
+            prev_hash=self.prev_hash,
+            hash=self.hash,
         )
 
 
 class TraceStore(Protocol):
-    def record(self, trace: Trace) -> None: ...
     def list(self, patient_ins: str, after: str | None, limit: int) -> tuple[list[Trace], str | None]: ...
+    def all(self, patient_ins: str) -> Iterator[Trace]: ...
 
 
 class DynamoTraceStore:
-    def record(self, trace: Trace) -> None:
-        TraceItem.from_domain(trace).save(condition=TraceItem.sk.does_not_exist())
-
     def list(self, patient_ins: str, after: str | None, limit: int) -> tuple[list[Trace], str | None]:
         start = {"patient": {"S": patient_ins}, "sk": {"S": after}} if after else None
         result = TraceItem.query(patient_ins, scan_index_forward=False, limit=limit, last_evaluated_key=start,
@@ -70,3 +83,8 @@ class DynamoTraceStore:
         items = [item.to_domain() for item in result]
         last = result.last_evaluated_key
         return items, (last["sk"]["S"] if last else None)
+
+    def all(self, patient_ins: str) -> Iterator[Trace]:
+        """Oldest first, every page (the export)."""
+        for item in TraceItem.query(patient_ins, scan_index_forward=True, consistent_read=True):
+            yield item.to_domain()

@@ -51,16 +51,33 @@ class Professional(BaseModel):
         return digest("rpps", self.rpps)
 
 
-Principal = Annotated[Citizen | Professional, Field(discriminator="kind")]
-_PRINCIPAL: TypeAdapter[Citizen | Professional] = TypeAdapter(Principal)
+class Organisation(BaseModel):
+    """A health organisation's system acting without a named professional (e.g. a hospital's messaging robot)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    kind: Literal["organisation"] = "organisation"
+    finess: FINESS
+
+    @property
+    def actor_id(self) -> str:
+        return self.finess
+
+    @property
+    def pseudonym(self) -> str:
+        return digest("finess", self.finess)
 
 
-def to_context(principal: Citizen | Professional) -> dict[str, str]:
+Principal = Annotated[Citizen | Professional | Organisation, Field(discriminator="kind")]
+_PRINCIPAL: TypeAdapter[Citizen | Professional | Organisation] = TypeAdapter(Principal)
+
+
+def to_context(principal: Citizen | Professional | Organisation) -> dict[str, str]:
     """API Gateway authorizer contexts only carry flat strings."""
     return {k: str(v) for k, v in principal.model_dump(exclude_none=True).items()}
 
 
-def from_context(context: dict[str, object] | None) -> Citizen | Professional:
+def from_context(context: dict[str, object] | None) -> Citizen | Professional | Organisation:
     fields = {"kind", "ins", "rpps", "profession", "finess", "specialty"}
     data = {k: v for k, v in (context or {}).items() if k in fields}
     try:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from functions.identity.principal import Citizen, Professional
+from functions.identity.principal import Citizen, Organisation, Professional
 from functions.identity.tokens import TokenVerifier, professional_from
 from functions.shared.errors import Unauthenticated
 
@@ -14,7 +14,7 @@ class LoginDirectory(Protocol):
 
 
 def authenticate(verifier: TokenVerifier, citizen_issuer: str, logins: LoginDirectory,
-                 authorization: str | None) -> Citizen | Professional:
+                 authorization: str | None) -> Citizen | Professional | Organisation:
     if not authorization or not authorization.startswith("Bearer "):
         raise Unauthenticated("a bearer token is required")
     token = verifier.verify(authorization.removeprefix("Bearer ").strip())

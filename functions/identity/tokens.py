@@ -9,7 +9,7 @@ from typing import Any
 import jwt
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from functions.identity.principal import FINESS, PROFESSION, RPPS, Professional
+from functions.identity.principal import FINESS, PROFESSION, RPPS, Organisation, Professional
 from functions.shared.errors import Unauthenticated
 from functions.shared.settings import IssuerSettings
 
@@ -87,8 +87,15 @@ class TokenVerifier:
         return VerifiedToken(issuer=issuer.issuer, subject=str(claims["sub"]), claims=claims)
 
 
-def professional_from(token: VerifiedToken) -> Professional:
+class OrganisationClaims(BaseModel):
+    finess: FINESS
+
+
+def professional_from(token: VerifiedToken) -> Professional | Organisation:
+    """Pro Santé Connect: a named professional (RPPS), or an organisation acting as itself (FINESS only)."""
     try:
+        if "rpps" not in token.claims:
+            return Organisation(finess=OrganisationClaims.model_validate(token.claims).finess)
         return ProfessionalClaims.model_validate(token.claims).principal()
     except ValidationError as exc:
         raise Unauthenticated("professional token lacks rpps, profession or finess") from exc

@@ -14,6 +14,8 @@ class NotificationOut(BaseModel):
     kind: str
     created_at: datetime
     document_id: str | None = None
+    professional_rpps: str | None = None
+    reason: str | None = None
 
 
 class NotificationPageOut(BaseModel):
@@ -23,5 +25,7 @@ class NotificationPageOut(BaseModel):
     @classmethod
     def from_domain(cls, items: list[Notification], nxt: str | None) -> NotificationPageOut:
         return cls(items=[NotificationOut(notification_id=n.notification_id, kind=n.kind.value,
-                                          created_at=n.created_at, document_id=n.document_id) for n in items],
+                                          created_at=n.created_at, document_id=n.document_id,
+                                          professional_rpps=n.professional_rpps, reason=n.reason)
+                      for n in items],
                    next=nxt)

@@ -22,16 +22,20 @@ class NotificationItem(Model):
     kind = UnicodeAttribute()
     created_at = UTCDateTimeAttribute()
     document_id = UnicodeAttribute(null=True)
+    professional_rpps = UnicodeAttribute(null=True)
+    reason = UnicodeAttribute(null=True)
 
     @classmethod
     def from_domain(cls, n: Notification) -> NotificationItem:
         return cls(n.recipient_ins, f"{iso(n.created_at)}#{n.notification_id}", notification_id=n.notification_id,
-                   kind=n.kind.value, created_at=n.created_at, document_id=n.document_id)
+                   kind=n.kind.value, created_at=n.created_at, document_id=n.document_id,
+                   professional_rpps=n.professional_rpps, reason=n.reason)
 
     def to_domain(self) -> Notification:
         return Notification(recipient_ins=self.recipient, notification_id=self.notification_id,
                             kind=NotificationKind(self.kind), created_at=self.created_at,
-                            document_id=self.document_id)
+                            document_id=self.document_id, professional_rpps=self.professional_rpps,
+                            reason=self.reason)
 
 
 class NotificationStore(Protocol):

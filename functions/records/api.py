@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from datetime import date, datetime
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -23,6 +24,7 @@ class UploadIn(BaseModel):
     content_type: str = Field(min_length=1, max_length=100)
     size: int = Field(gt=0)
     sha256: str
+    visibility: Literal["normal", "invisible_patient"] = "normal"
 
     @field_validator("sha256")
     @classmethod
@@ -67,6 +69,8 @@ class DocumentOut(BaseModel):
     status: str
     author: AuthorOut
     rejection_reason: str | None = None
+    hidden_from_professionals: bool = False
+    visible_to_patient: bool = True
     download_url: str | None = None
 
     @classmethod
@@ -84,6 +88,8 @@ class DocumentOut(BaseModel):
             status=doc.status.value,
             author=AuthorOut(kind=doc.author.kind, rpps=doc.author.rpps, finess=doc.author.finess),
             rejection_reason=doc.rejection_reason.value if doc.rejection_reason else None,
+            hidden_from_professionals=doc.hidden_from_professionals,
+            visible_to_patient=doc.visible_to_patient,
             download_url=download_url,
         )
 
@@ -108,3 +114,11 @@ class UploadTicketOut(BaseModel):
 class DocumentPageOut(BaseModel):
     items: list[DocumentOut]
     next: str | None
+
+
+class DocumentPatchIn(BaseModel):
+    """The only field the holder changes on a document (MASQUE_PS)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    hidden_from_professionals: bool

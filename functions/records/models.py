@@ -14,6 +14,8 @@ from functions.identity.principal import Citizen, Professional
 from functions.shared.privacy import digest
 
 PENDING_RETENTION = timedelta(days=1)
+ANNOUNCE_AFTER = timedelta(days=14)
+RELEASE_AFTER = timedelta(days=30)
 REJECTED_RETENTION = timedelta(days=30)
 
 
@@ -50,6 +52,9 @@ class Author(BaseModel):
         return cls(kind="patient")
 
 
+Visibility = Literal["normal", "invisible_patient"]
+
+
 class Declaration(BaseModel):
     """What the uploader promises about the bytes; the verifier holds the upload to every field."""
 
@@ -61,6 +66,7 @@ class Declaration(BaseModel):
     content_type: str
     size: int
     sha256: str
+    visibility: Visibility = "normal"
 
     def digest(self) -> str:
         """Fingerprint of the request, to tell an idempotent replay from a different request under the same key."""
@@ -80,11 +86,24 @@ class Document(BaseModel):
     upload_expires_at: datetime
     request_digest: str
     rejection_reason: RejectionReason | None = None
+    available_at: datetime | None = None
+    hidden_from_professionals: bool = False  # MASQUE_PS
+    invisible_to_patient: bool = False  # INVISIBLE_PATIENT, until announced and released
+    announcement_sent: bool = False
 
     @property
     def visible_to_patient(self) -> bool:
-        """The holder sees available documents, and their own uploads at every stage."""
-        return self.status is DocumentStatus.AVAILABLE or self.author.kind == "patient"
+        """The holder sees available documents (unless still INVISIBLE_PATIENT), and their own uploads always."""
+        if self.author.kind == "patient":
+            return True
+        return self.status is DocumentStatus.AVAILABLE and not self.invisible_to_patient
+
+    @property
+    def invisibility_next_step(self) -> datetime | None:
+        """When the INVISIBLE_PATIENT job must act: tell the patient after 2 weeks, release after 1 month."""
+        if not self.invisible_to_patient or self.available_at is None:
+            return None
+        return self.available_at + (RELEASE_AFTER if self.announcement_sent else ANNOUNCE_AFTER)
 
     @property
     def quarantine_key(self) -> str:
@@ -110,10 +129,24 @@ class Document(BaseModel):
             return self.updated_at + REJECTED_RETENTION
         return None
 
-    def accept(self, at: datetime) -> Document:
+    def accept(self, at: datetime, hide_from_professionals: bool = False) -> Document:
+        """`hide_from_professionals`: the patient's "hide new documents" setting, applied as it joins the record."""
         if self.status is not DocumentStatus.PENDING:
             raise InvalidTransition(f"cannot accept a {self.status} document")
-        return self.model_copy(update={"status": DocumentStatus.AVAILABLE, "updated_at": at})
+        return self.model_copy(update={
+            "status": DocumentStatus.AVAILABLE, "updated_at": at, "available_at": at,
+            "hidden_from_professionals": hide_from_professionals and self.author.kind == "professional",
+            "invisible_to_patient": self.declaration.visibility == "invisible_patient",
+        })
+
+    def hide(self, hidden: bool, at: datetime) -> Document:
+        return self.model_copy(update={"hidden_from_professionals": hidden, "updated_at": at})
+
+    def announce(self, at: datetime) -> Document:
+        return self.model_copy(update={"announcement_sent": True, "updated_at": at})
+
+    def release(self, at: datetime) -> Document:
+        return self.model_copy(update={"invisible_to_patient": False, "updated_at": at})
 
     def reject(self, reason: RejectionReason, at: datetime) -> Document:
         if self.status is not DocumentStatus.PENDING:

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import date, datetime, timedelta
 from enum import StrEnum
 
 from functions.access import policy
+from functions.access.models import CareTeamMember
+from functions.access.storage import ControlStore, ControlWrite
 from functions.audit.models import Actor, Trace, TraceAction
-from functions.audit.storage import TraceStore
 from functions.identity.ins import parse_ins
 from functions.identity.principal import Citizen, Professional
 from functions.notifications.models import Notification, NotificationKind
@@ -35,13 +36,14 @@ from functions.shared.observability import logger
 _IDEMPOTENCY_KEY = re.compile(r"^[A-Za-z0-9._:-]{8,100}$")
 _DOCUMENT_ID = re.compile(r"^doc_[0-9a-f]{26}$")
 VERIFIER = Actor.system("upload-verifier")
+INVISIBLE_JOB = Actor.system("invisible-patient-job")
 
 
 @dataclass(frozen=True)
 class RecordDeps:
     documents: DocumentStore
     blobs: BlobStore
-    traces: TraceStore
+    control: ControlStore
     clock: Clock
     upload_ttl: timedelta
     download_ttl_seconds: int
@@ -74,6 +76,8 @@ def request_upload(deps: RecordDeps, who: Citizen | Professional, patient: str, 
                              code="invalid_idempotency_key")
     ins = who.ins if isinstance(who, Citizen) else parse_ins(patient).value
     author = Author.of(who)
+    if author.kind == "patient" and body.visibility != "normal":
+        raise Unprocessable("visibility is set by professionals only", code="forbidden_field")
     _check_declaration(body, author)
     now = deps.clock.now()
     declaration = body.declaration()
@@ -106,33 +110,26 @@ def _find(deps: RecordDeps, patient_ins: str, document_id: str) -> Document | No
     return deps.documents.get(patient_ins, document_id)
 
 
-def _read(deps: RecordDeps, who: Citizen | Professional, patient_ins: str,
-          document_id: str) -> tuple[Document, str | None]:
-    doc = _find(deps, patient_ins, document_id)
-    if doc is None or not policy.may_read(who, doc):
+def read_own_document(deps: RecordDeps, who: Citizen, document_id: str) -> tuple[Document, str | None]:
+    """The document and the chain head come in one read; the trace is the only write."""
+    doc, head = (deps.documents.get_with_head(who.ins, document_id) if _DOCUMENT_ID.match(document_id)
+                 else (None, None))
+    if doc is None or not policy.citizen_reads(who, doc):
         raise NotFound("document")
-    deps.traces.record(Trace.new(patient_ins, deps.clock.now(), Actor.of(who), TraceAction.DOCUMENT_READ,
-                                 doc.document_id))
+    trace = Trace.new(who.ins, deps.clock.now(), Actor.of(who), TraceAction.DOCUMENT_READ, doc.document_id)
+    deps.control.write(who.ins, ControlWrite(traces=[trace]), head)
     url = None
     if doc.status is DocumentStatus.AVAILABLE:
         url = deps.blobs.presign_download(doc.record_key, deps.download_ttl_seconds)
     return doc, url
 
 
-def read_own_document(deps: RecordDeps, who: Citizen, document_id: str) -> tuple[Document, str | None]:
-    return _read(deps, who, who.ins, document_id)
-
-
-def read_patient_document(deps: RecordDeps, who: Professional, patient: str,
-                          document_id: str) -> tuple[Document, str | None]:
-    return _read(deps, who, parse_ins(patient).value, document_id)
-
-
 def list_own_documents(deps: RecordDeps, who: Citizen, flt: ListFilter, raw_cursor: str | None,
                        limit: int) -> tuple[list[Document], str | None]:
     position = cursor.decode(raw_cursor, frozenset({"p"}))
     docs, last = deps.documents.list_visible_to_patient(who.ins, flt, position["p"] if position else None, limit)
-    deps.traces.record(Trace.new(who.ins, deps.clock.now(), Actor.of(who), TraceAction.DOCUMENT_LISTED))
+    trace = Trace.new(who.ins, deps.clock.now(), Actor.of(who), TraceAction.DOCUMENT_LISTED)
+    deps.control.write(who.ins, ControlWrite(traces=[trace]))
     return docs, cursor.encode({"p": last} if last else None)
 
 
@@ -140,7 +137,7 @@ def delete_own_document(deps: RecordDeps, who: Citizen, document_id: str) -> Non
     """Bytes first, then the item and its trace: a failure in between leaves a state the retry completes,
     never an object that no item points to."""
     doc = _find(deps, who.ins, document_id)
-    if doc is None or not doc.visible_to_patient:
+    if doc is None or not policy.citizen_reads(who, doc):
         raise NotFound("document")
     if not policy.may_delete(who, doc):
         raise Forbidden("only documents you added yourself can be deleted", code="not_document_owner")
@@ -151,6 +148,72 @@ def delete_own_document(deps: RecordDeps, who: Citizen, document_id: str) -> Non
         raise Conflict("the document changed while it was being deleted; try again", code="concurrent_change")
     if doc.status is DocumentStatus.PENDING:
         deps.blobs.discard_quarantined(doc.quarantine_key)
+
+
+def hide_own_document(deps: RecordDeps, who: Citizen, document_id: str, hidden: bool) -> Document:
+    """MASQUE_PS: the holder hides a document from professionals (its author and the administrator still see
+    it) or shows it again."""
+    doc = _find(deps, who.ins, document_id)
+    if doc is None or not policy.citizen_reads(who, doc):
+        raise NotFound("document")
+    if doc.status is not DocumentStatus.AVAILABLE:
+        raise Conflict("only available documents can be hidden", code="document_not_available")
+    if doc.hidden_from_professionals == hidden:
+        return doc
+    now = deps.clock.now()
+    changed = doc.hide(hidden, now)
+    action = TraceAction.DOCUMENT_HIDDEN if hidden else TraceAction.DOCUMENT_UNHIDDEN
+    trace = Trace.new(who.ins, now, Actor.of(who), action, doc.document_id)
+    if not deps.documents.save(changed, doc.status, [trace], []):
+        raise Conflict("the document changed meanwhile; try again", code="concurrent_change")
+    return changed
+
+
+def _new_document_notice(doc: Document, at: datetime) -> Notification:
+    return Notification(recipient_ins=doc.patient_ins, notification_id=f"new-{doc.document_id}",
+                        kind=NotificationKind.NEW_DOCUMENT, created_at=at, document_id=doc.document_id)
+
+
+def release_document(deps: RecordDeps, who: Professional, patient: str, document_id: str) -> Document:
+    """The author lifts INVISIBLE_PATIENT after the announcement consultation: the patient sees it now."""
+    ins = parse_ins(patient).value
+    doc = _find(deps, ins, document_id)
+    if doc is None or not policy.is_author(who, doc):
+        raise NotFound("document")
+    if not policy.may_release(who, doc):
+        raise Conflict("this document is already visible to the patient", code="already_visible")
+    now = deps.clock.now()
+    released = doc.release(now)
+    trace = Trace.new(ins, now, Actor.of(who), TraceAction.DOCUMENT_RELEASED, doc.document_id)
+    if not deps.documents.save(released, doc.status, [trace], [_new_document_notice(doc, now)]):
+        raise Conflict("the document changed meanwhile; try again", code="concurrent_change")
+    return released
+
+
+def run_invisible_patient_job(deps: RecordDeps, day: date) -> dict[str, int]:
+    """Daily: two weeks after an INVISIBLE_PATIENT document arrived, tell the patient to see their doctor; after a
+    month, make it visible. Each step is a conditional write keyed by the document, so re-running a day is safe."""
+    counts = {"announced": 0, "released": 0}
+    now = deps.clock.now()
+    for doc in deps.documents.due_invisible(day):
+        step = doc.invisibility_next_step
+        if step is None or step.date() > day:
+            continue
+        if not doc.announcement_sent:
+            changed = doc.announce(now)
+            notice = Notification(recipient_ins=doc.patient_ins, notification_id=f"see-doctor-{doc.document_id}",
+                                  kind=NotificationKind.SEE_YOUR_DOCTOR, created_at=now)
+            traces = [Trace.new(doc.patient_ins, now, INVISIBLE_JOB, TraceAction.DOCUMENT_ANNOUNCEMENT_REQUESTED,
+                                doc.document_id)]
+            key = "announced"
+        else:
+            changed, notice = doc.release(now), _new_document_notice(doc, now)
+            traces = [Trace.new(doc.patient_ins, now, INVISIBLE_JOB, TraceAction.DOCUMENT_RELEASED,
+                                doc.document_id, reason="one_month_elapsed")]
+            key = "released"
+        if deps.documents.save(changed, doc.status, traces, [notice]):
+            counts[key] += 1
+    return counts
 
 
 def verify_upload(deps: RecordDeps, key: str) -> VerificationOutcome:
@@ -184,20 +247,22 @@ def verify_upload(deps: RecordDeps, key: str) -> VerificationOutcome:
         rejected = doc.reject(reason, now)
         trace = Trace.new(doc.patient_ins, now, VERIFIER, TraceAction.DOCUMENT_REJECTED, doc.document_id,
                           reason=reason.value)
-        deps.documents.commit_verification(rejected, trace, None)
+        deps.documents.save(rejected, DocumentStatus.PENDING, [trace], [])
         deps.blobs.discard_quarantined(key)
         logger.info("upload rejected", extra={"document_id": document_id, "reason": reason.value})
         return VerificationOutcome.REJECTED
 
     deps.blobs.promote(key, obj.etag, doc.record_key, doc.declaration.content_type, doc.encryption_context)
-    accepted = doc.accept(now)
+    profile = deps.control.profile(doc.patient_ins)
+    accepted = doc.accept(now, hide_from_professionals=profile.settings.hide_new_documents)
     trace = Trace.new(doc.patient_ins, now, VERIFIER, TraceAction.DOCUMENT_VERIFIED, doc.document_id)
-    notification = None
+    notifications, member = [], None
     if doc.author.kind == "professional":
-        notification = Notification(recipient_ins=doc.patient_ins, notification_id=f"new-{doc.document_id}",
-                                    kind=NotificationKind.NEW_DOCUMENT, created_at=now,
-                                    document_id=doc.document_id)
-    if not deps.documents.commit_verification(accepted, trace, notification):
+        if accepted.visible_to_patient:
+            notifications.append(_new_document_notice(doc, now))
+        if doc.author.rpps and doc.author.rpps not in profile.care_team:
+            member = CareTeamMember(rpps=doc.author.rpps, source="author", since=now)
+    if not deps.documents.save(accepted, DocumentStatus.PENDING, [trace], notifications, profile.head, member):
         current = deps.documents.get(doc.patient_ins, doc.document_id)
         if current is None:  # deleted while we verified: the copy must not outlive it
             deps.blobs.delete_record(doc.record_key)

@@ -1,49 +1,59 @@
 """Documents table. Partition = patient INS, sort = document id, so no query can cross patients.
 
-Two sparse local secondary indexes serve the holder's list newest first: `patient_date` and `patient_type` are
-set only while the document is visible to the patient (available, or their own upload), so pending and rejected
-hospital documents never fill a page. LSIs (not GSIs) because the list must be strongly consistent."""
+Index attributes are derived from the domain on every write, and only present when they apply (sparse):
+- `patient_date` / `patient_type` (local indexes): documents the patient may see, newest first by date or by type;
+- `pro_date` (local index): available documents, newest first, for professionals;
+- `invisible_due` (global index, `<day>#<shard>`): INVISIBLE_PATIENT documents by the day the daily job acts.
+LSIs (not GSIs) where the list must be strongly consistent. Everything else is the document's JSON in `body`.
+Every write goes through a Journal: the change, its traces and the chain head commit together."""
 
 from __future__ import annotations
 
+import zlib
+from collections.abc import Iterator
 from datetime import date
 from typing import Any, Protocol
 
-from pynamodb.attributes import NumberAttribute, TTLAttribute, UnicodeAttribute, UTCDateTimeAttribute
-from pynamodb.exceptions import TransactWriteError
-from pynamodb.indexes import AllProjection, LocalSecondaryIndex
+from pynamodb.attributes import TTLAttribute, UnicodeAttribute
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, LocalSecondaryIndex
 from pynamodb.models import Model
 
+from functions.access.models import CareTeamMember
+from functions.access.storage import DynamoControlStore
+from functions.access.table import CARE, ControlItem
 from functions.accounts.models import SpaceStatus
 from functions.accounts.storage import SpaceItem, space_key
-from functions.audit.models import Trace
-from functions.audit.storage import TraceItem
+from functions.audit.journal import Journal, with_journal
+from functions.audit.models import ChainHead, Trace
 from functions.notifications.models import Notification
 from functions.notifications.storage import NotificationItem
-from functions.records.models import Author, Declaration, Document, DocumentStatus, RejectionReason
+from functions.records.models import Document, DocumentStatus
 from functions.shared.clock import iso
-from functions.shared.dynamo import transaction
+from functions.shared.dynamo import TransactionCancelled, get_together
 from functions.shared.errors import NotFound
 
 HIGH = "\uffff"
+INVISIBLE_SHARDS = 8
 
 
-class PatientByDate(LocalSecondaryIndex["DocumentItem"]):
+def _lsi(name: str, attribute: str) -> type[LocalSecondaryIndex[Any]]:
+    meta = type("Meta", (), {"index_name": name, "projection": AllProjection()})
+    return type(f"Index_{attribute}", (LocalSecondaryIndex,), {
+        "Meta": meta, "patient": UnicodeAttribute(hash_key=True), attribute: UnicodeAttribute(range_key=True)})
+
+
+class InvisibleDue(GlobalSecondaryIndex["DocumentItem"]):
     class Meta:
-        index_name = "patient-by-date"
+        index_name = "invisible-due"
         projection = AllProjection()
 
-    patient = UnicodeAttribute(hash_key=True)
-    patient_date = UnicodeAttribute(range_key=True)
+    invisible_due = UnicodeAttribute(hash_key=True)
+    document_id = UnicodeAttribute(range_key=True)
 
 
-class PatientByType(LocalSecondaryIndex["DocumentItem"]):
-    class Meta:
-        index_name = "patient-by-type"
-        projection = AllProjection()
-
-    patient = UnicodeAttribute(hash_key=True)
-    patient_type = UnicodeAttribute(range_key=True)
+def invisible_partition(day: date, patient_ins: str) -> str:
+    """Spread one day's INVISIBLE_PATIENT work over a few partitions (stable per patient)."""
+    return f"{day.isoformat()}#{zlib.crc32(patient_ins.encode()) % INVISIBLE_SHARDS}"
 
 
 class DocumentItem(Model):
@@ -52,73 +62,38 @@ class DocumentItem(Model):
 
     patient = UnicodeAttribute(hash_key=True)
     document_id = UnicodeAttribute(range_key=True)
-    type_code = UnicodeAttribute()
-    title = UnicodeAttribute()
-    service_date = UnicodeAttribute()
-    content_type = UnicodeAttribute()
-    size = NumberAttribute()
-    sha256 = UnicodeAttribute()
-    author_kind = UnicodeAttribute()
-    author_rpps = UnicodeAttribute(null=True)
-    author_profession = UnicodeAttribute(null=True)
-    author_finess = UnicodeAttribute(null=True)
     status = UnicodeAttribute()
-    created_at = UTCDateTimeAttribute()
-    updated_at = UTCDateTimeAttribute()
-    upload_expires_at = UTCDateTimeAttribute()
-    request_digest = UnicodeAttribute()
-    rejection_reason = UnicodeAttribute(null=True)
+    body = UnicodeAttribute()
     patient_date = UnicodeAttribute(null=True)
     patient_type = UnicodeAttribute(null=True)
+    pro_date = UnicodeAttribute(null=True)
+    invisible_due = UnicodeAttribute(null=True)
     expires_at_epoch = TTLAttribute(null=True)
 
-    by_date = PatientByDate()
-    by_type = PatientByType()
+    by_date = _lsi("patient-by-date", "patient_date")()
+    by_type = _lsi("patient-by-type", "patient_type")()
+    available_by_date = _lsi("available-by-date", "pro_date")()
+    invisible = InvisibleDue()
 
     @classmethod
     def from_domain(cls, doc: Document) -> DocumentItem:
         d = doc.declaration
         position = f"{d.service_date.isoformat()}#{iso(doc.created_at)}#{doc.document_id}"
+        step = doc.invisibility_next_step
         return cls(
             doc.patient_ins,
             doc.document_id,
-            type_code=d.type_code,
-            title=d.title,
-            service_date=d.service_date.isoformat(),
-            content_type=d.content_type,
-            size=d.size,
-            sha256=d.sha256,
-            author_kind=doc.author.kind,
-            author_rpps=doc.author.rpps,
-            author_profession=doc.author.profession,
-            author_finess=doc.author.finess,
             status=doc.status.value,
-            created_at=doc.created_at,
-            updated_at=doc.updated_at,
-            upload_expires_at=doc.upload_expires_at,
-            request_digest=doc.request_digest,
-            rejection_reason=doc.rejection_reason.value if doc.rejection_reason else None,
+            body=doc.model_dump_json(),
             patient_date=position if doc.visible_to_patient else None,
             patient_type=f"{d.type_code}#{position}" if doc.visible_to_patient else None,
+            pro_date=position if doc.status is DocumentStatus.AVAILABLE else None,
+            invisible_due=invisible_partition(step.date(), doc.patient_ins) if step else None,
             expires_at_epoch=doc.purge_at,
         )
 
     def to_domain(self) -> Document:
-        return Document(
-            patient_ins=self.patient,
-            document_id=self.document_id,
-            declaration=Declaration(type_code=self.type_code, title=self.title,
-                                    service_date=date.fromisoformat(self.service_date),
-                                    content_type=self.content_type, size=int(self.size), sha256=self.sha256),
-            author=Author(kind=self.author_kind, rpps=self.author_rpps,
-                          profession=self.author_profession, finess=self.author_finess),
-            status=DocumentStatus(self.status),
-            created_at=self.created_at,
-            updated_at=self.updated_at,
-            upload_expires_at=self.upload_expires_at,
-            request_digest=self.request_digest,
-            rejection_reason=RejectionReason(self.rejection_reason) if self.rejection_reason else None,
-        )
+        return Document.model_validate_json(self.body)
 
 
 class DocumentFilter(Protocol):
@@ -130,38 +105,43 @@ class DocumentFilter(Protocol):
 class DocumentStore(Protocol):
     def create_pending(self, doc: Document, trace: Trace) -> tuple[Document, bool]: ...
     def get(self, patient_ins: str, document_id: str) -> Document | None: ...
+    def get_with_head(self, patient_ins: str, document_id: str) -> tuple[Document | None, ChainHead]: ...
     def list_visible_to_patient(self, patient_ins: str, flt: DocumentFilter, after: str | None,
                                 limit: int) -> tuple[list[Document], str | None]: ...
-    def commit_verification(self, doc: Document, trace: Trace, notification: Notification | None) -> bool: ...
+    def list_available(self, patient_ins: str, after: str | None,
+                       limit: int) -> tuple[list[Document], str | None]: ...
+    def save(self, doc: Document, expected: DocumentStatus, traces: list[Trace],
+             notifications: list[Notification], head: ChainHead | None = None,
+             care_member: CareTeamMember | None = None) -> bool: ...
     def delete(self, doc: Document, trace: Trace) -> bool: ...
-
-
-def _conditional_failure(exc: TransactWriteError) -> list[bool]:
-    if exc.cause_response_code != "TransactionCanceledException":
-        raise exc
-    return [bool(r and r.code == "ConditionalCheckFailed") for r in exc.cancellation_reasons]
+    def due_invisible(self, day: date) -> Iterator[Document]: ...
 
 
 class DynamoDocumentStore:
+    def __init__(self, control: DynamoControlStore | None = None) -> None:
+        self._control = control or DynamoControlStore()
+
     def create_pending(self, doc: Document, trace: Trace) -> tuple[Document, bool]:
-        """One TransactWriteItems: the space must be open, the document id must be new, the trace goes with it.
-        On an idempotent replay the stored document comes back from the cancellation reason (no extra read)."""
-        try:
-            with transaction() as tx:
-                tx.condition_check(SpaceItem, space_key(doc.patient_ins),
-                                   condition=SpaceItem.status == SpaceStatus.OPEN.value)
-                tx.save(DocumentItem.from_domain(doc), condition=DocumentItem.document_id.does_not_exist(),
-                        return_values="ALL_OLD")
-                tx.save(TraceItem.from_domain(trace))
-        except TransactWriteError as exc:
-            failed = _conditional_failure(exc)
-            if failed[0]:
-                raise NotFound("patient") from exc
-            reason = exc.cancellation_reasons[1]
-            if failed[1] and reason is not None and reason.raw_item:
-                return DocumentItem.from_raw_data(reason.raw_item).to_domain(), False
-            raise
-        return doc, True
+        """One transaction: the space must be open, the document id must be new (the Idempotency-Key check),
+        the trace and chain head go with it. A replay gets the stored document from the cancellation reason."""
+
+        def write(journal: Journal) -> tuple[Document, bool]:
+            journal.check("space", SpaceItem, space_key(doc.patient_ins), None,
+                          SpaceItem.status == SpaceStatus.OPEN.value)
+            journal.put("document", DocumentItem.from_domain(doc), DocumentItem.document_id.does_not_exist(),
+                        return_old=True)
+            journal.trace(trace)
+            try:
+                journal.commit()
+            except TransactionCancelled as exc:
+                if "space" in exc.failed:
+                    raise NotFound("patient") from exc
+                if "document" in exc.failed and "document" in exc.items:
+                    return DocumentItem.from_raw_data(exc.items["document"]).to_domain(), False
+                raise
+            return doc, True
+
+        return with_journal(doc.patient_ins, None, self._control.head, write)
 
     def get(self, patient_ins: str, document_id: str) -> Document | None:
         try:
@@ -169,49 +149,82 @@ class DynamoDocumentStore:
         except DocumentItem.DoesNotExist:
             return None
 
-    def list_visible_to_patient(self, patient_ins: str, flt: DocumentFilter, after: str | None,
-                                limit: int) -> tuple[list[Document], str | None]:
-        low = flt.date_from.isoformat() if flt.date_from else "0000-00-00"
-        high = (flt.date_to.isoformat() if flt.date_to else "9999-12-31") + "#" + HIGH
-        index: Any
-        if flt.type_code:
-            index, attr, prefix = DocumentItem.by_type, DocumentItem.patient_type, f"{flt.type_code}#"
-        else:
-            index, attr, prefix = DocumentItem.by_date, DocumentItem.patient_date, ""
+    def get_with_head(self, patient_ins: str, document_id: str) -> tuple[Document | None, ChainHead]:
+        """The document and the chain head in one round trip (a read that leaves a trace needs both)."""
+        doc, head = get_together((DocumentItem, patient_ins, document_id), (ControlItem, patient_ins, "HEAD"))
+        chain = ChainHead()
+        if isinstance(head, ControlItem):
+            chain = ChainHead(seq=int(head.seq or 0), hash=head.hash or chain.hash)
+        return (doc.to_domain() if isinstance(doc, DocumentItem) else None), chain
+
+    def _page(self, index: Any, attr: Any, patient_ins: str, low: str, high: str, after: str | None,
+              limit: int) -> tuple[list[Document], str | None]:
         start = None
         if after is not None:
             start = {"patient": {"S": patient_ins}, "document_id": {"S": after.rsplit("#", 1)[-1]},
                      attr.attr_name: {"S": after}}
-        result = index.query(patient_ins, attr.between(prefix + low, prefix + high), scan_index_forward=False,
-                             limit=limit, last_evaluated_key=start, consistent_read=True)
+        result = index.query(patient_ins, attr.between(low, high), scan_index_forward=False, limit=limit,
+                             last_evaluated_key=start, consistent_read=True)
         docs = [item.to_domain() for item in result]
         last = result.last_evaluated_key
         return docs, (last[attr.attr_name]["S"] if last else None)
 
-    def commit_verification(self, doc: Document, trace: Trace, notification: Notification | None) -> bool:
-        """Status change, trace and notification in one transaction, only if the document is still pending."""
-        try:
-            with transaction() as tx:
-                tx.save(DocumentItem.from_domain(doc),
-                        condition=DocumentItem.status == DocumentStatus.PENDING.value)
-                tx.save(TraceItem.from_domain(trace))
-                if notification is not None:
-                    tx.save(NotificationItem.from_domain(notification),
-                            condition=NotificationItem.sk.does_not_exist())
-        except TransactWriteError as exc:
-            if any(_conditional_failure(exc)):
-                return False
-            raise
-        return True
+    def list_visible_to_patient(self, patient_ins: str, flt: DocumentFilter, after: str | None,
+                                limit: int) -> tuple[list[Document], str | None]:
+        low = flt.date_from.isoformat() if flt.date_from else "0000-00-00"
+        high = (flt.date_to.isoformat() if flt.date_to else "9999-12-31") + "#" + HIGH
+        if flt.type_code:
+            prefix = f"{flt.type_code}#"
+            return self._page(DocumentItem.by_type, DocumentItem.patient_type, patient_ins, prefix + low,
+                              prefix + high, after, limit)
+        return self._page(DocumentItem.by_date, DocumentItem.patient_date, patient_ins, low, high, after, limit)
+
+    def list_available(self, patient_ins: str, after: str | None,
+                       limit: int) -> tuple[list[Document], str | None]:
+        return self._page(DocumentItem.available_by_date, DocumentItem.pro_date, patient_ins, "0000-00-00",
+                          "9999-12-31#" + HIGH, after, limit)
+
+    def save(self, doc: Document, expected: DocumentStatus, traces: list[Trace],
+             notifications: list[Notification], head: ChainHead | None = None,
+             care_member: CareTeamMember | None = None) -> bool:
+        """Write a new state of the document if it is still `expected`, with its traces and notifications (each
+        notification id once only); an author joining the care team is recorded in the same transaction."""
+
+        def write(journal: Journal) -> bool:
+            journal.put("document", DocumentItem.from_domain(doc), DocumentItem.status == expected.value)
+            for n in notifications:
+                journal.put("notification", NotificationItem.from_domain(n), NotificationItem.sk.does_not_exist())
+            if care_member is not None:
+                journal.put("care", ControlItem.of(doc.patient_ins, CARE + care_member.rpps, care_member))
+            for trace in traces:
+                journal.trace(trace)
+            try:
+                journal.commit()
+            except TransactionCancelled as exc:
+                if exc.failed & {"document", "notification"}:
+                    return False
+                raise
+            return True
+
+        return with_journal(doc.patient_ins, head, self._control.head, write)
 
     def delete(self, doc: Document, trace: Trace) -> bool:
-        try:
-            with transaction() as tx:
-                tx.delete(DocumentItem(doc.patient_ins, doc.document_id),
-                          condition=DocumentItem.status == doc.status.value)
-                tx.save(TraceItem.from_domain(trace))
-        except TransactWriteError as exc:
-            if any(_conditional_failure(exc)):
-                return False
-            raise
-        return True
+        def write(journal: Journal) -> bool:
+            journal.delete("document", DocumentItem(doc.patient_ins, doc.document_id),
+                           DocumentItem.status == doc.status.value)
+            journal.trace(trace)
+            try:
+                journal.commit()
+            except TransactionCancelled as exc:
+                if "document" in exc.failed:
+                    return False
+                raise
+            return True
+
+        return with_journal(doc.patient_ins, None, self._control.head, write)
+
+    def due_invisible(self, day: date) -> Iterator[Document]:
+        """Every INVISIBLE_PATIENT document whose next step falls on `day` (a few Query pages, never a Scan)."""
+        for shard in range(INVISIBLE_SHARDS):
+            for item in DocumentItem.invisible.query(f"{day.isoformat()}#{shard}"):
+                yield item.to_domain()

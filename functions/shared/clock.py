@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Protocol
 
 
@@ -28,3 +28,11 @@ class FixedClock:
 def iso(at: datetime) -> str:
     """UTC timestamp with milliseconds: sortable as a string, so usable in sort keys."""
     return at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{at.microsecond // 1000:03d}Z"
+
+
+def paris_day(at: datetime | str) -> date:
+    """The calendar day in Europe/Paris (daily jobs are French days, whatever UTC says)."""
+    from zoneinfo import ZoneInfo
+
+    moment = datetime.fromisoformat(at.replace("Z", "+00:00")) if isinstance(at, str) else at
+    return moment.astimezone(ZoneInfo("Europe/Paris")).date()

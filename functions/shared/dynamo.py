@@ -1,13 +1,19 @@
-"""Binding pynamodb models to their tables at composition time (table names come from settings, not imports)."""
+"""pynamodb plumbing: binding models to their tables at composition time (names come from settings, not imports),
+and labelled transactions that say which condition failed (pynamodb reorders items by kind)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
 from pynamodb.connection import Connection
+from pynamodb.exceptions import TransactWriteError
+from pynamodb.expressions.condition import Condition
 from pynamodb.models import Model
-from pynamodb.transactions import TransactWrite
+from pynamodb.transactions import TransactGet, TransactWrite
+
+_REGION: dict[str, str] = {}
 
 
 def bind(model: type[Model], table_name: str, region: str) -> None:
@@ -22,14 +28,74 @@ def bind(model: type[Model], table_name: str, region: str) -> None:
     _REGION["region"] = region
 
 
-_REGION: dict[str, str] = {}
-
-
-def transaction() -> TransactWrite:
-    """A TransactWrite on the region the models are bound to (pynamodb needs an explicit connection)."""
-    return TransactWrite(connection=_connection(_REGION.get("region", "eu-west-3")))
-
-
 @lru_cache(maxsize=4)
 def _connection(region: str) -> Connection:
     return Connection(region=region, connect_timeout_seconds=3, read_timeout_seconds=10, max_retry_attempts=3)
+
+
+def connection() -> Connection:
+    return _connection(_REGION.get("region", "eu-west-3"))
+
+
+class TransactionCancelled(Exception):
+    """Some conditions failed; `failed` names them, `items` holds the current items returned with ALL_OLD."""
+
+    def __init__(self, failed: set[str], items: dict[str, dict[str, Any]]) -> None:
+        super().__init__(f"transaction cancelled by: {', '.join(sorted(failed))}")
+        self.failed = failed
+        self.items = items
+
+
+@dataclass
+class Transaction:
+    """Collects writes with labels, commits them in one TransactWriteItems, and maps cancellation reasons back
+    to labels (pynamodb sends condition checks, then deletes, then puts, then updates)."""
+
+    _checks: list[tuple[str, type[Model], Any, Any, Condition]] = field(default_factory=list)
+    _deletes: list[tuple[str, Model, Condition | None]] = field(default_factory=list)
+    _puts: list[tuple[str, Model, Condition | None, bool]] = field(default_factory=list)
+
+    def check(self, label: str, model: type[Model], hash_key: Any, range_key: Any, condition: Condition) -> None:
+        self._checks.append((label, model, hash_key, range_key, condition))
+
+    def delete(self, label: str, item: Model, condition: Condition | None = None) -> None:
+        self._deletes.append((label, item, condition))
+
+    def put(self, label: str, item: Model, condition: Condition | None = None, return_old: bool = False) -> None:
+        self._puts.append((label, item, condition, return_old))
+
+    def __len__(self) -> int:
+        return len(self._checks) + len(self._deletes) + len(self._puts)
+
+    def commit(self) -> None:
+        labels = [c[0] for c in self._checks] + [d[0] for d in self._deletes] + [p[0] for p in self._puts]
+        try:
+            with TransactWrite(connection=connection()) as tx:
+                for _, model, hash_key, range_key, condition in self._checks:
+                    tx.condition_check(model, hash_key, range_key, condition=condition)
+                for _, item, maybe in self._deletes:
+                    tx.delete(item, condition=maybe)
+                for _, item, maybe, return_old in self._puts:
+                    tx.save(item, condition=maybe, return_values="ALL_OLD" if return_old else None)
+        except TransactWriteError as exc:
+            if exc.cause_response_code != "TransactionCanceledException":
+                raise
+            reasons = exc.cancellation_reasons
+            failed = {labels[i] for i, r in enumerate(reasons) if r and r.code == "ConditionalCheckFailed"}
+            if not failed:
+                raise
+            items = {labels[i]: r.raw_item for i, r in enumerate(reasons) if r and r.raw_item}
+            raise TransactionCancelled(failed, items) from exc
+
+
+def get_together(*keys: tuple[type[Model], Any, Any]) -> list[Model | None]:
+    """Several items in one TransactGetItems (one round trip, consistent)."""
+    with TransactGet(connection=connection()) as tx:
+        futures = [tx.get(model, hash_key, range_key) for model, hash_key, range_key in keys]
+    out: list[Model | None] = []
+    for future in futures:
+        try:
+            out.append(future.get())
+        except Model.DoesNotExist:
+            out.append(None)
+    return out

@@ -29,9 +29,11 @@ class Settings(BaseModel):
     documents_table: str
     traces_table: str
     notifications_table: str
+    access_table: str
     quarantine_bucket: str
     records_bucket: str
     kms_key_id: str
+    trace_signing_key_id: str
     citizen_issuer: IssuerSettings
     professional_issuer: IssuerSettings
     upload_url_ttl_seconds: int = Field(default=600, ge=60, le=900)
@@ -54,9 +56,11 @@ class Settings(BaseModel):
             "documents_table": env.get("MES_DOCUMENTS_TABLE"),
             "traces_table": env.get("MES_TRACES_TABLE"),
             "notifications_table": env.get("MES_NOTIFICATIONS_TABLE"),
+            "access_table": env.get("MES_ACCESS_TABLE"),
             "quarantine_bucket": env.get("MES_QUARANTINE_BUCKET"),
             "records_bucket": env.get("MES_RECORDS_BUCKET"),
             "kms_key_id": env.get("MES_KMS_KEY_ID"),
+            "trace_signing_key_id": env.get("MES_TRACE_SIGNING_KEY_ID"),
             "citizen_issuer": issuer("CITIZEN"),
             "professional_issuer": issuer("PRO"),
         }

@@ -126,7 +126,9 @@ def test_someone_elses_document_is_byte_for_byte_a_missing_one(stack: Stack) -> 
     stack.pump.drain()
     doc_id = ticket["document_id"]
     _, stranger = stack.citizen()
-    other_org = stack.professional(rpps="10000000003", finess="690000002")
+    # A physiotherapist with the patient's consent: lab reports are not theirs to read (matrix) -> like missing.
+    other_org = {**stack.professional(rpps="10000000003", profession="70", finess="690000002"),
+                 "X-Access-Reason": "consent"}
     missing = "doc_" + hashlib.sha256(b"nothing").hexdigest()[:26]
 
     answers = [

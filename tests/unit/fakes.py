@@ -5,9 +5,12 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 
-from functions.audit.models import Trace
+from functions.access.models import AccessProfile, CareTeamMember
+from functions.access.storage import ControlWrite, profile_from
+from functions.access.table import CARE, ControlItem
+from functions.audit.models import ChainHead, Trace, link
 from functions.notifications.models import Notification
 from functions.records.blobs import PresignedPost, QuarantinedObject
 from functions.records.models import Document, DocumentStatus
@@ -15,23 +18,46 @@ from functions.records.storage import DocumentFilter
 from functions.shared.errors import NotFound
 
 
-class FakeTraceStore:
+class FakeControlStore:
+    """Control partitions and trace chains in memory; `write` links traces on the current head like a Journal."""
+
     def __init__(self) -> None:
-        self.traces: list[Trace] = []
+        self.items: dict[str, dict[str, str]] = {}
+        self.heads: dict[str, ChainHead] = {}
+        self.traces: dict[str, list[Trace]] = {}
+        self.notifications: list[Notification] = []
 
-    def record(self, trace: Trace) -> None:
-        self.traces.append(trace)
+    def profile(self, patient_ins: str) -> AccessProfile:
+        items = [ControlItem.of(patient_ins, sk, body) for sk, body in self.items.get(patient_ins, {}).items()]
+        return profile_from(patient_ins, items).model_copy(update={"head": self.head(patient_ins)})
 
-    def list(self, patient_ins: str, after: str | None, limit: int) -> tuple[list[Trace], str | None]:
-        return [t for t in reversed(self.traces) if t.patient_ins == patient_ins][:limit], None
+    def head(self, patient_ins: str) -> ChainHead:
+        return self.heads.get(patient_ins, ChainHead())
+
+    def append(self, patient_ins: str, traces: list[Trace]) -> None:
+        linked, head = link(self.head(patient_ins), traces)
+        self.traces.setdefault(patient_ins, []).extend(linked)
+        self.heads[patient_ins] = head
+
+    def write(self, patient_ins: str, change: ControlWrite, head: ChainHead | None = None) -> None:
+        partition = self.items.setdefault(patient_ins, {})
+        for sk, body in change.puts:
+            partition[sk] = body
+        for sk in change.deletes:
+            partition.pop(sk, None)
+        self.notifications.extend(change.notifications)
+        self.append(patient_ins, change.traces)
+
+    def actions(self, patient_ins: str) -> list[str]:
+        """Newest first, like GET /v1/me/traces."""
+        return [t.action.value for t in reversed(self.traces.get(patient_ins, []))]
 
 
 class FakeDocumentStore:
-    def __init__(self, traces: FakeTraceStore, open_spaces: set[str]) -> None:
+    def __init__(self, control: FakeControlStore, open_spaces: set[str]) -> None:
         self.docs: dict[tuple[str, str], Document] = {}
-        self.traces = traces
+        self.control = control
         self.open_spaces = open_spaces
-        self.notifications: list[Notification] = []
 
     def create_pending(self, doc: Document, trace: Trace) -> tuple[Document, bool]:
         if doc.patient_ins not in self.open_spaces:
@@ -40,11 +66,14 @@ class FakeDocumentStore:
         if existing:
             return existing, False
         self.docs[(doc.patient_ins, doc.document_id)] = doc
-        self.traces.record(trace)
+        self.control.append(doc.patient_ins, [trace])
         return doc, True
 
     def get(self, patient_ins: str, document_id: str) -> Document | None:
         return self.docs.get((patient_ins, document_id))
+
+    def get_with_head(self, patient_ins: str, document_id: str) -> tuple[Document | None, ChainHead]:
+        return self.get(patient_ins, document_id), self.control.head(patient_ins)
 
     def list_visible_to_patient(self, patient_ins: str, flt: DocumentFilter, after: str | None,
                                 limit: int) -> tuple[list[Document], str | None]:
@@ -52,14 +81,21 @@ class FakeDocumentStore:
         docs.sort(key=lambda d: (d.declaration.service_date, d.created_at), reverse=True)
         return docs[:limit], None
 
-    def commit_verification(self, doc: Document, trace: Trace, notification: Notification | None) -> bool:
+    def list_available(self, patient_ins: str, after: str | None,
+                       limit: int) -> tuple[list[Document], str | None]:
+        docs = [d for (p, _), d in self.docs.items() if p == patient_ins and d.status is DocumentStatus.AVAILABLE]
+        docs.sort(key=lambda d: (d.declaration.service_date, d.created_at), reverse=True)
+        return docs[:limit], None
+
+    def save(self, doc: Document, expected: DocumentStatus, traces: list[Trace],
+             notifications: list[Notification], head: ChainHead | None = None,
+             care_member: CareTeamMember | None = None) -> bool:
         current = self.docs.get((doc.patient_ins, doc.document_id))
-        if current is None or current.status is not DocumentStatus.PENDING:
+        if current is None or current.status is not expected:
             return False
         self.docs[(doc.patient_ins, doc.document_id)] = doc
-        self.traces.record(trace)
-        if notification:
-            self.notifications.append(notification)
+        puts = [(CARE + care_member.rpps, care_member.model_dump_json())] if care_member else []
+        self.control.write(doc.patient_ins, ControlWrite(traces=traces, notifications=notifications, puts=puts))
         return True
 
     def delete(self, doc: Document, trace: Trace) -> bool:
@@ -67,8 +103,14 @@ class FakeDocumentStore:
         if current is None or current.status is not doc.status:
             return False
         del self.docs[(doc.patient_ins, doc.document_id)]
-        self.traces.record(trace)
+        self.control.append(doc.patient_ins, [trace])
         return True
+
+    def due_invisible(self, day: date) -> Iterator[Document]:
+        for doc in list(self.docs.values()):
+            step = doc.invisibility_next_step
+            if step is not None and step.date() == day:
+                yield doc
 
 
 @dataclass

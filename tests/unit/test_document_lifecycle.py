@@ -6,7 +6,7 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from functions.access.policy import may_delete, may_read
+from functions.access.policy import may_delete
 from functions.identity.principal import Citizen, Professional
 from functions.records.models import (
     Author,
@@ -59,23 +59,6 @@ def test_the_patient_sees_their_own_uploads_at_every_stage() -> None:
     own = document(Author.of(Citizen(ins=INS)))
     assert own.visible_to_patient
     assert own.reject(RejectionReason.SIZE_MISMATCH, AT).visible_to_patient
-
-
-@pytest.mark.parametrize(
-    ("who", "author", "status", "expected"),
-    [
-        (Citizen(ins=INS), Author.of(DOCTOR), DocumentStatus.AVAILABLE, True),
-        (Citizen(ins=INS), Author.of(DOCTOR), DocumentStatus.PENDING, False),
-        (Citizen(ins="192016938701215"), Author.of(DOCTOR), DocumentStatus.AVAILABLE, False),
-        (DOCTOR, Author.of(DOCTOR), DocumentStatus.AVAILABLE, True),
-        (DOCTOR, Author.of(DOCTOR), DocumentStatus.PENDING, True),
-        (OTHER_ORG_DOCTOR, Author.of(DOCTOR), DocumentStatus.AVAILABLE, False),
-        (DOCTOR, Author.of(Citizen(ins=INS)), DocumentStatus.AVAILABLE, False),
-    ],
-)
-def test_read_access_before_the_access_rules_land(who: Citizen | Professional, author: Author,
-                                                  status: DocumentStatus, expected: bool) -> None:
-    assert may_read(who, document(author, status)) is expected
 
 
 def test_only_the_holder_deletes_and_only_their_own_uploads() -> None:

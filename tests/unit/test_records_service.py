@@ -10,6 +10,8 @@ from typing import Any
 
 import pytest
 
+from functions.access import service as access_service
+from functions.access.matrix import matrix
 from functions.audit.models import TraceAction
 from functions.identity.principal import Citizen, Professional
 from functions.records import service
@@ -25,7 +27,7 @@ from functions.shared.errors import (
     Unprocessable,
     UnsupportedMediaType,
 )
-from tests.unit.fakes import FakeBlobStore, FakeDocumentStore, FakeTraceStore
+from tests.unit.fakes import FakeBlobStore, FakeControlStore, FakeDocumentStore
 
 INS = "284067512345688"
 OTHER_INS = "192016938701215"
@@ -36,10 +38,20 @@ PDF = b"%PDF-1.4 compte rendu"
 
 @pytest.fixture
 def deps() -> service.RecordDeps:
-    traces = FakeTraceStore()
-    return service.RecordDeps(documents=FakeDocumentStore(traces, {INS, OTHER_INS}), blobs=FakeBlobStore(),
-                              traces=traces, clock=FixedClock(datetime(2026, 11, 23, 9, 0, tzinfo=UTC)),
+    control = FakeControlStore()
+    return service.RecordDeps(documents=FakeDocumentStore(control, {INS, OTHER_INS}), blobs=FakeBlobStore(),
+                              control=control, clock=FixedClock(datetime(2026, 11, 23, 9, 0, tzinfo=UTC)),
                               upload_ttl=timedelta(minutes=10), download_ttl_seconds=300)
+
+
+def access(deps: service.RecordDeps) -> access_service.AccessDeps:
+    return access_service.AccessDeps(control=deps.control, documents=deps.documents, blobs=deps.blobs,
+                                     clock=deps.clock, matrix=matrix, download_ttl_seconds=300)
+
+
+def control(deps: service.RecordDeps) -> FakeControlStore:
+    assert isinstance(deps.control, FakeControlStore)
+    return deps.control
 
 
 def upload_body(data: bytes = PDF, **over: Any) -> UploadIn:
@@ -64,7 +76,7 @@ def test_upload_request_creates_a_pending_document_and_traces_it(deps: service.R
     assert doc.status is DocumentStatus.PENDING
     assert post.fields["key"] == doc.quarantine_key
     assert doc.upload_expires_at - deps.clock.now() <= timedelta(minutes=15)
-    assert [t.action for t in deps.traces.list(INS, None, 10)[0]] == [TraceAction.DOCUMENT_UPLOAD_REQUESTED]
+    assert control(deps).actions(INS) == [TraceAction.DOCUMENT_UPLOAD_REQUESTED]
 
 
 def test_same_key_and_body_give_the_same_document(deps: service.RecordDeps) -> None:
@@ -90,7 +102,7 @@ def test_declarations_outside_the_rules_are_refused_and_nothing_is_written(
         deps: service.RecordDeps, who: Citizen | Professional, over: dict[str, Any], error: type) -> None:
     with pytest.raises(error):
         service.request_upload(deps, who, INS, upload_body(**over), "upload-0001")
-    assert deps.traces.list(INS, None, 10)[0] == []
+    assert control(deps).actions(INS) == []
 
 
 @pytest.mark.parametrize("key", [None, "", "short", "spaces are not allowed here", "x" * 101])
@@ -116,17 +128,15 @@ def test_verified_bytes_join_the_record_with_a_trace_and_a_notification(deps: se
     assert blobs.records[doc.record_key] == PDF
     assert blobs.contexts[doc.record_key] == doc.encryption_context
     assert blobs.quarantine == {}
-    store = deps.documents
-    assert isinstance(store, FakeDocumentStore)
-    assert [n.document_id for n in store.notifications] == [doc_id]
+    assert [n.document_id for n in control(deps).notifications] == [doc_id]
 
 
 def test_a_redelivered_event_changes_nothing(deps: service.RecordDeps) -> None:
     doc_id = uploaded(deps)
     service.verify_upload(deps, f"uploads/{doc_id}")
-    traces_before = len(deps.traces.list(INS, None, 100)[0])
+    traces_before = len(control(deps).actions(INS))
     assert service.verify_upload(deps, f"uploads/{doc_id}") is service.VerificationOutcome.IGNORED
-    assert len(deps.traces.list(INS, None, 100)[0]) == traces_before
+    assert len(control(deps).actions(INS)) == traces_before
 
 
 def test_a_second_upload_to_an_accepted_document_is_discarded(deps: service.RecordDeps) -> None:
@@ -150,7 +160,7 @@ def test_an_upload_that_differs_from_its_declaration_is_rejected_and_leaves_noth
         deps: service.RecordDeps, sent: bytes, sent_type: str, reason: RejectionReason) -> None:
     doc_id = uploaded(deps, sent=sent, sent_type=sent_type)
     assert service.verify_upload(deps, f"uploads/{doc_id}") is service.VerificationOutcome.REJECTED
-    doc, url = service.read_patient_document(deps, DOCTOR, INS, doc_id)
+    doc, url = access_service.read_patient_document(access(deps), DOCTOR, INS, doc_id, consent=False)
     assert (doc.status, doc.rejection_reason, url) == (DocumentStatus.REJECTED, reason, None)
     blobs = deps.blobs
     assert isinstance(blobs, FakeBlobStore)
@@ -163,19 +173,19 @@ def test_a_text_file_declared_as_pdf_is_rejected(deps: service.RecordDeps) -> No
     text = b"not really a pdf"
     doc_id = uploaded(deps, data=text)
     assert service.verify_upload(deps, f"uploads/{doc_id}") is service.VerificationOutcome.REJECTED
-    doc, _ = service.read_patient_document(deps, DOCTOR, INS, doc_id)
+    doc, _ = access_service.read_patient_document(access(deps), DOCTOR, INS, doc_id, consent=False)
     assert doc.rejection_reason is RejectionReason.CONTENT_NOT_OF_DECLARED_TYPE
 
 
 def test_someone_elses_document_answers_like_a_missing_one(deps: service.RecordDeps) -> None:
     doc_id = uploaded(deps)
     service.verify_upload(deps, f"uploads/{doc_id}")
-    other_org = Professional(rpps="10000000003", profession="10", finess="690000002")
+    physio = Professional(rpps="10000000003", profession="70", finess="690000002")  # lab reports: not in matrix
     errors = []
     calls: tuple[Callable[[], object], ...] = (lambda: service.read_own_document(deps, Citizen(ins=OTHER_INS), doc_id),
                  lambda: service.read_own_document(deps, PATIENT, "doc_" + "0" * 26),
                  lambda: service.read_own_document(deps, PATIENT, "../../etc/passwd"),
-                 lambda: service.read_patient_document(deps, other_org, INS, doc_id))
+                 lambda: access_service.read_patient_document(access(deps), physio, INS, doc_id, True))
     for call in calls:
         with pytest.raises(NotFound) as err:
             call()
@@ -190,7 +200,7 @@ def test_the_holder_lists_available_documents_and_own_uploads_only(deps: service
     own, _ = service.request_upload(deps, PATIENT, INS, upload_body(b"%PDF-1.4 mine"), "upload-0003")
     docs, _ = service.list_own_documents(deps, PATIENT, ListFilter(), None, 20)
     assert {d.document_id for d in docs} == {accepted, own.document_id}
-    assert deps.traces.list(INS, None, 1)[0][0].action is TraceAction.DOCUMENT_LISTED
+    assert control(deps).actions(INS)[0] == TraceAction.DOCUMENT_LISTED
 
 
 def test_the_holder_deletes_own_uploads_but_not_professional_documents(deps: service.RecordDeps) -> None:
@@ -206,7 +216,7 @@ def test_the_holder_deletes_own_uploads_but_not_professional_documents(deps: ser
     blobs = deps.blobs
     assert isinstance(blobs, FakeBlobStore)
     assert len(blobs.records) == 1
-    assert deps.traces.list(INS, None, 1)[0][0].action is TraceAction.DOCUMENT_DELETED
+    assert control(deps).actions(INS)[0] == TraceAction.DOCUMENT_DELETED
 
 
 def test_a_document_deleted_while_pending_discards_a_late_upload(deps: service.RecordDeps) -> None:

@@ -1,0 +1,113 @@
+"""What a patient decided about access to their record, and what the policy needs to know about a professional."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from functions.audit.models import ChainHead
+from functions.identity.principal import RPPS
+
+EmergencyPurpose = Literal["ETREAT", "BTG"]
+
+
+class EmergencyChoices(BaseModel):
+    """None means the patient made no choice: the law then allows SAMU (ETREAT) and break-glass (BTG) access
+    and keeps hidden documents hidden in emergencies (MASKED)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    samu_access: bool | None = None
+    break_glass: bool | None = None
+    hidden_in_emergency: bool | None = None
+
+    @model_validator(mode="after")
+    def _masked_needs_an_emergency_access(self) -> EmergencyChoices:
+        if self.hidden_in_emergency and not (self.allows("ETREAT") or self.allows("BTG")):
+            raise ValueError("hidden_in_emergency needs samu_access or break_glass")
+        return self
+
+    def allows(self, purpose: EmergencyPurpose) -> bool:
+        choice = self.samu_access if purpose == "ETREAT" else self.break_glass
+        return True if choice is None else choice
+
+    @property
+    def shows_hidden(self) -> bool:
+        return bool(self.hidden_in_emergency)
+
+
+class PatientSettings(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    hide_new_documents: bool = False
+    emergency: EmergencyChoices = Field(default_factory=EmergencyChoices)
+    general_practitioner: RPPS | None = None
+
+
+class CareTeamMember(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    rpps: str
+    source: Literal["declared", "author"]
+    since: datetime
+
+
+class EmergencyGrant(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    rpps: str
+    purpose: EmergencyPurpose
+    reason: str
+    granted_at: datetime
+    expires_at: datetime
+
+    def active(self, now: datetime) -> bool:
+        return self.granted_at <= now < self.expires_at
+
+
+class Acquaintance(BaseModel):
+    """A professional who accessed the record: when first and last, and how much on the last day (alerts)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    rpps: str
+    profession: str
+    finess: str
+    first_access_at: datetime
+    last_access_at: datetime
+    day: date
+    reads_that_day: int = 0
+    alerted_on: date | None = None
+
+
+class AccessProfile(BaseModel):
+    """Everything the policy needs about one patient, read in one Query of their control partition."""
+
+    model_config = ConfigDict(frozen=True)
+
+    patient_ins: str
+    settings: PatientSettings = Field(default_factory=PatientSettings)
+    care_team: dict[str, CareTeamMember] = Field(default_factory=dict)
+    blocked: dict[str, datetime] = Field(default_factory=dict)
+    administrator: str | None = None
+    grants: dict[str, EmergencyGrant] = Field(default_factory=dict)
+    seen: dict[str, Acquaintance] = Field(default_factory=dict)
+    head: ChainHead = Field(default_factory=ChainHead)
+
+
+class Basis(StrEnum):
+    """Why a professional may look at the record at all."""
+
+    AUTHOR = "author"
+    ADMINISTRATOR = "administrator"
+    CARE_TEAM = "care_team"
+    EMERGENCY = "emergency"
+    CONSENT = "consent"
+
+
+class Refusal(StrEnum):
+    NOT_FOUND = "not_found"  # answered exactly like a missing document
+    CONSENT_REQUIRED = "consent_required"  # reveals nothing about documents

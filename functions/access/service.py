@@ -1,0 +1,233 @@
+"""Access use cases: professionals reading a record (through the policy), emergencies, and the holder's
+controls (care team, blocks, administrator, settings) and view of who accessed their record.
+
+Cost of a professional's read: one Query of the control partition (settings, blocks, care team, grants,
+professionals seen and the trace chain head), one read of the document(s), one transaction (trace, last access,
+notifications). Deciding a list costs nothing per document."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from functions.access import policy
+from functions.access.matrix import Matrix
+from functions.access.models import (
+    AccessProfile,
+    Acquaintance,
+    Basis,
+    CareTeamMember,
+    EmergencyGrant,
+    EmergencyPurpose,
+    PatientSettings,
+    Refusal,
+)
+from functions.access.storage import ControlStore, ControlWrite
+from functions.access.table import ADMIN, BLOCK, CARE, GRANT, SEEN, SETTINGS
+from functions.audit.models import Actor, Trace, TraceAction
+from functions.identity.ins import parse_ins
+from functions.identity.principal import Citizen, Professional
+from functions.notifications.models import Notification, NotificationKind, professional_recipient
+from functions.records.blobs import BlobStore
+from functions.records.models import Document
+from functions.records.storage import DocumentStore
+from functions.shared import cursor
+from functions.shared.clock import Clock
+from functions.shared.errors import Forbidden, NotFound, Unprocessable
+
+PARIS = ZoneInfo("Europe/Paris")
+
+
+@dataclass(frozen=True)
+class AccessDeps:
+    control: ControlStore
+    documents: DocumentStore
+    blobs: BlobStore
+    clock: Clock
+    matrix: Callable[[], Matrix]
+    download_ttl_seconds: int
+    emergency_grant: timedelta = timedelta(hours=1)
+    unusual_reads_per_day: int = 5
+    night_hours: tuple[int, int] = (22, 6)  # Europe/Paris, [start, end)
+
+
+class ConsentRequired(Forbidden):
+    code = "consent_required"
+
+
+def _refuse(deps: AccessDeps, who: Professional, profile: AccessProfile, refusal: Refusal,
+            document_id: str | None, now: datetime) -> None:
+    """Refusals are traced (the holder sees them), then answered: 404 like a stranger, or 403 consent_required."""
+    trace = Trace.new(profile.patient_ins, now, Actor.of(who), TraceAction.ACCESS_REFUSED, document_id,
+                      reason=refusal.value)
+    deps.control.write(profile.patient_ins, ControlWrite(traces=[trace]), profile.head)
+    if refusal is Refusal.CONSENT_REQUIRED:
+        raise ConsentRequired("the patient's consent is required: present it with X-Access-Reason: consent")
+    raise NotFound("document")
+
+
+def _is_night(deps: AccessDeps, at: datetime) -> bool:
+    hour = at.astimezone(PARIS).hour
+    start, end = deps.night_hours
+    return hour >= start or hour < end
+
+
+def _note_access(deps: AccessDeps, who: Professional, profile: AccessProfile, basis: Basis,
+                 action: TraceAction, document_ids: list[str | None], now: datetime) -> ControlWrite:
+    """Traces for what was read, the professional's last access, and the notifications it triggers: first
+    access of this professional, and unusual access (many documents outside the care team in a day)."""
+    ins = profile.patient_ins
+    reason = f"basis:{basis.value}"
+    traces = [Trace.new(ins, now, Actor.of(who), action, doc_id, reason=reason) for doc_id in document_ids]
+    notifications: list[Notification] = []
+    seen = profile.seen.get(who.rpps)
+    today = now.astimezone(PARIS).date()
+    reads = len([d for d in document_ids if d]) + (seen.reads_that_day if seen and seen.day == today else 0)
+    alerted_on = seen.alerted_on if seen else None
+    if seen is None and basis is not Basis.AUTHOR:
+        notifications.append(Notification(recipient_ins=ins, notification_id=f"first-{who.rpps}",
+                                           kind=NotificationKind.FIRST_ACCESS, created_at=now,
+                                           professional_rpps=who.rpps))
+    outside_care = basis in {Basis.CONSENT, Basis.EMERGENCY}
+    if outside_care and reads >= deps.unusual_reads_per_day and alerted_on != today:
+        notifications.append(Notification(recipient_ins=ins, notification_id=f"unusual-{who.rpps}-{today}",
+                                           kind=NotificationKind.UNUSUAL_ACCESS, created_at=now,
+                                           professional_rpps=who.rpps, reason="many_documents_outside_care_team"))
+        alerted_on = today
+    acquaintance = Acquaintance(rpps=who.rpps, profession=who.profession, finess=who.finess,
+                                first_access_at=seen.first_access_at if seen else now, last_access_at=now,
+                                day=today, reads_that_day=reads, alerted_on=alerted_on)
+    return ControlWrite(traces=traces, puts=[(SEEN + who.rpps, acquaintance.model_dump_json())],
+                        notifications=notifications)
+
+
+def read_patient_document(deps: AccessDeps, who: Professional, patient: str, document_id: str,
+                          consent: bool) -> tuple[Document, str | None]:
+    ins = parse_ins(patient).value
+    now = deps.clock.now()
+    profile = deps.control.profile(ins)
+    doc = deps.documents.get(ins, document_id) if document_id.startswith("doc_") else None
+    decision = policy.professional_reads(who, profile, doc, deps.matrix(), now, consent)
+    if isinstance(decision, Refusal):
+        _refuse(deps, who, profile, decision, document_id if doc else None, now)
+    assert doc is not None and isinstance(decision, Basis)
+    deps.control.write(ins, _note_access(deps, who, profile, decision, TraceAction.DOCUMENT_READ,
+                                         [doc.document_id], now), profile.head)
+    url = None
+    if doc.status.value == "available":
+        url = deps.blobs.presign_download(doc.record_key, deps.download_ttl_seconds)
+    return doc, url
+
+
+def list_patient_documents(deps: AccessDeps, who: Professional, patient: str, consent: bool,
+                           raw_cursor: str | None, limit: int) -> tuple[list[Document], str | None]:
+    """Available documents the professional may see, newest first. Filtering a page can leave it short: follow
+    `next` until it is null."""
+    ins = parse_ins(patient).value
+    now = deps.clock.now()
+    profile = deps.control.profile(ins)
+    basis = policy.record_basis(who, profile, now, consent)
+    if isinstance(basis, Refusal):
+        _refuse(deps, who, profile, basis, None, now)
+    assert isinstance(basis, Basis)
+    position = cursor.decode(raw_cursor, frozenset({"p"}))
+    docs, last = deps.documents.list_available(ins, position["p"] if position else None, limit)
+    matrix = deps.matrix()
+    visible = [d for d in docs if policy.is_author(who, d)
+               or policy.document_visible(who, profile, d, basis, matrix, now)]
+    deps.control.write(ins, _note_access(deps, who, profile, basis, TraceAction.DOCUMENT_LISTED, [None], now),
+                       profile.head)
+    return visible, cursor.encode({"p": last} if last else None)
+
+
+def request_emergency_access(deps: AccessDeps, who: Professional, patient: str, purpose: EmergencyPurpose,
+                             reason: str) -> EmergencyGrant:
+    """A time-boxed grant if the patient allowed this kind of emergency access; the patient and their GP are
+    told. SAMU regulation (ETREAT) is for physicians; break-glass (BTG) for any professional."""
+    ins = parse_ins(patient).value
+    now = deps.clock.now()
+    profile = deps.control.profile(ins)
+    if who.rpps in profile.blocked:
+        _refuse(deps, who, profile, Refusal.NOT_FOUND, None, now)
+    actor = Actor.of(who)
+    if purpose == "ETREAT" and who.profession != "10":
+        raise Forbidden("SAMU regulation access (ETREAT) is for physicians", code="emergency_not_allowed")
+    if not profile.settings.emergency.allows(purpose):
+        trace = Trace.new(ins, now, actor, TraceAction.EMERGENCY_ACCESS_REFUSED, reason=f"{purpose}:refused")
+        deps.control.write(ins, ControlWrite(traces=[trace]), profile.head)
+        raise Forbidden("the patient refused this kind of emergency access", code="emergency_refused")
+    grant = EmergencyGrant(rpps=who.rpps, purpose=purpose, reason=reason, granted_at=now,
+                           expires_at=now + deps.emergency_grant)
+    notifications = [Notification(recipient_ins=ins, notification_id=f"emergency-{who.rpps}-{now.timestamp():.0f}",
+                                  kind=NotificationKind.EMERGENCY_ACCESS, created_at=now,
+                                  professional_rpps=who.rpps, reason=purpose)]
+    gp = profile.settings.general_practitioner
+    if gp:
+        notifications.append(notifications[0].model_copy(update={"recipient_ins": professional_recipient(gp)}))
+    if _is_night(deps, now):
+        notifications.append(Notification(recipient_ins=ins, notification_id=f"unusual-night-{who.rpps}",
+                                          kind=NotificationKind.UNUSUAL_ACCESS, created_at=now,
+                                          professional_rpps=who.rpps, reason="emergency_access_at_night"))
+    trace = Trace.new(ins, now, actor, TraceAction.EMERGENCY_ACCESS_GRANTED, reason=f"{purpose}: {reason}")
+    deps.control.write(ins, ControlWrite(traces=[trace], puts=[(GRANT + who.rpps, grant.model_dump_json())],
+                                         notifications=notifications), profile.head)
+    return grant
+
+
+# ---- the holder's controls --------------------------------------------------------------------------------
+
+
+def _own(deps: AccessDeps, who: Citizen, action: TraceAction, puts: list[tuple[str, str]] | None = None,
+         deletes: list[str] | None = None, subject: str | None = None) -> None:
+    trace = Trace.new(who.ins, deps.clock.now(), Actor.of(who), action, reason=subject)
+    deps.control.write(who.ins, ControlWrite(traces=[trace], puts=puts or [], deletes=deletes or []))
+
+
+def profile_of(deps: AccessDeps, who: Citizen) -> AccessProfile:
+    return deps.control.profile(who.ins)
+
+
+def add_to_care_team(deps: AccessDeps, who: Citizen, rpps: str) -> CareTeamMember:
+    member = CareTeamMember(rpps=rpps, source="declared", since=deps.clock.now())
+    _own(deps, who, TraceAction.CARE_TEAM_ADDED, puts=[(CARE + rpps, member.model_dump_json())], subject=rpps)
+    return member
+
+
+def remove_from_care_team(deps: AccessDeps, who: Citizen, rpps: str) -> None:
+    if rpps not in profile_of(deps, who).care_team:
+        raise NotFound("care team member")
+    _own(deps, who, TraceAction.CARE_TEAM_REMOVED, deletes=[CARE + rpps], subject=rpps)
+
+
+def block(deps: AccessDeps, who: Citizen, rpps: str) -> None:
+    _own(deps, who, TraceAction.PROFESSIONAL_BLOCKED, puts=[(BLOCK + rpps, deps.clock.now().isoformat())],
+         deletes=[GRANT + rpps], subject=rpps)
+
+
+def unblock(deps: AccessDeps, who: Citizen, rpps: str) -> None:
+    if rpps not in profile_of(deps, who).blocked:
+        raise NotFound("blocked professional")
+    _own(deps, who, TraceAction.PROFESSIONAL_UNBLOCKED, deletes=[BLOCK + rpps], subject=rpps)
+
+
+def name_administrator(deps: AccessDeps, who: Citizen, rpps: str) -> None:
+    _own(deps, who, TraceAction.ADMINISTRATOR_NAMED, puts=[(ADMIN, rpps)], subject=rpps)
+
+
+def remove_administrator(deps: AccessDeps, who: Citizen) -> None:
+    if profile_of(deps, who).administrator is None:
+        raise NotFound("administrator")
+    _own(deps, who, TraceAction.ADMINISTRATOR_REMOVED, deletes=[ADMIN])
+
+
+def change_settings(deps: AccessDeps, who: Citizen, settings: PatientSettings) -> PatientSettings:
+    _own(deps, who, TraceAction.SETTINGS_CHANGED, puts=[(SETTINGS, settings.model_dump_json())])
+    return settings
+
+
+def validate_rpps(rpps: str) -> str:
+    if not (len(rpps) == 11 and rpps.isdigit()):
+        raise Unprocessable("rpps must be 11 digits", code="invalid_rpps")
+    return rpps

@@ -1,0 +1,91 @@
+"""Reads and writes of the patient's control partition (see access/table.py)."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from pydantic import BaseModel
+
+from functions.access.models import (
+    AccessProfile,
+    Acquaintance,
+    CareTeamMember,
+    EmergencyGrant,
+    PatientSettings,
+)
+from functions.access.table import ADMIN, BLOCK, CARE, GRANT, HEAD, SEEN, SETTINGS, ControlItem
+from functions.audit.journal import Journal, with_journal
+from functions.audit.models import ChainHead, Trace
+from functions.notifications.models import Notification
+from functions.notifications.storage import NotificationItem
+
+
+def profile_from(patient: str, items: list[ControlItem]) -> AccessProfile:
+    fields: dict[str, object] = {"patient_ins": patient}
+    care, blocked, grants, seen = {}, {}, {}, {}
+    for item in items:
+        sk, body = item.sk, item.body or ""
+        if sk == SETTINGS:
+            fields["settings"] = PatientSettings.model_validate_json(body)
+        elif sk == ADMIN:
+            fields["administrator"] = body
+        elif sk == HEAD:
+            fields["head"] = ChainHead(seq=int(item.seq or 0), hash=item.hash or ChainHead().hash)
+        elif sk.startswith(CARE):
+            member = CareTeamMember.model_validate_json(body)
+            care[member.rpps] = member
+        elif sk.startswith(BLOCK):
+            blocked[sk.removeprefix(BLOCK)] = body
+        elif sk.startswith(GRANT):
+            grant = EmergencyGrant.model_validate_json(body)
+            grants[grant.rpps] = grant
+        elif sk.startswith(SEEN):
+            acquaintance = Acquaintance.model_validate_json(body)
+            seen[acquaintance.rpps] = acquaintance
+    return AccessProfile.model_validate({**fields, "care_team": care, "blocked": blocked, "grants": grants,
+                                         "seen": seen})
+
+
+class ControlWrite(BaseModel):
+    """One atomic change of a patient's control partition, with its traces and notifications."""
+
+    traces: list[Trace] = []
+    puts: list[tuple[str, str]] = []  # (sort key, JSON body)
+    deletes: list[str] = []
+    notifications: list[Notification] = []
+
+
+def stage(journal: Journal, patient_ins: str, change: ControlWrite) -> None:
+    for sk, body in change.puts:
+        journal.put("control", ControlItem.of(patient_ins, sk, body))
+    for sk in change.deletes:
+        journal.delete("control", ControlItem(patient_ins, sk))
+    for n in change.notifications:
+        journal.put("notification", NotificationItem.from_domain(n))
+    for trace in change.traces:
+        journal.trace(trace)
+
+
+class ControlStore(Protocol):
+    def profile(self, patient_ins: str) -> AccessProfile: ...
+    def head(self, patient_ins: str) -> ChainHead: ...
+    def write(self, patient_ins: str, change: ControlWrite, head: ChainHead | None = None) -> None: ...
+
+
+class DynamoControlStore:
+    def profile(self, patient_ins: str) -> AccessProfile:
+        return profile_from(patient_ins, list(ControlItem.query(patient_ins, consistent_read=True)))
+
+    def head(self, patient_ins: str) -> ChainHead:
+        try:
+            item = ControlItem.get(patient_ins, HEAD, consistent_read=True)
+        except ControlItem.DoesNotExist:
+            return ChainHead()
+        return ChainHead(seq=int(item.seq or 0), hash=item.hash or ChainHead().hash)
+
+    def write(self, patient_ins: str, change: ControlWrite, head: ChainHead | None = None) -> None:
+        def commit(journal: Journal) -> None:
+            stage(journal, patient_ins, change)
+            journal.commit()
+
+        with_journal(patient_ins, head, self.head, commit)

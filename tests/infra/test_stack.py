@@ -332,3 +332,11 @@ def test_packaged_app_and_layer_import_every_module(assembly: Assembly, tmp_path
 
 def test_repo_files_are_untouched_by_synth() -> None:
     assert not (REPO / "chalice.out").exists()
+
+
+def test_every_chalice_function_is_wired_by_infra(template: dict[str, Any]) -> None:
+    # A function the infra does not know would run with Chalice's placeholder role, no layer and no settings
+    functions = set(of_type(template, "AWS::Serverless::Function"))
+    assert functions == {"APIHandler", "Bearer", "OnUploadEvent"}, (
+        "wire the new function in infra/constants.py (FUNCTION_TIMEOUTS/MEMORY), components/roles.py and the stage "
+        "files' reserved_concurrency")

@@ -128,6 +128,27 @@ def upload(args: argparse.Namespace) -> None:
     print(response.status_code, response.text)
 
 
+def verify_traces(args: argparse.Namespace) -> int:
+    """Check a signed trace export: the KMS signature (public key fetched from the configured key, never taken
+    from the file) and the hash chain. Exit status 1 when anything was removed or altered."""
+    if not _aws_reachable():
+        sys.exit("the local AWS is not running: start `make run` first")
+    config.apply(config.local_env())
+    from functions.audit.export import SignedExport, check
+    from functions.shared.aws import client
+    from functions.shared.settings import settings
+
+    with open(args.file, encoding="utf-8") as f:
+        export = SignedExport.model_validate_json(f.read())
+    public_key = client("kms", config.REGION).get_public_key(KeyId=settings().trace_signing_key_id)["PublicKey"]
+    problems = check(export, public_key)
+    for problem in problems:
+        print(f"TAMPERED: {problem}")
+    if not problems:
+        print("OK: signature valid, chain intact")
+    return 1 if problems else 0
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m local")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -145,7 +166,11 @@ def main(argv: list[str] | None = None) -> None:
     up = sub.add_parser("upload", help="send a file to the presigned POST of an upload answer")
     up.add_argument("response", help="file holding the JSON answer of POST .../documents")
     up.add_argument("file")
+    ver = sub.add_parser("verify-traces", help="check a signed export of GET /v1/me/traces/export")
+    ver.add_argument("file")
     args = parser.parse_args(argv)
+    if args.command == "verify-traces":
+        sys.exit(verify_traces(args))
     {"run": lambda: run(), "token": lambda: token(args), "upload": lambda: upload(args)}[args.command]()
 
 

@@ -1,6 +1,7 @@
 """Signed export of a patient's trace chain (GDPR access, and proof for disputes). The payload is canonical JSON;
-its SHA-256 digest is signed with an asymmetric KMS key (ECDSA P-256) whose private half never leaves KMS, so
-anyone with the public key can check that nothing was removed or altered since the export."""
+the signed message is its 32-byte SHA-256 digest (RAW message type, so the payload may exceed KMS's 4 KB message
+limit and the scheme is the same on KMS and moto), signed with an asymmetric KMS key (ECDSA P-256, SHA-256) whose
+private half never leaves KMS: anyone with the public key can check nothing was removed or altered."""
 
 from __future__ import annotations
 
@@ -30,7 +31,7 @@ class KmsSigner:
         self.key_id = key_id
 
     def sign(self, digest: bytes) -> bytes:
-        signature: bytes = self._kms.sign(KeyId=self.key_id, Message=digest, MessageType="DIGEST",
+        signature: bytes = self._kms.sign(KeyId=self.key_id, Message=digest, MessageType="RAW",
                                           SigningAlgorithm=ALGORITHM)["Signature"]
         return signature
 
@@ -62,7 +63,7 @@ def check(export: SignedExport, public_key_der: bytes) -> list[str]:
     """Problems with an export (empty: the signature holds and the chain is intact from its first entry)."""
     from cryptography.exceptions import InvalidSignature
     from cryptography.hazmat.primitives import hashes
-    from cryptography.hazmat.primitives.asymmetric import ec, utils
+    from cryptography.hazmat.primitives.asymmetric import ec
     from cryptography.hazmat.primitives.serialization import load_der_public_key
 
     problems = []
@@ -70,7 +71,7 @@ def check(export: SignedExport, public_key_der: bytes) -> list[str]:
     assert isinstance(key, ec.EllipticCurvePublicKey)
     digest = hashlib.sha256(export.payload.encode()).digest()
     try:
-        key.verify(base64.b64decode(export.signature), digest, ec.ECDSA(utils.Prehashed(hashes.SHA256())))
+        key.verify(base64.b64decode(export.signature), digest, ec.ECDSA(hashes.SHA256()))
     except InvalidSignature:
         problems.append("signature does not match the payload (the export was altered)")
     data = json.loads(export.payload)

@@ -7,7 +7,7 @@ import json
 from datetime import UTC, datetime, timedelta
 
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec, utils
+from cryptography.hazmat.primitives.asymmetric import ec
 
 from functions.audit.export import build, check
 from functions.audit.models import Actor, ChainHead, Trace, TraceAction, link, verify_chain
@@ -67,7 +67,7 @@ class LocalSigner:
         self.key = ec.generate_private_key(ec.SECP256R1())
 
     def sign(self, digest: bytes) -> bytes:
-        return self.key.sign(digest, ec.ECDSA(utils.Prehashed(hashes.SHA256())))
+        return self.key.sign(digest, ec.ECDSA(hashes.SHA256()))  # what KMS does with MessageType RAW
 
     def public_der(self) -> bytes:
         return self.key.public_key().public_bytes(serialization.Encoding.DER,

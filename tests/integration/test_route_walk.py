@@ -1,0 +1,127 @@
+"""Every route of the app, called by every kind of caller, answers the expected status. The table below is the
+route inventory: a route added to the app without a row here fails `test_every_route_has_a_rule`."""
+
+from __future__ import annotations
+
+import itertools
+from typing import Any
+
+import pytest
+
+from tests.integration.conftest import Stack, declaration, post_file
+
+KINDS = ["none", "expired", "citizen", "other_citizen", "pro_10", "pro_50", "pro_21", "pro_60", "pro_70", "pro_40",
+         "blocked", "organisation"]
+PROS = [k for k in KINDS if k.startswith("pro_")]
+PDF = b"%PDF-1.4\n% route walk\n"
+ABSENT_RPPS = "10000000099"
+_counter = itertools.count()
+
+
+def statuses(citizen: int | None = None, other: int | None = None, pros: int | dict[str, int] | None = None,
+             blocked: int | None = None, organisation: int = 403) -> dict[str, int]:
+    """Expected status per caller kind; citizens default to 403 on professional routes and vice versa."""
+    table = {"none": 401, "expired": 401, "citizen": citizen or 403, "other_citizen": other or citizen or 403,
+             "blocked": blocked or 403, "organisation": organisation}
+    for kind in PROS:
+        table[kind] = pros.get(kind, 200) if isinstance(pros, dict) else (pros or 403)
+    return table
+
+
+def upload_body() -> dict[str, Any]:
+    return declaration(PDF + str(next(_counter)).encode())
+
+
+RULES: dict[tuple[str, str], tuple[Any, dict[str, int]]] = {
+    ("GET", "/v1/health"): (None, dict.fromkeys(KINDS, 200)),
+    # professionals
+    ("GET", "/v1/patients/{ins}/documents"): (None, statuses(pros=200, blocked=404)),
+    ("GET", "/v1/patients/{ins}/documents/{document_id}"): (
+        None, statuses(pros={"pro_70": 404, "pro_40": 404}, blocked=404)),
+    ("POST", "/v1/patients/{ins}/documents"): (upload_body, statuses(pros=201, blocked=201)),
+    ("POST", "/v1/patients/{ins}/documents/{document_id}/release"): (None, statuses(pros=404, blocked=404)),
+    ("POST", "/v1/patients/{ins}/emergency-access"): (
+        {"purpose": "BTG", "reason": "unconscious"}, statuses(pros=201, blocked=404)),
+    # citizens: the record
+    ("GET", "/v1/me/documents"): (None, statuses(citizen=200)),
+    ("POST", "/v1/me/documents"): (upload_body, statuses(citizen=201)),
+    ("GET", "/v1/me/documents/{document_id}"): (None, statuses(citizen=200, other=404)),
+    ("PATCH", "/v1/me/documents/{document_id}"): (
+        {"hidden_from_professionals": False}, statuses(citizen=200, other=404)),
+    ("DELETE", "/v1/me/documents/{document_id}"): (None, statuses(citizen=403, other=404)),
+    ("GET", "/v1/me/notifications"): (None, statuses(citizen=200)),
+    ("GET", "/v1/me/traces"): (None, statuses(citizen=200)),
+    ("GET", "/v1/me/traces/export"): (None, statuses(citizen=200)),
+    # citizens: who may access
+    ("GET", "/v1/me/care-team"): (None, statuses(citizen=200)),
+    ("POST", "/v1/me/care-team"): ({"rpps": "10000000098"}, statuses(citizen=201)),
+    ("DELETE", "/v1/me/care-team/{rpps}"): (None, statuses(citizen=404)),
+    ("GET", "/v1/me/blocked-professionals"): (None, statuses(citizen=200)),
+    ("POST", "/v1/me/blocked-professionals"): ({"rpps": "10000000097"}, statuses(citizen=201)),
+    ("DELETE", "/v1/me/blocked-professionals/{rpps}"): (None, statuses(citizen=404)),
+    ("PUT", "/v1/me/administrator"): ({"rpps": "10000000096"}, statuses(citizen=200)),
+    ("DELETE", "/v1/me/administrator"): (None, statuses(citizen=200)),
+    ("GET", "/v1/me/settings"): (None, statuses(citizen=200)),
+    ("PUT", "/v1/me/settings"): ({}, statuses(citizen=200)),
+    ("GET", "/v1/me/professionals"): (None, statuses(citizen=200)),
+}
+METHOD_ORDER = {"GET": 0, "POST": 1, "PUT": 2, "PATCH": 3, "DELETE": 4}
+
+
+def app_routes() -> set[tuple[str, str]]:
+    import app as api
+
+    return {(method, path) for path, entries in api.app.routes.items() for method in entries}
+
+
+def test_every_route_has_a_rule() -> None:
+    assert app_routes() == set(RULES)
+
+
+def test_only_health_goes_without_the_authorizer() -> None:
+    import app as api
+
+    open_routes = {(m, p) for p, entries in api.app.routes.items() for m, e in entries.items() if e.authorizer is None}
+    assert open_routes == {("GET", "/v1/health")}
+
+
+@pytest.fixture(scope="module")
+def callers(stack: Stack) -> tuple[dict[str, dict[str, str]], dict[str, str]]:
+    ins, owner = stack.citizen()
+    _, other = stack.citizen()
+    headers = {**stack.professional(), "Idempotency-Key": "route-walk-doc-1"}
+    ticket = stack.call("POST", f"/v1/patients/{ins}/documents", headers, json=declaration(PDF)).json()
+    post_file(ticket["upload"], PDF)
+    stack.pump.drain()
+    pros = {f"pro_{p}": f"100000001{p}" for p in ("10", "50", "21", "60", "70", "40")}
+    for rpps in pros.values():
+        stack.call("POST", "/v1/me/care-team", owner, json={"rpps": rpps})
+    stack.call("POST", "/v1/me/blocked-professionals", owner, json={"rpps": "10000000190"})
+    expired = stack.issuer.mint("https://dev-issuer.localhost/pro", "psc-x", {"rpps": "10000000110",
+                                "profession": "10", "finess": "690000002"}, ttl_seconds=-300)
+    org = stack.issuer.mint("https://dev-issuer.localhost/pro", "psc-org", {"finess": "690000002"})
+    who: dict[str, dict[str, str]] = {"none": {}, "expired": {"Authorization": f"Bearer {expired}"},
+                                      "citizen": owner, "other_citizen": other,
+                                      "blocked": stack.professional(rpps="10000000190", finess="690000002"),
+                                      "organisation": {"Authorization": f"Bearer {org}"}}
+    for kind, rpps in pros.items():
+        who[kind] = stack.professional(rpps=rpps, profession=kind.removeprefix("pro_"), finess="690000002")
+    params = {"ins": ins, "document_id": ticket["document_id"], "rpps": ABSENT_RPPS}
+    return who, params
+
+
+@pytest.mark.parametrize("route", sorted(RULES, key=lambda r: (r[1], METHOD_ORDER[r[0]])),
+                         ids=lambda r: f"{r[0]} {r[1]}")
+def test_route_answers_each_caller_as_the_rules_say(stack: Stack, callers: Any, route: tuple[str, str]) -> None:
+    who, params = callers
+    method, template = route
+    body, expected = RULES[route]
+    got = {}
+    for kind in KINDS:
+        headers = {**who[kind], "Idempotency-Key": f"route-walk-{next(_counter):06d}"}
+        payload = body() if callable(body) else body
+        response = stack.call(method, template.format(**params), headers, json=payload)
+        got[kind] = response.status_code
+        if response.status_code >= 400:
+            assert set(response.json()) == {"error"}, (kind, response.text)
+    assert got == expected

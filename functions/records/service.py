@@ -93,8 +93,7 @@ def request_upload(deps: RecordDeps, who: Citizen | Professional, patient: str, 
         upload_expires_at=(now + deps.upload_ttl).replace(microsecond=0),
         request_digest=declaration.digest(),
     )
-    trace = Trace.new(ins, now, Actor.of(who), TraceAction.DOCUMENT_UPLOAD_REQUESTED, doc.document_id)
-    stored, created = deps.documents.create_pending(doc, trace)
+    stored, created = deps.documents.create_pending(doc)
     if not created and (stored.request_digest != doc.request_digest or stored.author != author):
         raise Conflict("this Idempotency-Key was already used with a different request",
                        code="idempotency_key_reused")
@@ -216,6 +215,14 @@ def run_invisible_patient_job(deps: RecordDeps, day: date) -> dict[str, int]:
     return counts
 
 
+def _upload_trace(doc: Document) -> Trace:
+    """The author's upload, at the time it was requested, traced with its verdict."""
+    actor = Actor(kind="patient", id="patient") if doc.author.kind == "patient" else Actor(
+        kind="professional", id=doc.author.rpps or "", organisation=doc.author.finess,
+        profession=doc.author.profession)
+    return Trace.new(doc.patient_ins, doc.created_at, actor, TraceAction.DOCUMENT_UPLOAD_REQUESTED, doc.document_id)
+
+
 def verify_upload(deps: RecordDeps, key: str) -> VerificationOutcome:
     """Hold the quarantined bytes to their declaration, then promote or reject. Safe to run any number of times
     for the same object: only a pending document changes state, in one conditional transaction."""
@@ -247,7 +254,7 @@ def verify_upload(deps: RecordDeps, key: str) -> VerificationOutcome:
         rejected = doc.reject(reason, now)
         trace = Trace.new(doc.patient_ins, now, VERIFIER, TraceAction.DOCUMENT_REJECTED, doc.document_id,
                           reason=reason.value)
-        deps.documents.save(rejected, DocumentStatus.PENDING, [trace], [])
+        deps.documents.save(rejected, DocumentStatus.PENDING, [_upload_trace(doc), trace], [])
         deps.blobs.discard_quarantined(key)
         logger.info("upload rejected", extra={"document_id": document_id, "reason": reason.value})
         return VerificationOutcome.REJECTED
@@ -262,7 +269,8 @@ def verify_upload(deps: RecordDeps, key: str) -> VerificationOutcome:
             notifications.append(_new_document_notice(doc, now))
         if doc.author.rpps and doc.author.rpps not in profile.care_team:
             member = CareTeamMember(rpps=doc.author.rpps, source="author", since=now)
-    if not deps.documents.save(accepted, DocumentStatus.PENDING, [trace], notifications, profile.head, member):
+    if not deps.documents.save(accepted, DocumentStatus.PENDING, [_upload_trace(doc), trace], notifications,
+                               profile.head, member):
         current = deps.documents.get(doc.patient_ins, doc.document_id)
         if current is None:  # deleted while we verified: the copy must not outlive it
             deps.blobs.delete_record(doc.record_key)

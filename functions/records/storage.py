@@ -29,7 +29,7 @@ from functions.notifications.models import Notification
 from functions.notifications.storage import NotificationItem
 from functions.records.models import Document, DocumentStatus
 from functions.shared.clock import iso
-from functions.shared.dynamo import TransactionCancelled, get_together
+from functions.shared.dynamo import Transaction, TransactionCancelled, get_together
 from functions.shared.errors import NotFound
 
 HIGH = "\uffff"
@@ -103,7 +103,7 @@ class DocumentFilter(Protocol):
 
 
 class DocumentStore(Protocol):
-    def create_pending(self, doc: Document, trace: Trace) -> tuple[Document, bool]: ...
+    def create_pending(self, doc: Document) -> tuple[Document, bool]: ...
     def get(self, patient_ins: str, document_id: str) -> Document | None: ...
     def get_with_head(self, patient_ins: str, document_id: str) -> tuple[Document | None, ChainHead]: ...
     def list_visible_to_patient(self, patient_ins: str, flt: DocumentFilter, after: str | None,
@@ -121,27 +121,23 @@ class DynamoDocumentStore:
     def __init__(self, control: DynamoControlStore | None = None) -> None:
         self._control = control or DynamoControlStore()
 
-    def create_pending(self, doc: Document, trace: Trace) -> tuple[Document, bool]:
-        """One transaction: the space must be open, the document id must be new (the Idempotency-Key check),
-        the trace and chain head go with it. A replay gets the stored document from the cancellation reason."""
-
-        def write(journal: Journal) -> tuple[Document, bool]:
-            journal.check("space", SpaceItem, space_key(doc.patient_ins), None,
-                          SpaceItem.status == SpaceStatus.OPEN.value)
-            journal.put("document", DocumentItem.from_domain(doc), DocumentItem.document_id.does_not_exist(),
-                        return_old=True)
-            journal.trace(trace)
-            try:
-                journal.commit()
-            except TransactionCancelled as exc:
-                if "space" in exc.failed:
-                    raise NotFound("patient") from exc
-                if "document" in exc.failed and "document" in exc.items:
-                    return DocumentItem.from_raw_data(exc.items["document"]).to_domain(), False
-                raise
-            return doc, True
-
-        return with_journal(doc.patient_ins, None, self._control.head, write)
+    def create_pending(self, doc: Document) -> tuple[Document, bool]:
+        """One TransactWriteItems: the space must be open and the document id new (the Idempotency-Key check).
+        A replay gets the stored document back from the cancellation reason, without another read. The request
+        is traced when its bytes are verified (a declaration nobody uploads never enters the record)."""
+        tx = Transaction()
+        tx.check("space", SpaceItem, space_key(doc.patient_ins), None, SpaceItem.status == SpaceStatus.OPEN.value)
+        tx.put("document", DocumentItem.from_domain(doc), DocumentItem.document_id.does_not_exist(),
+               return_old=True)
+        try:
+            tx.commit()
+        except TransactionCancelled as exc:
+            if "space" in exc.failed:
+                raise NotFound("patient") from exc
+            if "document" in exc.failed and "document" in exc.items:
+                return DocumentItem.from_raw_data(exc.items["document"]).to_domain(), False
+            raise
+        return doc, True
 
     def get(self, patient_ins: str, document_id: str) -> Document | None:
         try:

@@ -61,8 +61,8 @@ def test_hospital_document_reaches_the_patient_end_to_end(stack: Stack) -> None:
         ("document.listed", "patient"),
         ("document.read", "professional"),
         ("document.verified", "system"),
-        ("document.read", "professional"),
         ("document.upload_requested", "professional"),
+        ("document.read", "professional"),
     ]
     assert all(t["document_id"] == doc_id for t in traces if t["action"] != "document.listed")
 

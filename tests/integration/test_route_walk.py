@@ -111,7 +111,7 @@ def callers(stack: Stack) -> tuple[dict[str, dict[str, str]], dict[str, str]]:
 
 
 @pytest.mark.parametrize("route", sorted(RULES, key=lambda r: (r[1], METHOD_ORDER[r[0]])),
-                         ids=lambda r: f"{r[0]} {r[1]}")
+                         ids=" ".join)
 def test_route_answers_each_caller_as_the_rules_say(stack: Stack, callers: Any, route: tuple[str, str]) -> None:
     who, params = callers
     method, template = route

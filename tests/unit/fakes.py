@@ -59,14 +59,13 @@ class FakeDocumentStore:
         self.control = control
         self.open_spaces = open_spaces
 
-    def create_pending(self, doc: Document, trace: Trace) -> tuple[Document, bool]:
+    def create_pending(self, doc: Document) -> tuple[Document, bool]:
         if doc.patient_ins not in self.open_spaces:
             raise NotFound("patient")
         existing = self.docs.get((doc.patient_ins, doc.document_id))
         if existing:
             return existing, False
         self.docs[(doc.patient_ins, doc.document_id)] = doc
-        self.control.append(doc.patient_ins, [trace])
         return doc, True
 
     def get(self, patient_ins: str, document_id: str) -> Document | None:

@@ -71,12 +71,19 @@ def uploaded(deps: service.RecordDeps, who: Citizen | Professional = DOCTOR, dat
     return doc.document_id
 
 
-def test_upload_request_creates_a_pending_document_and_traces_it(deps: service.RecordDeps) -> None:
+def test_an_upload_is_traced_with_its_verdict(deps: service.RecordDeps) -> None:
     doc, post = service.request_upload(deps, DOCTOR, INS, upload_body(), "upload-0001")
     assert doc.status is DocumentStatus.PENDING
     assert post.fields["key"] == doc.quarantine_key
     assert doc.upload_expires_at - deps.clock.now() <= timedelta(minutes=15)
-    assert control(deps).actions(INS) == [TraceAction.DOCUMENT_UPLOAD_REQUESTED]
+    assert control(deps).actions(INS) == []
+    blobs = deps.blobs
+    assert isinstance(blobs, FakeBlobStore)
+    blobs.put(doc.quarantine_key, PDF, "application/pdf", INS)
+    service.verify_upload(deps, doc.quarantine_key)
+    assert control(deps).actions(INS) == [TraceAction.DOCUMENT_VERIFIED, TraceAction.DOCUMENT_UPLOAD_REQUESTED]
+    upload = control(deps).traces[INS][0]
+    assert (upload.actor.id, upload.at) == (DOCTOR.rpps, doc.created_at)
 
 
 def test_same_key_and_body_give_the_same_document(deps: service.RecordDeps) -> None:

@@ -114,8 +114,10 @@ def _walk_order(route: tuple[str, str]) -> tuple[str, int]:
     return route[1], METHOD_ORDER[route[0]]
 
 
-@pytest.mark.parametrize("route", sorted(RULES, key=_walk_order),
-                         ids=" ".join)
+WALK: list[tuple[str, str]] = sorted(RULES, key=_walk_order)
+
+
+@pytest.mark.parametrize("route", WALK, ids=" ".join)
 def test_route_answers_each_caller_as_the_rules_say(stack: Stack, callers: Any, route: tuple[str, str]) -> None:
     who, params = callers
     method, template = route

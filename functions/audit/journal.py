@@ -3,6 +3,8 @@ the patient's chain head with a conditional write, so concurrent actions can nev
 
 from __future__ import annotations
 
+import random
+import time
 from collections.abc import Callable
 from typing import TypeVar
 
@@ -10,9 +12,18 @@ from functions.access.table import HEAD, ControlItem
 from functions.audit.models import ChainHead, Trace, link
 from functions.audit.storage import TraceItem
 from functions.shared.dynamo import Transaction, TransactionCancelled
+from functions.shared.errors import DomainError
 
 T = TypeVar("T")
-MAX_ATTEMPTS = 5
+MAX_ATTEMPTS = 12
+BACKOFF_SECONDS = 0.01
+MAX_BACKOFF_SECONDS = 0.4
+
+
+class Busy(DomainError):
+    """The chain head kept moving under us: the caller may retry (503)."""
+
+    code = "busy"
 
 
 class ChainMoved(Exception):
@@ -32,14 +43,14 @@ class Journal(Transaction):
     def commit(self) -> None:
         linked, new_head = link(self.head, self.traces)
         for entry in linked:
-            self.put("trace", TraceItem.from_domain(entry))
+            self.put("trace", TraceItem.from_domain(entry), TraceItem.sk.does_not_exist())
         if linked:
             condition = (ControlItem.seq == self.head.seq) if self.head.seq else ControlItem.sk.does_not_exist()
             self.put("head", ControlItem.head(self.patient_ins, new_head), condition=condition)
         try:
             super().commit()
         except TransactionCancelled as exc:
-            if "head" in exc.failed:
+            if exc.failed & {"head", "trace"}:
                 raise ChainMoved from exc
             raise
         self.traces = linked
@@ -50,13 +61,16 @@ def with_journal(patient_ins: str, head: ChainHead | None, load_head: Callable[[
                  write: Callable[[Journal], T]) -> T:
     """Run `write` (which fills and commits a journal) until it commits on the current head."""
     current = head if head is not None else load_head(patient_ins)
-    for _ in range(MAX_ATTEMPTS):
+    for attempt in range(MAX_ATTEMPTS):
         journal = Journal(patient_ins, current)
         try:
             return write(journal)
         except ChainMoved:
+            # Full jitter: concurrent writers of one patient's chain spread out instead of colliding again.
+            ceiling = min(MAX_BACKOFF_SECONDS, BACKOFF_SECONDS * 2**attempt)
+            time.sleep(random.uniform(0, ceiling))  # noqa: S311 - jitter, not security
             current = load_head(patient_ins)
-    raise RuntimeError("trace chain too contended; gave up")
+    raise Busy("too many simultaneous changes to this record; try again")
 
 
 __all__ = ["HEAD", "ChainMoved", "Journal", "with_journal"]

@@ -16,9 +16,10 @@ from tests.infra.conftest import REPO, STACK, Assembly, run_cdk_app
 
 BIN = Path(sys.executable).parent
 SETTINGS_ENV = {"MES_SPACES_TABLE", "MES_DOCUMENTS_TABLE", "MES_TRACES_TABLE", "MES_NOTIFICATIONS_TABLE",
-                "MES_QUARANTINE_BUCKET", "MES_RECORDS_BUCKET", "MES_KMS_KEY_ID", "MES_CITIZEN_ISSUER",
-                "MES_CITIZEN_AUDIENCE", "MES_CITIZEN_JWKS_URI", "MES_PRO_ISSUER", "MES_PRO_AUDIENCE",
-                "MES_PRO_JWKS_URI"}
+                "MES_ACCESS_TABLE", "MES_QUARANTINE_BUCKET", "MES_RECORDS_BUCKET", "MES_KMS_KEY_ID",
+                "MES_TRACE_SIGNING_KEY_ID", "MES_CITIZEN_ISSUER", "MES_CITIZEN_AUDIENCE", "MES_CITIZEN_JWKS_URI",
+                "MES_PRO_ISSUER", "MES_PRO_AUDIENCE", "MES_PRO_JWKS_URI"}
+FUNCTIONS = ("APIHandler", "Bearer", "OnUploadEvent", "InvisiblePatientDaily")
 
 
 def of_type(template: dict[str, Any], kind: str) -> dict[str, dict[str, Any]]:
@@ -67,6 +68,8 @@ def test_cdk_nag_passes_on_the_sam_transformed_template(transformed: Path, tmp_p
     (("-c", "stage=dev", "-c", "region=eu-west-1"), "'region'"),
     (("-c", "stage=prod"), "'citizen_issuer'"),
     (("-c", "stage=dev", "-c", "pro_jwks_uri=http://insecure.example"), "'pro_jwks_uri'"),
+    (("-c", "stage=dev", "-c", 'reserved_concurrency={"APIHandler": 5, "Bearer": 5, "OnUploadEvent": 2, '
+      '"InvisiblePatientDaily": 4}'), "'reserved_concurrency'"),  # the daily job's 1 is fixed
 ])
 def test_bad_parameters_stop_synth_naming_the_parameter(args: tuple[str, ...], named: str, tmp_path: Path) -> None:
     result = run_cdk_app(*args, out=tmp_path / "out")
@@ -90,7 +93,7 @@ def test_stack_is_pinned_to_eu_west_3(assembly: Assembly, template: dict[str, An
 
 def test_tables_are_retained_protected_recoverable_and_encrypted(template: dict[str, Any]) -> None:
     tables = of_type(template, "AWS::DynamoDB::Table")
-    assert len(tables) == 4
+    assert len(tables) == 5
     for table in tables.values():
         props = table["Properties"]
         assert table["DeletionPolicy"] == "Retain" and table["UpdateReplacePolicy"] == "Retain"
@@ -108,17 +111,30 @@ def test_table_keys_and_indexes_match_the_models(template: dict[str, Any]) -> No
     assert keys == {"mes-dev-spaces": [("key", "HASH")],
                     "mes-dev-documents": [("patient", "HASH"), ("document_id", "RANGE")],
                     "mes-dev-traces": [("patient", "HASH"), ("sk", "RANGE")],
-                    "mes-dev-notifications": [("recipient", "HASH"), ("sk", "RANGE")]}
+                    "mes-dev-notifications": [("recipient", "HASH"), ("sk", "RANGE")],
+                    "mes-dev-access": [("patient", "HASH"), ("sk", "RANGE")]}
     documents = by_name["mes-dev-documents"]
-    indexes = {i["IndexName"]: (i["KeySchema"][1]["AttributeName"], i["Projection"]["ProjectionType"])
-               for i in documents["LocalSecondaryIndexes"]}
-    assert indexes == {"patient-by-date": ("patient_date", "ALL"), "patient-by-type": ("patient_type", "ALL")}
+    local = {i["IndexName"]: ([(k["AttributeName"], k["KeyType"]) for k in i["KeySchema"]],
+                              i["Projection"]["ProjectionType"]) for i in documents["LocalSecondaryIndexes"]}
+    assert local == {name: ([("patient", "HASH"), (sort, "RANGE")], "ALL") for name, sort in (
+        ("patient-by-date", "patient_date"), ("patient-by-type", "patient_type"), ("available-by-date", "pro_date"))}
+    (global_index,) = documents["GlobalSecondaryIndexes"]
+    assert global_index["IndexName"] == "invisible-due"
+    assert global_index["KeySchema"] == [{"AttributeName": "invisible_due", "KeyType": "HASH"},
+                                         {"AttributeName": "document_id", "KeyType": "RANGE"}]
+    assert global_index["Projection"] == {"ProjectionType": "ALL"}
+    attributes = {a["AttributeName"]: a["AttributeType"] for a in documents["AttributeDefinitions"]}
+    assert attributes == {a: "S" for a in ("patient", "document_id", "patient_date", "patient_type", "pro_date",
+                                           "invisible_due")}
     assert documents["TimeToLiveSpecification"] == {"AttributeName": "expires_at_epoch", "Enabled": True}
+    access = by_name["mes-dev-access"]
+    assert "TimeToLiveSpecification" not in access
+    assert "LocalSecondaryIndexes" not in access and "GlobalSecondaryIndexes" not in access
 
 
 def test_tables_are_backed_up_daily(template: dict[str, Any]) -> None:
     selection = next(iter(of_type(template, "AWS::Backup::BackupSelection").values()))
-    assert len(selection["Properties"]["BackupSelection"]["Resources"]) == 4
+    assert len(selection["Properties"]["BackupSelection"]["Resources"]) == 5
 
 
 def test_no_data_resource_is_deleted_with_the_stack(template: dict[str, Any]) -> None:
@@ -131,8 +147,13 @@ def test_no_data_resource_is_deleted_with_the_stack(template: dict[str, Any]) ->
 # ---- keys -----------------------------------------------------------------------------------------------------
 
 
+def _actions(statement: dict[str, Any]) -> list[str]:
+    actions = statement["Action"]
+    return actions if isinstance(actions, list) else [actions]
+
+
 def test_keys_rotate_and_grant_functions_through_their_service_only(template: dict[str, Any]) -> None:
-    keys = of_type(template, "AWS::KMS::Key")
+    keys = {k: v for k, v in of_type(template, "AWS::KMS::Key").items() if "KeySpec" not in v["Properties"]}
     assert len(keys) == 2
     for key in keys.values():
         assert key["Properties"]["EnableKeyRotation"] is True
@@ -142,6 +163,28 @@ def test_keys_rotate_and_grant_functions_through_their_service_only(template: di
                 assert "kms:ViaService" in statement["Condition"]["StringEquals"]
                 actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
                 assert "kms:*" not in actions
+
+
+def test_trace_exports_are_signed_by_an_asymmetric_key_only_the_api_handler_may_use(
+        template: dict[str, Any]) -> None:
+    (name, key), = ((k, v) for k, v in of_type(template, "AWS::KMS::Key").items() if "KeySpec" in v["Properties"])
+    props = key["Properties"]
+    assert props["KeySpec"] == "ECC_NIST_P256" and props["KeyUsage"] == "SIGN_VERIFY"
+    assert props["EnableKeyRotation"] is False  # KMS cannot rotate asymmetric keys
+    assert key["DeletionPolicy"] == "Retain"
+    signers = [s for s in props["KeyPolicy"]["Statement"] if "kms:Sign" in _actions(s)]
+    assert len(signers) == 1 and _actions(signers[0]) == ["kms:Sign"]
+    assert "RolesApiHandlerAccess" in json.dumps(signers[0]["Principal"])
+    assert signers[0]["Condition"]["StringEquals"]["kms:SigningAlgorithm"] == "ECDSA_SHA_256"
+    assert signers[0]["Condition"]["StringEquals"]["kms:MessageType"] == "RAW"
+    # No function policy grants anything on this key; the verifier policy only reads the public key
+    for policy_name, policy in of_type(template, "AWS::IAM::ManagedPolicy").items():
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]:
+            if name in json.dumps(statement["Resource"]):
+                assert policy_name.startswith("KeysTraceExportVerifier"), policy_name
+                assert sorted(_actions(statement)) == ["kms:DescribeKey", "kms:GetPublicKey"]
+    env = template["Resources"]["APIHandler"]["Properties"]["Environment"]["Variables"]
+    assert env["MES_TRACE_SIGNING_KEY_ID"] == {"Fn::GetAtt": [name, "Arn"]}
 
 
 # ---- buckets --------------------------------------------------------------------------------------------------
@@ -223,7 +266,7 @@ def test_visibility_timeout_is_six_times_the_consumer_timeout(template: dict[str
 def test_functions_get_the_settings_layer_role_and_concurrency(template: dict[str, Any]) -> None:
     layers = of_type(template, "AWS::Lambda::LayerVersion")
     assert len(layers) == 1
-    for name in ("APIHandler", "Bearer", "OnUploadEvent"):
+    for name in FUNCTIONS:
         props = template["Resources"][name]["Properties"]
         assert set(props["Environment"]["Variables"]) >= SETTINGS_ENV, name
         assert props["Layers"] == [{"Ref": next(iter(layers))}]
@@ -233,6 +276,22 @@ def test_functions_get_the_settings_layer_role_and_concurrency(template: dict[st
     assert kms_id["Fn::GetAtt"][1] == "Arn"  # the full key ARN (it goes into the presigned POST)
 
 
+def test_daily_job_runs_alone_on_chalice_schedule_with_a_dead_letter_queue(template: dict[str, Any],
+                                                                          transformed: Path) -> None:
+    props = template["Resources"]["InvisiblePatientDaily"]["Properties"]
+    assert props["ReservedConcurrentExecutions"] == 1 and props["Timeout"] == 300
+    assert props["Handler"] == "app.invisible_patient_daily"
+    dead_letters = props["DeadLetterQueue"]["TargetArn"]["Fn::GetAtt"][0]
+    queue = template["Resources"][dead_letters]["Properties"]
+    assert queue["QueueName"] == "mes-dev-invisible-patient-daily-dlq" and "KmsMasterKeyId" in queue
+    # Chalice's own EventBridge rule triggers it (no second trigger from the stack)
+    resources = json.loads(transformed.read_text())["Resources"]
+    rules = [r["Properties"] for r in resources.values() if r["Type"] == "AWS::Events::Rule"]
+    assert [r["ScheduleExpression"] for r in rules] == ["cron(0 5 * * ? *)"]
+    assert rules[0]["Targets"][0]["Arn"] == {"Fn::GetAtt": ["InvisiblePatientDaily", "Arn"]}
+    assert not of_type(template, "AWS::Scheduler::Schedule")
+
+
 def test_upload_consumer_reports_partial_batch_failures(transformed: Path) -> None:
     resources = json.loads(transformed.read_text())["Resources"]
     mappings = [r["Properties"] for r in resources.values() if r["Type"] == "AWS::Lambda::EventSourceMapping"]
@@ -240,6 +299,61 @@ def test_upload_consumer_reports_partial_batch_failures(transformed: Path) -> No
     assert mappings[0]["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
     assert mappings[0]["BatchSize"] == 10 and mappings[0]["ScalingConfig"]["MaximumConcurrency"] >= 2
     assert "UploadEventsQueue" in json.dumps(mappings[0]["EventSourceArn"])
+
+
+def _dynamodb_grants(template: dict[str, Any], role_prefix: str) -> dict[str, set[str]]:
+    """{table or table/index/name: {action, ...}} from one function's policy ("+tx": only inside a transaction)."""
+    (policy,) = (p for k, p in of_type(template, "AWS::IAM::ManagedPolicy").items() if k.startswith(role_prefix))
+    grants: dict[str, set[str]] = {}
+    for statement in policy["Properties"]["PolicyDocument"]["Statement"]:
+        resources = statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
+        for resource in resources:
+            text = json.dumps(resource)
+            match = re.search(r":table/mes-dev-([a-z]+)(/index/[a-z-]+)?", text)
+            if match is None:
+                continue
+            suffix = "+tx" if "Condition" in statement else ""
+            if suffix:
+                assert statement["Condition"] == {
+                    "StringEquals": {"dynamodb:EnclosingOperation": "TransactWriteItems"}}
+            table = match.group(1) + (match.group(2) or "")
+            grants.setdefault(table, set()).update(a.removeprefix("dynamodb:") + suffix for a in _actions(statement))
+    return grants
+
+
+def test_each_function_gets_exactly_its_dynamodb_operations(template: dict[str, Any]) -> None:
+    assert _dynamodb_grants(template, "RolesApiHandlerAccess") == {
+        "spaces": {"GetItem", "PutItem", "UpdateItem", "ConditionCheckItem"},
+        "documents": {"GetItem", "PutItem", "DeleteItem"},
+        "documents/index/patient-by-date": {"Query"},
+        "documents/index/patient-by-type": {"Query"},
+        "documents/index/available-by-date": {"Query"},
+        "traces": {"Query", "PutItem+tx"},
+        "notifications": {"Query", "PutItem"},
+        "access": {"Query", "GetItem", "PutItem", "DeleteItem"},
+    }
+    assert _dynamodb_grants(template, "RolesAuthorizerAccess") == {"spaces": {"GetItem"}}
+    assert _dynamodb_grants(template, "RolesUploadConsumerAccess") == {
+        "documents": {"GetItem", "PutItem"},
+        "access": {"Query", "GetItem", "PutItem"},
+        "traces": {"PutItem+tx"},
+        "notifications": {"PutItem"},
+    }
+    assert _dynamodb_grants(template, "RolesInvisibleJobAccess") == {
+        "documents/index/invisible-due": {"Query"},
+        "documents": {"PutItem"},
+        "access": {"GetItem", "PutItem"},
+        "traces": {"PutItem+tx"},
+        "notifications": {"PutItem"},
+    }
+
+
+def test_daily_job_touches_no_bucket(template: dict[str, Any]) -> None:
+    (policy,) = (p for k, p in of_type(template, "AWS::IAM::ManagedPolicy").items()
+                 if k.startswith("RolesInvisibleJobAccess"))
+    actions = {a for s in policy["Properties"]["PolicyDocument"]["Statement"] for a in _actions(s)}
+    assert {a.split(":")[0] for a in actions} == {"dynamodb", "sqs", "logs"}
+    assert {a for a in actions if a.startswith("sqs:")} == {"sqs:SendMessage"}
 
 
 def test_no_wildcard_action_or_resource_in_function_policies(template: dict[str, Any]) -> None:
@@ -300,7 +414,8 @@ def test_alarms_cover_5xx_errors_throttles_and_queues_and_notify_operations(temp
     names = {a["Properties"]["AlarmName"] for a in alarms.values()}
     expected = {"mes-dev-Api5xxRate", "mes-dev-UploadEventsDepth", "mes-dev-UploadEventsAge",
                 "mes-dev-UploadEventsDlqDepth", "mes-dev-UploadEventsDlqAge"}
-    expected |= {f"mes-dev-{f}{k}" for f in ("APIHandler", "Bearer", "OnUploadEvent") for k in ("Errors", "Throttles")}
+    expected |= {f"mes-dev-{f}{k}" for f in FUNCTIONS for k in ("Errors", "Throttles")}
+    expected |= {"mes-dev-InvisiblePatientDailyDlqDepth", "mes-dev-InvisiblePatientDailyDlqAge"}
     assert expected <= names
     topic = next(iter(of_type(template, "AWS::SNS::Topic")))
     assert all(a["Properties"]["AlarmActions"] == [{"Ref": topic}] for a in alarms.values())
@@ -337,6 +452,6 @@ def test_repo_files_are_untouched_by_synth() -> None:
 def test_every_chalice_function_is_wired_by_infra(template: dict[str, Any]) -> None:
     # A function the infra does not know would run with Chalice's placeholder role, no layer and no settings
     functions = set(of_type(template, "AWS::Serverless::Function"))
-    assert functions == {"APIHandler", "Bearer", "OnUploadEvent"}, (
+    assert functions == set(FUNCTIONS), (
         "wire the new function in infra/constants.py (FUNCTION_TIMEOUTS/MEMORY), components/roles.py and the stage "
         "files' reserved_concurrency")

@@ -271,3 +271,25 @@ def test_rpps_bodies_are_validated(stack: Stack, body: dict[str, Any]) -> None:
     for path in ("/v1/me/care-team", "/v1/me/blocked-professionals"):
         assert stack.call("POST", path, patient, json=body).status_code == 422
     assert stack.call("PUT", "/v1/me/administrator", patient, json=body).status_code == 422
+
+
+def test_concurrent_actions_never_fork_the_trace_chain(stack: Stack) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from functions.audit.export import SignedExport, check
+    from functions.shared.aws import client
+
+    ins, patient = stack.citizen()
+    doc_id = add_document(stack, ins, "concurrency-0001")
+    doctor = as_pro(stack, HOSPITAL_DOCTOR)
+    calls = [("GET", f"/v1/me/documents/{doc_id}", patient), ("GET", "/v1/me/documents", patient),
+             ("GET", f"/v1/patients/{ins}/documents/{doc_id}", doctor)] * 8
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        codes = list(pool.map(lambda c: stack.call(c[0], c[1], c[2]).status_code, calls))
+    assert codes == [200] * len(calls)
+
+    export = SignedExport.model_validate(stack.call("GET", "/v1/me/traces/export", patient).json())
+    payload = json.loads(export.payload)
+    assert len([t for t in payload["traces"] if t["action"] in {"document.read", "document.listed"}]) == len(calls)
+    public_key = client("kms", "eu-west-3").get_public_key(KeyId=stack.env["MES_TRACE_SIGNING_KEY_ID"])["PublicKey"]
+    assert check(export, public_key) == []

@@ -1,0 +1,91 @@
+"""Access services over in-memory adapters: what gets traced and notified when professionals read a record."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from functions.access import service
+from functions.access.matrix import matrix
+from functions.identity.principal import Citizen, Professional
+from functions.records import service as records
+from functions.records.api import UploadIn
+from functions.shared.clock import FixedClock
+from functions.shared.errors import Forbidden
+from tests.unit.fakes import FakeBlobStore, FakeControlStore, FakeDocumentStore
+
+INS = "284067512345688"
+PDF = b"%PDF-1.4 x"
+DOCTOR = Professional(rpps="10000000001", profession="10", finess="750000001")
+URGENTIST = Professional(rpps="10000000005", profession="10", finess="130000003")
+
+
+def deps_at(at: datetime) -> tuple[service.AccessDeps, records.RecordDeps]:
+    control = FakeControlStore()
+    store = FakeDocumentStore(control, {INS})
+    clock = FixedClock(at)
+    r = records.RecordDeps(documents=store, blobs=FakeBlobStore(), control=control, clock=clock,
+                           upload_ttl=timedelta(minutes=10), download_ttl_seconds=300)
+    a = service.AccessDeps(control=control, documents=store, blobs=r.blobs, clock=clock, matrix=matrix,
+                           download_ttl_seconds=300)
+    return a, r
+
+
+def add_document(r: records.RecordDeps) -> str:
+    body = UploadIn(type_code="11502-2", title="Bilan", service_date="2026-11-20",  # type: ignore[arg-type]
+                    content_type="application/pdf", size=len(PDF), sha256=hashlib.sha256(PDF).hexdigest())
+    doc, _ = records.request_upload(r, DOCTOR, INS, body, "upload-0001")
+    blobs = r.blobs
+    assert isinstance(blobs, FakeBlobStore)
+    blobs.put(doc.quarantine_key, PDF, "application/pdf", INS)
+    records.verify_upload(r, doc.quarantine_key)
+    return doc.document_id
+
+
+def kinds(a: service.AccessDeps) -> list[str]:
+    assert isinstance(a.control, FakeControlStore)
+    return [n.kind.value for n in a.control.notifications]
+
+
+@pytest.mark.parametrize(("utc", "alert"), [("2026-11-23T22:30:00", True), ("2026-11-23T04:59:00", True),
+                                            ("2026-11-23T09:00:00", False), ("2026-07-01T19:30:00", False),
+                                            ("2026-07-01T20:30:00", True)])  # 22:30 in Paris, summer time
+def test_emergency_access_at_night_in_paris_raises_an_alert(utc: str, alert: bool) -> None:
+    a, r = deps_at(datetime.fromisoformat(utc).replace(tzinfo=UTC))
+    add_document(r)
+    service.request_emergency_access(a, URGENTIST, INS, "BTG", "unconscious")
+    assert ("access.unusual" in kinds(a)) is alert
+    assert "access.emergency" in kinds(a)
+
+
+def test_the_gp_hears_of_an_emergency_access_too() -> None:
+    from functions.access.models import PatientSettings
+
+    a, r = deps_at(datetime(2026, 11, 23, 10, tzinfo=UTC))
+    service.change_settings(a, Citizen(ins=INS), PatientSettings(general_practitioner="10000000009"))
+    service.request_emergency_access(a, URGENTIST, INS, "BTG", "unconscious")
+    assert isinstance(a.control, FakeControlStore)
+    assert {n.recipient_ins for n in a.control.notifications} == {INS, "rpps:10000000009"}
+
+
+def test_first_access_is_notified_once_per_professional_and_never_to_the_author() -> None:
+    a, r = deps_at(datetime(2026, 11, 23, 10, tzinfo=UTC))
+    doc_id = add_document(r)
+    service.read_patient_document(a, DOCTOR, INS, doc_id, consent=False)
+    stranger = Professional(rpps="10000000007", profession="10", finess="690000002")
+    for _ in range(3):
+        service.read_patient_document(a, stranger, INS, doc_id, consent=True)
+    assert kinds(a).count("access.first") == 1
+
+
+def test_a_grant_expires_after_an_hour() -> None:
+    a, r = deps_at(datetime(2026, 11, 23, 10, tzinfo=UTC))
+    doc_id = add_document(r)
+    service.request_emergency_access(a, URGENTIST, INS, "BTG", "unconscious")
+    service.read_patient_document(a, URGENTIST, INS, doc_id, consent=False)
+    later = service.AccessDeps(**{**a.__dict__, "clock": FixedClock(datetime(2026, 11, 23, 11, 1, tzinfo=UTC))})
+    with pytest.raises(Forbidden) as refused:
+        service.read_patient_document(later, URGENTIST, INS, doc_id, consent=False)
+    assert refused.value.code == "consent_required"

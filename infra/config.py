@@ -121,11 +121,13 @@ def load(context: Mapping[str, Any]) -> StageConfig:
     reserved = values.get("reserved_concurrency")
     if isinstance(reserved, str):
         reserved = json.loads(reserved)
-    if not isinstance(reserved, dict) or set(reserved) != set(c.FUNCTION_TIMEOUTS):
+    tunable = sorted(set(c.FUNCTION_TIMEOUTS) - set(c.FIXED_CONCURRENCY))
+    if not isinstance(reserved, dict) or set(reserved) != set(tunable):
         raise ConfigError(f"stage parameter 'reserved_concurrency' must give a number for each of "
-                          f"{', '.join(sorted(c.FUNCTION_TIMEOUTS))}")
+                          f"{', '.join(tunable)} (and only those: {', '.join(sorted(c.FIXED_CONCURRENCY))} "
+                          f"is fixed in infra/constants.py)")
     max_consumers = _int(values, "upload_consumer_max_concurrency", 2, 1000)
-    reserved_ints = {name: _int(reserved, name, 1, 1000) for name in c.FUNCTION_TIMEOUTS}
+    reserved_ints = {name: _int(reserved, name, 1, 1000) for name in tunable} | c.FIXED_CONCURRENCY
     if reserved_ints[c.CHALICE_UPLOAD_CONSUMER] < max_consumers:
         raise ConfigError("stage parameter 'upload_consumer_max_concurrency' exceeds the consumer's reserved "
                           "concurrency: messages would be throttled into the dead-letter queue")

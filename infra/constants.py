@@ -22,6 +22,7 @@ def stack_name(stage: str) -> str:
 CHALICE_API_HANDLER = "APIHandler"
 CHALICE_AUTHORIZER = "Bearer"
 CHALICE_UPLOAD_CONSUMER = "OnUploadEvent"
+CHALICE_INVISIBLE_JOB = "InvisiblePatientDaily"  # @app.schedule(..., name="invisible-patient-daily")
 CHALICE_REST_API = "RestAPI"
 CHALICE_UPLOAD_EVENT_SOURCE = "OnUploadEventSqsEventSource"
 API_STAGE_NAME = "api"  # .chalice/config.json api_gateway_stage
@@ -30,18 +31,27 @@ AUTHORIZER_NAME = "bearer"
 LAMBDA_RUNTIME = "python3.11"
 
 # Per function: timeout (s) and memory (MB). The upload consumer's queue visibility is 6x its timeout.
-FUNCTION_TIMEOUTS = {CHALICE_API_HANDLER: 29, CHALICE_AUTHORIZER: 10, CHALICE_UPLOAD_CONSUMER: 60}
-FUNCTION_MEMORY = {CHALICE_API_HANDLER: 512, CHALICE_AUTHORIZER: 256, CHALICE_UPLOAD_CONSUMER: 512}
+FUNCTION_TIMEOUTS = {CHALICE_API_HANDLER: 29, CHALICE_AUTHORIZER: 10, CHALICE_UPLOAD_CONSUMER: 60,
+                     CHALICE_INVISIBLE_JOB: 300}
+FUNCTION_MEMORY = {CHALICE_API_HANDLER: 512, CHALICE_AUTHORIZER: 256, CHALICE_UPLOAD_CONSUMER: 512,
+                   CHALICE_INVISIBLE_JOB: 512}
 VISIBILITY_TIMEOUT_FACTOR = 6
+# Reserved concurrency fixed by design, not a stage parameter: the daily job runs one at a time (a retry that
+# overlaps a run still going is throttled and retried later by Lambda's asynchronous invocation).
+FIXED_CONCURRENCY = {CHALICE_INVISIBLE_JOB: 1}
+# Functions invoked asynchronously (EventBridge schedule): their failed events go to a dead-letter queue.
+SCHEDULED_FUNCTIONS = {CHALICE_INVISIBLE_JOB: "invisible-patient-daily"}
 
 # ---- Environment variables read by functions/shared/settings.py --------------------------------------------
 ENV_SPACES_TABLE = "MES_SPACES_TABLE"
 ENV_DOCUMENTS_TABLE = "MES_DOCUMENTS_TABLE"
 ENV_TRACES_TABLE = "MES_TRACES_TABLE"
 ENV_NOTIFICATIONS_TABLE = "MES_NOTIFICATIONS_TABLE"
+ENV_ACCESS_TABLE = "MES_ACCESS_TABLE"
 ENV_QUARANTINE_BUCKET = "MES_QUARANTINE_BUCKET"
 ENV_RECORDS_BUCKET = "MES_RECORDS_BUCKET"
 ENV_KMS_KEY_ID = "MES_KMS_KEY_ID"
+ENV_TRACE_SIGNING_KEY_ID = "MES_TRACE_SIGNING_KEY_ID"
 ISSUER_ENV = {
     "citizen_issuer": "MES_CITIZEN_ISSUER",
     "citizen_audience": "MES_CITIZEN_AUDIENCE",
@@ -56,7 +66,11 @@ SPACES = "spaces"
 DOCUMENTS = "documents"
 TRACES = "traces"
 NOTIFICATIONS = "notifications"
-DOCUMENTS_INDEXES = {"patient-by-date": "patient_date", "patient-by-type": "patient_type"}
+ACCESS = "access"  # the patient's control partition (functions/access/table.py)
+# Local indexes (partition `patient`, range below, ALL projection), then the global one (hash, range; ALL).
+DOCUMENTS_INDEXES = {"patient-by-date": "patient_date", "patient-by-type": "patient_type",
+                     "available-by-date": "pro_date"}
+DOCUMENTS_GLOBAL_INDEXES = {"invisible-due": ("invisible_due", "document_id")}
 DOCUMENTS_TTL_ATTRIBUTE = "expires_at_epoch"  # pending uploads expire; the attribute is optional on items
 
 # ---- S3 -------------------------------------------------------------------------------------------------------
@@ -109,3 +123,7 @@ API_5XX_RATE_THRESHOLD = 0.01  # 1 % of requests over 5 minutes
 # ---- KMS ------------------------------------------------------------------------------------------------------
 DOCUMENTS_KEY_ALIAS = "documents"
 DATA_KEY_ALIAS = "data"
+SIGNING_KEY_ALIAS = "trace-signing"
+# What functions/audit/export.py asks KMS for (the key policy allows kms:Sign with these values only).
+TRACE_SIGNING_ALGORITHM = "ECDSA_SHA_256"
+TRACE_SIGNING_MESSAGE_TYPE = "RAW"

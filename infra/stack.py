@@ -13,9 +13,8 @@ from infra.components.api import ChaliceApi
 from infra.components.data import Tables
 from infra.components.keys import Keys
 from infra.components.monitoring import Monitoring
-from infra.components.queues import UploadEventQueues
+from infra.components.queues import UploadEventQueues, job_dead_letter_queue
 from infra.components.roles import FunctionRoles
-from infra.components.schedules import DailyJobs
 from infra.components.storage import Buckets, bucket_arn
 from infra.config import StageConfig
 
@@ -64,27 +63,38 @@ class MonEspaceSanteStack(cdk.Stack):
             c.ENV_DOCUMENTS_TABLE: tables.documents.table_name,
             c.ENV_TRACES_TABLE: tables.traces.table_name,
             c.ENV_NOTIFICATIONS_TABLE: tables.notifications.table_name,
+            c.ENV_ACCESS_TABLE: tables.access.table_name,
             c.ENV_QUARANTINE_BUCKET: buckets.quarantine.bucket_name,
             c.ENV_RECORDS_BUCKET: buckets.records.bucket_name,
             c.ENV_KMS_KEY_ID: keys.documents.key_arn,
+            c.ENV_TRACE_SIGNING_KEY_ID: keys.signing.key_arn,  # the ARN: it is written into every export
             "POWERTOOLS_SERVICE_NAME": c.SERVICE,
             **config.issuer_environment(),
         }
+        # Scheduled functions are Chalice's (@app.schedule: Chalice generates their EventBridge rules); the stack
+        # adds what Chalice cannot: role, settings, concurrency, and a dead-letter queue with its alarms.
+        job_dead_letters = {function: job_dead_letter_queue(self, f"{function}DeadLetters", stage=stage,
+                                                            function=function, key=keys.data)
+                            for function in c.SCHEDULED_FUNCTIONS}
         api = ChaliceApi(self, "Api", config=config, source_dir=chalice_source, build_dir=build_dir, layer=layer,
                          roles=roles, environment=environment, upload_queue_arn=queues.queue.queue_arn,
+                         job_dead_letter_arns={f: q.queue_arn for f, q in job_dead_letters.items()},
                          data_key=keys.data)
         self._key_policies(keys, roles)
-
-        # Daily jobs: none yet. Add them here, e.g. jobs.add_daily_job("Reminders", api.function_arn(...), hour=7).
-        DailyJobs(self, "Jobs", stage=stage, key=keys.data)
 
         monitoring = Monitoring(self, "Monitoring", stage=stage, key=keys.data, alarm_email=config.alarm_email)
         monitoring.watch_api(api.api_name)
         for function in c.FUNCTION_TIMEOUTS:
             monitoring.watch_function(function, api.function_ref(function))
         monitoring.watch_queue("UploadEvents", queues.queue, queues.dead_letters)
+        for function, dead_letters in job_dead_letters.items():
+            monitoring.watch_dead_letters(function, dead_letters)
 
         cdk.CfnOutput(self, "RecordsKeyArn", value=keys.documents.key_arn)
+        cdk.CfnOutput(self, "TraceSigningKeyArn", value=keys.signing.key_arn,
+                      description="Verify trace exports with this key's public key (kms:GetPublicKey)")
+        cdk.CfnOutput(self, "TraceExportVerifierPolicyArn", value=keys.verifier_policy.managed_policy_arn,
+                      description="Attach to an auditor's role to read the signing key's public key")
         cdk.CfnOutput(self, "OperationsTopicArn", value=monitoring.topic.topic_arn)
 
     @staticmethod
@@ -99,6 +109,11 @@ class MonEspaceSanteStack(cdk.Stack):
                         "AuthorizerSpaces")
         Keys.allow_role(keys.data, roles.upload_consumer, DYNAMODB_KMS, "dynamodb", "UploadConsumerTables")
         Keys.allow_role(keys.data, roles.upload_consumer, ["kms:Decrypt"], "sqs", "UploadConsumerQueue")
+        Keys.allow_role(keys.data, roles.invisible_job, DYNAMODB_KMS, "dynamodb", "InvisibleJobTables")
+        Keys.allow_role(keys.data, roles.invisible_job, ["kms:GenerateDataKey", "kms:Decrypt"], "sqs",
+                        "InvisibleJobDeadLetters")
+        # Trace exports (GET /v1/me/traces/export): the API handler signs; no other function may.
+        Keys.allow_signing(keys.signing, roles.api, "ApiHandlerSignsTraceExports")
         Keys.allow_service(keys.data, "s3.amazonaws.com", ["kms:GenerateDataKey", "kms:Decrypt"],
                            "S3NotificationsIntoQueue")
         Keys.allow_service(keys.data, "cloudwatch.amazonaws.com", ["kms:GenerateDataKey*", "kms:Decrypt"],

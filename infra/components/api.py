@@ -1,4 +1,4 @@
-"""The Chalice app (API Gateway REST API + the three functions) through `chalice.cdk`, shaped for production.
+"""The Chalice app (API Gateway REST API + its four functions) through `chalice.cdk`, shaped for production.
 
 `chalice package` runs on a staged copy of the app (infra/chalice_source.py) whose requirements.txt is empty: the
 dependencies come from the shared layer built from layers/, so the function zips carry only app code. The SAM
@@ -6,7 +6,8 @@ template Chalice generates is then overridden resource by resource:
 
 - functions: own role, layer, timeout, memory, reserved concurrency, environment, a KMS-encrypted log group with
   retention (LoggingConfig), and for the upload consumer the stage's queue with ReportBatchItemFailures (Chalice
-  never sets it) and a maximum concurrency for the event source;
+  never sets it) and a maximum concurrency for the event source; for the scheduled function (Chalice's
+  @app.schedule: Chalice keeps owning its EventBridge rule) a dead-letter queue for failed asynchronous events;
 - REST API: stage name per stage, access logs (no identifiers), execution logs at ERROR, metrics, X-Ray,
   throttling, and Gateway Responses carrying the app's JSON error body.
 """
@@ -64,7 +65,7 @@ def _gateway_responses() -> dict[str, Any]:
 class ChaliceApi(Construct):
     def __init__(self, scope: Construct, construct_id: str, *, config: StageConfig, source_dir: Path,
                  build_dir: Path, layer: lambda_.ILayerVersion, roles: FunctionRoles, environment: dict[str, str],
-                 upload_queue_arn: str, data_key: kms.IKey) -> None:
+                 upload_queue_arn: str, job_dead_letter_arns: dict[str, str], data_key: kms.IKey) -> None:
         super().__init__(scope, construct_id)
         stage = config.stage
         chalice_config = {
@@ -97,6 +98,13 @@ class ChaliceApi(Construct):
             for name, value in environment.items():
                 resource.add_property_override(f"Environment.Variables.{name}", value)
             resource.node.add_dependency(roles.access_of(role))
+
+        missing = set(c.SCHEDULED_FUNCTIONS) - set(job_dead_letter_arns)
+        assert not missing, f"no dead-letter queue for {missing}"
+        for function, dead_letters_arn in job_dead_letter_arns.items():
+            # Lambda retries a failed scheduled event twice, then sends it here (with the execution role).
+            self.chalice.get_resource(function).add_property_override(
+                "DeadLetterQueue", {"Type": "SQS", "TargetArn": dead_letters_arn})
 
         source = f"Events.{c.CHALICE_UPLOAD_EVENT_SOURCE}.Properties"
         consumer = self.chalice.get_resource(c.CHALICE_UPLOAD_CONSUMER)

@@ -3,7 +3,10 @@
 Every table: on-demand billing, point-in-time recovery, deletion protection, the project's data key, retained when
 the stack is deleted. Physical names are fixed per stage (`mes-<stage>-<table>`) so the function roles can name
 the table ARNs without depending on the tables (see components/roles.py). AWS Backup takes a daily copy on top of
-PITR (which only reaches 35 days back)."""
+PITR (which only reaches 35 days back).
+
+Tables: spaces, documents (three LSIs + the `invisible-due` GSI + TTL), traces, notifications and access (the
+patient's control partition: settings, care team, blocks, administrator, grants, and the trace chain's head)."""
 
 from __future__ import annotations
 
@@ -35,15 +38,23 @@ class Tables(Construct):
         self.documents = self._table("Documents", stage, c.DOCUMENTS, ddb.Attribute(name="patient", type=s),
                                      ddb.Attribute(name="document_id", type=s), key,
                                      ttl=c.DOCUMENTS_TTL_ATTRIBUTE)
+        # LSIs exist only from a table's creation: adding one to a deployed table means a new table (README).
         for index, range_key in c.DOCUMENTS_INDEXES.items():
             self.documents.add_local_secondary_index(index_name=index, sort_key=ddb.Attribute(name=range_key, type=s),
                                                      projection_type=ddb.ProjectionType.ALL)
+        for index, (hash_key, range_key) in c.DOCUMENTS_GLOBAL_INDEXES.items():
+            self.documents.add_global_secondary_index(index_name=index,
+                                                      partition_key=ddb.Attribute(name=hash_key, type=s),
+                                                      sort_key=ddb.Attribute(name=range_key, type=s),
+                                                      projection_type=ddb.ProjectionType.ALL)
         self.traces = self._table("Traces", stage, c.TRACES, ddb.Attribute(name="patient", type=s),
                                   ddb.Attribute(name="sk", type=s), key)
         self.notifications = self._table("Notifications", stage, c.NOTIFICATIONS,
                                          ddb.Attribute(name="recipient", type=s), ddb.Attribute(name="sk", type=s), key)
+        self.access = self._table("Access", stage, c.ACCESS, ddb.Attribute(name="patient", type=s),
+                                  ddb.Attribute(name="sk", type=s), key)
         self.all = {c.SPACES: self.spaces, c.DOCUMENTS: self.documents, c.TRACES: self.traces,
-                    c.NOTIFICATIONS: self.notifications}
+                    c.NOTIFICATIONS: self.notifications, c.ACCESS: self.access}
         self._backups(stage, key, backup_retention_days)
 
     def _table(self, construct_id: str, stage: str, name: str, pk: ddb.Attribute, sk: ddb.Attribute | None,

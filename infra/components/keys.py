@@ -10,8 +10,13 @@ on its behalf (kms:ViaService): the function roles carry no KMS permission of th
 into these keys (S3 notifications into the queue, CloudWatch alarms into the topic, CloudWatch Logs) get their own
 statements, bound to this account.
 
-Later: the asymmetric signing key for trace exports (KeySpec ECC_NIST_P256, KeyUsage SIGN_VERIFY, no rotation —
-asymmetric keys cannot rotate — and kms:Sign granted to the export function only) belongs here, as `signing`.
+- signing: the asymmetric key that signs trace exports (GET /v1/me/traces/export, MES_TRACE_SIGNING_KEY_ID = its
+  ARN). KeySpec ECC_NIST_P256, KeyUsage SIGN_VERIFY; the private half never leaves KMS. **No rotation**: KMS does
+  not rotate asymmetric keys (automatic rotation is for symmetric encryption keys only), and a rotated signing key
+  would break the verification of exports already handed out; replacing it means a new key (new ARN in new
+  exports) while the old one stays enabled for verification. Only the API handler's role may kms:Sign, and only
+  with the algorithm and message type the app uses (ECDSA_SHA_256, RAW). Verifying needs only the public key:
+  `verifier_policy` (kms:GetPublicKey, kms:DescribeKey) is a managed policy for auditors' roles, attached to none.
 """
 
 from __future__ import annotations
@@ -31,7 +36,24 @@ class Keys(Construct):
                                    "Mon espace santé: documents in the quarantine and records buckets")
         self.data = self._key("Data", stage, c.DATA_KEY_ALIAS,
                               "Mon espace santé: tables, queues, topic, logs and backups")
-        # (the trace-export signing key will be added here: see the module docstring)
+        self.signing = kms.Key(
+            self, "Signing",
+            alias=f"alias/{c.PREFIX}-{stage}-{c.SIGNING_KEY_ALIAS}",
+            description="Mon espace santé: signs trace exports (ECDSA P-256); verify with its public key",
+            key_spec=kms.KeySpec.ECC_NIST_P256,
+            key_usage=kms.KeyUsage.SIGN_VERIFY,
+            enable_key_rotation=False,  # not supported for asymmetric keys (see the module docstring)
+            pending_window=cdk.Duration.days(30),
+            removal_policy=cdk.RemovalPolicy.RETAIN,  # exports already handed out stay verifiable
+        )
+        # cdk-nag's rotation rules (AwsSolutions-KMS5, HIPAA KMSBackingKeyRotationEnabled) skip asymmetric keys.
+        self.verifier_policy = iam.ManagedPolicy(
+            self, "TraceExportVerifier",
+            managed_policy_name=f"{c.PREFIX}-{stage}-trace-export-verifier",
+            description="Verify Mon espace santé trace exports: read the signing key's public key",
+            statements=[iam.PolicyStatement(actions=["kms:GetPublicKey", "kms:DescribeKey"],
+                                            resources=[self.signing.key_arn])],
+        )
 
     def _key(self, construct_id: str, stage: str, alias: str, description: str) -> kms.Key:
         return kms.Key(
@@ -54,6 +76,22 @@ class Keys(Construct):
             resources=["*"],  # in a key policy, "*" means this key
             conditions={"StringEquals": {
                 "kms:ViaService": f"{via_service}.{c.REGION}.amazonaws.com",
+                "kms:CallerAccount": cdk.Aws.ACCOUNT_ID,
+            }},
+        ))
+
+    @staticmethod
+    def allow_signing(key: kms.Key, role: iam.IRole, sid: str) -> None:
+        """Key-policy statement: `role` may sign (the app calls KMS itself: no kms:ViaService), only with the
+        algorithm and message type of functions/audit/export.py."""
+        key.add_to_resource_policy(iam.PolicyStatement(
+            sid=sid,
+            principals=[iam.ArnPrincipal(role.role_arn)],
+            actions=["kms:Sign"],
+            resources=["*"],
+            conditions={"StringEquals": {
+                "kms:SigningAlgorithm": c.TRACE_SIGNING_ALGORITHM,
+                "kms:MessageType": c.TRACE_SIGNING_MESSAGE_TYPE,
                 "kms:CallerAccount": cdk.Aws.ACCOUNT_ID,
             }},
         ))

@@ -8,6 +8,7 @@
 - UploadEventsAge: the oldest message is older than 15 minutes: uploads are not being verified.
 - UploadEventsDlqDepth: any message in the dead-letter queue: a poison upload event; inspect, fix, redrive.
 - UploadEventsDlqAge: a dead letter is older than 3 days; it must be handled before the 14-day retention drops it.
+- InvisiblePatientDailyDlqDepth / DlqAge: the daily job's event failed its 3 attempts (same handling).
 """
 
 from __future__ import annotations
@@ -78,6 +79,16 @@ class Monitoring(Construct):
                                                   period=cdk.Duration.minutes(1)), 0,
                     f"Lambda throttled the {name} function (reserved concurrency reached).",
                     evaluation_periods=5, datapoints=2)
+
+    def watch_dead_letters(self, name: str, dead_letters: sqs.IQueue) -> None:
+        """A scheduled function's dead-letter queue: any message is a day's job that failed every attempt."""
+        self._alarm(f"{name}DlqDepth", dead_letters.metric_approximate_number_of_messages_visible(
+            period=cdk.Duration.minutes(1), statistic="Maximum"), 0,
+            f"A {name} event failed every attempt and reached its dead-letter queue.", evaluation_periods=1,
+            datapoints=1)
+        self._alarm(f"{name}DlqAge", dead_letters.metric_approximate_age_of_oldest_message(
+            period=FIVE_MINUTES, statistic="Maximum"), 3 * 24 * 3600,
+            "A dead letter has waited more than 3 days (retention is 14 days).", evaluation_periods=1, datapoints=1)
 
     def watch_queue(self, name: str, queue: sqs.IQueue, dead_letters: sqs.IQueue) -> None:
         self._alarm(f"{name}Depth", queue.metric_approximate_number_of_messages_visible(

@@ -1,6 +1,7 @@
-"""SQS: the upload-events queue (S3 ObjectCreated in quarantine -> the verifier) and its dead-letter queue.
+"""SQS: the upload-events queue (S3 ObjectCreated in quarantine -> the verifier) and its dead-letter queue, and the
+dead-letter queue of each scheduled function (the events Lambda still fails after its asynchronous retries).
 
-Both are encrypted with the data key and refuse non-TLS requests. A message that fails `MAX_RECEIVES` times moves to
+All are encrypted with the data key and refuse non-TLS requests. A message that fails `MAX_RECEIVES` times moves to
 the DLQ, kept 14 days for inspection and redrive. The visibility timeout is 6x the consumer's timeout (AWS's advice
 for Lambda event sources), so a message is never handed to a second consumer while the first still runs."""
 
@@ -22,6 +23,30 @@ def queue_name(stage: str, queue: str) -> str:
 
 def queue_arn(stage: str, queue: str) -> str:
     return f"arn:aws:sqs:{c.REGION}:{cdk.Aws.ACCOUNT_ID}:{queue_name(stage, queue)}"
+
+
+def job_dead_letters(function: str) -> str:
+    """The dead-letter queue of a scheduled function, e.g. `invisible-patient-daily-dlq`."""
+    return f"{c.SCHEDULED_FUNCTIONS[function]}-dlq"
+
+
+def job_dead_letter_queue(scope: Construct, construct_id: str, *, stage: str, function: str,
+                          key: kms.IKey) -> sqs.Queue:
+    """Where Lambda puts a scheduled event it failed to process (2 retries). The job is idempotent per day: redrive
+    by invoking the function with the dead letter's body (the original EventBridge event, its `time` included)."""
+    queue = sqs.Queue(
+        scope, construct_id,
+        queue_name=queue_name(stage, job_dead_letters(function)),
+        encryption=sqs.QueueEncryption.KMS,
+        encryption_master_key=key,
+        data_key_reuse=cdk.Duration.minutes(5),
+        enforce_ssl=True,
+        retention_period=cdk.Duration.days(c.DLQ_RETENTION_DAYS),
+        removal_policy=cdk.RemovalPolicy.RETAIN,
+    )
+    acknowledge(queue, f"This queue is itself the dead-letter queue of the {function} function's asynchronous "
+                "(scheduled) invocations.", "AwsSolutions-SQS3")
+    return queue
 
 
 class UploadEventQueues(Construct):

@@ -5,13 +5,26 @@ exists before Lambda checks the SQS event source) and name resources by their fi
 policies depend on nothing and the key policies can name the roles (components/keys.py) without a dependency
 cycle. KMS rights are in the key policies, not here.
 
-- API handler: item reads/writes on the four tables and Query on the documents LSIs; s3:PutObject on
-  quarantine uploads/* (signing presigned POSTs) and s3:DeleteObject there (deleting a pending upload);
-  s3:GetObject (presigned GET) and s3:DeleteObject on records/*.
+DynamoDB transactions have no IAM action of their own: each item of a TransactWriteItems needs the PutItem /
+DeleteItem / ConditionCheckItem of its table, each item of a TransactGetItems the GetItem. Traces are written only
+inside a transaction that also moves the chain head (functions/audit/journal.py): their PutItem carries the
+condition dynamodb:EnclosingOperation = TransactWriteItems, so no function can append a trace on its own.
+
+- API handler: spaces GetItem/PutItem/UpdateItem (space life cycle) + ConditionCheckItem (a new document needs an
+  open space); documents GetItem (also in TransactGetItems with the access HEAD), Query on the three LSIs,
+  PutItem/DeleteItem (in transactions); traces Query + transactional PutItem; notifications Query + PutItem;
+  access Query (the profile), GetItem (chain head, TransactGetItems), PutItem/DeleteItem (controls, head);
+  s3:PutObject on quarantine uploads/* (signing presigned POSTs) and s3:DeleteObject there (deleting a pending
+  upload); s3:GetObject (presigned GET) and s3:DeleteObject on records/*. kms:Sign on the signing key is in its
+  key policy (export of the traces).
 - authorizer: dynamodb:GetItem on spaces.
 - upload consumer: consume the upload-events queue; s3:GetObject + s3:DeleteObject on quarantine uploads/*;
-  s3:PutObject (CopyObject target) + s3:DeleteObject on records/*; item reads/writes on documents, traces and
-  notifications; GetItem + ConditionCheckItem on spaces (the commit is guarded by the space being open).
+  s3:PutObject (CopyObject target) + s3:DeleteObject on records/*; documents GetItem + PutItem; access Query (the
+  profile: hide-new-documents, care team, head) + GetItem (head again when the chain moved) + PutItem (care team,
+  head); transactional trace PutItem; notifications PutItem.
+- invisible-patient daily job: Query on the documents `invisible-due` GSI, documents PutItem, access GetItem
+  (head) + PutItem (head), transactional trace PutItem, notifications PutItem; sqs:SendMessage to its own
+  dead-letter queue (failed asynchronous invocations). No S3, no other KMS use than DynamoDB's and SQS's.
 """
 
 from __future__ import annotations
@@ -22,12 +35,10 @@ from constructs import Construct
 
 from infra import constants as c
 from infra.components.data import table_arn
-from infra.components.queues import queue_arn
+from infra.components.queues import job_dead_letters, queue_arn
 from infra.components.storage import bucket_arn
 from infra.nag import acknowledge
 
-READ = ["dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query", "dynamodb:ConditionCheckItem"]
-WRITE = ["dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"]
 SQS_CONSUME = ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility", "sqs:GetQueueAttributes"]
 
 
@@ -39,18 +50,35 @@ def _log_group_arn(stage: str, function: str) -> str:
     return f"arn:aws:logs:{c.REGION}:{cdk.Aws.ACCOUNT_ID}:log-group:{log_group_name(stage, function)}"
 
 
+def _dynamodb(sid: str, actions: list[str], resources: list[str]) -> iam.PolicyStatement:
+    return iam.PolicyStatement(sid=sid, actions=[f"dynamodb:{a}" for a in actions], resources=resources)
+
+
+def _trace_appends(stage: str) -> iam.PolicyStatement:
+    """A trace goes in only with the chain head's conditional move, in one TransactWriteItems."""
+    return iam.PolicyStatement(sid="TraceAppendsInTransactions", actions=["dynamodb:PutItem"],
+                               resources=[table_arn(stage, c.TRACES)],
+                               conditions={"StringEquals": {"dynamodb:EnclosingOperation": "TransactWriteItems"}})
+
+
 class FunctionRoles(Construct):
     def __init__(self, scope: Construct, construct_id: str, *, stage: str) -> None:
         super().__init__(scope, construct_id)
-        documents = table_arn(stage, c.DOCUMENTS)
-        documents_indexes = [f"{documents}/index/{name}" for name in c.DOCUMENTS_INDEXES]
+        spaces, documents, traces, notifications, access = (
+            table_arn(stage, t) for t in (c.SPACES, c.DOCUMENTS, c.TRACES, c.NOTIFICATIONS, c.ACCESS))
+        document_lsis = [f"{documents}/index/{name}" for name in c.DOCUMENTS_INDEXES]
+        invisible_due = [f"{documents}/index/{name}" for name in c.DOCUMENTS_GLOBAL_INDEXES]
         quarantine_uploads = f"{bucket_arn(stage, 'quarantine')}/{c.QUARANTINE_PREFIX}*"
         records_objects = f"{bucket_arn(stage, 'records')}/{c.RECORDS_PREFIX}*"
 
         self.api = self._role("ApiHandler", stage, c.CHALICE_API_HANDLER, [
-            iam.PolicyStatement(sid="Tables", actions=READ + WRITE, resources=[
-                table_arn(stage, t) for t in (c.SPACES, c.DOCUMENTS, c.TRACES, c.NOTIFICATIONS)]),
-            iam.PolicyStatement(sid="DocumentIndexes", actions=["dynamodb:Query"], resources=documents_indexes),
+            _dynamodb("Spaces", ["GetItem", "PutItem", "UpdateItem", "ConditionCheckItem"], [spaces]),
+            _dynamodb("Documents", ["GetItem", "PutItem", "DeleteItem"], [documents]),
+            _dynamodb("DocumentLists", ["Query"], document_lsis),
+            _dynamodb("ReadTraces", ["Query"], [traces]),
+            _trace_appends(stage),
+            _dynamodb("Notifications", ["Query", "PutItem"], [notifications]),
+            _dynamodb("AccessControls", ["Query", "GetItem", "PutItem", "DeleteItem"], [access]),
             # Signing a presigned POST needs the signer to hold s3:PutObject on the key it pins.
             iam.PolicyStatement(sid="SignUploads", actions=["s3:PutObject"], resources=[quarantine_uploads]),
             iam.PolicyStatement(sid="DiscardUploads", actions=["s3:DeleteObject"], resources=[quarantine_uploads]),
@@ -58,7 +86,7 @@ class FunctionRoles(Construct):
                                 resources=[records_objects]),
         ])
         self.authorizer = self._role("Authorizer", stage, c.CHALICE_AUTHORIZER, [
-            iam.PolicyStatement(sid="Spaces", actions=["dynamodb:GetItem"], resources=[table_arn(stage, c.SPACES)]),
+            _dynamodb("Spaces", ["GetItem"], [spaces]),
         ])
         self.upload_consumer = self._role("UploadConsumer", stage, c.CHALICE_UPLOAD_CONSUMER, [
             iam.PolicyStatement(sid="Queue", actions=SQS_CONSUME, resources=[queue_arn(stage, c.UPLOAD_EVENTS)]),
@@ -66,13 +94,23 @@ class FunctionRoles(Construct):
                                 resources=[quarantine_uploads]),
             iam.PolicyStatement(sid="Records", actions=["s3:PutObject", "s3:DeleteObject"],
                                 resources=[records_objects]),
-            iam.PolicyStatement(sid="Tables", actions=READ + WRITE, resources=[
-                table_arn(stage, t) for t in (c.DOCUMENTS, c.TRACES, c.NOTIFICATIONS)]),
-            iam.PolicyStatement(sid="SpaceGuard", actions=["dynamodb:GetItem", "dynamodb:ConditionCheckItem"],
-                                resources=[table_arn(stage, c.SPACES)]),
+            _dynamodb("Documents", ["GetItem", "PutItem"], [documents]),
+            _dynamodb("AccessControls", ["Query", "GetItem", "PutItem"], [access]),
+            _trace_appends(stage),
+            _dynamodb("Notifications", ["PutItem"], [notifications]),
+        ])
+        self.invisible_job = self._role("InvisibleJob", stage, c.CHALICE_INVISIBLE_JOB, [
+            _dynamodb("DueDocuments", ["Query"], invisible_due),
+            _dynamodb("Documents", ["PutItem"], [documents]),
+            _dynamodb("ChainHead", ["GetItem", "PutItem"], [access]),
+            _trace_appends(stage),
+            _dynamodb("Notifications", ["PutItem"], [notifications]),
+            iam.PolicyStatement(sid="DeadLetters", actions=["sqs:SendMessage"],
+                                resources=[queue_arn(stage, job_dead_letters(c.CHALICE_INVISIBLE_JOB))]),
         ])
         self.by_function = {c.CHALICE_API_HANDLER: self.api, c.CHALICE_AUTHORIZER: self.authorizer,
-                            c.CHALICE_UPLOAD_CONSUMER: self.upload_consumer}
+                            c.CHALICE_UPLOAD_CONSUMER: self.upload_consumer,
+                            c.CHALICE_INVISIBLE_JOB: self.invisible_job}
 
     def access_of(self, role: iam.Role) -> iam.ManagedPolicy:
         """The role's policy, for its function to depend on (the role itself is referenced by the function)."""

@@ -35,6 +35,9 @@ def run() -> None:
 
     if _aws_reachable():
         sys.exit(f"port {config.AWS_PORT} is busy: is `make run` already running? (MES_LOCAL_AWS_PORT changes it)")
+    from local.moto_fidelity import serialize_dynamodb_writes
+
+    serialize_dynamodb_writes()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=config.AWS_PORT, verbose=False)
     server.start()
     config.apply(config.local_env())

@@ -400,7 +400,12 @@ def test_stage_logs_throttles_and_traces(template: dict[str, Any]) -> None:
     api = _api(template)
     assert api["TracingEnabled"] is True
     fields = json.loads(api["AccessLogSetting"]["Format"])
-    assert "$context.path" not in fields.values()  # the path carries the INS on professional routes
+    # No INS, not even hashed: not the path (professional routes carry it), not the authorizer's ins or principalId
+    # (an unkeyed SHA-256 of the INS, reversed by enumeration); the route is the template
+    assert fields["route"] == "$context.resourcePath"
+    forbidden = ("$context.path", "$context.authorizer.ins", "$context.authorizer.principalId",
+                 "$context.authorizer.rpps", "$input", "$context.requestOverride", "$context.identity.user")
+    assert not [v for v in fields.values() if v.startswith(forbidden)]
     (settings,) = api["MethodSettings"]
     assert settings["LoggingLevel"] == "ERROR" and settings["DataTraceEnabled"] is False
     assert settings["ThrottlingRateLimit"] > 0 and settings["ThrottlingBurstLimit"] > 0

@@ -34,7 +34,7 @@ def deps_at(at: datetime) -> tuple[service.AccessDeps, records.RecordDeps]:
 
 
 def add_document(r: records.RecordDeps) -> str:
-    body = UploadIn(type_code="11502-2", title="Bilan", service_date="2026-11-20",  # type: ignore[arg-type]
+    body = UploadIn(type_code="11502-2", title="Bilan", service_date="2026-11-20",
                     content_type="application/pdf", size=len(PDF), sha256=hashlib.sha256(PDF).hexdigest())
     doc, _ = records.request_upload(r, DOCTOR, INS, body, "upload-0001")
     blobs = r.blobs
@@ -63,7 +63,7 @@ def test_emergency_access_at_night_in_paris_raises_an_alert(utc: str, alert: boo
 def test_the_gp_hears_of_an_emergency_access_too() -> None:
     from functions.access.models import PatientSettings
 
-    a, r = deps_at(datetime(2026, 11, 23, 10, tzinfo=UTC))
+    a, _ = deps_at(datetime(2026, 11, 23, 10, tzinfo=UTC))
     service.change_settings(a, Citizen(ins=INS), PatientSettings(general_practitioner="10000000009"))
     service.request_emergency_access(a, URGENTIST, INS, "BTG", "unconscious")
     assert isinstance(a.control, FakeControlStore)

@@ -95,6 +95,14 @@ Try it (in another terminal, from this folder):
   # then POST the file to upload.url with every upload.fields entry as a form field, e.g. with the
   # README's helper: python -m local upload <response.json> note.txt
   curl -H "Authorization: Bearer $PATIENT" {base}/v1/me/traces
+  # access rules: a GP of another organisation needs the patient's consent (or a place in the care team)
+  GP=$(python -m local token professional --rpps 10000000003 --profession 10 --finess 690000002)
+  curl -H "Authorization: Bearer $GP" {base}/v1/patients/{DEMO_PATIENT}/documents                # 403
+  curl -H "Authorization: Bearer $GP" -H 'X-Access-Reason: consent' \
+      {base}/v1/patients/{DEMO_PATIENT}/documents                                             # 200
+  curl -H "Authorization: Bearer $PATIENT" {base}/v1/me/professionals
+  curl -s -H "Authorization: Bearer $PATIENT" {base}/v1/me/traces/export > export.json
+  python -m local verify-traces export.json
 """
 
 

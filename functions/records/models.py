@@ -51,6 +51,12 @@ class Author(BaseModel):
                        finess=principal.finess)
         return cls(kind="patient")
 
+    def principal(self, patient_ins: str) -> Citizen | Professional:
+        """The author as the caller they were (to trace their actions after the fact)."""
+        if self.kind == "patient":
+            return Citizen(ins=patient_ins)
+        return Professional(rpps=self.rpps or "", profession=self.profession or "", finess=self.finess or "")
+
 
 Visibility = Literal["normal", "invisible_patient"]
 

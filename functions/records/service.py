@@ -217,9 +217,7 @@ def run_invisible_patient_job(deps: RecordDeps, day: date) -> dict[str, int]:
 
 def _upload_trace(doc: Document) -> Trace:
     """The author's upload, at the time it was requested, traced with its verdict."""
-    actor = Actor(kind="patient", id="patient") if doc.author.kind == "patient" else Actor(
-        kind="professional", id=doc.author.rpps or "", organisation=doc.author.finess,
-        profession=doc.author.profession)
+    actor = Actor.of(doc.author.principal(doc.patient_ins))
     return Trace.new(doc.patient_ins, doc.created_at, actor, TraceAction.DOCUMENT_UPLOAD_REQUESTED, doc.document_id)
 
 

@@ -31,7 +31,7 @@ def test_a_crash_between_copy_and_commit_is_repaired_by_the_next_delivery(stack:
     ins, patient = stack.citizen()
     doc_id = declare_and_upload(stack, ins, "crash-after-copy-01")
     original = DynamoDocumentStore.save
-    crashes = []
+    crashes: list[int] = []
 
     def crash_once(self: Any, *args: Any, **kwargs: Any) -> bool:
         if not crashes:

@@ -11,6 +11,9 @@ from functions.shared.settings import settings
 
 if TYPE_CHECKING:
     from functions.accounts.storage import DynamoSpaceStore
+    from functions.agenda.fanout import SqsQueue
+    from functions.agenda.service import AgendaDeps
+    from functions.agenda.worker import DeliveryDeps
     from functions.audit.storage import DynamoTraceStore
     from functions.identity.tokens import TokenVerifier
     from functions.notifications.storage import DynamoNotificationStore
@@ -20,6 +23,7 @@ if TYPE_CHECKING:
 @lru_cache(maxsize=1)
 def bind_tables() -> None:
     from functions.accounts.storage import SpaceItem
+    from functions.agenda.storage import AgendaItem, DueItem
     from functions.audit.storage import TraceItem
     from functions.notifications.storage import NotificationItem
     from functions.records.storage import DocumentItem
@@ -30,6 +34,8 @@ def bind_tables() -> None:
     bind(DocumentItem, s.documents_table, s.region)
     bind(TraceItem, s.traces_table, s.region)
     bind(NotificationItem, s.notifications_table, s.region)
+    bind(AgendaItem, s.agenda_table, s.region)
+    bind(DueItem, s.agenda_due_table, s.region)
 
 
 @lru_cache(maxsize=1)
@@ -86,3 +92,43 @@ def token_verifier() -> TokenVerifier:
 
     s = settings()
     return TokenVerifier([s.citizen_issuer, s.professional_issuer])
+
+
+@lru_cache(maxsize=1)
+def agenda() -> AgendaDeps:
+    from functions.agenda.service import AgendaDeps
+    from functions.agenda.storage import DynamoAgendaStore
+
+    bind_tables()
+    return AgendaDeps(agenda=DynamoAgendaStore(settings().agenda_shards), spaces=spaces(), clock=clock())
+
+
+@lru_cache(maxsize=1)
+def agenda_shard_queue() -> SqsQueue:
+    from functions.agenda.fanout import SqsQueue
+    from functions.shared.aws import client
+
+    s = settings()
+    return SqsQueue(client("sqs", s.region), s.agenda_shard_queue_url)
+
+
+@lru_cache(maxsize=1)
+def agenda_delivery_queue() -> SqsQueue:
+    from functions.agenda.fanout import SqsQueue
+    from functions.shared.aws import client
+
+    s = settings()
+    return SqsQueue(client("sqs", s.region), s.agenda_delivery_queue_url)
+
+
+@lru_cache(maxsize=1)
+def agenda_delivery() -> DeliveryDeps:
+    from functions.agenda.mailer import SesMailer
+    from functions.agenda.storage import DynamoDeliveryStore
+    from functions.agenda.worker import DeliveryDeps
+    from functions.shared.aws import client
+
+    bind_tables()
+    s = settings()
+    return DeliveryDeps(store=DynamoDeliveryStore(s.agenda_shards),
+                        mailer=SesMailer(client("ses", s.region), s.agenda_email_source, s.agenda_email_template))

@@ -19,6 +19,8 @@ app = Chalice(app_name="mon-espace-sante", configure_logs=False)  # logs go thro
 app.api.binary_types = []
 
 UPLOAD_EVENTS_QUEUE = "mes-upload-events"
+AGENDA_SHARD_QUEUE = "mes-agenda-shards"
+AGENDA_DELIVERY_QUEUE = "mes-agenda-deliveries"
 M = TypeVar("M", bound=BaseModel)
 Who = Citizen | Professional | Organisation
 
@@ -395,6 +397,158 @@ def my_professionals(who: Citizen) -> tuple[int, Any]:
     from functions.access import api, service
 
     return 200, api.ProfessionalsOut.from_domain(service.profile_of(deps.access(), who)).model_dump(mode="json")
+# ---- agenda --------------------------------------------------------------------------------------------------
+
+
+@app.route("/v1/me/appointments", methods=["GET"], authorizer=bearer)
+@endpoint("citizen")
+def my_appointments(who: Citizen) -> tuple[int, Any]:
+    from functions import deps
+    from functions.agenda import api, service
+    from functions.shared import cursor
+
+    params = query()
+    items, nxt = service.list_appointments(deps.agenda(), who, params.get("cursor"),
+                                           cursor.page_size(params.get("limit")))
+    page = api.AppointmentPageOut(items=[api.AppointmentOut.from_domain(a) for a in items], next=nxt)
+    return 200, page.model_dump(mode="json")
+
+
+@app.route("/v1/me/appointments", methods=["POST"], authorizer=bearer)
+@endpoint("citizen")
+def my_appointment_create(who: Citizen) -> tuple[int, Any]:
+    from functions import deps
+    from functions.agenda import api, service
+
+    appt = service.create_appointment(deps.agenda(), who, body_as(api.AppointmentIn))
+    return 201, api.AppointmentOut.from_domain(appt).model_dump(mode="json")
+
+
+@app.route("/v1/me/appointments/{appointment_id}", methods=["GET"], authorizer=bearer)
+@endpoint("citizen")
+def my_appointment(who: Citizen, appointment_id: str) -> tuple[int, Any]:
+    from functions import deps
+    from functions.agenda import api, service
+
+    appt = service.read_appointment(deps.agenda(), who, appointment_id)
+    return 200, api.AppointmentOut.from_domain(appt).model_dump(mode="json")
+
+
+@app.route("/v1/me/appointments/{appointment_id}", methods=["PATCH"], authorizer=bearer)
+@endpoint("citizen")
+def my_appointment_update(who: Citizen, appointment_id: str) -> tuple[int, Any]:
+    from functions import deps
+    from functions.agenda import api, service
+
+    appt = service.update_appointment(deps.agenda(), who, appointment_id, body_as(api.AppointmentPatch))
+    return 200, api.AppointmentOut.from_domain(appt).model_dump(mode="json")
+
+
+@app.route("/v1/me/appointments/{appointment_id}", methods=["DELETE"], authorizer=bearer)
+@endpoint("citizen")
+def my_appointment_delete(who: Citizen, appointment_id: str) -> tuple[int, Any]:
+    from functions import deps
+    from functions.agenda import service
+
+    service.delete_appointment(deps.agenda(), who, appointment_id)
+    return 200, {"appointment_id": appointment_id, "status": "deleted"}
+
+
+@app.route("/v1/me/reminders", methods=["GET"], authorizer=bearer)
+@endpoint("citizen")
+def my_reminders(who: Citizen) -> tuple[int, Any]:
+    from functions import deps
+    from functions.agenda import api, service
+    from functions.shared import cursor
+
+    params = query()
+    items, nxt = service.list_reminders(deps.agenda(), who, params.get("cursor"),
+                                        cursor.page_size(params.get("limit")))
+    page = api.ReminderPageOut(items=[api.ReminderOut.from_domain(r) for r in items], next=nxt)
+    return 200, page.model_dump(mode="json")
+
+
+@app.route("/v1/me/reminders", methods=["POST"], authorizer=bearer)
+@endpoint("citizen")
+def my_reminder_create(who: Citizen) -> tuple[int, Any]:
+    from functions import deps
+    from functions.agenda import api, service
+
+    rem = service.create_reminder(deps.agenda(), who, body_as(api.ReminderIn))
+    return 201, api.ReminderOut.from_domain(rem).model_dump(mode="json")
+
+
+@app.route("/v1/me/reminders/{reminder_id}", methods=["GET"], authorizer=bearer)
+@endpoint("citizen")
+def my_reminder(who: Citizen, reminder_id: str) -> tuple[int, Any]:
+    from functions import deps
+    from functions.agenda import api, service
+
+    rem = service.read_reminder(deps.agenda(), who, reminder_id)
+    return 200, api.ReminderOut.from_domain(rem).model_dump(mode="json")
+
+
+@app.route("/v1/me/reminders/{reminder_id}", methods=["PATCH"], authorizer=bearer)
+@endpoint("citizen")
+def my_reminder_update(who: Citizen, reminder_id: str) -> tuple[int, Any]:
+    from functions import deps
+    from functions.agenda import api, service
+
+    rem = service.update_reminder(deps.agenda(), who, reminder_id, body_as(api.ReminderPatch))
+    return 200, api.ReminderOut.from_domain(rem).model_dump(mode="json")
+
+
+@app.route("/v1/me/reminders/{reminder_id}", methods=["DELETE"], authorizer=bearer)
+@endpoint("citizen")
+def my_reminder_delete(who: Citizen, reminder_id: str) -> tuple[int, Any]:
+    from functions import deps
+    from functions.agenda import service
+
+    service.delete_reminder(deps.agenda(), who, reminder_id)
+    return 200, {"reminder_id": reminder_id, "status": "deleted"}
+
+
+@app.route("/v1/me/prevention", methods=["GET"], authorizer=bearer)
+@endpoint("citizen")
+def my_prevention(who: Citizen) -> tuple[int, Any]:
+    from functions import deps
+    from functions.agenda import api, calendar, service
+
+    items, reason, next_on = service.read_prevention(deps.agenda(), who)
+    out = api.PreventionOut(calendar_version=calendar.calendar().version, reason=reason, next_reminder_on=next_on,
+                            items=[api.PreventionItemOut.from_domain(i) for i in items])
+    return 200, out.model_dump(mode="json")
+
+
+@app.route("/v1/me/prevention/{code}", methods=["PATCH"], authorizer=bearer)
+@endpoint("citizen")
+def my_prevention_record(who: Citizen, code: str) -> tuple[int, Any]:
+    from functions import deps
+    from functions.agenda import api, service
+
+    item = service.record_prevention(deps.agenda(), who, code, body_as(api.PreventionPatch))
+    return 200, {"code": code, "item": api.PreventionItemOut.from_domain(item).model_dump(mode="json")
+                 if item else None}
+
+
+@app.route("/v1/me/notification-preferences", methods=["GET"], authorizer=bearer)
+@endpoint("citizen")
+def my_notification_preferences(who: Citizen) -> tuple[int, Any]:
+    from functions import deps
+    from functions.notifications import api, service
+
+    prefs = service.read_preferences(deps.notifications(), who)
+    return 200, api.PreferencesOut.from_domain(prefs).model_dump(mode="json")
+
+
+@app.route("/v1/me/notification-preferences", methods=["PUT"], authorizer=bearer)
+@endpoint("citizen")
+def my_notification_preferences_put(who: Citizen) -> tuple[int, Any]:
+    from functions import deps
+    from functions.notifications import api, service
+
+    prefs = service.replace_preferences(deps.notifications(), who, body_as(api.PreferencesIn).to_domain())
+    return 200, api.PreferencesOut.from_domain(prefs).model_dump(mode="json")
 
 
 # ---- queues --------------------------------------------------------------------------------------------------
@@ -417,3 +571,41 @@ def on_upload_event(event: SQSEvent) -> dict[str, Any]:
     from functions.shared.settings import settings
 
     return handle_upload_events(deps.records(), settings().quarantine_bucket, event.to_dict(), event.context)
+
+
+
+# ---- daily reminders -----------------------------------------------------------------------------------------
+
+
+@app.schedule(Cron(0, "5,6", "*", "*", "?", "*"), name="agenda-daily-dispatch")
+def agenda_daily_dispatch(event: CloudWatchEvent) -> dict[str, Any]:
+    """07:00 Europe/Paris every day, DST included: fires at 05:00 and 06:00 UTC, acts on the one that is 07:00."""
+    from datetime import datetime
+
+    from functions import deps
+    from functions.agenda.fanout import dispatch_scheduled
+    from functions.shared.settings import settings
+
+    at = datetime.fromisoformat(event.to_dict()["time"].replace("Z", "+00:00"))
+    day = dispatch_scheduled(deps.agenda_shard_queue(), at, settings().agenda_shards)
+    return {"dispatched": day.isoformat() if day else None}
+
+
+@app.on_sqs_message(queue=AGENDA_SHARD_QUEUE, batch_size=1)
+def on_agenda_shard(event: SQSEvent) -> dict[str, Any]:
+    from functions import deps
+    from functions.agenda.storage import DynamoDueIndex
+    from functions.agenda.worker import handle_shard_tasks
+    from functions.shared.settings import settings
+
+    deps.bind_tables()
+    return handle_shard_tasks(DynamoDueIndex(), deps.agenda_delivery_queue(), settings().agenda_batch_size,
+                              event.to_dict(), event.context)
+
+
+@app.on_sqs_message(queue=AGENDA_DELIVERY_QUEUE, batch_size=10)
+def on_agenda_delivery(event: SQSEvent) -> dict[str, Any]:
+    from functions import deps
+    from functions.agenda.worker import handle_deliveries
+
+    return handle_deliveries(deps.agenda_delivery(), event.to_dict(), event.context)

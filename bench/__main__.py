@@ -106,6 +106,10 @@ def main() -> None:
     moto = start_moto(port)
     try:
         results = run(port)
+        from bench import agenda
+
+        results["agenda"] = agenda.run(port, free_port())
+        results["scan_calls"] = sum(v for k, v in CALLS.items() if k.endswith(":Scan"))
     finally:
         moto.terminate()
     results["cold_import"] = cold_import_ratio()

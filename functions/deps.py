@@ -13,9 +13,13 @@ if TYPE_CHECKING:
     from functions.access.service import AccessDeps
     from functions.access.storage import DynamoControlStore
     from functions.accounts.storage import DynamoSpaceStore
+    from functions.agenda.fanout import SqsQueue
+    from functions.agenda.service import AgendaDeps
+    from functions.agenda.worker import DeliveryDeps
     from functions.audit.export import KmsSigner
     from functions.audit.storage import DynamoTraceStore
     from functions.identity.tokens import TokenVerifier
+    from functions.notifications.models import NotificationPreferences
     from functions.notifications.storage import DynamoNotificationStore
     from functions.records.service import RecordDeps
 
@@ -24,6 +28,7 @@ if TYPE_CHECKING:
 def bind_tables() -> None:
     from functions.access.table import ControlItem
     from functions.accounts.storage import SpaceItem
+    from functions.agenda.storage import AgendaItem, DueItem
     from functions.audit.storage import TraceItem
     from functions.notifications.storage import NotificationItem
     from functions.records.storage import DocumentItem
@@ -35,6 +40,8 @@ def bind_tables() -> None:
     bind(TraceItem, s.traces_table, s.region)
     bind(NotificationItem, s.notifications_table, s.region)
     bind(ControlItem, s.access_table, s.region)
+    bind(AgendaItem, s.agenda_table, s.region)
+    bind(DueItem, s.agenda_due_table, s.region)
 
 
 @lru_cache(maxsize=1)
@@ -82,7 +89,15 @@ def records() -> RecordDeps:
         clock=clock(),
         upload_ttl=timedelta(seconds=s.upload_url_ttl_seconds),
         download_ttl_seconds=s.download_url_ttl_seconds,
+        preferences=preferences,
     )
+
+
+def preferences(ins: str) -> NotificationPreferences:
+    """The holder's notification choices (on their space item); defaults if they have none."""
+    from functions.notifications.models import NotificationPreferences
+
+    return notifications().get_preferences(ins) or NotificationPreferences()
 
 
 @lru_cache(maxsize=1)
@@ -100,7 +115,7 @@ def access() -> AccessDeps:
 
     r = records()
     return AccessDeps(control=control(), documents=r.documents, blobs=r.blobs, clock=clock(), matrix=matrix,
-                      download_ttl_seconds=r.download_ttl_seconds)
+                      download_ttl_seconds=r.download_ttl_seconds, preferences=preferences)
 
 
 @lru_cache(maxsize=1)
@@ -118,3 +133,43 @@ def token_verifier() -> TokenVerifier:
 
     s = settings()
     return TokenVerifier([s.citizen_issuer, s.professional_issuer])
+
+
+@lru_cache(maxsize=1)
+def agenda() -> AgendaDeps:
+    from functions.agenda.service import AgendaDeps
+    from functions.agenda.storage import DynamoAgendaStore
+
+    bind_tables()
+    return AgendaDeps(agenda=DynamoAgendaStore(settings().agenda_shards), spaces=spaces(), clock=clock())
+
+
+@lru_cache(maxsize=1)
+def agenda_shard_queue() -> SqsQueue:
+    from functions.agenda.fanout import SqsQueue
+    from functions.shared.aws import client
+
+    s = settings()
+    return SqsQueue(client("sqs", s.region), s.agenda_shard_queue_url)
+
+
+@lru_cache(maxsize=1)
+def agenda_delivery_queue() -> SqsQueue:
+    from functions.agenda.fanout import SqsQueue
+    from functions.shared.aws import client
+
+    s = settings()
+    return SqsQueue(client("sqs", s.region), s.agenda_delivery_queue_url)
+
+
+@lru_cache(maxsize=1)
+def agenda_delivery() -> DeliveryDeps:
+    from functions.agenda.mailer import SesMailer
+    from functions.agenda.storage import DynamoDeliveryStore
+    from functions.agenda.worker import DeliveryDeps
+    from functions.shared.aws import client
+
+    bind_tables()
+    s = settings()
+    return DeliveryDeps(store=DynamoDeliveryStore(s.agenda_shards),
+                        mailer=SesMailer(client("ses", s.region), s.agenda_email_source, s.agenda_email_template))

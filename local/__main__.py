@@ -1,4 +1,4 @@
-"""`python -m local run | token citizen ... | token professional ...`"""
+"""`python -m local run | token citizen ... | token professional ... | tick --date YYYY-MM-DD | upload ...`"""
 
 from __future__ import annotations
 
@@ -54,6 +54,12 @@ def run() -> None:
                      retry_delay_seconds=5)
     seed.seed(_upload)
     threading.Thread(target=pump.run_forever, daemon=True, name="upload-verifier").start()
+    from local import agenda
+
+    shards, deliveries = agenda.pumps(retry_delay_seconds=5)
+    threading.Thread(target=shards.run_forever, daemon=True, name="agenda-shards").start()
+    threading.Thread(target=deliveries.run_forever, daemon=True, name="agenda-deliveries").start()
+    threading.Thread(target=agenda.tick_on_date_change, daemon=True, name="agenda-daily-tick").start()
     http = gateway.serve(api.app, "127.0.0.1", config.API_PORT, issuer.jwks_path)
     print(_banner(), flush=True)
     try:
@@ -118,13 +124,22 @@ def token(args: argparse.Namespace) -> None:
         from local.seed import citizen_subject, ensure_citizen
 
         ins = parse_ins(args.ins).value
-        ensure_citizen(ins, args.birth_date)
+        ensure_citizen(ins, args.birth_date, args.email)
         print(issuer.mint(config.CITIZEN_ISSUER, citizen_subject(ins)))
     else:
         claims = {"rpps": args.rpps, "profession": args.profession, "finess": args.finess}
         if args.specialty:
             claims["specialty"] = args.specialty
         print(issuer.mint(config.PRO_ISSUER, f"psc-{args.rpps}", claims))
+
+
+def tick(args: argparse.Namespace) -> None:
+    if not _aws_reachable():
+        sys.exit("the local AWS is not running: start `make run` first")
+    config.apply(config.local_env())
+    from local import agenda
+
+    print(agenda.tick(args.date))
 
 
 def upload(args: argparse.Namespace) -> None:
@@ -169,6 +184,9 @@ def main(argv: list[str] | None = None) -> None:
     citizen = kinds.add_parser("citizen")
     citizen.add_argument("--ins", required=True)
     citizen.add_argument("--birth-date", type=date.fromisoformat)
+    citizen.add_argument("--email", help="contact address for e-mail reminders")
+    tick_cmd = sub.add_parser("tick", help="run one day's reminder fan-out and delivery against `make run`")
+    tick_cmd.add_argument("--date", type=date.fromisoformat, help="the Paris day to fan out (default: today)")
     pro = kinds.add_parser("professional")
     pro.add_argument("--rpps", required=True)
     pro.add_argument("--profession", required=True)
@@ -183,6 +201,8 @@ def main(argv: list[str] | None = None) -> None:
     if args.command == "verify-traces":
         sys.exit(verify_traces(args))
     {"run": lambda: run(), "token": lambda: token(args), "upload": lambda: upload(args)}[args.command]()
+    {"run": lambda: run(), "token": lambda: token(args), "upload": lambda: upload(args),
+     "tick": lambda: tick(args)}[args.command]()
 
 
 if __name__ == "__main__":

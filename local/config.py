@@ -19,6 +19,12 @@ SIGNING_ALIAS = "alias/mes-local-trace-signing"
 UPLOAD_EVENTS_QUEUE = "mes-upload-events"
 UPLOAD_EVENTS_DLQ = "mes-upload-events-dlq"
 MAX_RECEIVES = 3
+AGENDA_SHARD_QUEUE = "mes-agenda-shards"
+AGENDA_DELIVERY_QUEUE = "mes-agenda-deliveries"
+AGENDA_SHARD_DLQ = "mes-agenda-shards-dlq"
+AGENDA_DELIVERY_DLQ = "mes-agenda-deliveries-dlq"
+EMAIL_SOURCE = "ne-pas-repondre@monespacesante.localhost"
+EMAIL_TEMPLATE = "mes-reminder"
 
 
 def local_env(aws_port: int = AWS_PORT, api_port: int = API_PORT, prefix: str = "mes-local") -> dict[str, str]:
@@ -38,6 +44,13 @@ def local_env(aws_port: int = AWS_PORT, api_port: int = API_PORT, prefix: str = 
         "MES_RECORDS_BUCKET": f"{prefix}-records",
         "MES_KMS_KEY_ID": f"arn:aws:kms:{REGION}:{ACCOUNT}:{KMS_ALIAS}",
         "MES_TRACE_SIGNING_KEY_ID": f"arn:aws:kms:{REGION}:{ACCOUNT}:{SIGNING_ALIAS}",
+        "MES_AGENDA_TABLE": f"{prefix}-agenda",
+        "MES_AGENDA_DUE_TABLE": f"{prefix}-agenda-due",
+        "MES_AGENDA_SHARD_QUEUE_URL": f"http://127.0.0.1:{aws_port}/{ACCOUNT}/{AGENDA_SHARD_QUEUE}",
+        "MES_AGENDA_DELIVERY_QUEUE_URL": f"http://127.0.0.1:{aws_port}/{ACCOUNT}/{AGENDA_DELIVERY_QUEUE}",
+        "MES_AGENDA_EMAIL_SOURCE": EMAIL_SOURCE,
+        "MES_AGENDA_EMAIL_TEMPLATE": EMAIL_TEMPLATE,
+        "MES_AGENDA_SHARDS": "8",
         "MES_CITIZEN_ISSUER": CITIZEN_ISSUER,
         "MES_CITIZEN_AUDIENCE": AUDIENCE,
         "MES_CITIZEN_JWKS_URI": jwks,
@@ -57,5 +70,6 @@ def apply(env: dict[str, str]) -> None:
     settings.settings.cache_clear()
     aws.client.cache_clear()
     for factory in (deps.bind_tables, deps.clock, deps.spaces, deps.traces, deps.notifications, deps.records,
-                    deps.control, deps.access, deps.trace_signer, deps.token_verifier):
+                    deps.control, deps.access, deps.trace_signer, deps.token_verifier, deps.agenda,
+                    deps.agenda_shard_queue, deps.agenda_delivery_queue, deps.agenda_delivery):
         factory.cache_clear()

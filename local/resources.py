@@ -4,28 +4,49 @@ Idempotent, so `make run` can restart on a running moto server."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 from typing import Any
 
 from functions import deps
 from functions.shared.aws import client
 from functions.shared.settings import settings
-from local.config import KMS_ALIAS, MAX_RECEIVES, SIGNING_ALIAS, UPLOAD_EVENTS_DLQ, UPLOAD_EVENTS_QUEUE
+from local.config import (
+    AGENDA_DELIVERY_DLQ,
+    AGENDA_DELIVERY_QUEUE,
+    AGENDA_SHARD_DLQ,
+    AGENDA_SHARD_QUEUE,
+    EMAIL_SOURCE,
+    EMAIL_TEMPLATE,
+    KMS_ALIAS,
+    MAX_RECEIVES,
+    SIGNING_ALIAS,
+    UPLOAD_EVENTS_DLQ,
+    UPLOAD_EVENTS_QUEUE,
+)
+
+# What the reminder e-mail says: that a reminder waits in the app, of which kind, for which day. No health detail.
+EMAIL_BODY = ("Bonjour,\n\nUn {{kind}} vous attend dans Mon espace santé pour le {{day}}.\n"
+              "Connectez-vous pour le consulter.\n")
 
 
 def _tables() -> None:
     from functions.access.table import ControlItem
     from functions.accounts.storage import SpaceItem
+    from functions.agenda.storage import AgendaItem, DueItem
     from functions.audit.storage import TraceItem
     from functions.notifications.storage import NotificationItem
     from functions.records.storage import DocumentItem
 
     deps.bind_tables()
-    for model in (SpaceItem, DocumentItem, TraceItem, NotificationItem, ControlItem):
+    for model in (SpaceItem, DocumentItem, TraceItem, NotificationItem, ControlItem, AgendaItem, DueItem):
         if not model.exists():
             model.create_table(billing_mode="PAY_PER_REQUEST", wait=True)
     client("dynamodb", settings().region).update_time_to_live(
         TableName=DocumentItem.Meta.table_name,
+        TimeToLiveSpecification={"Enabled": True, "AttributeName": "expires_at_epoch"})
+    client("dynamodb", settings().region).update_time_to_live(
+        TableName=DueItem.Meta.table_name,
         TimeToLiveSpecification={"Enabled": True, "AttributeName": "expires_at_epoch"})
 
 
@@ -51,10 +72,10 @@ def _bucket(s3: Any, name: str, region: str, versioned: bool) -> None:
         s3.put_bucket_versioning(Bucket=name, VersioningConfiguration={"Status": "Enabled"})
 
 
-def _queues(sqs: Any) -> str:
-    dlq_url = sqs.create_queue(QueueName=UPLOAD_EVENTS_DLQ)["QueueUrl"]
+def _queues(sqs: Any, name: str = UPLOAD_EVENTS_QUEUE, dlq: str = UPLOAD_EVENTS_DLQ) -> str:
+    dlq_url = sqs.create_queue(QueueName=dlq)["QueueUrl"]
     dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-    url = sqs.create_queue(QueueName=UPLOAD_EVENTS_QUEUE, Attributes={
+    url = sqs.create_queue(QueueName=name, Attributes={
         "VisibilityTimeout": "30",
         "RedrivePolicy": json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": str(MAX_RECEIVES)}),
     })["QueueUrl"]
@@ -70,5 +91,15 @@ def create_all() -> None:
     _bucket(s3, s.quarantine_bucket, s.region, versioned=False)
     _bucket(s3, s.records_bucket, s.region, versioned=True)
     queue_arn = _queues(client("sqs", s.region))
+    _queues(client("sqs", s.region), AGENDA_SHARD_QUEUE, AGENDA_SHARD_DLQ)
+    _queues(client("sqs", s.region), AGENDA_DELIVERY_QUEUE, AGENDA_DELIVERY_DLQ)
+    _email(client("ses", s.region))
     s3.put_bucket_notification_configuration(Bucket=s.quarantine_bucket, NotificationConfiguration={
         "QueueConfigurations": [{"QueueArn": queue_arn, "Events": ["s3:ObjectCreated:*"]}]})
+
+
+def _email(ses: Any) -> None:
+    ses.verify_email_identity(EmailAddress=EMAIL_SOURCE)
+    with contextlib.suppress(ses.exceptions.AlreadyExistsException):
+        ses.create_template(Template={"TemplateName": EMAIL_TEMPLATE, "SubjectPart": "Mon espace santé : un {{kind}}",
+                                      "TextPart": EMAIL_BODY})

@@ -4,6 +4,7 @@ discharge letter that went through the real upload and verification flow."""
 from __future__ import annotations
 
 import hashlib
+from datetime import date
 from typing import Any
 
 from functions import deps
@@ -30,9 +31,13 @@ def citizen_subject(ins: str) -> str:
     return "fc-" + hashlib.sha256(f"dev-login:{ins}".encode()).hexdigest()[:24]
 
 
-def ensure_citizen(ins: str, birth_date: Any = None) -> Citizen:
-    """Open (if needed) and activate the space of this INS for the development login."""
-    accounts.open_space(deps.spaces(), deps.clock(), ins, birth_date)
+def ensure_citizen(ins: str, birth_date: Any = None, email: str | None = None) -> Citizen:
+    """Open (if needed) and activate the space of this INS for the development login; a birth date schedules
+    the person's prevention reminders."""
+    from functions.agenda import service as agenda
+
+    opened = accounts.open_space(deps.spaces(), deps.clock(), ins, birth_date, email)
+    agenda.start_prevention(deps.agenda(), opened)
     space = accounts.activate(deps.spaces(), deps.clock(), ins, CITIZEN_ISSUER, citizen_subject(ins))
     return Citizen(ins=space.ins)
 
@@ -42,8 +47,8 @@ def seed(upload: Any) -> None:
     from functions.records import service
     from functions.records.api import UploadIn
 
-    ensure_citizen(DEMO_PATIENT)
-    ensure_citizen(OTHER_PATIENT)
+    ensure_citizen(DEMO_PATIENT, date(1984, 6, 12), "patiente.demo@example.org")
+    ensure_citizen(OTHER_PATIENT, date(1992, 1, 20), "patient.autre@example.org")
     body = UploadIn(type_code="11490-0", title="Lettre de liaison - sortie de cardiologie",
                     service_date="2026-11-02", content_type="application/pdf",
                     size=len(DEMO_PDF), sha256=hashlib.sha256(DEMO_PDF).hexdigest())

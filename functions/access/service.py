@@ -29,7 +29,12 @@ from functions.access.table import ADMIN, BLOCK, CARE, GRANT, SEEN, SETTINGS
 from functions.audit.models import Actor, Trace, TraceAction
 from functions.identity.ins import parse_ins
 from functions.identity.principal import Citizen, Professional
-from functions.notifications.models import Notification, NotificationKind, professional_recipient
+from functions.notifications.models import (
+    Notification,
+    NotificationKind,
+    NotificationPreferences,
+    professional_recipient,
+)
 from functions.records.blobs import BlobStore
 from functions.records.models import Document
 from functions.records.storage import DocumentStore
@@ -51,6 +56,7 @@ class AccessDeps:
     emergency_grant: timedelta = timedelta(hours=1)
     unusual_reads_per_day: int = 5
     night_hours: tuple[int, int] = (22, 6)  # Europe/Paris, [start, end)
+    preferences: Callable[[str], NotificationPreferences] = lambda _ins: NotificationPreferences()
 
 
 class ConsentRequired(Forbidden):
@@ -87,9 +93,9 @@ def _note_access(deps: AccessDeps, who: Professional, profile: AccessProfile, ba
     reads = len([d for d in document_ids if d]) + (seen.reads_that_day if seen and seen.day == today else 0)
     alerted_on = seen.alerted_on if seen else None
     if seen is None and basis is not Basis.AUTHOR:
-        notifications.append(Notification(recipient_ins=ins, notification_id=f"first-{who.rpps}",
-                                           kind=NotificationKind.FIRST_ACCESS, created_at=now,
-                                           professional_rpps=who.rpps))
+        first = Notification(recipient_ins=ins, notification_id=f"first-{who.rpps}",
+                             kind=NotificationKind.FIRST_ACCESS, created_at=now, professional_rpps=who.rpps)
+        notifications.append(first.honouring(deps.preferences(ins)))
     outside_care = basis in {Basis.CONSENT, Basis.EMERGENCY}
     if outside_care and reads >= deps.unusual_reads_per_day and alerted_on != today:
         notifications.append(Notification(recipient_ins=ins, notification_id=f"unusual-{who.rpps}-{today}",

@@ -21,6 +21,12 @@ class Space(BaseModel):
     created_at: datetime
     activated_at: datetime | None = None
     birth_date: date | None = None
+    email: str | None = None  # contact address for e-mail notifications
+
+    @property
+    def sex(self) -> int:
+        """First digit of the INS: 1 male, 2 female."""
+        return int(self.ins[0])
 
     @property
     def accepts_documents(self) -> bool:

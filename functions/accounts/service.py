@@ -10,9 +10,11 @@ from functions.identity.ins import parse_ins
 from functions.shared.clock import Clock
 
 
-def open_space(store: SpaceStore, clock: Clock, ins: str, birth_date: date | None = None) -> Space:
+def open_space(store: SpaceStore, clock: Clock, ins: str, birth_date: date | None = None,
+               email: str | None = None) -> Space:
     checked = parse_ins(ins)
-    return store.open(Space(ins=checked.value, status=SpaceStatus.OPEN, created_at=clock.now(), birth_date=birth_date))
+    return store.open(Space(ins=checked.value, status=SpaceStatus.OPEN, created_at=clock.now(), birth_date=birth_date,
+                            email=email))
 
 
 def activate(store: SpaceStore, clock: Clock, ins: str, issuer: str, subject: str) -> Space:

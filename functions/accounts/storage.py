@@ -25,6 +25,8 @@ class SpaceItem(Model):
     created_at = UTCDateTimeAttribute()
     activated_at = UTCDateTimeAttribute(null=True)
     birth_date = UnicodeAttribute(null=True)
+    email = UnicodeAttribute(null=True)
+    notification_preferences = UnicodeAttribute(null=True)  # JSON, owned by functions.notifications
 
 
 def space_key(ins: str) -> str:
@@ -52,6 +54,7 @@ class DynamoSpaceStore:
             created_at=space.created_at,
             activated_at=space.activated_at,
             birth_date=space.birth_date.isoformat() if space.birth_date else None,
+            email=space.email,
         )
         try:
             item.save(condition=SpaceItem.key.does_not_exist())
@@ -74,6 +77,7 @@ class DynamoSpaceStore:
             created_at=item.created_at,
             activated_at=item.activated_at,
             birth_date=item.birth_date,
+            email=item.email,
         )
 
     def link_login(self, issuer: str, subject: str, ins: str, at: datetime) -> None:

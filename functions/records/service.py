@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from enum import StrEnum
@@ -13,7 +14,7 @@ from functions.access.storage import ControlStore, ControlWrite
 from functions.audit.models import Actor, Trace, TraceAction
 from functions.identity.ins import parse_ins
 from functions.identity.principal import Citizen, Professional
-from functions.notifications.models import Notification, NotificationKind
+from functions.notifications.models import Notification, NotificationKind, NotificationPreferences
 from functions.records import catalog
 from functions.records.api import ListFilter, UploadIn
 from functions.records.blobs import BlobStore, PresignedPost
@@ -47,6 +48,7 @@ class RecordDeps:
     clock: Clock
     upload_ttl: timedelta
     download_ttl_seconds: int
+    preferences: Callable[[str], NotificationPreferences] = lambda _ins: NotificationPreferences()
 
 
 class VerificationOutcome(StrEnum):
@@ -184,7 +186,8 @@ def release_document(deps: RecordDeps, who: Professional, patient: str, document
     now = deps.clock.now()
     released = doc.release(now)
     trace = Trace.new(ins, now, Actor.of(who), TraceAction.DOCUMENT_RELEASED, doc.document_id)
-    if not deps.documents.save(released, doc.status, [trace], [_new_document_notice(doc, now)]):
+    notice = _new_document_notice(doc, now).honouring(deps.preferences(ins))
+    if not deps.documents.save(released, doc.status, [trace], [notice]):
         raise Conflict("the document changed meanwhile; try again", code="concurrent_change")
     return released
 
@@ -210,7 +213,7 @@ def run_invisible_patient_job(deps: RecordDeps, day: date) -> dict[str, int]:
             traces = [Trace.new(doc.patient_ins, now, INVISIBLE_JOB, TraceAction.DOCUMENT_RELEASED,
                                 doc.document_id, reason="one_month_elapsed")]
             key = "released"
-        if deps.documents.save(changed, doc.status, traces, [notice]):
+        if deps.documents.save(changed, doc.status, traces, [notice.honouring(deps.preferences(doc.patient_ins))]):
             counts[key] += 1
     return counts
 
@@ -264,7 +267,7 @@ def verify_upload(deps: RecordDeps, key: str) -> VerificationOutcome:
     notifications, member = [], None
     if doc.author.kind == "professional":
         if accepted.visible_to_patient:
-            notifications.append(_new_document_notice(doc, now))
+            notifications.append(_new_document_notice(doc, now).honouring(deps.preferences(doc.patient_ins)))
         if doc.author.rpps and doc.author.rpps not in profile.care_team:
             member = CareTeamMember(rpps=doc.author.rpps, source="author", since=now)
     if not deps.documents.save(accepted, DocumentStatus.PENDING, [_upload_trace(doc), trace], notifications,

@@ -99,3 +99,8 @@ def get_together(*keys: tuple[type[Model], Any, Any]) -> list[Model | None]:
         except Model.DoesNotExist:
             out.append(None)
     return out
+
+
+def transaction() -> TransactWrite:
+    """A plain pynamodb TransactWrite on the bound region (for writes that need its `update` actions)."""
+    return TransactWrite(connection=connection())

@@ -36,6 +36,14 @@ class Settings(BaseModel):
     trace_signing_key_id: str
     citizen_issuer: IssuerSettings
     professional_issuer: IssuerSettings
+    agenda_table: str
+    agenda_due_table: str
+    agenda_shard_queue_url: str
+    agenda_delivery_queue_url: str
+    agenda_email_source: str
+    agenda_email_template: str
+    agenda_shards: int = Field(default=64, ge=1, le=100_000)
+    agenda_batch_size: int = Field(default=100, ge=1, le=500)
     upload_url_ttl_seconds: int = Field(default=600, ge=60, le=900)
     download_url_ttl_seconds: int = Field(default=300, ge=30, le=300)
 
@@ -61,12 +69,20 @@ class Settings(BaseModel):
             "records_bucket": env.get("MES_RECORDS_BUCKET"),
             "kms_key_id": env.get("MES_KMS_KEY_ID"),
             "trace_signing_key_id": env.get("MES_TRACE_SIGNING_KEY_ID"),
+            "agenda_table": env.get("MES_AGENDA_TABLE"),
+            "agenda_due_table": env.get("MES_AGENDA_DUE_TABLE"),
+            "agenda_shard_queue_url": env.get("MES_AGENDA_SHARD_QUEUE_URL"),
+            "agenda_delivery_queue_url": env.get("MES_AGENDA_DELIVERY_QUEUE_URL"),
+            "agenda_email_source": env.get("MES_AGENDA_EMAIL_SOURCE"),
+            "agenda_email_template": env.get("MES_AGENDA_EMAIL_TEMPLATE"),
             "citizen_issuer": issuer("CITIZEN"),
             "professional_issuer": issuer("PRO"),
         }
         for name, value in (
             ("upload_url_ttl_seconds", env.get("MES_UPLOAD_URL_TTL_SECONDS")),
             ("download_url_ttl_seconds", env.get("MES_DOWNLOAD_URL_TTL_SECONDS")),
+            ("agenda_shards", env.get("MES_AGENDA_SHARDS")),
+            ("agenda_batch_size", env.get("MES_AGENDA_BATCH_SIZE")),
         ):
             if value:
                 raw[name] = value

@@ -15,6 +15,7 @@ KINDS = ["none", "expired", "citizen", "other_citizen", "pro_10", "pro_50", "pro
 PROS = [k for k in KINDS if k.startswith("pro_")]
 PDF = b"%PDF-1.4\n% route walk\n"
 ABSENT_RPPS = "10000000099"
+PREVENTION_CODE = "VAC_DTP"  # the walk's citizens have no birth date: recording a status is a 422
 _counter = itertools.count()
 
 
@@ -64,6 +65,24 @@ RULES: dict[tuple[str, str], tuple[Any, dict[str, int]]] = {
     ("GET", "/v1/me/settings"): (None, statuses(citizen=200)),
     ("PUT", "/v1/me/settings"): ({}, statuses(citizen=200)),
     ("GET", "/v1/me/professionals"): (None, statuses(citizen=200)),
+    # citizens: agenda and prevention (ids in the path are not theirs: 404 like a missing one)
+    ("GET", "/v1/me/appointments"): (None, statuses(citizen=200)),
+    ("POST", "/v1/me/appointments"): (
+        {"start": "2030-05-04T09:30:00+02:00", "professional": "Dr Martin", "reminder_lead_days": 1},
+        statuses(citizen=201)),
+    ("GET", "/v1/me/appointments/{appointment_id}"): (None, statuses(citizen=404)),
+    ("PATCH", "/v1/me/appointments/{appointment_id}"): ({"note": "à jeun"}, statuses(citizen=404)),
+    ("DELETE", "/v1/me/appointments/{appointment_id}"): (None, statuses(citizen=404)),
+    ("GET", "/v1/me/reminders"): (None, statuses(citizen=200)),
+    ("POST", "/v1/me/reminders"): ({"label": "Renouveler l'ordonnance", "date": "2030-01-15"},
+                                   statuses(citizen=201)),
+    ("GET", "/v1/me/reminders/{reminder_id}"): (None, statuses(citizen=404)),
+    ("PATCH", "/v1/me/reminders/{reminder_id}"): ({"label": "x"}, statuses(citizen=404)),
+    ("DELETE", "/v1/me/reminders/{reminder_id}"): (None, statuses(citizen=404)),
+    ("GET", "/v1/me/prevention"): (None, statuses(citizen=200)),
+    ("PATCH", "/v1/me/prevention/{code}"): ({"status": "DONE", "date": "2026-01-10"}, statuses(citizen=422)),
+    ("GET", "/v1/me/notification-preferences"): (None, statuses(citizen=200)),
+    ("PUT", "/v1/me/notification-preferences"): ({"preferences": {}}, statuses(citizen=200)),
 }
 METHOD_ORDER = {"GET": 0, "POST": 1, "PUT": 2, "PATCH": 3, "DELETE": 4}
 
@@ -106,7 +125,8 @@ def callers(stack: Stack) -> tuple[dict[str, dict[str, str]], dict[str, str]]:
                                       "organisation": {"Authorization": f"Bearer {org}"}}
     for kind, rpps in pros.items():
         who[kind] = stack.professional(rpps=rpps, profession=kind.removeprefix("pro_"), finess="690000002")
-    params = {"ins": ins, "document_id": ticket["document_id"], "rpps": ABSENT_RPPS}
+    params = {"ins": ins, "document_id": ticket["document_id"], "rpps": ABSENT_RPPS,
+              "appointment_id": "appt_" + "0" * 24, "reminder_id": "rem_" + "0" * 24, "code": PREVENTION_CODE}
     return who, params
 
 

@@ -89,3 +89,20 @@ def test_a_grant_expires_after_an_hour() -> None:
     with pytest.raises(Forbidden) as refused:
         service.read_patient_document(later, URGENTIST, INS, doc_id, consent=False)
     assert refused.value.code == "consent_required"
+
+
+def test_notifications_follow_the_holders_preferences() -> None:
+    from functions.notifications.models import Channels, NotificationPreferences, PreferenceCode
+
+    quiet = NotificationPreferences(channels={PreferenceCode.NOTIF_DOCUMENT: Channels(in_app=False, email=False)})
+    a, r = deps_at(datetime(2026, 11, 23, 10, tzinfo=UTC))
+    r = records.RecordDeps(**{**r.__dict__, "preferences": lambda _ins: quiet})
+    a = service.AccessDeps(**{**a.__dict__, "preferences": lambda _ins: quiet})
+    doc_id = add_document(r)
+    stranger = Professional(rpps="10000000007", profession="10", finess="690000002")
+    service.read_patient_document(a, stranger, INS, doc_id, consent=True)
+    service.request_emergency_access(a, URGENTIST, INS, "BTG", "unconscious")
+    assert isinstance(a.control, FakeControlStore)
+    shown = {n.kind.value: n.in_app for n in a.control.notifications}
+    # new document and first access are switched off (kept hidden as once-only markers); security alerts are not
+    assert shown == {"document.new": False, "access.first": False, "access.emergency": True}

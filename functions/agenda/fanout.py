@@ -1,0 +1,106 @@
+"""The daily fan-out. The schedule dispatches one task per shard (SendMessageBatch, 10 a call); each shard task
+reads its `DUE#<day>#<shard>` partition with Query pages and packs the entries into delivery messages of up to
+`batch_size` reminders, sent 10 messages a call. Re-running a day or a shard only re-sends work the workers
+recognise as done (the notification key is the once-only marker)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import date, datetime
+from typing import Any, Protocol
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from functions.agenda.models import DueEntry, dispatch_day
+
+SQS_BATCH = 10
+SQS_MAX_BYTES = 250_000
+
+
+class ShardTask(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    day: date
+    shard: int = Field(ge=0)
+
+
+class DeliveryBatch(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    day: date
+    entries: list[DueEntry] = Field(min_length=1, max_length=500)
+
+
+class Queue(Protocol):
+    def send_all(self, bodies: list[str]) -> None: ...
+
+
+class DueIndex(Protocol):
+    def shard(self, day: date, shard: int) -> Iterator[list[DueEntry]]: ...
+
+
+class SqsQueue:
+    """SendMessageBatch, 10 messages a call; entries SQS reports as failed are sent again once, then it raises
+    (the caller's record is retried: duplicates downstream are harmless, losses are not)."""
+
+    def __init__(self, sqs: Any, url: str) -> None:
+        self._sqs = sqs
+        self._url = url
+
+    def send_all(self, bodies: list[str]) -> None:
+        for start in range(0, len(bodies), SQS_BATCH):
+            batch = {str(i): body for i, body in enumerate(bodies[start:start + SQS_BATCH])}
+            for _attempt in range(2):
+                entries = [{"Id": k, "MessageBody": v} for k, v in batch.items()]
+                failed = self._sqs.send_message_batch(QueueUrl=self._url, Entries=entries).get("Failed", [])
+                batch = {f["Id"]: batch[f["Id"]] for f in failed}
+                if not batch:
+                    break
+            if batch:
+                raise RuntimeError(f"{len(batch)} messages could not be queued")
+
+
+def dispatch(queue: Queue, day: date, shards: int) -> int:
+    """One task per shard of the day."""
+    queue.send_all([ShardTask(day=day, shard=s).model_dump_json() for s in range(shards)])
+    return shards
+
+
+def _compact(entry: DueEntry) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads(entry.model_dump_json(exclude_defaults=True, exclude={"day"}))
+    return data
+
+
+def run_shard(index: DueIndex, queue: Queue, task: ShardTask, batch_size: int) -> int:
+    """Returns how many reminders were queued for delivery."""
+    bodies: list[str] = []
+    count = 0
+    current: list[dict[str, Any]] = []
+
+    def close() -> None:
+        if current:
+            bodies.append(json.dumps({"day": task.day.isoformat(), "entries": current}, separators=(",", ":")))
+
+    for page in index.shard(task.day, task.shard):
+        for entry in page:
+            current.append({**_compact(entry), "day": task.day.isoformat()})
+            count += 1
+            if len(current) >= batch_size:
+                close()
+                current = []
+        if len(bodies) >= SQS_BATCH:
+            queue.send_all(bodies)
+            bodies = []
+    close()
+    if bodies:
+        queue.send_all(bodies)
+    return count
+
+
+def dispatch_scheduled(queue: Queue, at: datetime, shards: int) -> date | None:
+    """The schedule fires at 05:00 and 06:00 UTC; only the tick that is 07:00 in Paris dispatches (see models)."""
+    day = dispatch_day(at)
+    if day is not None:
+        dispatch(queue, day, shards)
+    return day

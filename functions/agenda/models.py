@@ -1,0 +1,193 @@
+"""Agenda items and their schedule. Everything here is pure: which day an item is due, which shard a person's
+reminders live in, and whether a scheduler tick is the 07:00 Europe/Paris one."""
+
+from __future__ import annotations
+
+import calendar as months
+import hashlib
+import secrets
+from datetime import UTC, date, datetime, timedelta
+from datetime import time as TimeOfDay
+from enum import StrEnum
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, ConfigDict
+
+from functions.agenda.calendar import PreventionRecord
+from functions.shared.errors import Unprocessable
+
+PARIS = ZoneInfo("Europe/Paris")
+DISPATCH_HOUR = 7  # local time in Europe/Paris
+MAX_LEAD_DAYS = 30
+PREVENTION_ID = "prevention"
+
+
+class ItemKind(StrEnum):
+    APPOINTMENT = "appointment"
+    REMINDER = "reminder"
+    PREVENTION = "prevention"
+
+
+class Repeat(StrEnum):
+    NONE = "none"
+    MONTHLY = "monthly"
+    YEARLY = "yearly"
+
+
+def zone(name: str) -> ZoneInfo:
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise Unprocessable("time_zone is not a known IANA time zone", code="unknown_time_zone") from exc
+
+
+def check_lead_days(value: int) -> int:
+    if not 0 <= value <= MAX_LEAD_DAYS:
+        raise Unprocessable(f"reminder_lead_days must be from 0 to {MAX_LEAD_DAYS}", code="invalid_lead_time")
+    return value
+
+
+def new_id(prefix: str) -> str:
+    return f"{prefix}_{secrets.token_hex(12)}"
+
+
+class Appointment(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    owner_ins: str
+    appointment_id: str
+    start: datetime  # aware
+    professional: str
+    place: str | None = None
+    note: str | None = None
+    reminder_lead_days: int = 1
+    created_at: datetime
+    updated_at: datetime
+    next_due: date | None = None
+    version: int = 0
+
+    def due_day(self, today: date) -> date | None:
+        """The reminder goes out on the Paris calendar day `lead` days before the appointment's Paris day;
+        none if that day has passed (an appointment entered late still shows, without a reminder)."""
+        day = self.start.astimezone(PARIS).date() - timedelta(days=self.reminder_lead_days)
+        return day if day >= today else None
+
+
+def add_months(day: date, count: int, anchor_day: int) -> date:
+    """Same day of month as the first occurrence, clamped to the month's last day (31 Jan -> 28/29 Feb -> 31 Mar)."""
+    month_index = day.year * 12 + day.month - 1 + count
+    year, month = divmod(month_index, 12)
+    last = months.monthrange(year, month + 1)[1]
+    return date(year, month + 1, min(anchor_day, last))
+
+
+class Reminder(BaseModel):
+    """A personal reminder: one date (in its own time zone), once or repeating monthly/yearly until an end."""
+
+    model_config = ConfigDict(frozen=True)
+
+    owner_ins: str
+    reminder_id: str
+    label: str
+    first_date: date
+    time: TimeOfDay | None = None
+    time_zone: str = "Europe/Paris"
+    repeat: Repeat = Repeat.NONE
+    until: date | None = None
+    created_at: datetime
+    updated_at: datetime
+    next_due: date | None = None
+    version: int = 0
+
+    def next_on_or_after(self, day: date) -> date | None:
+        if self.repeat is Repeat.NONE:
+            candidate: date | None = self.first_date if self.first_date >= day else None
+        else:
+            candidate = self.first_date
+            step = 0
+            while candidate is not None and candidate < day:
+                step += 1
+                if self.repeat is Repeat.MONTHLY:
+                    candidate = add_months(self.first_date, step, self.first_date.day)
+                else:
+                    candidate = add_months(self.first_date, 12 * step, self.first_date.day)
+        if candidate is not None and self.until is not None and candidate > self.until:
+            return None
+        return candidate
+
+    def check_fires(self, today: date) -> None:
+        zone(self.time_zone)
+        if self.until is not None and self.until < self.first_date:
+            raise Unprocessable("until is before the first date: the reminder would never fire",
+                                code="reminder_never_fires")
+        if self.next_on_or_after(today) is None:
+            raise Unprocessable("no occurrence of this reminder is today or later: it would never fire",
+                                code="reminder_never_fires")
+
+    def when_text(self, day: date) -> str:
+        """The occurrence in Europe/Paris time (a time given in another zone is converted)."""
+        if self.time is None:
+            return day.isoformat()
+        local = datetime.combine(day, self.time, tzinfo=zone(self.time_zone))
+        return local.astimezone(PARIS).isoformat()
+
+
+class Prevention(BaseModel):
+    """A person's prevention records and birth data, kept on one item so one read gives the whole schedule."""
+
+    model_config = ConfigDict(frozen=True)
+
+    owner_ins: str
+    birth_date: date
+    sex: int
+    records: dict[str, PreventionRecord] = {}
+    next_due: date | None = None
+    version: int = 0
+
+
+class DueEntry(BaseModel):
+    """One reminder due on one day: what the notification needs and nothing more (no note, no statuses)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    day: date
+    owner_ins: str
+    item_id: str
+    kind: ItemKind
+    what: str
+    when: str | None = None
+    professional: str | None = None
+    place: str | None = None
+    # the repeating rule of a personal reminder, so the worker can chain the next occurrence without a read
+    repeat: Repeat = Repeat.NONE
+    first_date: date | None = None
+    until: date | None = None
+    time: TimeOfDay | None = None
+    time_zone: str | None = None
+    version: int = 0  # of the agenda item when the entry was written: a later change makes the entry stale
+
+    @property
+    def notification_id(self) -> str:
+        """Deterministic per (reminder, day): the once-only marker."""
+        return f"rem-{self.item_id}-{self.day.isoformat()}"
+
+
+def shard_of(ins: str, shards: int) -> int:
+    """Stable across processes and deploys (not Python's salted hash)."""
+    return int.from_bytes(hashlib.sha256(f"mes:shard:{ins}".encode()).digest()[:8], "big") % shards
+
+
+def dispatch_day(at: datetime) -> date | None:
+    """The schedule fires at 05:00 and 06:00 UTC; exactly one of them is 07:00 in Paris (CEST in summer, CET in
+    winter, DST days included). Returns the Paris day to fan out, or None for the other tick."""
+    local = at.astimezone(PARIS)
+    return local.date() if local.hour == DISPATCH_HOUR else None
+
+
+def notified_at(day: date) -> datetime:
+    """Reminders of a day carry the dispatch time of that day (deterministic: it is part of the notification key)."""
+    return datetime.combine(day, TimeOfDay(DISPATCH_HOUR), tzinfo=PARIS).astimezone(UTC)
+
+
+def paris_today(now: datetime) -> date:
+    return now.astimezone(PARIS).date()

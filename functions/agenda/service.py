@@ -1,0 +1,261 @@
+"""Agenda use cases: appointments and personal reminders (CRUD), the person's prevention calendar. Every change
+recomputes the item's next due day and moves its entry in the due index in the same transaction."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from functions.accounts.models import Space
+from functions.accounts.storage import SpaceStore
+from functions.agenda import calendar
+from functions.agenda.api import AppointmentIn, AppointmentPatch, PreventionPatch, ReminderIn, ReminderPatch
+from functions.agenda.calendar import PreventionItem, PreventionRecord, PreventionStatus
+from functions.agenda.models import (
+    PARIS,
+    PREVENTION_ID,
+    Appointment,
+    DueEntry,
+    ItemKind,
+    Prevention,
+    Reminder,
+    check_lead_days,
+    new_id,
+    paris_today,
+)
+from functions.agenda.storage import AgendaStore
+from functions.identity.principal import Citizen
+from functions.shared import cursor
+from functions.shared.clock import Clock
+from functions.shared.errors import Conflict, NotFound, Unprocessable
+from functions.shared.observability import logger
+
+_ONE_DAY = timedelta(days=1)
+_APPOINTMENT_ID = re.compile(r"^appt_[0-9a-f]{24}$")
+_REMINDER_ID = re.compile(r"^rem_[0-9a-f]{24}$")
+APPOINTMENT_WHAT = "Rendez-vous"
+
+
+@dataclass(frozen=True)
+class AgendaDeps:
+    agenda: AgendaStore
+    spaces: SpaceStore
+    clock: Clock
+
+
+def _changed() -> Conflict:
+    return Conflict("the item changed while it was being saved; try again", code="concurrent_change")
+
+
+# ---- appointments --------------------------------------------------------------------------------------------
+
+
+def appointment_due(a: Appointment, today: date) -> DueEntry | None:
+    day = a.due_day(today)
+    if day is None:
+        return None
+    return DueEntry(day=day, owner_ins=a.owner_ins, item_id=a.appointment_id, kind=ItemKind.APPOINTMENT,
+                    what=APPOINTMENT_WHAT, when=a.start.astimezone(PARIS).isoformat(),
+                    professional=a.professional, place=a.place)
+
+
+def create_appointment(deps: AgendaDeps, who: Citizen, body: AppointmentIn) -> Appointment:
+    check_lead_days(body.reminder_lead_days)
+    now = deps.clock.now()
+    appt = Appointment(owner_ins=who.ins, appointment_id=new_id("appt"), start=body.start,
+                       professional=body.professional, place=body.place, note=body.note,
+                       reminder_lead_days=body.reminder_lead_days, created_at=now, updated_at=now, version=1)
+    due = appointment_due(appt, paris_today(now))
+    appt = appt.model_copy(update={"next_due": due.day if due else None})
+    if not deps.agenda.save_appointment(appt, None, None, due):
+        raise _changed()
+    logger.info("appointment created", extra={"appointment_id": appt.appointment_id})
+    return appt
+
+
+def _find_appointment(deps: AgendaDeps, who: Citizen, appointment_id: str) -> Appointment:
+    appt = deps.agenda.get_appointment(who.ins, appointment_id) if _APPOINTMENT_ID.match(appointment_id) else None
+    if appt is None:
+        raise NotFound("appointment")
+    return appt
+
+
+def read_appointment(deps: AgendaDeps, who: Citizen, appointment_id: str) -> Appointment:
+    return _find_appointment(deps, who, appointment_id)
+
+
+def list_appointments(deps: AgendaDeps, who: Citizen, raw_cursor: str | None,
+                      limit: int) -> tuple[list[Appointment], str | None]:
+    position = cursor.decode(raw_cursor, frozenset({"p"}))
+    items, last = deps.agenda.list_appointments(who.ins, position["p"] if position else None, limit)
+    return items, cursor.encode({"p": last} if last else None)
+
+
+def update_appointment(deps: AgendaDeps, who: Citizen, appointment_id: str, patch: AppointmentPatch) -> Appointment:
+    current = _find_appointment(deps, who, appointment_id)
+    changes = patch.model_dump(exclude_unset=True)
+    if "reminder_lead_days" in changes:
+        if changes["reminder_lead_days"] is None:
+            raise Unprocessable("reminder_lead_days cannot be null", code="invalid_lead_time")
+        check_lead_days(changes["reminder_lead_days"])
+    for required in ("start", "professional"):
+        if required in changes and changes[required] is None:
+            raise Unprocessable(f"{required} cannot be null", code="validation_failed")
+    now = deps.clock.now()
+    updated = current.model_copy(update={**changes, "updated_at": now, "version": current.version + 1})
+    due = appointment_due(updated, paris_today(now))
+    updated = updated.model_copy(update={"next_due": due.day if due else None})
+    if not deps.agenda.save_appointment(updated, current.version, current.next_due, due):
+        raise _changed()
+    return updated
+
+
+def delete_appointment(deps: AgendaDeps, who: Citizen, appointment_id: str) -> None:
+    current = _find_appointment(deps, who, appointment_id)
+    if not deps.agenda.delete_appointment(current):
+        raise _changed()
+
+
+# ---- personal reminders --------------------------------------------------------------------------------------
+
+
+def reminder_due(r: Reminder, on_or_after: date) -> DueEntry | None:
+    day = r.next_on_or_after(on_or_after)
+    if day is None:
+        return None
+    return DueEntry(day=day, owner_ins=r.owner_ins, item_id=r.reminder_id, kind=ItemKind.REMINDER, what=r.label,
+                    when=r.when_text(day), repeat=r.repeat, first_date=r.first_date, until=r.until, time=r.time,
+                    time_zone=r.time_zone)
+
+
+def create_reminder(deps: AgendaDeps, who: Citizen, body: ReminderIn) -> Reminder:
+    now = deps.clock.now()
+    rem = Reminder(owner_ins=who.ins, reminder_id=new_id("rem"), label=body.label, first_date=body.date,
+                   time=body.time, time_zone=body.time_zone, repeat=body.repeat, until=body.until, created_at=now,
+                   updated_at=now, version=1)
+    today = paris_today(now)
+    rem.check_fires(today)
+    due = reminder_due(rem, today)
+    rem = rem.model_copy(update={"next_due": due.day if due else None})
+    if not deps.agenda.save_reminder(rem, None, None, due):
+        raise _changed()
+    return rem
+
+
+def _find_reminder(deps: AgendaDeps, who: Citizen, reminder_id: str) -> Reminder:
+    rem = deps.agenda.get_reminder(who.ins, reminder_id) if _REMINDER_ID.match(reminder_id) else None
+    if rem is None:
+        raise NotFound("reminder")
+    return rem
+
+
+def read_reminder(deps: AgendaDeps, who: Citizen, reminder_id: str) -> Reminder:
+    return _find_reminder(deps, who, reminder_id)
+
+
+def list_reminders(deps: AgendaDeps, who: Citizen, raw_cursor: str | None,
+                   limit: int) -> tuple[list[Reminder], str | None]:
+    position = cursor.decode(raw_cursor, frozenset({"p"}))
+    items, last = deps.agenda.list_reminders(who.ins, position["p"] if position else None, limit)
+    return items, cursor.encode({"p": last} if last else None)
+
+
+def update_reminder(deps: AgendaDeps, who: Citizen, reminder_id: str, patch: ReminderPatch) -> Reminder:
+    current = _find_reminder(deps, who, reminder_id)
+    changes = patch.model_dump(exclude_unset=True)
+    if "date" in changes:
+        changes["first_date"] = changes.pop("date")
+    for required in ("label", "first_date", "time_zone", "repeat"):
+        if required in changes and changes[required] is None:
+            raise Unprocessable(f"{required.replace('first_', '')} cannot be null", code="validation_failed")
+    now = deps.clock.now()
+    updated = current.model_copy(update={**changes, "updated_at": now, "version": current.version + 1})
+    updated = Reminder.model_validate(updated.model_dump())
+    today = paris_today(now)
+    updated.check_fires(today)
+    due = reminder_due(updated, today)
+    updated = updated.model_copy(update={"next_due": due.day if due else None})
+    if not deps.agenda.save_reminder(updated, current.version, current.next_due, due):
+        raise _changed()
+    return updated
+
+
+def delete_reminder(deps: AgendaDeps, who: Citizen, reminder_id: str) -> None:
+    current = _find_reminder(deps, who, reminder_id)
+    if not deps.agenda.delete_reminder(current):
+        raise _changed()
+
+
+# ---- prevention ----------------------------------------------------------------------------------------------
+
+
+def prevention_due(p: Prevention, after: date) -> DueEntry | None:
+    """The next day (strictly after `after`) an item enters its window; the entry names the items by code."""
+    found = calendar.next_entry(p.birth_date, p.sex, after, p.records)
+    if found is None:
+        return None
+    day, codes = found
+    return DueEntry(day=day, owner_ins=p.owner_ins, item_id=PREVENTION_ID, kind=ItemKind.PREVENTION,
+                    what=",".join(codes), when=day.isoformat())
+
+
+def start_prevention(deps: AgendaDeps, space: Space) -> Prevention | None:
+    """Schedule the first prevention reminder of a space that has a birth date (on opening; idempotent)."""
+    if space.birth_date is None:
+        return None
+    existing = deps.agenda.get_prevention(space.ins)
+    if existing is not None:
+        return existing
+    today = paris_today(deps.clock.now())
+    base = Prevention(owner_ins=space.ins, birth_date=space.birth_date, sex=space.sex, version=1)
+    due = prevention_due(base, today - _ONE_DAY)
+    base = base.model_copy(update={"next_due": due.day if due else None})
+    deps.agenda.save_prevention(base, None, None, due)
+    return base
+
+
+def read_prevention(deps: AgendaDeps, who: Citizen) -> tuple[list[PreventionItem], str | None, date | None]:
+    """The items that apply today; a person without a birth date gets an empty list and the reason."""
+    space = deps.spaces.get(who.ins)
+    if space is None:
+        raise NotFound("space")
+    if space.birth_date is None:
+        return [], "birth_date_unknown", None
+    stored = deps.agenda.get_prevention(who.ins)
+    records = stored.records if stored else {}
+    today = paris_today(deps.clock.now())
+    return calendar.evaluate(space.birth_date, space.sex, today, records), None, stored.next_due if stored else None
+
+
+def record_prevention(deps: AgendaDeps, who: Citizen, code: str, patch: PreventionPatch) -> PreventionItem | None:
+    rule = calendar.calendar().rule(code)
+    if rule is None:
+        raise NotFound("prevention item")
+    space = deps.spaces.get(who.ins)
+    if space is None:
+        raise NotFound("space")
+    if space.birth_date is None:
+        raise Unprocessable("the space has no birth date: prevention items cannot be placed",
+                            code="birth_date_unknown")
+    today = paris_today(deps.clock.now())
+    if patch.status is PreventionStatus.DONE and patch.date is None:
+        raise Unprocessable("a DONE status needs the date it was done", code="date_required")
+    if patch.date is not None and (patch.date > today or patch.date < space.birth_date):
+        raise Unprocessable("date must be between the birth date and today", code="invalid_date")
+    stored = deps.agenda.get_prevention(who.ins)
+    current = stored or Prevention(owner_ins=who.ins, birth_date=space.birth_date, sex=space.sex)
+    previous = current.records.get(code)
+    count = previous.done_count if previous else 0
+    if patch.status is PreventionStatus.DONE and (previous is None or previous.date != patch.date):
+        count += 1
+    record = PreventionRecord(status=patch.status, date=patch.date, done_count=count)
+    updated = current.model_copy(update={"records": {**current.records, code: record},
+                                         "birth_date": space.birth_date, "sex": space.sex,
+                                         "version": current.version + 1})
+    due = prevention_due(updated, today - _ONE_DAY)
+    updated = updated.model_copy(update={"next_due": due.day if due else None})
+    if not deps.agenda.save_prevention(updated, stored.version if stored else None, current.next_due, due):
+        raise _changed()
+    items = calendar.evaluate(space.birth_date, space.sex, today, updated.records)
+    return next((i for i in items if i.code == code), None)

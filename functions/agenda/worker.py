@@ -1,0 +1,146 @@
+"""Reminder delivery. A delivery message holds up to 100 reminders of one day; for them the worker makes one
+BatchGetItem of contacts (plus one of prevention items when needed), one or two TransactWriteItems (notification
+put only if absent + item moved on + next occurrence queued), SES bulk sends of 50, one TransactWriteItems to mark
+the e-mails sent. Partial batch responses: a failing message is retried alone and ends in the dead-letter queue.
+
+Exactly once: the notification key (reminder + day) is written in the same transaction that moves the item on, so
+re-running the day or redelivering a message finds it and does nothing. E-mail is sent after that commit and marked
+sent after SES accepts it; a crash between the two resends that e-mail on redelivery (SES has no idempotency key)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any, Protocol
+
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from pydantic import BaseModel
+
+from functions.accounts.models import SpaceStatus
+from functions.agenda import calendar
+from functions.agenda.fanout import DeliveryBatch, DueIndex, Queue, ShardTask, run_shard
+from functions.agenda.mailer import Email, Mailer
+from functions.agenda.models import DueEntry, ItemKind, Prevention, Reminder, Repeat, notified_at
+from functions.agenda.service import prevention_due, reminder_due
+from functions.agenda.storage import ContactOf, Effect, Outcome
+from functions.notifications.models import PREFERENCE_OF_KIND, Notification, NotificationKind
+from functions.shared.observability import correlate, logger
+
+KIND = {ItemKind.APPOINTMENT: NotificationKind.APPOINTMENT_REMINDER,
+        ItemKind.REMINDER: NotificationKind.PERSONAL_REMINDER,
+        ItemKind.PREVENTION: NotificationKind.PREVENTION_DUE}
+EMAIL_KIND = {ItemKind.APPOINTMENT: "rendez-vous", ItemKind.REMINDER: "rappel", ItemKind.PREVENTION: "prévention"}
+
+
+class DeliveryStore(Protocol):
+    def contacts(self, ins: list[str]) -> dict[str, ContactOf]: ...
+    def preventions(self, ins: list[str]) -> dict[str, Prevention]: ...
+    def commit(self, effects: list[Effect]) -> dict[str, Outcome]: ...
+    def mark_emailed(self, notifications: list[Notification]) -> None: ...
+
+
+@dataclass(frozen=True)
+class DeliveryDeps:
+    store: DeliveryStore
+    mailer: Mailer
+
+
+class DeliveryReport(BaseModel):
+    delivered: int = 0
+    already: int = 0
+    stale: int = 0
+    skipped: int = 0
+    emails: int = 0
+    emails_refused: int = 0
+
+
+def _labels(codes: str) -> str:
+    cal = calendar.calendar()
+    return " ; ".join((r.label if (r := cal.rule(c)) else c) for c in codes.split(","))
+
+
+def _next(entry: DueEntry, prevention: Prevention | None) -> DueEntry | None:
+    """The occurrence after this one, for repeating reminders and the prevention chain."""
+    after = entry.day + timedelta(days=1)
+    if entry.kind is ItemKind.REMINDER and entry.repeat is not Repeat.NONE and entry.first_date is not None:
+        rule = Reminder(owner_ins=entry.owner_ins, reminder_id=entry.item_id, label=entry.what,
+                        first_date=entry.first_date, time=entry.time, time_zone=entry.time_zone or "Europe/Paris",
+                        repeat=entry.repeat, until=entry.until, created_at=notified_at(entry.day),
+                        updated_at=notified_at(entry.day))
+        nxt = reminder_due(rule, after)
+    elif entry.kind is ItemKind.PREVENTION and prevention is not None:
+        nxt = prevention_due(prevention, entry.day)
+    else:
+        return None
+    return nxt.model_copy(update={"version": entry.version}) if nxt else None
+
+
+def deliver(deps: DeliveryDeps, batch: DeliveryBatch) -> DeliveryReport:
+    report = DeliveryReport()
+    entries = batch.entries
+    contacts = deps.store.contacts([e.owner_ins for e in entries])
+    preventions = deps.store.preventions([e.owner_ins for e in entries if e.kind is ItemKind.PREVENTION])
+    effects: list[Effect] = []
+    mail_to: dict[str, Email] = {}
+    for entry in entries:
+        contact = contacts.get(entry.owner_ins)
+        if contact is None or contact.status != SpaceStatus.OPEN.value:
+            report.skipped += 1
+            continue
+        kind = KIND[entry.kind]
+        channels = contact.preferences.for_code(PREFERENCE_OF_KIND[kind])
+        what = _labels(entry.what) if entry.kind is ItemKind.PREVENTION else entry.what
+        notification = Notification(recipient_ins=entry.owner_ins, notification_id=entry.notification_id,
+                                    kind=kind, created_at=notified_at(entry.day), what=what, when=entry.when,
+                                    professional=entry.professional, place=entry.place, in_app=channels.in_app)
+        email = bool(channels.email and contact.email)
+        effects.append(Effect(entry=entry, notification=notification, email=email,
+                              next_entry=_next(entry, preventions.get(entry.owner_ins))))
+        if email and contact.email:
+            mail_to[notification.notification_id] = Email(
+                address=contact.email, data={"kind": EMAIL_KIND[entry.kind], "day": entry.day.strftime("%d/%m/%Y")})
+    outcomes = deps.store.commit(effects)
+    sent: list[Notification] = []
+    emails: list[Email] = []
+    for effect in effects:
+        nid = effect.notification.notification_id
+        outcome = outcomes.get(nid, Outcome.STALE)
+        if outcome is Outcome.DONE:
+            report.delivered += 1
+        elif outcome is Outcome.STALE:
+            report.stale += 1
+        else:
+            report.already += 1
+        if nid in mail_to and (outcome is Outcome.ALREADY_EMAIL_PENDING or (outcome is Outcome.DONE and effect.email)):
+            emails.append(mail_to[nid])
+            sent.append(effect.notification)
+    if emails:
+        report.emails_refused = deps.mailer.send(emails)
+        report.emails = len(emails) - report.emails_refused
+        deps.store.mark_emailed(sent)
+    return report
+
+
+def handle_deliveries(deps: DeliveryDeps, event: dict[str, Any], context: Any) -> dict[str, Any]:
+    def record_handler(record: SQSRecord) -> None:
+        correlate(record.message_id)
+        report = deliver(deps, DeliveryBatch.model_validate_json(record.body))
+        logger.info("reminders delivered", extra={"message_id": record.message_id, **report.model_dump()})
+
+    response = process_partial_response(event=event, record_handler=record_handler,
+                                        processor=BatchProcessor(event_type=EventType.SQS), context=context)
+    return dict(response)
+
+
+def handle_shard_tasks(index: DueIndex, queue: Queue, batch_size: int, event: dict[str, Any],
+                       context: Any) -> dict[str, Any]:
+    def record_handler(record: SQSRecord) -> None:
+        correlate(record.message_id)
+        task = ShardTask.model_validate_json(record.body)
+        queued = run_shard(index, queue, task, batch_size)
+        logger.info("shard fanned out", extra={"day": task.day.isoformat(), "shard": task.shard, "queued": queued})
+
+    response = process_partial_response(event=event, record_handler=record_handler,
+                                        processor=BatchProcessor(event_type=EventType.SQS), context=context)
+    return dict(response)

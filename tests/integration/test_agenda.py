@@ -1,0 +1,207 @@
+"""Agenda over HTTP against moto: appointments and reminders CRUD, bad input, someone else's item, preferences,
+and the daily run end to end: tick -> one notification and one e-mail per reminder, re-running the day or
+redelivering a message sends nothing twice, a poison message ends in the dead-letter queue."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from typing import Any
+
+import pytest
+
+from functions.shared.aws import client
+from local import agenda, config
+from local.seed import ensure_citizen
+from tests.events import load
+from tests.integration.conftest import Stack, new_ins
+
+DAY = date(2031, 6, 9)  # far from the other tests' days: the tick of DAY only sees this module's reminders
+
+
+def appointment(**over: Any) -> dict[str, Any]:
+    body = {"start": "2031-06-10T09:30:00+02:00", "professional": "Dr Claire Martin", "place": "12 rue de la Paix",
+            "note": "apporter les résultats", "reminder_lead_days": 1}
+    body.update(over)
+    return body
+
+
+def emails_sent() -> int:
+    return int(client("ses", config.REGION).get_send_quota()["SentLast24Hours"])
+
+
+def queue_depth(name: str) -> int:
+    sqs = client("sqs", config.REGION)
+    url = sqs.get_queue_url(QueueName=name)["QueueUrl"]
+    attrs = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages"])["Attributes"]
+    return int(attrs["ApproximateNumberOfMessages"])
+
+
+def reminders_of(stack: Stack, headers: dict[str, str]) -> list[dict[str, Any]]:
+    items = stack.call("GET", "/v1/me/notifications?limit=100", headers).json()["items"]
+    return [n for n in items if n["kind"].startswith(("agenda.", "prevention."))]
+
+
+def test_appointments_crud_and_someone_elses_is_a_404(stack: Stack) -> None:
+    _, me = stack.citizen()
+    _, other = stack.citizen()
+    created = stack.call("POST", "/v1/me/appointments", me, json=appointment())
+    assert created.status_code == 201
+    appt = created.json()
+    assert appt["reminder_on"] == "2031-06-09" and appt["professional"] == "Dr Claire Martin"
+    path = f"/v1/me/appointments/{appt['appointment_id']}"
+    assert stack.call("GET", path, me).json() == appt
+    patched = stack.call("PATCH", path, me, json={"reminder_lead_days": 3, "place": "Hôpital Nord"}).json()
+    assert (patched["reminder_on"], patched["place"]) == ("2031-06-07", "Hôpital Nord")
+    assert [a["appointment_id"] for a in stack.call("GET", "/v1/me/appointments", me).json()["items"]] == \
+        [appt["appointment_id"]]
+
+    missing = stack.call("GET", "/v1/me/appointments/appt_000000000000000000000000", other)
+    for method in ("GET", "PATCH", "DELETE"):
+        foreign = stack.call(method, path, other, json={"place": "x"} if method == "PATCH" else None)
+        assert (foreign.status_code, foreign.json()) == (404, missing.json())
+    assert stack.call("GET", "/v1/me/appointments", other).json()["items"] == []
+
+    assert stack.call("DELETE", path, me).status_code == 200
+    assert stack.call("GET", path, me).status_code == 404
+
+
+@pytest.mark.parametrize(("body", "code"), [
+    (appointment(reminder_lead_days=31), "invalid_lead_time"),
+    (appointment(reminder_lead_days=-1), "invalid_lead_time"),
+    (appointment(start="2031-06-10T09:30:00"), "validation_failed"),  # no offset
+    (appointment(start="2031-02-30T09:30:00+01:00"), "validation_failed"),
+    (appointment(owner="someone"), "validation_failed"),
+])
+def test_bad_appointments_are_refused_and_nothing_is_written(stack: Stack, body: dict[str, Any], code: str) -> None:
+    _, me = stack.citizen()
+    response = stack.call("POST", "/v1/me/appointments", me, json=body)
+    assert (response.status_code, response.json()["error"]["code"]) == (422, code)
+    assert stack.call("GET", "/v1/me/appointments", me).json()["items"] == []
+
+
+@pytest.mark.parametrize(("body", "code"), [
+    ({"label": "Vaccin", "date": "2031-06-09", "time_zone": "Mars/Olympus"}, "unknown_time_zone"),
+    ({"label": "Vaccin", "date": "2020-06-09"}, "reminder_never_fires"),
+    ({"label": "Vaccin", "date": "2031-06-09", "repeat": "monthly", "until": "2031-01-01"}, "reminder_never_fires"),
+    ({"label": "Vaccin", "date": "2031-06-09", "repeat": "weekly"}, "validation_failed"),
+])
+def test_bad_reminders_are_refused(stack: Stack, body: dict[str, Any], code: str) -> None:
+    _, me = stack.citizen()
+    response = stack.call("POST", "/v1/me/reminders", me, json=body)
+    assert (response.status_code, response.json()["error"]["code"]) == (422, code)
+    assert stack.call("GET", "/v1/me/reminders", me).json()["items"] == []
+
+
+def test_prevention_without_birth_date_is_an_empty_list_with_a_reason(stack: Stack) -> None:
+    _, me = stack.citizen()
+    body = stack.call("GET", "/v1/me/prevention", me).json()
+    assert (body["items"], body["reason"]) == ([], "birth_date_unknown")
+
+
+def test_prevention_status_moves_the_next_occurrence(stack: Stack) -> None:
+    ins = new_ins()
+    ensure_citizen(ins, date(1960, 1, 10))
+    _, me = stack.citizen(ins)
+    items = {i["code"]: i for i in stack.call("GET", "/v1/me/prevention", me).json()["items"]}
+    assert "SCREEN_COLORECTAL" in items
+    done = stack.call("PATCH", "/v1/me/prevention/SCREEN_COLORECTAL", me,
+                      json={"status": "DONE", "date": "2025-03-05"}).json()["item"]
+    assert (done["status"], done["due_from"]) in {("DONE", "2027-03-05"), ("TO_PLAN", "2027-03-05")}
+    assert stack.call("PATCH", "/v1/me/prevention/NOPE", me, json={"status": "DONE"}).status_code == 404
+    future = stack.call("PATCH", "/v1/me/prevention/VAC_DTP", me, json={"status": "DONE", "date": "2999-01-01"})
+    assert (future.status_code, future.json()["error"]["code"]) == (422, "invalid_date")
+
+
+def test_notification_preferences_default_on_and_can_be_replaced(stack: Stack) -> None:
+    _, me = stack.citizen()
+    prefs = stack.call("GET", "/v1/me/notification-preferences", me).json()["preferences"]
+    assert prefs["NOTIF_APPOINTMENT"] == {"in_app": True, "email": True} and len(prefs) == 5
+    put = stack.call("PUT", "/v1/me/notification-preferences", me,
+                     json={"preferences": {"NOTIF_DEPISTAGE": {"in_app": True, "email": False}}})
+    assert put.json()["preferences"]["NOTIF_DEPISTAGE"] == {"in_app": True, "email": False}
+    bad = stack.call("PUT", "/v1/me/notification-preferences", me, json={"preferences": {"NOTIF_SPAM": {}}})
+    assert bad.status_code == 422
+
+
+def test_the_daily_run_notifies_once_in_app_and_by_email_and_rerunning_changes_nothing(stack: Stack) -> None:
+    ins = new_ins()
+    ensure_citizen(ins, email="rappel@example.org")
+    _, me = stack.citizen(ins)
+    _, quiet = stack.citizen()  # no e-mail address: in-app only
+    stack.call("POST", "/v1/me/appointments", me, json=appointment())
+    stack.call("POST", "/v1/me/appointments", quiet, json=appointment())
+    stack.call("POST", "/v1/me/reminders", me, json={"label": "Renouveler l'ordonnance", "date": "2031-06-09",
+                                                     "time": "08:00", "repeat": "monthly"})
+    before = emails_sent()
+
+    agenda.tick(DAY)
+
+    mine = reminders_of(stack, me)
+    assert len(mine) == 2
+    appt = next(n for n in mine if n["kind"] == "agenda.appointment")
+    assert (appt["what"], appt["when"], appt["professional"], appt["place"]) == (
+        "Rendez-vous", "2031-06-10T09:30:00+02:00", "Dr Claire Martin", "12 rue de la Paix")
+    monthly = next(n for n in mine if n["kind"] == "agenda.reminder")
+    assert monthly["when"] == "2031-06-09T08:00:00+02:00"
+    assert len(reminders_of(stack, quiet)) == 1
+    assert emails_sent() - before == 2
+    assert stack.call("GET", "/v1/me/reminders", me).json()["items"][0]["next_on"] == "2031-07-09"
+
+    agenda.tick(DAY)  # the same day again
+    assert len(reminders_of(stack, me)) == 2 and len(reminders_of(stack, quiet)) == 1
+    assert emails_sent() - before == 2
+
+
+def test_a_redelivered_batch_sends_nothing_twice_and_a_poison_one_lands_in_the_dlq(stack: Stack) -> None:
+    ins = new_ins()
+    ensure_citizen(ins, email="redelivery@example.org")
+    _, me = stack.citizen(ins)
+    stack.call("POST", "/v1/me/appointments", me, json=appointment(start="2031-06-16T10:00:00+02:00"))
+    sqs = client("sqs", config.REGION)
+    deliveries = sqs.get_queue_url(QueueName=config.AGENDA_DELIVERY_QUEUE)["QueueUrl"]
+    agenda.tick(date(2031, 6, 15), drain=False)
+    shard_pump, delivery_pump = agenda.pumps()
+    shard_pump.drain()
+    received = sqs.receive_message(QueueUrl=deliveries, MaxNumberOfMessages=10, WaitTimeSeconds=1)["Messages"]
+    bodies = [m["Body"] for m in received]
+    for m in received:
+        sqs.change_message_visibility(QueueUrl=deliveries, ReceiptHandle=m["ReceiptHandle"], VisibilityTimeout=0)
+    before = emails_sent()
+    delivery_pump.drain()
+    assert len(reminders_of(stack, me)) == 1 and emails_sent() - before == 1
+
+    for body in bodies:  # the same batches delivered again, plus one that can never be processed
+        sqs.send_message(QueueUrl=deliveries, MessageBody=body)
+    poison = load("sqs/agenda_delivery_with_poison.json")["Records"][1]["body"]
+    sqs.send_message(QueueUrl=deliveries, MessageBody=poison)
+    for _ in range(config.MAX_RECEIVES + 1):
+        delivery_pump.drain()
+    assert len(reminders_of(stack, me)) == 1 and emails_sent() - before == 1
+    assert queue_depth(config.AGENDA_DELIVERY_QUEUE) == 0
+    dlq = sqs.get_queue_url(QueueName=config.AGENDA_DELIVERY_DLQ)["QueueUrl"]
+    dead = sqs.receive_message(QueueUrl=dlq, MaxNumberOfMessages=10)["Messages"]
+    assert [m["Body"] for m in dead] == [poison]
+
+
+def test_the_sample_delivery_event_gets_a_partial_batch_response(stack: Stack) -> None:
+    import app as api
+    from local.pump import LambdaContext
+
+    event = load("sqs/agenda_delivery_with_poison.json")
+    result = api.on_agenda_delivery(event, LambdaContext())
+    assert result == {"batchItemFailures": [{"itemIdentifier": event["Records"][1]["messageId"]}]}
+
+
+def test_the_schedule_sample_dispatches_only_at_07_00_paris(stack: Stack) -> None:
+    import app as api
+    from local.pump import LambdaContext
+
+    event = load("schedule/daily.json")  # 06:00 UTC in November = 07:00 Paris
+    assert api.agenda_daily_dispatch(event, LambdaContext()) == {"dispatched": "2026-11-24"}
+    assert api.agenda_daily_dispatch({**event, "time": "2026-11-24T05:00:00Z"}, LambdaContext()) == \
+        {"dispatched": None}
+    shard_pump, delivery_pump = agenda.pumps()
+    shard_pump.drain()
+    delivery_pump.drain()
+    assert json.loads(json.dumps(event))["time"] == "2026-11-24T06:00:00Z"

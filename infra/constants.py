@@ -100,7 +100,9 @@ GATEWAY_RESPONSES = {
     "THROTTLED": (429, "throttled", "too many requests"),
     "DEFAULT_5XX": (None, "internal_error", "internal error"),
 }
-# Access log: no path (it carries the INS on professional routes), only the route template and pseudonyms.
+# Access log: nothing that identifies a patient. No path (it carries the INS on professional routes), only the
+# route template; no principalId: the authorizer sets it to an unkeyed SHA-256 of the INS/RPPS, which enumerating
+# the INS space reverses. The principal's kind (citizen/professional/organisation) comes from the authorizer context.
 ACCESS_LOG_FIELDS = {
     "requestId": "$context.requestId",
     "time": "$context.requestTimeEpoch",
@@ -112,7 +114,7 @@ ACCESS_LOG_FIELDS = {
     "latencyMs": "$context.responseLatency",
     "integrationStatus": "$context.integration.status",
     "integrationLatencyMs": "$context.integration.latency",
-    "principal": "$context.authorizer.principalId",
+    "principalKind": "$context.authorizer.kind",
     "authorizerError": "$context.authorizer.error",
     "errorType": "$context.error.responseType",
 }

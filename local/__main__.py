@@ -200,7 +200,6 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     if args.command == "verify-traces":
         sys.exit(verify_traces(args))
-    {"run": lambda: run(), "token": lambda: token(args), "upload": lambda: upload(args)}[args.command]()
     {"run": lambda: run(), "token": lambda: token(args), "upload": lambda: upload(args),
      "tick": lambda: tick(args)}[args.command]()
 

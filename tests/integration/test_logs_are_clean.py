@@ -60,3 +60,29 @@ def test_log_lines_are_json_and_carry_the_request_correlation_id(stack: Stack, j
     mine = [line for line in lines if line.get("correlation_id") == correlation_id]
     assert [line["message"] for line in mine] == ["upload requested"]
     assert mine[0]["document_id"] == response.json()["document_id"]
+
+
+def test_the_agenda_flow_logs_no_identifier_name_place_or_address(stack: Stack, caplog: pytest.LogCaptureFixture,
+                                                                  capfd: pytest.CaptureFixture[str],
+                                                                  json_logs: io.StringIO) -> None:
+    from datetime import date
+
+    from local import agenda
+    from local.seed import ensure_citizen
+    from tests.integration.conftest import new_ins
+
+    caplog.set_level(logging.INFO)
+    ins = new_ins()
+    ensure_citizen(ins, email="secret.patient@example.org")
+    _, me = stack.citizen(ins)
+    body = {"start": "2032-03-10T09:30:00+01:00", "professional": "Dr Hélène Oncologue",
+            "place": "Centre anticancéreux Léon Bérard", "note": "chimiothérapie cycle 3", "reminder_lead_days": 1}
+    assert stack.call("POST", "/v1/me/appointments", me, json=body).status_code == 201
+    agenda.tick(date(2032, 3, 9))
+    assert any(n["place"] == body["place"] for n in stack.call("GET", "/v1/me/notifications", me).json()["items"])
+
+    out, err = capfd.readouterr()
+    logged = "\n".join([out, err, json_logs.getvalue(),
+                        "\n".join(f"{r.getMessage()} {r.__dict__}" for r in caplog.records)])
+    for secret in (ins, "secret.patient@example.org", "Hélène", "Léon Bérard", "chimiothérapie"):
+        assert secret not in logged

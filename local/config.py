@@ -58,6 +58,7 @@ def local_env(aws_port: int = AWS_PORT, api_port: int = API_PORT, prefix: str = 
         "MES_PRO_AUDIENCE": AUDIENCE,
         "MES_PRO_JWKS_URI": jwks,
         "POWERTOOLS_SERVICE_NAME": "mon-espace-sante",
+        "MES_PSEUDONYM_KEY": "local-development-pseudonym-key-not-a-secret",
     }
 
 
@@ -65,9 +66,10 @@ def apply(env: dict[str, str]) -> None:
     """Install the environment and forget anything cached from a previous one."""
     os.environ.update(env)
     from functions import deps
-    from functions.shared import aws, settings
+    from functions.shared import aws, privacy, settings
 
     settings.settings.cache_clear()
+    privacy.use_key(None)
     aws.client.cache_clear()
     for factory in (deps.bind_tables, deps.clock, deps.spaces, deps.traces, deps.notifications, deps.records,
                     deps.control, deps.access, deps.trace_signer, deps.token_verifier, deps.agenda,

@@ -6,7 +6,7 @@ import os
 from collections.abc import Mapping
 from functools import lru_cache
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 
 class IssuerSettings(BaseModel):
@@ -44,8 +44,16 @@ class Settings(BaseModel):
     agenda_email_template: str
     agenda_shards: int = Field(default=64, ge=1, le=100_000)
     agenda_batch_size: int = Field(default=100, ge=1, le=500)
+    pseudonym_key: str | None = Field(default=None, min_length=32)
+    pseudonym_secret_arn: str | None = None
     upload_url_ttl_seconds: int = Field(default=600, ge=60, le=900)
     download_url_ttl_seconds: int = Field(default=300, ge=30, le=300)
+
+    @model_validator(mode="after")
+    def _pseudonym_key_source(self) -> Settings:
+        if not (self.pseudonym_key or self.pseudonym_secret_arn):
+            raise ValueError("pseudonym_secret_arn (or pseudonym_key locally) is required")
+        return self
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
@@ -75,6 +83,8 @@ class Settings(BaseModel):
             "agenda_delivery_queue_url": env.get("MES_AGENDA_DELIVERY_QUEUE_URL"),
             "agenda_email_source": env.get("MES_AGENDA_EMAIL_SOURCE"),
             "agenda_email_template": env.get("MES_AGENDA_EMAIL_TEMPLATE"),
+            "pseudonym_key": env.get("MES_PSEUDONYM_KEY") or None,
+            "pseudonym_secret_arn": env.get("MES_PSEUDONYM_SECRET_ARN") or None,
             "citizen_issuer": issuer("CITIZEN"),
             "professional_issuer": issuer("PRO"),
         }
@@ -89,7 +99,7 @@ class Settings(BaseModel):
         try:
             return cls.model_validate(raw)
         except ValidationError as exc:
-            missing = ", ".join(".".join(str(p) for p in e["loc"]) for e in exc.errors())
+            missing = ", ".join(".".join(str(p) for p in e["loc"]) or e["msg"] for e in exc.errors())
             raise RuntimeError(f"configuration incomplete or invalid: {missing}") from exc
 
 

@@ -155,18 +155,29 @@ def upload(args: argparse.Namespace) -> None:
 
 
 def verify_traces(args: argparse.Namespace) -> int:
-    """Check a signed trace export: the KMS signature (public key fetched from the configured key, never taken
-    from the file) and the hash chain. Exit status 1 when anything was removed or altered."""
-    if not _aws_reachable():
-        sys.exit("the local AWS is not running: start `make run` first")
-    config.apply(config.local_env())
+    """Check a signed trace export: the signature and the hash chain. The public key is never taken from the file:
+    `--public-key` (DER or PEM, e.g. from `aws kms get-public-key` on the stage's key) checks offline; without it,
+    the local stack's key is asked. Exit status 1 when anything was removed or altered."""
     from functions.audit.export import SignedExport, check
-    from functions.shared.aws import client
-    from functions.shared.settings import settings
 
     with open(args.file, encoding="utf-8") as f:
         export = SignedExport.model_validate_json(f.read())
-    public_key = client("kms", config.REGION).get_public_key(KeyId=settings().trace_signing_key_id)["PublicKey"]
+    if args.public_key:
+        from cryptography.hazmat.primitives import serialization
+
+        raw = open(args.public_key, "rb").read()  # noqa: SIM115
+        if raw.lstrip().startswith(b"-----BEGIN"):
+            raw = serialization.load_pem_public_key(raw).public_bytes(
+                serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+        public_key = raw
+    else:
+        if not _aws_reachable():
+            sys.exit("the local AWS is not running: start `make run` first, or pass --public-key")
+        config.apply(config.local_env())
+        from functions.shared.aws import client
+        from functions.shared.settings import settings
+
+        public_key = client("kms", config.REGION).get_public_key(KeyId=settings().trace_signing_key_id)["PublicKey"]
     problems = check(export, public_key)
     for problem in problems:
         print(f"TAMPERED: {problem}")
@@ -197,6 +208,7 @@ def main(argv: list[str] | None = None) -> None:
     up.add_argument("file")
     ver = sub.add_parser("verify-traces", help="check a signed export of GET /v1/me/traces/export")
     ver.add_argument("file")
+    ver.add_argument("--public-key", help="the signing key's public key (DER or PEM) to check offline")
     args = parser.parse_args(argv)
     if args.command == "verify-traces":
         sys.exit(verify_traces(args))

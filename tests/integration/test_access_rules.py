@@ -261,6 +261,18 @@ def test_the_signed_trace_export_verifies_and_tampering_shows(stack: Stack, tmp_
     tampered["traces"] = [t for t in payload["traces"] if t["action"] != "document.read"]
     bad = verify({**body, "payload": json.dumps(tampered, sort_keys=True, separators=(",", ":"))})
     assert bad.returncode == 1 and "TAMPERED" in bad.stdout
+
+    # Offline, with the public key an auditor got from KMS (no AWS access needed to verify).
+    from functions.shared.aws import client
+
+    der = client("kms", "eu-west-3").get_public_key(KeyId=stack.env["MES_TRACE_SIGNING_KEY_ID"])["PublicKey"]
+    (tmp_path / "key.der").write_bytes(der)
+    (tmp_path / "export.json").write_text(json.dumps(body))
+    offline = subprocess.run([sys.executable, "-m", "local", "verify-traces", str(tmp_path / "export.json"),
+                              "--public-key", str(tmp_path / "key.der")], cwd=ROOT,
+                             env={"PATH": os.environ["PATH"], "MES_LOCAL_AWS_PORT": "1"},
+                             capture_output=True, text=True, timeout=60)
+    assert offline.returncode == 0, offline.stdout + offline.stderr
     latest = stack.call("GET", "/v1/me/traces?limit=1", patient).json()["items"][0]
     assert latest["action"] == "traces.exported"
 

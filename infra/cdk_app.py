@@ -23,7 +23,7 @@ import aws_cdk as cdk  # noqa: E402
 
 from infra import constants as c  # noqa: E402
 from infra.chalice_source import stage_app  # noqa: E402
-from infra.config import ConfigError, StageConfig, load  # noqa: E402
+from infra.config import PARAMETERS, ConfigError, StageConfig, load  # noqa: E402
 from infra.nag import apply_packs  # noqa: E402
 from infra.stack import MonEspaceSanteStack  # noqa: E402
 
@@ -76,9 +76,7 @@ def main(argv: list[str]) -> int:
     try:
         context, out = parse_args(argv)
         probe = cdk.App(context=context) if context else cdk.App()  # CDK_CONTEXT_JSON when run by the cdk CLI
-        keys = ["stage", "region", *c.ISSUER_ENV, "alarm_email", "api_rate_limit", "api_burst_limit",
-                "reserved_concurrency", "upload_consumer_max_concurrency", "log_retention_days",
-                "backup_retention_days", "termination_protection"]
+        keys = ["stage", "region", *PARAMETERS]
         values = {k: v for k in keys if (v := probe.node.try_get_context(k)) is not None}
         config = load(values)
     except ConfigError as exc:

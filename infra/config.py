@@ -7,6 +7,7 @@ profile, no default account or region)."""
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -36,10 +37,13 @@ class StageConfig:
     api_rate_limit: int
     api_burst_limit: int
     reserved_concurrency: dict[str, int]
-    upload_consumer_max_concurrency: int
+    max_concurrency: dict[str, int]  # per SQS consumer function: its event source's maximum concurrency
     log_retention_days: int
     backup_retention_days: int
     termination_protection: bool
+    agenda_email_source: str  # the From address of reminder e-mails
+    agenda_email_identity: str  # the SES identity that address sends as: itself, or its domain
+    agenda_shards: int
 
     @property
     def is_production(self) -> bool:
@@ -94,6 +98,27 @@ def _bool(values: Mapping[str, Any], name: str) -> bool:
     raise ConfigError(f"stage parameter '{name}' must be true or false, got {raw!r}")
 
 
+_EMAIL = re.compile(r"^[A-Za-z0-9._%+-]+@([A-Za-z0-9-]+\.)+[A-Za-z0-9-]{2,}$")
+_DOMAIN = re.compile(r"^([A-Za-z0-9-]+\.)+[A-Za-z0-9-]{2,}$")
+
+
+def _email_source(values: Mapping[str, Any]) -> tuple[str, str]:
+    """(From address, SES identity): the identity is the address itself unless `agenda_email_identity` names its
+    domain (DKIM records to publish, stack outputs)."""
+    source = _text(values, "agenda_email_source")
+    if not _EMAIL.match(source):
+        raise ConfigError(f"stage parameter 'agenda_email_source' must be a bare e-mail address, got {source!r}")
+    identity = str(values.get("agenda_email_identity") or "").strip() or source
+    if identity != source:
+        if not _DOMAIN.match(identity):
+            raise ConfigError(f"stage parameter 'agenda_email_identity' must be empty (the address is the identity) "
+                              f"or a domain, got {identity!r}")
+        if source.rsplit("@", 1)[1].lower() != identity.lower():
+            raise ConfigError(f"stage parameter 'agenda_email_identity' ({identity}) is not the domain of "
+                              f"'agenda_email_source' ({source})")
+    return source, identity
+
+
 def _issuer(values: Mapping[str, Any], who: str) -> Issuer:
     return Issuer(issuer=_https_url(values, f"{who}_issuer"), audience=_text(values, f"{who}_audience"),
                   jwks_uri=_https_url(values, f"{who}_jwks_uri"))
@@ -111,7 +136,7 @@ def load(context: Mapping[str, Any]) -> StageConfig:
         raise ConfigError(f"parameter 'region' is '{region}': this stack holds health data (HDS) and may only be "
                           f"synthesized and deployed in {c.REGION}")
     values: dict[str, Any] = json.loads((c.STAGES_DIR / f"{stage}.json").read_text())
-    values.update({k: v for k, v in context.items() if k in values or k in c.ISSUER_ENV})
+    values.update({k: v for k, v in context.items() if k in values or k in _KNOWN})
     unknown = sorted(set(values) - _KNOWN)
     if unknown:
         raise ConfigError(f"unknown stage parameter(s) in infra/stages/{stage}.json: {', '.join(unknown)}")
@@ -126,29 +151,46 @@ def load(context: Mapping[str, Any]) -> StageConfig:
         raise ConfigError(f"stage parameter 'reserved_concurrency' must give a number for each of "
                           f"{', '.join(tunable)} (and only those: {', '.join(sorted(c.FIXED_CONCURRENCY))} "
                           f"is fixed in infra/constants.py)")
-    max_consumers = _int(values, "upload_consumer_max_concurrency", 2, 1000)
     reserved_ints = {name: _int(reserved, name, 1, 1000) for name in tunable} | c.FIXED_CONCURRENCY
-    if reserved_ints[c.CHALICE_UPLOAD_CONSUMER] < max_consumers:
-        raise ConfigError("stage parameter 'upload_consumer_max_concurrency' exceeds the consumer's reserved "
-                          "concurrency: messages would be throttled into the dead-letter queue")
+    max_concurrency: dict[str, int] = {}
+    for function, parameter in MAX_CONCURRENCY_PARAMETERS.items():
+        # SQS event sources accept a maximum concurrency from 2.
+        max_concurrency[function] = _int(values, parameter, 2, 1000)
+        if reserved_ints[function] < max_concurrency[function]:
+            raise ConfigError(f"stage parameter '{parameter}' exceeds {function}'s reserved concurrency: messages "
+                              "would be throttled into the dead-letter queue")
     retention = _int(values, "log_retention_days", 1, 3653)
     if retention not in _LOG_RETENTIONS:
         raise ConfigError(f"stage parameter 'log_retention_days' must be one of {_LOG_RETENTIONS}")
+    citizen, professional = _issuer(values, "citizen"), _issuer(values, "pro")
+    email_source, email_identity = _email_source(values)
     return StageConfig(
         stage=stage,
         region=region,
-        citizen=_issuer(values, "citizen"),
-        professional=_issuer(values, "pro"),
+        citizen=citizen,
+        professional=professional,
         alarm_email=alarm_email,
         api_rate_limit=_int(values, "api_rate_limit", 1, 10000),
         api_burst_limit=_int(values, "api_burst_limit", 1, 5000),
         reserved_concurrency=reserved_ints,
-        upload_consumer_max_concurrency=max_consumers,
+        max_concurrency=max_concurrency,
         log_retention_days=retention,
         backup_retention_days=_int(values, "backup_retention_days", 7, 3653),
         termination_protection=_bool(values, "termination_protection"),
+        # After the issuers: a prod synth without any parameter names the issuers first.
+        agenda_email_source=email_source,
+        agenda_email_identity=email_identity,
+        # Never lower it on a deployed stage: entries already in shards >= the new count would never be read.
+        agenda_shards=_int(values, "agenda_shards", 1, 100_000),
     )
 
 
-_KNOWN = {*c.ISSUER_ENV, "alarm_email", "api_rate_limit", "api_burst_limit", "reserved_concurrency",
-          "upload_consumer_max_concurrency", "log_retention_days", "backup_retention_days", "termination_protection"}
+# SQS consumer -> the stage parameter bounding its event source's concurrency (so queues cannot starve the API).
+MAX_CONCURRENCY_PARAMETERS = {c.CHALICE_UPLOAD_CONSUMER: "upload_consumer_max_concurrency",
+                              c.CHALICE_AGENDA_SHARD_CONSUMER: "agenda_shard_max_concurrency",
+                              c.CHALICE_AGENDA_DELIVERY_CONSUMER: "agenda_delivery_max_concurrency"}
+# Every stage parameter (infra/stages/<stage>.json keys; cdk_app.py reads these from the CDK context).
+PARAMETERS = (*c.ISSUER_ENV, "alarm_email", "api_rate_limit", "api_burst_limit", "reserved_concurrency",
+              *MAX_CONCURRENCY_PARAMETERS.values(), "log_retention_days", "backup_retention_days",
+              "termination_protection", "agenda_email_source", "agenda_email_identity", "agenda_shards")
+_KNOWN = set(PARAMETERS)

@@ -23,24 +23,36 @@ CHALICE_API_HANDLER = "APIHandler"
 CHALICE_AUTHORIZER = "Bearer"
 CHALICE_UPLOAD_CONSUMER = "OnUploadEvent"
 CHALICE_INVISIBLE_JOB = "InvisiblePatientDaily"  # @app.schedule(..., name="invisible-patient-daily")
+CHALICE_AGENDA_DISPATCH = "AgendaDailyDispatch"  # @app.schedule(..., name="agenda-daily-dispatch")
+CHALICE_AGENDA_SHARD_CONSUMER = "OnAgendaShard"  # @app.on_sqs_message(queue=AGENDA_SHARD_QUEUE, batch_size=1)
+CHALICE_AGENDA_DELIVERY_CONSUMER = "OnAgendaDelivery"  # @app.on_sqs_message(queue=AGENDA_DELIVERY_QUEUE, ...)
 CHALICE_REST_API = "RestAPI"
-CHALICE_UPLOAD_EVENT_SOURCE = "OnUploadEventSqsEventSource"
+# SQS consumers: Chalice names the event source `<Function>SqsEventSource`.
+SQS_CONSUMERS = (CHALICE_UPLOAD_CONSUMER, CHALICE_AGENDA_SHARD_CONSUMER, CHALICE_AGENDA_DELIVERY_CONSUMER)
 API_STAGE_NAME = "api"  # .chalice/config.json api_gateway_stage
 HEALTH_PATH = "/v1/health"
 AUTHORIZER_NAME = "bearer"
 LAMBDA_RUNTIME = "python3.11"
 
-# Per function: timeout (s) and memory (MB). The upload consumer's queue visibility is 6x its timeout.
+# Per function: timeout (s) and memory (MB). A consumer's queue visibility is 6x its timeout.
+# Shard task: Query pages of one DUE#<day>#<shard> partition + SendMessageBatch (seconds). Delivery: per message of
+# up to 100 reminders, BatchGetItem, 1-3 TransactWriteItems and SES bulk calls of 50 (10 messages a batch).
 FUNCTION_TIMEOUTS = {CHALICE_API_HANDLER: 29, CHALICE_AUTHORIZER: 10, CHALICE_UPLOAD_CONSUMER: 60,
-                     CHALICE_INVISIBLE_JOB: 300}
+                     CHALICE_INVISIBLE_JOB: 300, CHALICE_AGENDA_DISPATCH: 60, CHALICE_AGENDA_SHARD_CONSUMER: 120,
+                     CHALICE_AGENDA_DELIVERY_CONSUMER: 180}
 FUNCTION_MEMORY = {CHALICE_API_HANDLER: 512, CHALICE_AUTHORIZER: 256, CHALICE_UPLOAD_CONSUMER: 512,
-                   CHALICE_INVISIBLE_JOB: 512}
+                   CHALICE_INVISIBLE_JOB: 512, CHALICE_AGENDA_DISPATCH: 256, CHALICE_AGENDA_SHARD_CONSUMER: 512,
+                   CHALICE_AGENDA_DELIVERY_CONSUMER: 512}
 VISIBILITY_TIMEOUT_FACTOR = 6
-# Reserved concurrency fixed by design, not a stage parameter: the daily job runs one at a time (a retry that
+# Reserved concurrency fixed by design, not a stage parameter: the daily jobs run one at a time (a retry that
 # overlaps a run still going is throttled and retried later by Lambda's asynchronous invocation).
-FIXED_CONCURRENCY = {CHALICE_INVISIBLE_JOB: 1}
+FIXED_CONCURRENCY = {CHALICE_INVISIBLE_JOB: 1, CHALICE_AGENDA_DISPATCH: 1}
 # Functions invoked asynchronously (EventBridge schedule): their failed events go to a dead-letter queue.
-SCHEDULED_FUNCTIONS = {CHALICE_INVISIBLE_JOB: "invisible-patient-daily"}
+SCHEDULED_FUNCTIONS = {CHALICE_INVISIBLE_JOB: "invisible-patient-daily",
+                       CHALICE_AGENDA_DISPATCH: "agenda-daily-dispatch"}
+# The schedules as app.py declares them (Chalice generates the rules; tests/infra checks them). The dispatch fires at
+# 05:00 and 06:00 UTC and acts only on the tick that is 07:00 in Paris (CEST then CET): DST needs no redeploy.
+SCHEDULES = {CHALICE_INVISIBLE_JOB: "cron(0 5 * * ? *)", CHALICE_AGENDA_DISPATCH: "cron(0 5,6 * * ? *)"}
 
 # ---- Environment variables read by functions/shared/settings.py --------------------------------------------
 ENV_SPACES_TABLE = "MES_SPACES_TABLE"
@@ -52,6 +64,15 @@ ENV_QUARANTINE_BUCKET = "MES_QUARANTINE_BUCKET"
 ENV_RECORDS_BUCKET = "MES_RECORDS_BUCKET"
 ENV_KMS_KEY_ID = "MES_KMS_KEY_ID"
 ENV_TRACE_SIGNING_KEY_ID = "MES_TRACE_SIGNING_KEY_ID"
+ENV_AGENDA_TABLE = "MES_AGENDA_TABLE"
+ENV_AGENDA_DUE_TABLE = "MES_AGENDA_DUE_TABLE"
+ENV_AGENDA_SHARD_QUEUE_URL = "MES_AGENDA_SHARD_QUEUE_URL"
+ENV_AGENDA_DELIVERY_QUEUE_URL = "MES_AGENDA_DELIVERY_QUEUE_URL"
+ENV_AGENDA_EMAIL_SOURCE = "MES_AGENDA_EMAIL_SOURCE"
+ENV_AGENDA_EMAIL_TEMPLATE = "MES_AGENDA_EMAIL_TEMPLATE"
+ENV_AGENDA_SHARDS = "MES_AGENDA_SHARDS"
+ENV_AGENDA_BATCH_SIZE = "MES_AGENDA_BATCH_SIZE"
+ENV_PSEUDONYM_SECRET_ARN = "MES_PSEUDONYM_SECRET_ARN"  # noqa: S105 (a variable name, not a secret)
 ISSUER_ENV = {
     "citizen_issuer": "MES_CITIZEN_ISSUER",
     "citizen_audience": "MES_CITIZEN_AUDIENCE",
@@ -72,6 +93,16 @@ DOCUMENTS_INDEXES = {"patient-by-date": "patient_date", "patient-by-type": "pati
                      "available-by-date": "pro_date"}
 DOCUMENTS_GLOBAL_INDEXES = {"invisible-due": ("invisible_due", "document_id")}
 DOCUMENTS_TTL_ATTRIBUTE = "expires_at_epoch"  # pending uploads expire; the attribute is optional on items
+# functions/agenda/storage.py: AgendaItem (owner, item_id; LSI agenda-by-time on when_key) and DueItem (bucket =
+# DUE#<day>#<shard>, entry = <ins>#<item id>; TTL expires_at_epoch, a month after the day).
+AGENDA = "agenda"
+AGENDA_DUE = "agenda-due"
+AGENDA_KEYS = ("owner", "item_id")
+AGENDA_INDEXES = {"agenda-by-time": "when_key"}
+AGENDA_DUE_KEYS = ("bucket", "entry")
+AGENDA_DUE_TTL_ATTRIBUTE = "expires_at_epoch"
+# Reminders per delivery message (MES_AGENDA_BATCH_SIZE; the app accepts 1-500, one TransactWriteItems holds 100).
+AGENDA_BATCH_SIZE = 100
 
 # ---- S3 -------------------------------------------------------------------------------------------------------
 QUARANTINE_PREFIX = "uploads/"
@@ -86,10 +117,27 @@ NONCURRENT_RECORD_VERSION_DAYS = 30  # deleted/overwritten record versions stay 
 
 # ---- SQS ------------------------------------------------------------------------------------------------------
 UPLOAD_EVENTS = "upload-events"  # the app's queue "mes-upload-events" (app.UPLOAD_EVENTS_QUEUE) per stage
+AGENDA_SHARDS_QUEUE = "agenda-shards"  # app.AGENDA_SHARD_QUEUE "mes-agenda-shards"
+AGENDA_DELIVERIES_QUEUE = "agenda-deliveries"  # app.AGENDA_DELIVERY_QUEUE "mes-agenda-deliveries"
 MAX_RECEIVES = 3
 DLQ_RETENTION_DAYS = 14
 QUEUE_DEPTH_ALARM = 500
 QUEUE_AGE_ALARM_SECONDS = 15 * 60
+# Deliveries are paced by the delivery consumers' maximum concurrency and SES's sending rate: on a heavy day the
+# queue legitimately holds thousands of messages for a while after 07:00.
+DELIVERY_DEPTH_ALARM = 10_000
+DELIVERY_AGE_ALARM_SECONDS = 60 * 60
+
+# ---- SES (reminder e-mails, functions/agenda/mailer.py: SendBulkTemplatedEmail) -----------------------------------
+EMAIL_TEMPLATE = "reminder"  # mes-<stage>-reminder
+# Same text as local/resources.py (tests/infra checks it): the kind of reminder and its day, no health detail.
+EMAIL_SUBJECT = "Mon espace santé : un {{kind}}"
+EMAIL_BODY = ("Bonjour,\n\nUn {{kind}} vous attend dans Mon espace santé pour le {{day}}.\n"
+              "Connectez-vous pour le consulter.\n")
+
+# ---- Secrets Manager ----------------------------------------------------------------------------------------------
+PSEUDONYM_SECRET = "pseudonym-key"  # noqa: S105 (the secret's name: mes/<stage>/pseudonym-key)
+PSEUDONYM_KEY_LENGTH = 64  # characters from [A-Za-z0-9]: ~381 bits, and <= 64 bytes (HMAC-SHA-256 block size)
 
 # ---- API Gateway ----------------------------------------------------------------------------------------------
 # The JSON error bodies the gateway itself returns (local/gateway.py emulates the same ones).

@@ -7,6 +7,8 @@ import aws_cdk as cdk
 from cdk_nag import AwsSolutionsChecks, HIPAASecurityChecks
 from constructs import IConstruct
 
+from infra import constants as c
+
 
 def apply_packs(app: cdk.App) -> None:
     """Findings fail synth (CDK policy validation); acknowledged ones are listed in the validation report."""
@@ -36,7 +38,7 @@ _RUNTIME_AND_NETWORK = [
 # Synchronously invoked functions; the scheduled one (asynchronous) has a real dead-letter queue instead.
 _FUNCTION_REASONS = [*_RUNTIME_AND_NETWORK, (
     "HIPAA.Security-LambdaDLQ", "No asynchronous invocation: API Gateway and the authorizer call synchronously and "
-    "return errors to the caller; the upload consumer's failures go to its SQS queue's dead-letter queue.")]
+    "return errors to the caller; the SQS consumers' failures go to their queue's dead-letter queue.")]
 _STAGE_REASONS = [
     ("HIPAA.Security-APIGWCacheEnabledAndEncrypted", "Caching is off on purpose: responses are per-patient health "
      "data and must never be served from a shared cache."),
@@ -46,10 +48,8 @@ _STAGE_REASONS = [
      "and reserved concurrency bound abuse. A WAFv2 web ACL (AWS managed rules + rate rule) is a follow-up."),
 ]
 TRANSFORMED_ACKNOWLEDGMENTS: dict[str, list[tuple[str, str]]] = {
-    "APIHandler": _FUNCTION_REASONS,
-    "Bearer": _FUNCTION_REASONS,
-    "OnUploadEvent": _FUNCTION_REASONS,
-    "InvisiblePatientDaily": _RUNTIME_AND_NETWORK,
+    **{function: _RUNTIME_AND_NETWORK if function in c.SCHEDULED_FUNCTIONS else _FUNCTION_REASONS
+       for function in c.FUNCTION_TIMEOUTS},
     "RestAPIapiStage": _STAGE_REASONS,
     "RestAPI": [("AwsSolutions-APIG2", "Requests are validated in the app (pydantic models, a 400/422 JSON error "
                  "per field); an API Gateway model would duplicate them and drift.")],

@@ -1,13 +1,14 @@
-"""The Chalice app (API Gateway REST API + its four functions) through `chalice.cdk`, shaped for production.
+"""The Chalice app (API Gateway REST API + its seven functions) through `chalice.cdk`, shaped for production.
 
 `chalice package` runs on a staged copy of the app (infra/chalice_source.py) whose requirements.txt is empty: the
 dependencies come from the shared layer built from layers/, so the function zips carry only app code. The SAM
 template Chalice generates is then overridden resource by resource:
 
 - functions: own role, layer, timeout, memory, reserved concurrency, environment, a KMS-encrypted log group with
-  retention (LoggingConfig), and for the upload consumer the stage's queue with ReportBatchItemFailures (Chalice
-  never sets it) and a maximum concurrency for the event source; for the scheduled function (Chalice's
-  @app.schedule: Chalice keeps owning its EventBridge rule) a dead-letter queue for failed asynchronous events;
+  retention (LoggingConfig), and for each SQS consumer (uploads, agenda shards, agenda deliveries) the stage's queue
+  with ReportBatchItemFailures (Chalice never sets it) and a maximum concurrency for the event source; for the
+  scheduled functions (Chalice's @app.schedule: Chalice keeps owning their EventBridge rules) a dead-letter queue
+  for failed asynchronous events;
 - REST API: stage name per stage, access logs (no identifiers), execution logs at ERROR, metrics, X-Ray,
   throttling, and Gateway Responses carrying the app's JSON error body.
 """
@@ -65,7 +66,8 @@ def _gateway_responses() -> dict[str, Any]:
 class ChaliceApi(Construct):
     def __init__(self, scope: Construct, construct_id: str, *, config: StageConfig, source_dir: Path,
                  build_dir: Path, layer: lambda_.ILayerVersion, roles: FunctionRoles, environment: dict[str, str],
-                 upload_queue_arn: str, job_dead_letter_arns: dict[str, str], data_key: kms.IKey) -> None:
+                 consumer_queue_arns: dict[str, str], job_dead_letter_arns: dict[str, str],
+                 data_key: kms.IKey) -> None:
         super().__init__(scope, construct_id)
         stage = config.stage
         chalice_config = {
@@ -106,12 +108,16 @@ class ChaliceApi(Construct):
             self.chalice.get_resource(function).add_property_override(
                 "DeadLetterQueue", {"Type": "SQS", "TargetArn": dead_letters_arn})
 
-        source = f"Events.{c.CHALICE_UPLOAD_EVENT_SOURCE}.Properties"
-        consumer = self.chalice.get_resource(c.CHALICE_UPLOAD_CONSUMER)
-        consumer.add_property_override(f"{source}.Queue", upload_queue_arn)
-        consumer.add_property_override(f"{source}.FunctionResponseTypes", ["ReportBatchItemFailures"])
-        consumer.add_property_override(f"{source}.ScalingConfig",
-                                       {"MaximumConcurrency": config.upload_consumer_max_concurrency})
+        assert set(consumer_queue_arns) == set(c.SQS_CONSUMERS), "every SQS consumer needs its stage's queue"
+        for function, queue_arn in consumer_queue_arns.items():
+            # Chalice points the event source at the app's queue name (mes-upload-events, mes-agenda-shards, ...):
+            # replace it with the stage's queue; partial batch responses; bounded concurrency (never starves the API).
+            source = f"Events.{function}SqsEventSource.Properties"
+            consumer = self.chalice.get_resource(function)
+            consumer.add_property_override(f"{source}.Queue", queue_arn)
+            consumer.add_property_override(f"{source}.FunctionResponseTypes", ["ReportBatchItemFailures"])
+            consumer.add_property_override(f"{source}.ScalingConfig",
+                                           {"MaximumConcurrency": config.max_concurrency[function]})
 
         self.api_name = f"{c.PREFIX}-{stage}-api"
         self.access_logs = _log_group(self, "AccessLogs", f"/{c.PREFIX}/{stage}/api/access", config, data_key)

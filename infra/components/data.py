@@ -5,8 +5,10 @@ the stack is deleted. Physical names are fixed per stage (`mes-<stage>-<table>`)
 the table ARNs without depending on the tables (see components/roles.py). AWS Backup takes a daily copy on top of
 PITR (which only reaches 35 days back).
 
-Tables: spaces, documents (three LSIs + the `invisible-due` GSI + TTL), traces, notifications and access (the
-patient's control partition: settings, care team, blocks, administrator, grants, and the trace chain's head)."""
+Tables: spaces, documents (three LSIs + the `invisible-due` GSI + TTL), traces, notifications, access (the
+patient's control partition: settings, care team, blocks, administrator, grants, and the trace chain's head),
+agenda (appointments, reminders, the prevention item; LSI `agenda-by-time`) and agenda-due (the daily reminder
+index: partition DUE#<day>#<shard>, TTL a month after the day)."""
 
 from __future__ import annotations
 
@@ -53,8 +55,18 @@ class Tables(Construct):
                                          ddb.Attribute(name="recipient", type=s), ddb.Attribute(name="sk", type=s), key)
         self.access = self._table("Access", stage, c.ACCESS, ddb.Attribute(name="patient", type=s),
                                   ddb.Attribute(name="sk", type=s), key)
+        owner, item_id = c.AGENDA_KEYS
+        self.agenda = self._table("Agenda", stage, c.AGENDA, ddb.Attribute(name=owner, type=s),
+                                  ddb.Attribute(name=item_id, type=s), key)
+        for index, range_key in c.AGENDA_INDEXES.items():  # created with the table (LSI)
+            self.agenda.add_local_secondary_index(index_name=index, sort_key=ddb.Attribute(name=range_key, type=s),
+                                                  projection_type=ddb.ProjectionType.ALL)
+        bucket, entry = c.AGENDA_DUE_KEYS
+        self.agenda_due = self._table("AgendaDue", stage, c.AGENDA_DUE, ddb.Attribute(name=bucket, type=s),
+                                      ddb.Attribute(name=entry, type=s), key, ttl=c.AGENDA_DUE_TTL_ATTRIBUTE)
         self.all = {c.SPACES: self.spaces, c.DOCUMENTS: self.documents, c.TRACES: self.traces,
-                    c.NOTIFICATIONS: self.notifications, c.ACCESS: self.access}
+                    c.NOTIFICATIONS: self.notifications, c.ACCESS: self.access, c.AGENDA: self.agenda,
+                    c.AGENDA_DUE: self.agenda_due}
         self._backups(stage, key, backup_retention_days)
 
     def _table(self, construct_id: str, stage: str, name: str, pk: ddb.Attribute, sk: ddb.Attribute | None,

@@ -9,6 +9,10 @@
 - UploadEventsDlqDepth: any message in the dead-letter queue: a poison upload event; inspect, fix, redrive.
 - UploadEventsDlqAge: a dead letter is older than 3 days; it must be handled before the 14-day retention drops it.
 - InvisiblePatientDailyDlqDepth / DlqAge: the daily job's event failed its 3 attempts (same handling).
+- AgendaShards{Depth,Age,DlqDepth,DlqAge}: shard tasks of the daily reminder fan-out (age > 15 minutes).
+- AgendaDeliveries{Depth,Age,DlqDepth,DlqAge}: reminder batches (depth > 10000 for 15 minutes, age > 1 hour:
+  delivery is paced by its maximum concurrency and SES's sending rate).
+- AgendaDailyDispatchDlqDepth / DlqAge: the 07:00 dispatch failed its 3 attempts.
 """
 
 from __future__ import annotations
@@ -90,13 +94,13 @@ class Monitoring(Construct):
             period=FIVE_MINUTES, statistic="Maximum"), 3 * 24 * 3600,
             "A dead letter has waited more than 3 days (retention is 14 days).", evaluation_periods=1, datapoints=1)
 
-    def watch_queue(self, name: str, queue: sqs.IQueue, dead_letters: sqs.IQueue) -> None:
+    def watch_queue(self, name: str, queue: sqs.IQueue, dead_letters: sqs.IQueue, age_description: str, *,
+                    depth: int = c.QUEUE_DEPTH_ALARM, age_seconds: int = c.QUEUE_AGE_ALARM_SECONDS) -> None:
         self._alarm(f"{name}Depth", queue.metric_approximate_number_of_messages_visible(
-            period=FIVE_MINUTES, statistic="Maximum"), c.QUEUE_DEPTH_ALARM,
-            f"More than {c.QUEUE_DEPTH_ALARM} messages waiting for 15 minutes.")
+            period=FIVE_MINUTES, statistic="Maximum"), depth,
+            f"More than {depth} messages waiting for 15 minutes.")
         self._alarm(f"{name}Age", queue.metric_approximate_age_of_oldest_message(
-            period=FIVE_MINUTES, statistic="Maximum"), c.QUEUE_AGE_ALARM_SECONDS,
-            "The oldest upload event is older than 15 minutes: uploads are not being verified.")
+            period=FIVE_MINUTES, statistic="Maximum"), age_seconds, age_description)
         self._alarm(f"{name}DlqDepth", dead_letters.metric_approximate_number_of_messages_visible(
             period=cdk.Duration.minutes(1), statistic="Maximum"), 0,
             "A message reached the dead-letter queue.", evaluation_periods=1, datapoints=1)

@@ -1,5 +1,7 @@
-"""SQS: the upload-events queue (S3 ObjectCreated in quarantine -> the verifier) and its dead-letter queue, and the
-dead-letter queue of each scheduled function (the events Lambda still fails after its asynchronous retries).
+"""SQS: the upload-events queue (S3 ObjectCreated in quarantine -> the verifier), the agenda-shards queue (one task
+per shard of the day, sent by the daily dispatch) and the agenda-deliveries queue (batches of up to 100 reminders,
+sent by the shard tasks), each with its dead-letter queue, and the dead-letter queue of each scheduled function (the
+events Lambda still fails after its asynchronous retries).
 
 All are encrypted with the data key and refuse non-TLS requests. A message that fails `MAX_RECEIVES` times moves to
 the DLQ, kept 14 days for inspection and redrive. The visibility timeout is 6x the consumer's timeout (AWS's advice
@@ -49,13 +51,15 @@ def job_dead_letter_queue(scope: Construct, construct_id: str, *, stage: str, fu
     return queue
 
 
-class UploadEventQueues(Construct):
-    def __init__(self, scope: Construct, construct_id: str, *, stage: str, key: kms.IKey,
-                 consumer_timeout_seconds: int, source_bucket_arn: str) -> None:
+class WorkQueues(Construct):
+    """A queue consumed by one Lambda function (ReportBatchItemFailures, see components/api.py) and its DLQ."""
+
+    def __init__(self, scope: Construct, construct_id: str, *, stage: str, name: str, key: kms.IKey,
+                 consumer_timeout_seconds: int) -> None:
         super().__init__(scope, construct_id)
         self.dead_letters = sqs.Queue(
             self, "DeadLetters",
-            queue_name=queue_name(stage, f"{c.UPLOAD_EVENTS}-dlq"),
+            queue_name=queue_name(stage, f"{name}-dlq"),
             encryption=sqs.QueueEncryption.KMS,
             encryption_master_key=key,
             data_key_reuse=cdk.Duration.minutes(5),
@@ -63,11 +67,11 @@ class UploadEventQueues(Construct):
             retention_period=cdk.Duration.days(c.DLQ_RETENTION_DAYS),
             removal_policy=cdk.RemovalPolicy.RETAIN,
         )
-        acknowledge(self.dead_letters, "This queue is itself the dead-letter queue of the upload-events queue.",
+        acknowledge(self.dead_letters, f"This queue is itself the dead-letter queue of the {name} queue.",
                     "AwsSolutions-SQS3")
         self.queue = sqs.Queue(
             self, "Queue",
-            queue_name=queue_name(stage, c.UPLOAD_EVENTS),
+            queue_name=queue_name(stage, name),
             encryption=sqs.QueueEncryption.KMS,
             encryption_master_key=key,
             data_key_reuse=cdk.Duration.minutes(5),
@@ -77,6 +81,13 @@ class UploadEventQueues(Construct):
             dead_letter_queue=sqs.DeadLetterQueue(queue=self.dead_letters, max_receive_count=c.MAX_RECEIVES),
             removal_policy=cdk.RemovalPolicy.RETAIN,
         )
+
+
+class UploadEventQueues(WorkQueues):
+    def __init__(self, scope: Construct, construct_id: str, *, stage: str, key: kms.IKey,
+                 consumer_timeout_seconds: int, source_bucket_arn: str) -> None:
+        super().__init__(scope, construct_id, stage=stage, name=c.UPLOAD_EVENTS, key=key,
+                         consumer_timeout_seconds=consumer_timeout_seconds)
         # S3 may send the quarantine bucket's notifications, and nothing else may.
         self.queue.add_to_resource_policy(iam.PolicyStatement(
             sid="QuarantineNotifications",

@@ -25,6 +25,23 @@ condition dynamodb:EnclosingOperation = TransactWriteItems, so no function can a
 - invisible-patient daily job: Query on the documents `invisible-due` GSI, documents PutItem, access GetItem
   (head) + PutItem (head), transactional trace PutItem, notifications PutItem; sqs:SendMessage to its own
   dead-letter queue (failed asynchronous invocations). No S3, no other KMS use than DynamoDB's and SQS's.
+
+Agenda (functions/agenda/storage.py): an item and its due entry always change in one TransactWriteItems, so every
+write to `agenda` and `agenda-due` carries dynamodb:EnclosingOperation = TransactWriteItems, like traces.
+
+- API handler (appointments, reminders, prevention, notification preferences): agenda GetItem, Query on the
+  `agenda-by-time` LSI, transactional PutItem (conditional on the version) + DeleteItem; agenda-due transactional
+  PutItem + DeleteItem. Preferences and e-mail go on the space item (spaces UpdateItem, above).
+- agenda daily dispatch (schedule, 05:00 and 06:00 UTC): sqs:SendMessage (SendMessageBatch) to agenda-shards and
+  to its own dead-letter queue. No table.
+- shard consumer: consume agenda-shards; Query on agenda-due (its DUE#<day>#<shard> partition);
+  sqs:SendMessage (SendMessageBatch) to agenda-deliveries.
+- delivery consumer: consume agenda-deliveries; BatchGetItem on spaces (contacts) and agenda (prevention items);
+  transactional notifications PutItem (the once-only marker) + UpdateItem (e-mail sent), agenda UpdateItem
+  (next_due moved on, conditional), agenda-due PutItem (the next occurrence); ses:SendBulkTemplatedEmail on the
+  sending identity and the reminder template, From the configured address only.
+
+Every function: secretsmanager:GetSecretValue on the pseudonym key (read once per cold start).
 """
 
 from __future__ import annotations
@@ -35,6 +52,7 @@ from constructs import Construct
 
 from infra import constants as c
 from infra.components.data import table_arn
+from infra.components.mail import identity_arn, template_arn
 from infra.components.queues import job_dead_letters, queue_arn
 from infra.components.storage import bucket_arn
 from infra.nag import acknowledge
@@ -54,18 +72,33 @@ def _dynamodb(sid: str, actions: list[str], resources: list[str]) -> iam.PolicyS
     return iam.PolicyStatement(sid=sid, actions=[f"dynamodb:{a}" for a in actions], resources=resources)
 
 
-def _trace_appends(stage: str) -> iam.PolicyStatement:
-    """A trace goes in only with the chain head's conditional move, in one TransactWriteItems."""
-    return iam.PolicyStatement(sid="TraceAppendsInTransactions", actions=["dynamodb:PutItem"],
-                               resources=[table_arn(stage, c.TRACES)],
+def _in_transactions(sid: str, actions: list[str], resources: list[str]) -> iam.PolicyStatement:
+    """Writes allowed only as items of a TransactWriteItems."""
+    return iam.PolicyStatement(sid=sid, actions=[f"dynamodb:{a}" for a in actions], resources=resources,
                                conditions={"StringEquals": {"dynamodb:EnclosingOperation": "TransactWriteItems"}})
 
 
+def _trace_appends(stage: str) -> iam.PolicyStatement:
+    """A trace goes in only with the chain head's conditional move, in one TransactWriteItems."""
+    return _in_transactions("TraceAppendsInTransactions", ["PutItem"], [table_arn(stage, c.TRACES)])
+
+
+def _send(sid: str, *queue_arns: str) -> iam.PolicyStatement:
+    """SendMessage, which also authorizes SendMessageBatch."""
+    return iam.PolicyStatement(sid=sid, actions=["sqs:SendMessage"], resources=list(queue_arns))
+
+
 class FunctionRoles(Construct):
-    def __init__(self, scope: Construct, construct_id: str, *, stage: str) -> None:
+    def __init__(self, scope: Construct, construct_id: str, *, stage: str, pseudonym_secret_arn: str,
+                 email_identity: str, email_source: str) -> None:
         super().__init__(scope, construct_id)
-        spaces, documents, traces, notifications, access = (
-            table_arn(stage, t) for t in (c.SPACES, c.DOCUMENTS, c.TRACES, c.NOTIFICATIONS, c.ACCESS))
+        self._pseudonym_secret_arn = pseudonym_secret_arn
+        spaces, documents, traces, notifications, access, agenda, agenda_due = (
+            table_arn(stage, t) for t in (c.SPACES, c.DOCUMENTS, c.TRACES, c.NOTIFICATIONS, c.ACCESS, c.AGENDA,
+                                          c.AGENDA_DUE))
+        agenda_lsis = [f"{agenda}/index/{name}" for name in c.AGENDA_INDEXES]
+        shards_queue, deliveries_queue = (queue_arn(stage, q) for q in (c.AGENDA_SHARDS_QUEUE,
+                                                                         c.AGENDA_DELIVERIES_QUEUE))
         document_lsis = [f"{documents}/index/{name}" for name in c.DOCUMENTS_INDEXES]
         invisible_due = [f"{documents}/index/{name}" for name in c.DOCUMENTS_GLOBAL_INDEXES]
         quarantine_uploads = f"{bucket_arn(stage, 'quarantine')}/{c.QUARANTINE_PREFIX}*"
@@ -79,6 +112,9 @@ class FunctionRoles(Construct):
             _trace_appends(stage),
             _dynamodb("Notifications", ["Query", "PutItem"], [notifications]),
             _dynamodb("AccessControls", ["Query", "GetItem", "PutItem", "DeleteItem"], [access]),
+            _dynamodb("Agenda", ["GetItem"], [agenda]),
+            _dynamodb("AgendaLists", ["Query"], agenda_lsis),
+            _in_transactions("AgendaWritesInTransactions", ["PutItem", "DeleteItem"], [agenda, agenda_due]),
             # Signing a presigned POST needs the signer to hold s3:PutObject on the key it pins.
             iam.PolicyStatement(sid="SignUploads", actions=["s3:PutObject"], resources=[quarantine_uploads]),
             iam.PolicyStatement(sid="DiscardUploads", actions=["s3:DeleteObject"], resources=[quarantine_uploads]),
@@ -105,12 +141,34 @@ class FunctionRoles(Construct):
             _dynamodb("ChainHead", ["GetItem", "PutItem"], [access]),
             _trace_appends(stage),
             _dynamodb("Notifications", ["PutItem"], [notifications]),
-            iam.PolicyStatement(sid="DeadLetters", actions=["sqs:SendMessage"],
-                                resources=[queue_arn(stage, job_dead_letters(c.CHALICE_INVISIBLE_JOB))]),
+            _send("DeadLetters", queue_arn(stage, job_dead_letters(c.CHALICE_INVISIBLE_JOB))),
+        ])
+        self.agenda_dispatch = self._role("AgendaDispatch", stage, c.CHALICE_AGENDA_DISPATCH, [
+            _send("ShardTasks", shards_queue),
+            _send("DeadLetters", queue_arn(stage, job_dead_letters(c.CHALICE_AGENDA_DISPATCH))),
+        ])
+        self.agenda_shards = self._role("AgendaShards", stage, c.CHALICE_AGENDA_SHARD_CONSUMER, [
+            iam.PolicyStatement(sid="Queue", actions=SQS_CONSUME, resources=[shards_queue]),
+            _dynamodb("DueEntries", ["Query"], [agenda_due]),
+            _send("Deliveries", deliveries_queue),
+        ])
+        self.agenda_deliveries = self._role("AgendaDeliveries", stage, c.CHALICE_AGENDA_DELIVERY_CONSUMER, [
+            iam.PolicyStatement(sid="Queue", actions=SQS_CONSUME, resources=[deliveries_queue]),
+            _dynamodb("Contacts", ["BatchGetItem"], [spaces]),
+            _dynamodb("PreventionItems", ["BatchGetItem"], [agenda]),
+            _in_transactions("Notifications", ["PutItem", "UpdateItem"], [notifications]),
+            _in_transactions("AgendaMovesOn", ["UpdateItem"], [agenda]),
+            _in_transactions("NextOccurrences", ["PutItem"], [agenda_due]),
+            iam.PolicyStatement(sid="ReminderEmails", actions=["ses:SendBulkTemplatedEmail"],
+                                resources=[identity_arn(email_identity), template_arn(stage)],
+                                conditions={"StringEquals": {"ses:FromAddress": email_source}}),
         ])
         self.by_function = {c.CHALICE_API_HANDLER: self.api, c.CHALICE_AUTHORIZER: self.authorizer,
                             c.CHALICE_UPLOAD_CONSUMER: self.upload_consumer,
-                            c.CHALICE_INVISIBLE_JOB: self.invisible_job}
+                            c.CHALICE_INVISIBLE_JOB: self.invisible_job,
+                            c.CHALICE_AGENDA_DISPATCH: self.agenda_dispatch,
+                            c.CHALICE_AGENDA_SHARD_CONSUMER: self.agenda_shards,
+                            c.CHALICE_AGENDA_DELIVERY_CONSUMER: self.agenda_deliveries}
 
     def access_of(self, role: iam.Role) -> iam.ManagedPolicy:
         """The role's policy, for its function to depend on (the role itself is referenced by the function)."""
@@ -128,8 +186,11 @@ class FunctionRoles(Construct):
             assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
             description=f"Mon espace santé {stage}: {function} function",
         )
+        pseudonyms = iam.PolicyStatement(sid="PseudonymKey", actions=["secretsmanager:GetSecretValue"],
+                                         resources=[self._pseudonym_secret_arn])
         policy = iam.ManagedPolicy(group, "Policy", description=f"What the {function} function may do, and no more",
-                                   document=iam.PolicyDocument(statements=[logs, *statements]), roles=[role])
+                                   document=iam.PolicyDocument(statements=[logs, pseudonyms, *statements]),
+                                   roles=[role])
         self._groups[construct_id] = policy
         acknowledge(group, "Object keys are generated per document at run time; the grant is limited to the one "
                     "prefix this function works on (uploads/ or records/) of one bucket.",

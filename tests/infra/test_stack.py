@@ -12,14 +12,24 @@ from typing import Any
 
 import pytest
 
-from tests.infra.conftest import REPO, STACK, Assembly, run_cdk_app
+from tests.infra.conftest import ISSUERS, REPO, STACK, Assembly, run_cdk_app
 
 BIN = Path(sys.executable).parent
-SETTINGS_ENV = {"MES_SPACES_TABLE", "MES_DOCUMENTS_TABLE", "MES_TRACES_TABLE", "MES_NOTIFICATIONS_TABLE",
-                "MES_ACCESS_TABLE", "MES_QUARANTINE_BUCKET", "MES_RECORDS_BUCKET", "MES_KMS_KEY_ID",
-                "MES_TRACE_SIGNING_KEY_ID", "MES_CITIZEN_ISSUER", "MES_CITIZEN_AUDIENCE", "MES_CITIZEN_JWKS_URI",
-                "MES_PRO_ISSUER", "MES_PRO_AUDIENCE", "MES_PRO_JWKS_URI"}
-FUNCTIONS = ("APIHandler", "Bearer", "OnUploadEvent", "InvisiblePatientDaily")
+# Every MES_* variable functions/shared/settings.py reads (Settings requires them at load), but those with a default
+# and the local-only key; the issuer variables are built with f-strings there. MES_PSEUDONYM_SECRET_ARN: the
+# pseudonym key's secret, read by functions/shared/privacy.py.
+_OPTIONAL_ENV = {"MES_UPLOAD_URL_TTL_SECONDS", "MES_DOWNLOAD_URL_TTL_SECONDS", "MES_PSEUDONYM_KEY"}
+SETTINGS_ENV = (set(re.findall(r'"(MES_[A-Z_]+)"', (REPO / "functions" / "shared" / "settings.py").read_text()))
+                - _OPTIONAL_ENV) | {f"MES_{who}_{what}" for who in ("CITIZEN", "PRO")
+                                    for what in ("ISSUER", "AUDIENCE", "JWKS_URI")} | {
+    "MES_PSEUDONYM_SECRET_ARN", "MES_AGENDA_SHARDS", "MES_AGENDA_BATCH_SIZE"}
+FUNCTIONS = ("APIHandler", "Bearer", "OnUploadEvent", "InvisiblePatientDaily", "AgendaDailyDispatch", "OnAgendaShard",
+             "OnAgendaDelivery")
+SENDER = "ne-pas-repondre@dev.mon-espace-sante.invalid"  # infra/stages/dev.json agenda_email_source
+CONSUMERS = {"OnUploadEvent": ("mes-dev-upload-events", 10), "OnAgendaShard": ("mes-dev-agenda-shards", 1),
+             "OnAgendaDelivery": ("mes-dev-agenda-deliveries", 10)}
+SCHEDULED = {"InvisiblePatientDaily": ("cron(0 5 * * ? *)", "mes-dev-invisible-patient-daily-dlq", 300),
+             "AgendaDailyDispatch": ("cron(0 5,6 * * ? *)", "mes-dev-agenda-daily-dispatch-dlq", 60)}
 
 
 def of_type(template: dict[str, Any], kind: str) -> dict[str, dict[str, Any]]:
@@ -69,7 +79,12 @@ def test_cdk_nag_passes_on_the_sam_transformed_template(transformed: Path, tmp_p
     (("-c", "stage=prod"), "'citizen_issuer'"),
     (("-c", "stage=dev", "-c", "pro_jwks_uri=http://insecure.example"), "'pro_jwks_uri'"),
     (("-c", "stage=dev", "-c", 'reserved_concurrency={"APIHandler": 5, "Bearer": 5, "OnUploadEvent": 2, '
-      '"InvisiblePatientDaily": 4}'), "'reserved_concurrency'"),  # the daily job's 1 is fixed
+      '"OnAgendaShard": 2, "OnAgendaDelivery": 2, "InvisiblePatientDaily": 4}'), "'reserved_concurrency'"),
+    (("-c", "stage=dev", "-c", "agenda_delivery_max_concurrency=3"), "'agenda_delivery_max_concurrency'"),
+    (("-c", "stage=dev", "-c", "agenda_email_source=Mon espace <x@y.fr>"), "'agenda_email_source'"),
+    (("-c", "stage=dev", "-c", "agenda_email_identity=other.example.fr"), "'agenda_email_identity'"),
+    # prod with its issuers but no sending address for the reminder e-mails
+    (("-c", "stage=prod", *(a for k, v in ISSUERS.items() for a in ("-c", f"{k}={v}"))), "'agenda_email_source'"),
 ])
 def test_bad_parameters_stop_synth_naming_the_parameter(args: tuple[str, ...], named: str, tmp_path: Path) -> None:
     result = run_cdk_app(*args, out=tmp_path / "out")
@@ -93,7 +108,7 @@ def test_stack_is_pinned_to_eu_west_3(assembly: Assembly, template: dict[str, An
 
 def test_tables_are_retained_protected_recoverable_and_encrypted(template: dict[str, Any]) -> None:
     tables = of_type(template, "AWS::DynamoDB::Table")
-    assert len(tables) == 5
+    assert len(tables) == 7
     for table in tables.values():
         props = table["Properties"]
         assert table["DeletionPolicy"] == "Retain" and table["UpdateReplacePolicy"] == "Retain"
@@ -112,7 +127,9 @@ def test_table_keys_and_indexes_match_the_models(template: dict[str, Any]) -> No
                     "mes-dev-documents": [("patient", "HASH"), ("document_id", "RANGE")],
                     "mes-dev-traces": [("patient", "HASH"), ("sk", "RANGE")],
                     "mes-dev-notifications": [("recipient", "HASH"), ("sk", "RANGE")],
-                    "mes-dev-access": [("patient", "HASH"), ("sk", "RANGE")]}
+                    "mes-dev-access": [("patient", "HASH"), ("sk", "RANGE")],
+                    "mes-dev-agenda": [("owner", "HASH"), ("item_id", "RANGE")],
+                    "mes-dev-agenda-due": [("bucket", "HASH"), ("entry", "RANGE")]}
     documents = by_name["mes-dev-documents"]
     local = {i["IndexName"]: ([(k["AttributeName"], k["KeyType"]) for k in i["KeySchema"]],
                               i["Projection"]["ProjectionType"]) for i in documents["LocalSecondaryIndexes"]}
@@ -130,11 +147,23 @@ def test_table_keys_and_indexes_match_the_models(template: dict[str, Any]) -> No
     access = by_name["mes-dev-access"]
     assert "TimeToLiveSpecification" not in access
     assert "LocalSecondaryIndexes" not in access and "GlobalSecondaryIndexes" not in access
+    # functions/agenda/storage.py: AgendaItem + its LSI, DueItem + its TTL
+    agenda = by_name["mes-dev-agenda"]
+    (by_time,) = agenda["LocalSecondaryIndexes"]
+    assert by_time["IndexName"] == "agenda-by-time" and by_time["Projection"] == {"ProjectionType": "ALL"}
+    assert by_time["KeySchema"] == [{"AttributeName": "owner", "KeyType": "HASH"},
+                                    {"AttributeName": "when_key", "KeyType": "RANGE"}]
+    assert {a["AttributeName"]: a["AttributeType"] for a in agenda["AttributeDefinitions"]} == {
+        "owner": "S", "item_id": "S", "when_key": "S"}
+    assert "TimeToLiveSpecification" not in agenda and "GlobalSecondaryIndexes" not in agenda
+    due = by_name["mes-dev-agenda-due"]
+    assert due["TimeToLiveSpecification"] == {"AttributeName": "expires_at_epoch", "Enabled": True}
+    assert "LocalSecondaryIndexes" not in due and "GlobalSecondaryIndexes" not in due
 
 
 def test_tables_are_backed_up_daily(template: dict[str, Any]) -> None:
     selection = next(iter(of_type(template, "AWS::Backup::BackupSelection").values()))
-    assert len(selection["Properties"]["BackupSelection"]["Resources"]) == 5
+    assert len(selection["Properties"]["BackupSelection"]["Resources"]) == 7
 
 
 def test_no_data_resource_is_deleted_with_the_stack(template: dict[str, Any]) -> None:
@@ -254,10 +283,10 @@ def test_every_queue_is_encrypted_and_has_a_dead_letter_queue_with_an_alarm(temp
 
 
 def test_visibility_timeout_is_six_times_the_consumer_timeout(template: dict[str, Any]) -> None:
-    queue = next(q for q in of_type(template, "AWS::SQS::Queue").values()
-                 if q["Properties"]["QueueName"] == "mes-dev-upload-events")
-    consumer = template["Resources"]["OnUploadEvent"]["Properties"]
-    assert queue["Properties"]["VisibilityTimeout"] >= 6 * consumer["Timeout"]
+    for function, (name, _) in CONSUMERS.items():
+        queue = next(q for q in of_type(template, "AWS::SQS::Queue").values() if q["Properties"]["QueueName"] == name)
+        consumer = template["Resources"][function]["Properties"]
+        assert queue["Properties"]["VisibilityTimeout"] >= 6 * consumer["Timeout"], function
 
 
 # ---- functions ------------------------------------------------------------------------------------------------
@@ -276,29 +305,38 @@ def test_functions_get_the_settings_layer_role_and_concurrency(template: dict[st
     assert kms_id["Fn::GetAtt"][1] == "Arn"  # the full key ARN (it goes into the presigned POST)
 
 
-def test_daily_job_runs_alone_on_chalice_schedule_with_a_dead_letter_queue(template: dict[str, Any],
-                                                                          transformed: Path) -> None:
-    props = template["Resources"]["InvisiblePatientDaily"]["Properties"]
-    assert props["ReservedConcurrentExecutions"] == 1 and props["Timeout"] == 300
-    assert props["Handler"] == "app.invisible_patient_daily"
-    dead_letters = props["DeadLetterQueue"]["TargetArn"]["Fn::GetAtt"][0]
-    queue = template["Resources"][dead_letters]["Properties"]
-    assert queue["QueueName"] == "mes-dev-invisible-patient-daily-dlq" and "KmsMasterKeyId" in queue
-    # Chalice's own EventBridge rule triggers it (no second trigger from the stack)
+def test_daily_jobs_run_alone_on_chalice_schedules_with_a_dead_letter_queue(template: dict[str, Any],
+                                                                           transformed: Path) -> None:
+    for function, (_, dlq_name, timeout) in SCHEDULED.items():
+        props = template["Resources"][function]["Properties"]
+        assert props["ReservedConcurrentExecutions"] == 1 and props["Timeout"] == timeout, function
+        dead_letters = props["DeadLetterQueue"]["TargetArn"]["Fn::GetAtt"][0]
+        queue = template["Resources"][dead_letters]["Properties"]
+        assert queue["QueueName"] == dlq_name and "KmsMasterKeyId" in queue
+    assert template["Resources"]["InvisiblePatientDaily"]["Properties"]["Handler"] == "app.invisible_patient_daily"
+    assert template["Resources"]["AgendaDailyDispatch"]["Properties"]["Handler"] == "app.agenda_daily_dispatch"
+    # Chalice's own EventBridge rules trigger them (no second trigger from the stack). The dispatch fires at 05:00
+    # and 06:00 UTC and acts only on the tick that is 07:00 in Paris.
     resources = json.loads(transformed.read_text())["Resources"]
-    rules = [r["Properties"] for r in resources.values() if r["Type"] == "AWS::Events::Rule"]
-    assert [r["ScheduleExpression"] for r in rules] == ["cron(0 5 * * ? *)"]
-    assert rules[0]["Targets"][0]["Arn"] == {"Fn::GetAtt": ["InvisiblePatientDaily", "Arn"]}
+    rules = {r["Properties"]["Targets"][0]["Arn"]["Fn::GetAtt"][0]: r["Properties"]["ScheduleExpression"]
+             for r in resources.values() if r["Type"] == "AWS::Events::Rule"}
+    assert rules == {function: cron for function, (cron, _, _) in SCHEDULED.items()}
     assert not of_type(template, "AWS::Scheduler::Schedule")
 
 
-def test_upload_consumer_reports_partial_batch_failures(transformed: Path) -> None:
+def test_queue_consumers_report_partial_batch_failures_with_bounded_concurrency(transformed: Path) -> None:
     resources = json.loads(transformed.read_text())["Resources"]
-    mappings = [r["Properties"] for r in resources.values() if r["Type"] == "AWS::Lambda::EventSourceMapping"]
-    assert len(mappings) == 1
-    assert mappings[0]["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
-    assert mappings[0]["BatchSize"] == 10 and mappings[0]["ScalingConfig"]["MaximumConcurrency"] >= 2
-    assert "UploadEventsQueue" in json.dumps(mappings[0]["EventSourceArn"])
+    mappings = {r["Properties"]["FunctionName"]["Ref"]: r["Properties"] for r in resources.values()
+                if r["Type"] == "AWS::Lambda::EventSourceMapping"}
+    assert set(mappings) == set(CONSUMERS)
+    queues = {k: v["Properties"]["QueueName"] for k, v in resources.items() if v["Type"] == "AWS::SQS::Queue"}
+    for function, (queue, batch_size) in CONSUMERS.items():
+        mapping = mappings[function]
+        assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+        assert mapping["BatchSize"] == batch_size
+        reserved = resources[function]["Properties"]["ReservedConcurrentExecutions"]
+        assert 2 <= mapping["ScalingConfig"]["MaximumConcurrency"] <= reserved
+        assert queues[mapping["EventSourceArn"]["Fn::GetAtt"][0]] == queue
 
 
 def _dynamodb_grants(template: dict[str, Any], role_prefix: str) -> dict[str, set[str]]:
@@ -309,7 +347,7 @@ def _dynamodb_grants(template: dict[str, Any], role_prefix: str) -> dict[str, se
         resources = statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
         for resource in resources:
             text = json.dumps(resource)
-            match = re.search(r":table/mes-dev-([a-z]+)(/index/[a-z-]+)?", text)
+            match = re.search(r":table/mes-dev-([a-z-]+)(/index/[a-z-]+)?", text)
             if match is None:
                 continue
             suffix = "+tx" if "Condition" in statement else ""
@@ -331,6 +369,10 @@ def test_each_function_gets_exactly_its_dynamodb_operations(template: dict[str, 
         "traces": {"Query", "PutItem+tx"},
         "notifications": {"Query", "PutItem"},
         "access": {"Query", "GetItem", "PutItem", "DeleteItem"},
+        # appointments, reminders, prevention: an item and its due entry change in one transaction
+        "agenda": {"GetItem", "PutItem+tx", "DeleteItem+tx"},
+        "agenda/index/agenda-by-time": {"Query"},
+        "agenda-due": {"PutItem+tx", "DeleteItem+tx"},
     }
     assert _dynamodb_grants(template, "RolesAuthorizerAccess") == {"spaces": {"GetItem"}}
     assert _dynamodb_grants(template, "RolesUploadConsumerAccess") == {
@@ -346,13 +388,125 @@ def test_each_function_gets_exactly_its_dynamodb_operations(template: dict[str, 
         "traces": {"PutItem+tx"},
         "notifications": {"PutItem"},
     }
+    assert _dynamodb_grants(template, "RolesAgendaDispatchAccess") == {}
+    assert _dynamodb_grants(template, "RolesAgendaShardsAccess") == {"agenda-due": {"Query"}}
+    assert _dynamodb_grants(template, "RolesAgendaDeliveriesAccess") == {
+        "spaces": {"BatchGetItem"},
+        "agenda": {"BatchGetItem", "UpdateItem+tx"},
+        "agenda-due": {"PutItem+tx"},
+        "notifications": {"PutItem+tx", "UpdateItem+tx"},
+    }
+
+
+def _policy_actions(template: dict[str, Any], role_prefix: str) -> set[str]:
+    (policy,) = (p for k, p in of_type(template, "AWS::IAM::ManagedPolicy").items() if k.startswith(role_prefix))
+    return {a for s in policy["Properties"]["PolicyDocument"]["Statement"] for a in _actions(s)}
+
+
+def _sqs_grants(template: dict[str, Any], role_prefix: str) -> dict[str, set[str]]:
+    """{queue name: {sqs action}} from one function's policy."""
+    (policy,) = (p for k, p in of_type(template, "AWS::IAM::ManagedPolicy").items() if k.startswith(role_prefix))
+    grants: dict[str, set[str]] = {}
+    for statement in policy["Properties"]["PolicyDocument"]["Statement"]:
+        resources = statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
+        for resource in resources:
+            match = re.search(r":(mes-dev-[a-z-]+)", json.dumps(resource))
+            if match and json.dumps(resource).startswith('{"Fn::Join"') and ":sqs:" in json.dumps(resource):
+                grants.setdefault(match.group(1), set()).update(a for a in _actions(statement) if a.startswith("sqs:"))
+    return grants
+
+
+def test_agenda_functions_send_and_consume_only_their_queues(template: dict[str, Any]) -> None:
+    consume = {"sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility", "sqs:GetQueueAttributes"}
+    assert _sqs_grants(template, "RolesAgendaDispatchAccess") == {
+        "mes-dev-agenda-shards": {"sqs:SendMessage"}, "mes-dev-agenda-daily-dispatch-dlq": {"sqs:SendMessage"}}
+    assert _sqs_grants(template, "RolesAgendaShardsAccess") == {
+        "mes-dev-agenda-shards": consume, "mes-dev-agenda-deliveries": {"sqs:SendMessage"}}
+    assert _sqs_grants(template, "RolesAgendaDeliveriesAccess") == {"mes-dev-agenda-deliveries": consume}
+    assert {a.split(":")[0] for a in _policy_actions(template, "RolesAgendaDispatchAccess")} == {
+        "sqs", "logs", "secretsmanager"}
+    assert {a.split(":")[0] for a in _policy_actions(template, "RolesAgendaShardsAccess")} == {
+        "sqs", "logs", "secretsmanager", "dynamodb"}
+
+
+def test_only_the_delivery_worker_sends_e_mail_from_the_configured_address(template: dict[str, Any]) -> None:
+    senders = {}
+    for name, policy in of_type(template, "AWS::IAM::ManagedPolicy").items():
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]:
+            if any(a.startswith("ses:") for a in _actions(statement)):
+                senders[name] = statement
+    ((name, statement),) = senders.items()
+    assert name.startswith("RolesAgendaDeliveriesAccess")
+    assert _actions(statement) == ["ses:SendBulkTemplatedEmail"]
+    assert statement["Condition"] == {"StringEquals": {"ses:FromAddress": SENDER}}
+    resources = json.dumps(statement["Resource"])
+    assert f":identity/{SENDER}" in resources
+    assert ":template/mes-dev-reminder" in resources
+
+
+def _local_email_template() -> tuple[str, str]:
+    """(subject, text) of the template local/resources.py creates (read without importing the app)."""
+    import ast
+
+    tree = ast.parse((REPO / "local" / "resources.py").read_text())
+    body = next(ast.literal_eval(n.value) for n in ast.walk(tree) if isinstance(n, ast.Assign)
+                and any(isinstance(t, ast.Name) and t.id == "EMAIL_BODY" for t in n.targets))
+    subject = next(ast.literal_eval(value) for node in ast.walk(tree) if isinstance(node, ast.Dict)
+                   for key, value in zip(node.keys, node.values, strict=True)
+                   if isinstance(key, ast.Constant) and key.value == "SubjectPart")
+    return subject, body
+
+
+def test_ses_identity_and_template_match_the_app(template: dict[str, Any]) -> None:
+    (identity,) = of_type(template, "AWS::SES::EmailIdentity").values()
+    assert identity["Properties"]["EmailIdentity"] == SENDER
+    (email,) = of_type(template, "AWS::SES::Template").values()
+    props = email["Properties"]["Template"]
+    assert props["TemplateName"] == "mes-dev-reminder"
+    assert (props["SubjectPart"], props["TextPart"]) == _local_email_template()
+    assert set(re.findall(r"{{(\w+)}}", props["SubjectPart"] + props["TextPart"])) == {"kind", "day"}
+    assert "HtmlPart" not in props
+    for name in FUNCTIONS:
+        env = template["Resources"][name]["Properties"]["Environment"]["Variables"]
+        assert env["MES_AGENDA_EMAIL_TEMPLATE"] == "mes-dev-reminder"
+        assert env["MES_AGENDA_EMAIL_SOURCE"] == SENDER
+        assert env["MES_AGENDA_SHARDS"] == "64" and env["MES_AGENDA_BATCH_SIZE"] == "100"
+
+
+def test_pseudonym_key_is_generated_retained_never_rotated_and_read_by_every_function(
+        template: dict[str, Any]) -> None:
+    ((name, secret),) = of_type(template, "AWS::SecretsManager::Secret").items()
+    assert secret["DeletionPolicy"] == "Retain" and secret["UpdateReplacePolicy"] == "Retain"
+    props = secret["Properties"]
+    assert props["Name"] == "mes/dev/pseudonym-key" and "SecretString" not in props
+    assert props["GenerateSecretString"]["PasswordLength"] >= 32
+    assert props["KmsKeyId"]["Fn::GetAtt"][0].startswith("KeysData")
+    assert not of_type(template, "AWS::SecretsManager::RotationSchedule")
+    readers = set()
+    for policy_name, policy in of_type(template, "AWS::IAM::ManagedPolicy").items():
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]:
+            if any(a.startswith("secretsmanager:") for a in _actions(statement)):
+                assert _actions(statement) == ["secretsmanager:GetSecretValue"]
+                assert statement["Resource"] == {"Ref": name}
+                readers.add(policy_name.split("Access")[0])
+    assert len(readers) == len(FUNCTIONS)
+    for function in FUNCTIONS:
+        env = template["Resources"][function]["Properties"]["Environment"]["Variables"]
+        assert env["MES_PSEUDONYM_SECRET_ARN"] == {"Ref": name}
+    data_key = next(v for k, v in of_type(template, "AWS::KMS::Key").items() if k.startswith("KeysData"))
+    # Function roles: kms:Decrypt through Secrets Manager only (CDK's Secret also adds an account-root statement,
+    # which delegates to IAM like the key's default statement and grants no role anything by itself)
+    via_secrets = [s for s in data_key["Properties"]["KeyPolicy"]["Statement"]
+                   if s.get("Condition", {}).get("StringEquals", {}).get("kms:ViaService")
+                   == "secretsmanager.eu-west-3.amazonaws.com" and "Fn::GetAtt" in s["Principal"]["AWS"]]
+    assert len(via_secrets) == len(FUNCTIONS) and all(_actions(s) == ["kms:Decrypt"] for s in via_secrets)
 
 
 def test_daily_job_touches_no_bucket(template: dict[str, Any]) -> None:
     (policy,) = (p for k, p in of_type(template, "AWS::IAM::ManagedPolicy").items()
                  if k.startswith("RolesInvisibleJobAccess"))
     actions = {a for s in policy["Properties"]["PolicyDocument"]["Statement"] for a in _actions(s)}
-    assert {a.split(":")[0] for a in actions} == {"dynamodb", "sqs", "logs"}
+    assert {a.split(":")[0] for a in actions} == {"dynamodb", "sqs", "logs", "secretsmanager"}
     assert {a for a in actions if a.startswith("sqs:")} == {"sqs:SendMessage"}
 
 
@@ -420,7 +574,9 @@ def test_alarms_cover_5xx_errors_throttles_and_queues_and_notify_operations(temp
     expected = {"mes-dev-Api5xxRate", "mes-dev-UploadEventsDepth", "mes-dev-UploadEventsAge",
                 "mes-dev-UploadEventsDlqDepth", "mes-dev-UploadEventsDlqAge"}
     expected |= {f"mes-dev-{f}{k}" for f in FUNCTIONS for k in ("Errors", "Throttles")}
-    expected |= {"mes-dev-InvisiblePatientDailyDlqDepth", "mes-dev-InvisiblePatientDailyDlqAge"}
+    expected |= {f"mes-dev-{j}Dlq{k}" for j in SCHEDULED for k in ("Depth", "Age")}
+    expected |= {f"mes-dev-{q}{k}" for q in ("AgendaShards", "AgendaDeliveries")
+                 for k in ("Depth", "Age", "DlqDepth", "DlqAge")}
     assert expected <= names
     topic = next(iter(of_type(template, "AWS::SNS::Topic")))
     assert all(a["Properties"]["AlarmActions"] == [{"Ref": topic}] for a in alarms.values())

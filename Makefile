@@ -32,14 +32,16 @@ integration: install
 package-check: install
 	$(BIN)/python -m pytest -q tests/package
 
+# The infrastructure checks run in their own virtualenv and process (synth imports the app), then the app's tests.
 test: lint typecheck
+	$(MAKE) --no-print-directory infra-test
 	$(BIN)/python -m pytest -q tests/unit tests/integration tests/package
 
 bench: install
 	$(BIN)/python -m bench
 
 clean:
-	rm -rf $(VENV) .local build cdk.out .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) .venv-iac .local build layers/build cdk.out .mypy_cache .ruff_cache .pytest_cache
 
 # ---- Infrastructure as code (infra/, see infra/README.md) ---------------------------------------------------
 # Own virtualenv: aws-sam-translator pins pydantic and chalice pins pip, which must not leak into .venv.

@@ -58,8 +58,9 @@ def free_port() -> int:
 
 
 def start_moto(port: int) -> subprocess.Popen[bytes]:
-    """In its own process, so its memory (it holds the 20 MB object) is not counted as the verifier's."""
-    proc = subprocess.Popen([str(Path(sys.executable).parent / "moto_server"), "-H", "127.0.0.1", "-p", str(port)],
+    """In its own process, so its memory (it holds the 20 MB object) is not counted as the verifier's; with the
+    fidelity fixes of local.moto_fidelity (serialized writes, per-item transaction rollback), see local/moto_server."""
+    proc = subprocess.Popen([sys.executable, "-m", "local.moto_server", "-H", "127.0.0.1", "-p", str(port)], cwd=ROOT,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     for _ in range(100):
         with socket.socket() as sock:

@@ -95,14 +95,16 @@ def _drain(sqs: Any, url: str, handler: Any, calls: Counter[str], bodies: list[s
             sqs.delete_message(QueueUrl=url, ReceiptHandle=m["ReceiptHandle"])
 
 
-def _notifications(people: list[str]) -> Counter[str]:
+def _notifications(people: list[str]) -> Counter[tuple[str, str]]:
+    """Reminder notifications by (recipient, notification id): a prevention reminder's id is the same for everyone
+    due that day (`rem-prevention-<day>`), so the id alone does not name one reminder."""
     from functions.notifications.storage import NotificationItem
 
-    seen: Counter[str] = Counter()
-    for ins in people:
+    seen: Counter[tuple[str, str]] = Counter()
+    for ins in sorted(set(people)):
         for item in NotificationItem.query(ins):
             if item.notification_id.startswith("rem-"):
-                seen[item.notification_id] += 1
+                seen[(ins, item.notification_id)] += 1
     return seen
 
 

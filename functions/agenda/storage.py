@@ -39,7 +39,7 @@ from functions.agenda.models import (
 from functions.notifications.models import Notification, NotificationPreferences
 from functions.notifications.storage import NotificationItem, preferences_from
 from functions.shared.clock import iso
-from functions.shared.dynamo import transaction
+from functions.shared.dynamo import error_code, transaction
 
 DUE_RETENTION = timedelta(days=30)
 HIGH = "\uffff"
@@ -207,7 +207,7 @@ class AgendaStore(Protocol):
 
 
 def _cancelled_on_condition(exc: TransactWriteError) -> bool:
-    if exc.cause_response_code != "TransactionCanceledException":
+    if error_code(exc) != "TransactionCanceledException":
         raise exc
     return any(r and r.code == "ConditionalCheckFailed" for r in exc.cancellation_reasons)
 
@@ -450,7 +450,7 @@ class DynamoDeliveryStore:
                               condition=(AgendaItem.next_due == e.day.isoformat()) & (AgendaItem.version == e.version))
                     updates.append(effect.key)
         except TransactWriteError as exc:
-            if exc.cause_response_code != "TransactionCanceledException":
+            if error_code(exc) != "TransactionCanceledException":
                 raise
             reasons = exc.cancellation_reasons
             failed: dict[EffectKey, Outcome] = {}

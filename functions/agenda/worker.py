@@ -18,6 +18,7 @@ from typing import Any, Protocol
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from pydantic import BaseModel
+from pynamodb.exceptions import PynamoDBException
 
 from functions.accounts.models import SpaceStatus
 from functions.agenda import calendar
@@ -27,6 +28,7 @@ from functions.agenda.models import DueEntry, ItemKind, Prevention, Reminder, Re
 from functions.agenda.service import prevention_due, reminder_due
 from functions.agenda.storage import ContactOf, Effect, EffectKey, Outcome
 from functions.notifications.models import PREFERENCE_OF_KIND, Notification, NotificationKind
+from functions.shared.dynamo import error_code
 from functions.shared.observability import correlate, logger
 
 KIND = {ItemKind.APPOINTMENT: NotificationKind.APPOINTMENT_REMINDER,
@@ -132,9 +134,10 @@ def failure_logged(message: str, message_id: str) -> Iterator[None]:
     try:
         yield
     except Exception as exc:
-        code = getattr(exc, "cause_response_code", None) or getattr(exc, "response", {}).get("Error", {}).get("Code")
+        cause = getattr(exc, "cause", None) or exc.__cause__
+        code = error_code(exc) if isinstance(exc, PynamoDBException) else None
         logger.error(message, extra={"message_id": message_id, "error_type": type(exc).__name__,
-                                     "cause_type": type(exc.__cause__).__name__ if exc.__cause__ else None,
+                                     "cause_type": type(cause).__name__ if cause is not None else None,
                                      "aws_error_code": code})
         raise
 

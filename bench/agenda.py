@@ -19,9 +19,28 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from bench.__main__ import counted
+from bench.__main__ import ITEMS, counted
 
 SERVICES = ("dynamodb", "sqs", "ses")
+
+# Public on-demand list prices used for the cost estimate, eu-west-3 (Paris), USD, as known on 2025-01 (DynamoDB
+# after its 2024-11 on-demand price cut); free tiers ignored (national scale). Check the AWS pricing pages before
+# quoting: these are not fetched.
+PRICES_AS_OF = "2025-01 (list prices as known, not fetched by the bench)"
+PRICES: dict[str, float] = {
+    "dynamodb_write_request_unit_per_million": 0.7423,
+    "dynamodb_read_request_unit_per_million": 0.1485,
+    "sqs_request_per_million": 0.40,
+    "ses_email_per_thousand": 0.10,
+    "lambda_request_per_million": 0.20,
+    "lambda_gb_second": 0.0000166667,
+    "eventbridge_scheduler_invocation_per_million": 1.00,
+}
+# Lambda duration is not measured against moto: estimated as 25 ms per AWS call the function makes plus 1 ms of
+# CPU per reminder, at 512 MB.
+LAMBDA_SECONDS_PER_CALL = 0.025
+LAMBDA_SECONDS_PER_REMINDER = 0.001
+LAMBDA_GB = 0.5
 
 
 @dataclass
@@ -113,6 +132,7 @@ class Phase:
     calls: Counter[str] = field(default_factory=Counter)
     event_source_mapping: Counter[str] = field(default_factory=Counter)
     failed_records: int = 0
+    invocations: int = 0
 
 
 def _drain(sqs: Any, url: str, handler: Any, phase: Phase, bodies: list[str] | None = None) -> None:
@@ -131,6 +151,7 @@ def _drain(sqs: Any, url: str, handler: Any, phase: Phase, bodies: list[str] | N
         with counted() as delta:
             result = handler(sqs_event(messages, "arn:aws:sqs:eu-west-3:123456789012:bench"), LambdaContext())
         phase.calls.update(delta)
+        phase.invocations += 1
         phase.failed_records += len(result.get("batchItemFailures", []))
         with counted() as esm:
             sqs.delete_message_batch(QueueUrl=url, Entries=[
@@ -153,17 +174,23 @@ def _delivered(pop: Population, day: date) -> set[tuple[str, str]]:
     return found
 
 
-def _reminder_notifications(pop: Population) -> Counter[tuple[str, str]]:
-    """Every reminder notification of the due people, whatever its key (a Query per person): a duplicate would be
-    one (recipient, id) seen twice."""
+DUPLICATE_SAMPLE = 500
+
+
+def _reminder_notifications(pop: Population, rng: random.Random) -> tuple[Counter[tuple[str, str]], int]:
+    """Every reminder notification of a sample of the due people, whatever its key (a Query per person): a
+    duplicate would be one (recipient, id) seen twice. A sample, because moto answers each Query by walking the
+    whole table; the key check of `_delivered` covers everyone."""
     from functions.notifications.storage import NotificationItem
 
+    people = sorted({ins for ins, _ in pop.due})
+    sample = rng.sample(people, min(DUPLICATE_SAMPLE, len(people)))
     seen: Counter[tuple[str, str]] = Counter()
-    for ins in sorted({ins for ins, _ in pop.due}):
+    for ins in sample:
         for item in NotificationItem.query(ins):
             if item.notification_id.startswith("rem-"):
                 seen[(ins, item.notification_id)] += 1
-    return seen
+    return seen, len(sample)
 
 
 def _by_service(counter: Counter[str]) -> dict[str, int]:
@@ -195,6 +222,7 @@ def run_population(population: int, shards: int, seed: int, day: date, first_ins
 
     # the day, once
     run_started = time.perf_counter()
+    items_before = Counter(ITEMS)
     fanout, workers = Phase(), Phase()
     with counted() as delta:
         dispatch(deps.agenda_shard_queue(), day, shards)
@@ -203,6 +231,8 @@ def run_population(population: int, shards: int, seed: int, day: date, first_ins
     delivery_bodies: list[str] = []
     _drain(sqs, delivery_url, api.on_agenda_delivery, workers, delivery_bodies)
     run_seconds = time.perf_counter() - run_started
+    items = Counter({k: v - items_before.get(k, 0) for k, v in ITEMS.items() if v - items_before.get(k, 0)})
+    items["sqs:largest_message_bytes"] = ITEMS["sqs:largest_message_bytes"]
     first = _delivered(pop, day)
     emails_first = emails()
 
@@ -224,7 +254,7 @@ def run_population(population: int, shards: int, seed: int, day: date, first_ins
     _drain(sqs, delivery_url, api.on_agenda_delivery, rerun)
     after_rerun = _delivered(pop, day)
     emails_rerun = emails()
-    seen = _reminder_notifications(pop)
+    seen, sampled = _reminder_notifications(pop, random.Random(seed + 1))
 
     delivered = len(first)
     expected = set(pop.due)
@@ -271,9 +301,60 @@ def run_population(population: int, shards: int, seed: int, day: date, first_ins
                                     "calls": sum(redelivery.calls.values()),
                                     **check(after_redelivery, emails_redelivery, None)},
         "after_rerun_of_the_day": {"calls": sum(rerun.calls.values()),
-                                   **check(after_rerun, emails_rerun, seen)},
+                                   **check(after_rerun, emails_rerun, seen),
+                                   "duplicate_notifications_checked_on_people": sampled},
+        "billed_units_first_run": dict(sorted(items.items())),
+        "cost_estimate": _cost(delivered, items, fanout, workers, shards),
         "seconds": {"seed": round(seed_seconds, 1), "day_run": round(run_seconds, 1),
                     "note": "wall clock against moto on the bench machine; not a latency figure"},
+    }
+
+
+def _cost(delivered: int, items: Counter[str], fanout: Phase, workers: Phase, shards: int) -> dict[str, Any]:
+    """USD per million delivered reminders, from the first run's counts and PRICES: this design, and one
+    EventBridge Scheduler schedule per reminder invoking a Lambda that does one reminder (GetItem of the contact,
+    conditional put of the notification, update of the item: non-transactional, 1 WRU each, in its favour; the
+    same e-mails, sent one SendEmail each). An estimate: item sizes assumed ≤ 1 KB written and ≤ 4 KB read."""
+    n = max(delivered, 1)
+    p = PRICES
+    wru = 2 * items["dynamodb:transactional_item_writes"] / n  # transactional writes cost 2 WRU per item
+    rru = 0.5 * (items["dynamodb:batch_get_item_reads"] + items["dynamodb:query_4kb_reads"]) / n
+    deletes = (fanout.event_source_mapping + workers.event_source_mapping)["sqs:DeleteMessageBatch"]
+    sqs = (items["sqs:billed_send_requests"] + items["sqs:billed_receive_requests"] + deletes) / n
+    emails = items["ses:emails"] / n
+    invocations = (fanout.invocations + workers.invocations) / n
+    function_calls = sum((fanout.calls + workers.calls).values())
+    gb_s = LAMBDA_GB * (function_calls * LAMBDA_SECONDS_PER_CALL + delivered * LAMBDA_SECONDS_PER_REMINDER) / n
+
+    def usd(parts: dict[str, float]) -> dict[str, float]:
+        out = {k: round(v, 3) for k, v in parts.items()}
+        out["total"] = round(sum(parts.values()), 2)
+        return out
+
+    ours = usd({
+        "dynamodb": (wru * p["dynamodb_write_request_unit_per_million"]
+                     + rru * p["dynamodb_read_request_unit_per_million"]),
+        "sqs": sqs * p["sqs_request_per_million"],
+        "ses": emails * p["ses_email_per_thousand"] * 1000,
+        "lambda": invocations * p["lambda_request_per_million"] + gb_s * 1e6 * p["lambda_gb_second"],
+    })
+    alt_gb_s = LAMBDA_GB * ((3 + emails) * LAMBDA_SECONDS_PER_CALL + LAMBDA_SECONDS_PER_REMINDER)
+    alternative = usd({
+        "eventbridge_scheduler": 1.0 * p["eventbridge_scheduler_invocation_per_million"],
+        "dynamodb": (2 * p["dynamodb_write_request_unit_per_million"]
+                     + 0.5 * p["dynamodb_read_request_unit_per_million"]),
+        "ses": emails * p["ses_email_per_thousand"] * 1000,
+        "lambda": 1.0 * p["lambda_request_per_million"] + alt_gb_s * 1e6 * p["lambda_gb_second"],
+    })
+    return {
+        "usd_per_million_delivered_reminders": {"this_design": ours,
+                                                "one_scheduler_schedule_per_reminder": alternative},
+        "units_per_delivered_reminder": {
+            "dynamodb_write_request_units": round(wru, 3), "dynamodb_read_request_units": round(rru, 3),
+            "sqs_billed_requests_including_event_source_mapping": round(sqs, 4), "emails": round(emails, 3),
+            "lambda_invocations": round(invocations, 4), "lambda_gb_seconds_estimated": round(gb_s, 5)},
+        "prices": {"as_of": PRICES_AS_OF, **p}, "shards": shards,
+        "note": "estimate: counts measured against moto; prices and Lambda duration assumed (see PRICES)",
     }
 
 

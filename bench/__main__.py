@@ -4,7 +4,9 @@
   requests sent to the Chalice app as API Gateway delivers them (after the cached authorizer);
 - the verifier's calls per document, and its peak Python memory while verifying a 20 MB document;
 - Scan calls anywhere (must be 0);
-- cold import time of `app.py` as a ratio to `import boto3`, each in a fresh interpreter, median of 7.
+- cold import time of `app.py` as a ratio to `import boto3`, each in a fresh interpreter, median of 7;
+- the agenda's daily reminder run at 20 000 and 80 000 spaces (bench/agenda.py): calls and billed units per
+  delivered reminder, shard balance, duplicates and losses after a forced redelivery and a re-run.
 
 Results are printed and written to bench/results.json."""
 

@@ -10,6 +10,7 @@ from pynamodb.exceptions import PutError
 from pynamodb.models import Model
 
 from functions.accounts.models import Space, SpaceStatus
+from functions.shared.dynamo import error_code
 from functions.shared.privacy import digest
 
 
@@ -59,7 +60,7 @@ class DynamoSpaceStore:
         try:
             item.save(condition=SpaceItem.key.does_not_exist())
         except PutError as exc:
-            if exc.cause_response_code != "ConditionalCheckFailedException":
+            if error_code(exc) != "ConditionalCheckFailedException":
                 raise
             existing = self.get(space.ins)
             assert existing is not None

@@ -39,7 +39,7 @@ from functions.agenda.models import (
 from functions.notifications.models import Notification, NotificationPreferences
 from functions.notifications.storage import NotificationItem, preferences_from
 from functions.shared.clock import iso
-from functions.shared.dynamo import transaction
+from functions.shared.dynamo import error_code, transaction
 
 DUE_RETENTION = timedelta(days=30)
 HIGH = "\uffff"
@@ -207,7 +207,7 @@ class AgendaStore(Protocol):
 
 
 def _cancelled_on_condition(exc: TransactWriteError) -> bool:
-    if exc.cause_response_code != "TransactionCanceledException":
+    if error_code(exc) != "TransactionCanceledException":
         raise exc
     return any(r and r.code == "ConditionalCheckFailed" for r in exc.cancellation_reasons)
 
@@ -337,6 +337,15 @@ class ContactOf(BaseModel):
     preferences: NotificationPreferences
 
 
+EffectKey = tuple[str, str]
+
+
+def effect_key(n: Notification) -> EffectKey:
+    """(recipient, notification id): the notification's own key. The id alone is not unique across people: every
+    prevention reminder of a day is `rem-prevention-<day>`."""
+    return (n.recipient_ins, n.notification_id)
+
+
 class Effect(BaseModel):
     """One reminder of one day: its notification (once-only by key), its item moved on, its next entry."""
 
@@ -346,6 +355,10 @@ class Effect(BaseModel):
     notification: Notification
     email: bool
     next_entry: DueEntry | None = None
+
+    @property
+    def key(self) -> EffectKey:
+        return effect_key(self.notification)
 
 
 class Outcome(StrEnum):
@@ -373,10 +386,10 @@ class DynamoDeliveryStore:
         keys = [(i, PREVENTION_ID) for i in sorted(set(ins))]
         return {item.owner: to_prevention(item) for item in AgendaItem.batch_get(keys)} if keys else {}
 
-    def commit(self, effects: list[Effect]) -> dict[str, Outcome]:
+    def commit(self, effects: list[Effect]) -> dict[EffectKey, Outcome]:
         """Chunks of whole effects (≤ 100 items); a cancelled chunk is retried without the effects whose
         conditions failed (the cancellation reasons say which); anything else falls back to one effect per call."""
-        outcomes: dict[str, Outcome] = {}
+        outcomes: dict[EffectKey, Outcome] = {}
         chunk: list[Effect] = []
         size = 0
         for effect in effects:
@@ -390,64 +403,64 @@ class DynamoDeliveryStore:
             outcomes.update(self._commit_chunk(chunk))
         return outcomes
 
-    def _commit_chunk(self, chunk: list[Effect]) -> dict[str, Outcome]:
-        outcomes: dict[str, Outcome] = {}
+    def _commit_chunk(self, chunk: list[Effect]) -> dict[EffectKey, Outcome]:
+        outcomes: dict[EffectKey, Outcome] = {}
         pending = list(chunk)
         for _ in range(3):
             if not pending:
                 return outcomes
             failed = self._try(pending)
             if failed is None:
-                outcomes.update({e.notification.notification_id: Outcome.DONE for e in pending})
+                outcomes.update({e.key: Outcome.DONE for e in pending})
                 return outcomes
             if not failed:
                 break
             outcomes.update(failed)
-            pending = [e for e in pending if e.notification.notification_id not in failed]
+            pending = [e for e in pending if e.key not in failed]
         for effect in pending:  # fall back: one conditional transaction per effect
             result = self._try([effect])
             if result is None:
-                outcomes[effect.notification.notification_id] = Outcome.DONE
+                outcomes[effect.key] = Outcome.DONE
             elif result:
                 outcomes.update(result)
             else:
                 raise RuntimeError("reminder delivery could not be committed")
         return outcomes
 
-    def _try(self, effects: list[Effect]) -> dict[str, Outcome] | None:
+    def _try(self, effects: list[Effect]) -> dict[EffectKey, Outcome] | None:
         """None when committed; else the effects whose own conditions failed ({} when the cause is elsewhere).
         pynamodb sends puts before updates, each in call order, and the cancellation reasons follow that order."""
-        puts: list[tuple[str, bool]] = []  # (notification id, is it the notification)
-        updates: list[str] = []
+        puts: list[tuple[EffectKey, bool]] = []  # (effect, is it the notification)
+        updates: list[EffectKey] = []
         try:
             with transaction() as tx:
                 for effect in effects:
-                    nid = effect.notification.notification_id
+                    key = effect.key
                     tx.save(NotificationItem.from_domain(effect.notification, email_pending=effect.email),
                             condition=NotificationItem.sk.does_not_exist(), return_values="ALL_OLD")
-                    puts.append((nid, True))
+                    puts.append((key, True))
                     if effect.next_entry is not None:
                         tx.save(due_item(effect.next_entry, self.shards))
-                        puts.append((nid, False))
+                        puts.append((key, False))
                 for effect in effects:
                     e = effect.entry
                     action = (AgendaItem.next_due.set(effect.next_entry.day.isoformat()) if effect.next_entry
                               else AgendaItem.next_due.remove())
                     tx.update(AgendaItem(e.owner_ins, e.item_id), actions=[action],
                               condition=(AgendaItem.next_due == e.day.isoformat()) & (AgendaItem.version == e.version))
-                    updates.append(effect.notification.notification_id)
+                    updates.append(effect.key)
         except TransactWriteError as exc:
-            if exc.cause_response_code != "TransactionCanceledException":
+            if error_code(exc) != "TransactionCanceledException":
                 raise
             reasons = exc.cancellation_reasons
-            failed: dict[str, Outcome] = {}
-            for (nid, is_notification), reason in zip(puts, reasons[:len(puts)], strict=False):
+            failed: dict[EffectKey, Outcome] = {}
+            for (key, is_notification), reason in zip(puts, reasons[:len(puts)], strict=False):
                 if is_notification and reason is not None and reason.code == "ConditionalCheckFailed":
                     old = NotificationItem.from_raw_data(reason.raw_item) if reason.raw_item else None
-                    failed[nid] = Outcome.ALREADY_EMAIL_PENDING if old and old.email_pending else Outcome.ALREADY
-            for nid, reason in zip(updates, reasons[len(puts):], strict=False):
-                if reason is not None and reason.code == "ConditionalCheckFailed" and nid not in failed:
-                    failed[nid] = Outcome.STALE
+                    failed[key] = Outcome.ALREADY_EMAIL_PENDING if old and old.email_pending else Outcome.ALREADY
+            for key, reason in zip(updates, reasons[len(puts):], strict=False):
+                if reason is not None and reason.code == "ConditionalCheckFailed" and key not in failed:
+                    failed[key] = Outcome.STALE
             return failed
         return None
 

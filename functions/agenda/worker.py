@@ -9,6 +9,8 @@ sent after SES accepts it; a crash between the two resends that e-mail on redeli
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, Protocol
@@ -16,6 +18,7 @@ from typing import Any, Protocol
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from pydantic import BaseModel
+from pynamodb.exceptions import PynamoDBException
 
 from functions.accounts.models import SpaceStatus
 from functions.agenda import calendar
@@ -23,8 +26,9 @@ from functions.agenda.fanout import DeliveryBatch, DueIndex, Queue, ShardTask, r
 from functions.agenda.mailer import Email, Mailer
 from functions.agenda.models import DueEntry, ItemKind, Prevention, Reminder, Repeat, notified_at
 from functions.agenda.service import prevention_due, reminder_due
-from functions.agenda.storage import ContactOf, Effect, Outcome
+from functions.agenda.storage import ContactOf, Effect, EffectKey, Outcome
 from functions.notifications.models import PREFERENCE_OF_KIND, Notification, NotificationKind
+from functions.shared.dynamo import error_code
 from functions.shared.observability import correlate, logger
 
 KIND = {ItemKind.APPOINTMENT: NotificationKind.APPOINTMENT_REMINDER,
@@ -36,7 +40,7 @@ EMAIL_KIND = {ItemKind.APPOINTMENT: "rendez-vous", ItemKind.REMINDER: "rappel", 
 class DeliveryStore(Protocol):
     def contacts(self, ins: list[str]) -> dict[str, ContactOf]: ...
     def preventions(self, ins: list[str]) -> dict[str, Prevention]: ...
-    def commit(self, effects: list[Effect]) -> dict[str, Outcome]: ...
+    def commit(self, effects: list[Effect]) -> dict[EffectKey, Outcome]: ...
     def mark_emailed(self, notifications: list[Notification]) -> None: ...
 
 
@@ -82,7 +86,7 @@ def deliver(deps: DeliveryDeps, batch: DeliveryBatch) -> DeliveryReport:
     contacts = deps.store.contacts([e.owner_ins for e in entries])
     preventions = deps.store.preventions([e.owner_ins for e in entries if e.kind is ItemKind.PREVENTION])
     effects: list[Effect] = []
-    mail_to: dict[str, Email] = {}
+    mail_to: dict[EffectKey, Email] = {}
     for entry in entries:
         contact = contacts.get(entry.owner_ins)
         if contact is None or contact.status != SpaceStatus.OPEN.value:
@@ -95,25 +99,26 @@ def deliver(deps: DeliveryDeps, batch: DeliveryBatch) -> DeliveryReport:
                                     kind=kind, created_at=notified_at(entry.day), what=what, when=entry.when,
                                     professional=entry.professional, place=entry.place, in_app=channels.in_app)
         email = bool(channels.email and contact.email)
-        effects.append(Effect(entry=entry, notification=notification, email=email,
-                              next_entry=_next(entry, preventions.get(entry.owner_ins))))
+        effect = Effect(entry=entry, notification=notification, email=email,
+                        next_entry=_next(entry, preventions.get(entry.owner_ins)))
+        effects.append(effect)
         if email and contact.email:
-            mail_to[notification.notification_id] = Email(
+            mail_to[effect.key] = Email(
                 address=contact.email, data={"kind": EMAIL_KIND[entry.kind], "day": entry.day.strftime("%d/%m/%Y")})
     outcomes = deps.store.commit(effects)
     sent: list[Notification] = []
     emails: list[Email] = []
     for effect in effects:
-        nid = effect.notification.notification_id
-        outcome = outcomes.get(nid, Outcome.STALE)
+        key = effect.key
+        outcome = outcomes.get(key, Outcome.STALE)
         if outcome is Outcome.DONE:
             report.delivered += 1
         elif outcome is Outcome.STALE:
             report.stale += 1
         else:
             report.already += 1
-        if nid in mail_to and (outcome is Outcome.ALREADY_EMAIL_PENDING or (outcome is Outcome.DONE and effect.email)):
-            emails.append(mail_to[nid])
+        if key in mail_to and (outcome is Outcome.ALREADY_EMAIL_PENDING or (outcome is Outcome.DONE and effect.email)):
+            emails.append(mail_to[key])
             sent.append(effect.notification)
     if emails:
         report.emails_refused = deps.mailer.send(emails)
@@ -122,10 +127,26 @@ def deliver(deps: DeliveryDeps, batch: DeliveryBatch) -> DeliveryReport:
     return report
 
 
+@contextmanager
+def failure_logged(message: str, message_id: str) -> Iterator[None]:
+    """powertools turns a record's exception into a batchItemFailures entry and logs nothing: say which exception
+    it was (its type and, for AWS errors, the error code; never its text, which may quote identifiers or data)."""
+    try:
+        yield
+    except Exception as exc:
+        cause = getattr(exc, "cause", None) or exc.__cause__
+        code = error_code(exc) if isinstance(exc, PynamoDBException) else None
+        logger.error(message, extra={"message_id": message_id, "error_type": type(exc).__name__,
+                                     "cause_type": type(cause).__name__ if cause is not None else None,
+                                     "aws_error_code": code})
+        raise
+
+
 def handle_deliveries(deps: DeliveryDeps, event: dict[str, Any], context: Any) -> dict[str, Any]:
     def record_handler(record: SQSRecord) -> None:
         correlate(record.message_id)
-        report = deliver(deps, DeliveryBatch.model_validate_json(record.body))
+        with failure_logged("reminder delivery failed", record.message_id):
+            report = deliver(deps, DeliveryBatch.model_validate_json(record.body))
         logger.info("reminders delivered", extra={"message_id": record.message_id, **report.model_dump()})
 
     response = process_partial_response(event=event, record_handler=record_handler,
@@ -137,8 +158,9 @@ def handle_shard_tasks(index: DueIndex, queue: Queue, batch_size: int, event: di
                        context: Any) -> dict[str, Any]:
     def record_handler(record: SQSRecord) -> None:
         correlate(record.message_id)
-        task = ShardTask.model_validate_json(record.body)
-        queued = run_shard(index, queue, task, batch_size)
+        with failure_logged("shard fan-out failed", record.message_id):
+            task = ShardTask.model_validate_json(record.body)
+            queued = run_shard(index, queue, task, batch_size)
         logger.info("shard fanned out", extra={"day": task.day.isoformat(), "shard": task.shard, "queued": queued})
 
     response = process_partial_response(event=event, record_handler=record_handler,

@@ -16,6 +16,7 @@ from pynamodb.models import Model
 from functions.accounts.storage import SpaceItem, space_key
 from functions.notifications.models import Notification, NotificationKind, NotificationPreferences
 from functions.shared.clock import iso
+from functions.shared.dynamo import error_code
 
 
 class NotificationItem(Model):
@@ -90,7 +91,7 @@ class DynamoNotificationStore:
             SpaceItem(space_key(ins)).update(actions=[SpaceItem.notification_preferences.set(raw)],
                                              condition=SpaceItem.key.exists())
         except UpdateError as exc:
-            if exc.cause_response_code == "ConditionalCheckFailedException":
+            if error_code(exc) == "ConditionalCheckFailedException":
                 return False
             raise
         return True

@@ -8,7 +8,7 @@ from functools import lru_cache
 from typing import Any
 
 from pynamodb.connection import Connection
-from pynamodb.exceptions import TransactWriteError
+from pynamodb.exceptions import PynamoDBException, TransactWriteError
 from pynamodb.expressions.condition import Condition
 from pynamodb.models import Model
 from pynamodb.transactions import TransactGet, TransactWrite
@@ -35,6 +35,18 @@ def _connection(region: str) -> Connection:
 
 def connection() -> Connection:
     return _connection(_REGION.get("region", "eu-west-3"))
+
+
+def error_code(exc: PynamoDBException) -> str | None:
+    """DynamoDB's error code (`TransactionCanceledException`, `ConditionalCheckFailedException`...), or None when
+    the call got no answer. pynamodb's `cause_response_code` raises AttributeError instead when its cause is an
+    HTTP-level botocore error (read timeout, connection reset: `response` is None), which turned a timed-out
+    TransactWriteItems into an AttributeError."""
+    response = getattr(exc.cause, "response", None)
+    if not isinstance(response, dict):
+        return None
+    code = response.get("Error", {}).get("Code")
+    return code if isinstance(code, str) else None
 
 
 class TransactionCancelled(Exception):
@@ -78,7 +90,7 @@ class Transaction:
                 for _, item, maybe, return_old in self._puts:
                     tx.save(item, condition=maybe, return_values="ALL_OLD" if return_old else None)
         except TransactWriteError as exc:
-            if exc.cause_response_code != "TransactionCanceledException":
+            if error_code(exc) != "TransactionCanceledException":
                 raise
             reasons = exc.cancellation_reasons
             failed = {labels[i] for i, r in enumerate(reasons) if r and r.code == "ConditionalCheckFailed"}

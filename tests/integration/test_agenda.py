@@ -205,3 +205,39 @@ def test_the_schedule_sample_dispatches_only_at_07_00_paris(stack: Stack) -> Non
     shard_pump.drain()
     delivery_pump.drain()
     assert json.loads(json.dumps(event))["time"] == "2026-11-24T06:00:00Z"
+
+
+def test_prevention_reminders_of_several_people_in_one_batch_are_told_apart(stack: Stack) -> None:
+    """Every prevention reminder of a day is `rem-prevention-<day>`: one person's item changing after the fan-out
+    (a stale entry) must not cancel the others' in the same transaction, and each e-mail goes to its own person."""
+    from functions import deps
+    from functions.agenda.calendar import PreventionRecord, PreventionStatus
+    from functions.agenda.fanout import DeliveryBatch
+    from functions.agenda.models import Prevention
+    from functions.agenda.service import prevention_due
+    from functions.agenda.storage import AgendaItem
+    from functions.agenda.worker import deliver
+
+    day = date(2031, 7, 14)
+    people = [new_ins() for _ in range(3)]
+    store = deps.agenda().agenda
+    entries = []
+    for n, ins in enumerate(people):
+        ensure_citizen(ins, email=f"prevention{n}@example.org")
+        prevention = Prevention(owner_ins=ins, birth_date=date(1981, 7, 14), sex=1, version=1, records={
+            "VAC_DTP": PreventionRecord(status=PreventionStatus.DONE, date=date(2027, 5, 1), done_count=1)})
+        entry = prevention_due(prevention, date(2031, 7, 13))
+        assert entry is not None and entry.day == day
+        entry = entry.model_copy(update={"version": 1})
+        assert store.save_prevention(prevention.model_copy(update={"next_due": day}), None, None, entry)
+        entries.append(entry)
+    AgendaItem(people[0], "prevention").update(actions=[AgendaItem.version.set(2)])  # changed after the fan-out
+    before = emails_sent()
+
+    report = deliver(deps.agenda_delivery(), DeliveryBatch(day=day, entries=entries))
+
+    assert (report.delivered, report.stale, report.emails) == (2, 1, 2)
+    assert emails_sent() - before == 2
+    for ins in people[1:]:
+        assert [n["kind"] for n in reminders_of(stack, stack.citizen(ins)[1])] == ["prevention.due"]
+    assert reminders_of(stack, stack.citizen(people[0])[1]) == []

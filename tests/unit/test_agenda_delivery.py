@@ -1,0 +1,145 @@
+"""The delivery worker over in-memory adapters: every prevention reminder of a day has the same notification id
+(`rem-prevention-<day>`), so a batch that holds several people's must still tell them apart."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from functions.accounts.models import SpaceStatus
+from functions.agenda.fanout import DeliveryBatch
+from functions.agenda.mailer import Email
+from functions.agenda.models import DueEntry, ItemKind, Prevention
+from functions.agenda.storage import ContactOf, DynamoDeliveryStore, Effect, EffectKey, Outcome, effect_key
+from functions.agenda.worker import DeliveryDeps, deliver
+from functions.identity.ins import with_key
+from functions.notifications.models import Notification, NotificationPreferences
+
+DAY = date(2032, 3, 15)
+PEOPLE = [with_key(f"1{yy}0375000{yy:03d}") for yy in (70, 71, 72)]
+
+
+class FakeDeliveryStore:
+    """Notifications keyed like the table: (recipient, notification id); `stale` people's items moved on."""
+
+    def __init__(self, emails: dict[str, str], stale: frozenset[str] = frozenset()) -> None:
+        self.emails = emails
+        self.stale = stale
+        self.notified: set[tuple[str, str]] = set()
+        self.emailed: list[Notification] = []
+
+    def contacts(self, ins: list[str]) -> dict[str, ContactOf]:
+        return {i: ContactOf(status=SpaceStatus.OPEN.value, email=self.emails.get(i),
+                             preferences=NotificationPreferences()) for i in ins}
+
+    def preventions(self, ins: list[str]) -> dict[str, Prevention]:
+        return {}
+
+    def commit(self, effects: list[Effect]) -> dict[EffectKey, Outcome]:
+        outcomes: dict[EffectKey, Outcome] = {}
+        for effect in effects:
+            n = effect.notification
+            if (n.recipient_ins, n.notification_id) in self.notified:
+                outcomes[effect_key(n)] = Outcome.ALREADY
+            elif n.recipient_ins in self.stale:
+                outcomes[effect_key(n)] = Outcome.STALE
+            else:
+                self.notified.add((n.recipient_ins, n.notification_id))
+                outcomes[effect_key(n)] = Outcome.DONE
+        return outcomes
+
+    def mark_emailed(self, notifications: list[Notification]) -> None:
+        self.emailed.extend(notifications)
+
+
+class FakeMailer:
+    def __init__(self) -> None:
+        self.sent: list[Email] = []
+
+    def send(self, emails: list[Email]) -> int:
+        self.sent.extend(emails)
+        return 0
+
+
+def prevention_entry(ins: str) -> DueEntry:
+    return DueEntry(day=DAY, owner_ins=ins, item_id="prevention", kind=ItemKind.PREVENTION, what="VAC_DTP",
+                    when=DAY.isoformat(), version=1)
+
+
+def test_prevention_reminders_of_several_people_in_one_batch_each_reach_their_own_address() -> None:
+    emails = {ins: f"p{n}@example.org" for n, ins in enumerate(PEOPLE)}
+    store, mailer = FakeDeliveryStore(emails), FakeMailer()
+    batch = DeliveryBatch(day=DAY, entries=[prevention_entry(ins) for ins in PEOPLE])
+
+    report = deliver(DeliveryDeps(store=store, mailer=mailer), batch)
+
+    assert report.delivered == 3 and report.emails == 3
+    assert sorted(e.address for e in mailer.sent) == sorted(emails.values())  # once each, nobody else's
+    assert sorted(n.recipient_ins for n in store.emailed) == sorted(PEOPLE)
+
+
+def test_one_persons_stale_prevention_reminder_does_not_hold_back_the_others() -> None:
+    store, mailer = FakeDeliveryStore({}, stale=frozenset({PEOPLE[0]})), FakeMailer()
+    batch = DeliveryBatch(day=DAY, entries=[prevention_entry(ins) for ins in PEOPLE])
+
+    report = deliver(DeliveryDeps(store=store, mailer=mailer), batch)
+
+    assert (report.delivered, report.stale) == (2, 1)
+    assert {ins for ins, _ in store.notified} == set(PEOPLE[1:])
+
+
+class TimedOutTransaction:
+    """A TransactWriteItems that got no answer: botocore's read timeout, wrapped by pynamodb."""
+
+    def __enter__(self) -> TimedOutTransaction:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        from botocore.exceptions import ReadTimeoutError
+        from pynamodb.exceptions import TransactWriteError
+
+        raise TransactWriteError("Failed to write transaction items", cause=ReadTimeoutError(endpoint_url="x"))
+
+    def save(self, *args: object, **kwargs: object) -> None: ...
+    def update(self, *args: object, **kwargs: object) -> None: ...
+
+
+class OfflineDeliveryStore(DynamoDeliveryStore):
+    def contacts(self, ins: list[str]) -> dict[str, ContactOf]:
+        return FakeDeliveryStore({}).contacts(ins)
+
+    def preventions(self, ins: list[str]) -> dict[str, Prevention]:
+        return {}
+
+
+def test_a_timed_out_transaction_fails_the_record_as_itself_and_is_logged_by_type(
+        monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+    """A TransactWriteItems with no answer surfaced as AttributeError (pynamodb's cause_response_code reads
+    `.response` of a ReadTimeoutError, which is None) and powertools logged nothing. It must fail the record as
+    the TransactWriteError it is, and the log must say so, without identifiers."""
+    from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
+    from pynamodb.exceptions import TransactWriteError
+
+    from functions.agenda import storage
+    from functions.agenda.worker import handle_deliveries
+    from local.pump import LambdaContext
+
+    monkeypatch.setattr(storage, "transaction", TimedOutTransaction)
+    store = OfflineDeliveryStore(shards=4)
+    batch = DeliveryBatch(day=DAY, entries=[prevention_entry(ins) for ins in PEOPLE])
+    with pytest.raises(TransactWriteError):
+        deliver(DeliveryDeps(store=store, mailer=FakeMailer()), batch)
+
+    event = {"Records": [{"messageId": "m-1", "receiptHandle": "r", "body": batch.model_dump_json(),
+                          "attributes": {}, "messageAttributes": {}, "md5OfBody": "", "eventSource": "aws:sqs",
+                          "eventSourceARN": "arn:aws:sqs:eu-west-3:123456789012:q", "awsRegion": "eu-west-3"}]}
+    caplog.clear()
+    with pytest.raises(BatchProcessingError):  # powertools fails the whole invocation when every record failed
+        handle_deliveries(DeliveryDeps(store=store, mailer=FakeMailer()), event, LambdaContext())
+
+    failure = next(r for r in caplog.records if r.getMessage() == "reminder delivery failed")
+    assert (failure.__dict__["error_type"], failure.__dict__["cause_type"]) == ("TransactWriteError",
+                                                                               "ReadTimeoutError")
+    logged = "\n".join(f"{r.getMessage()} {r.__dict__}" for r in caplog.records)
+    assert not any(ins in logged for ins in PEOPLE)

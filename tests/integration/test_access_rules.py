@@ -296,7 +296,7 @@ def test_concurrent_actions_never_fork_the_trace_chain(stack: Stack) -> None:
     doctor = as_pro(stack, HOSPITAL_DOCTOR)
     calls = [("GET", f"/v1/me/documents/{doc_id}", patient), ("GET", "/v1/me/documents", patient),
              ("GET", f"/v1/patients/{ins}/documents/{doc_id}", doctor)] * 8
-    with ThreadPoolExecutor(max_workers=8) as pool:
+    with ThreadPoolExecutor(max_workers=4) as pool:
         codes = list(pool.map(lambda c: stack.call(c[0], c[1], c[2]).status_code, calls))
     assert codes == [200] * len(calls)
 

@@ -81,6 +81,7 @@ class Acquaintance(BaseModel):
     day: date
     reads_that_day: int = 0
     alerted_on: date | None = None
+    first_access_notified: bool = False
 
 
 class AccessProfile(BaseModel):
@@ -95,7 +96,12 @@ class AccessProfile(BaseModel):
     administrator: str | None = None
     grants: dict[str, EmergencyGrant] = Field(default_factory=dict)
     seen: dict[str, Acquaintance] = Field(default_factory=dict)
+    objections: frozenset[str] = frozenset()
     head: ChainHead = Field(default_factory=ChainHead)
+
+    def author_joins_care_team(self, rpps: str) -> bool:
+        """An author is deemed part of the care team, unless already in it, blocked, or taken out by the patient."""
+        return rpps not in self.care_team and rpps not in self.blocked and rpps not in self.objections
 
 
 class Basis(StrEnum):

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 from functions.access import policy
@@ -25,7 +26,8 @@ from functions.access.models import (
     Refusal,
 )
 from functions.access.storage import ControlStore, ControlWrite
-from functions.access.table import ADMIN, BLOCK, CARE, GRANT, SEEN, SETTINGS
+from functions.access.table import ADMIN, BLOCK, CARE, GRANT, OBJECTION, SEEN, SETTINGS
+from functions.audit.journal import MAX_ATTEMPTS, Busy, ChainMoved, back_off
 from functions.audit.models import Actor, Trace, TraceAction
 from functions.identity.ins import parse_ins
 from functions.identity.principal import Citizen, Professional
@@ -43,6 +45,7 @@ from functions.shared.clock import Clock
 from functions.shared.errors import Forbidden, NotFound, Unprocessable
 
 PARIS = ZoneInfo("Europe/Paris")
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -63,15 +66,39 @@ class ConsentRequired(Forbidden):
     code = "consent_required"
 
 
-def _refuse(deps: AccessDeps, who: Professional, profile: AccessProfile, refusal: Refusal,
-            document_id: str | None, now: datetime) -> None:
+Outcome = Callable[[], T]
+
+
+def _decide_and_record(deps: AccessDeps, ins: str,
+                       decide: Callable[[AccessProfile, datetime], tuple[ControlWrite, Outcome[T]]]) -> T:
+    """Read the profile, decide, and write the decision's traces on the head that was read. If another action
+    moved the chain meanwhile (a block, a consent withdrawn...), decide again on fresh data: a stale decision is
+    never committed."""
+    for attempt in range(MAX_ATTEMPTS):
+        now = deps.clock.now()
+        profile = deps.control.profile(ins)
+        change, outcome = decide(profile, now)
+        try:
+            deps.control.write(ins, change, profile.head, retry=False)
+        except ChainMoved:
+            back_off(attempt)
+            continue
+        return outcome()
+    raise Busy("too many simultaneous changes to this record; try again")
+
+
+def _refusal(who: Professional, profile: AccessProfile, refusal: Refusal, document_id: str | None,
+             now: datetime) -> tuple[ControlWrite, Outcome[Any]]:
     """Refusals are traced (the holder sees them), then answered: 404 like a stranger, or 403 consent_required."""
     trace = Trace.new(profile.patient_ins, now, Actor.of(who), TraceAction.ACCESS_REFUSED, document_id,
                       reason=refusal.value)
-    deps.control.write(profile.patient_ins, ControlWrite(traces=[trace]), profile.head)
-    if refusal is Refusal.CONSENT_REQUIRED:
-        raise ConsentRequired("the patient's consent is required: present it with X-Access-Reason: consent")
-    raise NotFound("document")
+
+    def answer() -> Any:
+        if refusal is Refusal.CONSENT_REQUIRED:
+            raise ConsentRequired("the patient's consent is required: present it with X-Access-Reason: consent")
+        raise NotFound("document")
+
+    return ControlWrite(traces=[trace]), answer
 
 
 def _is_night(deps: AccessDeps, at: datetime) -> bool:
@@ -83,7 +110,8 @@ def _is_night(deps: AccessDeps, at: datetime) -> bool:
 def _note_access(deps: AccessDeps, who: Professional, profile: AccessProfile, basis: Basis,
                  action: TraceAction, document_ids: list[str | None], now: datetime) -> ControlWrite:
     """Traces for what was read, the professional's last access, and the notifications it triggers: first
-    access of this professional, and unusual access (many documents outside the care team in a day)."""
+    access of this professional (reading their own organisation's documents does not count), and unusual
+    access (many documents outside the care team in a day)."""
     ins = profile.patient_ins
     reason = f"basis:{basis.value}"
     traces = [Trace.new(ins, now, Actor.of(who), action, doc_id, reason=reason) for doc_id in document_ids]
@@ -92,10 +120,12 @@ def _note_access(deps: AccessDeps, who: Professional, profile: AccessProfile, ba
     today = now.astimezone(PARIS).date()
     reads = len([d for d in document_ids if d]) + (seen.reads_that_day if seen and seen.day == today else 0)
     alerted_on = seen.alerted_on if seen else None
-    if seen is None and basis is not Basis.AUTHOR:
+    notified = bool(seen and seen.first_access_notified)
+    if not notified and basis is not Basis.AUTHOR:
         first = Notification(recipient_ins=ins, notification_id=f"first-{who.rpps}",
                              kind=NotificationKind.FIRST_ACCESS, created_at=now, professional_rpps=who.rpps)
         notifications.append(first.honouring(deps.preferences(ins)))
+        notified = True
     outside_care = basis in {Basis.CONSENT, Basis.EMERGENCY}
     if outside_care and reads >= deps.unusual_reads_per_day and alerted_on != today:
         notifications.append(Notification(recipient_ins=ins, notification_id=f"unusual-{who.rpps}-{today}",
@@ -104,7 +134,8 @@ def _note_access(deps: AccessDeps, who: Professional, profile: AccessProfile, ba
         alerted_on = today
     acquaintance = Acquaintance(rpps=who.rpps, profession=who.profession, finess=who.finess,
                                 first_access_at=seen.first_access_at if seen else now, last_access_at=now,
-                                day=today, reads_that_day=reads, alerted_on=alerted_on)
+                                day=today, reads_that_day=reads, alerted_on=alerted_on,
+                                first_access_notified=notified)
     return ControlWrite(traces=traces, puts=[(SEEN + who.rpps, acquaintance.model_dump_json())],
                         notifications=notifications)
 
@@ -112,19 +143,24 @@ def _note_access(deps: AccessDeps, who: Professional, profile: AccessProfile, ba
 def read_patient_document(deps: AccessDeps, who: Professional, patient: str, document_id: str,
                           consent: bool) -> tuple[Document, str | None]:
     ins = parse_ins(patient).value
-    now = deps.clock.now()
-    profile = deps.control.profile(ins)
-    doc = deps.documents.get(ins, document_id) if document_id.startswith("doc_") else None
-    decision = policy.professional_reads(who, profile, doc, deps.matrix(), now, consent)
-    if isinstance(decision, Refusal):
-        _refuse(deps, who, profile, decision, document_id if doc else None, now)
-    assert doc is not None and isinstance(decision, Basis)
-    deps.control.write(ins, _note_access(deps, who, profile, decision, TraceAction.DOCUMENT_READ,
-                                         [doc.document_id], now), profile.head)
-    url = None
-    if doc.status.value == "available":
-        url = deps.blobs.presign_download(doc.record_key, deps.download_ttl_seconds)
-    return doc, url
+
+    def decide(profile: AccessProfile, now: datetime) -> tuple[ControlWrite, Outcome[tuple[Document, str | None]]]:
+        doc = deps.documents.get(ins, document_id) if document_id.startswith("doc_") else None
+        decision = policy.professional_reads(who, profile, doc, deps.matrix(), now, consent)
+        if isinstance(decision, Refusal):
+            return _refusal(who, profile, decision, document_id if doc else None, now)
+        assert doc is not None
+        found = doc
+
+        def answer() -> tuple[Document, str | None]:
+            url = None
+            if found.status.value == "available":
+                url = deps.blobs.presign_download(found.record_key, deps.download_ttl_seconds)
+            return found, url
+
+        return _note_access(deps, who, profile, decision, TraceAction.DOCUMENT_READ, [doc.document_id], now), answer
+
+    return _decide_and_record(deps, ins, decide)
 
 
 def list_patient_documents(deps: AccessDeps, who: Professional, patient: str, consent: bool,
@@ -132,20 +168,21 @@ def list_patient_documents(deps: AccessDeps, who: Professional, patient: str, co
     """Available documents the professional may see, newest first. Filtering a page can leave it short: follow
     `next` until it is null."""
     ins = parse_ins(patient).value
-    now = deps.clock.now()
-    profile = deps.control.profile(ins)
-    basis = policy.record_basis(who, profile, now, consent)
-    if isinstance(basis, Refusal):
-        _refuse(deps, who, profile, basis, None, now)
-    assert isinstance(basis, Basis)
     position = cursor.decode(raw_cursor, frozenset({"p"}))
-    docs, last = deps.documents.list_available(ins, position["p"] if position else None, limit)
-    matrix = deps.matrix()
-    visible = [d for d in docs if policy.is_author(who, d)
-               or policy.document_visible(who, profile, d, basis, matrix, now)]
-    deps.control.write(ins, _note_access(deps, who, profile, basis, TraceAction.DOCUMENT_LISTED, [None], now),
-                       profile.head)
-    return visible, cursor.encode({"p": last} if last else None)
+
+    def decide(profile: AccessProfile,
+               now: datetime) -> tuple[ControlWrite, Outcome[tuple[list[Document], str | None]]]:
+        basis = policy.record_basis(who, profile, now, consent)
+        if isinstance(basis, Refusal):
+            return _refusal(who, profile, basis, None, now)
+        docs, last = deps.documents.list_available(ins, position["p"] if position else None, limit)
+        matrix = deps.matrix()
+        visible = [d for d in docs if policy.is_author(who, d)
+                   or policy.document_visible(who, profile, d, basis, matrix, now)]
+        page = (visible, cursor.encode({"p": last} if last else None))
+        return _note_access(deps, who, profile, basis, TraceAction.DOCUMENT_LISTED, [None], now), lambda: page
+
+    return _decide_and_record(deps, ins, decide)
 
 
 def request_emergency_access(deps: AccessDeps, who: Professional, patient: str, purpose: EmergencyPurpose,
@@ -153,33 +190,39 @@ def request_emergency_access(deps: AccessDeps, who: Professional, patient: str, 
     """A time-boxed grant if the patient allowed this kind of emergency access; the patient and their GP are
     told. SAMU regulation (ETREAT) is for physicians; break-glass (BTG) for any professional."""
     ins = parse_ins(patient).value
-    now = deps.clock.now()
-    profile = deps.control.profile(ins)
-    if who.rpps in profile.blocked:
-        _refuse(deps, who, profile, Refusal.NOT_FOUND, None, now)
-    actor = Actor.of(who)
     if purpose == "ETREAT" and who.profession != "10":
         raise Forbidden("SAMU regulation access (ETREAT) is for physicians", code="emergency_not_allowed")
-    if not profile.settings.emergency.allows(purpose):
-        trace = Trace.new(ins, now, actor, TraceAction.EMERGENCY_ACCESS_REFUSED, reason=f"{purpose}:refused")
-        deps.control.write(ins, ControlWrite(traces=[trace]), profile.head)
-        raise Forbidden("the patient refused this kind of emergency access", code="emergency_refused")
-    grant = EmergencyGrant(rpps=who.rpps, purpose=purpose, reason=reason, granted_at=now,
-                           expires_at=now + deps.emergency_grant)
-    notifications = [Notification(recipient_ins=ins, notification_id=f"emergency-{who.rpps}-{now.timestamp():.0f}",
-                                  kind=NotificationKind.EMERGENCY_ACCESS, created_at=now,
-                                  professional_rpps=who.rpps, reason=purpose)]
-    gp = profile.settings.general_practitioner
-    if gp:
-        notifications.append(notifications[0].model_copy(update={"recipient_ins": professional_recipient(gp)}))
-    if _is_night(deps, now):
-        notifications.append(Notification(recipient_ins=ins, notification_id=f"unusual-night-{who.rpps}",
-                                          kind=NotificationKind.UNUSUAL_ACCESS, created_at=now,
-                                          professional_rpps=who.rpps, reason="emergency_access_at_night"))
-    trace = Trace.new(ins, now, actor, TraceAction.EMERGENCY_ACCESS_GRANTED, reason=f"{purpose}: {reason}")
-    deps.control.write(ins, ControlWrite(traces=[trace], puts=[(GRANT + who.rpps, grant.model_dump_json())],
-                                         notifications=notifications), profile.head)
-    return grant
+    actor = Actor.of(who)
+
+    def decide(profile: AccessProfile, now: datetime) -> tuple[ControlWrite, Outcome[EmergencyGrant]]:
+        if who.rpps in profile.blocked:
+            return _refusal(who, profile, Refusal.NOT_FOUND, None, now)
+        if not profile.settings.emergency.allows(purpose):
+            trace = Trace.new(ins, now, actor, TraceAction.EMERGENCY_ACCESS_REFUSED, reason=f"{purpose}:refused")
+
+            def refuse() -> EmergencyGrant:
+                raise Forbidden("the patient refused this kind of emergency access", code="emergency_refused")
+
+            return ControlWrite(traces=[trace]), refuse
+        grant = EmergencyGrant(rpps=who.rpps, purpose=purpose, reason=reason, granted_at=now,
+                               expires_at=now + deps.emergency_grant)
+        told = Notification(recipient_ins=ins, notification_id=f"emergency-{who.rpps}-{now.timestamp():.0f}",
+                            kind=NotificationKind.EMERGENCY_ACCESS, created_at=now, professional_rpps=who.rpps,
+                            reason=purpose)
+        notifications = [told]
+        gp = profile.settings.general_practitioner
+        if gp:
+            notifications.append(told.model_copy(update={"recipient_ins": professional_recipient(gp)}))
+        if _is_night(deps, now):
+            notifications.append(Notification(recipient_ins=ins, notification_id=f"unusual-night-{who.rpps}",
+                                              kind=NotificationKind.UNUSUAL_ACCESS, created_at=now,
+                                              professional_rpps=who.rpps, reason="emergency_access_at_night"))
+        trace = Trace.new(ins, now, actor, TraceAction.EMERGENCY_ACCESS_GRANTED, reason=f"{purpose}: {reason}")
+        change = ControlWrite(traces=[trace], puts=[(GRANT + who.rpps, grant.model_dump_json())],
+                              notifications=notifications)
+        return change, lambda: grant
+
+    return _decide_and_record(deps, ins, decide)
 
 
 # ---- the holder's controls --------------------------------------------------------------------------------
@@ -197,14 +240,18 @@ def profile_of(deps: AccessDeps, who: Citizen) -> AccessProfile:
 
 def add_to_care_team(deps: AccessDeps, who: Citizen, rpps: str) -> CareTeamMember:
     member = CareTeamMember(rpps=rpps, source="declared", since=deps.clock.now())
-    _own(deps, who, TraceAction.CARE_TEAM_ADDED, puts=[(CARE + rpps, member.model_dump_json())], subject=rpps)
+    _own(deps, who, TraceAction.CARE_TEAM_ADDED, puts=[(CARE + rpps, member.model_dump_json())],
+         deletes=[OBJECTION + rpps], subject=rpps)
     return member
 
 
 def remove_from_care_team(deps: AccessDeps, who: Citizen, rpps: str) -> None:
+    """The patient's objection: the professional leaves the care team and is not put back by authoring a
+    document later (only the patient can add them again)."""
     if rpps not in profile_of(deps, who).care_team:
         raise NotFound("care team member")
-    _own(deps, who, TraceAction.CARE_TEAM_REMOVED, deletes=[CARE + rpps], subject=rpps)
+    _own(deps, who, TraceAction.CARE_TEAM_REMOVED, puts=[(OBJECTION + rpps, deps.clock.now().isoformat())],
+         deletes=[CARE + rpps], subject=rpps)
 
 
 def block(deps: AccessDeps, who: Citizen, rpps: str) -> None:

@@ -13,7 +13,7 @@ from functions.access.models import (
     EmergencyGrant,
     PatientSettings,
 )
-from functions.access.table import ADMIN, BLOCK, CARE, GRANT, HEAD, SEEN, SETTINGS, ControlItem
+from functions.access.table import ADMIN, BLOCK, CARE, GRANT, HEAD, OBJECTION, SEEN, SETTINGS, ControlItem
 from functions.audit.journal import Journal, with_journal
 from functions.audit.models import ChainHead, Trace
 from functions.notifications.models import Notification
@@ -22,7 +22,7 @@ from functions.notifications.storage import NotificationItem
 
 def profile_from(patient: str, items: list[ControlItem]) -> AccessProfile:
     fields: dict[str, object] = {"patient_ins": patient}
-    care, blocked, grants, seen = {}, {}, {}, {}
+    care, blocked, grants, seen, objections = {}, {}, {}, {}, set()
     for item in items:
         sk, body = item.sk, item.body or ""
         if sk == SETTINGS:
@@ -34,6 +34,8 @@ def profile_from(patient: str, items: list[ControlItem]) -> AccessProfile:
         elif sk.startswith(CARE):
             member = CareTeamMember.model_validate_json(body)
             care[member.rpps] = member
+        elif sk.startswith(OBJECTION):
+            objections.add(sk.removeprefix(OBJECTION))
         elif sk.startswith(BLOCK):
             blocked[sk.removeprefix(BLOCK)] = body
         elif sk.startswith(GRANT):
@@ -43,7 +45,7 @@ def profile_from(patient: str, items: list[ControlItem]) -> AccessProfile:
             acquaintance = Acquaintance.model_validate_json(body)
             seen[acquaintance.rpps] = acquaintance
     return AccessProfile.model_validate({**fields, "care_team": care, "blocked": blocked, "grants": grants,
-                                         "seen": seen})
+                                         "seen": seen, "objections": objections})
 
 
 class ControlWrite(BaseModel):
@@ -69,7 +71,8 @@ def stage(journal: Journal, patient_ins: str, change: ControlWrite) -> None:
 class ControlStore(Protocol):
     def profile(self, patient_ins: str) -> AccessProfile: ...
     def head(self, patient_ins: str) -> ChainHead: ...
-    def write(self, patient_ins: str, change: ControlWrite, head: ChainHead | None = None) -> None: ...
+    def write(self, patient_ins: str, change: ControlWrite, head: ChainHead | None = None,
+              retry: bool = True) -> None: ...
 
 
 class DynamoControlStore:
@@ -83,9 +86,16 @@ class DynamoControlStore:
             return ChainHead()
         return ChainHead(seq=int(item.seq or 0), hash=item.hash or ChainHead().hash)
 
-    def write(self, patient_ins: str, change: ControlWrite, head: ChainHead | None = None) -> None:
+    def write(self, patient_ins: str, change: ControlWrite, head: ChainHead | None = None,
+              retry: bool = True) -> None:
+        """`retry=False`: one attempt on `head`, ChainMoved if another action got there first (callers whose
+        change depends on what they read must decide again rather than replay a stale decision)."""
+
         def commit(journal: Journal) -> None:
             stage(journal, patient_ins, change)
             journal.commit()
 
-        with_journal(patient_ins, head, self.head, commit)
+        if retry:
+            with_journal(patient_ins, head, self.head, commit)
+        else:
+            commit(Journal(patient_ins, head if head is not None else self.head(patient_ins)))

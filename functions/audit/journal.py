@@ -66,11 +66,15 @@ def with_journal(patient_ins: str, head: ChainHead | None, load_head: Callable[[
         try:
             return write(journal)
         except ChainMoved:
-            # Full jitter: concurrent writers of one patient's chain spread out instead of colliding again.
-            ceiling = min(MAX_BACKOFF_SECONDS, BACKOFF_SECONDS * 2**attempt)
-            time.sleep(random.uniform(0, ceiling))  # noqa: S311 - jitter, not security
+            back_off(attempt)
             current = load_head(patient_ins)
     raise Busy("too many simultaneous changes to this record; try again")
 
 
-__all__ = ["HEAD", "ChainMoved", "Journal", "with_journal"]
+def back_off(attempt: int) -> None:
+    """Full jitter: concurrent writers of one patient's chain spread out instead of colliding again."""
+    ceiling = min(MAX_BACKOFF_SECONDS, BACKOFF_SECONDS * 2**attempt)
+    time.sleep(random.uniform(0, ceiling))  # noqa: S311 - jitter, not security
+
+
+__all__ = ["HEAD", "MAX_ATTEMPTS", "Busy", "ChainMoved", "Journal", "back_off", "with_journal"]

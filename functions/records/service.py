@@ -165,7 +165,7 @@ def hide_own_document(deps: RecordDeps, who: Citizen, document_id: str, hidden: 
     changed = doc.hide(hidden, now)
     action = TraceAction.DOCUMENT_HIDDEN if hidden else TraceAction.DOCUMENT_UNHIDDEN
     trace = Trace.new(who.ins, now, Actor.of(who), action, doc.document_id)
-    if not deps.documents.save(changed, doc.status, [trace], []):
+    if not deps.documents.save(changed, doc, [trace], []):
         raise Conflict("the document changed meanwhile; try again", code="concurrent_change")
     return changed
 
@@ -187,14 +187,16 @@ def release_document(deps: RecordDeps, who: Professional, patient: str, document
     released = doc.release(now)
     trace = Trace.new(ins, now, Actor.of(who), TraceAction.DOCUMENT_RELEASED, doc.document_id)
     notice = _new_document_notice(doc, now).honouring(deps.preferences(ins))
-    if not deps.documents.save(released, doc.status, [trace], [notice]):
+    if not deps.documents.save(released, doc, [trace], [notice]):
         raise Conflict("the document changed meanwhile; try again", code="concurrent_change")
     return released
 
 
 def run_invisible_patient_job(deps: RecordDeps, day: date) -> dict[str, int]:
     """Daily: two weeks after an INVISIBLE_PATIENT document arrived, tell the patient to see their doctor; after a
-    month, make it visible. Each step is a conditional write keyed by the document, so re-running a day is safe."""
+    month, make it visible. Steps due on the days before `day` are caught up (a failed or skipped run delays them by
+    a day, never forever). Each step is conditional on the document being as read, so overlapping or repeated runs
+    neither repeat a notice nor undo a release."""
     counts = {"announced": 0, "released": 0}
     now = deps.clock.now()
     for doc in deps.documents.due_invisible(day):
@@ -213,7 +215,7 @@ def run_invisible_patient_job(deps: RecordDeps, day: date) -> dict[str, int]:
             traces = [Trace.new(doc.patient_ins, now, INVISIBLE_JOB, TraceAction.DOCUMENT_RELEASED,
                                 doc.document_id, reason="one_month_elapsed")]
             key = "released"
-        if deps.documents.save(changed, doc.status, traces, [notice.honouring(deps.preferences(doc.patient_ins))]):
+        if deps.documents.save(changed, doc, traces, [notice.honouring(deps.preferences(doc.patient_ins))]):
             counts[key] += 1
     return counts
 
@@ -255,7 +257,7 @@ def verify_upload(deps: RecordDeps, key: str) -> VerificationOutcome:
         rejected = doc.reject(reason, now)
         trace = Trace.new(doc.patient_ins, now, VERIFIER, TraceAction.DOCUMENT_REJECTED, doc.document_id,
                           reason=reason.value)
-        deps.documents.save(rejected, DocumentStatus.PENDING, [_upload_trace(doc), trace], [])
+        deps.documents.save(rejected, doc, [_upload_trace(doc), trace], [])
         deps.blobs.discard_quarantined(key)
         logger.info("upload rejected", extra={"document_id": document_id, "reason": reason.value})
         return VerificationOutcome.REJECTED
@@ -268,9 +270,9 @@ def verify_upload(deps: RecordDeps, key: str) -> VerificationOutcome:
     if doc.author.kind == "professional":
         if accepted.visible_to_patient:
             notifications.append(_new_document_notice(doc, now).honouring(deps.preferences(doc.patient_ins)))
-        if doc.author.rpps and doc.author.rpps not in profile.care_team:
+        if doc.author.rpps and profile.author_joins_care_team(doc.author.rpps):
             member = CareTeamMember(rpps=doc.author.rpps, source="author", since=now)
-    if not deps.documents.save(accepted, DocumentStatus.PENDING, [_upload_trace(doc), trace], notifications,
+    if not deps.documents.save(accepted, doc, [_upload_trace(doc), trace], notifications,
                                profile.head, member):
         current = deps.documents.get(doc.patient_ins, doc.document_id)
         if current is None:  # deleted while we verified: the copy must not outlive it

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import zlib
 from collections.abc import Iterator
-from datetime import date
+from datetime import date, timedelta
 from typing import Any, Protocol
 
 from pynamodb.attributes import TTLAttribute, UnicodeAttribute
@@ -34,6 +34,7 @@ from functions.shared.errors import NotFound
 
 HIGH = "\uffff"
 INVISIBLE_SHARDS = 8
+INVISIBLE_CATCH_UP_DAYS = 7
 
 
 def _lsi(name: str, attribute: str) -> type[LocalSecondaryIndex[Any]]:
@@ -49,6 +50,11 @@ class InvisibleDue(GlobalSecondaryIndex["DocumentItem"]):
 
     invisible_due = UnicodeAttribute(hash_key=True)
     document_id = UnicodeAttribute(range_key=True)
+
+
+def _revision(doc: Document) -> str:
+    """Changes with every write of the document (its `updated_at`, to the microsecond): the optimistic lock."""
+    return doc.updated_at.isoformat()
 
 
 def invisible_partition(day: date, patient_ins: str) -> str:
@@ -69,6 +75,7 @@ class DocumentItem(Model):
     pro_date = UnicodeAttribute(null=True)
     invisible_due = UnicodeAttribute(null=True)
     expires_at_epoch = TTLAttribute(null=True)
+    revision = UnicodeAttribute(null=True)
 
     by_date = _lsi("patient-by-date", "patient_date")()
     by_type = _lsi("patient-by-type", "patient_type")()
@@ -90,6 +97,7 @@ class DocumentItem(Model):
             pro_date=position if doc.status is DocumentStatus.AVAILABLE else None,
             invisible_due=invisible_partition(step.date(), doc.patient_ins) if step else None,
             expires_at_epoch=doc.purge_at,
+            revision=_revision(doc),
         )
 
     def to_domain(self) -> Document:
@@ -110,7 +118,7 @@ class DocumentStore(Protocol):
                                 limit: int) -> tuple[list[Document], str | None]: ...
     def list_available(self, patient_ins: str, after: str | None,
                        limit: int) -> tuple[list[Document], str | None]: ...
-    def save(self, doc: Document, expected: DocumentStatus, traces: list[Trace],
+    def save(self, doc: Document, previous: Document, traces: list[Trace],
              notifications: list[Notification], head: ChainHead | None = None,
              care_member: CareTeamMember | None = None) -> bool: ...
     def delete(self, doc: Document, trace: Trace) -> bool: ...
@@ -180,14 +188,16 @@ class DynamoDocumentStore:
         return self._page(DocumentItem.available_by_date, DocumentItem.pro_date, patient_ins, "0000-00-00",
                           "9999-12-31#" + HIGH, after, limit)
 
-    def save(self, doc: Document, expected: DocumentStatus, traces: list[Trace],
+    def save(self, doc: Document, previous: Document, traces: list[Trace],
              notifications: list[Notification], head: ChainHead | None = None,
              care_member: CareTeamMember | None = None) -> bool:
-        """Write a new state of the document if it is still `expected`, with its traces and notifications (each
-        notification id once only); an author joining the care team is recorded in the same transaction."""
+        """Write a new state of the document if it is still exactly `previous` (same status and revision: a
+        concurrent change wins, this one is dropped), with its traces and notifications; an author joining the
+        care team is recorded in the same transaction."""
+        unchanged = (DocumentItem.status == previous.status.value) & (DocumentItem.revision == _revision(previous))
 
         def write(journal: Journal) -> bool:
-            journal.put("document", DocumentItem.from_domain(doc), DocumentItem.status == expected.value)
+            journal.put("document", DocumentItem.from_domain(doc), unchanged)
             for n in notifications:
                 journal.put("notification", NotificationItem.from_domain(n), NotificationItem.sk.does_not_exist())
             if care_member is not None:
@@ -220,7 +230,10 @@ class DynamoDocumentStore:
         return with_journal(doc.patient_ins, None, self._control.head, write)
 
     def due_invisible(self, day: date) -> Iterator[Document]:
-        """Every INVISIBLE_PATIENT document whose next step falls on `day` (a few Query pages, never a Scan)."""
-        for shard in range(INVISIBLE_SHARDS):
-            for item in DocumentItem.invisible.query(f"{day.isoformat()}#{shard}"):
-                yield item.to_domain()
+        """Every INVISIBLE_PATIENT document whose next step falls on `day` or in the week before it (catch-up after
+        a missed run); a few Query pages per day, never a Scan."""
+        for back in range(INVISIBLE_CATCH_UP_DAYS, -1, -1):
+            when = (day - timedelta(days=back)).isoformat()
+            for shard in range(INVISIBLE_SHARDS):
+                for item in DocumentItem.invisible.query(f"{when}#{shard}"):
+                    yield item.to_domain()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from functions.access.models import AccessProfile, CareTeamMember
 from functions.access.storage import ControlWrite, profile_from
@@ -39,7 +39,8 @@ class FakeControlStore:
         self.traces.setdefault(patient_ins, []).extend(linked)
         self.heads[patient_ins] = head
 
-    def write(self, patient_ins: str, change: ControlWrite, head: ChainHead | None = None) -> None:
+    def write(self, patient_ins: str, change: ControlWrite, head: ChainHead | None = None,
+              retry: bool = True) -> None:
         partition = self.items.setdefault(patient_ins, {})
         for sk, body in change.puts:
             partition[sk] = body
@@ -86,11 +87,11 @@ class FakeDocumentStore:
         docs.sort(key=lambda d: (d.declaration.service_date, d.created_at), reverse=True)
         return docs[:limit], None
 
-    def save(self, doc: Document, expected: DocumentStatus, traces: list[Trace],
+    def save(self, doc: Document, previous: Document, traces: list[Trace],
              notifications: list[Notification], head: ChainHead | None = None,
              care_member: CareTeamMember | None = None) -> bool:
         current = self.docs.get((doc.patient_ins, doc.document_id))
-        if current is None or current.status is not expected:
+        if current is None or current != previous:
             return False
         self.docs[(doc.patient_ins, doc.document_id)] = doc
         puts = [(CARE + care_member.rpps, care_member.model_dump_json())] if care_member else []
@@ -108,7 +109,7 @@ class FakeDocumentStore:
     def due_invisible(self, day: date) -> Iterator[Document]:
         for doc in list(self.docs.values()):
             step = doc.invisibility_next_step
-            if step is not None and step.date() == day:
+            if step is not None and timedelta(0) <= day - step.date() <= timedelta(days=7):
                 yield doc
 
 

@@ -66,11 +66,19 @@ class Appointment(BaseModel):
     next_due: date | None = None
     version: int = 0
 
-    def due_day(self, today: date) -> date | None:
+    def due_day(self, today: date, earliest: date | None = None) -> date | None:
         """The reminder goes out on the Paris calendar day `lead` days before the appointment's Paris day;
-        none if that day has passed (an appointment entered late still shows, without a reminder)."""
-        day = self.start.astimezone(PARIS).date() - timedelta(days=self.reminder_lead_days)
-        return day if day >= today else None
+        none if that day has passed (an appointment entered late still shows, without a reminder). `earliest` is
+        the first day whose 07:00 dispatch is still to come: a day due today whose dispatch already ran moves to
+        tomorrow while that is on or before the appointment's day (the rule allows the day itself), else none."""
+        own = self.start.astimezone(PARIS).date()
+        day = own - timedelta(days=self.reminder_lead_days)
+        if day < today:
+            return None
+        first = earliest or today
+        if day < first:
+            return first if first <= own else None
+        return day
 
 
 def add_months(day: date, count: int, anchor_day: int) -> date:
@@ -114,6 +122,18 @@ class Reminder(BaseModel):
         if candidate is not None and self.until is not None and candidate > self.until:
             return None
         return candidate
+
+    def due_of(self, occurrence: date) -> date:
+        """The Paris day the notification of an occurrence goes out on."""
+        return occurrence
+
+    def first_due(self, earliest: date) -> tuple[date, date] | None:
+        """(due day, occurrence) of the first occurrence notified on `earliest` or later: one whose day was
+        already dispatched is skipped for the next (it would never be sent)."""
+        occurrence = self.next_on_or_after(earliest - timedelta(days=2))  # a due day is never 2 days off its date
+        while occurrence is not None and self.due_of(occurrence) < earliest:
+            occurrence = self.next_on_or_after(occurrence + timedelta(days=1))
+        return (self.due_of(occurrence), occurrence) if occurrence is not None else None
 
     def check_fires(self, today: date) -> None:
         zone(self.time_zone)
@@ -191,3 +211,10 @@ def notified_at(day: date) -> datetime:
 
 def paris_today(now: datetime) -> date:
     return now.astimezone(PARIS).date()
+
+
+def first_open_day(now: datetime) -> date:
+    """The first Paris day whose 07:00 dispatch has not run yet: an entry written for a day already dispatched
+    would never be sent."""
+    local = now.astimezone(PARIS)
+    return local.date() if local.hour < DISPATCH_HOUR else local.date() + timedelta(days=1)

@@ -1,0 +1,90 @@
+"""The due day the agenda use cases give an item, seen from the person's side: an entry is only useful on a day
+whose 07:00 Europe/Paris dispatch is still to come, and on the due date or the day before."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from zoneinfo import ZoneInfo
+
+from functions.agenda.api import AppointmentIn, ReminderIn
+from functions.agenda.models import Appointment, DueEntry, Prevention, Reminder
+from functions.agenda.service import AgendaDeps, create_appointment, create_reminder
+from functions.identity.principal import Citizen
+from functions.shared.clock import FixedClock
+
+PARIS = ZoneInfo("Europe/Paris")
+ME = Citizen(ins="284067512345688")
+
+
+class MemoryAgenda:
+    """Only what the create use cases touch: items by id and the due entries by (day, item)."""
+
+    def __init__(self) -> None:
+        self.items: dict[str, Appointment | Reminder | Prevention] = {}
+        self.due: dict[str, DueEntry] = {}
+
+    def _save(self, item_id: str, item: Appointment | Reminder | Prevention, due: DueEntry | None) -> bool:
+        self.items[item_id] = item
+        self.due.pop(item_id, None)
+        if due is not None:
+            self.due[item_id] = due
+        return True
+
+    def save_appointment(self, a: Appointment, expected_version: int | None, old_due: date | None,
+                         due: DueEntry | None) -> bool:
+        return self._save(a.appointment_id, a, due)
+
+    def save_reminder(self, r: Reminder, expected_version: int | None, old_due: date | None,
+                      due: DueEntry | None) -> bool:
+        return self._save(r.reminder_id, r, due)
+
+    def save_prevention(self, p: Prevention, expected_version: int | None, old_due: date | None,
+                        due: DueEntry | None) -> bool:
+        return self._save("prevention", p, due)
+
+    def get_prevention(self, ins: str) -> Prevention | None:
+        found = self.items.get("prevention")
+        return found if isinstance(found, Prevention) else None
+
+
+def deps(at: datetime, store: MemoryAgenda | None = None) -> AgendaDeps:
+    return AgendaDeps(agenda=store or MemoryAgenda(), spaces=None, clock=FixedClock(at.astimezone(UTC)))  # type: ignore[arg-type]
+
+
+def paris(y: int, m: int, d: int, hh: int, mm: int = 0) -> datetime:
+    return datetime(y, m, d, hh, mm, tzinfo=PARIS)
+
+
+def test_an_appointment_booked_after_todays_dispatch_is_reminded_tomorrow_not_never() -> None:
+    store = MemoryAgenda()
+    appt = create_appointment(deps(paris(2026, 3, 10, 10), store), ME,
+                              AppointmentIn(start=paris(2026, 3, 11, 9), professional="Dr Martin"))
+    assert appt.next_due == date(2026, 3, 11)  # the appointment's own day: today's 07:00 already ran
+    assert store.due[appt.appointment_id].day == date(2026, 3, 11)
+
+
+def test_an_appointment_booked_before_todays_dispatch_keeps_today() -> None:
+    appt = create_appointment(deps(paris(2026, 3, 10, 6, 30)), ME,
+                              AppointmentIn(start=paris(2026, 3, 11, 9), professional="Dr Martin"))
+    assert appt.next_due == date(2026, 3, 10)
+
+
+def test_an_appointment_later_today_booked_after_the_dispatch_says_no_reminder() -> None:
+    store = MemoryAgenda()
+    appt = create_appointment(deps(paris(2026, 3, 10, 10), store), ME,
+                              AppointmentIn(start=paris(2026, 3, 10, 16), professional="Dr Martin",
+                                            reminder_lead_days=0))
+    assert appt.next_due is None and appt.appointment_id not in store.due
+
+
+def test_a_personal_reminder_due_today_after_the_dispatch_moves_to_its_next_occurrence() -> None:
+    store = MemoryAgenda()
+    rem = create_reminder(deps(paris(2026, 3, 10, 10), store), ME,
+                          ReminderIn(label="pilule", date=date(2026, 2, 10), time=None, repeat="monthly"))
+    assert rem.next_due == date(2026, 4, 10) and store.due[rem.reminder_id].day == date(2026, 4, 10)
+    once = create_reminder(deps(paris(2026, 3, 10, 10), store), ME,
+                           ReminderIn(label="pharmacie", date=date(2026, 3, 10)))
+    assert once.next_due is None and once.reminder_id not in store.due
+    early = create_reminder(deps(paris(2026, 3, 10, 6), store), ME,
+                            ReminderIn(label="pharmacie", date=date(2026, 3, 10)))
+    assert early.next_due == date(2026, 3, 10)

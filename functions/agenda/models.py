@@ -124,8 +124,14 @@ class Reminder(BaseModel):
         return candidate
 
     def due_of(self, occurrence: date) -> date:
-        """The Paris day the notification of an occurrence goes out on."""
-        return occurrence
+        """The Paris day the notification of an occurrence goes out on. Dispatch is 07:00 Paris, so with a time
+        it is the Paris date of the occurrence, or the Paris day before when that day's 07:00 comes after it
+        (the person hears before it happens, whatever the reminder's own zone)."""
+        if self.time is None:
+            return occurrence
+        at = datetime.combine(occurrence, self.time, tzinfo=zone(self.time_zone)).astimezone(PARIS)
+        day = at.date()
+        return day if notified_at(day) <= at else day - timedelta(days=1)
 
     def first_due(self, earliest: date) -> tuple[date, date] | None:
         """(due day, occurrence) of the first occurrence notified on `earliest` or later: one whose day was

@@ -3,12 +3,15 @@ whose 07:00 Europe/Paris dispatch is still to come, and on the due date or the d
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, time
 from zoneinfo import ZoneInfo
 
+import pytest
+
 from functions.agenda.api import AppointmentIn, ReminderIn
-from functions.agenda.models import Appointment, DueEntry, Prevention, Reminder
-from functions.agenda.service import AgendaDeps, create_appointment, create_reminder
+from functions.agenda.models import Appointment, DueEntry, Prevention, Reminder, notified_at
+from functions.agenda.service import AgendaDeps, create_appointment, create_reminder, reminder_due
+from functions.agenda.worker import _next
 from functions.identity.principal import Citizen
 from functions.shared.clock import FixedClock
 
@@ -88,3 +91,37 @@ def test_a_personal_reminder_due_today_after_the_dispatch_moves_to_its_next_occu
     early = create_reminder(deps(paris(2026, 3, 10, 6), store), ME,
                             ReminderIn(label="pharmacie", date=date(2026, 3, 10)))
     assert early.next_due == date(2026, 3, 10)
+
+
+def timed(first: date, at: str, tz: str, repeat: str = "none") -> Reminder:
+    now = datetime(2026, 1, 1, tzinfo=UTC)
+    return Reminder(owner_ins=ME.ins, reminder_id="rem_" + "0" * 24, label="prise de sang", first_date=first,
+                    time=time.fromisoformat(at), time_zone=tz, repeat=repeat, created_at=now, updated_at=now)
+
+
+@pytest.mark.parametrize(("first", "at", "tz", "due", "when"), [
+    # Noumea is UTC+11 (10 hours ahead of Paris in winter, 9 in summer): 08:00 there is 22:00 the day before in Paris
+    (date(2026, 3, 10), "08:00", "Pacific/Noumea", date(2026, 3, 9), "2026-03-09T22:00:00+01:00"),
+    # the night Paris springs forward (29 March 2026): 21:00 UTC on the 28th is still CET
+    (date(2026, 3, 29), "08:00", "Pacific/Noumea", date(2026, 3, 28), "2026-03-28T22:00:00+01:00"),
+    (date(2026, 3, 30), "08:00", "Pacific/Noumea", date(2026, 3, 29), "2026-03-29T23:00:00+02:00"),
+    # Reunion is UTC+4: 10:00 there is 07:00 Paris in winter (dispatch time: that day), 09:00 is before it
+    (date(2026, 3, 10), "10:00", "Indian/Reunion", date(2026, 3, 10), "2026-03-10T07:00:00+01:00"),
+    (date(2026, 3, 10), "09:00", "Indian/Reunion", date(2026, 3, 9), "2026-03-10T06:00:00+01:00"),
+    # across the change: 09:30 Reunion is 06:30 Paris on the 28th (CET), 07:30 on the 29th (CEST)
+    (date(2026, 3, 28), "09:30", "Indian/Reunion", date(2026, 3, 27), "2026-03-28T06:30:00+01:00"),
+    (date(2026, 3, 29), "09:30", "Indian/Reunion", date(2026, 3, 29), "2026-03-29T07:30:00+02:00"),
+    (date(2026, 10, 25), "09:30", "Indian/Reunion", date(2026, 10, 24), "2026-10-25T06:30:00+01:00"),
+])
+def test_a_reminder_set_in_another_zone_is_sent_on_a_paris_day_before_it_happens(
+        first: date, at: str, tz: str, due: date, when: str) -> None:
+    entry = reminder_due(timed(first, at, tz), date(2026, 1, 1))
+    assert entry is not None and (entry.day, entry.when) == (due, when)
+    assert notified_at(entry.day) <= datetime.fromisoformat(when)
+
+
+def test_a_monthly_reminder_in_noumea_chains_to_the_next_month_not_the_same_occurrence() -> None:
+    entry = reminder_due(timed(date(2026, 3, 10), "08:00", "Pacific/Noumea", "monthly"), date(2026, 3, 1))
+    assert entry is not None and entry.day == date(2026, 3, 9)
+    nxt = _next(entry.model_copy(update={"version": 1}), None)
+    assert nxt is not None and (nxt.day, nxt.when) == (date(2026, 4, 9), "2026-04-09T23:00:00+02:00")

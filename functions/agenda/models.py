@@ -167,6 +167,7 @@ class Prevention(BaseModel):
     birth_date: date
     sex: int
     records: dict[str, PreventionRecord] = {}
+    opened_on: date | None = None  # the day the schedule started: items due then get one catch-up reminder
     next_due: date | None = None
     version: int = 0
 

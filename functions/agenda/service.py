@@ -196,7 +196,7 @@ def delete_reminder(deps: AgendaDeps, who: Citizen, reminder_id: str) -> None:
 
 def prevention_due(p: Prevention, after: date) -> DueEntry | None:
     """The next day (strictly after `after`) an item enters its window; the entry names the items by code."""
-    found = calendar.next_entry(p.birth_date, p.sex, after, p.records)
+    found = calendar.next_entry(p.birth_date, p.sex, after, p.records, opened=p.opened_on)
     if found is None:
         return None
     day, codes = found
@@ -211,9 +211,10 @@ def start_prevention(deps: AgendaDeps, space: Space) -> Prevention | None:
     existing = deps.agenda.get_prevention(space.ins)
     if existing is not None:
         return existing
-    today = paris_today(deps.clock.now())
-    base = Prevention(owner_ins=space.ins, birth_date=space.birth_date, sex=space.sex, version=1)
-    due = prevention_due(base, today - _ONE_DAY)
+    now = deps.clock.now()
+    base = Prevention(owner_ins=space.ins, birth_date=space.birth_date, sex=space.sex, opened_on=paris_today(now),
+                      version=1)
+    due = prevention_due(base, first_open_day(now) - _ONE_DAY)
     base = base.model_copy(update={"next_due": due.day if due else None})
     deps.agenda.save_prevention(base, None, None, due)
     return base
@@ -248,7 +249,7 @@ def record_prevention(deps: AgendaDeps, who: Citizen, code: str, patch: Preventi
     if patch.date is not None and (patch.date > today or patch.date < space.birth_date):
         raise Unprocessable("date must be between the birth date and today", code="invalid_date")
     stored = deps.agenda.get_prevention(who.ins)
-    current = stored or Prevention(owner_ins=who.ins, birth_date=space.birth_date, sex=space.sex)
+    current = stored or Prevention(owner_ins=who.ins, birth_date=space.birth_date, sex=space.sex, opened_on=today)
     previous = current.records.get(code)
     count = previous.done_count if previous else 0
     if patch.status is PreventionStatus.DONE and (previous is None or previous.date != patch.date):
@@ -257,7 +258,7 @@ def record_prevention(deps: AgendaDeps, who: Citizen, code: str, patch: Preventi
     updated = current.model_copy(update={"records": {**current.records, code: record},
                                          "birth_date": space.birth_date, "sex": space.sex,
                                          "version": current.version + 1})
-    due = prevention_due(updated, today - _ONE_DAY)
+    due = prevention_due(updated, first_open_day(deps.clock.now()) - _ONE_DAY)
     updated = updated.model_copy(update={"next_due": due.day if due else None})
     if not deps.agenda.save_prevention(updated, stored.version if stored else None, current.next_due, due):
         raise _changed()

@@ -8,9 +8,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from functions.accounts.models import Space, SpaceStatus
 from functions.agenda.api import AppointmentIn, ReminderIn
 from functions.agenda.models import Appointment, DueEntry, Prevention, Reminder, notified_at
-from functions.agenda.service import AgendaDeps, create_appointment, create_reminder, reminder_due
+from functions.agenda.service import AgendaDeps, create_appointment, create_reminder, reminder_due, start_prevention
 from functions.agenda.worker import _next
 from functions.identity.principal import Citizen
 from functions.shared.clock import FixedClock
@@ -125,3 +126,16 @@ def test_a_monthly_reminder_in_noumea_chains_to_the_next_month_not_the_same_occu
     assert entry is not None and entry.day == date(2026, 3, 9)
     nxt = _next(entry.model_copy(update={"version": 1}), None)
     assert nxt is not None and (nxt.day, nxt.when) == (date(2026, 4, 9), "2026-04-09T23:00:00+02:00")
+
+
+def test_screenings_already_due_when_the_space_opens_are_reminded_once_the_next_day() -> None:
+    store = MemoryAgenda()
+    opened = paris(2026, 6, 2, 10)
+    space = Space(ins=ME.ins, status=SpaceStatus.OPEN, created_at=opened, birth_date=date(1971, 6, 1))  # 55
+    prevention = start_prevention(deps(opened, store), space)
+    assert prevention is not None and prevention.next_due == date(2026, 6, 3)
+    entry = store.due["prevention"]
+    assert entry.day == date(2026, 6, 3) and {"SCREEN_BREAST", "SCREEN_COLORECTAL"} <= set(entry.what.split(","))
+    # once delivered, the chain goes on with the windows to come: no reminder of the same items every day
+    nxt = _next(entry.model_copy(update={"version": 1}), prevention)
+    assert nxt is not None and nxt.day.year == 2036 and "SCREEN_BREAST" not in nxt.what.split(",")

@@ -96,6 +96,14 @@ class PreventionRecord(BaseModel):
     status: PreventionStatus
     date: Date | None = None
     done_count: int = 0
+    counted_until: Date | None = None  # the latest DONE date counted: a correction or a re-entry is not a new one
+
+    def count_done(self, on: Date) -> tuple[int, Date]:
+        """(done_count, counted_until) once this record is marked DONE on `on`: one more only for a later date."""
+        last = self.counted_until or (self.date if self.status is PreventionStatus.DONE else None)
+        if last is not None and on <= last:
+            return self.done_count, last
+        return self.done_count + 1, on
 
 
 class PreventionItem(BaseModel):

@@ -251,10 +251,11 @@ def record_prevention(deps: AgendaDeps, who: Citizen, code: str, patch: Preventi
     stored = deps.agenda.get_prevention(who.ins)
     current = stored or Prevention(owner_ins=who.ins, birth_date=space.birth_date, sex=space.sex, opened_on=today)
     previous = current.records.get(code)
-    count = previous.done_count if previous else 0
-    if patch.status is PreventionStatus.DONE and (previous is None or previous.date != patch.date):
-        count += 1
-    record = PreventionRecord(status=patch.status, date=patch.date, done_count=count)
+    base = previous or PreventionRecord(status=PreventionStatus.NOT_SPECIFIED)
+    count, counted = base.done_count, base.counted_until
+    if patch.status is PreventionStatus.DONE and patch.date is not None:
+        count, counted = base.count_done(patch.date)
+    record = PreventionRecord(status=patch.status, date=patch.date, done_count=count, counted_until=counted)
     updated = current.model_copy(update={"records": {**current.records, code: record},
                                          "birth_date": space.birth_date, "sex": space.sex,
                                          "version": current.version + 1})

@@ -9,9 +9,17 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from functions.accounts.models import Space, SpaceStatus
-from functions.agenda.api import AppointmentIn, ReminderIn
+from functions.agenda.api import AppointmentIn, PreventionPatch, ReminderIn
+from functions.agenda.calendar import PreventionStatus
 from functions.agenda.models import Appointment, DueEntry, Prevention, Reminder, notified_at
-from functions.agenda.service import AgendaDeps, create_appointment, create_reminder, reminder_due, start_prevention
+from functions.agenda.service import (
+    AgendaDeps,
+    create_appointment,
+    create_reminder,
+    record_prevention,
+    reminder_due,
+    start_prevention,
+)
 from functions.agenda.worker import _next
 from functions.identity.principal import Citizen
 from functions.shared.clock import FixedClock
@@ -139,3 +147,31 @@ def test_screenings_already_due_when_the_space_opens_are_reminded_once_the_next_
     # once delivered, the chain goes on with the windows to come: no reminder of the same items every day
     nxt = _next(entry.model_copy(update={"version": 1}), prevention)
     assert nxt is not None and nxt.day.year == 2036 and "SCREEN_BREAST" not in nxt.what.split(",")
+
+
+class Spaces:
+    def __init__(self, space: Space) -> None:
+        self.space = space
+
+    def get(self, ins: str) -> Space | None:
+        return self.space
+
+
+def test_correcting_the_date_of_a_cytology_or_reentering_it_is_not_a_second_test() -> None:
+    store = MemoryAgenda()
+    at = paris(2026, 6, 2, 10)
+    space = Space(ins=ME.ins, status=SpaceStatus.OPEN, created_at=at, birth_date=date(2001, 1, 1))  # 25
+    d = AgendaDeps(agenda=store, spaces=Spaces(space), clock=FixedClock(at.astimezone(UTC)))  # type: ignore[arg-type]
+    code = "SCREEN_CERVICAL_CYTOLOGY"
+    record_prevention(d, ME, code, PreventionPatch(status=PreventionStatus.DONE, date=date(2026, 1, 12)))
+    fixed = record_prevention(d, ME, code, PreventionPatch(status=PreventionStatus.DONE, date=date(2026, 1, 10)))
+    assert fixed is not None and fixed.due_from == date(2027, 1, 10)  # still the first test: the second a year on
+    record_prevention(d, ME, code, PreventionPatch(status=PreventionStatus.NOT_DONE))
+    again = record_prevention(d, ME, code, PreventionPatch(status=PreventionStatus.DONE, date=date(2026, 1, 10)))
+    assert again is not None and again.due_from == date(2027, 1, 10)
+    # a real second test a year later counts: the next one is 3 years on
+    later = AgendaDeps(agenda=store, spaces=Spaces(space),  # type: ignore[arg-type]
+                       clock=FixedClock(paris(2027, 2, 1, 10).astimezone(UTC)))
+    second = record_prevention(later, ME, code, PreventionPatch(status=PreventionStatus.DONE,
+                                                                date=date(2027, 1, 20)))
+    assert second is not None and second.due_from == date(2030, 1, 20)

@@ -467,9 +467,26 @@ class DynamoDeliveryStore:
             return failed
         return None
 
-    def mark_emailed(self, notifications: list[Notification]) -> None:
+    def claim_emails(self, notifications: list[Notification]) -> list[Notification]:
+        """Clears `email_pending` only where it is still set, and returns those notifications: their e-mail is
+        this delivery's to send. A concurrent delivery of the same entry finds it cleared and sends nothing."""
+        claimed: list[Notification] = []
         for start in range(0, len(notifications), TRANSACT_LIMIT):
-            with transaction() as tx:
-                for n in notifications[start:start + TRANSACT_LIMIT]:
-                    tx.update(NotificationItem(n.recipient_ins, NotificationItem.sort_key(n)),
-                              actions=[NotificationItem.email_pending.remove()])
+            pending = notifications[start:start + TRANSACT_LIMIT]
+            while pending:
+                try:
+                    with transaction() as tx:
+                        for n in pending:
+                            tx.update(NotificationItem(n.recipient_ins, NotificationItem.sort_key(n)),
+                                      actions=[NotificationItem.email_pending.remove()],
+                                      condition=NotificationItem.email_pending.exists())
+                except TransactWriteError as exc:
+                    if not _cancelled_on_condition(exc):
+                        raise
+                    lost = [n for n, r in zip(pending, exc.cancellation_reasons, strict=False)
+                            if r is not None and r.code == "ConditionalCheckFailed"]
+                    pending = [n for n in pending if n not in lost]
+                    continue
+                claimed.extend(pending)
+                break
+        return claimed

@@ -96,6 +96,14 @@ class PreventionRecord(BaseModel):
     status: PreventionStatus
     date: Date | None = None
     done_count: int = 0
+    counted_until: Date | None = None  # the latest DONE date counted: a correction or a re-entry is not a new one
+
+    def count_done(self, on: Date) -> tuple[int, Date]:
+        """(done_count, counted_until) once this record is marked DONE on `on`: one more only for a later date."""
+        last = self.counted_until or (self.date if self.status is PreventionStatus.DONE else None)
+        if last is not None and on <= last:
+            return self.done_count, last
+        return self.done_count + 1, on
 
 
 class PreventionItem(BaseModel):
@@ -206,10 +214,19 @@ def evaluate(birth: date, sex: int, today: date,
 
 
 def next_entry(birth: date, sex: int, after: date, records: Mapping[str, PreventionRecord],
-               cal: Calendar | None = None) -> tuple[date, list[str]] | None:
+               cal: Calendar | None = None, opened: date | None = None) -> tuple[date, list[str]] | None:
     """The first day strictly after `after` on which some item enters its due window, and those items' codes.
-    That day gets one reminder; the next one is computed when it is delivered."""
+    That day gets one reminder; the next one is computed when it is delivered. Items already due when the space
+    was `opened` (never done) entered their window before it: they get one reminder the day after the opening,
+    which the chain passes once delivered (it only looks after the day it delivered)."""
     found: dict[date, list[str]] = {}
+    catch_up = opened + timedelta(days=1) if opened is not None else None
+    if catch_up is not None and catch_up > after:
+        due_then = [i.code for i in evaluate(birth, sex, opened or catch_up, records, cal)
+                    if i.status is PreventionStatus.TO_PLAN and i.requirement is not Requirement.AT_RISK
+                    and not _done(records.get(i.code))]
+        if due_then:
+            found[catch_up] = due_then
     for rule in (cal or calendar()).items:
         if not _applies_to(rule, sex):
             continue
@@ -225,7 +242,9 @@ def next_entry(birth: date, sex: int, after: date, records: Mapping[str, Prevent
                 continue
             band = rule.band_at(age_on(birth, day))
             if band is not None and band.requirement is not Requirement.AT_RISK and _in_span(rule, birth, day):
-                found.setdefault(day, []).append(rule.code)
+                codes = found.setdefault(day, [])
+                if rule.code not in codes:
+                    codes.append(rule.code)
             break
     if not found:
         return None

@@ -66,11 +66,19 @@ class Appointment(BaseModel):
     next_due: date | None = None
     version: int = 0
 
-    def due_day(self, today: date) -> date | None:
+    def due_day(self, today: date, earliest: date | None = None) -> date | None:
         """The reminder goes out on the Paris calendar day `lead` days before the appointment's Paris day;
-        none if that day has passed (an appointment entered late still shows, without a reminder)."""
-        day = self.start.astimezone(PARIS).date() - timedelta(days=self.reminder_lead_days)
-        return day if day >= today else None
+        none if that day has passed (an appointment entered late still shows, without a reminder). `earliest` is
+        the first day whose 07:00 dispatch is still to come: a day due today whose dispatch already ran moves to
+        tomorrow while that is on or before the appointment's day (the rule allows the day itself), else none."""
+        own = self.start.astimezone(PARIS).date()
+        day = own - timedelta(days=self.reminder_lead_days)
+        if day < today:
+            return None
+        first = earliest or today
+        if day < first:
+            return first if first <= own else None
+        return day
 
 
 def add_months(day: date, count: int, anchor_day: int) -> date:
@@ -115,6 +123,24 @@ class Reminder(BaseModel):
             return None
         return candidate
 
+    def due_of(self, occurrence: date) -> date:
+        """The Paris day the notification of an occurrence goes out on. Dispatch is 07:00 Paris, so with a time
+        it is the Paris date of the occurrence, or the Paris day before when that day's 07:00 comes after it
+        (the person hears before it happens, whatever the reminder's own zone)."""
+        if self.time is None:
+            return occurrence
+        at = datetime.combine(occurrence, self.time, tzinfo=zone(self.time_zone)).astimezone(PARIS)
+        day = at.date()
+        return day if notified_at(day) <= at else day - timedelta(days=1)
+
+    def first_due(self, earliest: date) -> tuple[date, date] | None:
+        """(due day, occurrence) of the first occurrence notified on `earliest` or later: one whose day was
+        already dispatched is skipped for the next (it would never be sent)."""
+        occurrence = self.next_on_or_after(earliest - timedelta(days=2))  # a due day is never 2 days off its date
+        while occurrence is not None and self.due_of(occurrence) < earliest:
+            occurrence = self.next_on_or_after(occurrence + timedelta(days=1))
+        return (self.due_of(occurrence), occurrence) if occurrence is not None else None
+
     def check_fires(self, today: date) -> None:
         zone(self.time_zone)
         if self.until is not None and self.until < self.first_date:
@@ -141,6 +167,7 @@ class Prevention(BaseModel):
     birth_date: date
     sex: int
     records: dict[str, PreventionRecord] = {}
+    opened_on: date | None = None  # the day the schedule started: items due then get one catch-up reminder
     next_due: date | None = None
     version: int = 0
 
@@ -191,3 +218,10 @@ def notified_at(day: date) -> datetime:
 
 def paris_today(now: datetime) -> date:
     return now.astimezone(PARIS).date()
+
+
+def first_open_day(now: datetime) -> date:
+    """The first Paris day whose 07:00 dispatch has not run yet: an entry written for a day already dispatched
+    would never be sent."""
+    local = now.astimezone(PARIS)
+    return local.date() if local.hour < DISPATCH_HOUR else local.date() + timedelta(days=1)

@@ -21,6 +21,7 @@ from functions.agenda.models import (
     Prevention,
     Reminder,
     check_lead_days,
+    first_open_day,
     new_id,
     paris_today,
 )
@@ -51,8 +52,9 @@ def _changed() -> Conflict:
 # ---- appointments --------------------------------------------------------------------------------------------
 
 
-def appointment_due(a: Appointment, today: date) -> DueEntry | None:
-    day = a.due_day(today)
+def appointment_due(a: Appointment, today: date, earliest: date | None = None) -> DueEntry | None:
+    """`earliest`: the first day whose dispatch is still to come (tomorrow once today's 07:00 has run)."""
+    day = a.due_day(today, earliest)
     if day is None:
         return None
     return DueEntry(day=day, owner_ins=a.owner_ins, item_id=a.appointment_id, kind=ItemKind.APPOINTMENT,
@@ -66,7 +68,7 @@ def create_appointment(deps: AgendaDeps, who: Citizen, body: AppointmentIn) -> A
     appt = Appointment(owner_ins=who.ins, appointment_id=new_id("appt"), start=body.start,
                        professional=body.professional, place=body.place, note=body.note,
                        reminder_lead_days=body.reminder_lead_days, created_at=now, updated_at=now, version=1)
-    due = appointment_due(appt, paris_today(now))
+    due = appointment_due(appt, paris_today(now), first_open_day(now))
     appt = appt.model_copy(update={"next_due": due.day if due else None})
     if not deps.agenda.save_appointment(appt, None, None, due):
         raise _changed()
@@ -104,7 +106,7 @@ def update_appointment(deps: AgendaDeps, who: Citizen, appointment_id: str, patc
             raise Unprocessable(f"{required} cannot be null", code="validation_failed")
     now = deps.clock.now()
     updated = current.model_copy(update={**changes, "updated_at": now, "version": current.version + 1})
-    due = appointment_due(updated, paris_today(now))
+    due = appointment_due(updated, paris_today(now), first_open_day(now))
     updated = updated.model_copy(update={"next_due": due.day if due else None})
     if not deps.agenda.save_appointment(updated, current.version, current.next_due, due):
         raise _changed()
@@ -120,12 +122,14 @@ def delete_appointment(deps: AgendaDeps, who: Citizen, appointment_id: str) -> N
 # ---- personal reminders --------------------------------------------------------------------------------------
 
 
-def reminder_due(r: Reminder, on_or_after: date) -> DueEntry | None:
-    day = r.next_on_or_after(on_or_after)
-    if day is None:
+def reminder_due(r: Reminder, earliest: date) -> DueEntry | None:
+    """The entry of the first occurrence notified on `earliest` or later (the first day not yet dispatched)."""
+    found = r.first_due(earliest)
+    if found is None:
         return None
+    day, occurrence = found
     return DueEntry(day=day, owner_ins=r.owner_ins, item_id=r.reminder_id, kind=ItemKind.REMINDER, what=r.label,
-                    when=r.when_text(day), repeat=r.repeat, first_date=r.first_date, until=r.until, time=r.time,
+                    when=r.when_text(occurrence), repeat=r.repeat, first_date=r.first_date, until=r.until, time=r.time,
                     time_zone=r.time_zone)
 
 
@@ -136,7 +140,7 @@ def create_reminder(deps: AgendaDeps, who: Citizen, body: ReminderIn) -> Reminde
                    updated_at=now, version=1)
     today = paris_today(now)
     rem.check_fires(today)
-    due = reminder_due(rem, today)
+    due = reminder_due(rem, first_open_day(now))
     rem = rem.model_copy(update={"next_due": due.day if due else None})
     if not deps.agenda.save_reminder(rem, None, None, due):
         raise _changed()
@@ -174,7 +178,7 @@ def update_reminder(deps: AgendaDeps, who: Citizen, reminder_id: str, patch: Rem
     updated = Reminder.model_validate(updated.model_dump())
     today = paris_today(now)
     updated.check_fires(today)
-    due = reminder_due(updated, today)
+    due = reminder_due(updated, first_open_day(now))
     updated = updated.model_copy(update={"next_due": due.day if due else None})
     if not deps.agenda.save_reminder(updated, current.version, current.next_due, due):
         raise _changed()
@@ -192,7 +196,7 @@ def delete_reminder(deps: AgendaDeps, who: Citizen, reminder_id: str) -> None:
 
 def prevention_due(p: Prevention, after: date) -> DueEntry | None:
     """The next day (strictly after `after`) an item enters its window; the entry names the items by code."""
-    found = calendar.next_entry(p.birth_date, p.sex, after, p.records)
+    found = calendar.next_entry(p.birth_date, p.sex, after, p.records, opened=p.opened_on)
     if found is None:
         return None
     day, codes = found
@@ -207,9 +211,10 @@ def start_prevention(deps: AgendaDeps, space: Space) -> Prevention | None:
     existing = deps.agenda.get_prevention(space.ins)
     if existing is not None:
         return existing
-    today = paris_today(deps.clock.now())
-    base = Prevention(owner_ins=space.ins, birth_date=space.birth_date, sex=space.sex, version=1)
-    due = prevention_due(base, today - _ONE_DAY)
+    now = deps.clock.now()
+    base = Prevention(owner_ins=space.ins, birth_date=space.birth_date, sex=space.sex, opened_on=paris_today(now),
+                      version=1)
+    due = prevention_due(base, first_open_day(now) - _ONE_DAY)
     base = base.model_copy(update={"next_due": due.day if due else None})
     deps.agenda.save_prevention(base, None, None, due)
     return base
@@ -244,16 +249,17 @@ def record_prevention(deps: AgendaDeps, who: Citizen, code: str, patch: Preventi
     if patch.date is not None and (patch.date > today or patch.date < space.birth_date):
         raise Unprocessable("date must be between the birth date and today", code="invalid_date")
     stored = deps.agenda.get_prevention(who.ins)
-    current = stored or Prevention(owner_ins=who.ins, birth_date=space.birth_date, sex=space.sex)
+    current = stored or Prevention(owner_ins=who.ins, birth_date=space.birth_date, sex=space.sex, opened_on=today)
     previous = current.records.get(code)
-    count = previous.done_count if previous else 0
-    if patch.status is PreventionStatus.DONE and (previous is None or previous.date != patch.date):
-        count += 1
-    record = PreventionRecord(status=patch.status, date=patch.date, done_count=count)
+    base = previous or PreventionRecord(status=PreventionStatus.NOT_SPECIFIED)
+    count, counted = base.done_count, base.counted_until
+    if patch.status is PreventionStatus.DONE and patch.date is not None:
+        count, counted = base.count_done(patch.date)
+    record = PreventionRecord(status=patch.status, date=patch.date, done_count=count, counted_until=counted)
     updated = current.model_copy(update={"records": {**current.records, code: record},
                                          "birth_date": space.birth_date, "sex": space.sex,
                                          "version": current.version + 1})
-    due = prevention_due(updated, today - _ONE_DAY)
+    due = prevention_due(updated, first_open_day(deps.clock.now()) - _ONE_DAY)
     updated = updated.model_copy(update={"next_due": due.day if due else None})
     if not deps.agenda.save_prevention(updated, stored.version if stored else None, current.next_due, due):
         raise _changed()

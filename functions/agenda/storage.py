@@ -84,6 +84,7 @@ class AgendaItem(Model):
     birth_date = UnicodeAttribute(null=True)
     sex = NumberAttribute(null=True)
     records = UnicodeAttribute(null=True)  # JSON {code: record}
+    opened_on = UnicodeAttribute(null=True)
 
     by_time = AgendaByTime()
 
@@ -161,7 +162,8 @@ def prevention_item(p: Prevention) -> AgendaItem:
     records = {code: rec.model_dump(mode="json") for code, rec in p.records.items()}
     return AgendaItem(p.owner_ins, PREVENTION_ID, kind=ItemKind.PREVENTION.value, version=p.version,
                       next_due=p.next_due.isoformat() if p.next_due else None, birth_date=p.birth_date.isoformat(),
-                      sex=p.sex, records=json.dumps(records, sort_keys=True))
+                      sex=p.sex, records=json.dumps(records, sort_keys=True),
+                      opened_on=p.opened_on.isoformat() if p.opened_on else None)
 
 
 def to_appointment(item: AgendaItem) -> Appointment:
@@ -187,7 +189,8 @@ def to_prevention(item: AgendaItem) -> Prevention:
     assert item.birth_date is not None
     records = {code: PreventionRecord.model_validate(rec) for code, rec in json.loads(item.records or "{}").items()}
     return Prevention(owner_ins=item.owner, birth_date=date.fromisoformat(item.birth_date), sex=int(item.sex or 0),
-                      records=records, next_due=_opt_date(item.next_due), version=int(item.version))
+                      records=records, opened_on=_opt_date(item.opened_on), next_due=_opt_date(item.next_due),
+                      version=int(item.version))
 
 
 class AgendaStore(Protocol):
@@ -464,9 +467,26 @@ class DynamoDeliveryStore:
             return failed
         return None
 
-    def mark_emailed(self, notifications: list[Notification]) -> None:
+    def claim_emails(self, notifications: list[Notification]) -> list[Notification]:
+        """Clears `email_pending` only where it is still set, and returns those notifications: their e-mail is
+        this delivery's to send. A concurrent delivery of the same entry finds it cleared and sends nothing."""
+        claimed: list[Notification] = []
         for start in range(0, len(notifications), TRANSACT_LIMIT):
-            with transaction() as tx:
-                for n in notifications[start:start + TRANSACT_LIMIT]:
-                    tx.update(NotificationItem(n.recipient_ins, NotificationItem.sort_key(n)),
-                              actions=[NotificationItem.email_pending.remove()])
+            pending = notifications[start:start + TRANSACT_LIMIT]
+            while pending:
+                try:
+                    with transaction() as tx:
+                        for n in pending:
+                            tx.update(NotificationItem(n.recipient_ins, NotificationItem.sort_key(n)),
+                                      actions=[NotificationItem.email_pending.remove()],
+                                      condition=NotificationItem.email_pending.exists())
+                except TransactWriteError as exc:
+                    if not _cancelled_on_condition(exc):
+                        raise
+                    lost = [n for n, r in zip(pending, exc.cancellation_reasons, strict=False)
+                            if r is not None and r.code == "ConditionalCheckFailed"]
+                    pending = [n for n in pending if n not in lost]
+                    continue
+                claimed.extend(pending)
+                break
+        return claimed

@@ -4,8 +4,10 @@ put only if absent + item moved on + next occurrence queued), SES bulk sends of 
 the e-mails sent. Partial batch responses: a failing message is retried alone and ends in the dead-letter queue.
 
 Exactly once: the notification key (reminder + day) is written in the same transaction that moves the item on, so
-re-running the day or redelivering a message finds it and does nothing. E-mail is sent after that commit and marked
-sent after SES accepts it; a crash between the two resends that e-mail on redelivery (SES has no idempotency key)."""
+re-running the day or redelivering a message finds it and does nothing. E-mail is sent after that commit by the
+delivery that claims it (a conditional clear of `email_pending`): two concurrent deliveries of the same entry send
+it once. A crash between the claim and SES accepting the e-mail loses that e-mail (SES has no idempotency key: a
+resend could not be told from a duplicate)."""
 
 from __future__ import annotations
 
@@ -26,7 +28,7 @@ from functions.agenda.fanout import DeliveryBatch, DueIndex, Queue, ShardTask, r
 from functions.agenda.mailer import Email, Mailer
 from functions.agenda.models import DueEntry, ItemKind, Prevention, Reminder, Repeat, notified_at
 from functions.agenda.service import prevention_due, reminder_due
-from functions.agenda.storage import ContactOf, Effect, EffectKey, Outcome
+from functions.agenda.storage import ContactOf, Effect, EffectKey, Outcome, effect_key
 from functions.notifications.models import PREFERENCE_OF_KIND, Notification, NotificationKind
 from functions.shared.dynamo import error_code
 from functions.shared.observability import correlate, logger
@@ -41,7 +43,7 @@ class DeliveryStore(Protocol):
     def contacts(self, ins: list[str]) -> dict[str, ContactOf]: ...
     def preventions(self, ins: list[str]) -> dict[str, Prevention]: ...
     def commit(self, effects: list[Effect]) -> dict[EffectKey, Outcome]: ...
-    def mark_emailed(self, notifications: list[Notification]) -> None: ...
+    def claim_emails(self, notifications: list[Notification]) -> list[Notification]: ...
 
 
 @dataclass(frozen=True)
@@ -106,8 +108,7 @@ def deliver(deps: DeliveryDeps, batch: DeliveryBatch) -> DeliveryReport:
             mail_to[effect.key] = Email(
                 address=contact.email, data={"kind": EMAIL_KIND[entry.kind], "day": entry.day.strftime("%d/%m/%Y")})
     outcomes = deps.store.commit(effects)
-    sent: list[Notification] = []
-    emails: list[Email] = []
+    to_claim: list[Notification] = []
     for effect in effects:
         key = effect.key
         outcome = outcomes.get(key, Outcome.STALE)
@@ -118,12 +119,12 @@ def deliver(deps: DeliveryDeps, batch: DeliveryBatch) -> DeliveryReport:
         else:
             report.already += 1
         if key in mail_to and (outcome is Outcome.ALREADY_EMAIL_PENDING or (outcome is Outcome.DONE and effect.email)):
-            emails.append(mail_to[key])
-            sent.append(effect.notification)
+            to_claim.append(effect.notification)
+    # claim before sending: of two deliveries of the same entry only the one that clears email_pending sends
+    emails = [mail_to[effect_key(n)] for n in deps.store.claim_emails(to_claim)] if to_claim else []
     if emails:
         report.emails_refused = deps.mailer.send(emails)
         report.emails = len(emails) - report.emails_refused
-        deps.store.mark_emailed(sent)
     return report
 
 

@@ -52,6 +52,10 @@ class FakeDeliveryStore:
     def mark_emailed(self, notifications: list[Notification]) -> None:
         self.emailed.extend(notifications)
 
+    def claim_emails(self, notifications: list[Notification]) -> list[Notification]:
+        self.emailed.extend(notifications)
+        return notifications
+
 
 class FakeMailer:
     def __init__(self) -> None:
@@ -143,3 +147,31 @@ def test_a_timed_out_transaction_fails_the_record_as_itself_and_is_logged_by_typ
                                                                                "ReadTimeoutError")
     logged = "\n".join(f"{r.getMessage()} {r.__dict__}" for r in caplog.records)
     assert not any(ins in logged for ins in PEOPLE)
+
+
+class CrashedBeforeEmailStore(FakeDeliveryStore):
+    """A first delivery committed the notification and died before its e-mail: every later delivery of the entry
+    finds it with `email_pending` set, here two at once (both commits see the same item)."""
+
+    def __init__(self, emails: dict[str, str]) -> None:
+        super().__init__(emails)
+        self.pending = True
+
+    def commit(self, effects: list[Effect]) -> dict[EffectKey, Outcome]:
+        return {e.key: Outcome.ALREADY_EMAIL_PENDING for e in effects}
+
+    def mark_emailed(self, notifications: list[Notification]) -> None:
+        self.pending = False
+
+    def claim_emails(self, notifications: list[Notification]) -> list[Notification]:
+        claimed, self.pending = (notifications if self.pending else []), False
+        return claimed
+
+
+def test_two_concurrent_redeliveries_of_an_unsent_email_send_it_once() -> None:
+    store, mailer = CrashedBeforeEmailStore({PEOPLE[0]: "a@example.org"}), FakeMailer()
+    batch = DeliveryBatch(day=DAY, entries=[prevention_entry(PEOPLE[0])])
+    deps = DeliveryDeps(store=store, mailer=mailer)
+    first, second = deliver(deps, batch), deliver(deps, batch)
+    assert [e.address for e in mailer.sent] == ["a@example.org"]
+    assert (first.emails, second.emails) == (1, 0)

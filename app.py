@@ -11,7 +11,7 @@ from typing import Any, Literal, TypeVar
 from chalice.app import AuthRequest, AuthResponse, Chalice, CloudWatchEvent, Cron, Request, Response, SQSEvent
 from pydantic import BaseModel, ValidationError
 
-from functions.identity.principal import Citizen, Organisation, Professional, from_context
+from functions.identity.principal import Citizen, Professional, from_context
 from functions.shared.errors import DomainError, Forbidden, InvalidRequest
 from functions.shared.http import error_body, render_domain_error, render_validation_error
 
@@ -22,7 +22,6 @@ UPLOAD_EVENTS_QUEUE = "mes-upload-events"
 AGENDA_SHARD_QUEUE = "mes-agenda-shards"
 AGENDA_DELIVERY_QUEUE = "mes-agenda-deliveries"
 M = TypeVar("M", bound=BaseModel)
-Who = Citizen | Professional | Organisation
 
 
 def request() -> Request:

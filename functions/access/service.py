@@ -42,7 +42,7 @@ from functions.records.models import Document
 from functions.records.storage import DocumentStore
 from functions.shared import cursor
 from functions.shared.clock import Clock
-from functions.shared.errors import Forbidden, NotFound, Unprocessable
+from functions.shared.errors import Forbidden, NotFound
 
 PARIS = ZoneInfo("Europe/Paris")
 T = TypeVar("T")
@@ -279,8 +279,3 @@ def change_settings(deps: AccessDeps, who: Citizen, settings: PatientSettings) -
     _own(deps, who, TraceAction.SETTINGS_CHANGED, puts=[(SETTINGS, settings.model_dump_json())])
     return settings
 
-
-def validate_rpps(rpps: str) -> str:
-    if not (len(rpps) == 11 and rpps.isdigit()):
-        raise Unprocessable("rpps must be 11 digits", code="invalid_rpps")
-    return rpps

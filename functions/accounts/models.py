@@ -27,7 +27,3 @@ class Space(BaseModel):
     def sex(self) -> int:
         """First digit of the INS: 1 male, 2 female."""
         return int(self.ins[0])
-
-    @property
-    def accepts_documents(self) -> bool:
-        return self.status is SpaceStatus.OPEN

@@ -251,6 +251,3 @@ def next_entry(birth: date, sex: int, after: date, records: Mapping[str, Prevent
     first = min(found)
     return first, sorted(found[first])
 
-
-def yesterday(day: date) -> date:
-    return day - timedelta(days=1)

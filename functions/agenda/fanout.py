@@ -15,7 +15,6 @@ from pydantic import BaseModel, ConfigDict, Field
 from functions.agenda.models import DueEntry, dispatch_day
 
 SQS_BATCH = 10
-SQS_MAX_BYTES = 250_000
 
 
 class ShardTask(BaseModel):

@@ -12,7 +12,7 @@ from functions.access.table import HEAD, ControlItem
 from functions.audit.models import ChainHead, Trace, link
 from functions.audit.storage import TraceItem
 from functions.shared.dynamo import Transaction, TransactionCancelled
-from functions.shared.errors import DomainError
+from functions.shared.errors import Unavailable
 
 T = TypeVar("T")
 MAX_ATTEMPTS = 12
@@ -20,7 +20,7 @@ BACKOFF_SECONDS = 0.01
 MAX_BACKOFF_SECONDS = 0.4
 
 
-class Busy(DomainError):
+class Busy(Unavailable):
     """The chain head kept moving under us: the caller may retry (503)."""
 
     code = "busy"

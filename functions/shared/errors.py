@@ -56,3 +56,9 @@ class NotFound(DomainError):
 
 class Conflict(DomainError):
     code = "conflict"
+
+
+class Unavailable(DomainError):
+    """Not the caller's fault and worth retrying (e.g. too many simultaneous changes to one record)."""
+
+    code = "unavailable"

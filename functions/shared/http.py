@@ -17,9 +17,8 @@ STATUS: dict[type[errors.DomainError], int] = {
     errors.PayloadTooLarge: 413,
     errors.UnsupportedMediaType: 415,
     errors.Unprocessable: 422,
+    errors.Unavailable: 503,
 }
-# Domain errors that are not the caller's fault but theirs to retry.
-RETRYABLE: dict[str, int] = {"busy": 503}
 
 
 def error_body(code: str, message: str) -> dict[str, Any]:
@@ -27,8 +26,6 @@ def error_body(code: str, message: str) -> dict[str, Any]:
 
 
 def render_domain_error(exc: errors.DomainError) -> tuple[int, dict[str, Any]]:
-    if exc.code in RETRYABLE:
-        return RETRYABLE[exc.code], error_body(exc.code, exc.message)
     for cls in type(exc).__mro__:
         if cls in STATUS:
             return STATUS[cls], error_body(exc.code, exc.message)

@@ -168,18 +168,18 @@ def list_patient_documents(deps: AccessDeps, who: Professional, patient: str, co
     """Available documents the professional may see, newest first. Filtering a page can leave it short: follow
     `next` until it is null."""
     ins = parse_ins(patient).value
-    position = cursor.decode(raw_cursor, frozenset({"p"}))
+    after = cursor.decode(raw_cursor)
 
     def decide(profile: AccessProfile,
                now: datetime) -> tuple[ControlWrite, Outcome[tuple[list[Document], str | None]]]:
         basis = policy.record_basis(who, profile, now, consent)
         if isinstance(basis, Refusal):
             return _refusal(who, profile, basis, None, now)
-        docs, last = deps.documents.list_available(ins, position["p"] if position else None, limit)
+        docs, last = deps.documents.list_available(ins, after, limit)
         matrix = deps.matrix()
         visible = [d for d in docs if policy.is_author(who, d)
                    or policy.document_visible(who, profile, d, basis, matrix, now)]
-        page = (visible, cursor.encode({"p": last} if last else None))
+        page = (visible, cursor.encode(last))
         return _note_access(deps, who, profile, basis, TraceAction.DOCUMENT_LISTED, [None], now), lambda: page
 
     return _decide_and_record(deps, ins, decide)

@@ -89,9 +89,9 @@ def read_appointment(deps: AgendaDeps, who: Citizen, appointment_id: str) -> App
 
 def list_appointments(deps: AgendaDeps, who: Citizen, raw_cursor: str | None,
                       limit: int) -> tuple[list[Appointment], str | None]:
-    position = cursor.decode(raw_cursor, frozenset({"p"}))
-    items, last = deps.agenda.list_appointments(who.ins, position["p"] if position else None, limit)
-    return items, cursor.encode({"p": last} if last else None)
+    after = cursor.decode(raw_cursor)
+    items, last = deps.agenda.list_appointments(who.ins, after, limit)
+    return items, cursor.encode(last)
 
 
 def update_appointment(deps: AgendaDeps, who: Citizen, appointment_id: str, patch: AppointmentPatch) -> Appointment:
@@ -160,9 +160,9 @@ def read_reminder(deps: AgendaDeps, who: Citizen, reminder_id: str) -> Reminder:
 
 def list_reminders(deps: AgendaDeps, who: Citizen, raw_cursor: str | None,
                    limit: int) -> tuple[list[Reminder], str | None]:
-    position = cursor.decode(raw_cursor, frozenset({"p"}))
-    items, last = deps.agenda.list_reminders(who.ins, position["p"] if position else None, limit)
-    return items, cursor.encode({"p": last} if last else None)
+    after = cursor.decode(raw_cursor)
+    items, last = deps.agenda.list_reminders(who.ins, after, limit)
+    return items, cursor.encode(last)
 
 
 def update_reminder(deps: AgendaDeps, who: Citizen, reminder_id: str, patch: ReminderPatch) -> Reminder:

@@ -12,9 +12,9 @@ from functions.shared.clock import Clock
 
 
 def list_traces(store: TraceStore, who: Citizen, raw_cursor: str | None, limit: int) -> tuple[list[Trace], str | None]:
-    position = cursor.decode(raw_cursor, frozenset({"sk"}))
-    traces, last = store.list(who.ins, position["sk"] if position else None, limit)
-    return traces, cursor.encode({"sk": last} if last else None)
+    after = cursor.decode(raw_cursor)
+    traces, last = store.list(who.ins, after, limit)
+    return traces, cursor.encode(last)
 
 
 def export_traces(store: TraceStore, control: ControlStore, signer: Signer, clock: Clock,

@@ -10,6 +10,7 @@ from pynamodb.attributes import NumberAttribute, UnicodeAttribute, UTCDateTimeAt
 from pynamodb.models import Model
 
 from functions.audit.models import Actor, Trace, TraceAction
+from functions.shared.dynamo import newest_first
 
 
 def trace_key(seq: int) -> str:
@@ -77,12 +78,8 @@ class TraceStore(Protocol):
 
 class DynamoTraceStore:
     def list(self, patient_ins: str, after: str | None, limit: int) -> tuple[list[Trace], str | None]:
-        start = {"patient": {"S": patient_ins}, "sk": {"S": after}} if after else None
-        result = TraceItem.query(patient_ins, scan_index_forward=False, limit=limit, last_evaluated_key=start,
-                                 consistent_read=True)
-        items = [item.to_domain() for item in result]
-        last = result.last_evaluated_key
-        return items, (last["sk"]["S"] if last else None)
+        items, last = newest_first(TraceItem, patient_ins, after, limit, consistent_read=True)
+        return [item.to_domain() for item in items], last
 
     def all(self, patient_ins: str) -> Iterator[Trace]:
         """Oldest first, every page (the export)."""

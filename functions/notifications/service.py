@@ -11,9 +11,9 @@ from functions.shared.errors import NotFound
 
 def list_notifications(store: NotificationStore, who: Citizen, raw_cursor: str | None,
                        limit: int) -> tuple[list[Notification], str | None]:
-    position = cursor.decode(raw_cursor, frozenset({"sk"}))
-    items, last = store.list(who.ins, position["sk"] if position else None, limit)
-    return items, cursor.encode({"sk": last} if last else None)
+    after = cursor.decode(raw_cursor)
+    items, last = store.list(who.ins, after, limit)
+    return items, cursor.encode(last)
 
 
 def read_preferences(store: NotificationStore, who: Citizen) -> NotificationPreferences:

@@ -16,7 +16,7 @@ from pynamodb.models import Model
 from functions.accounts.storage import SpaceItem, space_key
 from functions.notifications.models import Notification, NotificationKind, NotificationPreferences
 from functions.shared.clock import iso
-from functions.shared.dynamo import error_code
+from functions.shared.dynamo import error_code, newest_first
 
 
 class NotificationItem(Model):
@@ -70,13 +70,9 @@ class NotificationStore(Protocol):
 
 class DynamoNotificationStore:
     def list(self, recipient_ins: str, after: str | None, limit: int) -> tuple[list[Notification], str | None]:
-        start = {"recipient": {"S": recipient_ins}, "sk": {"S": after}} if after else None
-        result = NotificationItem.query(recipient_ins, scan_index_forward=False, limit=limit,
-                                        last_evaluated_key=start,
-                                        filter_condition=NotificationItem.hidden.does_not_exist())
-        items = [item.to_domain() for item in result]
-        last = result.last_evaluated_key
-        return items, (last["sk"]["S"] if last else None)
+        items, last = newest_first(NotificationItem, recipient_ins, after, limit,
+                                   filter_condition=NotificationItem.hidden.does_not_exist())
+        return [item.to_domain() for item in items], last
 
     def get_preferences(self, ins: str) -> NotificationPreferences | None:
         try:

@@ -127,11 +127,11 @@ def read_own_document(deps: RecordDeps, who: Citizen, document_id: str) -> tuple
 
 def list_own_documents(deps: RecordDeps, who: Citizen, flt: ListFilter, raw_cursor: str | None,
                        limit: int) -> tuple[list[Document], str | None]:
-    position = cursor.decode(raw_cursor, frozenset({"p"}))
-    docs, last = deps.documents.list_visible_to_patient(who.ins, flt, position["p"] if position else None, limit)
+    after = cursor.decode(raw_cursor)
+    docs, last = deps.documents.list_visible_to_patient(who.ins, flt, after, limit)
     trace = Trace.new(who.ins, deps.clock.now(), Actor.of(who), TraceAction.DOCUMENT_LISTED)
     deps.control.write(who.ins, ControlWrite(traces=[trace]))
-    return docs, cursor.encode({"p": last} if last else None)
+    return docs, cursor.encode(last)
 
 
 def delete_own_document(deps: RecordDeps, who: Citizen, document_id: str) -> None:

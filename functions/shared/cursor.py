@@ -13,14 +13,16 @@ MAX_PAGE_SIZE = 100
 DEFAULT_PAGE_SIZE = 20
 
 
-def encode(position: dict[str, str] | None) -> str | None:
+def encode(position: str | None) -> str | None:
+    """The cursor of the next page (None: this was the last page)."""
     if not position:
         return None
-    raw = json.dumps(position, separators=(",", ":"), sort_keys=True).encode()
+    raw = json.dumps({"p": position}, separators=(",", ":")).encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
-def decode(cursor: str | None, allowed: frozenset[str]) -> dict[str, str] | None:
+def decode(cursor: str | None) -> str | None:
+    """The sort-key position a cursor carries; anything else is a 400 `invalid_cursor`."""
     if not cursor:
         return None
     try:
@@ -28,14 +30,10 @@ def decode(cursor: str | None, allowed: frozenset[str]) -> dict[str, str] | None
         value = json.loads(raw)
     except (binascii.Error, ValueError, UnicodeDecodeError) as exc:
         raise InvalidRequest("invalid cursor", code="invalid_cursor") from exc
-    if (
-        not isinstance(value, dict)
-        or not value
-        or set(value) - allowed
-        or not all(isinstance(v, str) and len(v) < 300 for v in value.values())
-    ):
+    position = value.get("p") if isinstance(value, dict) and set(value) == {"p"} else None
+    if not isinstance(position, str) or not position or len(position) >= 300:
         raise InvalidRequest("invalid cursor", code="invalid_cursor")
-    return value
+    return position
 
 
 def page_size(raw: str | None) -> int:

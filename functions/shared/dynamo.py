@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Any
+from typing import Any, TypeVar
 
 from pynamodb.connection import Connection
 from pynamodb.exceptions import PynamoDBException, TransactWriteError
@@ -14,6 +14,7 @@ from pynamodb.models import Model
 from pynamodb.transactions import TransactGet, TransactWrite
 
 _REGION: dict[str, str] = {}
+M = TypeVar("M", bound=Model)
 
 
 def bind(model: type[Model], table_name: str, region: str) -> None:
@@ -98,6 +99,18 @@ class Transaction:
                 raise
             items = {labels[i]: r.raw_item for i, r in enumerate(reasons) if r and r.raw_item}
             raise TransactionCancelled(failed, items) from exc
+
+
+def newest_first(model: type[M], hash_key: str, after: str | None, limit: int,
+                 **query: Any) -> tuple[list[M], str | None]:
+    """One page of a partition, highest sort key first. `after` is the last sort key of the previous page and is
+    always combined with the caller's own partition, so no cursor can reach another one."""
+    meta: Any = model
+    start = {meta._hash_keyname: {"S": hash_key}, meta._range_keyname: {"S": after}} if after else None
+    result = model.query(hash_key, scan_index_forward=False, limit=limit, last_evaluated_key=start, **query)
+    items = list(result)
+    last = result.last_evaluated_key
+    return items, (last[meta._range_keyname]["S"] if last else None)
 
 
 def get_together(*keys: tuple[type[Model], Any, Any]) -> list[Model | None]:

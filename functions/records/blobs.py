@@ -23,8 +23,8 @@ class PresignedPost:
 
 @dataclass(frozen=True)
 class QuarantinedObject:
-    """An uploaded object as the verifier reads it: the metadata the presigned POST pinned (patient, uploader) and
-    a stream of its bytes."""
+    """An uploaded object as the verifier reads it: the metadata the presigned POST pinned (patient, uploader), S3's
+    LastModified (when the upload reached S3, to hold it to the ticket's expiry) and a stream of its bytes."""
 
     patient_ins: str | None
     content_type: str | None
@@ -32,6 +32,7 @@ class QuarantinedObject:
     chunks: Iterator[bytes]
     close: Callable[[], None]
     uploader: str | None
+    last_modified: datetime
 
 
 class BlobStore(Protocol):
@@ -86,6 +87,7 @@ class S3BlobStore:
             chunks=obj["Body"].iter_chunks(CHUNK_BYTES),
             close=obj["Body"].close,
             uploader=metadata.get("uploader"),
+            last_modified=obj["LastModified"],
         )
 
     def promote(self, key: str, etag: str, record_key: str, content_type: str, context: dict[str, str]) -> None:

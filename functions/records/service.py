@@ -20,7 +20,7 @@ from functions.records import catalog
 from functions.records.api import ListFilter, UploadIn
 from functions.records.blobs import BlobStore, PresignedPost, QuarantinedObject
 from functions.records.inspection import UploadInspector
-from functions.records.models import Author, Document, DocumentStatus, document_id_for
+from functions.records.models import Author, Document, DocumentStatus, RejectionReason, document_id_for
 from functions.records.storage import DocumentStore
 from functions.shared import cursor
 from functions.shared.clock import Clock
@@ -77,6 +77,18 @@ def _uploader(author: Author, patient_ins: str) -> str:
     return digest("uploader", f"{author.kind}:{author.rpps or ''}:{author.finess or ''}|{patient_ins}")
 
 
+def _refuse_expired_replay(stored: Document, now: datetime) -> None:
+    """A replay gets the same window, never a new one: once the ticket has expired there is nothing left to sign (a
+    fresh POST under the old `expires_at` would outlive the ticket the response describes)."""
+    if now < stored.upload_expires_at:
+        return
+    if stored.status is DocumentStatus.AVAILABLE:
+        raise Conflict("this upload ticket has expired; its document was received and needs no new upload",
+                       code="upload_expired")
+    raise Conflict("this upload ticket has expired: declare the document again with a new Idempotency-Key",
+                   code="upload_expired")
+
+
 def request_upload(deps: RecordDeps, who: Citizen | Professional, patient: str, body: UploadIn,
                    idempotency_key: str | None) -> tuple[Document, PresignedPost]:
     """Declare a document and get a presigned POST for its bytes. The same key and body give the same document."""
@@ -108,6 +120,8 @@ def request_upload(deps: RecordDeps, who: Citizen | Professional, patient: str, 
     if not created and (stored.request_digest != doc.request_digest or stored.author != author):
         raise Conflict("this Idempotency-Key was already used with a different request",
                        code="idempotency_key_reused")
+    if not created:
+        _refuse_expired_replay(stored, now)
     post = deps.blobs.presign_upload(stored.quarantine_key, ins, _uploader(stored.author, ins),
                                      declaration.content_type, declaration.size, now, stored.upload_expires_at)
     logger.info("upload requested", extra={"document_id": stored.document_id, "replay": not created})
@@ -257,6 +271,13 @@ def _pending_declaration(deps: RecordDeps, obj: QuarantinedObject, document_id: 
     return doc
 
 
+def _arrived_after_expiry(doc: Document, obj: QuarantinedObject) -> bool:
+    """S3 refuses a POST after its policy's expiration (at or before `upload_expires_at`); the verifier checks again
+    with S3's LastModified, stamped when the upload reached S3, so an expired ticket never works even if the policy
+    was not enforced."""
+    return obj.last_modified > doc.upload_expires_at
+
+
 def verify_upload(deps: RecordDeps, key: str) -> VerificationOutcome:
     """Hold the quarantined bytes to their declaration, then promote or reject. Safe to run any number of times
     for the same object: only a pending document changes state, in one conditional transaction."""
@@ -271,15 +292,16 @@ def verify_upload(deps: RecordDeps, key: str) -> VerificationOutcome:
         obj.close()
         return _discard_unmatched(deps, key, "no_matching_pending_declaration")
 
+    expired = _arrived_after_expiry(doc, obj)
     inspector = UploadInspector(doc.declaration)
     try:
-        for chunk in obj.chunks:
+        for chunk in () if expired else obj.chunks:
             inspector.feed(chunk)
             if not inspector.wants_more:
                 break
     finally:
         obj.close()
-    reason = inspector.verdict(obj.content_type)
+    reason = RejectionReason.UPLOAD_EXPIRED if expired else inspector.verdict(obj.content_type)
     now = deps.clock.now()
     if reason is not None:
         rejected = doc.reject(reason, now)

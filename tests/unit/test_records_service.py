@@ -241,6 +241,54 @@ def blob_store(deps: service.RecordDeps) -> FakeBlobStore:
     return deps.blobs
 
 
+# Issue 9.12: the ticket's expiry binds the upload, and a replay after it gets no fresh window.
+def test_an_upload_that_arrives_after_its_ticket_expired_is_rejected_and_never_promoted(
+        deps: service.RecordDeps) -> None:
+    doc, _ = service.request_upload(deps, DOCTOR, INS, upload_body(), "upload-0001")
+    blob_store(deps).put(doc.quarantine_key, PDF, "application/pdf", INS,
+                         at=doc.upload_expires_at + timedelta(seconds=1))
+    assert service.verify_upload(deps, doc.quarantine_key) is service.VerificationOutcome.REJECTED
+    seen, url = access_service.read_patient_document(access(deps), DOCTOR, INS, doc.document_id, consent=False)
+    assert (seen.status, seen.rejection_reason, url) == (DocumentStatus.REJECTED, RejectionReason.UPLOAD_EXPIRED,
+                                                        None)
+    assert blob_store(deps).quarantine == {} and blob_store(deps).records == {}
+    assert control(deps).notifications == []
+    rejected = [t for t in control(deps).traces[INS] if t.action is TraceAction.DOCUMENT_REJECTED]
+    assert [t.reason for t in rejected] == ["upload_expired"]
+
+
+def test_an_upload_that_arrives_at_the_last_second_of_its_ticket_is_accepted(deps: service.RecordDeps) -> None:
+    doc, _ = service.request_upload(deps, DOCTOR, INS, upload_body(), "upload-0001")
+    blob_store(deps).put(doc.quarantine_key, PDF, "application/pdf", INS, at=doc.upload_expires_at)
+    assert service.verify_upload(deps, doc.quarantine_key) is service.VerificationOutcome.ACCEPTED
+
+
+@pytest.mark.parametrize("verified", [False, True], ids=["still pending", "already available"])
+def test_repeating_a_declaration_after_its_ticket_expired_gets_no_new_window(
+        deps: service.RecordDeps, verified: bool) -> None:
+    doc, _ = service.request_upload(deps, DOCTOR, INS, upload_body(), "upload-0001")
+    if verified:
+        blob_store(deps).put(doc.quarantine_key, PDF, "application/pdf", INS)
+        service.verify_upload(deps, doc.quarantine_key)
+    signed = blob_store(deps).tickets[doc.quarantine_key]
+    clock = deps.clock
+    assert isinstance(clock, FixedClock)
+    clock.at = doc.upload_expires_at + timedelta(seconds=1)
+    with pytest.raises(Conflict) as err:
+        service.request_upload(deps, DOCTOR, INS, upload_body(), "upload-0001")
+    assert err.value.code == "upload_expired"
+    assert blob_store(deps).tickets[doc.quarantine_key] == signed  # nothing was signed again
+
+
+def test_repeating_a_declaration_before_expiry_signs_the_same_window(deps: service.RecordDeps) -> None:
+    doc, _ = service.request_upload(deps, DOCTOR, INS, upload_body(), "upload-0001")
+    clock = deps.clock
+    assert isinstance(clock, FixedClock)
+    clock.at = doc.upload_expires_at - timedelta(seconds=1)
+    again, _ = service.request_upload(deps, DOCTOR, INS, upload_body(), "upload-0001")
+    assert again.upload_expires_at == doc.upload_expires_at
+
+
 # Issue 9.13: an object is held to its declaration's patient and uploader, not to its key alone; what matches no
 # pending declaration is deleted and counted, and never changes a document.
 def discarded(capsys: pytest.CaptureFixture[str]) -> float:

@@ -23,15 +23,20 @@ class PresignedPost:
 
 @dataclass(frozen=True)
 class QuarantinedObject:
+    """An uploaded object as the verifier reads it: the metadata the presigned POST pinned (patient, uploader), S3's
+    LastModified (when the upload reached S3, to hold it to the ticket's expiry) and a stream of its bytes."""
+
     patient_ins: str | None
     content_type: str | None
     etag: str
     chunks: Iterator[bytes]
     close: Callable[[], None]
+    uploader: str | None
+    last_modified: datetime
 
 
 class BlobStore(Protocol):
-    def presign_upload(self, key: str, patient_ins: str, content_type: str, size: int,
+    def presign_upload(self, key: str, patient_ins: str, uploader: str, content_type: str, size: int,
                        now: datetime, expires_at: datetime) -> PresignedPost: ...
     def open_quarantined(self, key: str) -> QuarantinedObject | None: ...
     def promote(self, key: str, etag: str, record_key: str, content_type: str, context: dict[str, str]) -> None: ...
@@ -47,14 +52,17 @@ class S3BlobStore:
         self._records = records_bucket
         self._kms_key_id = kms_key_id
 
-    def presign_upload(self, key: str, patient_ins: str, content_type: str, size: int,
+    def presign_upload(self, key: str, patient_ins: str, uploader: str, content_type: str, size: int,
                        now: datetime, expires_at: datetime) -> PresignedPost:
-        """Every field the uploader sends is pinned by an exact-match condition; S3 refuses anything else."""
+        """Every field the uploader sends is pinned by an exact-match condition; S3 refuses anything else. The
+        patient and the uploader (a pseudonym of the declaring caller) travel as object metadata, so the verifier
+        can hold the object to its declaration, not to its key alone."""
         fields = {
             "Content-Type": content_type,
             "x-amz-server-side-encryption": "aws:kms",
             "x-amz-server-side-encryption-aws-kms-key-id": self._kms_key_id,
             "x-amz-meta-patient": patient_ins,
+            "x-amz-meta-uploader": uploader,
         }
         conditions: list[Any] = [{"bucket": self._quarantine}, {"key": key}]
         conditions += [{name: value} for name, value in fields.items()]
@@ -71,12 +79,15 @@ class S3BlobStore:
             if exc.response["Error"]["Code"] in {"NoSuchKey", "404"}:
                 return None
             raise
+        metadata = obj.get("Metadata", {})
         return QuarantinedObject(
-            patient_ins=obj.get("Metadata", {}).get("patient"),
+            patient_ins=metadata.get("patient"),
             content_type=obj.get("ContentType"),
             etag=obj["ETag"],
             chunks=obj["Body"].iter_chunks(CHUNK_BYTES),
             close=obj["Body"].close,
+            uploader=metadata.get("uploader"),
+            last_modified=obj["LastModified"],
         )
 
     def promote(self, key: str, etag: str, record_key: str, content_type: str, context: dict[str, str]) -> None:

@@ -1,19 +1,21 @@
 """Streaming check of uploaded bytes against their declaration: size, SHA-256 and magic bytes.
 
-Runs chunk by chunk so a 20 MB document never sits in memory. CDA is recognised by its root element in the
-HL7 v3 namespace, read with expat after refusing any DTD (no entity expansion, no external entities)."""
+Runs chunk by chunk so a 20 MB document never sits in memory. A CDA must be well-formed XML whose root element is
+ClinicalDocument in the HL7 v3 namespace, parsed incrementally by defusedxml's expat reader, which refuses any DTD,
+entity declaration or external reference whatever the document's encoding (a search of the raw bytes for
+`<!DOCTYPE` misses UTF-16 and UTF-32)."""
 
 from __future__ import annotations
 
 import codecs
 import hashlib
-import xml.etree.ElementTree as ET
 from typing import Any
+from xml.sax.handler import ContentHandler
 
 from functions.records.models import Declaration, RejectionReason
 
 HEAD_BYTES = 64 * 1024
-CDA_ROOT = "{urn:hl7-org:v3}ClinicalDocument"
+CDA_ROOT = ("urn:hl7-org:v3", "ClinicalDocument")
 
 _MAGIC: dict[str, tuple[bytes, ...]] = {
     "application/pdf": (b"%PDF-",),
@@ -26,18 +28,49 @@ _MAGIC: dict[str, tuple[bytes, ...]] = {
 _XML_TYPES = frozenset({"application/xml", "text/xml"})
 
 
-def _is_cda(head: bytes) -> bool:
-    lowered = head.lower()
-    if b"<!doctype" in lowered or b"<!entity" in lowered:
-        return False
-    parser: Any = ET.XMLPullParser(events=("start",))
-    try:
-        parser.feed(head)
-        for _event, element in parser.read_events():
-            return isinstance(element, ET.Element) and element.tag == CDA_ROOT
-    except ET.ParseError:
-        return False
-    return False
+class _RootRecorder(ContentHandler):
+    """Keeps the (namespace, local name) of the first element, the root; builds nothing else."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.root: tuple[str | None, str] | None = None
+
+    def startElementNS(self, name: tuple[str | None, str], qname: str | None, attrs: Any) -> None:
+        if self.root is None:
+            self.root = name
+
+
+class _CdaCheck:
+    """Streams the whole document through a SAX parser that builds no tree: memory stays flat whatever the size.
+    Any DTD, entity declaration, external reference or well-formedness error condemns the document."""
+
+    def __init__(self) -> None:
+        # Imported here: only XML uploads pay for it (xml.sax.expatreader pulls urllib in).
+        from defusedxml.expatreader import DefusedExpatParser  # type: ignore[import-untyped]
+
+        self.ok = True
+        self._recorder = _RootRecorder()
+        self._parser: Any = DefusedExpatParser(namespaceHandling=1, forbid_dtd=True, forbid_entities=True,
+                                               forbid_external=True)
+        self._parser.setContentHandler(self._recorder)
+
+    def feed(self, chunk: bytes) -> None:
+        if self.ok:
+            self._guard(self._parser.feed, chunk)
+
+    def matches(self) -> bool:
+        if self.ok:
+            self._guard(self._parser.close)
+        return self.ok and self._recorder.root == CDA_ROOT
+
+    def _guard(self, step: Any, *args: bytes) -> None:
+        """Any failure rejects: besides expat's errors and defusedxml's refusals, pyexpat hands an encoding it does
+        not know to Python's codecs, which raise whatever they raise (LookupError, ValueError...) for names like
+        `bogus`, `utf-32` or `rot13`. Untrusted bytes must never crash the verifier."""
+        try:
+            step(*args)
+        except Exception:  # every parse failure is a verdict, not a crash
+            self.ok = False
 
 
 class UploadInspector:
@@ -50,6 +83,7 @@ class UploadInspector:
         self._head = bytearray()
         self._text = codecs.getincrementaldecoder("utf-8")() if declared.content_type == "text/plain" else None
         self._text_ok = True
+        self._cda = _CdaCheck() if declared.content_type in _XML_TYPES else None
 
     def feed(self, chunk: bytes) -> None:
         self._size += len(chunk)
@@ -58,6 +92,8 @@ class UploadInspector:
         self._sha.update(chunk)
         if len(self._head) < HEAD_BYTES:
             self._head.extend(chunk[: HEAD_BYTES - len(self._head)])
+        if self._cda is not None:
+            self._cda.feed(chunk)
         if self._text is not None and self._text_ok:
             try:
                 self._text_ok = b"\x00" not in chunk and (self._text.decode(chunk) is not None)
@@ -85,8 +121,8 @@ class UploadInspector:
         content_type = self._declared.content_type
         if content_type in _MAGIC:
             return head.startswith(_MAGIC[content_type])
-        if content_type in _XML_TYPES:
-            return _is_cda(head)
+        if self._cda is not None:
+            return self._cda.matches()
         if content_type == "text/plain" and self._text is not None:
             try:
                 self._text.decode(b"", final=True)

@@ -30,6 +30,7 @@ class RejectionReason(StrEnum):
     CHECKSUM_MISMATCH = "checksum_mismatch"
     CONTENT_TYPE_MISMATCH = "content_type_mismatch"
     CONTENT_NOT_OF_DECLARED_TYPE = "content_not_of_declared_type"
+    UPLOAD_EXPIRED = "upload_expired"  # the object reached S3 after the ticket's upload_expires_at
 
 
 class InvalidTransition(Exception):

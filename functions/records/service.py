@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hmac
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -17,9 +18,9 @@ from functions.identity.principal import Citizen, Professional
 from functions.notifications.models import Notification, NotificationKind, NotificationPreferences
 from functions.records import catalog
 from functions.records.api import ListFilter, UploadIn
-from functions.records.blobs import BlobStore, PresignedPost
+from functions.records.blobs import BlobStore, PresignedPost, QuarantinedObject
 from functions.records.inspection import UploadInspector
-from functions.records.models import Author, Document, DocumentStatus, document_id_for
+from functions.records.models import Author, Document, DocumentStatus, RejectionReason, document_id_for
 from functions.records.storage import DocumentStore
 from functions.shared import cursor
 from functions.shared.clock import Clock
@@ -32,7 +33,8 @@ from functions.shared.errors import (
     Unprocessable,
     UnsupportedMediaType,
 )
-from functions.shared.observability import logger
+from functions.shared.observability import count, logger
+from functions.shared.privacy import digest
 
 _IDEMPOTENCY_KEY = re.compile(r"^[A-Za-z0-9._:-]{8,100}$")
 _DOCUMENT_ID = re.compile(r"^doc_[0-9a-f]{26}$")
@@ -68,6 +70,25 @@ def _check_declaration(body: UploadIn, author: Author) -> None:
         raise PayloadTooLarge(f"size exceeds the {limit.max_bytes} bytes limit")
 
 
+def _uploader(author: Author, patient_ins: str) -> str:
+    """Who declared a document for whom, as pinned in its presigned POST (`x-amz-meta-uploader`) and checked by the
+    verifier. A keyed pseudonym: object metadata is no place for an RPPS in clear, and without the key nobody can
+    compute the value of another uploader or patient (every citizen uploads as "patient")."""
+    return digest("uploader", f"{author.kind}:{author.rpps or ''}:{author.finess or ''}|{patient_ins}")
+
+
+def _refuse_expired_replay(stored: Document, now: datetime) -> None:
+    """A replay gets the same window, never a new one: once the ticket has expired there is nothing left to sign (a
+    fresh POST under the old `expires_at` would outlive the ticket the response describes)."""
+    if now < stored.upload_expires_at:
+        return
+    if stored.status is DocumentStatus.AVAILABLE:
+        raise Conflict("this upload ticket has expired; its document was received and needs no new upload",
+                       code="upload_expired")
+    raise Conflict("this upload ticket has expired: declare the document again with a new Idempotency-Key",
+                   code="upload_expired")
+
+
 def request_upload(deps: RecordDeps, who: Citizen | Professional, patient: str, body: UploadIn,
                    idempotency_key: str | None) -> tuple[Document, PresignedPost]:
     """Declare a document and get a presigned POST for its bytes. The same key and body give the same document."""
@@ -99,8 +120,10 @@ def request_upload(deps: RecordDeps, who: Citizen | Professional, patient: str, 
     if not created and (stored.request_digest != doc.request_digest or stored.author != author):
         raise Conflict("this Idempotency-Key was already used with a different request",
                        code="idempotency_key_reused")
-    post = deps.blobs.presign_upload(stored.quarantine_key, ins, declaration.content_type, declaration.size,
-                                     now, stored.upload_expires_at)
+    if not created:
+        _refuse_expired_replay(stored, now)
+    post = deps.blobs.presign_upload(stored.quarantine_key, ins, _uploader(stored.author, ins),
+                                     declaration.content_type, declaration.size, now, stored.upload_expires_at)
     logger.info("upload requested", extra={"document_id": stored.document_id, "replay": not created})
     return stored, post
 
@@ -226,32 +249,59 @@ def _upload_trace(doc: Document) -> Trace:
     return Trace.new(doc.patient_ins, doc.created_at, actor, TraceAction.DOCUMENT_UPLOAD_REQUESTED, doc.document_id)
 
 
+def _discard_unmatched(deps: RecordDeps, key: str, why: str) -> VerificationOutcome:
+    """An object no pending declaration accounts for leaves quarantine now (not at the lifecycle's expiry) and is
+    counted: it is a failed or forged upload, or a late duplicate, and never changes any document."""
+    deps.blobs.discard_quarantined(key)
+    count("QuarantineObjectsDiscarded")
+    logger.info("discarded quarantine object", extra={"why": why})
+    return VerificationOutcome.IGNORED
+
+
+def _pending_declaration(deps: RecordDeps, obj: QuarantinedObject, document_id: str) -> Document | None:
+    """The pending declaration this object was uploaded for, or None. The key alone proves nothing (a forged POST
+    may name another document's key): the patient and uploader the presigned POST pinned must match it too."""
+    if not obj.patient_ins or not obj.uploader:
+        return None
+    doc = deps.documents.get(obj.patient_ins, document_id)
+    if doc is None or doc.status is not DocumentStatus.PENDING:
+        return None
+    if not hmac.compare_digest(obj.uploader, _uploader(doc.author, doc.patient_ins)):
+        return None
+    return doc
+
+
+def _arrived_after_expiry(doc: Document, obj: QuarantinedObject) -> bool:
+    """S3 refuses a POST after its policy's expiration (at or before `upload_expires_at`); the verifier checks again
+    with S3's LastModified, stamped when the upload reached S3, so an expired ticket never works even if the policy
+    was not enforced."""
+    return obj.last_modified > doc.upload_expires_at
+
+
 def verify_upload(deps: RecordDeps, key: str) -> VerificationOutcome:
     """Hold the quarantined bytes to their declaration, then promote or reject. Safe to run any number of times
     for the same object: only a pending document changes state, in one conditional transaction."""
     document_id = key.removeprefix("uploads/")
     if not key.startswith("uploads/") or not _DOCUMENT_ID.match(document_id):
-        logger.warning("ignored unexpected quarantine key")
-        return VerificationOutcome.IGNORED
+        return _discard_unmatched(deps, key, "unexpected_key")
     obj = deps.blobs.open_quarantined(key)
     if obj is None:
         return VerificationOutcome.IGNORED
-    doc = deps.documents.get(obj.patient_ins, document_id) if obj.patient_ins else None
-    if doc is None or doc.status is not DocumentStatus.PENDING:
+    doc = _pending_declaration(deps, obj, document_id)
+    if doc is None:
         obj.close()
-        deps.blobs.discard_quarantined(key)
-        logger.info("discarded upload without a pending document", extra={"document_id": document_id})
-        return VerificationOutcome.IGNORED
+        return _discard_unmatched(deps, key, "no_matching_pending_declaration")
 
+    expired = _arrived_after_expiry(doc, obj)
     inspector = UploadInspector(doc.declaration)
     try:
-        for chunk in obj.chunks:
+        for chunk in () if expired else obj.chunks:
             inspector.feed(chunk)
             if not inspector.wants_more:
                 break
     finally:
         obj.close()
-    reason = inspector.verdict(obj.content_type)
+    reason = RejectionReason.UPLOAD_EXPIRED if expired else inspector.verdict(obj.content_type)
     now = deps.clock.now()
     if reason is not None:
         rejected = doc.reject(reason, now)

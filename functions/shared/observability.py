@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import os
 import uuid
 
 from aws_lambda_powertools import Logger
 
 logger = Logger(service="mon-espace-sante")
+METRICS_NAMESPACE = "MonEspaceSante"
 
 
 def correlate(correlation_id: str | None) -> str:
@@ -14,3 +16,15 @@ def correlate(correlation_id: str | None) -> str:
     value = correlation_id or str(uuid.uuid4())
     logger.set_correlation_id(value)
     return value
+
+
+def count(metric: str, value: int = 1) -> None:
+    """Add to a CloudWatch counter (embedded metric format on stdout: no API call). Emitted at once rather than at the
+    end of the invocation, so a security signal is not lost with a batch that fails later. Never put an identifier
+    in a metric name or dimension."""
+    from aws_lambda_powertools.metrics import MetricUnit, single_metric
+
+    namespace = os.environ.get("POWERTOOLS_METRICS_NAMESPACE", METRICS_NAMESPACE)
+    with single_metric(name=metric, unit=MetricUnit.Count, value=value, namespace=namespace,
+                       default_dimensions={"service": logger.service}):
+        pass

@@ -84,6 +84,8 @@ def test_the_presigned_post_policy_pins_every_condition(stack: Stack) -> None:
     assert {"x-amz-server-side-encryption": "aws:kms"} in conditions
     assert {"x-amz-server-side-encryption-aws-kms-key-id": stack.env["MES_KMS_KEY_ID"]} in conditions
     assert {"x-amz-meta-patient": ins} in conditions
+    assert {"x-amz-meta-uploader": fields["x-amz-meta-uploader"]} in conditions  # issue 9.13
+    assert "10000000001" not in fields["x-amz-meta-uploader"]  # a pseudonym, not the RPPS
     assert fields["key"] == f"uploads/{ticket['document_id']}"
 
 

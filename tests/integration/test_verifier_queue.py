@@ -147,3 +147,80 @@ def test_the_sample_event_for_an_unknown_bucket_is_ignored(stack: Stack) -> None
     event = load("sqs/s3_object_created.json")
     assert api.on_upload_event(event, LambdaContext()) == {"batchItemFailures": []}
     assert json.loads(event["Records"][0]["body"])["Records"][0]["s3"]["bucket"]["name"] == "mes-dev-quarantine"
+
+
+def test_an_upload_after_its_ticket_expired_is_rejected_and_a_replay_gets_no_new_window(
+        stack: Stack, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 9.12. moto enforces no policy expiration and stamps LastModified with the real time, so the ticket is
+    issued by an API whose clock is 30 minutes behind: it expired 20 minutes before the POST."""
+    import dataclasses
+    from datetime import UTC, datetime, timedelta
+
+    from functions import deps
+    from functions.shared.clock import FixedClock
+
+    ins, patient = stack.citizen()
+    real = deps.records()
+    monkeypatch.setattr(deps, "records", lambda: dataclasses.replace(
+        real, clock=FixedClock(datetime.now(UTC) - timedelta(minutes=30))))
+    headers = {**stack.professional(), "Idempotency-Key": "expired-ticket-0001"}
+    ticket = stack.call("POST", f"/v1/patients/{ins}/documents", headers, json=declaration(PDF)).json()
+    monkeypatch.undo()
+    assert datetime.fromisoformat(ticket["upload"]["expires_at"]) < datetime.now(UTC)
+    assert post_file(ticket["upload"], PDF).status_code in (200, 201, 204)
+    stack.pump.drain()
+
+    doc_id = ticket["document_id"]
+    polled = stack.call("GET", f"/v1/patients/{ins}/documents/{doc_id}", stack.professional()).json()
+    assert (polled["status"], polled["rejection_reason"], polled["download_url"]) == \
+        ("rejected", "upload_expired", None)
+    assert f"uploads/{doc_id}" not in bucket_keys(stack, "MES_QUARANTINE_BUCKET")
+    assert not [k for k in bucket_keys(stack, "MES_RECORDS_BUCKET") if k.endswith(doc_id)]
+    assert stack.call("GET", f"/v1/me/documents/{doc_id}", patient).status_code == 404
+    assert stack.call("GET", "/v1/me/notifications", patient).json()["items"] == []
+
+    replay = stack.call("POST", f"/v1/patients/{ins}/documents", headers, json=declaration(PDF))
+    assert replay.status_code == 409
+    assert replay.json()["error"]["code"] == "upload_expired"
+    assert "upload" not in replay.json()
+
+
+def test_a_citizens_ticket_rewritten_to_another_pending_documents_key_changes_nothing(stack: Stack) -> None:
+    """Issue 9.13. moto does not enforce POST policies: a citizen posts with their own ticket's fields under the key
+    of a document their hospital declared. The object is deleted, the hospital's document stays pending."""
+    ins, patient = stack.citizen()
+    hospital = stack.call("POST", f"/v1/patients/{ins}/documents",
+                          {**stack.professional(), "Idempotency-Key": "target-upload-0001"},
+                          json=declaration(PDF)).json()
+    own = stack.call("POST", "/v1/me/documents", {**patient, "Idempotency-Key": "forger-upload-0001"},
+                     json=declaration(PDF, type_code="51851-4")).json()
+    forged = {**own["upload"], "fields": {**own["upload"]["fields"], "key": hospital["upload"]["fields"]["key"]}}
+    assert post_file(forged, PDF).status_code in (200, 201, 204)
+    stack.pump.drain()
+
+    target = hospital["document_id"]
+    polled = stack.call("GET", f"/v1/patients/{ins}/documents/{target}", stack.professional()).json()
+    assert (polled["status"], polled["rejection_reason"]) == ("pending", None)
+    assert f"uploads/{target}" not in bucket_keys(stack, "MES_QUARANTINE_BUCKET")
+    assert not [k for k in bucket_keys(stack, "MES_RECORDS_BUCKET") if k.endswith(target)]
+    traces = stack.call("GET", "/v1/me/traces?limit=100", patient).json()["items"]
+    assert not [t for t in traces if t["action"] in {"document.verified", "document.rejected"}]
+
+    post_file(hospital["upload"], PDF)  # the hospital's own upload is verified as usual
+    stack.pump.drain()
+    assert stack.call("GET", f"/v1/patients/{ins}/documents/{target}", stack.professional()).json()["status"] == \
+        "available"
+
+
+def test_an_object_outside_uploads_is_deleted_from_quarantine(stack: Stack) -> None:
+    """Issue 9.13: an object no declaration accounts for does not stay in quarantine until the lifecycle runs."""
+    ins, _ = stack.citizen()
+    ticket = stack.call("POST", f"/v1/patients/{ins}/documents",
+                        {**stack.professional(), "Idempotency-Key": "outside-upload-0001"},
+                        json=declaration(PDF)).json()
+    for key in ("elsewhere/report.pdf", "uploads/not-a-document"):
+        forged = {**ticket["upload"], "fields": {**ticket["upload"]["fields"], "key": key}}
+        assert post_file(forged, PDF).status_code in (200, 201, 204)
+    stack.pump.drain()
+    remaining = bucket_keys(stack, "MES_QUARANTINE_BUCKET")
+    assert "elsewhere/report.pdf" not in remaining and "uploads/not-a-document" not in remaining

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from functions.access.models import AccessProfile, CareTeamMember
 from functions.access.storage import ControlWrite, profile_from
@@ -115,23 +115,31 @@ class FakeDocumentStore:
 
 @dataclass
 class FakeBlobStore:
-    quarantine: dict[str, tuple[bytes, str, str]] = field(default_factory=dict)  # key -> (data, type, patient)
+    quarantine: dict[str, tuple[bytes, str, str, str | None, datetime]] = field(default_factory=dict)
     records: dict[str, bytes] = field(default_factory=dict)
     contexts: dict[str, dict[str, str]] = field(default_factory=dict)
+    tickets: dict[str, tuple[dict[str, str], datetime]] = field(default_factory=dict)  # key -> (fields, signed at)
 
-    def presign_upload(self, key: str, patient_ins: str, content_type: str, size: int,
+    def presign_upload(self, key: str, patient_ins: str, uploader: str, content_type: str, size: int,
                        now: datetime, expires_at: datetime) -> PresignedPost:
-        return PresignedPost(url="https://quarantine.example", fields={"key": key, "Content-Type": content_type,
-                                                                       "x-amz-meta-patient": patient_ins})
+        fields = {"key": key, "Content-Type": content_type, "x-amz-meta-patient": patient_ins,
+                  "x-amz-meta-uploader": uploader}
+        self.tickets[key] = (fields, now)
+        return PresignedPost(url="https://quarantine.example", fields=fields)
 
-    def put(self, key: str, data: bytes, content_type: str, patient_ins: str) -> None:
-        """What the uploader's multipart POST does."""
-        self.quarantine[key] = (data, content_type, patient_ins)
+    def put(self, key: str, data: bytes, content_type: str, patient_ins: str, uploader: str | None = None,
+            at: datetime | None = None) -> None:
+        """What the uploader's multipart POST does: by default with the fields of the ticket signed for `key`,
+        arriving as soon as it was signed (S3's LastModified = `at`)."""
+        fields, signed_at = self.tickets.get(key, ({}, datetime(2026, 1, 1, tzinfo=UTC)))
+        self.quarantine[key] = (data, content_type, patient_ins,
+                                uploader if uploader is not None else fields.get("x-amz-meta-uploader"),
+                                at or signed_at)
 
     def open_quarantined(self, key: str) -> QuarantinedObject | None:
         if key not in self.quarantine:
             return None
-        data, content_type, patient = self.quarantine[key]
+        data, content_type, patient, uploader, at = self.quarantine[key]
 
         def chunks() -> Iterator[bytes]:
             for i in range(0, len(data), 4):
@@ -139,7 +147,7 @@ class FakeBlobStore:
 
         return QuarantinedObject(patient_ins=patient, content_type=content_type,
                                  etag=hashlib.md5(data).hexdigest(), chunks=chunks(),  # noqa: S324 - ETag
-                                 close=lambda: None)
+                                 close=lambda: None, uploader=uploader, last_modified=at)
 
     def promote(self, key: str, etag: str, record_key: str, content_type: str, context: dict[str, str]) -> None:
         self.records[record_key] = self.quarantine[key][0]

@@ -102,3 +102,115 @@ def test_text_with_nul_bytes_is_rejected() -> None:
 def test_utf8_split_across_chunks_is_still_valid_text() -> None:
     data = "ééééé".encode()
     assert inspect(data, declare(data, "text/plain"), chunk=3) is None
+
+
+# Issue 9.4: the DTD refusal must hold whatever the encoding, and only a well-formed HL7 v3 ClinicalDocument passes.
+XXE_CDA = ('<?xml version="1.0" encoding="{encoding}"?>\n'
+           '<!DOCTYPE ClinicalDocument [<!ENTITY xxe SYSTEM "file:///etc/passwd">]>\n'
+           '<ClinicalDocument xmlns="urn:hl7-org:v3"><title>&xxe;</title></ClinicalDocument>')
+VALID_CDA = ('<?xml version="1.0" encoding="{encoding}"?>\n'
+             '<ClinicalDocument xmlns="urn:hl7-org:v3"><title>Compte rendu opératoire</title></ClinicalDocument>')
+ENCODINGS = {  # name in the XML declaration, Python codec, byte order mark
+    "utf-8": ("UTF-8", "utf-8", b""),
+    "utf-8 with BOM": ("UTF-8", "utf-8", b"\xef\xbb\xbf"),
+    "utf-16 LE with BOM": ("UTF-16", "utf-16-le", b"\xff\xfe"),
+    "utf-16 LE without BOM": ("UTF-16", "utf-16-le", b""),
+    "utf-16 BE with BOM": ("UTF-16", "utf-16-be", b"\xfe\xff"),
+    "utf-16 BE without BOM": ("UTF-16", "utf-16-be", b""),
+    "utf-32 LE with BOM": ("UTF-32", "utf-32-le", b"\xff\xfe\x00\x00"),
+    "utf-32 LE without BOM": ("UTF-32", "utf-32-le", b""),
+    "utf-32 BE with BOM": ("UTF-32", "utf-32-be", b"\x00\x00\xfe\xff"),
+    "utf-32 BE without BOM": ("UTF-32", "utf-32-be", b""),
+}
+
+
+def encoded(template: str, encoding: str) -> bytes:
+    declared, codec, bom = ENCODINGS[encoding]
+    return bom + template.format(encoding=declared).encode(codec)
+
+
+@pytest.mark.parametrize("encoding", sorted(ENCODINGS))
+@pytest.mark.parametrize("chunk", [5, 64 * 1024])
+def test_a_cda_with_a_dtd_and_an_external_entity_is_rejected_in_any_encoding(encoding: str, chunk: int) -> None:
+    data = encoded(XXE_CDA, encoding)
+    assert inspect(data, declare(data, "application/xml"), chunk=chunk) \
+        is RejectionReason.CONTENT_NOT_OF_DECLARED_TYPE
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-8 with BOM", "utf-16 LE with BOM", "utf-16 BE with BOM",
+                                      "utf-16 LE without BOM", "utf-16 BE without BOM"])
+def test_a_valid_cda_is_accepted_in_utf8_and_utf16(encoding: str) -> None:
+    data = encoded(VALID_CDA, encoding)
+    assert inspect(data, declare(data, "text/xml"), chunk=3) is None
+
+
+@pytest.mark.parametrize("data", [
+    b'<?xml version="1.0"?><ClinicalDocument xmlns="urn:hl7-org:v2"><title>x</title></ClinicalDocument>',
+    b'<?xml version="1.0"?><Document xmlns="urn:hl7-org:v3"><title>x</title></Document>',
+    b'<?xml version="1.0"?><x:ClinicalDocument xmlns:x="urn:evil"><title/></x:ClinicalDocument>',
+    b'<?xml version="1.0"?><html><ClinicalDocument xmlns="urn:hl7-org:v3"/></html>',
+], ids=["other namespace", "other root", "other prefixed namespace", "cda not at the root"])
+def test_xml_whose_root_is_not_an_hl7_v3_clinical_document_is_rejected(data: bytes) -> None:
+    assert inspect(data, declare(data, "application/xml")) is RejectionReason.CONTENT_NOT_OF_DECLARED_TYPE
+
+
+@pytest.mark.parametrize("data", [
+    b'<ClinicalDocument xmlns="urn:hl7-org:v3"><title>x</ClinicalDocument>',
+    b'<ClinicalDocument xmlns="urn:hl7-org:v3"><title>x</title>',
+    b'<ClinicalDocument xmlns="urn:hl7-org:v3"><title>&undeclared;</title></ClinicalDocument>',
+    b'<ClinicalDocument xmlns="urn:hl7-org:v3"></ClinicalDocument><ClinicalDocument xmlns="urn:hl7-org:v3"/>',
+    b'<ClinicalDocument xmlns="urn:hl7-org:v3"/>' + b"\xff\xfe garbage",
+], ids=["mismatched tag", "truncated", "undeclared entity", "two roots", "trailing garbage"])
+def test_malformed_xml_is_rejected_even_after_a_good_root(data: bytes) -> None:
+    assert inspect(data, declare(data, "application/xml")) is RejectionReason.CONTENT_NOT_OF_DECLARED_TYPE
+
+
+def test_a_dtd_after_64_kib_of_prolog_is_still_refused() -> None:
+    prolog = "<!--" + "x" * (70 * 1024) + "-->\n"
+    data = ('<?xml version="1.0" encoding="UTF-16"?>\n' + prolog
+            + XXE_CDA.split("\n", 1)[1]).encode("utf-16")
+    assert inspect(data, declare(data, "application/xml"), chunk=256 * 1024) \
+        is RejectionReason.CONTENT_NOT_OF_DECLARED_TYPE
+
+
+def test_a_20_mb_cda_is_checked_in_little_memory() -> None:
+    """The verifier streams: parsing a large CDA must not hold it (or a tree of it) in memory."""
+    import tracemalloc
+
+    body = b"<component><section><text>" + b"R\xc3\xa9sultat normal. " * 40 + b"</text></section></component>"
+    head = b'<?xml version="1.0" encoding="UTF-8"?>\n<ClinicalDocument xmlns="urn:hl7-org:v3">'
+    tail = b"</ClinicalDocument>"
+    count = (20 * 1024 * 1024 - len(head) - len(tail)) // len(body)
+    sha = hashlib.sha256(head)
+    for _ in range(count):
+        sha.update(body)
+    sha.update(tail)
+    size = len(head) + count * len(body) + len(tail)
+    declared = declare(b"", "application/xml", size=size, sha=sha.hexdigest())
+    chunk = head + body * ((256 * 1024) // len(body))
+    per_chunk = (256 * 1024) // len(body)
+
+    tracemalloc.start()
+    try:
+        inspector = UploadInspector(declared)
+        inspector.feed(head)
+        left = count
+        while left:
+            n = min(per_chunk, left)
+            inspector.feed(chunk[len(head):len(head) + n * len(body)])
+            left -= n
+        inspector.feed(tail)
+        verdict = inspector.verdict("application/xml")
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert verdict is None
+    assert peak < 4 * 1024 * 1024
+
+
+@pytest.mark.parametrize("encoding", ["bogus", "utf-32", "utf-7", "shift_jis", "rot13", "base64", "idna",
+                                      "punycode", pytest.param("x" * 300, id="300-character name")])
+def test_a_cda_declaring_an_encoding_expat_cannot_read_is_rejected_not_a_crash(encoding: str) -> None:
+    data = (f'<?xml version="1.0" encoding="{encoding}"?>'
+            '<ClinicalDocument xmlns="urn:hl7-org:v3">\x80</ClinicalDocument>').encode("latin-1")
+    assert inspect(data, declare(data, "application/xml")) is RejectionReason.CONTENT_NOT_OF_DECLARED_TYPE

@@ -234,3 +234,122 @@ def test_a_document_deleted_while_pending_discards_a_late_upload(deps: service.R
     blobs.put(f"uploads/{own}", PDF, "application/pdf", INS)
     assert service.verify_upload(deps, f"uploads/{own}") is service.VerificationOutcome.IGNORED
     assert blobs.quarantine == {} and blobs.records == {}
+
+
+def blob_store(deps: service.RecordDeps) -> FakeBlobStore:
+    assert isinstance(deps.blobs, FakeBlobStore)
+    return deps.blobs
+
+
+# Issue 9.12: the ticket's expiry binds the upload, and a replay after it gets no fresh window.
+def test_an_upload_that_arrives_after_its_ticket_expired_is_rejected_and_never_promoted(
+        deps: service.RecordDeps) -> None:
+    doc, _ = service.request_upload(deps, DOCTOR, INS, upload_body(), "upload-0001")
+    blob_store(deps).put(doc.quarantine_key, PDF, "application/pdf", INS,
+                         at=doc.upload_expires_at + timedelta(seconds=1))
+    assert service.verify_upload(deps, doc.quarantine_key) is service.VerificationOutcome.REJECTED
+    seen, url = access_service.read_patient_document(access(deps), DOCTOR, INS, doc.document_id, consent=False)
+    assert (seen.status, seen.rejection_reason, url) == (DocumentStatus.REJECTED, RejectionReason.UPLOAD_EXPIRED,
+                                                        None)
+    assert blob_store(deps).quarantine == {} and blob_store(deps).records == {}
+    assert control(deps).notifications == []
+    rejected = [t for t in control(deps).traces[INS] if t.action is TraceAction.DOCUMENT_REJECTED]
+    assert [t.reason for t in rejected] == ["upload_expired"]
+
+
+def test_an_upload_that_arrives_at_the_last_second_of_its_ticket_is_accepted(deps: service.RecordDeps) -> None:
+    doc, _ = service.request_upload(deps, DOCTOR, INS, upload_body(), "upload-0001")
+    blob_store(deps).put(doc.quarantine_key, PDF, "application/pdf", INS, at=doc.upload_expires_at)
+    assert service.verify_upload(deps, doc.quarantine_key) is service.VerificationOutcome.ACCEPTED
+
+
+@pytest.mark.parametrize("verified", [False, True], ids=["still pending", "already available"])
+def test_repeating_a_declaration_after_its_ticket_expired_gets_no_new_window(
+        deps: service.RecordDeps, verified: bool) -> None:
+    doc, _ = service.request_upload(deps, DOCTOR, INS, upload_body(), "upload-0001")
+    if verified:
+        blob_store(deps).put(doc.quarantine_key, PDF, "application/pdf", INS)
+        service.verify_upload(deps, doc.quarantine_key)
+    signed = blob_store(deps).tickets[doc.quarantine_key]
+    clock = deps.clock
+    assert isinstance(clock, FixedClock)
+    clock.at = doc.upload_expires_at + timedelta(seconds=1)
+    with pytest.raises(Conflict) as err:
+        service.request_upload(deps, DOCTOR, INS, upload_body(), "upload-0001")
+    assert err.value.code == "upload_expired"
+    assert blob_store(deps).tickets[doc.quarantine_key] == signed  # nothing was signed again
+
+
+def test_repeating_a_declaration_before_expiry_signs_the_same_window(deps: service.RecordDeps) -> None:
+    doc, _ = service.request_upload(deps, DOCTOR, INS, upload_body(), "upload-0001")
+    clock = deps.clock
+    assert isinstance(clock, FixedClock)
+    clock.at = doc.upload_expires_at - timedelta(seconds=1)
+    again, _ = service.request_upload(deps, DOCTOR, INS, upload_body(), "upload-0001")
+    assert again.upload_expires_at == doc.upload_expires_at
+
+
+# Issue 9.13: an object is held to its declaration's patient and uploader, not to its key alone; what matches no
+# pending declaration is deleted and counted, and never changes a document.
+def discarded(capsys: pytest.CaptureFixture[str]) -> float:
+    """QuarantineObjectsDiscarded as emitted in CloudWatch embedded metric format on stdout."""
+    import json
+
+    total = 0.0
+    for line in capsys.readouterr().out.splitlines():
+        try:
+            emitted = json.loads(line)
+        except ValueError:
+            continue
+        value = emitted.get("QuarantineObjectsDiscarded") if isinstance(emitted, dict) else None
+        if value is not None:
+            total += sum(value) if isinstance(value, list) else value
+    return total
+
+
+@pytest.mark.parametrize("forged", ["citizen's own ticket", "no uploader", "other patient", "no patient"])
+def test_an_object_whose_metadata_does_not_match_the_pending_declaration_is_deleted(
+        deps: service.RecordDeps, capsys: pytest.CaptureFixture[str], forged: str) -> None:
+    target, _ = service.request_upload(deps, DOCTOR, INS, upload_body(), "upload-0001")
+    own, _ = service.request_upload(deps, PATIENT, INS, upload_body(b"%PDF-1.4 mine"), "upload-0002")
+    own_fields = blob_store(deps).tickets[own.quarantine_key][0]
+    doctor_fields = blob_store(deps).tickets[target.quarantine_key][0]
+    patient, uploader = {
+        "citizen's own ticket": (own_fields["x-amz-meta-patient"], own_fields["x-amz-meta-uploader"]),
+        "no uploader": (INS, ""),
+        "other patient": (OTHER_INS, doctor_fields["x-amz-meta-uploader"]),
+        "no patient": ("", doctor_fields["x-amz-meta-uploader"]),
+    }[forged]
+    capsys.readouterr()
+    # The citizen POSTs bytes that satisfy the hospital's declaration, under the hospital document's key.
+    blob_store(deps).put(target.quarantine_key, PDF, "application/pdf", patient, uploader=uploader)
+    assert service.verify_upload(deps, target.quarantine_key) is service.VerificationOutcome.IGNORED
+    assert deps.documents.get(INS, target.document_id) == target  # still pending, untouched
+    assert blob_store(deps).quarantine == {} and blob_store(deps).records == {}
+    assert control(deps).actions(INS) == [] and control(deps).notifications == []
+    assert discarded(capsys) == 1
+    # The genuine upload, when it comes, is verified as usual.
+    blob_store(deps).put(target.quarantine_key, PDF, "application/pdf", INS)
+    assert service.verify_upload(deps, target.quarantine_key) is service.VerificationOutcome.ACCEPTED
+
+
+@pytest.mark.parametrize("key", ["elsewhere/report.pdf", "uploads/not-a-document", "uploads/", "report.pdf",
+                                 "uploads/doc_" + "0" * 26])
+def test_an_object_outside_any_pending_declaration_is_deleted_and_counted(
+        deps: service.RecordDeps, capsys: pytest.CaptureFixture[str], key: str) -> None:
+    blob_store(deps).put(key, PDF, "application/pdf", INS, uploader="someone")
+    capsys.readouterr()
+    assert service.verify_upload(deps, key) is service.VerificationOutcome.IGNORED
+    assert blob_store(deps).quarantine == {}
+    assert discarded(capsys) == 1
+    assert control(deps).actions(INS) == []
+
+
+def test_the_presigned_post_pins_the_uploader(deps: service.RecordDeps) -> None:
+    _, post = service.request_upload(deps, DOCTOR, INS, upload_body(), "upload-0001")
+    _, own = service.request_upload(deps, PATIENT, INS, upload_body(b"%PDF-1.4 mine"), "upload-0002")
+    _, other = service.request_upload(deps, Citizen(ins=OTHER_INS), OTHER_INS, upload_body(b"%PDF-1.4 mine"),
+                                      "upload-0002")
+    tags = {p.fields["x-amz-meta-uploader"] for p in (post, own, other)}
+    assert len(tags) == 3  # per uploader and per patient: one citizen's value is no other's
+    assert not any(DOCTOR.rpps in tag or INS in tag for tag in tags)

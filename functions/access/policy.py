@@ -84,6 +84,7 @@ def may_delete(who: Citizen | Professional, doc: Document) -> bool:
     return isinstance(who, Citizen) and who.ins == doc.patient_ins and doc.author.kind == "patient"
 
 
-def may_release(who: Professional, doc: Document) -> bool:
-    """Only the authoring organisation lifts INVISIBLE_PATIENT before the legal month is over."""
-    return is_author(who, doc) and doc.invisible_to_patient
+def may_release(who: Professional, profile: AccessProfile, doc: Document) -> bool:
+    """Only the authoring organisation lifts INVISIBLE_PATIENT before the legal month is over, and never a
+    professional the patient blocked (rule 1 holds here too)."""
+    return who.rpps not in profile.blocked and is_author(who, doc) and doc.invisible_to_patient

@@ -120,7 +120,7 @@ class DocumentStore(Protocol):
                        limit: int) -> tuple[list[Document], str | None]: ...
     def save(self, doc: Document, previous: Document, traces: list[Trace],
              notifications: list[Notification], head: ChainHead | None = None,
-             care_member: CareTeamMember | None = None) -> bool: ...
+             care_member: CareTeamMember | None = None, retry: bool = True) -> bool: ...
     def delete(self, doc: Document, trace: Trace) -> bool: ...
     def due_invisible(self, day: date) -> Iterator[Document]: ...
 
@@ -190,10 +190,11 @@ class DynamoDocumentStore:
 
     def save(self, doc: Document, previous: Document, traces: list[Trace],
              notifications: list[Notification], head: ChainHead | None = None,
-             care_member: CareTeamMember | None = None) -> bool:
+             care_member: CareTeamMember | None = None, retry: bool = True) -> bool:
         """Write a new state of the document if it is still exactly `previous` (same status and revision: a
         concurrent change wins, this one is dropped), with its traces and notifications; an author joining the
-        care team is recorded in the same transaction."""
+        care team is recorded in the same transaction. `retry=False`: one attempt on `head`, ChainMoved if
+        another action got there first (a caller whose decision depends on the profile read decides again)."""
         unchanged = (DocumentItem.status == previous.status.value) & (DocumentItem.revision == _revision(previous))
 
         def write(journal: Journal) -> bool:
@@ -212,7 +213,9 @@ class DynamoDocumentStore:
                 raise
             return True
 
-        return with_journal(doc.patient_ins, head, self._control.head, write)
+        if retry:
+            return with_journal(doc.patient_ins, head, self._control.head, write)
+        return write(Journal(doc.patient_ins, head if head is not None else self._control.head(doc.patient_ins)))
 
     def delete(self, doc: Document, trace: Trace) -> bool:
         def write(journal: Journal) -> bool:

@@ -179,7 +179,7 @@ def test_the_author_can_release_an_invisible_document_early(stack: Stack) -> Non
     released = stack.call("POST", path, as_pro(stack, HOSPITAL_DOCTOR))
     assert released.status_code == 200 and released.json()["visible_to_patient"] is True
     assert stack.call("GET", f"/v1/me/documents/{doc_id}", patient).status_code == 200
-    assert stack.call("POST", path, as_pro(stack, HOSPITAL_DOCTOR)).status_code == 409
+    assert stack.call("POST", path, as_pro(stack, HOSPITAL_DOCTOR)).status_code == 404  # like a missing one
 
 
 def test_a_citizen_cannot_set_invisible_patient(stack: Stack) -> None:

@@ -89,7 +89,7 @@ class FakeDocumentStore:
 
     def save(self, doc: Document, previous: Document, traces: list[Trace],
              notifications: list[Notification], head: ChainHead | None = None,
-             care_member: CareTeamMember | None = None) -> bool:
+             care_member: CareTeamMember | None = None, retry: bool = True) -> bool:
         current = self.docs.get((doc.patient_ins, doc.document_id))
         if current is None or current != previous:
             return False

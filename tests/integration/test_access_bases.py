@@ -1,0 +1,61 @@
+"""A professional never gains a basis, or an effect on the record, by their own action (issue 9): a blocked author
+cannot release."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tests.integration.conftest import Stack, declaration, post_file
+
+PDF = b"%PDF-1.4\n% access bases\n"
+AUTHOR = {"rpps": "10000000010", "profession": "10", "finess": "750000001"}
+COLLEAGUE = {"rpps": "10000000042", "profession": "10", "finess": "750000001"}  # same hospital, not blocked
+PHARMACIST = {"rpps": "10000000043", "profession": "21", "finess": "690000004"}
+URGENTIST = {"rpps": "10000000044", "profession": "10", "finess": "130000003"}
+MISSING = "doc_" + "0" * 26
+
+
+def upload(stack: Stack, who: dict[str, str], ins: str, key: str, data: bytes = PDF, **over: Any) -> str:
+    headers = {**stack.professional(**who), "Idempotency-Key": key}
+    ticket = stack.call("POST", f"/v1/patients/{ins}/documents", headers, json=declaration(data, **over)).json()
+    post_file(ticket["upload"], data)
+    stack.pump.drain()
+    return str(ticket["document_id"])
+
+
+def seen_by_patient(stack: Stack, patient: dict[str, str]) -> tuple[list[Any], list[Any]]:
+    traces = stack.call("GET", "/v1/me/traces?limit=100", patient).json()["items"]
+    notices = stack.call("GET", "/v1/me/notifications?limit=100", patient).json()["items"]
+    return traces, notices
+
+
+def test_a_blocked_author_cannot_release_and_the_answer_is_that_of_a_missing_document(stack: Stack) -> None:
+    ins, patient = stack.citizen()
+    doc_id = upload(stack, AUTHOR, ins, "bases-release-0001", PDF + b"1", visibility="invisible_patient")
+    assert stack.call("POST", "/v1/me/blocked-professionals", patient, json={"rpps": AUTHOR["rpps"]}).status_code \
+        == 201
+    before = seen_by_patient(stack, patient)
+    author = stack.professional(**AUTHOR)
+
+    refused = stack.call("POST", f"/v1/patients/{ins}/documents/{doc_id}/release", author)
+    missing = stack.call("POST", f"/v1/patients/{ins}/documents/{MISSING}/release", author)
+    assert (refused.status_code, refused.content) == (404, missing.content)
+    assert stack.call("GET", f"/v1/me/documents/{doc_id}", patient).status_code == 404
+    assert seen_by_patient(stack, patient) == before  # nothing changed, nothing was told
+    detail = stack.call("GET", f"/v1/patients/{ins}/documents/{doc_id}", stack.professional(**COLLEAGUE)).json()
+    assert detail["visible_to_patient"] is False
+
+
+def test_releasing_a_document_the_patient_already_sees_answers_like_a_missing_one(stack: Stack) -> None:
+    ins, patient = stack.citizen()
+    invisible = upload(stack, AUTHOR, ins, "bases-release-0002", PDF + b"2", visibility="invisible_patient")
+    normal = upload(stack, AUTHOR, ins, "bases-release-0003", PDF + b"3")
+    author = stack.professional(**AUTHOR)
+    assert stack.call("POST", f"/v1/patients/{ins}/documents/{invisible}/release", author).status_code == 200
+
+    before = seen_by_patient(stack, patient)
+    missing = stack.call("POST", f"/v1/patients/{ins}/documents/{MISSING}/release", author)
+    for doc_id in (invisible, normal):
+        again = stack.call("POST", f"/v1/patients/{ins}/documents/{doc_id}/release", author)
+        assert (again.status_code, again.content) == (404, missing.content)
+    assert seen_by_patient(stack, patient) == before

@@ -26,7 +26,7 @@ from functions.access.models import (
     Refusal,
 )
 from functions.access.storage import ControlStore, ControlWrite
-from functions.access.table import ADMIN, BLOCK, CARE, GRANT, OBJECTION, SEEN, SETTINGS
+from functions.access.table import ADMIN, BLOCK, CARE, GRANT, SEEN, SETTINGS
 from functions.audit.journal import MAX_ATTEMPTS, Busy, ChainMoved, back_off
 from functions.audit.models import Actor, Trace, TraceAction
 from functions.identity.ins import parse_ins
@@ -239,19 +239,16 @@ def profile_of(deps: AccessDeps, who: Citizen) -> AccessProfile:
 
 
 def add_to_care_team(deps: AccessDeps, who: Citizen, rpps: str) -> CareTeamMember:
-    member = CareTeamMember(rpps=rpps, source="declared", since=deps.clock.now())
-    _own(deps, who, TraceAction.CARE_TEAM_ADDED, puts=[(CARE + rpps, member.model_dump_json())],
-         deletes=[OBJECTION + rpps], subject=rpps)
+    """The care team is the patient's declaration: only this puts a professional in it."""
+    member = CareTeamMember(rpps=rpps, since=deps.clock.now())
+    _own(deps, who, TraceAction.CARE_TEAM_ADDED, puts=[(CARE + rpps, member.model_dump_json())], subject=rpps)
     return member
 
 
 def remove_from_care_team(deps: AccessDeps, who: Citizen, rpps: str) -> None:
-    """The patient's objection: the professional leaves the care team and is not put back by authoring a
-    document later (only the patient can add them again)."""
     if rpps not in profile_of(deps, who).care_team:
         raise NotFound("care team member")
-    _own(deps, who, TraceAction.CARE_TEAM_REMOVED, puts=[(OBJECTION + rpps, deps.clock.now().isoformat())],
-         deletes=[CARE + rpps], subject=rpps)
+    _own(deps, who, TraceAction.CARE_TEAM_REMOVED, deletes=[CARE + rpps], subject=rpps)
 
 
 def block(deps: AccessDeps, who: Citizen, rpps: str) -> None:

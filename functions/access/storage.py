@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Protocol
 
 from pydantic import BaseModel
@@ -13,7 +14,7 @@ from functions.access.models import (
     EmergencyGrant,
     PatientSettings,
 )
-from functions.access.table import ADMIN, BLOCK, CARE, GRANT, HEAD, OBJECTION, SEEN, SETTINGS, ControlItem
+from functions.access.table import ADMIN, BLOCK, CARE, GRANT, HEAD, SEEN, SETTINGS, ControlItem
 from functions.audit.journal import Journal, with_journal
 from functions.audit.models import ChainHead, Trace
 from functions.notifications.models import Notification
@@ -21,8 +22,10 @@ from functions.notifications.storage import NotificationItem
 
 
 def profile_from(patient: str, items: list[ControlItem]) -> AccessProfile:
+    """Kinds no longer written are ignored: `OBJECT#` items, and care team members with `"source": "author"`
+    (writing a document used to put its author in the care team; it is no basis to read any more)."""
     fields: dict[str, object] = {"patient_ins": patient}
-    care, blocked, grants, seen, objections = {}, {}, {}, {}, set()
+    care, blocked, grants, seen = {}, {}, {}, {}
     for item in items:
         sk, body = item.sk, item.body or ""
         if sk == SETTINGS:
@@ -32,10 +35,10 @@ def profile_from(patient: str, items: list[ControlItem]) -> AccessProfile:
         elif sk == HEAD:
             fields["head"] = ChainHead(seq=int(item.seq or 0), hash=item.hash or ChainHead().hash)
         elif sk.startswith(CARE):
+            if json.loads(body).get("source", "declared") != "declared":
+                continue
             member = CareTeamMember.model_validate_json(body)
             care[member.rpps] = member
-        elif sk.startswith(OBJECTION):
-            objections.add(sk.removeprefix(OBJECTION))
         elif sk.startswith(BLOCK):
             blocked[sk.removeprefix(BLOCK)] = body
         elif sk.startswith(GRANT):
@@ -45,7 +48,7 @@ def profile_from(patient: str, items: list[ControlItem]) -> AccessProfile:
             acquaintance = Acquaintance.model_validate_json(body)
             seen[acquaintance.rpps] = acquaintance
     return AccessProfile.model_validate({**fields, "care_team": care, "blocked": blocked, "grants": grants,
-                                         "seen": seen, "objections": objections})
+                                         "seen": seen})
 
 
 class ControlWrite(BaseModel):

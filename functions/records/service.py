@@ -9,7 +9,6 @@ from datetime import date, datetime, timedelta
 from enum import StrEnum
 
 from functions.access import policy
-from functions.access.models import CareTeamMember
 from functions.access.storage import ControlStore, ControlWrite
 from functions.audit.journal import MAX_ATTEMPTS, Busy, ChainMoved, back_off
 from functions.audit.models import Actor, Trace, TraceAction
@@ -278,14 +277,10 @@ def verify_upload(deps: RecordDeps, key: str) -> VerificationOutcome:
     profile = deps.control.profile(doc.patient_ins)
     accepted = doc.accept(now, hide_from_professionals=profile.settings.hide_new_documents)
     trace = Trace.new(doc.patient_ins, now, VERIFIER, TraceAction.DOCUMENT_VERIFIED, doc.document_id)
-    notifications, member = [], None
-    if doc.author.kind == "professional":
-        if accepted.visible_to_patient:
-            notifications.append(_new_document_notice(doc, now).honouring(deps.preferences(doc.patient_ins)))
-        if doc.author.rpps and profile.author_joins_care_team(doc.author.rpps):
-            member = CareTeamMember(rpps=doc.author.rpps, source="author", since=now)
-    if not deps.documents.save(accepted, doc, [_upload_trace(doc), trace], notifications,
-                               profile.head, member):
+    notifications = []
+    if doc.author.kind == "professional" and accepted.visible_to_patient:
+        notifications.append(_new_document_notice(doc, now).honouring(deps.preferences(doc.patient_ins)))
+    if not deps.documents.save(accepted, doc, [_upload_trace(doc), trace], notifications, profile.head):
         current = deps.documents.get(doc.patient_ins, doc.document_id)
         if current is None:  # deleted while we verified: the copy must not outlive it
             deps.blobs.delete_record(doc.record_key)

@@ -1,9 +1,11 @@
 """A professional never gains a basis, or an effect on the record, by their own action (issue 9): a blocked author
-cannot release."""
+cannot release, and writing a document gives no consent."""
 
 from __future__ import annotations
 
 from typing import Any
+
+import requests
 
 from tests.integration.conftest import Stack, declaration, post_file
 
@@ -59,3 +61,24 @@ def test_releasing_a_document_the_patient_already_sees_answers_like_a_missing_on
         again = stack.call("POST", f"/v1/patients/{ins}/documents/{doc_id}/release", author)
         assert (again.status_code, again.content) == (404, missing.content)
     assert seen_by_patient(stack, patient) == before
+
+
+def test_writing_a_document_gives_a_professional_no_basis_to_read_the_record(stack: Stack) -> None:
+    """The repro: a pharmacist refused for want of consent writes 2 bytes for the patient, then tries again."""
+    ins, patient = stack.citizen()
+    lab = upload(stack, AUTHOR, ins, "bases-consent-0001", PDF + b"4")  # a lab report: in a pharmacist's matrix
+    pharmacist = stack.professional(**PHARMACIST)
+    listing = f"/v1/patients/{ins}/documents"
+
+    def refused(response: requests.Response) -> bool:
+        return response.status_code == 403 and response.json()["error"]["code"] == "consent_required"
+
+    assert refused(stack.call("GET", listing, pharmacist))
+    own = upload(stack, PHARMACIST, ins, "bases-consent-0002", b"ok", content_type="text/plain")
+    assert stack.call("GET", f"{listing}/{own}", pharmacist).json()["status"] == "available"  # its own, yes
+
+    assert refused(stack.call("GET", listing, pharmacist))
+    assert refused(stack.call("GET", f"{listing}/{lab}", pharmacist))
+    assert stack.call("GET", "/v1/me/care-team", patient).json()["items"] == []
+    seen = {p["rpps"]: p for p in stack.call("GET", "/v1/me/professionals", patient).json()["items"]}
+    assert seen[PHARMACIST["rpps"]]["care_team"] is False

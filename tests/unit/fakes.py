@@ -7,9 +7,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
-from functions.access.models import AccessProfile, CareTeamMember
+from functions.access.models import AccessProfile
 from functions.access.storage import ControlWrite, profile_from
-from functions.access.table import CARE, ControlItem
+from functions.access.table import ControlItem
 from functions.audit.models import ChainHead, Trace, link
 from functions.notifications.models import Notification
 from functions.records.blobs import PresignedPost, QuarantinedObject
@@ -89,13 +89,12 @@ class FakeDocumentStore:
 
     def save(self, doc: Document, previous: Document, traces: list[Trace],
              notifications: list[Notification], head: ChainHead | None = None,
-             care_member: CareTeamMember | None = None, retry: bool = True) -> bool:
+             retry: bool = True) -> bool:
         current = self.docs.get((doc.patient_ins, doc.document_id))
         if current is None or current != previous:
             return False
         self.docs[(doc.patient_ins, doc.document_id)] = doc
-        puts = [(CARE + care_member.rpps, care_member.model_dump_json())] if care_member else []
-        self.control.write(doc.patient_ins, ControlWrite(traces=traces, notifications=notifications, puts=puts))
+        self.control.write(doc.patient_ins, ControlWrite(traces=traces, notifications=notifications))
         return True
 
     def delete(self, doc: Document, trace: Trace) -> bool:

@@ -108,17 +108,20 @@ def _is_night(deps: AccessDeps, at: datetime) -> bool:
 
 
 def _note_access(deps: AccessDeps, who: Professional, profile: AccessProfile, basis: Basis,
-                 action: TraceAction, document_ids: list[str | None], now: datetime) -> ControlWrite:
+                 action: TraceAction, document_ids: list[str | None], now: datetime,
+                 disclosed: int | None = None) -> ControlWrite:
     """Traces for what was read, the professional's last access, and the notifications it triggers: first
     access of this professional (reading their own organisation's documents does not count), and unusual
-    access (many documents outside the care team in a day)."""
+    access (many documents outside the care team in a day). `disclosed`: how many documents the action showed
+    when that is not one per id (a listing's page): they count toward the alert like reads."""
     ins = profile.patient_ins
     reason = f"basis:{basis.value}"
     traces = [Trace.new(ins, now, Actor.of(who), action, doc_id, reason=reason) for doc_id in document_ids]
     notifications: list[Notification] = []
     seen = profile.seen.get(who.rpps)
     today = now.astimezone(PARIS).date()
-    reads = len([d for d in document_ids if d]) + (seen.reads_that_day if seen and seen.day == today else 0)
+    shown = len([d for d in document_ids if d]) if disclosed is None else disclosed
+    reads = shown + (seen.reads_that_day if seen and seen.day == today else 0)
     alerted_on = seen.alerted_on if seen else None
     notified = bool(seen and seen.first_access_notified)
     if not notified and basis is not Basis.AUTHOR:
@@ -180,7 +183,8 @@ def list_patient_documents(deps: AccessDeps, who: Professional, patient: str, co
         visible = [d for d in docs if policy.is_author(who, d)
                    or policy.document_visible(who, profile, d, basis, matrix, now)]
         page = (visible, cursor.encode(last))
-        return _note_access(deps, who, profile, basis, TraceAction.DOCUMENT_LISTED, [None], now), lambda: page
+        change = _note_access(deps, who, profile, basis, TraceAction.DOCUMENT_LISTED, [None], now, len(visible))
+        return change, lambda: page
 
     return _decide_and_record(deps, ins, decide)
 

@@ -73,13 +73,14 @@ def _decide_and_record(deps: AccessDeps, ins: str,
                        decide: Callable[[AccessProfile, datetime], tuple[ControlWrite, Outcome[T]]]) -> T:
     """Read the profile, decide, and write the decision's traces on the head that was read. If another action
     moved the chain meanwhile (a block, a consent withdrawn...), decide again on fresh data: a stale decision is
-    never committed."""
+    never committed. Whatever the decision, an INS with no open space answers the 404 of a declaration and
+    keeps nothing (the write is conditioned on the space, at no extra read)."""
     for attempt in range(MAX_ATTEMPTS):
         now = deps.clock.now()
         profile = deps.control.profile(ins)
         change, outcome = decide(profile, now)
         try:
-            deps.control.write(ins, change, profile.head, retry=False)
+            deps.control.write(ins, change.model_copy(update={"needs_open_space": True}), profile.head, retry=False)
         except ChainMoved:
             back_off(attempt)
             continue

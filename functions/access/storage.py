@@ -15,10 +15,14 @@ from functions.access.models import (
     PatientSettings,
 )
 from functions.access.table import ADMIN, BLOCK, CARE, GRANT, HEAD, SEEN, SETTINGS, ControlItem
+from functions.accounts.models import SpaceStatus
+from functions.accounts.storage import SpaceItem, space_key
 from functions.audit.journal import Journal, with_journal
 from functions.audit.models import ChainHead, Trace
 from functions.notifications.models import Notification
 from functions.notifications.storage import NotificationItem
+from functions.shared.dynamo import TransactionCancelled
+from functions.shared.errors import NotFound
 
 
 def profile_from(patient: str, items: list[ControlItem]) -> AccessProfile:
@@ -52,15 +56,20 @@ def profile_from(patient: str, items: list[ControlItem]) -> AccessProfile:
 
 
 class ControlWrite(BaseModel):
-    """One atomic change of a patient's control partition, with its traces and notifications."""
+    """One atomic change of a patient's control partition, with its traces and notifications. With
+    `needs_open_space` it commits only while the patient's space is open (the condition of a declaration), else
+    NotFound("patient") and nothing is written: a professional's action leaves nothing on an INS with no space."""
 
     traces: list[Trace] = []
     puts: list[tuple[str, str]] = []  # (sort key, JSON body)
     deletes: list[str] = []
     notifications: list[Notification] = []
+    needs_open_space: bool = False
 
 
 def stage(journal: Journal, patient_ins: str, change: ControlWrite) -> None:
+    if change.needs_open_space:
+        journal.check("space", SpaceItem, space_key(patient_ins), None, SpaceItem.status == SpaceStatus.OPEN.value)
     for sk, body in change.puts:
         journal.put("control", ControlItem.of(patient_ins, sk, body))
     for sk in change.deletes:
@@ -96,7 +105,12 @@ class DynamoControlStore:
 
         def commit(journal: Journal) -> None:
             stage(journal, patient_ins, change)
-            journal.commit()
+            try:
+                journal.commit()
+            except TransactionCancelled as exc:
+                if "space" in exc.failed:
+                    raise NotFound("patient") from exc
+                raise
 
         if retry:
             with_journal(patient_ins, head, self.head, commit)

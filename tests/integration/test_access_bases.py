@@ -1,5 +1,5 @@
 """A professional never gains a basis, or an effect on the record, by their own action (issue 9): a blocked author
-cannot release, and writing a document gives no consent."""
+cannot release, writing a document gives no consent, and an INS with no space takes no grant, trace or notice."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import Any
 
 import requests
 
-from tests.integration.conftest import Stack, declaration, post_file
+from tests.integration.conftest import Stack, declaration, new_ins, post_file
 
 PDF = b"%PDF-1.4\n% access bases\n"
 AUTHOR = {"rpps": "10000000010", "profession": "10", "finess": "750000001"}
@@ -82,3 +82,26 @@ def test_writing_a_document_gives_a_professional_no_basis_to_read_the_record(sta
     assert stack.call("GET", "/v1/me/care-team", patient).json()["items"] == []
     seen = {p["rpps"]: p for p in stack.call("GET", "/v1/me/professionals", patient).json()["items"]}
     assert seen[PHARMACIST["rpps"]]["care_team"] is False
+
+
+def test_professional_actions_on_an_ins_without_a_space_answer_404_and_write_nothing(stack: Stack) -> None:
+    ins = new_ins()
+    urgentist = stack.professional(**URGENTIST)
+    with_consent = {**urgentist, "X-Access-Reason": "consent"}
+    declared = stack.call("POST", f"/v1/patients/{ins}/documents", {**urgentist, "Idempotency-Key": "no-space-01"},
+                          json=declaration(PDF))
+    assert declared.status_code == 404
+
+    attempts = [stack.call("POST", f"/v1/patients/{ins}/emergency-access", urgentist,
+                           json={"purpose": "BTG", "reason": "unconscious"}),
+                stack.call("GET", f"/v1/patients/{ins}/documents", with_consent),
+                stack.call("GET", f"/v1/patients/{ins}/documents", urgentist),
+                stack.call("GET", f"/v1/patients/{ins}/documents/{MISSING}", with_consent)]
+    assert [(a.status_code, a.content) for a in attempts] == [(404, declared.content)] * len(attempts)
+
+    _, patient = stack.citizen(ins)  # the space opens afterwards: nothing from before shows up
+    traces, notices = seen_by_patient(stack, patient)
+    assert (traces, notices) == ([], [])
+    assert stack.call("GET", "/v1/me/professionals", patient).json()["items"] == []
+    no_grant = stack.call("GET", f"/v1/patients/{ins}/documents", urgentist)
+    assert (no_grant.status_code, no_grant.json()["error"]["code"]) == (403, "consent_required")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -130,3 +131,22 @@ def test_a_listing_that_shows_nothing_counts_for_nothing() -> None:
     for _ in range(12):
         service.list_patient_documents(a, stranger, INS, True, None, 20)
     assert NotificationKind.UNUSUAL_ACCESS.value not in kinds(a)
+
+
+def test_professional_actions_on_an_ins_without_a_space_are_not_found_and_write_nothing() -> None:
+    from functions.identity.ins import with_key
+    from functions.shared.errors import NotFound
+
+    a, _ = deps_at(datetime(2026, 11, 23, 10, tzinfo=UTC))
+    nobody = with_key("1010101001001")
+    attempts: list[Callable[[], object]] = [
+        lambda: service.request_emergency_access(a, URGENTIST, nobody, "BTG", "unconscious"),
+        lambda: service.list_patient_documents(a, URGENTIST, nobody, True, None, 20),
+        lambda: service.list_patient_documents(a, URGENTIST, nobody, False, None, 20),
+        lambda: service.read_patient_document(a, URGENTIST, nobody, "doc_" + "0" * 26, consent=True)]
+    for attempt in attempts:
+        with pytest.raises(NotFound) as refused:
+            attempt()
+        assert refused.value.message == "patient not found"
+    assert isinstance(a.control, FakeControlStore)
+    assert (a.control.items.get(nobody), a.control.traces.get(nobody), a.control.notifications) == (None, None, [])

@@ -48,10 +48,13 @@ class PatientSettings(BaseModel):
 
 
 class CareTeamMember(BaseModel):
+    """Only the patient declares their care team: a professional never joins it by their own action (writing a
+    document for the patient included)."""
+
     model_config = ConfigDict(frozen=True)
 
     rpps: str
-    source: Literal["declared", "author"]
+    source: Literal["declared"] = "declared"
     since: datetime
 
 
@@ -96,12 +99,7 @@ class AccessProfile(BaseModel):
     administrator: str | None = None
     grants: dict[str, EmergencyGrant] = Field(default_factory=dict)
     seen: dict[str, Acquaintance] = Field(default_factory=dict)
-    objections: frozenset[str] = frozenset()
     head: ChainHead = Field(default_factory=ChainHead)
-
-    def author_joins_care_team(self, rpps: str) -> bool:
-        """An author is deemed part of the care team, unless already in it, blocked, or taken out by the patient."""
-        return rpps not in self.care_team and rpps not in self.blocked and rpps not in self.objections
 
 
 class Basis(StrEnum):

@@ -4,9 +4,10 @@ Handlers and services ask; they never re-implement a rule. Table-tested in tests
 Order of the rules for a professional:
 1. a blocked professional sees nothing: every document answers like a missing one;
 2. the authoring organisation always sees its own documents (any status, hidden or not);
-3. otherwise the professional needs a basis for the record: administrator, care team (declared by the patient
-   or author of a document for them), an active emergency grant, or the patient's consent presented with the
-   request; without one the answer is `consent_required`, whatever document was asked for;
+3. otherwise the professional needs a basis for the record: administrator, care team (declared by the patient:
+   writing a document for them is no basis, a professional never gains one by their own action), an active
+   emergency grant, or the patient's consent presented with the request; without one the answer is
+   `consent_required`, whatever document was asked for;
 4. only available documents, only the types the matrix gives their profession;
 5. hidden documents (MASQUE_PS) only for the administrator, or in an emergency the patient allowed it for."""
 
@@ -84,6 +85,7 @@ def may_delete(who: Citizen | Professional, doc: Document) -> bool:
     return isinstance(who, Citizen) and who.ins == doc.patient_ins and doc.author.kind == "patient"
 
 
-def may_release(who: Professional, doc: Document) -> bool:
-    """Only the authoring organisation lifts INVISIBLE_PATIENT before the legal month is over."""
-    return is_author(who, doc) and doc.invisible_to_patient
+def may_release(who: Professional, profile: AccessProfile, doc: Document) -> bool:
+    """Only the authoring organisation lifts INVISIBLE_PATIENT before the legal month is over, and never a
+    professional the patient blocked (rule 1 holds here too)."""
+    return who.rpps not in profile.blocked and is_author(who, doc) and doc.invisible_to_patient

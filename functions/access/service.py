@@ -26,7 +26,7 @@ from functions.access.models import (
     Refusal,
 )
 from functions.access.storage import ControlStore, ControlWrite
-from functions.access.table import ADMIN, BLOCK, CARE, GRANT, OBJECTION, SEEN, SETTINGS
+from functions.access.table import ADMIN, BLOCK, CARE, GRANT, SEEN, SETTINGS
 from functions.audit.journal import MAX_ATTEMPTS, Busy, ChainMoved, back_off
 from functions.audit.models import Actor, Trace, TraceAction
 from functions.identity.ins import parse_ins
@@ -73,13 +73,14 @@ def _decide_and_record(deps: AccessDeps, ins: str,
                        decide: Callable[[AccessProfile, datetime], tuple[ControlWrite, Outcome[T]]]) -> T:
     """Read the profile, decide, and write the decision's traces on the head that was read. If another action
     moved the chain meanwhile (a block, a consent withdrawn...), decide again on fresh data: a stale decision is
-    never committed."""
+    never committed. Whatever the decision, an INS with no open space answers the 404 of a declaration and
+    keeps nothing (the write is conditioned on the space, at no extra read)."""
     for attempt in range(MAX_ATTEMPTS):
         now = deps.clock.now()
         profile = deps.control.profile(ins)
         change, outcome = decide(profile, now)
         try:
-            deps.control.write(ins, change, profile.head, retry=False)
+            deps.control.write(ins, change.model_copy(update={"needs_open_space": True}), profile.head, retry=False)
         except ChainMoved:
             back_off(attempt)
             continue
@@ -108,17 +109,20 @@ def _is_night(deps: AccessDeps, at: datetime) -> bool:
 
 
 def _note_access(deps: AccessDeps, who: Professional, profile: AccessProfile, basis: Basis,
-                 action: TraceAction, document_ids: list[str | None], now: datetime) -> ControlWrite:
+                 action: TraceAction, document_ids: list[str | None], now: datetime,
+                 disclosed: int | None = None) -> ControlWrite:
     """Traces for what was read, the professional's last access, and the notifications it triggers: first
     access of this professional (reading their own organisation's documents does not count), and unusual
-    access (many documents outside the care team in a day)."""
+    access (many documents outside the care team in a day). `disclosed`: how many documents the action showed
+    when that is not one per id (a listing's page): they count toward the alert like reads."""
     ins = profile.patient_ins
     reason = f"basis:{basis.value}"
     traces = [Trace.new(ins, now, Actor.of(who), action, doc_id, reason=reason) for doc_id in document_ids]
     notifications: list[Notification] = []
     seen = profile.seen.get(who.rpps)
     today = now.astimezone(PARIS).date()
-    reads = len([d for d in document_ids if d]) + (seen.reads_that_day if seen and seen.day == today else 0)
+    shown = len([d for d in document_ids if d]) if disclosed is None else disclosed
+    reads = shown + (seen.reads_that_day if seen and seen.day == today else 0)
     alerted_on = seen.alerted_on if seen else None
     notified = bool(seen and seen.first_access_notified)
     if not notified and basis is not Basis.AUTHOR:
@@ -180,7 +184,8 @@ def list_patient_documents(deps: AccessDeps, who: Professional, patient: str, co
         visible = [d for d in docs if policy.is_author(who, d)
                    or policy.document_visible(who, profile, d, basis, matrix, now)]
         page = (visible, cursor.encode(last))
-        return _note_access(deps, who, profile, basis, TraceAction.DOCUMENT_LISTED, [None], now), lambda: page
+        change = _note_access(deps, who, profile, basis, TraceAction.DOCUMENT_LISTED, [None], now, len(visible))
+        return change, lambda: page
 
     return _decide_and_record(deps, ins, decide)
 
@@ -239,19 +244,16 @@ def profile_of(deps: AccessDeps, who: Citizen) -> AccessProfile:
 
 
 def add_to_care_team(deps: AccessDeps, who: Citizen, rpps: str) -> CareTeamMember:
-    member = CareTeamMember(rpps=rpps, source="declared", since=deps.clock.now())
-    _own(deps, who, TraceAction.CARE_TEAM_ADDED, puts=[(CARE + rpps, member.model_dump_json())],
-         deletes=[OBJECTION + rpps], subject=rpps)
+    """The care team is the patient's declaration: only this puts a professional in it."""
+    member = CareTeamMember(rpps=rpps, since=deps.clock.now())
+    _own(deps, who, TraceAction.CARE_TEAM_ADDED, puts=[(CARE + rpps, member.model_dump_json())], subject=rpps)
     return member
 
 
 def remove_from_care_team(deps: AccessDeps, who: Citizen, rpps: str) -> None:
-    """The patient's objection: the professional leaves the care team and is not put back by authoring a
-    document later (only the patient can add them again)."""
     if rpps not in profile_of(deps, who).care_team:
         raise NotFound("care team member")
-    _own(deps, who, TraceAction.CARE_TEAM_REMOVED, puts=[(OBJECTION + rpps, deps.clock.now().isoformat())],
-         deletes=[CARE + rpps], subject=rpps)
+    _own(deps, who, TraceAction.CARE_TEAM_REMOVED, deletes=[CARE + rpps], subject=rpps)
 
 
 def block(deps: AccessDeps, who: Citizen, rpps: str) -> None:

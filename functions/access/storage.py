@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Protocol
 
 from pydantic import BaseModel
@@ -13,16 +14,22 @@ from functions.access.models import (
     EmergencyGrant,
     PatientSettings,
 )
-from functions.access.table import ADMIN, BLOCK, CARE, GRANT, HEAD, OBJECTION, SEEN, SETTINGS, ControlItem
+from functions.access.table import ADMIN, BLOCK, CARE, GRANT, HEAD, SEEN, SETTINGS, ControlItem
+from functions.accounts.models import SpaceStatus
+from functions.accounts.storage import SpaceItem, space_key
 from functions.audit.journal import Journal, with_journal
 from functions.audit.models import ChainHead, Trace
 from functions.notifications.models import Notification
 from functions.notifications.storage import NotificationItem
+from functions.shared.dynamo import TransactionCancelled
+from functions.shared.errors import NotFound
 
 
 def profile_from(patient: str, items: list[ControlItem]) -> AccessProfile:
+    """Kinds no longer written are ignored: `OBJECT#` items, and care team members with `"source": "author"`
+    (writing a document used to put its author in the care team; it is no basis to read any more)."""
     fields: dict[str, object] = {"patient_ins": patient}
-    care, blocked, grants, seen, objections = {}, {}, {}, {}, set()
+    care, blocked, grants, seen = {}, {}, {}, {}
     for item in items:
         sk, body = item.sk, item.body or ""
         if sk == SETTINGS:
@@ -32,10 +39,10 @@ def profile_from(patient: str, items: list[ControlItem]) -> AccessProfile:
         elif sk == HEAD:
             fields["head"] = ChainHead(seq=int(item.seq or 0), hash=item.hash or ChainHead().hash)
         elif sk.startswith(CARE):
+            if json.loads(body).get("source", "declared") != "declared":
+                continue
             member = CareTeamMember.model_validate_json(body)
             care[member.rpps] = member
-        elif sk.startswith(OBJECTION):
-            objections.add(sk.removeprefix(OBJECTION))
         elif sk.startswith(BLOCK):
             blocked[sk.removeprefix(BLOCK)] = body
         elif sk.startswith(GRANT):
@@ -45,19 +52,24 @@ def profile_from(patient: str, items: list[ControlItem]) -> AccessProfile:
             acquaintance = Acquaintance.model_validate_json(body)
             seen[acquaintance.rpps] = acquaintance
     return AccessProfile.model_validate({**fields, "care_team": care, "blocked": blocked, "grants": grants,
-                                         "seen": seen, "objections": objections})
+                                         "seen": seen})
 
 
 class ControlWrite(BaseModel):
-    """One atomic change of a patient's control partition, with its traces and notifications."""
+    """One atomic change of a patient's control partition, with its traces and notifications. With
+    `needs_open_space` it commits only while the patient's space is open (the condition of a declaration), else
+    NotFound("patient") and nothing is written: a professional's action leaves nothing on an INS with no space."""
 
     traces: list[Trace] = []
     puts: list[tuple[str, str]] = []  # (sort key, JSON body)
     deletes: list[str] = []
     notifications: list[Notification] = []
+    needs_open_space: bool = False
 
 
 def stage(journal: Journal, patient_ins: str, change: ControlWrite) -> None:
+    if change.needs_open_space:
+        journal.check("space", SpaceItem, space_key(patient_ins), None, SpaceItem.status == SpaceStatus.OPEN.value)
     for sk, body in change.puts:
         journal.put("control", ControlItem.of(patient_ins, sk, body))
     for sk in change.deletes:
@@ -93,7 +105,12 @@ class DynamoControlStore:
 
         def commit(journal: Journal) -> None:
             stage(journal, patient_ins, change)
-            journal.commit()
+            try:
+                journal.commit()
+            except TransactionCancelled as exc:
+                if "space" in exc.failed:
+                    raise NotFound("patient") from exc
+                raise
 
         if retry:
             with_journal(patient_ins, head, self.head, commit)

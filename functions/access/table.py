@@ -12,7 +12,6 @@ from functions.audit.models import ChainHead
 
 SETTINGS, ADMIN, HEAD = "SETTINGS", "ADMIN", "HEAD"
 CARE, BLOCK, GRANT, SEEN = "CARE#", "BLOCK#", "GRANT#", "SEEN#"
-OBJECTION = "OBJECT#"  # the patient took this professional out of their care team: authoring won't put them back
 
 
 class ControlItem(Model):

@@ -10,8 +10,8 @@ from datetime import date, datetime, timedelta
 from enum import StrEnum
 
 from functions.access import policy
-from functions.access.models import CareTeamMember
 from functions.access.storage import ControlStore, ControlWrite
+from functions.audit.journal import MAX_ATTEMPTS, Busy, ChainMoved, back_off
 from functions.audit.models import Actor, Trace, TraceAction
 from functions.identity.ins import parse_ins
 from functions.identity.principal import Citizen, Professional
@@ -199,18 +199,29 @@ def _new_document_notice(doc: Document, at: datetime) -> Notification:
 
 
 def release_document(deps: RecordDeps, who: Professional, patient: str, document_id: str) -> Document:
-    """The author lifts INVISIBLE_PATIENT after the announcement consultation: the patient sees it now."""
+    """The author lifts INVISIBLE_PATIENT after the announcement consultation: the patient sees it now. Whatever
+    the caller may not release (missing, someone else's, already visible, or they are blocked) answers like a
+    missing document. A block that lands between the decision and its commit moves the chain head: decide again."""
+    for attempt in range(MAX_ATTEMPTS):
+        try:
+            return _release_once(deps, who, patient, document_id)
+        except ChainMoved:
+            back_off(attempt)
+    raise Busy("too many simultaneous changes to this record; try again")
+
+
+def _release_once(deps: RecordDeps, who: Professional, patient: str, document_id: str) -> Document:
+    """One decision on the access profile read now, committed only on the chain head read with it."""
     ins = parse_ins(patient).value
     doc = _find(deps, ins, document_id)
-    if doc is None or not policy.is_author(who, doc):
+    profile = deps.control.profile(ins)
+    if doc is None or not policy.may_release(who, profile, doc):
         raise NotFound("document")
-    if not policy.may_release(who, doc):
-        raise Conflict("this document is already visible to the patient", code="already_visible")
     now = deps.clock.now()
     released = doc.release(now)
     trace = Trace.new(ins, now, Actor.of(who), TraceAction.DOCUMENT_RELEASED, doc.document_id)
     notice = _new_document_notice(doc, now).honouring(deps.preferences(ins))
-    if not deps.documents.save(released, doc, [trace], [notice]):
+    if not deps.documents.save(released, doc, [trace], [notice], profile.head, retry=False):
         raise Conflict("the document changed meanwhile; try again", code="concurrent_change")
     return released
 
@@ -316,14 +327,10 @@ def verify_upload(deps: RecordDeps, key: str) -> VerificationOutcome:
     profile = deps.control.profile(doc.patient_ins)
     accepted = doc.accept(now, hide_from_professionals=profile.settings.hide_new_documents)
     trace = Trace.new(doc.patient_ins, now, VERIFIER, TraceAction.DOCUMENT_VERIFIED, doc.document_id)
-    notifications, member = [], None
-    if doc.author.kind == "professional":
-        if accepted.visible_to_patient:
-            notifications.append(_new_document_notice(doc, now).honouring(deps.preferences(doc.patient_ins)))
-        if doc.author.rpps and profile.author_joins_care_team(doc.author.rpps):
-            member = CareTeamMember(rpps=doc.author.rpps, source="author", since=now)
-    if not deps.documents.save(accepted, doc, [_upload_trace(doc), trace], notifications,
-                               profile.head, member):
+    notifications = []
+    if doc.author.kind == "professional" and accepted.visible_to_patient:
+        notifications.append(_new_document_notice(doc, now).honouring(deps.preferences(doc.patient_ins)))
+    if not deps.documents.save(accepted, doc, [_upload_trace(doc), trace], notifications, profile.head):
         current = deps.documents.get(doc.patient_ins, doc.document_id)
         if current is None:  # deleted while we verified: the copy must not outlive it
             deps.blobs.delete_record(doc.record_key)

@@ -18,9 +18,8 @@ from pynamodb.attributes import TTLAttribute, UnicodeAttribute
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, LocalSecondaryIndex
 from pynamodb.models import Model
 
-from functions.access.models import CareTeamMember
 from functions.access.storage import DynamoControlStore
-from functions.access.table import CARE, ControlItem
+from functions.access.table import ControlItem
 from functions.accounts.models import SpaceStatus
 from functions.accounts.storage import SpaceItem, space_key
 from functions.audit.journal import Journal, with_journal
@@ -120,7 +119,7 @@ class DocumentStore(Protocol):
                        limit: int) -> tuple[list[Document], str | None]: ...
     def save(self, doc: Document, previous: Document, traces: list[Trace],
              notifications: list[Notification], head: ChainHead | None = None,
-             care_member: CareTeamMember | None = None) -> bool: ...
+             retry: bool = True) -> bool: ...
     def delete(self, doc: Document, trace: Trace) -> bool: ...
     def due_invisible(self, day: date) -> Iterator[Document]: ...
 
@@ -190,18 +189,17 @@ class DynamoDocumentStore:
 
     def save(self, doc: Document, previous: Document, traces: list[Trace],
              notifications: list[Notification], head: ChainHead | None = None,
-             care_member: CareTeamMember | None = None) -> bool:
+             retry: bool = True) -> bool:
         """Write a new state of the document if it is still exactly `previous` (same status and revision: a
-        concurrent change wins, this one is dropped), with its traces and notifications; an author joining the
-        care team is recorded in the same transaction."""
+        concurrent change wins, this one is dropped), with its traces and notifications. `retry=False`: one
+        attempt on `head`, ChainMoved if another action got there first (a caller whose decision depends on the
+        profile read decides again)."""
         unchanged = (DocumentItem.status == previous.status.value) & (DocumentItem.revision == _revision(previous))
 
         def write(journal: Journal) -> bool:
             journal.put("document", DocumentItem.from_domain(doc), unchanged)
             for n in notifications:
                 journal.put("notification", NotificationItem.from_domain(n), NotificationItem.sk.does_not_exist())
-            if care_member is not None:
-                journal.put("care", ControlItem.of(doc.patient_ins, CARE + care_member.rpps, care_member))
             for trace in traces:
                 journal.trace(trace)
             try:
@@ -212,7 +210,9 @@ class DynamoDocumentStore:
                 raise
             return True
 
-        return with_journal(doc.patient_ins, head, self._control.head, write)
+        if retry:
+            return with_journal(doc.patient_ins, head, self._control.head, write)
+        return write(Journal(doc.patient_ins, head if head is not None else self._control.head(doc.patient_ins)))
 
     def delete(self, doc: Document, trace: Trace) -> bool:
         def write(journal: Journal) -> bool:

@@ -58,9 +58,36 @@ def test_a_block_that_lands_during_a_read_wins(stack: Stack, monkeypatch: pytest
     assert blocked == [201]
 
 
+def test_a_block_that_lands_during_a_release_wins(stack: Stack, monkeypatch: pytest.MonkeyPatch) -> None:
+    from functions import deps
+    from functions.access.storage import DynamoControlStore
+    from functions.identity.principal import Professional
+    from functions.records import service
+    from functions.shared.errors import NotFound
+
+    ins, patient = stack.citizen()
+    doc = upload(stack, DOC_A, ins, "race-release-0001", visibility="invisible_patient")
+    real = DynamoControlStore.profile
+    blocked: list[int] = []
+
+    def profile_then_block(self: Any, p: str) -> Any:
+        snapshot = real(self, p)  # the release has read the profile (no block yet)...
+        if not blocked:  # ...and the patient's block commits before the release does
+            blocked.append(stack.call("POST", "/v1/me/blocked-professionals", patient,
+                                      json={"rpps": DOC_A["rpps"]}).status_code)
+        return snapshot
+
+    monkeypatch.setattr(DynamoControlStore, "profile", profile_then_block)
+    with pytest.raises(NotFound):
+        service.release_document(deps.records(), Professional(**DOC_A), ins, doc)
+    assert blocked == [201]
+    assert stack.call("GET", f"/v1/me/documents/{doc}", patient).status_code == 404
+
+
 def test_a_professional_taken_out_of_the_care_team_is_not_put_back_by_a_new_document(stack: Stack) -> None:
     ins, patient = stack.citizen()
     other = upload(stack, DOC_B, ins, "race-objection-0001")
+    assert stack.call("POST", "/v1/me/care-team", patient, json={"rpps": DOC_A["rpps"]}).status_code == 201
     upload(stack, DOC_A, ins, "race-objection-0002")
     assert stack.call("DELETE", f"/v1/me/care-team/{DOC_A['rpps']}", patient).status_code == 200
     upload(stack, DOC_A, ins, "race-objection-0003")
@@ -78,8 +105,8 @@ def test_reading_ones_own_documents_does_not_use_up_the_first_access_notice(stac
     mine = upload(stack, DOC_A, ins, "race-first-0002")
     assert stack.call("GET", f"/v1/patients/{ins}/documents/{mine}", stack.professional(**DOC_A)).status_code == 200
     assert "access.first" not in kinds(stack, patient)
-    assert stack.call("GET", f"/v1/patients/{ins}/documents/{other}",
-                      stack.professional(**DOC_A)).status_code == 200
+    with_consent = {**stack.professional(**DOC_A), "X-Access-Reason": "consent"}  # authoring is no basis
+    assert stack.call("GET", f"/v1/patients/{ins}/documents/{other}", with_consent).status_code == 200
     assert kinds(stack, patient).count("access.first") == 1
 
 

@@ -7,9 +7,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
-from functions.access.models import AccessProfile, CareTeamMember
+from functions.access.models import AccessProfile
 from functions.access.storage import ControlWrite, profile_from
-from functions.access.table import CARE, ControlItem
+from functions.access.table import ControlItem
 from functions.audit.models import ChainHead, Trace, link
 from functions.notifications.models import Notification
 from functions.records.blobs import PresignedPost, QuarantinedObject
@@ -26,6 +26,7 @@ class FakeControlStore:
         self.heads: dict[str, ChainHead] = {}
         self.traces: dict[str, list[Trace]] = {}
         self.notifications: list[Notification] = []
+        self.open_spaces: set[str] | None = None  # None: every space is open; FakeDocumentStore shares its set
 
     def profile(self, patient_ins: str) -> AccessProfile:
         items = [ControlItem.of(patient_ins, sk, body) for sk, body in self.items.get(patient_ins, {}).items()]
@@ -41,6 +42,8 @@ class FakeControlStore:
 
     def write(self, patient_ins: str, change: ControlWrite, head: ChainHead | None = None,
               retry: bool = True) -> None:
+        if change.needs_open_space and self.open_spaces is not None and patient_ins not in self.open_spaces:
+            raise NotFound("patient")
         partition = self.items.setdefault(patient_ins, {})
         for sk, body in change.puts:
             partition[sk] = body
@@ -58,7 +61,7 @@ class FakeDocumentStore:
     def __init__(self, control: FakeControlStore, open_spaces: set[str]) -> None:
         self.docs: dict[tuple[str, str], Document] = {}
         self.control = control
-        self.open_spaces = open_spaces
+        self.open_spaces = control.open_spaces = open_spaces  # one spaces table behind both adapters
 
     def create_pending(self, doc: Document) -> tuple[Document, bool]:
         if doc.patient_ins not in self.open_spaces:
@@ -89,13 +92,12 @@ class FakeDocumentStore:
 
     def save(self, doc: Document, previous: Document, traces: list[Trace],
              notifications: list[Notification], head: ChainHead | None = None,
-             care_member: CareTeamMember | None = None) -> bool:
+             retry: bool = True) -> bool:
         current = self.docs.get((doc.patient_ins, doc.document_id))
         if current is None or current != previous:
             return False
         self.docs[(doc.patient_ins, doc.document_id)] = doc
-        puts = [(CARE + care_member.rpps, care_member.model_dump_json())] if care_member else []
-        self.control.write(doc.patient_ins, ControlWrite(traces=traces, notifications=notifications, puts=puts))
+        self.control.write(doc.patient_ins, ControlWrite(traces=traces, notifications=notifications))
         return True
 
     def delete(self, doc: Document, trace: Trace) -> bool:

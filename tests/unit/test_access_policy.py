@@ -132,6 +132,21 @@ def test_the_list_level_decision_never_depends_on_a_document() -> None:
     assert record_basis(ADMIN, p, NOW, consent=False) == A.ADMINISTRATOR
 
 
+def test_a_care_team_membership_gained_by_writing_a_document_is_no_basis_to_read() -> None:
+    """Members an upload added before issue 9.2 (`"source": "author"`) are still stored: they count for nothing."""
+    from functions.access.storage import profile_from
+    from functions.access.table import ControlItem
+
+    legacy = CareTeamMember(rpps=STRANGER.rpps, since=NOW).model_dump_json().replace('"declared"', '"author"')
+    declared = CareTeamMember(rpps=GP.rpps, since=NOW)
+    stored = profile_from(INS, [ControlItem.of(INS, "CARE#" + STRANGER.rpps, legacy),
+                                ControlItem.of(INS, "OBJECT#" + STRANGER.rpps, NOW.isoformat()),
+                                ControlItem.of(INS, "CARE#" + GP.rpps, declared)])
+    assert stored.care_team == {GP.rpps: declared}
+    assert record_basis(STRANGER, stored, NOW, consent=False) == CR
+    assert record_basis(GP, stored, NOW, consent=False) == A.CARE_TEAM
+
+
 @pytest.mark.parametrize(("document", "who", "expected"), [
     (doc(LAB), Citizen(ins=INS), True),
     (doc(LAB, hidden=True), Citizen(ins=INS), True),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -10,6 +11,7 @@ import pytest
 from functions.access import service
 from functions.access.matrix import matrix
 from functions.identity.principal import Citizen, Professional
+from functions.notifications.models import NotificationKind
 from functions.records import service as records
 from functions.records.api import UploadIn
 from functions.shared.clock import FixedClock
@@ -106,3 +108,45 @@ def test_notifications_follow_the_holders_preferences() -> None:
     shown = {n.kind.value: n.in_app for n in a.control.notifications}
     # new document and first access are switched off (kept hidden as once-only markers); security alerts are not
     assert shown == {"document.new": False, "access.first": False, "access.emergency": True}
+
+
+@pytest.mark.parametrize("how", ["reads", "listings"])
+def test_documents_shown_by_listings_count_toward_the_unusual_access_alert_like_reads(how: str) -> None:
+    """Twelve consent listings that each show the record disclose as much as six single reads: both alert."""
+    a, r = deps_at(datetime(2026, 11, 23, 10, tzinfo=UTC))
+    doc_id = add_document(r)
+    stranger = Professional(rpps="10000000007", profession="10", finess="690000002")
+    for _ in range(6 if how == "reads" else 12):
+        if how == "reads":
+            service.read_patient_document(a, stranger, INS, doc_id, consent=True)
+        else:
+            shown, _ = service.list_patient_documents(a, stranger, INS, True, None, 20)
+            assert [d.document_id for d in shown] == [doc_id]
+    assert kinds(a).count(NotificationKind.UNUSUAL_ACCESS.value) == 1
+
+
+def test_a_listing_that_shows_nothing_counts_for_nothing() -> None:
+    a, _ = deps_at(datetime(2026, 11, 23, 10, tzinfo=UTC))
+    stranger = Professional(rpps="10000000007", profession="10", finess="690000002")
+    for _ in range(12):
+        service.list_patient_documents(a, stranger, INS, True, None, 20)
+    assert NotificationKind.UNUSUAL_ACCESS.value not in kinds(a)
+
+
+def test_professional_actions_on_an_ins_without_a_space_are_not_found_and_write_nothing() -> None:
+    from functions.identity.ins import with_key
+    from functions.shared.errors import NotFound
+
+    a, _ = deps_at(datetime(2026, 11, 23, 10, tzinfo=UTC))
+    nobody = with_key("1010101001001")
+    attempts: list[Callable[[], object]] = [
+        lambda: service.request_emergency_access(a, URGENTIST, nobody, "BTG", "unconscious"),
+        lambda: service.list_patient_documents(a, URGENTIST, nobody, True, None, 20),
+        lambda: service.list_patient_documents(a, URGENTIST, nobody, False, None, 20),
+        lambda: service.read_patient_document(a, URGENTIST, nobody, "doc_" + "0" * 26, consent=True)]
+    for attempt in attempts:
+        with pytest.raises(NotFound) as refused:
+            attempt()
+        assert refused.value.message == "patient not found"
+    assert isinstance(a.control, FakeControlStore)
+    assert (a.control.items.get(nobody), a.control.traces.get(nobody), a.control.notifications) == (None, None, [])

@@ -98,6 +98,7 @@ class AccessProfile(BaseModel):
     seen: dict[str, Acquaintance] = Field(default_factory=dict)
     objections: frozenset[str] = frozenset()
     head: ChainHead = Field(default_factory=ChainHead)
+    withheld: dict[str, ChainHead] = Field(default_factory=dict)  # document -> head of its withheld trace chain
 
     def author_joins_care_team(self, rpps: str) -> bool:
         """An author is deemed part of the care team, unless already in it, blocked, or taken out by the patient."""

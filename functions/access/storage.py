@@ -13,7 +13,18 @@ from functions.access.models import (
     EmergencyGrant,
     PatientSettings,
 )
-from functions.access.table import ADMIN, BLOCK, CARE, GRANT, HEAD, OBJECTION, SEEN, SETTINGS, ControlItem
+from functions.access.table import (
+    ADMIN,
+    BLOCK,
+    CARE,
+    GRANT,
+    HEAD,
+    OBJECTION,
+    SEEN,
+    SETTINGS,
+    WITHHELD_HEAD,
+    ControlItem,
+)
 from functions.audit.journal import Journal, with_journal
 from functions.audit.models import ChainHead, Trace
 from functions.notifications.models import Notification
@@ -22,7 +33,7 @@ from functions.notifications.storage import NotificationItem
 
 def profile_from(patient: str, items: list[ControlItem]) -> AccessProfile:
     fields: dict[str, object] = {"patient_ins": patient}
-    care, blocked, grants, seen, objections = {}, {}, {}, {}, set()
+    care, blocked, grants, seen, objections, withheld = {}, {}, {}, {}, set(), {}
     for item in items:
         sk, body = item.sk, item.body or ""
         if sk == SETTINGS:
@@ -44,20 +55,28 @@ def profile_from(patient: str, items: list[ControlItem]) -> AccessProfile:
         elif sk.startswith(SEEN):
             acquaintance = Acquaintance.model_validate_json(body)
             seen[acquaintance.rpps] = acquaintance
+        elif sk.startswith(WITHHELD_HEAD):
+            withheld[sk.removeprefix(WITHHELD_HEAD)] = ChainHead(seq=int(item.seq or 0),
+                                                                 hash=item.hash or ChainHead().hash)
     return AccessProfile.model_validate({**fields, "care_team": care, "blocked": blocked, "grants": grants,
-                                         "seen": seen, "objections": objections})
+                                         "seen": seen, "objections": objections, "withheld": withheld})
 
 
 class ControlWrite(BaseModel):
-    """One atomic change of a patient's control partition, with its traces and notifications."""
+    """One atomic change of a patient's control partition, with its traces and notifications. `withheld`: the
+    documents whose traces go to their withheld chain instead (see audit/journal.py), with that chain's head as
+    read; such a change is written with `retry=False` (a moved head means deciding again)."""
 
     traces: list[Trace] = []
     puts: list[tuple[str, str]] = []  # (sort key, JSON body)
     deletes: list[str] = []
     notifications: list[Notification] = []
+    withheld: dict[str, ChainHead] = {}
 
 
 def stage(journal: Journal, patient_ins: str, change: ControlWrite) -> None:
+    for document_id, head in change.withheld.items():
+        journal.withhold(document_id, head)
     for sk, body in change.puts:
         journal.put("control", ControlItem.of(patient_ins, sk, body))
     for sk in change.deletes:
@@ -96,6 +115,6 @@ class DynamoControlStore:
             journal.commit()
 
         if retry:
-            with_journal(patient_ins, head, self.head, commit)
+            with_journal(patient_ins, head, self.head, commit, guard=True)
         else:
-            commit(Journal(patient_ins, head if head is not None else self.head(patient_ins)))
+            commit(Journal(patient_ins, head if head is not None else self.head(patient_ins), guard=True))

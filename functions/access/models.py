@@ -100,6 +100,7 @@ class AccessProfile(BaseModel):
     grants: dict[str, EmergencyGrant] = Field(default_factory=dict)
     seen: dict[str, Acquaintance] = Field(default_factory=dict)
     head: ChainHead = Field(default_factory=ChainHead)
+    withheld: dict[str, ChainHead] = Field(default_factory=dict)  # document -> head of its withheld trace chain
 
 
 class Basis(StrEnum):

@@ -28,7 +28,7 @@ from functions.access.models import (
 from functions.access.storage import ControlStore, ControlWrite
 from functions.access.table import ADMIN, BLOCK, CARE, GRANT, SEEN, SETTINGS
 from functions.audit.journal import MAX_ATTEMPTS, Busy, ChainMoved, back_off
-from functions.audit.models import Actor, Trace, TraceAction
+from functions.audit.models import Actor, ChainHead, Trace, TraceAction
 from functions.identity.ins import parse_ins
 from functions.identity.principal import Citizen, Professional
 from functions.notifications.models import (
@@ -102,6 +102,19 @@ def _refusal(who: Professional, profile: AccessProfile, refusal: Refusal, docume
     return ControlWrite(traces=[trace]), answer
 
 
+def _unless_withheld(doc: Document | None, profile: AccessProfile,
+                     decided: tuple[ControlWrite, Outcome[T]]) -> tuple[ControlWrite, Outcome[T]]:
+    """An access to a document withheld from its patient (INVISIBLE_PATIENT, not released) changes nothing the
+    patient can read: its traces go to the document's withheld chain (merged into the patient's at the release),
+    and there is no last-access update, no first-access or unusual-access notice and no count toward one, since
+    each would show the document exists. The answer to the professional is the same."""
+    change, outcome = decided
+    if doc is None or not doc.withheld_from_patient:
+        return decided
+    head = profile.withheld.get(doc.document_id, ChainHead())
+    return ControlWrite(traces=change.traces, withheld={doc.document_id: head}), outcome
+
+
 def _is_night(deps: AccessDeps, at: datetime) -> bool:
     hour = at.astimezone(PARIS).hour
     start, end = deps.night_hours
@@ -152,7 +165,7 @@ def read_patient_document(deps: AccessDeps, who: Professional, patient: str, doc
         doc = deps.documents.get(ins, document_id) if document_id.startswith("doc_") else None
         decision = policy.professional_reads(who, profile, doc, deps.matrix(), now, consent)
         if isinstance(decision, Refusal):
-            return _refusal(who, profile, decision, document_id if doc else None, now)
+            return _unless_withheld(doc, profile, _refusal(who, profile, decision, document_id if doc else None, now))
         assert doc is not None
         found = doc
 
@@ -162,7 +175,8 @@ def read_patient_document(deps: AccessDeps, who: Professional, patient: str, doc
                 url = deps.blobs.presign_download(found.record_key, deps.download_ttl_seconds)
             return found, url
 
-        return _note_access(deps, who, profile, decision, TraceAction.DOCUMENT_READ, [doc.document_id], now), answer
+        noted = _note_access(deps, who, profile, decision, TraceAction.DOCUMENT_READ, [doc.document_id], now)
+        return _unless_withheld(doc, profile, (noted, answer))
 
     return _decide_and_record(deps, ins, decide)
 

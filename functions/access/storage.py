@@ -14,7 +14,7 @@ from functions.access.models import (
     EmergencyGrant,
     PatientSettings,
 )
-from functions.access.table import ADMIN, BLOCK, CARE, GRANT, HEAD, SEEN, SETTINGS, ControlItem
+from functions.access.table import ADMIN, BLOCK, CARE, GRANT, HEAD, SEEN, SETTINGS, WITHHELD_HEAD, ControlItem
 from functions.accounts.models import SpaceStatus
 from functions.accounts.storage import SpaceItem, space_key
 from functions.audit.journal import Journal, with_journal
@@ -29,7 +29,7 @@ def profile_from(patient: str, items: list[ControlItem]) -> AccessProfile:
     """Kinds no longer written are ignored: `OBJECT#` items, and care team members with `"source": "author"`
     (writing a document used to put its author in the care team; it is no basis to read any more)."""
     fields: dict[str, object] = {"patient_ins": patient}
-    care, blocked, grants, seen = {}, {}, {}, {}
+    care, blocked, grants, seen, withheld = {}, {}, {}, {}, {}
     for item in items:
         sk, body = item.sk, item.body or ""
         if sk == SETTINGS:
@@ -51,25 +51,33 @@ def profile_from(patient: str, items: list[ControlItem]) -> AccessProfile:
         elif sk.startswith(SEEN):
             acquaintance = Acquaintance.model_validate_json(body)
             seen[acquaintance.rpps] = acquaintance
+        elif sk.startswith(WITHHELD_HEAD):
+            withheld[sk.removeprefix(WITHHELD_HEAD)] = ChainHead(seq=int(item.seq or 0),
+                                                                 hash=item.hash or ChainHead().hash)
     return AccessProfile.model_validate({**fields, "care_team": care, "blocked": blocked, "grants": grants,
-                                         "seen": seen})
+                                         "seen": seen, "withheld": withheld})
 
 
 class ControlWrite(BaseModel):
     """One atomic change of a patient's control partition, with its traces and notifications. With
     `needs_open_space` it commits only while the patient's space is open (the condition of a declaration), else
-    NotFound("patient") and nothing is written: a professional's action leaves nothing on an INS with no space."""
+    NotFound("patient") and nothing is written: a professional's action leaves nothing on an INS with no space.
+    `withheld`: the documents whose traces go to their withheld chain instead (see audit/journal.py), with that
+    chain's head as read; such a change is written with `retry=False` (a moved head means deciding again)."""
 
     traces: list[Trace] = []
     puts: list[tuple[str, str]] = []  # (sort key, JSON body)
     deletes: list[str] = []
     notifications: list[Notification] = []
     needs_open_space: bool = False
+    withheld: dict[str, ChainHead] = {}
 
 
 def stage(journal: Journal, patient_ins: str, change: ControlWrite) -> None:
     if change.needs_open_space:
         journal.check("space", SpaceItem, space_key(patient_ins), None, SpaceItem.status == SpaceStatus.OPEN.value)
+    for document_id, head in change.withheld.items():
+        journal.withhold(document_id, head)
     for sk, body in change.puts:
         journal.put("control", ControlItem.of(patient_ins, sk, body))
     for sk in change.deletes:
@@ -113,6 +121,6 @@ class DynamoControlStore:
                 raise
 
         if retry:
-            with_journal(patient_ins, head, self.head, commit)
+            with_journal(patient_ins, head, self.head, commit, guard=True)
         else:
-            commit(Journal(patient_ins, head if head is not None else self.head(patient_ins)))
+            commit(Journal(patient_ins, head if head is not None else self.head(patient_ins), guard=True))

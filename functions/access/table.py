@@ -12,6 +12,7 @@ from functions.audit.models import ChainHead
 
 SETTINGS, ADMIN, HEAD = "SETTINGS", "ADMIN", "HEAD"
 CARE, BLOCK, GRANT, SEEN = "CARE#", "BLOCK#", "GRANT#", "SEEN#"
+WITHHELD_HEAD = "WHEAD#"  # head of the withheld trace chain of an INVISIBLE_PATIENT document (audit/journal.py)
 
 
 class ControlItem(Model):
@@ -33,5 +34,6 @@ class ControlItem(Model):
         return cls(patient, sk, body=text)
 
     @classmethod
-    def head(cls, patient: str, head: ChainHead) -> ControlItem:
-        return cls(patient, HEAD, seq=head.seq, hash=head.hash)
+    def head(cls, patient: str, head: ChainHead, document_id: str | None = None) -> ControlItem:
+        """The patient's chain head, or (`document_id`) the head of that document's withheld chain."""
+        return cls(patient, WITHHELD_HEAD + document_id if document_id else HEAD, seq=head.seq, hash=head.hash)

@@ -109,10 +109,11 @@ def link(head: ChainHead, traces: Iterable[Trace]) -> tuple[list[Trace], ChainHe
     return linked, head
 
 
-def verify_chain(traces: list[Trace], head: ChainHead | None = None) -> list[str]:
-    """Problems found in a chain given oldest first (empty list: intact)."""
+def verify_chain(traces: list[Trace], head: ChainHead | None = None, start: ChainHead | None = None) -> list[str]:
+    """Problems found in a chain given oldest first (empty list: intact). `start`: where the given entries take
+    over (the genesis by default; a later link for the rest of a chain whose beginning was already merged)."""
     problems = []
-    previous = ChainHead()
+    previous = start or ChainHead()
     for trace in traces:
         if trace.seq != previous.seq + 1:
             problems.append(f"entry {trace.seq}: expected sequence {previous.seq + 1} (an entry is missing)")

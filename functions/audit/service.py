@@ -5,14 +5,17 @@ from __future__ import annotations
 from functions.access.storage import ControlStore, ControlWrite
 from functions.audit.export import SignedExport, Signer, build
 from functions.audit.models import Actor, Trace, TraceAction
-from functions.audit.storage import TraceStore
+from functions.audit.storage import MAIN, TraceStore
 from functions.identity.principal import Citizen
 from functions.shared import cursor
 from functions.shared.clock import Clock
+from functions.shared.errors import InvalidRequest
 
 
 def list_traces(store: TraceStore, who: Citizen, raw_cursor: str | None, limit: int) -> tuple[list[Trace], str | None]:
     after = cursor.decode(raw_cursor)
+    if after is not None and not after.startswith(MAIN):  # only positions in the patient's own chain
+        raise InvalidRequest("invalid cursor", code="invalid_cursor")
     traces, last = store.list(who.ins, after, limit)
     return traces, cursor.encode(last)
 

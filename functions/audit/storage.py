@@ -1,5 +1,7 @@
-"""Traces table: partition = patient, sort = chain sequence number, so the holder's newest-first listing and the
-full export are Queries. Traces are only ever written through a `Journal` (audit/journal.py)."""
+"""Traces table: partition = patient, sort = chain sequence number (`S#<seq>`), so the holder's newest-first
+listing and the full export are Queries. Entries withheld from the holder (about an INVISIBLE_PATIENT document not
+yet released) sit in the same partition under `WTRACE#<document>#<seq>`, outside the `S#` range that listing and
+export read. Traces are only ever written through a `Journal` (audit/journal.py)."""
 
 from __future__ import annotations
 
@@ -12,9 +14,16 @@ from pynamodb.models import Model
 from functions.audit.models import Actor, Trace, TraceAction
 from functions.shared.dynamo import newest_first
 
+MAIN = "S#"
+WITHHELD = "WTRACE#"
+
 
 def trace_key(seq: int) -> str:
-    return f"S#{seq:012d}"
+    return f"{MAIN}{seq:012d}"
+
+
+def withheld_key(document_id: str, seq: int) -> str:
+    return f"{WITHHELD}{document_id}#{seq:012d}"
 
 
 class TraceItem(Model):
@@ -37,10 +46,12 @@ class TraceItem(Model):
     hash = UnicodeAttribute()
 
     @classmethod
-    def from_domain(cls, trace: Trace) -> TraceItem:
+    def from_domain(cls, trace: Trace, withheld: bool = False) -> TraceItem:
+        """`withheld`: an entry of its document's withheld chain (`seq`/`prev_hash`/`hash` are that chain's)."""
+        assert not withheld or trace.document_id is not None
         return cls(
             trace.patient_ins,
-            trace_key(trace.seq),
+            withheld_key(trace.document_id or "", trace.seq) if withheld else trace_key(trace.seq),
             trace_id=trace.trace_id,
             at=trace.at,
             actor_kind=trace.actor.kind,
@@ -78,10 +89,19 @@ class TraceStore(Protocol):
 
 class DynamoTraceStore:
     def list(self, patient_ins: str, after: str | None, limit: int) -> tuple[list[Trace], str | None]:
-        items, last = newest_first(TraceItem, patient_ins, after, limit, consistent_read=True)
+        items, last = newest_first(TraceItem, patient_ins, after, limit, consistent_read=True,
+                                   range_key_condition=TraceItem.sk.startswith(MAIN))
         return [item.to_domain() for item in items], last
 
     def all(self, patient_ins: str) -> Iterator[Trace]:
         """Oldest first, every page (the export)."""
-        for item in TraceItem.query(patient_ins, scan_index_forward=True, consistent_read=True):
+        for item in TraceItem.query(patient_ins, TraceItem.sk.startswith(MAIN), scan_index_forward=True,
+                                    consistent_read=True):
             yield item.to_domain()
+
+
+def withheld_entries(patient_ins: str, document_id: str) -> list[Trace]:
+    """A document's withheld chain as stored, oldest first (only what merging it at release needs to read)."""
+    query = TraceItem.query(patient_ins, TraceItem.sk.startswith(f"{WITHHELD}{document_id}#"),
+                            scan_index_forward=True, consistent_read=True)
+    return [item.to_domain() for item in query]

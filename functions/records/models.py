@@ -97,6 +97,7 @@ class Document(BaseModel):
     hidden_from_professionals: bool = False  # MASQUE_PS
     invisible_to_patient: bool = False  # INVISIBLE_PATIENT, until announced and released
     announcement_sent: bool = False
+    traces_to_merge: bool = False  # released, but part of its withheld trace chain still waits to be merged
 
     @property
     def visible_to_patient(self) -> bool:
@@ -106,8 +107,18 @@ class Document(BaseModel):
         return self.status is DocumentStatus.AVAILABLE and not self.invisible_to_patient
 
     @property
+    def withheld_from_patient(self) -> bool:
+        """An INVISIBLE_PATIENT document not released (pending, rejected, or awaiting its announcement): nothing
+        its patient can read may show it exists, its traces included (they wait in a withheld chain)."""
+        return (self.author.kind == "professional" and self.declaration.visibility == "invisible_patient"
+                and not self.visible_to_patient)
+
+    @property
     def invisibility_next_step(self) -> datetime | None:
-        """When the INVISIBLE_PATIENT job must act: tell the patient after 2 weeks, release after 1 month."""
+        """When the INVISIBLE_PATIENT job must act: tell the patient after 2 weeks, release after 1 month; and
+        finish merging the withheld traces of a release that could not merge them all."""
+        if self.traces_to_merge:
+            return self.updated_at
         if not self.invisible_to_patient or self.available_at is None:
             return None
         return self.available_at + (RELEASE_AFTER if self.announcement_sent else ANNOUNCE_AFTER)

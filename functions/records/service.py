@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 import re
 from collections.abc import Callable
@@ -226,6 +227,12 @@ def _release_once(deps: RecordDeps, who: Professional, patient: str, document_id
     return released
 
 
+def _see_your_doctor_id(doc: Document) -> str:
+    """The notice is a legal duty, but names no document: its id (shown to the patient) is a one-way function of
+    the document, still one per document so a repeated run cannot notify twice."""
+    return "see-doctor-" + hashlib.sha256(f"see-doctor:{doc.document_id}".encode()).hexdigest()[:26]
+
+
 def run_invisible_patient_job(deps: RecordDeps, day: date) -> dict[str, int]:
     """Daily: two weeks after an INVISIBLE_PATIENT document arrived, tell the patient to see their doctor; after a
     month, make it visible. Steps due on the days before `day` are caught up (a failed or skipped run delays them by
@@ -234,12 +241,15 @@ def run_invisible_patient_job(deps: RecordDeps, day: date) -> dict[str, int]:
     counts = {"announced": 0, "released": 0}
     now = deps.clock.now()
     for doc in deps.documents.due_invisible(day):
+        if doc.traces_to_merge:  # a release whose withheld traces were not all merged (cut short): finish it
+            deps.documents.finish_release(doc)
+            continue
         step = doc.invisibility_next_step
         if step is None or step.date() > day:
             continue
         if not doc.announcement_sent:
             changed = doc.announce(now)
-            notice = Notification(recipient_ins=doc.patient_ins, notification_id=f"see-doctor-{doc.document_id}",
+            notice = Notification(recipient_ins=doc.patient_ins, notification_id=_see_your_doctor_id(doc),
                                   kind=NotificationKind.SEE_YOUR_DOCTOR, created_at=now)
             traces = [Trace.new(doc.patient_ins, now, INVISIBLE_JOB, TraceAction.DOCUMENT_ANNOUNCEMENT_REQUESTED,
                                 doc.document_id)]

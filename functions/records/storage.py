@@ -10,11 +10,12 @@ Every write goes through a Journal: the change, its traces and the chain head co
 from __future__ import annotations
 
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import date, timedelta
 from typing import Any, Protocol
 
 from pynamodb.attributes import TTLAttribute, UnicodeAttribute
+from pynamodb.exceptions import PutError
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, LocalSecondaryIndex
 from pynamodb.models import Model
 
@@ -22,13 +23,23 @@ from functions.access.storage import DynamoControlStore
 from functions.access.table import ControlItem
 from functions.accounts.models import SpaceStatus
 from functions.accounts.storage import SpaceItem, space_key
-from functions.audit.journal import Journal, with_journal
+from functions.audit.journal import (
+    MAX_ATTEMPTS,
+    Journal,
+    commitment,
+    committed,
+    finish_merge,
+    load_heads,
+    with_journal,
+    with_withheld,
+)
 from functions.audit.models import ChainHead, Trace
+from functions.audit.storage import withheld_entries
 from functions.notifications.models import Notification
 from functions.notifications.storage import NotificationItem
 from functions.records.models import Document, DocumentStatus
 from functions.shared.clock import iso
-from functions.shared.dynamo import Transaction, TransactionCancelled, get_together
+from functions.shared.dynamo import Transaction, TransactionCancelled, error_code, get_together
 from functions.shared.errors import NotFound
 
 HIGH = "\uffff"
@@ -122,6 +133,7 @@ class DocumentStore(Protocol):
              retry: bool = True) -> bool: ...
     def delete(self, doc: Document, trace: Trace) -> bool: ...
     def due_invisible(self, day: date) -> Iterator[Document]: ...
+    def finish_release(self, doc: Document) -> None: ...
 
 
 class DynamoDocumentStore:
@@ -193,15 +205,21 @@ class DynamoDocumentStore:
         """Write a new state of the document if it is still exactly `previous` (same status and revision: a
         concurrent change wins, this one is dropped), with its traces and notifications. `retry=False`: one
         attempt on `head`, ChainMoved if another action got there first (a caller whose decision depends on the
-        profile read decides again)."""
-        unchanged = (DocumentItem.status == previous.status.value) & (DocumentItem.revision == _revision(previous))
+        profile read decides again).
 
-        def write(journal: Journal) -> bool:
-            journal.put("document", DocumentItem.from_domain(doc), unchanged)
+        While the document is withheld from its patient (INVISIBLE_PATIENT, not released) its traces go to its
+        withheld chain, and an author does not join the care team through it (the patient would see them there).
+        The change that releases it also merges that chain into the patient's (see `_release`)."""
+        unchanged = (DocumentItem.status == previous.status.value) & (DocumentItem.revision == _revision(previous))
+        withheld = doc.withheld_from_patient
+
+        def write(journal: Journal, stamped: list[Trace] = traces) -> bool:
             for n in notifications:
                 journal.put("notification", NotificationItem.from_domain(n), NotificationItem.sk.does_not_exist())
-            for trace in traces:
+            for trace in stamped:
                 journal.trace(trace)
+            state = doc.model_copy(update={"traces_to_merge": True}) if journal.merge_leaves(reserve=1) else doc
+            journal.put("document", DocumentItem.from_domain(state), unchanged)
             try:
                 journal.commit()
             except TransactionCancelled as exc:
@@ -210,9 +228,62 @@ class DynamoDocumentStore:
                 raise
             return True
 
+        if withheld:
+            def write_withheld(journal: Journal, withheld_head: ChainHead) -> bool:
+                journal.withhold(doc.document_id, withheld_head)
+                return write(journal)
+
+            return with_withheld(doc.patient_ins, doc.document_id, write_withheld)
+        if previous.withheld_from_patient:
+            return self._release(doc, traces, write, head, retry)
         if retry:
             return with_journal(doc.patient_ins, head, self._control.head, write)
         return write(Journal(doc.patient_ins, head if head is not None else self._control.head(doc.patient_ins)))
+
+    def _release(self, doc: Document, traces: list[Trace], write: Callable[[Journal, list[Trace]], bool],
+                 head: ChainHead | None = None, retry: bool = True) -> bool:
+        """The release transaction also merges the document's withheld chain (checked, then re-linked after the
+        patient's head, then the release trace, which commits to that chain's length and final hash); what does
+        not fit in the transaction is merged right after, the document being visible by then. If that is cut
+        short, the document keeps `traces_to_merge` and the daily job finishes (`finish_release`)."""
+        ins, document_id = doc.patient_ins, doc.document_id
+        left: list[Trace] = []
+
+        def write_release(journal: Journal, withheld_head: ChainHead) -> bool:
+            entries = withheld_entries(ins, document_id)
+            stamped = committed(traces, document_id, commitment(entries, withheld_head))
+            journal.merge(document_id, entries, withheld_head)
+            saved = write(journal, stamped)
+            left[:] = journal.left
+            return saved
+
+        if retry:
+            saved = with_withheld(ins, document_id, write_release)
+        else:  # decided on `head` (the profile read): commit on it or raise ChainMoved to decide again
+            main, withheld_head = load_heads(ins, document_id)
+            saved = write_release(Journal(ins, head if head is not None else main), withheld_head)
+        if saved and left:
+            self.finish_release(doc)
+        return saved
+
+    def finish_release(self, doc: Document) -> None:
+        """Merge what a release left of the document's withheld chain (idempotent), then clear its mark. Never
+        for a document still withheld: merging reveals its traces."""
+        if doc.withheld_from_patient:
+            return
+        finish_merge(doc.patient_ins, doc.document_id)
+        for _ in range(MAX_ATTEMPTS):  # a concurrent change of the document: read it again (or the job will)
+            current = self.get(doc.patient_ins, doc.document_id)
+            if current is None or not current.traces_to_merge:
+                return
+            try:
+                DocumentItem.from_domain(current.model_copy(update={"traces_to_merge": False})).save(
+                    condition=(DocumentItem.status == current.status.value)
+                    & (DocumentItem.revision == _revision(current)))
+                return
+            except PutError as exc:
+                if error_code(exc) != "ConditionalCheckFailedException":
+                    raise
 
     def delete(self, doc: Document, trace: Trace) -> bool:
         def write(journal: Journal) -> bool:

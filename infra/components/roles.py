@@ -8,23 +8,29 @@ cycle. KMS rights are in the key policies, not here.
 DynamoDB transactions have no IAM action of their own: each item of a TransactWriteItems needs the PutItem /
 DeleteItem / ConditionCheckItem of its table, each item of a TransactGetItems the GetItem. Traces are written only
 inside a transaction that also moves the chain head (functions/audit/journal.py): their PutItem carries the
-condition dynamodb:EnclosingOperation = TransactWriteItems, so no function can append a trace on its own.
+condition dynamodb:EnclosingOperation = TransactWriteItems, so no function can append a trace on its own. The
+withheld chains of INVISIBLE_PATIENT documents live in the same tables (`WTRACE#` traces, `WHEAD#` heads in the
+access partition); merging one at its release deletes its entries, also only inside a transaction.
 
 - API handler: spaces GetItem/PutItem/UpdateItem (space life cycle) + ConditionCheckItem (a new document needs an
   open space); documents GetItem (also in TransactGetItems with the access HEAD), Query on the three LSIs,
-  PutItem/DeleteItem (in transactions); traces Query + transactional PutItem; notifications Query + PutItem;
-  access Query (the profile), GetItem (chain head, TransactGetItems), PutItem/DeleteItem (controls, head);
+  PutItem/DeleteItem (in transactions); traces Query + transactional PutItem, and transactional DeleteItem
+  (merging a withheld chain at a release); notifications Query + PutItem; access Query (the profile), GetItem
+  (chain heads, TransactGetItems), PutItem/DeleteItem (controls, heads), ConditionCheckItem (a read of a withheld
+  document commits on the main head without moving it; a partial merge keeps the withheld head in place);
   s3:PutObject on quarantine uploads/* (signing presigned POSTs) and s3:DeleteObject there (deleting a pending
   upload); s3:GetObject (presigned GET) and s3:DeleteObject on records/*. kms:Sign on the signing key is in its
   key policy (export of the traces).
 - authorizer: dynamodb:GetItem on spaces.
 - upload consumer: consume the upload-events queue; s3:GetObject + s3:DeleteObject on quarantine uploads/*;
   s3:PutObject (CopyObject target) + s3:DeleteObject on records/*; documents GetItem + PutItem; access Query (the
-  profile: hide-new-documents, care team, head) + GetItem (head again when the chain moved) + PutItem (care team,
-  head); transactional trace PutItem; notifications PutItem.
-- invisible-patient daily job: Query on the documents `invisible-due` GSI, documents PutItem, access GetItem
-  (head) + PutItem (head), transactional trace PutItem, notifications PutItem; sqs:SendMessage to its own
-  dead-letter queue (failed asynchronous invocations). No S3, no other KMS use than DynamoDB's and SQS's.
+  profile: hide-new-documents, care team, head) + GetItem (heads, again when the chain moved) + PutItem (care
+  team, heads); transactional trace PutItem; notifications PutItem.
+- invisible-patient daily job: Query on the documents `invisible-due` GSI, documents GetItem + PutItem (a release
+  left to finish), access GetItem (heads) + PutItem (heads) + DeleteItem and ConditionCheckItem (a withheld head
+  merged, or kept while a merge goes on), traces Query (the withheld chain to merge), transactional trace PutItem
+  and DeleteItem, notifications PutItem; sqs:SendMessage to its own dead-letter queue (failed asynchronous
+  invocations). No S3, no other KMS use than DynamoDB's and SQS's.
 
 Agenda (functions/agenda/storage.py): an item and its due entry always change in one TransactWriteItems, so every
 write to `agenda` and `agenda-due` carries dynamodb:EnclosingOperation = TransactWriteItems, like traces.
@@ -83,6 +89,11 @@ def _trace_appends(stage: str) -> iam.PolicyStatement:
     return _in_transactions("TraceAppendsInTransactions", ["PutItem"], [table_arn(stage, c.TRACES)])
 
 
+def _withheld_merges(stage: str) -> iam.PolicyStatement:
+    """A withheld trace leaves its chain only in the transaction that links it into the patient's chain."""
+    return _in_transactions("WithheldTraceMergesInTransactions", ["DeleteItem"], [table_arn(stage, c.TRACES)])
+
+
 def _send(sid: str, *queue_arns: str) -> iam.PolicyStatement:
     """SendMessage, which also authorizes SendMessageBatch."""
     return iam.PolicyStatement(sid=sid, actions=["sqs:SendMessage"], resources=list(queue_arns))
@@ -110,8 +121,9 @@ class FunctionRoles(Construct):
             _dynamodb("DocumentLists", ["Query"], document_lsis),
             _dynamodb("ReadTraces", ["Query"], [traces]),
             _trace_appends(stage),
+            _withheld_merges(stage),
             _dynamodb("Notifications", ["Query", "PutItem"], [notifications]),
-            _dynamodb("AccessControls", ["Query", "GetItem", "PutItem", "DeleteItem"], [access]),
+            _dynamodb("AccessControls", ["Query", "GetItem", "PutItem", "DeleteItem", "ConditionCheckItem"], [access]),
             _dynamodb("Agenda", ["GetItem"], [agenda]),
             _dynamodb("AgendaLists", ["Query"], agenda_lsis),
             _in_transactions("AgendaWritesInTransactions", ["PutItem", "DeleteItem"], [agenda, agenda_due]),
@@ -137,9 +149,11 @@ class FunctionRoles(Construct):
         ])
         self.invisible_job = self._role("InvisibleJob", stage, c.CHALICE_INVISIBLE_JOB, [
             _dynamodb("DueDocuments", ["Query"], invisible_due),
-            _dynamodb("Documents", ["PutItem"], [documents]),
-            _dynamodb("ChainHead", ["GetItem", "PutItem"], [access]),
+            _dynamodb("Documents", ["GetItem", "PutItem"], [documents]),
+            _dynamodb("ChainHead", ["GetItem", "PutItem", "DeleteItem", "ConditionCheckItem"], [access]),
+            _dynamodb("ReadTraces", ["Query"], [traces]),
             _trace_appends(stage),
+            _withheld_merges(stage),
             _dynamodb("Notifications", ["PutItem"], [notifications]),
             _send("DeadLetters", queue_arn(stage, job_dead_letters(c.CHALICE_INVISIBLE_JOB))),
         ])

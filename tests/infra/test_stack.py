@@ -366,9 +366,9 @@ def test_each_function_gets_exactly_its_dynamodb_operations(template: dict[str, 
         "documents/index/patient-by-date": {"Query"},
         "documents/index/patient-by-type": {"Query"},
         "documents/index/available-by-date": {"Query"},
-        "traces": {"Query", "PutItem+tx"},
+        "traces": {"Query", "PutItem+tx", "DeleteItem+tx"},
         "notifications": {"Query", "PutItem"},
-        "access": {"Query", "GetItem", "PutItem", "DeleteItem"},
+        "access": {"Query", "GetItem", "PutItem", "DeleteItem", "ConditionCheckItem"},
         # appointments, reminders, prevention: an item and its due entry change in one transaction
         "agenda": {"GetItem", "PutItem+tx", "DeleteItem+tx"},
         "agenda/index/agenda-by-time": {"Query"},
@@ -383,9 +383,9 @@ def test_each_function_gets_exactly_its_dynamodb_operations(template: dict[str, 
     }
     assert _dynamodb_grants(template, "RolesInvisibleJobAccess") == {
         "documents/index/invisible-due": {"Query"},
-        "documents": {"PutItem"},
-        "access": {"GetItem", "PutItem"},
-        "traces": {"PutItem+tx"},
+        "documents": {"GetItem", "PutItem"},
+        "access": {"GetItem", "PutItem", "DeleteItem", "ConditionCheckItem"},
+        "traces": {"Query", "PutItem+tx", "DeleteItem+tx"},
         "notifications": {"PutItem"},
     }
     assert _dynamodb_grants(template, "RolesAgendaDispatchAccess") == {}

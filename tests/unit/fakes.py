@@ -10,6 +10,7 @@ from datetime import UTC, date, datetime, timedelta
 from functions.access.models import AccessProfile
 from functions.access.storage import ControlWrite, profile_from
 from functions.access.table import ControlItem
+from functions.audit.journal import commitment, committed
 from functions.audit.models import ChainHead, Trace, link
 from functions.notifications.models import Notification
 from functions.records.blobs import PresignedPost, QuarantinedObject
@@ -19,18 +20,36 @@ from functions.shared.errors import NotFound
 
 
 class FakeControlStore:
-    """Control partitions and trace chains in memory; `write` links traces on the current head like a Journal."""
+    """Control partitions and trace chains in memory; `write` links traces on the current head like a Journal,
+    and traces naming a withheld document on that document's withheld chain."""
 
     def __init__(self) -> None:
         self.items: dict[str, dict[str, str]] = {}
         self.heads: dict[str, ChainHead] = {}
         self.traces: dict[str, list[Trace]] = {}
+        self.withheld: dict[tuple[str, str], list[Trace]] = {}  # (patient, document) -> its withheld chain
         self.notifications: list[Notification] = []
         self.open_spaces: set[str] | None = None  # None: every space is open; FakeDocumentStore shares its set
 
     def profile(self, patient_ins: str) -> AccessProfile:
         items = [ControlItem.of(patient_ins, sk, body) for sk, body in self.items.get(patient_ins, {}).items()]
-        return profile_from(patient_ins, items).model_copy(update={"head": self.head(patient_ins)})
+        withheld = {doc: self.withheld_head(p, doc) for (p, doc) in self.withheld if p == patient_ins}
+        return profile_from(patient_ins, items).model_copy(update={"head": self.head(patient_ins),
+                                                                   "withheld": withheld})
+
+    def withheld_head(self, patient_ins: str, document_id: str) -> ChainHead:
+        chain = self.withheld.get((patient_ins, document_id))
+        return ChainHead(seq=chain[-1].seq, hash=chain[-1].hash) if chain else ChainHead()
+
+    def withhold(self, patient_ins: str, document_id: str, traces: list[Trace]) -> None:
+        linked, _ = link(self.withheld_head(patient_ins, document_id), traces)
+        self.withheld.setdefault((patient_ins, document_id), []).extend(linked)
+
+    def merge(self, patient_ins: str, document_id: str, traces: list[Trace]) -> None:
+        """A release: the withheld chain, checked and committed to, then the release's own traces."""
+        head = self.withheld_head(patient_ins, document_id)
+        entries = self.withheld.pop((patient_ins, document_id), [])
+        self.append(patient_ins, entries + committed(traces, document_id, commitment(entries, head)))
 
     def head(self, patient_ins: str) -> ChainHead:
         return self.heads.get(patient_ins, ChainHead())
@@ -50,7 +69,9 @@ class FakeControlStore:
         for sk in change.deletes:
             partition.pop(sk, None)
         self.notifications.extend(change.notifications)
-        self.append(patient_ins, change.traces)
+        for document_id in change.withheld:
+            self.withhold(patient_ins, document_id, [t for t in change.traces if t.document_id == document_id])
+        self.append(patient_ins, [t for t in change.traces if t.document_id not in change.withheld])
 
     def actions(self, patient_ins: str) -> list[str]:
         """Newest first, like GET /v1/me/traces."""
@@ -97,8 +118,19 @@ class FakeDocumentStore:
         if current is None or current != previous:
             return False
         self.docs[(doc.patient_ins, doc.document_id)] = doc
+        if doc.withheld_from_patient:
+            self.control.withhold(doc.patient_ins, doc.document_id, traces)
+            self.control.notifications.extend(notifications)
+            return True
+        if previous.withheld_from_patient:
+            self.control.merge(doc.patient_ins, doc.document_id, traces)
+            self.control.notifications.extend(notifications)
+            return True
         self.control.write(doc.patient_ins, ControlWrite(traces=traces, notifications=notifications))
         return True
+
+    def finish_release(self, doc: Document) -> None:
+        """Releases merge everything at once here."""
 
     def delete(self, doc: Document, trace: Trace) -> bool:
         current = self.docs.get((doc.patient_ins, doc.document_id))

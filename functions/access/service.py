@@ -198,7 +198,9 @@ def list_patient_documents(deps: AccessDeps, who: Professional, patient: str, co
         visible = [d for d in docs if policy.is_author(who, d)
                    or policy.document_visible(who, profile, d, basis, matrix, now)]
         page = (visible, cursor.encode(last))
-        change = _note_access(deps, who, profile, basis, TraceAction.DOCUMENT_LISTED, [None], now, len(visible))
+        # a document still withheld from its patient counts for nothing the patient can see (an alert would reveal it)
+        shown = len([d for d in visible if not d.withheld_from_patient])
+        change = _note_access(deps, who, profile, basis, TraceAction.DOCUMENT_LISTED, [None], now, shown)
         return change, lambda: page
 
     return _decide_and_record(deps, ins, decide)

@@ -35,8 +35,8 @@ def deps_at(at: datetime) -> tuple[service.AccessDeps, records.RecordDeps]:
     return a, r
 
 
-def add_document(r: records.RecordDeps) -> str:
-    body = UploadIn(type_code="11502-2", title="Bilan", service_date="2026-11-20",
+def add_document(r: records.RecordDeps, visibility: str = "normal") -> str:
+    body = UploadIn(type_code="11502-2", title="Bilan", service_date="2026-11-20", visibility=visibility,
                     content_type="application/pdf", size=len(PDF), sha256=hashlib.sha256(PDF).hexdigest())
     doc, _ = records.request_upload(r, DOCTOR, INS, body, "upload-0001")
     blobs = r.blobs
@@ -130,6 +130,17 @@ def test_a_listing_that_shows_nothing_counts_for_nothing() -> None:
     stranger = Professional(rpps="10000000007", profession="10", finess="690000002")
     for _ in range(12):
         service.list_patient_documents(a, stranger, INS, True, None, 20)
+    assert NotificationKind.UNUSUAL_ACCESS.value not in kinds(a)
+
+
+def test_listings_of_a_document_withheld_from_its_patient_raise_no_alert_the_patient_would_see() -> None:
+    """An INVISIBLE_PATIENT document shown to professionals must not surface through an unusual-access alert."""
+    a, r = deps_at(datetime(2026, 11, 23, 10, tzinfo=UTC))
+    doc_id = add_document(r, visibility="invisible_patient")
+    stranger = Professional(rpps="10000000007", profession="10", finess="690000002")
+    for _ in range(12):
+        shown, _ = service.list_patient_documents(a, stranger, INS, True, None, 20)
+        assert [d.document_id for d in shown] == [doc_id]
     assert NotificationKind.UNUSUAL_ACCESS.value not in kinds(a)
 
 

@@ -11,14 +11,14 @@ from functions.shared.settings import settings
 
 if TYPE_CHECKING:
     from functions.access.service import AccessDeps
-    from functions.access.storage import DynamoControlStore
+    from functions.access.storage import JournalControlStore
     from functions.accounts.storage import DynamoSpaceStore
     from functions.agenda.fanout import SqsQueue
     from functions.agenda.service import AgendaDeps
     from functions.agenda.worker import DeliveryDeps
     from functions.audit.export import KmsSigner
-    from functions.audit.storage import DynamoTraceStore
     from functions.identity.tokens import TokenVerifier
+    from functions.journal.storage import DynamoJournal, DynamoTraceReader
     from functions.notifications.models import NotificationPreferences
     from functions.notifications.storage import DynamoNotificationStore
     from functions.records.service import RecordDeps
@@ -26,10 +26,9 @@ if TYPE_CHECKING:
 
 @lru_cache(maxsize=1)
 def bind_tables() -> None:
-    from functions.access.table import ControlItem
     from functions.accounts.storage import SpaceItem
     from functions.agenda.storage import AgendaItem, DueItem
-    from functions.audit.storage import TraceItem
+    from functions.journal.storage import LedgerItem, TraceItem
     from functions.notifications.storage import NotificationItem
     from functions.records.storage import DocumentItem
     from functions.shared.dynamo import bind
@@ -39,7 +38,7 @@ def bind_tables() -> None:
     bind(DocumentItem, s.documents_table, s.region)
     bind(TraceItem, s.traces_table, s.region)
     bind(NotificationItem, s.notifications_table, s.region)
-    bind(ControlItem, s.access_table, s.region)
+    bind(LedgerItem, s.access_table, s.region)
     bind(AgendaItem, s.agenda_table, s.region)
     bind(DueItem, s.agenda_due_table, s.region)
 
@@ -58,11 +57,20 @@ def spaces() -> DynamoSpaceStore:
 
 
 @lru_cache(maxsize=1)
-def traces() -> DynamoTraceStore:
-    from functions.audit.storage import DynamoTraceStore
+def traces() -> DynamoTraceReader:
+    from functions.journal.storage import DynamoTraceReader
 
     bind_tables()
-    return DynamoTraceStore()
+    return DynamoTraceReader()
+
+
+@lru_cache(maxsize=1)
+def journal() -> DynamoJournal:
+    """The patient journal: traces, chain heads and the ledger partition (see functions/journal/ports.py)."""
+    from functions.journal.storage import DynamoJournal
+
+    bind_tables()
+    return DynamoJournal()
 
 
 @lru_cache(maxsize=1)
@@ -75,6 +83,8 @@ def notifications() -> DynamoNotificationStore:
 
 @lru_cache(maxsize=1)
 def records() -> RecordDeps:
+    from functions.accounts.storage import DynamoSpaceDirectory
+    from functions.notifications.storage import DynamoInAppNotifications
     from functions.records.blobs import S3BlobStore
     from functions.records.service import RecordDeps
     from functions.records.storage import DynamoDocumentStore
@@ -83,7 +93,7 @@ def records() -> RecordDeps:
     bind_tables()
     s = settings()
     return RecordDeps(
-        documents=DynamoDocumentStore(control()),
+        documents=DynamoDocumentStore(DynamoSpaceDirectory(), DynamoInAppNotifications()),
         blobs=S3BlobStore(client("s3", s.region), s.quarantine_bucket, s.records_bucket, s.kms_key_id),
         control=control(),
         clock=clock(),
@@ -101,11 +111,12 @@ def preferences(ins: str) -> NotificationPreferences:
 
 
 @lru_cache(maxsize=1)
-def control() -> DynamoControlStore:
-    from functions.access.storage import DynamoControlStore
+def control() -> JournalControlStore:
+    from functions.access.storage import JournalControlStore
+    from functions.accounts.storage import DynamoSpaceDirectory
+    from functions.notifications.storage import DynamoInAppNotifications
 
-    bind_tables()
-    return DynamoControlStore()
+    return JournalControlStore(journal(), DynamoSpaceDirectory(), DynamoInAppNotifications())
 
 
 @lru_cache(maxsize=1)

@@ -12,6 +12,7 @@ from pynamodb.models import Model
 from functions.accounts.models import Space, SpaceStatus
 from functions.shared.dynamo import error_code
 from functions.shared.privacy import digest
+from functions.shared.staging import Staged, WriteSink
 
 
 class SpaceItem(Model):
@@ -90,3 +91,23 @@ class DynamoSpaceStore:
             return SpaceItem.get(login_key(issuer, subject)).ins
         except SpaceItem.DoesNotExist:
             return None
+
+
+class _SpaceIsOpen:
+    def __init__(self, ins: str) -> None:
+        self._key = space_key(ins)
+
+    def stage(self, tx: WriteSink) -> None:
+        tx.check("space", SpaceItem, self._key, None, SpaceItem.status == SpaceStatus.OPEN.value)
+
+
+def space_is_open(ins: str) -> Staged:
+    """The condition that the space of `ins` is open, for another owner's transaction (label `space`)."""
+    return _SpaceIsOpen(ins)
+
+
+class DynamoSpaceDirectory:
+    """`SpaceDirectory` on the spaces table."""
+
+    def open_condition(self, ins: str) -> Staged:
+        return space_is_open(ins)

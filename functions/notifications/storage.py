@@ -17,6 +17,7 @@ from functions.accounts.storage import SpaceItem, space_key
 from functions.notifications.models import Notification, NotificationKind, NotificationPreferences
 from functions.shared.clock import iso
 from functions.shared.dynamo import error_code, newest_first
+from functions.shared.staging import Staged, WriteSink
 
 
 class NotificationItem(Model):
@@ -91,3 +92,23 @@ class DynamoNotificationStore:
                 return False
             raise
         return True
+
+
+class _StagedNotification:
+    def __init__(self, notification: Notification) -> None:
+        self._item = NotificationItem.from_domain(notification)
+
+    def stage(self, tx: WriteSink) -> None:
+        tx.put("notification", self._item, NotificationItem.sk.does_not_exist())
+
+
+def staged_notifications(ns: list[Notification]) -> list[Staged]:
+    """Notification items prepared for another owner's transaction (label `notification`, once only)."""
+    return [_StagedNotification(n) for n in ns]
+
+
+class DynamoInAppNotifications:
+    """`InAppNotifications` on the notifications table."""
+
+    def staged(self, notifications: list[Notification]) -> list[Staged]:
+        return staged_notifications(notifications)

@@ -9,8 +9,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from functions.records.blobs import PresignedPost
-from functions.records.models import Declaration, Document
+from functions.records.models import Declaration, Document, PresignedPost
 
 
 class UploadIn(BaseModel):

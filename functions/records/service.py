@@ -11,18 +11,26 @@ from datetime import date, datetime, timedelta
 from enum import StrEnum
 
 from functions.access import policy
-from functions.access.storage import ControlStore, ControlWrite
-from functions.audit.journal import MAX_ATTEMPTS, Busy, ChainMoved, back_off
-from functions.audit.models import Actor, Trace, TraceAction
+from functions.access.ports import ControlStore, ControlWrite
 from functions.identity.ins import parse_ins
 from functions.identity.principal import Citizen, Professional
+from functions.journal.models import Actor, Trace, TraceAction
+from functions.journal.ports import Busy, ChainMoved
+from functions.journal.retry import MAX_ATTEMPTS, back_off
 from functions.notifications.models import Notification, NotificationKind, NotificationPreferences
 from functions.records import catalog
 from functions.records.api import ListFilter, UploadIn
-from functions.records.blobs import BlobStore, PresignedPost, QuarantinedObject
 from functions.records.inspection import UploadInspector
-from functions.records.models import Author, Document, DocumentStatus, RejectionReason, document_id_for
-from functions.records.storage import DocumentStore
+from functions.records.models import (
+    Author,
+    Document,
+    DocumentStatus,
+    PresignedPost,
+    QuarantinedObject,
+    RejectionReason,
+    document_id_for,
+)
+from functions.records.ports import BlobStore, DocumentStore
 from functions.shared import cursor
 from functions.shared.clock import Clock
 from functions.shared.errors import (

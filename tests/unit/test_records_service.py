@@ -12,8 +12,8 @@ import pytest
 
 from functions.access import service as access_service
 from functions.access.matrix import matrix
-from functions.audit.models import TraceAction
 from functions.identity.principal import Citizen, Professional
+from functions.journal.models import TraceAction
 from functions.records import service
 from functions.records.api import ListFilter, UploadIn
 from functions.records.models import DocumentStatus, RejectionReason

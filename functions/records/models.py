@@ -82,6 +82,16 @@ class Declaration(BaseModel):
         return hashlib.sha256(json.dumps(self.model_dump(mode="json"), sort_keys=True).encode()).hexdigest()
 
 
+class DocumentFilter(BaseModel):
+    """Which of their documents a holder lists (api.ListFilter validates the query string into this)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    type_code: str | None = None
+    date_from: date | None = None
+    date_to: date | None = None
+
+
 class Document(BaseModel):
     model_config = ConfigDict(frozen=True)
 

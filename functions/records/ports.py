@@ -8,13 +8,7 @@ from typing import Protocol
 
 from functions.journal.models import ChainHead, Trace
 from functions.notifications.models import Notification
-from functions.records.models import Document, PresignedPost, QuarantinedObject
-
-
-class DocumentFilter(Protocol):
-    type_code: str | None
-    date_from: date | None
-    date_to: date | None
+from functions.records.models import Document, DocumentFilter, PresignedPost, QuarantinedObject
 
 
 class DocumentStore(Protocol):

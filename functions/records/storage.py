@@ -35,8 +35,7 @@ from functions.journal.storage import (
 )
 from functions.notifications.models import Notification
 from functions.notifications.ports import InAppNotifications
-from functions.records.models import Document, DocumentStatus
-from functions.records.ports import DocumentFilter
+from functions.records.models import Document, DocumentFilter, DocumentStatus
 from functions.shared.clock import iso
 from functions.shared.dynamo import Transaction, TransactionCancelled, error_code, get_together
 from functions.shared.errors import NotFound

@@ -13,8 +13,7 @@ from functions.access.ports import ControlWrite
 from functions.journal.models import ChainHead, Trace, commitment, committed, link
 from functions.journal.ports import ChainMoved, Fact, Ledger
 from functions.notifications.models import Notification
-from functions.records.models import Document, DocumentStatus, PresignedPost, QuarantinedObject
-from functions.records.ports import DocumentFilter
+from functions.records.models import Document, DocumentFilter, DocumentStatus, PresignedPost, QuarantinedObject
 from functions.shared.errors import NotFound
 
 

@@ -38,7 +38,7 @@ def deps_at(at: datetime) -> tuple[service.AccessDeps, records.RecordDeps]:
 def add_document(r: records.RecordDeps, visibility: str = "normal") -> str:
     body = UploadIn(type_code="11502-2", title="Bilan", service_date="2026-11-20", visibility=visibility,
                     content_type="application/pdf", size=len(PDF), sha256=hashlib.sha256(PDF).hexdigest())
-    doc, _ = records.request_upload(r, DOCTOR, INS, body, "upload-0001")
+    doc, _ = records.request_upload(r, DOCTOR, INS, body.to_domain(), "upload-0001")
     blobs = r.blobs
     assert isinstance(blobs, FakeBlobStore)
     blobs.put(doc.quarantine_key, PDF, "application/pdf", INS)

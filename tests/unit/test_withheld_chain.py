@@ -309,7 +309,7 @@ def test_the_in_memory_stores_withhold_and_merge_like_dynamodb() -> None:
                                     "content_type": "application/pdf", "size": len(data),
                                     "sha256": hashlib.sha256(data).hexdigest(), "visibility": "invisible_patient"})
     doctor = Professional(rpps="10000000001", profession="10", finess="750000001")
-    doc, _ = service.request_upload(deps, doctor, INS, body, "withheld-0001")
+    doc, _ = service.request_upload(deps, doctor, INS, body.to_domain(), "withheld-0001")
     blobs.put(doc.quarantine_key, data, "application/pdf", INS)
     assert service.verify_upload(deps, doc.quarantine_key) is service.VerificationOutcome.ACCEPTED
     access = access_service.AccessDeps(control=control, documents=deps.documents, blobs=blobs, clock=deps.clock,

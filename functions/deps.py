@@ -123,10 +123,11 @@ def control() -> JournalControlStore:
 def access() -> AccessDeps:
     from functions.access.matrix import matrix
     from functions.access.service import AccessDeps
+    from functions.access.thresholds import thresholds
 
     r = records()
     return AccessDeps(control=control(), documents=r.documents, blobs=r.blobs, clock=clock(), matrix=matrix,
-                      download_ttl_seconds=r.download_ttl_seconds, preferences=preferences)
+                      download_ttl_seconds=r.download_ttl_seconds, thresholds=thresholds, preferences=preferences)
 
 
 @lru_cache(maxsize=1)

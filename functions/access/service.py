@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
@@ -38,6 +38,7 @@ from functions.access.models import (
     Refusal,
 )
 from functions.access.ports import ControlStore, ControlWrite
+from functions.access.thresholds import Thresholds, thresholds
 from functions.identity.ins import parse_ins
 from functions.identity.principal import Citizen, Professional
 from functions.journal.models import Actor, ChainHead, Trace, TraceAction
@@ -67,9 +68,7 @@ class AccessDeps:
     clock: Clock
     matrix: Callable[[], Matrix]
     download_ttl_seconds: int
-    emergency_grant: timedelta = timedelta(hours=1)
-    unusual_reads_per_day: int = 5
-    night_hours: tuple[int, int] = (22, 6)  # Europe/Paris, [start, end)
+    thresholds: Callable[[], Thresholds] = thresholds
     preferences: Callable[[str], NotificationPreferences] = lambda _ins: NotificationPreferences()
 
 
@@ -127,9 +126,7 @@ def _unless_withheld(doc: Document | None, profile: AccessProfile,
 
 
 def _is_night(deps: AccessDeps, at: datetime) -> bool:
-    hour = at.astimezone(PARIS).hour
-    start, end = deps.night_hours
-    return hour >= start or hour < end
+    return deps.thresholds().night.contains(at)
 
 
 def _note_access(deps: AccessDeps, who: Professional, profile: AccessProfile, basis: Basis,
@@ -155,7 +152,7 @@ def _note_access(deps: AccessDeps, who: Professional, profile: AccessProfile, ba
         notifications.append(first.honouring(deps.preferences(ins)))
         notified = True
     outside_care = basis in {Basis.CONSENT, Basis.EMERGENCY}
-    if outside_care and reads >= deps.unusual_reads_per_day and alerted_on != today:
+    if outside_care and reads >= deps.thresholds().unusual_reads_per_day and alerted_on != today:
         notifications.append(Notification(recipient_ins=ins, notification_id=f"unusual-{who.rpps}-{today}",
                                            kind=NotificationKind.UNUSUAL_ACCESS, created_at=now,
                                            professional_rpps=who.rpps, reason="many_documents_outside_care_team"))
@@ -237,7 +234,7 @@ def request_emergency_access(deps: AccessDeps, who: Professional, patient: str, 
 
             return ControlWrite(traces=[trace]), refuse
         grant = EmergencyGrant(rpps=who.rpps, purpose=purpose, reason=reason, granted_at=now,
-                               expires_at=now + deps.emergency_grant)
+                               expires_at=now + deps.thresholds().emergency_grant)
         told = Notification(recipient_ins=ins, notification_id=f"emergency-{who.rpps}-{now.timestamp():.0f}",
                             kind=NotificationKind.EMERGENCY_ACCESS, created_at=now, professional_rpps=who.rpps,
                             reason=purpose)

@@ -4,11 +4,15 @@ headers that keep health data out of caches and downloads out of the browser's r
 
 from __future__ import annotations
 
+import json
 import time
+from typing import Any
 
 import jwt
+import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
 
+from app import JSON_BODY_MAX_BYTES
 from local import config
 from tests.integration.conftest import Stack
 
@@ -25,3 +29,57 @@ def test_an_es256_token_under_the_rsa_kid_is_a_json_401(stack: Stack) -> None:
         response = stack.call(method, path, {"Authorization": f"Bearer {forged}"})
         assert response.status_code == 401
         assert response.json()["error"]["code"] == "unauthorized"
+
+
+# ---- 9.6: deeply nested or oversized JSON bodies ---------------------------------------------------------------
+
+NESTED_ARRAYS = b"[" * 100_000 + b"]" * 100_000  # the repro: 200 KB, 100 000 levels
+NESTED_OBJECTS = b'{"a":' * 30_000 + b"1" + b"}" * 30_000
+TOO_BIG = json.dumps({"label": "x" * (JSON_BODY_MAX_BYTES + 1), "date": "2031-01-01"}).encode()
+BODY_ROUTES = [
+    ("POST", "/v1/patients/{ins}/documents", "professional"),
+    ("POST", "/v1/patients/{ins}/emergency-access", "professional"),
+    ("POST", "/v1/me/documents", "citizen"),
+    ("PATCH", "/v1/me/documents/doc_00000000000000000000000000", "citizen"),
+    ("POST", "/v1/me/care-team", "citizen"),
+    ("POST", "/v1/me/blocked-professionals", "citizen"),
+    ("PUT", "/v1/me/administrator", "citizen"),
+    ("PUT", "/v1/me/settings", "citizen"),
+    ("POST", "/v1/me/appointments", "citizen"),
+    ("POST", "/v1/me/reminders", "citizen"),
+    ("PATCH", "/v1/me/prevention/VAC_DTP", "citizen"),
+    ("PUT", "/v1/me/notification-preferences", "citizen"),
+]
+
+
+def own_traces(stack: Stack, patient: dict[str, str]) -> list[dict[str, Any]]:
+    items: list[dict[str, Any]] = stack.call("GET", "/v1/me/traces?limit=100", patient).json()["items"]
+    return [t for t in items if t["action"] != "document.listed"]
+
+
+@pytest.mark.parametrize(("method", "path", "caller"), BODY_ROUTES)
+def test_deeply_nested_json_is_a_400_and_an_oversized_body_a_413_on_every_body_route(
+        stack: Stack, method: str, path: str, caller: str) -> None:
+    ins, patient = stack.citizen()
+    who = stack.professional() if caller == "professional" else patient
+    headers = {**who, "Content-Type": "application/json", "Idempotency-Key": "nested-json-0001"}
+    before = own_traces(stack, patient)
+    for raw, status, code in [(NESTED_ARRAYS, 400, "malformed_json"), (NESTED_OBJECTS, 400, "malformed_json"),
+                              (TOO_BIG, 413, "payload_too_large")]:
+        response = stack.call(method, path.format(ins=ins), headers, data=raw)
+        assert response.status_code == status, response.text
+        assert response.json()["error"]["code"] == code
+    assert own_traces(stack, patient) == before
+    assert stack.call("GET", "/v1/me/appointments", patient).json()["items"] == []
+    assert stack.call("GET", "/v1/me/reminders", patient).json()["items"] == []
+    assert stack.call("GET", "/v1/me/blocked-professionals", patient).json()["items"] == []
+
+
+def test_a_body_just_under_the_cap_is_parsed_as_usual(stack: Stack) -> None:
+    _, patient = stack.citizen()
+    body = {"label": "Renouveler l'ordonnance", "date": "2031-01-15"}
+    padded = json.dumps(body).encode()
+    padded = padded[:-1] + b" " * (JSON_BODY_MAX_BYTES - len(padded)) + b"}"
+    assert len(padded) == JSON_BODY_MAX_BYTES
+    response = stack.call("POST", "/v1/me/reminders", {**patient, "Content-Type": "application/json"}, data=padded)
+    assert response.status_code == 201, response.text

@@ -83,3 +83,51 @@ def test_a_body_just_under_the_cap_is_parsed_as_usual(stack: Stack) -> None:
     assert len(padded) == JSON_BODY_MAX_BYTES
     response = stack.call("POST", "/v1/me/reminders", {**patient, "Content-Type": "application/json"}, data=padded)
     assert response.status_code == 201, response.text
+
+
+# ---- 9.7: dates at the ends of the calendar --------------------------------------------------------------------
+
+APPOINTMENT = {"start": "2031-06-10T09:30:00+02:00", "professional": "Dr Claire Martin", "reminder_lead_days": 1}
+REMINDER = {"label": "Renouveler l'ordonnance", "date": "2031-06-09"}
+
+
+@pytest.mark.parametrize("start", ["9999-12-31T23:00:00-12:00", "0001-01-01T00:00:00+14:00",
+                                   "9999-12-31T23:59:59+00:00", "1899-12-31T23:59:59+00:00",
+                                   "2201-01-01T00:00:00+01:00"])
+def test_an_appointment_outside_1900_2200_is_a_422_and_writes_nothing(stack: Stack, start: str) -> None:
+    _, me = stack.citizen()
+    created = stack.call("POST", "/v1/me/appointments", me, json={**APPOINTMENT, "start": start})
+    assert (created.status_code, created.json()["error"]["code"]) == (422, "validation_failed")
+    assert stack.call("GET", "/v1/me/appointments", me).json()["items"] == []
+
+    appt = stack.call("POST", "/v1/me/appointments", me, json=APPOINTMENT).json()
+    path = f"/v1/me/appointments/{appt['appointment_id']}"
+    patched = stack.call("PATCH", path, me, json={"start": start})
+    assert (patched.status_code, patched.json()["error"]["code"]) == (422, "validation_failed")
+    assert stack.call("GET", path, me).json() == appt
+
+
+@pytest.mark.parametrize("change", [{"date": "9999-12-31", "repeat": "monthly"}, {"date": "9999-12-31"},
+                                    {"date": "0001-01-01", "repeat": "yearly"},
+                                    {"date": "2031-06-09", "repeat": "monthly", "until": "9999-12-31"},
+                                    {"date": "2201-01-01"},
+                                    {"date": "9999-12-31", "time": "23:00:00", "time_zone": "Pacific/Kiritimati"}])
+def test_a_reminder_outside_1900_2200_is_a_422_and_writes_nothing(stack: Stack, change: dict[str, str]) -> None:
+    _, me = stack.citizen()
+    created = stack.call("POST", "/v1/me/reminders", me, json={**REMINDER, **change})
+    assert (created.status_code, created.json()["error"]["code"]) == (422, "validation_failed")
+    assert stack.call("GET", "/v1/me/reminders", me).json()["items"] == []
+
+    rem = stack.call("POST", "/v1/me/reminders", me, json=REMINDER).json()
+    path = f"/v1/me/reminders/{rem['reminder_id']}"
+    patched = stack.call("PATCH", path, me, json=change)
+    assert (patched.status_code, patched.json()["error"]["code"]) == (422, "validation_failed")
+    assert stack.call("GET", path, me).json() == rem
+
+
+def test_the_window_s_last_day_is_accepted(stack: Stack) -> None:
+    _, me = stack.citizen()
+    appt = stack.call("POST", "/v1/me/appointments", me, json={**APPOINTMENT, "start": "2200-12-31T23:00:00-12:00"})
+    assert appt.status_code == 201 and appt.json()["reminder_on"] == "2200-12-31"  # Paris day 2201-01-01, lead 1
+    rem = stack.call("POST", "/v1/me/reminders", me, json={**REMINDER, "date": "2200-12-31", "repeat": "yearly"})
+    assert rem.status_code == 201 and rem.json()["next_on"] == "2200-12-31"

@@ -131,3 +131,20 @@ def test_the_window_s_last_day_is_accepted(stack: Stack) -> None:
     assert appt.status_code == 201 and appt.json()["reminder_on"] == "2200-12-31"  # Paris day 2201-01-01, lead 1
     rem = stack.call("POST", "/v1/me/reminders", me, json={**REMINDER, "date": "2200-12-31", "repeat": "yearly"})
     assert rem.status_code == 201 and rem.json()["next_on"] == "2200-12-31"
+
+
+# ---- 9.8: page sizes in digits that are not ASCII --------------------------------------------------------------
+
+LIST_ROUTES = ["/v1/patients/{ins}/documents", "/v1/me/documents", "/v1/me/notifications", "/v1/me/traces",
+               "/v1/me/appointments", "/v1/me/reminders"]
+
+
+@pytest.mark.parametrize("path", LIST_ROUTES)
+def test_a_limit_in_non_ascii_digits_is_a_400_invalid_limit_on_every_list_route(stack: Stack, path: str) -> None:
+    ins, patient = stack.citizen()
+    who = {**stack.professional(), "X-Access-Reason": "consent"} if path.startswith("/v1/patients") else patient
+    url = path.format(ins=ins)
+    assert stack.call("GET", url, who, params={"limit": "5"}).status_code == 200
+    for limit in ["\u00b2", "\uff11\uff10", "\u0663", "\u06f5", "1" * 5000, "+5", " 5"]:
+        response = stack.call("GET", url, who, params={"limit": limit})
+        assert (response.status_code, response.json()["error"]["code"]) == (400, "invalid_limit"), limit

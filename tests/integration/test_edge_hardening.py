@@ -148,3 +148,24 @@ def test_a_limit_in_non_ascii_digits_is_a_400_invalid_limit_on_every_list_route(
     for limit in ["\u00b2", "\uff11\uff10", "\u0663", "\u06f5", "1" * 5000, "+5", " 5"]:
         response = stack.call("GET", url, who, params={"limit": limit})
         assert (response.status_code, response.json()["error"]["code"]) == (400, "invalid_limit"), limit
+
+
+# ---- 9.11: identifiers in digits that are not ASCII ------------------------------------------------------------
+
+FULLWIDTH = str.maketrans("0123456789", "".join(chr(0xFF10 + i) for i in range(10)))
+
+
+def test_blocking_a_fullwidth_rpps_is_a_422_and_writes_nothing(stack: Stack) -> None:
+    _, patient = stack.citizen()
+    lookalike = "10000000003".translate(FULLWIDTH)
+    for method, path, body in [("POST", "/v1/me/blocked-professionals", {"rpps": lookalike}),
+                               ("POST", "/v1/me/care-team", {"rpps": lookalike}),
+                               ("PUT", "/v1/me/administrator", {"rpps": lookalike}),
+                               ("PUT", "/v1/me/settings", {"general_practitioner": lookalike})]:
+        response = stack.call(method, path, patient, json=body)
+        assert (response.status_code, response.json()["error"]["code"]) == (422, "validation_failed"), path
+    assert stack.call("GET", "/v1/me/blocked-professionals", patient).json()["items"] == []
+    assert stack.call("GET", "/v1/me/care-team", patient).json()["items"] == []
+    assert stack.call("GET", "/v1/me/settings", patient).json()["general_practitioner"] is None
+    assert own_traces(stack, patient) == []
+

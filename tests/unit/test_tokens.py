@@ -199,3 +199,29 @@ def _with_header(header: dict[str, Any]) -> str:
         return base64.urlsafe_b64encode(json.dumps(d).encode()).decode().rstrip("=")
 
     return f"{b64(header)}.{b64(claims())}.{b64('not a signature')}"
+
+
+# ---- issue 9.11: identifiers are ASCII digits only ------------------------------------------------------------
+
+FULLWIDTH = str.maketrans("0123456789", "\uff10\uff11\uff12\uff13\uff14\uff15\uff16\uff17\uff18\uff19")
+ARABIC_INDIC = str.maketrans("0123456789", "\u0660\u0661\u0662\u0663\u0664\u0665\u0666\u0667\u0668\u0669")
+
+
+@pytest.mark.parametrize("digits", [FULLWIDTH, ARABIC_INDIC])
+@pytest.mark.parametrize("field", ["rpps", "profession"])
+def test_rpps_and_profession_in_non_ascii_digits_are_refused(digits: dict[int, str], field: str) -> None:
+    from pydantic import ValidationError
+
+    from functions.access.api import RppsIn
+    from functions.access.models import PatientSettings
+
+    valid = {"rpps": "10000000003", "profession": "10", "finess": "750000001"}
+    with pytest.raises(ValidationError):
+        Professional.model_validate({**valid, field: valid[field].translate(digits)})
+    with pytest.raises(Unauthenticated):
+        auth(sign(claims(iss=PRO.issuer, **{**valid, field: valid[field].translate(digits)})))
+    if field == "rpps":
+        with pytest.raises(ValidationError):
+            RppsIn.model_validate({"rpps": "10000000003".translate(digits)})
+        with pytest.raises(ValidationError):
+            PatientSettings.model_validate({"general_practitioner": "10000000003".translate(digits)})

@@ -22,7 +22,7 @@ class AppointmentIn(BaseModel):
     professional: str = Field(min_length=1, max_length=TEXT)
     place: str | None = Field(default=None, max_length=TEXT)
     note: str | None = Field(default=None, max_length=1000)
-    reminder_lead_days: int = 1
+    reminder_lead_days: int = Field(default=1, strict=True)  # a JSON integer: true is not 1
 
 
 class AppointmentPatch(BaseModel):
@@ -32,7 +32,7 @@ class AppointmentPatch(BaseModel):
     professional: str | None = Field(default=None, min_length=1, max_length=TEXT)
     place: str | None = Field(default=None, max_length=TEXT)
     note: str | None = Field(default=None, max_length=1000)
-    reminder_lead_days: int | None = None
+    reminder_lead_days: int | None = Field(default=None, strict=True)
 
 
 class AppointmentOut(BaseModel):

@@ -14,7 +14,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 from app import JSON_BODY_MAX_BYTES
 from local import config
-from tests.integration.conftest import Stack
+from tests.integration.conftest import Stack, declaration
 
 # ---- 9.3: a token whose header names an algorithm its key cannot verify ----------------------------------------
 
@@ -169,3 +169,30 @@ def test_blocking_a_fullwidth_rpps_is_a_422_and_writes_nothing(stack: Stack) -> 
     assert stack.call("GET", "/v1/me/settings", patient).json()["general_practitioner"] is None
     assert own_traces(stack, patient) == []
 
+
+
+# ---- 9.16: counts and sizes are JSON integers, not booleans, strings or floats ---------------------------------
+
+
+@pytest.mark.parametrize("size", [True, "16", 16.0])
+def test_a_declared_size_that_is_not_an_integer_is_a_422_and_writes_nothing(stack: Stack, size: Any) -> None:
+    ins, patient = stack.citizen()
+    pdf = b"%PDF-1.4\n% strict\n"
+    for path, who in [(f"/v1/patients/{ins}/documents", stack.professional()), ("/v1/me/documents", patient)]:
+        response = stack.call("POST", path, {**who, "Idempotency-Key": "strict-size-0001"},
+                              json=declaration(pdf, size=size))
+        assert (response.status_code, response.json()["error"]["code"]) == (422, "validation_failed")
+    assert own_traces(stack, patient) == []
+
+
+@pytest.mark.parametrize("lead", [True, False, "1", 1.0])
+def test_reminder_lead_days_that_are_not_an_integer_are_a_422(stack: Stack, lead: Any) -> None:
+    _, me = stack.citizen()
+    created = stack.call("POST", "/v1/me/appointments", me, json={**APPOINTMENT, "reminder_lead_days": lead})
+    assert (created.status_code, created.json()["error"]["code"]) == (422, "validation_failed")
+    assert stack.call("GET", "/v1/me/appointments", me).json()["items"] == []
+    appt = stack.call("POST", "/v1/me/appointments", me, json=APPOINTMENT).json()
+    path = f"/v1/me/appointments/{appt['appointment_id']}"
+    patched = stack.call("PATCH", path, me, json={"reminder_lead_days": lead})
+    assert (patched.status_code, patched.json()["error"]["code"]) == (422, "validation_failed")
+    assert stack.call("GET", path, me).json() == appt

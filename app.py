@@ -13,7 +13,7 @@ from pydantic import BaseModel, ValidationError
 
 from functions.identity.principal import Citizen, Professional, from_context
 from functions.shared.errors import DomainError, Forbidden, InvalidRequest, PayloadTooLarge
-from functions.shared.http import error_body, render_domain_error, render_validation_error
+from functions.shared.http import RESPONSE_HEADERS, error_body, render_domain_error, render_validation_error
 
 app = Chalice(app_name="mon-espace-sante", configure_logs=False)  # logs go through the JSON Logger
 app.api.binary_types = []
@@ -93,7 +93,8 @@ _CHALICE_CODES = {"BadRequestError": "invalid_request", "NotFoundError": "not_fo
 @app.middleware("http")
 def correlate_and_normalise(event: Request, get_response: Callable[[Request], Response]) -> Response:
     """One correlation id per request (API Gateway's request id) in every log line and the response headers;
-    Chalice's own errors (unknown method, unsupported media type) rewritten to our {"error": ...} body."""
+    Chalice's own errors (unknown method, unsupported media type) rewritten to our {"error": ...} body; and every
+    answer marked as never to be stored by a cache (health data) nor content-sniffed (RESPONSE_HEADERS)."""
     from functions.shared.observability import correlate
 
     correlation_id = correlate(event.context.get("requestId"))
@@ -103,6 +104,7 @@ def correlate_and_normalise(event: Request, get_response: Callable[[Request], Re
         code = _CHALICE_CODES.get(str(body["Code"]), "error")
         response = _json(response.status_code, error_body(code, str(body.get("Message", ""))))
     response.headers["X-Correlation-Id"] = correlation_id
+    response.headers.update(RESPONSE_HEADERS)
     return response
 
 

@@ -19,7 +19,7 @@ from chalice.local import (
     LocalGatewayException,
 )
 
-from functions.shared.http import error_body
+from functions.shared.http import RESPONSE_HEADERS, error_body
 
 _INS_IN_PATH = re.compile(r"(?<=/patients/)[^/?\s]+")
 JWKS_PATH = "/dev-issuer/jwks.json"
@@ -68,7 +68,7 @@ class GatewayHandler(ChaliceRequestHandler):
             status = 404
         code, message = _GATEWAY_ERRORS.get(status, ("error", "request refused"))
         body = json.dumps(error_body(code, message)).encode()
-        self._send_http_response(status, {"Content-Type": "application/json"}, body)
+        self._send_http_response(status, {"Content-Type": "application/json", **RESPONSE_HEADERS}, body)
 
 
 def serve(app_obj: Any, host: str, port: int, jwks_path: Path | None = None) -> LocalDevServer:

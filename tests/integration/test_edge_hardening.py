@@ -7,14 +7,16 @@ from __future__ import annotations
 import json
 import time
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import jwt
 import pytest
+import requests
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from app import JSON_BODY_MAX_BYTES
 from local import config
-from tests.integration.conftest import Stack, declaration
+from tests.integration.conftest import Stack, declaration, post_file
 
 # ---- 9.3: a token whose header names an algorithm its key cannot verify ----------------------------------------
 
@@ -196,3 +198,72 @@ def test_reminder_lead_days_that_are_not_an_integer_are_a_422(stack: Stack, lead
     patched = stack.call("PATCH", path, me, json={"reminder_lead_days": lead})
     assert (patched.status_code, patched.json()["error"]["code"]) == (422, "validation_failed")
     assert stack.call("GET", path, me).json() == appt
+
+
+# ---- 9.15: no caching of health data; downloads never render inline -------------------------------------------
+
+POLYGLOT = b"%PDF-1.4\n<html><script>alert(document.cookie)</script></html>\n"
+HTML_AS_TEXT = b"<html><body><script>alert(1)</script></body></html>\n"
+
+
+def uploaded(stack: Stack, ins: str, data: bytes, content_type: str, key: str) -> str:
+    headers = {**stack.professional(), "Idempotency-Key": key}
+    ticket = stack.call("POST", f"/v1/patients/{ins}/documents", headers,
+                        json=declaration(data, content_type, type_code="51851-4")).json()
+    post_file(ticket["upload"], data)
+    stack.pump.drain()
+    return str(ticket["document_id"])
+
+
+def download_params(url: str) -> dict[str, str]:
+    return {k: v[0] for k, v in parse_qs(urlsplit(url).query).items()}
+
+
+@pytest.mark.parametrize(("data", "declared", "served", "filename"), [
+    (POLYGLOT, "application/pdf", "application/pdf", "document.pdf"),
+    (HTML_AS_TEXT, "text/plain", "text/plain; charset=utf-8", "document.txt"),
+])
+def test_a_download_is_an_attachment_of_the_verified_type_never_cached(
+        stack: Stack, data: bytes, declared: str, served: str, filename: str) -> None:
+    ins, patient = stack.citizen()
+    doc_id = uploaded(stack, ins, data, declared, f"download-{declared.replace('/', '-')}")
+    for url in [stack.call("GET", f"/v1/me/documents/{doc_id}", patient).json()["download_url"],
+                stack.call("GET", f"/v1/patients/{ins}/documents/{doc_id}", stack.professional())
+                .json()["download_url"]]:
+        params = download_params(url)
+        assert params["response-content-disposition"] == f'attachment; filename="{filename}"'
+        assert params["response-content-type"] == served
+        assert params["response-cache-control"] == "no-store"
+        downloaded = requests.get(url, timeout=10)
+        assert downloaded.status_code == 200 and downloaded.content == data
+        assert downloaded.headers["Content-Disposition"] == f'attachment; filename="{filename}"'
+        assert downloaded.headers["Content-Type"] == served
+        assert downloaded.headers["Cache-Control"] == "no-store"
+
+
+def test_every_api_response_says_no_store_and_nosniff(stack: Stack) -> None:
+    ins, patient = stack.citizen()
+    doc_id = uploaded(stack, ins, b"%PDF-1.4\n% cache\n", "application/pdf", "no-store-doc-0001")
+    pro = stack.professional()
+    stranger = stack.professional(rpps="10000000003", finess="690000002")
+    responses = [
+        stack.call("GET", "/v1/me/documents", patient),
+        stack.call("GET", f"/v1/me/documents/{doc_id}", patient),
+        stack.call("GET", "/v1/me/documents/doc_00000000000000000000000000", patient),  # 404
+        stack.call("GET", "/v1/me/traces", patient),
+        stack.call("GET", "/v1/me/traces/export", patient),
+        stack.call("GET", "/v1/me/notifications", patient),
+        stack.call("GET", "/v1/me/settings", patient),
+        stack.call("GET", "/v1/me/professionals", patient),
+        stack.call("GET", "/v1/me/appointments", patient),
+        stack.call("POST", "/v1/me/reminders", patient, json={"label": "x", "date": "0001-01-01"}),  # 422
+        stack.call("GET", f"/v1/patients/{ins}/documents", stranger),  # 403 consent_required
+        stack.call("GET", f"/v1/patients/{ins}/documents", {**stranger, "X-Access-Reason": "consent"}),
+        stack.call("GET", f"/v1/patients/{ins}/documents/{doc_id}", pro),
+        stack.call("GET", "/v1/me/documents", {"Authorization": "Bearer forged"}),  # the gateway's 401
+        stack.call("GET", "/v1/nothing-here", patient),  # the gateway's 404
+    ]
+    assert {r.status_code for r in responses} >= {200, 401, 403, 404, 422}
+    for response in responses:
+        assert response.headers.get("Cache-Control") == "no-store", response.url
+        assert response.headers.get("X-Content-Type-Options") == "nosniff", response.url

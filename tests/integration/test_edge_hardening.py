@@ -5,7 +5,10 @@ headers that keep health data out of caches and downloads out of the browser's r
 from __future__ import annotations
 
 import json
+import socket
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -16,7 +19,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 from app import JSON_BODY_MAX_BYTES
 from local import config
-from tests.integration.conftest import Stack, declaration, post_file
+from tests.integration.conftest import Stack, declaration, free_port, post_file
 
 # ---- 9.3: a token whose header names an algorithm its key cannot verify ----------------------------------------
 
@@ -267,3 +270,115 @@ def test_every_api_response_says_no_store_and_nosniff(stack: Stack) -> None:
     for response in responses:
         assert response.headers.get("Cache-Control") == "no-store", response.url
         assert response.headers.get("X-Content-Type-Options") == "nosniff", response.url
+
+
+# ---- 9.14: the local gateway answers malformed HTTP like API Gateway, and takes a realistic backlog -----------
+
+
+def raw_exchange(base: str, request: bytes) -> tuple[int, dict[str, str], bytes]:
+    """Send bytes as they are, read the whole answer: (status, headers, body). A dropped connection fails here."""
+    where = urlsplit(base)
+    with socket.create_connection((where.hostname, where.port), timeout=5) as sock:
+        sock.sendall(request)
+        sock.shutdown(socket.SHUT_WR)
+        answer = b""
+        while chunk := sock.recv(65536):
+            answer += chunk
+    assert answer, "the connection closed with no reply"
+    head, _, body = answer.partition(b"\r\n\r\n")
+    status_line, *header_lines = head.decode("latin-1").split("\r\n")
+    headers = {k.strip().lower(): v.strip() for k, v in (line.split(":", 1) for line in header_lines)}
+    return int(status_line.split()[1]), headers, body
+
+
+@pytest.mark.parametrize(("request_bytes", "status", "code"), [
+    (b"TRACE /v1/health HTTP/1.1\r\nHost: x\r\n\r\n", 404, "not_found"),
+    (b"CONNECT example.org:443 HTTP/1.1\r\nHost: x\r\n\r\n", 404, "not_found"),
+    (b"GARBAGE\r\n\r\n", 400, "invalid_request"),
+    (b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03\r\n\r\n", 400, "invalid_request"),  # TLS hello on plain HTTP
+    (b"GET /v1/health HTTP/2.0\r\nHost: x\r\n\r\n", 400, "invalid_request"),
+    (b"GET /v1/health HTTP/1.x\r\nHost: x\r\n\r\n", 400, "invalid_request"),
+    (b"GET /v1/health\r\n\r\n", 400, "invalid_request"),  # HTTP/0.9
+    (b"GET /v1/health?" + b"a" * 70_000 + b" HTTP/1.1\r\nHost: x\r\n\r\n", 414, "uri_too_long"),
+    (b"GET /v1/health HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 70_000 + b"\r\n\r\n", 431, "headers_too_large"),
+    (b"GET /v1/health HTTP/1.1\r\nHost: x\r\n" + b"X-Many: 1\r\n" * 150 + b"\r\n", 431, "headers_too_large"),
+    (b"POST /v1/me/reminders HTTP/1.1\r\nHost: x\r\nContent-Length: lots\r\n\r\n{}", 400, "invalid_request"),
+    (b"POST /v1/me/reminders HTTP/1.1\r\nHost: x\r\nContent-Length: -5\r\n\r\n{}", 400, "invalid_request"),
+    (b"POST /v1/me/reminders HTTP/1.1\r\nHost: x\r\nContent-Length: 20000000\r\n\r\n{}", 413, "payload_too_large"),
+    (b"GET /v1/nowhere HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer \xe9\xe9\r\n\r\n", 404, "not_found"),
+])
+def test_malformed_http_gets_a_json_4xx_not_a_dropped_connection(stack: Stack, request_bytes: bytes, status: int,
+                                                                 code: str) -> None:
+    got, headers, body = raw_exchange(stack.base, request_bytes)
+    assert got == status
+    assert headers["content-type"] == "application/json"
+    assert json.loads(body)["error"]["code"] == code
+    assert stack.call("GET", "/v1/health").status_code == 200  # and the gateway still serves
+
+
+def test_an_authorizer_crash_is_a_json_500_not_a_dropped_connection(stack: Stack,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    from functions import deps
+
+    def broken() -> Any:
+        raise RuntimeError("the JWKS cache broke")
+
+    monkeypatch.setattr(deps, "token_verifier", broken)
+    response = stack.call("GET", "/v1/me/documents", {"Authorization": "Bearer anything-not-cached"})
+    assert (response.status_code, response.json()["error"]["code"]) == (500, "internal_error")
+
+
+def test_32_connections_opened_at_once_are_all_answered(stack: Stack) -> None:
+    """Listen backlog 5 dropped the SYNs past the sixth waiting connection (connect times out); 128 holds them."""
+    import app as api
+    from local import gateway
+
+    port = free_port()
+    server = gateway.serve(api.app, "127.0.0.1", port)  # listening, not accepting yet: connections queue up
+    waiting: list[socket.socket] = []
+    try:
+        waiting += [socket.create_connection(("127.0.0.1", port), timeout=1) for _ in range(32)]
+    finally:
+        serving = threading.Thread(target=server.server.serve_forever, daemon=True)
+        serving.start()
+    try:
+        for sock in waiting:
+            sock.sendall(b"GET /v1/health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        for sock in waiting:
+            assert sock.recv(65536).startswith(b"HTTP/1.1 200")
+    finally:
+        for sock in waiting:
+            sock.close()
+        server.shutdown()
+        server.server.server_close()
+
+
+def test_24_simultaneous_requests_all_succeed(stack: Stack) -> None:
+    _, patient = stack.citizen()
+    start = threading.Barrier(24, timeout=10)
+
+    def one(_: int) -> int:
+        start.wait()
+        return stack.call("GET", "/v1/me/documents", patient).status_code
+
+    with ThreadPoolExecutor(max_workers=24) as pool:
+        assert list(pool.map(one, range(24), timeout=60)) == [200] * 24
+
+
+# ---- 9.16: the local access log names the route template, never the path with its INS or RPPS ----------------
+
+
+def test_the_local_access_log_names_route_templates_not_identifiers(stack: Stack,
+                                                                    capfd: pytest.CaptureFixture[str]) -> None:
+    ins, patient = stack.citizen()
+    assert stack.call("POST", "/v1/me/blocked-professionals", patient, json={"rpps": "10000000004"}).status_code == 201
+    capfd.readouterr()
+    assert stack.call("DELETE", "/v1/me/blocked-professionals/10000000004", patient).status_code == 200
+    stack.call("GET", f"/v1/patients/{ins}/documents", {**stack.professional(), "X-Access-Reason": "consent"})
+    raw_exchange(stack.base, f"BREW /v1/patients/{ins}/10000000004 HTTP/1.1\r\nHost: x\r\n\r\n".encode())
+    raw_exchange(stack.base, f"{ins} /10000000004 HTTP/1.1\r\n\r\n".encode())
+    raw_exchange(stack.base, f"GET /v1/patients/{ins}?".encode() + b"a" * 70_000 + b" HTTP/1.1\r\n\r\n")
+    logged = "\n".join(capfd.readouterr())
+    assert '"DELETE /v1/me/blocked-professionals/{rpps}" 200' in logged
+    assert '"GET /v1/patients/{ins}/documents" 200' in logged
+    assert "10000000004" not in logged and ins not in logged

@@ -61,7 +61,7 @@ def endpoint(role: Literal["citizen", "professional"]) -> Callable[[Callable[...
 
 
 def body_as(model: type[M], max_bytes: int = JSON_BODY_MAX_BYTES) -> M:
-    """The body as `model`: over the cap is a 413, not JSON (nesting too deep for the parser included) a 400."""
+    """The body as `model`. Over the cap: 413; not JSON, or nested deeper than the parser recurses: 400."""
     raw = request().raw_body
     if not raw:
         raise InvalidRequest("a JSON body is required", code="malformed_json")

@@ -12,8 +12,8 @@ from chalice.app import AuthRequest, AuthResponse, Chalice, CloudWatchEvent, Cro
 from pydantic import BaseModel, ValidationError
 
 from functions.identity.principal import Citizen, Professional, from_context
-from functions.shared.errors import DomainError, Forbidden, InvalidRequest
-from functions.shared.http import error_body, render_domain_error, render_validation_error
+from functions.shared.errors import DomainError, Forbidden, InvalidRequest, PayloadTooLarge
+from functions.shared.http import RESPONSE_HEADERS, error_body, render_domain_error, render_validation_error
 
 app = Chalice(app_name="mon-espace-sante", configure_logs=False)  # logs go through the JSON Logger
 app.api.binary_types = []
@@ -22,6 +22,10 @@ UPLOAD_EVENTS_QUEUE = "mes-upload-events"
 AGENDA_SHARD_QUEUE = "mes-agenda-shards"
 AGENDA_DELIVERY_QUEUE = "mes-agenda-deliveries"
 M = TypeVar("M", bound=BaseModel)
+# The one cap on JSON bodies (resource consumption). Every body of this API is a few hundred bytes to a few KiB
+# (a declaration, an appointment with a 1 000-character note, the notification preferences); 256 KiB leaves two
+# orders of magnitude of room, and a route that ever needs more passes its own `max_bytes` to body_as.
+JSON_BODY_MAX_BYTES = 256 * 1024
 
 
 def request() -> Request:
@@ -56,13 +60,16 @@ def endpoint(role: Literal["citizen", "professional"]) -> Callable[[Callable[...
     return wrap
 
 
-def body_as(model: type[M]) -> M:
+def body_as(model: type[M], max_bytes: int = JSON_BODY_MAX_BYTES) -> M:
+    """The body as `model`. Over the cap: 413; not JSON, or nested deeper than the parser recurses: 400."""
     raw = request().raw_body
     if not raw:
         raise InvalidRequest("a JSON body is required", code="malformed_json")
+    if len(raw) > max_bytes:
+        raise PayloadTooLarge(f"the body must be at most {max_bytes} bytes")
     try:
         data = json.loads(raw)
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:
         raise InvalidRequest("the body is not valid JSON", code="malformed_json") from exc
     if not isinstance(data, dict):
         raise InvalidRequest("the body must be a JSON object", code="malformed_json")
@@ -86,7 +93,8 @@ _CHALICE_CODES = {"BadRequestError": "invalid_request", "NotFoundError": "not_fo
 @app.middleware("http")
 def correlate_and_normalise(event: Request, get_response: Callable[[Request], Response]) -> Response:
     """One correlation id per request (API Gateway's request id) in every log line and the response headers;
-    Chalice's own errors (unknown method, unsupported media type) rewritten to our {"error": ...} body."""
+    Chalice's own errors (unknown method, unsupported media type) rewritten to our {"error": ...} body; and every
+    answer marked as never to be stored by a cache (health data) nor content-sniffed (RESPONSE_HEADERS)."""
     from functions.shared.observability import correlate
 
     correlation_id = correlate(event.context.get("requestId"))
@@ -96,6 +104,7 @@ def correlate_and_normalise(event: Request, get_response: Callable[[Request], Re
         code = _CHALICE_CODES.get(str(body["Code"]), "error")
         response = _json(response.status_code, error_body(code, str(body.get("Message", ""))))
     response.headers["X-Correlation-Id"] = correlation_id
+    response.headers.update(RESPONSE_HEADERS)
     return response
 
 

@@ -1,12 +1,14 @@
 """Chalice's local server, with API Gateway's behaviour as the stack configures it: an authorizer that raises
 "Unauthorized" is a 401, and gateway errors (no token, unknown route, denied) carry our JSON error body, like
-the Gateway Responses set in infra."""
+the Gateway Responses set in infra. Malformed HTTP (unknown method, garbage request line, HTTP/2.0 over plain
+HTTP/1, a URL or header over 64 KiB, a bad Content-Length) gets a JSON 4xx too, never a dropped connection; the
+access log names the route template as the stage's does, never the path with its INS or RPPS."""
 
 from __future__ import annotations
 
 import json
-import re
 import threading
+from http import HTTPStatus
 from pathlib import Path
 from typing import Any
 
@@ -17,28 +19,59 @@ from chalice.local import (
     LocalChalice,
     LocalDevServer,
     LocalGatewayException,
+    RouteMatcher,
+    ThreadedHTTPServer,
 )
 
-from functions.shared.http import error_body
+from functions.shared.http import RESPONSE_HEADERS, error_body
 
-_INS_IN_PATH = re.compile(r"(?<=/patients/)[^/?\s]+")
 JWKS_PATH = "/dev-issuer/jwks.json"
+MAX_BODY_BYTES = 10 * 1024 * 1024  # API Gateway's payload quota
+LISTEN_BACKLOG = 128
+_LINGER_SECONDS = 0.5  # after an error, read what the client still sends, so closing does not reset the answer
+_LINGER_BYTES = 1024 * 1024
 _GATEWAY_ERRORS = {401: ("unauthorized", "missing or invalid credentials"),
                    403: ("not_found", "resource not found"),
                    404: ("not_found", "resource not found")}
+# What http.server refuses while reading a request -> what API Gateway answers (4xx JSON). An unknown method is an
+# unknown route for API Gateway (403 Missing Authentication Token, which the stack answers as 404).
+_HTTP_ERRORS: dict[int, tuple[int, str, str]] = {
+    HTTPStatus.BAD_REQUEST: (400, "invalid_request", "malformed HTTP request"),
+    HTTPStatus.NOT_IMPLEMENTED: (404, "not_found", "resource not found"),
+    HTTPStatus.HTTP_VERSION_NOT_SUPPORTED: (400, "invalid_request", "unsupported HTTP version"),
+    HTTPStatus.REQUEST_URI_TOO_LONG: (414, "uri_too_long", "the URL is too long"),
+    HTTPStatus.REQUEST_HEADER_FIELDS_TOO_LARGE: (431, "headers_too_large", "request headers too large"),
+    HTTPStatus.REQUEST_ENTITY_TOO_LARGE: (413, "payload_too_large", "the body is too large"),
+    HTTPStatus.INTERNAL_SERVER_ERROR: (500, "internal_error", "internal error"),
+}
+_LOGGED_METHODS = frozenset({"GET", "PUT", "POST", "HEAD", "DELETE", "PATCH", "OPTIONS"})
 
 
 class _Unauthorized(LocalGatewayException):
     CODE = 401
 
 
+class _Server(ThreadedHTTPServer):
+    """http.server listens with a backlog of 5: a burst of 20 connections was reset."""
+
+    request_queue_size = LISTEN_BACKLOG
+
+
 class GatewayHandler(ChaliceRequestHandler):
     jwks_path: Path | None = None
+    routes: RouteMatcher | None = None
+    _route: str | None = None
+    _responded = False
 
     def _generic_handle(self) -> None:
+        self._route = self._route_of(self.path)
         if self.command == "GET" and self.path == JWKS_PATH and self.jwks_path is not None:
             # The development issuer's public keys (a real issuer publishes these itself).
             self._send_http_response(200, {"Content-Type": "application/json"}, self.jwks_path.read_bytes())
+            return
+        if self._route is None and self.routes is not None:
+            # Answered here: Chalice's own answer echoes the Authorization header as ASCII and fails on any other.
+            self._send_gateway_error(404)
             return
         original = self.local_gateway.handle_request
 
@@ -53,22 +86,114 @@ class GatewayHandler(ChaliceRequestHandler):
                 raise
 
         self.local_gateway.handle_request = handle  # type: ignore[method-assign]
-        super()._generic_handle()
-
-    def log_message(self, format: str, *args: Any) -> None:
-        """Access log without identifiers: INS in paths are masked, like the stage's access log format."""
-        super().log_message(format, *(_INS_IN_PATH.sub("<ins>", str(a)) for a in args))
+        try:
+            super()._generic_handle()
+        except _BadRequest as exc:
+            self.send_error(exc.status)
+        except Exception as exc:
+            # An authorizer or gateway failure is API Gateway's 500 (DEFAULT_5XX), not a closed connection.
+            self.log_message("gateway error: %s", type(exc).__name__)
+            if self._responded:
+                raise
+            self.send_error(HTTPStatus.INTERNAL_SERVER_ERROR)
 
     do_GET = do_PUT = do_POST = do_HEAD = do_DELETE = do_PATCH = do_OPTIONS = _generic_handle
+
+    def _route_of(self, path: str) -> str | None:
+        if path == JWKS_PATH:
+            return JWKS_PATH
+        if self.routes is None:
+            return None
+        try:
+            return str(self.routes.match_route(path).route)
+        except ValueError:
+            return None
+
+    def _parse_payload(self) -> tuple[dict[str, Any], bytes | None]:
+        """The body by its Content-Length, refused (400, or 413 past API Gateway's quota) rather than crashing."""
+        raw = self.headers.get("content-length", "0").strip()
+        if not (raw.isascii() and raw.isdigit()):
+            raise _BadRequest(HTTPStatus.BAD_REQUEST)
+        length = int(raw) if len(raw) < 12 else MAX_BODY_BYTES + 1
+        if length > MAX_BODY_BYTES:
+            raise _BadRequest(HTTPStatus.REQUEST_ENTITY_TOO_LARGE)
+        body = self.rfile.read(length) if length else None
+        return dict(self.headers), body
+
+    def handle_one_request(self) -> None:
+        self._route, self._responded = None, False  # one handler serves every request of a kept-alive connection
+        super().handle_one_request()
+
+    def parse_request(self) -> bool:
+        """http.server's parsing, without its silent cases: an empty request line and HTTP/0.9 get a 400 too."""
+        parsed = bool(super().parse_request())
+        if parsed and self.request_version == "HTTP/0.9":
+            self.send_error(HTTPStatus.BAD_REQUEST)
+            return False
+        if not parsed and not self._responded:
+            self.send_error(HTTPStatus.BAD_REQUEST)
+        return parsed
+
+    def send_response(self, code: int, message: str | None = None) -> None:
+        self._responded = True
+        super().send_response(code, message)
+
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        """API Gateway's JSON error instead of http.server's HTML page, always with a status line and headers."""
+        status, error_code, text = _HTTP_ERRORS.get(code, _HTTP_ERRORS[HTTPStatus.BAD_REQUEST])
+        version: str | None = getattr(self, "request_version", None)
+        if not (version or "").startswith("HTTP/1."):
+            self.request_version = "HTTP/1.1"  # a status line and headers, whatever the request line said
+        body = json.dumps(error_body(error_code, text)).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        for name, value in RESPONSE_HEADERS.items():
+            self.send_header(name, value)
+        self.send_header("Connection", "close")
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
+        self.wfile.flush()
+        self._linger()
+
+    def _linger(self) -> None:
+        """Read (and drop) what the client is still sending, for a moment: closing a socket with unread bytes
+        resets the connection, and the client may then lose the answer it was sent."""
+        try:
+            self.connection.settimeout(_LINGER_SECONDS)
+            drained = 0
+            while drained < _LINGER_BYTES and (chunk := self.connection.recv(65536)):
+                drained += len(chunk)
+        except (TimeoutError, OSError):
+            pass
+
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        """The stage's access log fields: method, route template, status. Never the raw path or request line."""
+        method = self.command if self.command in _LOGGED_METHODS else "-"
+        status = int(code) if isinstance(code, int) else code
+        self.log_message('"%s %s" %s', method, self._route or "-", status)
+
+    def log_error(self, format: str, *args: Any) -> None:
+        """http.server's error lines quote the request line (identifiers): the access line says enough."""
 
     def _send_error_response(self, error: LocalGatewayException) -> None:
         status = error.CODE
         # API Gateway answers 403 "Missing Authentication Token" for unknown routes; the stack maps it to 404.
         if status == 403 and error.headers.get("x-amzn-ErrorType") == "UnauthorizedException":
             status = 404
+        self._send_gateway_error(status)
+
+    def _send_gateway_error(self, status: int) -> None:
         code, message = _GATEWAY_ERRORS.get(status, ("error", "request refused"))
         body = json.dumps(error_body(code, message)).encode()
-        self._send_http_response(status, {"Content-Type": "application/json"}, body)
+        self._send_http_response(status, {"Content-Type": "application/json", **RESPONSE_HEADERS}, body)
+
+
+class _BadRequest(Exception):
+    def __init__(self, status: HTTPStatus) -> None:
+        super().__init__(status.phrase)
+        self.status = status
 
 
 def serve(app_obj: Any, host: str, port: int, jwks_path: Path | None = None) -> LocalDevServer:
@@ -76,11 +201,12 @@ def serve(app_obj: Any, host: str, port: int, jwks_path: Path | None = None) -> 
     if not isinstance(app_obj, LocalChalice):  # thread-local current_request, as `chalice local` does
         CustomLocalChalice.__bases__ = (LocalChalice, app_obj.__class__)
         app_obj.__class__ = CustomLocalChalice
-    handler = type("Handler", (GatewayHandler,), {"jwks_path": jwks_path})
-    return LocalDevServer(app_obj, config, host, port, handler_cls=handler)
+    handler = type("Handler", (GatewayHandler,), {"jwks_path": jwks_path, "routes": RouteMatcher(list(app_obj.routes))})
+    return LocalDevServer(app_obj, config, host, port, handler_cls=handler, server_cls=_Server)
 
 
 def serve_in_thread(app_obj: Any, host: str, port: int, jwks_path: Path | None = None) -> LocalDevServer:
     server = serve(app_obj, host, port, jwks_path)
     threading.Thread(target=server.server.serve_forever, daemon=True).start()
     return server
+

@@ -180,7 +180,8 @@ def read_patient_document(deps: AccessDeps, who: Professional, patient: str, doc
         def answer() -> tuple[Document, str | None]:
             url = None
             if found.status.value == "available":
-                url = deps.blobs.presign_download(found.record_key, deps.download_ttl_seconds)
+                url = deps.blobs.presign_download(found.record_key, deps.download_ttl_seconds,
+                                                  found.declaration.content_type)
             return found, url
 
         noted = _note_access(deps, who, profile, decision, TraceAction.DOCUMENT_READ, [doc.document_id], now)

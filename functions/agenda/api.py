@@ -7,10 +7,10 @@ from datetime import date as Date
 from datetime import datetime
 from datetime import time as TimeOfDay
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from functions.agenda.calendar import PreventionItem, PreventionStatus
-from functions.agenda.models import Appointment, Reminder, Repeat
+from functions.agenda.models import AgendaDate, AgendaStart, Appointment, Reminder, Repeat
 
 TEXT = 200
 
@@ -18,21 +18,21 @@ TEXT = 200
 class AppointmentIn(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    start: AwareDatetime  # ISO 8601 with an offset: a time without one is ambiguous
+    start: AgendaStart  # ISO 8601 with an offset (a time without one is ambiguous), 1900-01-01..2200-12-31
     professional: str = Field(min_length=1, max_length=TEXT)
     place: str | None = Field(default=None, max_length=TEXT)
     note: str | None = Field(default=None, max_length=1000)
-    reminder_lead_days: int = 1
+    reminder_lead_days: int = Field(default=1, strict=True)  # a JSON integer: true is not 1
 
 
 class AppointmentPatch(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    start: AwareDatetime | None = None
+    start: AgendaStart | None = None
     professional: str | None = Field(default=None, min_length=1, max_length=TEXT)
     place: str | None = Field(default=None, max_length=TEXT)
     note: str | None = Field(default=None, max_length=1000)
-    reminder_lead_days: int | None = None
+    reminder_lead_days: int | None = Field(default=None, strict=True)
 
 
 class AppointmentOut(BaseModel):
@@ -59,22 +59,22 @@ class ReminderIn(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     label: str = Field(min_length=1, max_length=TEXT)
-    date: Date
+    date: AgendaDate
     time: TimeOfDay | None = None
     time_zone: str = Field(default="Europe/Paris", max_length=64)
     repeat: Repeat = Repeat.NONE
-    until: Date | None = None
+    until: AgendaDate | None = None
 
 
 class ReminderPatch(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     label: str | None = Field(default=None, min_length=1, max_length=TEXT)
-    date: Date | None = None
+    date: AgendaDate | None = None
     time: TimeOfDay | None = None
     time_zone: str | None = Field(default=None, max_length=64)
     repeat: Repeat | None = None
-    until: Date | None = None
+    until: AgendaDate | None = None
 
 
 class ReminderOut(BaseModel):

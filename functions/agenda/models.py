@@ -9,9 +9,10 @@ import secrets
 from datetime import UTC, date, datetime, timedelta
 from datetime import time as TimeOfDay
 from enum import StrEnum
+from typing import Annotated
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict
 
 from functions.agenda.calendar import PreventionRecord
 from functions.shared.errors import Unprocessable
@@ -20,6 +21,10 @@ PARIS = ZoneInfo("Europe/Paris")
 DISPATCH_HOUR = 7  # local time in Europe/Paris
 MAX_LEAD_DAYS = 30
 PREVENTION_ID = "prevention"
+# The dates an appointment or a reminder may fall on. Any real agenda entry fits, and it keeps every time-zone
+# conversion and day or month step far from datetime's year 1 and year 9999 (which raise OverflowError).
+EARLIEST_DATE = date(1900, 1, 1)
+LATEST_DATE = date(2200, 12, 31)
 
 
 class ItemKind(StrEnum):
@@ -45,6 +50,22 @@ def check_lead_days(value: int) -> int:
     if not 0 <= value <= MAX_LEAD_DAYS:
         raise Unprocessable(f"reminder_lead_days must be from 0 to {MAX_LEAD_DAYS}", code="invalid_lead_time")
     return value
+
+
+def _date_in_window(value: date) -> date:
+    if not EARLIEST_DATE <= value <= LATEST_DATE:
+        raise ValueError(f"must be from {EARLIEST_DATE.isoformat()} to {LATEST_DATE.isoformat()}")
+    return value
+
+
+def _start_in_window(value: datetime) -> datetime:
+    """The date as written (its own offset): 2200-12-31T23:00-12:00 is in, 0001-01-01T00:00+14:00 is out."""
+    _date_in_window(value.date())
+    return value
+
+
+AgendaDate = Annotated[date, AfterValidator(_date_in_window)]
+AgendaStart = Annotated[AwareDatetime, AfterValidator(_start_in_window)]
 
 
 def new_id(prefix: str) -> str:

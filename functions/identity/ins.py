@@ -9,8 +9,9 @@ from pydantic import BaseModel, ConfigDict
 from functions.shared.errors import InvalidRequest
 
 # sex, year, month, then either a 2-character department (digits, 2A, 2B) + 3-digit commune,
-# or an overseas 3-digit department (97x/98x) + 2-digit commune; then order (3) and key (2).
-_SHAPE = re.compile(r"^[12]\d{2}\d{2}(?:\d{2}|2[AB])\d{3}\d{3}\d{2}$")
+# or an overseas 3-digit department (97x/98x) + 2-digit commune; then order (3) and key (2). ASCII [0-9] only:
+# `\d` and int() also take fullwidth or Arabic-Indic digits.
+_SHAPE = re.compile(r"[12][0-9]{2}[0-9]{2}(?:[0-9]{2}|2[AB])[0-9]{3}[0-9]{3}[0-9]{2}")
 
 
 class Ins(BaseModel):
@@ -35,7 +36,7 @@ def control_key(nir13: str) -> int:
 def parse_ins(raw: str) -> Ins:
     """Validate an INS from a path or a claim; any defect is a 400 `invalid_ins` that does not echo the value."""
     value = raw.strip().upper()
-    if not _SHAPE.match(value):
+    if not _SHAPE.fullmatch(value):
         raise InvalidRequest("INS must be 15 characters: 13-character NIR and 2-digit key", code="invalid_ins")
     month = int(value[3:5])
     if month == 0 or 13 <= month <= 19 or 43 <= month <= 49:

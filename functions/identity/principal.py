@@ -9,9 +9,11 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 from functions.shared.errors import Unauthenticated
 from functions.shared.privacy import digest
 
-RPPS = Annotated[str, Field(pattern=r"^\d{11}$")]
+# ASCII [0-9] only: `\d` matches every Unicode digit (fullwidth, Arabic-Indic...), so an RPPS in fullwidth digits would
+# pass as an RPPS that no professional ever presents (a block the patient believes in, that holds nobody).
+RPPS = Annotated[str, Field(pattern=r"^[0-9]{11}$")]
 FINESS = Annotated[str, Field(pattern=r"^[0-9AB]{9}$")]
-PROFESSION = Annotated[str, Field(pattern=r"^\d{2}$")]
+PROFESSION = Annotated[str, Field(pattern=r"^[0-9]{2}$")]
 
 
 class Citizen(BaseModel):

@@ -1,5 +1,7 @@
 """OIDC bearer-token verification. Decoding is not verifying: signature (issuer JWKS), iss, aud, exp and nbf are
-all required, and only asymmetric algorithms are accepted, so `alg: none` or HS256-with-the-public-key fail."""
+all required. The accepted algorithms come from the signing key's type and the issuer's configuration, never from
+the token header alone (an RSA key never verifies an EC algorithm), so `alg: none`, HS256-with-the-public-key or
+ES256-under-an-RSA-kid fail; and any failure inside verification is a 401, never a crashed authorizer."""
 
 from __future__ import annotations
 
@@ -7,13 +9,14 @@ from collections.abc import Callable
 from typing import Any
 
 import jwt
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from functions.identity.principal import FINESS, PROFESSION, RPPS, Organisation, Professional
 from functions.shared.errors import Unauthenticated
-from functions.shared.settings import IssuerSettings
+from functions.shared.observability import logger
+from functions.shared.settings import ALLOWED_ALGORITHMS, IssuerSettings
 
-ALLOWED_ALGORITHMS = ("RS256", "PS256", "ES256")
 LEEWAY_SECONDS = 30
 _REQUIRED = ["exp", "iat", "iss", "aud", "sub"]
 
@@ -54,6 +57,17 @@ class JwksKeys:
         return self._clients[issuer.issuer].get_signing_key(kid).key
 
 
+def algorithms_for(key: Any, issuer: IssuerSettings) -> list[str]:
+    """What this key may verify, as the issuer allows it: RSA -> RS256/PS256, EC P-256 -> ES256, else nothing."""
+    if isinstance(key, rsa.RSAPublicKey):
+        by_key: tuple[str, ...] = ("RS256", "PS256")
+    elif isinstance(key, ec.EllipticCurvePublicKey) and isinstance(key.curve, ec.SECP256R1):
+        by_key = ("ES256",)
+    else:
+        by_key = ()
+    return [alg for alg in by_key if alg in issuer.algorithms and alg in ALLOWED_ALGORITHMS]
+
+
 class TokenVerifier:
     """Verifies tokens from a fixed allow-list of issuers."""
 
@@ -64,17 +78,22 @@ class TokenVerifier:
     def verify(self, token: str) -> VerifiedToken:
         try:
             header = jwt.get_unverified_header(token)
-            if header.get("alg") not in ALLOWED_ALGORITHMS or not header.get("kid"):
+            kid = header.get("kid")
+            if header.get("alg") not in ALLOWED_ALGORITHMS or not isinstance(kid, str) or not kid:
                 raise Unauthenticated("token algorithm or key id not accepted")
             # The issuer is read unverified only to pick which JWKS to check against; it is verified below.
             unverified = jwt.decode(token, options={"verify_signature": False})
             issuer = self._issuers.get(str(unverified.get("iss")))
             if issuer is None:
                 raise Unauthenticated("token issuer not trusted")
+            key = self._keys(issuer, kid)
+            algorithms = algorithms_for(key, issuer)
+            if header["alg"] not in algorithms:
+                raise Unauthenticated("token algorithm not accepted for this key")
             claims = jwt.decode(
                 token,
-                key=self._keys(issuer, header["kid"]),
-                algorithms=[header["alg"]],
+                key=key,
+                algorithms=algorithms,
                 audience=issuer.audience,
                 issuer=issuer.issuer,
                 leeway=LEEWAY_SECONDS,
@@ -83,6 +102,9 @@ class TokenVerifier:
         except Unauthenticated:
             raise
         except (jwt.PyJWTError, jwt.PyJWKClientError, ValueError, KeyError) as exc:
+            raise Unauthenticated("invalid or expired token") from exc
+        except Exception as exc:  # whatever breaks inside verification, the caller is not verified
+            logger.warning("token verification failed unexpectedly", extra={"error_type": type(exc).__name__})
             raise Unauthenticated("invalid or expired token") from exc
         return VerifiedToken(issuer=issuer.issuer, subject=str(claims["sub"]), claims=claims)
 

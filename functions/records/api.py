@@ -21,7 +21,7 @@ class UploadIn(BaseModel):
     title: str = Field(min_length=1, max_length=200)
     service_date: date
     content_type: str = Field(min_length=1, max_length=100)
-    size: int = Field(gt=0)
+    size: int = Field(gt=0, strict=True)  # a JSON integer: true, "16" or 16.0 are refused, not read as 1 or 16
     sha256: str
     visibility: Literal["normal", "invisible_patient"] = "normal"
 

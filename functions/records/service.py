@@ -153,7 +153,7 @@ def read_own_document(deps: RecordDeps, who: Citizen, document_id: str) -> tuple
     deps.control.write(who.ins, ControlWrite(traces=[trace]), head)
     url = None
     if doc.status is DocumentStatus.AVAILABLE:
-        url = deps.blobs.presign_download(doc.record_key, deps.download_ttl_seconds)
+        url = deps.blobs.presign_download(doc.record_key, deps.download_ttl_seconds, doc.declaration.content_type)
     return doc, url
 
 

@@ -6,11 +6,14 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import re
 
 from functions.shared.errors import InvalidRequest
 
 MAX_PAGE_SIZE = 100
 DEFAULT_PAGE_SIZE = 20
+# ASCII digits only: str.isdigit() and `\d` also take "²" (which int() refuses), fullwidth or Arabic-Indic digits.
+_PAGE_SIZE = re.compile(r"[0-9]{1,3}")
 
 
 def encode(position: str | None) -> str | None:
@@ -40,6 +43,6 @@ def page_size(raw: str | None) -> int:
     """Page sizes are capped (resource consumption): outside 1..100 is a 400, not a silent clamp."""
     if raw is None or raw == "":
         return DEFAULT_PAGE_SIZE
-    if not raw.isdigit() or not 1 <= int(raw) <= MAX_PAGE_SIZE:
+    if not _PAGE_SIZE.fullmatch(raw) or not 1 <= int(raw) <= MAX_PAGE_SIZE:
         raise InvalidRequest(f"limit must be an integer from 1 to {MAX_PAGE_SIZE}", code="invalid_limit")
     return int(raw)

@@ -20,6 +20,10 @@ STATUS: dict[type[errors.DomainError], int] = {
     errors.Unavailable: 503,
 }
 
+# On every answer of the API, errors included (the edge's middleware; the local gateway on its own errors too):
+# the routes answer health data (documents, traces, the care team...) that no browser or shared cache may keep.
+RESPONSE_HEADERS = {"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"}
+
 
 def error_body(code: str, message: str) -> dict[str, Any]:
     return {"error": {"code": code, "message": message}}

@@ -5,8 +5,14 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from functools import lru_cache
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+# Asymmetric signature algorithms a token may use at all; each issuer narrows them (FranceConnect and Pro Santé
+# Connect sign with RS256 or ES256), and the signing key's type narrows them again (functions/identity/tokens.py).
+Algorithm = Literal["RS256", "PS256", "ES256"]
+ALLOWED_ALGORITHMS: tuple[Algorithm, ...] = ("RS256", "PS256", "ES256")
 
 
 class IssuerSettings(BaseModel):
@@ -17,6 +23,7 @@ class IssuerSettings(BaseModel):
     issuer: str = Field(min_length=1)
     audience: str = Field(min_length=1)
     jwks_uri: str = Field(min_length=1)
+    algorithms: tuple[Algorithm, ...] = Field(default=ALLOWED_ALGORITHMS, min_length=1)
 
 
 class Settings(BaseModel):
@@ -59,12 +66,15 @@ class Settings(BaseModel):
     def from_env(cls, env: Mapping[str, str]) -> Settings:
         """Build settings from `MES_*` variables; a missing one fails loudly with its name."""
 
-        def issuer(prefix: str) -> dict[str, str | None]:
-            return {
+        def issuer(prefix: str) -> dict[str, object]:
+            found: dict[str, object] = {
                 "issuer": env.get(f"MES_{prefix}_ISSUER"),
                 "audience": env.get(f"MES_{prefix}_AUDIENCE"),
                 "jwks_uri": env.get(f"MES_{prefix}_JWKS_URI"),
             }
+            if env.get(f"MES_{prefix}_ALGORITHMS"):  # e.g. "RS256,ES256"
+                found["algorithms"] = tuple(a.strip() for a in env[f"MES_{prefix}_ALGORITHMS"].split(","))
+            return found
 
         raw = {
             "region": env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or "eu-west-3",

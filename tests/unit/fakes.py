@@ -194,5 +194,5 @@ class FakeBlobStore:
     def delete_record(self, record_key: str) -> None:
         self.records.pop(record_key, None)
 
-    def presign_download(self, record_key: str, ttl_seconds: int) -> str:
+    def presign_download(self, record_key: str, ttl_seconds: int, content_type: str) -> str:
         return f"https://records.example/{record_key}?ttl={ttl_seconds}"

@@ -103,3 +103,29 @@ def test_shards_are_stable_and_even() -> None:
     sizes = Counter(shard_of(p, 16) for p in people)
     mean = len(people) / 16
     assert len(sizes) == 16 and max(sizes.values()) <= 1.2 * mean
+
+
+@pytest.mark.parametrize("start", ["9999-12-31T23:00:00-12:00", "0001-01-01T00:00:00+14:00", "1899-12-31T12:00:00Z"])
+def test_an_appointment_start_outside_the_window_is_a_validation_error(start: str) -> None:
+    """Issue 9.7: OverflowError in astimezone at the calendar's ends; bounded to 1900-01-01..2200-12-31."""
+    from pydantic import ValidationError
+
+    from functions.agenda.api import AppointmentIn, AppointmentPatch
+
+    with pytest.raises(ValidationError):
+        AppointmentIn.model_validate({"start": start, "professional": "Dr Martin"})
+    with pytest.raises(ValidationError):
+        AppointmentPatch.model_validate({"start": start})
+
+
+@pytest.mark.parametrize("field", ["date", "until"])
+@pytest.mark.parametrize("value", ["9999-12-31", "0001-01-01", "1899-12-31", "2201-01-01"])
+def test_a_reminder_date_outside_the_window_is_a_validation_error(field: str, value: str) -> None:
+    from pydantic import ValidationError
+
+    from functions.agenda.api import ReminderIn, ReminderPatch
+
+    with pytest.raises(ValidationError):
+        ReminderIn.model_validate({"label": "x", "date": "2031-01-01", field: value})
+    with pytest.raises(ValidationError):
+        ReminderPatch.model_validate({field: value})

@@ -75,3 +75,24 @@ def test_corsica_with_the_key_computed_without_substitution_is_refused() -> None
     assert naive != control_key(nir)
     with pytest.raises(InvalidRequest):
         parse_ins(f"{nir}{naive:02d}")
+
+
+def _shifted(value: str, zero: str) -> str:
+    """The same INS written with another script's digits (fullwidth, Arabic-Indic...)."""
+    return "".join(chr(ord(zero) + int(c)) if c.isascii() and c.isdigit() else c for c in value)
+
+
+@pytest.mark.parametrize("zero", ["\uff10", "\u0660", "\u06f0", "\u0966", "\U0001d7ce"])
+def test_an_ins_in_non_ascii_digits_is_refused(zero: str) -> None:
+    """Issue 9.11: `\\d` and int() take any Unicode digit; an INS is ASCII [0-9] only."""
+    good = with_key("1840675123456")
+    for candidate in (_shifted(good, zero), good[:-1] + _shifted(good[-1], zero), _shifted(good[0], zero) + good[1:]):
+        with pytest.raises(InvalidRequest) as err:
+            parse_ins(candidate)
+        assert err.value.code == "invalid_ins"
+
+
+def test_an_ins_followed_by_a_line_break_inside_is_refused() -> None:
+    good = with_key("1840675123456")
+    with pytest.raises(InvalidRequest):
+        parse_ins(good[:7] + "\n" + good[7:])

@@ -10,7 +10,7 @@ from typing import Any
 import jwt
 import pytest
 from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from functions.identity.principal import Citizen, Organisation, Professional
 from functions.identity.service import authenticate
@@ -118,3 +118,110 @@ def test_forged_or_misused_tokens_are_unauthenticated(make_token: Any) -> None:
 def test_missing_or_non_bearer_authorization_is_unauthenticated(header: str | None) -> None:
     with pytest.raises(Unauthenticated):
         authenticate(VERIFIER, CITIZEN.issuer, LOGINS, header)
+
+
+# ---- issue 9.3: the algorithm comes from the key and the issuer, never from the token header alone -------------
+
+EC_KEY = ec.generate_private_key(ec.SECP256R1())
+EC_P384 = ec.generate_private_key(ec.SECP384R1())
+
+
+def verifier_with(key: Any, *issuers: IssuerSettings) -> TokenVerifier:
+    def only(issuer: IssuerSettings, kid: str) -> Any:
+        return key
+
+    return TokenVerifier(list(issuers) or [CITIZEN, PRO], keys=only)
+
+
+def pro_claims() -> dict[str, Any]:
+    return claims(iss=PRO.issuer, rpps="10000000001", profession="10", finess="750000001")
+
+
+def test_an_es256_token_under_the_rsa_kid_is_unauthenticated_not_a_crash() -> None:
+    forged = sign(claims(), key=EC_KEY, alg="ES256")
+    with pytest.raises(Unauthenticated):
+        auth(forged)
+
+
+@pytest.mark.parametrize("alg", ["RS256", "PS256"])
+def test_an_rsa_key_verifies_rs256_and_ps256(alg: str) -> None:
+    assert auth(sign(claims(), alg=alg)) == Citizen(ins="284067512345688")
+
+
+def test_an_ec_p256_key_verifies_es256_and_nothing_else() -> None:
+    verifier = verifier_with(EC_KEY.public_key())
+    assert verifier.verify(sign(pro_claims(), key=EC_KEY, alg="ES256")).subject == "pairwise-1"
+    for forged in (sign(pro_claims(), key=KEY, alg="RS256"), sign(pro_claims(), key=KEY, alg="PS256")):
+        with pytest.raises(Unauthenticated):
+            verifier.verify(forged)
+
+
+def test_an_ec_key_on_another_curve_verifies_nothing() -> None:
+    verifier = verifier_with(EC_P384.public_key())
+    for forged in (sign(pro_claims(), key=EC_P384, alg="ES384"), sign(pro_claims(), key=EC_KEY, alg="ES256")):
+        with pytest.raises(Unauthenticated):
+            verifier.verify(forged)
+
+
+def test_an_algorithm_the_issuer_does_not_allow_is_unauthenticated() -> None:
+    rs256_only = IssuerSettings(issuer=PRO.issuer, audience="mes", jwks_uri=PRO.jwks_uri, algorithms=("RS256",))
+    verifier = verifier_with(KEY.public_key(), rs256_only)
+    assert verifier.verify(sign(pro_claims(), alg="RS256")).issuer == PRO.issuer
+    with pytest.raises(Unauthenticated):
+        verifier.verify(sign(pro_claims(), alg="PS256"))
+
+
+@pytest.mark.parametrize("failure", [TypeError("Expecting a PEM-formatted key."), ValueError("bad jwk"),
+                                     jwt.PyJWKClientError("jwks unreachable"), RuntimeError("anything"),
+                                     jwt.InvalidKeyError("wrong key")])
+def test_any_failure_inside_verification_is_unauthenticated(failure: Exception) -> None:
+    def broken(issuer: IssuerSettings, kid: str) -> Any:
+        raise failure
+
+    with pytest.raises(Unauthenticated):
+        TokenVerifier([CITIZEN], keys=broken).verify(sign(claims()))
+
+
+@pytest.mark.parametrize("key", ["a PEM string", b"raw bytes", None, 42])
+def test_a_key_that_is_not_an_rsa_or_ec_public_key_verifies_nothing(key: Any) -> None:
+    with pytest.raises(Unauthenticated):
+        verifier_with(key).verify(sign(claims()))
+
+
+@pytest.mark.parametrize("kid", [42, ["k1"], {"k": 1}])
+def test_a_kid_that_is_not_a_string_is_unauthenticated(kid: Any) -> None:
+    with pytest.raises(Unauthenticated):
+        auth(_with_header({"alg": "RS256", "kid": kid}))
+
+
+def _with_header(header: dict[str, Any]) -> str:
+    def b64(d: Any) -> str:
+        return base64.urlsafe_b64encode(json.dumps(d).encode()).decode().rstrip("=")
+
+    return f"{b64(header)}.{b64(claims())}.{b64('not a signature')}"
+
+
+# ---- issue 9.11: identifiers are ASCII digits only ------------------------------------------------------------
+
+FULLWIDTH = str.maketrans("0123456789", "\uff10\uff11\uff12\uff13\uff14\uff15\uff16\uff17\uff18\uff19")
+ARABIC_INDIC = str.maketrans("0123456789", "\u0660\u0661\u0662\u0663\u0664\u0665\u0666\u0667\u0668\u0669")
+
+
+@pytest.mark.parametrize("digits", [FULLWIDTH, ARABIC_INDIC])
+@pytest.mark.parametrize("field", ["rpps", "profession"])
+def test_rpps_and_profession_in_non_ascii_digits_are_refused(digits: dict[int, str], field: str) -> None:
+    from pydantic import ValidationError
+
+    from functions.access.api import RppsIn
+    from functions.access.models import PatientSettings
+
+    valid = {"rpps": "10000000003", "profession": "10", "finess": "750000001"}
+    with pytest.raises(ValidationError):
+        Professional.model_validate({**valid, field: valid[field].translate(digits)})
+    with pytest.raises(Unauthenticated):
+        auth(sign(claims(iss=PRO.issuer, **{**valid, field: valid[field].translate(digits)})))
+    if field == "rpps":
+        with pytest.raises(ValidationError):
+            RppsIn.model_validate({"rpps": "10000000003".translate(digits)})
+        with pytest.raises(ValidationError):
+            PatientSettings.model_validate({"general_practitioner": "10000000003".translate(digits)})

@@ -66,11 +66,12 @@ def apply(env: dict[str, str]) -> None:
     """Install the environment and forget anything cached from a previous one."""
     os.environ.update(env)
     from functions import deps
-    from functions.shared import aws, privacy, settings
+    from functions.shared import aws, dynamo, privacy, settings
 
     settings.settings.cache_clear()
     privacy.use_key(None)
     aws.client.cache_clear()
+    dynamo._connection.cache_clear()  # a connection built under another environment points at its endpoint
     for factory in (deps.bind_tables, deps.clock, deps.spaces, deps.traces, deps.notifications, deps.records,
                     deps.control, deps.access, deps.trace_signer, deps.token_verifier, deps.agenda,
                     deps.agenda_shard_queue, deps.agenda_delivery_queue, deps.agenda_delivery):

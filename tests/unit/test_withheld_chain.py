@@ -50,6 +50,7 @@ def tables(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
             if not key.startswith("__"):
                 setattr(model.Meta, key, value)
         model._connection = connection
+    dynamo._connection.cache_clear()  # its connection points at the mock: later tests must build their own
 
 
 def control_store() -> JournalControlStore:

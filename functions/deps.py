@@ -30,7 +30,7 @@ def bind_tables() -> None:
     from functions.accounts.storage import SpaceItem
     from functions.agenda.storage import AgendaItem, DueItem
     from functions.audit.storage import TraceItem
-    from functions.notifications.storage import NotificationItem
+    from functions.notifications.storage import NotificationItem, PreferencesItem
     from functions.records.storage import DocumentItem
     from functions.shared.dynamo import bind
 
@@ -39,6 +39,7 @@ def bind_tables() -> None:
     bind(DocumentItem, s.documents_table, s.region)
     bind(TraceItem, s.traces_table, s.region)
     bind(NotificationItem, s.notifications_table, s.region)
+    bind(PreferencesItem, s.notifications_table, s.region)
     bind(ControlItem, s.access_table, s.region)
     bind(AgendaItem, s.agenda_table, s.region)
     bind(DueItem, s.agenda_due_table, s.region)
@@ -94,10 +95,8 @@ def records() -> RecordDeps:
 
 
 def preferences(ins: str) -> NotificationPreferences:
-    """The holder's notification choices (on their space item); defaults if they have none."""
-    from functions.notifications.models import NotificationPreferences
-
-    return notifications().get_preferences(ins) or NotificationPreferences()
+    """The holder's notification choices (notifications' `PREFS` item); defaults if they have none."""
+    return notifications().preferences(ins)
 
 
 @lru_cache(maxsize=1)
@@ -164,12 +163,14 @@ def agenda_delivery_queue() -> SqsQueue:
 
 @lru_cache(maxsize=1)
 def agenda_delivery() -> DeliveryDeps:
-    from functions.agenda.mailer import SesMailer
     from functions.agenda.storage import DynamoDeliveryStore
     from functions.agenda.worker import DeliveryDeps
+    from functions.notifications.delivery import ClaimThenSend
+    from functions.notifications.mailer import SesMailer
     from functions.shared.aws import client
 
     bind_tables()
     s = settings()
-    return DeliveryDeps(store=DynamoDeliveryStore(s.agenda_shards),
-                        mailer=SesMailer(client("ses", s.region), s.agenda_email_source, s.agenda_email_template))
+    mailer = SesMailer(client("ses", s.region), s.agenda_email_source, s.agenda_email_template)
+    return DeliveryDeps(store=DynamoDeliveryStore(s.agenda_shards, spaces(), notifications()),
+                        email=ClaimThenSend(notifications(), mailer))

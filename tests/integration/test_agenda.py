@@ -246,15 +246,14 @@ def test_prevention_reminders_of_several_people_in_one_batch_are_told_apart(stac
 def test_only_one_of_two_claims_on_an_unsent_email_wins_and_a_sent_one_cannot_be_claimed(stack: Stack) -> None:
     from datetime import UTC, datetime
 
-    from functions.agenda.storage import DynamoDeliveryStore
     from functions.notifications.models import Notification, NotificationKind
-    from functions.notifications.storage import NotificationItem
+    from functions.notifications.storage import DynamoNotificationStore, NotificationItem
 
     at = datetime(2031, 6, 20, 5, tzinfo=UTC)
     pending, sent = (Notification(recipient_ins=new_ins(), notification_id=f"rem-appt_{i}-2031-06-20",
                                   kind=NotificationKind.APPOINTMENT_REMINDER, created_at=at) for i in (1, 2))
     NotificationItem.from_domain(pending, email_pending=True).save()
     NotificationItem.from_domain(sent, email_pending=False).save()
-    store = DynamoDeliveryStore(shards=4)
+    store = DynamoNotificationStore()
     assert store.claim_emails([pending, sent]) == [pending]
     assert store.claim_emails([pending, sent]) == []  # the other delivery: nothing left to send

@@ -29,7 +29,7 @@ def bind_tables() -> None:
     from functions.accounts.storage import SpaceItem
     from functions.agenda.storage import AgendaItem, DueItem
     from functions.journal.storage import LedgerItem, TraceItem
-    from functions.notifications.storage import NotificationItem
+    from functions.notifications.storage import NotificationItem, PreferencesItem
     from functions.records.storage import DocumentItem
     from functions.shared.dynamo import bind
 
@@ -38,6 +38,7 @@ def bind_tables() -> None:
     bind(DocumentItem, s.documents_table, s.region)
     bind(TraceItem, s.traces_table, s.region)
     bind(NotificationItem, s.notifications_table, s.region)
+    bind(PreferencesItem, s.notifications_table, s.region)
     bind(LedgerItem, s.access_table, s.region)
     bind(AgendaItem, s.agenda_table, s.region)
     bind(DueItem, s.agenda_due_table, s.region)
@@ -83,8 +84,6 @@ def notifications() -> DynamoNotificationStore:
 
 @lru_cache(maxsize=1)
 def records() -> RecordDeps:
-    from functions.accounts.storage import DynamoSpaceDirectory
-    from functions.notifications.storage import DynamoInAppNotifications
     from functions.records.blobs import S3BlobStore
     from functions.records.service import RecordDeps
     from functions.records.storage import DynamoDocumentStore
@@ -93,7 +92,7 @@ def records() -> RecordDeps:
     bind_tables()
     s = settings()
     return RecordDeps(
-        documents=DynamoDocumentStore(DynamoSpaceDirectory(), DynamoInAppNotifications()),
+        documents=DynamoDocumentStore(spaces(), notifications()),
         blobs=S3BlobStore(client("s3", s.region), s.quarantine_bucket, s.records_bucket, s.kms_key_id),
         control=control(),
         clock=clock(),
@@ -104,19 +103,15 @@ def records() -> RecordDeps:
 
 
 def preferences(ins: str) -> NotificationPreferences:
-    """The holder's notification choices (on their space item); defaults if they have none."""
-    from functions.notifications.models import NotificationPreferences
-
-    return notifications().get_preferences(ins) or NotificationPreferences()
+    """The holder's notification choices (notifications' `PREFS` item); defaults if they have none."""
+    return notifications().preferences(ins)
 
 
 @lru_cache(maxsize=1)
 def control() -> JournalControlStore:
     from functions.access.storage import JournalControlStore
-    from functions.accounts.storage import DynamoSpaceDirectory
-    from functions.notifications.storage import DynamoInAppNotifications
 
-    return JournalControlStore(journal(), DynamoSpaceDirectory(), DynamoInAppNotifications())
+    return JournalControlStore(journal(), spaces(), notifications())
 
 
 @lru_cache(maxsize=1)
@@ -176,12 +171,14 @@ def agenda_delivery_queue() -> SqsQueue:
 
 @lru_cache(maxsize=1)
 def agenda_delivery() -> DeliveryDeps:
-    from functions.agenda.mailer import SesMailer
     from functions.agenda.storage import DynamoDeliveryStore
     from functions.agenda.worker import DeliveryDeps
+    from functions.notifications.delivery import ClaimThenSend
+    from functions.notifications.mailer import SesMailer
     from functions.shared.aws import client
 
     bind_tables()
     s = settings()
-    return DeliveryDeps(store=DynamoDeliveryStore(s.agenda_shards),
-                        mailer=SesMailer(client("ses", s.region), s.agenda_email_source, s.agenda_email_template))
+    mailer = SesMailer(client("ses", s.region), s.agenda_email_source, s.agenda_email_template)
+    return DeliveryDeps(store=DynamoDeliveryStore(s.agenda_shards, spaces(), notifications()),
+                        email=ClaimThenSend(notifications(), mailer))

@@ -31,7 +31,7 @@ class JournalControlStore:
               retry: bool = True) -> None:
         puts, forgets = facts_of(change.changes)
         staged = [self._spaces.open_condition(patient_ins)] if change.needs_open_space else []
-        staged += self._notifications.staged(change.notifications)
+        staged += self._notifications.staged(change.notifications, once=False)  # as access always wrote them
         entry = Entry(patient_ins, traces=change.traces, staged=staged, facts=puts, forget=forgets,
                       withheld=change.withheld, guard=True)
         try:

@@ -56,19 +56,19 @@ def tables(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 def control_store() -> JournalControlStore:
     """The access adapter on the DynamoDB journal, wired as functions/deps.py does."""
     from functions.access.storage import JournalControlStore
-    from functions.accounts.storage import DynamoSpaceDirectory
+    from functions.accounts.storage import DynamoSpaceStore
     from functions.journal.storage import DynamoJournal
-    from functions.notifications.storage import DynamoInAppNotifications
+    from functions.notifications.storage import DynamoNotificationStore
 
-    return JournalControlStore(DynamoJournal(), DynamoSpaceDirectory(), DynamoInAppNotifications())
+    return JournalControlStore(DynamoJournal(), DynamoSpaceStore(), DynamoNotificationStore())
 
 
 def document_store() -> DynamoDocumentStore:
-    from functions.accounts.storage import DynamoSpaceDirectory
-    from functions.notifications.storage import DynamoInAppNotifications
+    from functions.accounts.storage import DynamoSpaceStore
+    from functions.notifications.storage import DynamoNotificationStore
     from functions.records.storage import DynamoDocumentStore
 
-    return DynamoDocumentStore(DynamoSpaceDirectory(), DynamoInAppNotifications())
+    return DynamoDocumentStore(DynamoSpaceStore(), DynamoNotificationStore())
 
 
 def invisible_document() -> Document:

@@ -144,7 +144,8 @@ def professional_upload(who: Professional, ins: str) -> tuple[int, Any]:
     from functions import deps
     from functions.records import api, service
 
-    doc, post = service.request_upload(deps.records(), who, ins, body_as(api.UploadIn), header("idempotency-key"))
+    doc, post = service.request_upload(deps.records(), who, ins, body_as(api.UploadIn).to_domain(),
+                                       header("idempotency-key"))
     return 201, api.UploadTicketOut.from_domain(doc, post).model_dump(mode="json")
 
 
@@ -208,7 +209,8 @@ def my_documents(who: Citizen) -> tuple[int, Any]:
     params = query()
     limit = cursor.page_size(params.pop("limit", None))
     after = params.pop("cursor", None)
-    docs, nxt = service.list_own_documents(deps.records(), who, api.ListFilter.model_validate(params), after, limit)
+    docs, nxt = service.list_own_documents(deps.records(), who, api.ListFilter.model_validate(params).to_domain(),
+                                           after, limit)
     page = api.DocumentPageOut(items=[api.DocumentOut.from_domain(d) for d in docs], next=nxt)
     return 200, page.model_dump(mode="json")
 
@@ -219,7 +221,7 @@ def my_upload(who: Citizen) -> tuple[int, Any]:
     from functions import deps
     from functions.records import api, service
 
-    doc, post = service.request_upload(deps.records(), who, who.ins, body_as(api.UploadIn),
+    doc, post = service.request_upload(deps.records(), who, who.ins, body_as(api.UploadIn).to_domain(),
                                        header("idempotency-key"))
     return 201, api.UploadTicketOut.from_domain(doc, post).model_dump(mode="json")
 

@@ -2,9 +2,10 @@
 day's fan-out and delivery against the moto server, count every AWS call (fan-out and workers apart), then force
 a redelivery of every delivery message and re-run the whole day, and count duplicates and losses after each.
 
-Seeding writes the items the service would write (space, agenda item, due entry) with BatchWriteItem, 25 items a
-call, straight to the tables (not through the HTTP API); counting starts after it. Each population gets its own
-tables, so one run's chained reminders (next month, next prevention item) never land in another's day.
+Seeding writes the items the services would write (space, preferences, agenda item, due entry) with
+BatchWriteItem, 25 items a call, straight to the tables (not through the HTTP API); counting starts after it. Each
+population gets its own tables, so one run's chained reminders (next month, next prevention item) never land in
+another's day.
 
 SQS ReceiveMessage/DeleteMessage are made by Lambda's event source mapping, not by our code: the bench's pump makes
 them and counts them apart, as `event_source_mapping`, outside the per-reminder figures (they are billed as SQS
@@ -72,20 +73,22 @@ def _seed(population: int, shards: int, rng: random.Random, day: date, first_ins
     from functions.agenda.worker import KIND
     from functions.identity.ins import with_key
     from functions.notifications.models import PREFERENCE_OF_KIND, Channels, NotificationPreferences, PreferenceCode
+    from functions.notifications.storage import PreferencesItem, preferences_item
 
     now = datetime(2032, 1, 1, tzinfo=UTC)
     tomorrow = day + timedelta(days=1)
     appointment_mail_off = NotificationPreferences(channels={PreferenceCode.NOTIF_APPOINTMENT: Channels(email=False)})
-    raw_prefs = appointment_mail_off.model_dump_json()
     out = Population(people=population, shards=shards)
-    with SpaceItem.batch_write() as spaces, AgendaItem.batch_write() as items, DueItem.batch_write() as entries:
+    with (SpaceItem.batch_write() as spaces, PreferencesItem.batch_write() as choices,
+          AgendaItem.batch_write() as items, DueItem.batch_write() as entries):
         for n in range(first_ins, first_ins + population):
             sex = rng.choice("12")
             ins = with_key(f"{sex}{rng.randint(30, 99):02d}{rng.randint(1, 12):02d}75{n:06d}")
             email = f"p{n}@example.org" if rng.random() < 0.7 else None
             prefs = appointment_mail_off if email and rng.random() < 0.1 else NotificationPreferences()
-            spaces.save(SpaceItem(space_key(ins), ins=ins, status="open", created_at=now, email=email,
-                                  notification_preferences=raw_prefs if prefs is appointment_mail_off else None))
+            spaces.save(SpaceItem(space_key(ins), ins=ins, status="open", created_at=now, email=email))
+            if prefs is appointment_mail_off:
+                choices.save(preferences_item(ins, prefs))
             roll = rng.random()
             due: list[DueEntry] = []
             if roll < 0.07:  # an appointment tomorrow, reminder the day before
@@ -181,13 +184,13 @@ def _reminder_notifications(pop: Population, rng: random.Random) -> tuple[Counte
     """Every reminder notification of a sample of the due people, whatever its key (a Query per person): a
     duplicate would be one (recipient, id) seen twice. A sample, because moto answers each Query by walking the
     whole table; the key check of `_delivered` covers everyone."""
-    from functions.notifications.storage import NotificationItem
+    from functions.notifications.storage import NotificationItem, notifications_only
 
     people = sorted({ins for ins, _ in pop.due})
     sample = rng.sample(people, min(DUPLICATE_SAMPLE, len(people)))
     seen: Counter[tuple[str, str]] = Counter()
     for ins in sample:
-        for item in NotificationItem.query(ins):
+        for item in NotificationItem.query(ins, notifications_only()):
             if item.notification_id.startswith("rem-"):
                 seen[(ins, item.notification_id)] += 1
     return seen, len(sample)

@@ -11,14 +11,14 @@ from functions.shared.settings import settings
 
 if TYPE_CHECKING:
     from functions.access.service import AccessDeps
-    from functions.access.storage import DynamoControlStore
+    from functions.access.storage import JournalControlStore
     from functions.accounts.storage import DynamoSpaceStore
     from functions.agenda.fanout import SqsQueue
     from functions.agenda.service import AgendaDeps
     from functions.agenda.worker import DeliveryDeps
     from functions.audit.export import KmsSigner
-    from functions.audit.storage import DynamoTraceStore
     from functions.identity.tokens import TokenVerifier
+    from functions.journal.storage import DynamoJournal, DynamoTraceReader
     from functions.notifications.models import NotificationPreferences
     from functions.notifications.storage import DynamoNotificationStore
     from functions.records.service import RecordDeps
@@ -26,11 +26,10 @@ if TYPE_CHECKING:
 
 @lru_cache(maxsize=1)
 def bind_tables() -> None:
-    from functions.access.table import ControlItem
     from functions.accounts.storage import SpaceItem
     from functions.agenda.storage import AgendaItem, DueItem
-    from functions.audit.storage import TraceItem
-    from functions.notifications.storage import NotificationItem
+    from functions.journal.storage import LedgerItem, TraceItem
+    from functions.notifications.storage import NotificationItem, PreferencesItem
     from functions.records.storage import DocumentItem
     from functions.shared.dynamo import bind
 
@@ -39,7 +38,8 @@ def bind_tables() -> None:
     bind(DocumentItem, s.documents_table, s.region)
     bind(TraceItem, s.traces_table, s.region)
     bind(NotificationItem, s.notifications_table, s.region)
-    bind(ControlItem, s.access_table, s.region)
+    bind(PreferencesItem, s.notifications_table, s.region)
+    bind(LedgerItem, s.access_table, s.region)
     bind(AgendaItem, s.agenda_table, s.region)
     bind(DueItem, s.agenda_due_table, s.region)
 
@@ -58,11 +58,20 @@ def spaces() -> DynamoSpaceStore:
 
 
 @lru_cache(maxsize=1)
-def traces() -> DynamoTraceStore:
-    from functions.audit.storage import DynamoTraceStore
+def traces() -> DynamoTraceReader:
+    from functions.journal.storage import DynamoTraceReader
 
     bind_tables()
-    return DynamoTraceStore()
+    return DynamoTraceReader()
+
+
+@lru_cache(maxsize=1)
+def journal() -> DynamoJournal:
+    """The patient journal: traces, chain heads and the ledger partition (see functions/journal/ports.py)."""
+    from functions.journal.storage import DynamoJournal
+
+    bind_tables()
+    return DynamoJournal()
 
 
 @lru_cache(maxsize=1)
@@ -83,7 +92,7 @@ def records() -> RecordDeps:
     bind_tables()
     s = settings()
     return RecordDeps(
-        documents=DynamoDocumentStore(control()),
+        documents=DynamoDocumentStore(spaces(), notifications()),
         blobs=S3BlobStore(client("s3", s.region), s.quarantine_bucket, s.records_bucket, s.kms_key_id),
         control=control(),
         clock=clock(),
@@ -94,28 +103,26 @@ def records() -> RecordDeps:
 
 
 def preferences(ins: str) -> NotificationPreferences:
-    """The holder's notification choices (on their space item); defaults if they have none."""
-    from functions.notifications.models import NotificationPreferences
-
-    return notifications().get_preferences(ins) or NotificationPreferences()
+    """The holder's notification choices (notifications' `PREFS` item); defaults if they have none."""
+    return notifications().preferences(ins)
 
 
 @lru_cache(maxsize=1)
-def control() -> DynamoControlStore:
-    from functions.access.storage import DynamoControlStore
+def control() -> JournalControlStore:
+    from functions.access.storage import JournalControlStore
 
-    bind_tables()
-    return DynamoControlStore()
+    return JournalControlStore(journal(), spaces(), notifications())
 
 
 @lru_cache(maxsize=1)
 def access() -> AccessDeps:
     from functions.access.matrix import matrix
     from functions.access.service import AccessDeps
+    from functions.access.thresholds import thresholds
 
     r = records()
     return AccessDeps(control=control(), documents=r.documents, blobs=r.blobs, clock=clock(), matrix=matrix,
-                      download_ttl_seconds=r.download_ttl_seconds, preferences=preferences)
+                      download_ttl_seconds=r.download_ttl_seconds, thresholds=thresholds, preferences=preferences)
 
 
 @lru_cache(maxsize=1)
@@ -164,12 +171,14 @@ def agenda_delivery_queue() -> SqsQueue:
 
 @lru_cache(maxsize=1)
 def agenda_delivery() -> DeliveryDeps:
-    from functions.agenda.mailer import SesMailer
     from functions.agenda.storage import DynamoDeliveryStore
     from functions.agenda.worker import DeliveryDeps
+    from functions.notifications.delivery import ClaimThenSend
+    from functions.notifications.mailer import SesMailer
     from functions.shared.aws import client
 
     bind_tables()
     s = settings()
-    return DeliveryDeps(store=DynamoDeliveryStore(s.agenda_shards),
-                        mailer=SesMailer(client("ses", s.region), s.agenda_email_source, s.agenda_email_template))
+    mailer = SesMailer(client("ses", s.region), s.agenda_email_source, s.agenda_email_template)
+    return DeliveryDeps(store=DynamoDeliveryStore(s.agenda_shards, spaces(), notifications()),
+                        email=ClaimThenSend(notifications(), mailer))

@@ -31,15 +31,14 @@ EMAIL_BODY = ("Bonjour,\n\nUn {{kind}} vous attend dans Mon espace santé pour l
 
 
 def _tables() -> None:
-    from functions.access.table import ControlItem
     from functions.accounts.storage import SpaceItem
     from functions.agenda.storage import AgendaItem, DueItem
-    from functions.audit.storage import TraceItem
+    from functions.journal.storage import LedgerItem, TraceItem
     from functions.notifications.storage import NotificationItem
     from functions.records.storage import DocumentItem
 
     deps.bind_tables()
-    for model in (SpaceItem, DocumentItem, TraceItem, NotificationItem, ControlItem, AgendaItem, DueItem):
+    for model in (SpaceItem, DocumentItem, TraceItem, NotificationItem, LedgerItem, AgendaItem, DueItem):
         if not model.exists():
             model.create_table(billing_mode="PAY_PER_REQUEST", wait=True)
     client("dynamodb", settings().region).update_time_to_live(

@@ -52,7 +52,8 @@ def seed(upload: Any) -> None:
     body = UploadIn(type_code="11490-0", title="Lettre de liaison - sortie de cardiologie",
                     service_date="2026-11-02", content_type="application/pdf",
                     size=len(DEMO_PDF), sha256=hashlib.sha256(DEMO_PDF).hexdigest())
-    doc, post = service.request_upload(deps.records(), PROFESSIONALS["hospital physician"], DEMO_PATIENT, body,
+    doc, post = service.request_upload(deps.records(), PROFESSIONALS["hospital physician"], DEMO_PATIENT,
+                                       body.to_domain(),
                                        "demo-seed-discharge-letter")
     if doc.status.value == "pending":
         upload(post, DEMO_PDF)

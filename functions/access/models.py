@@ -8,8 +8,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from functions.audit.models import ChainHead
 from functions.identity.principal import RPPS
+from functions.journal.models import ChainHead
 
 EmergencyPurpose = Literal["ETREAT", "BTG"]
 

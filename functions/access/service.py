@@ -9,11 +9,23 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 from functions.access import policy
+from functions.access.changes import (
+    AccessChange,
+    AdministratorNamed,
+    AdministratorRemoved,
+    Blocked,
+    CareTeamAdded,
+    CareTeamRemoved,
+    GrantIssued,
+    ProfessionalSeen,
+    SettingsChanged,
+    Unblocked,
+)
 from functions.access.matrix import Matrix
 from functions.access.models import (
     AccessProfile,
@@ -25,21 +37,21 @@ from functions.access.models import (
     PatientSettings,
     Refusal,
 )
-from functions.access.storage import ControlStore, ControlWrite
-from functions.access.table import ADMIN, BLOCK, CARE, GRANT, SEEN, SETTINGS
-from functions.audit.journal import MAX_ATTEMPTS, Busy, ChainMoved, back_off
-from functions.audit.models import Actor, ChainHead, Trace, TraceAction
+from functions.access.ports import ControlStore, ControlWrite
+from functions.access.thresholds import Thresholds, thresholds
 from functions.identity.ins import parse_ins
 from functions.identity.principal import Citizen, Professional
+from functions.journal.models import Actor, ChainHead, Trace, TraceAction
+from functions.journal.ports import Busy, ChainMoved
+from functions.journal.retry import MAX_ATTEMPTS, back_off
 from functions.notifications.models import (
     Notification,
     NotificationKind,
     NotificationPreferences,
     professional_recipient,
 )
-from functions.records.blobs import BlobStore
 from functions.records.models import Document
-from functions.records.storage import DocumentStore
+from functions.records.ports import BlobStore, DocumentStore
 from functions.shared import cursor
 from functions.shared.clock import Clock
 from functions.shared.errors import Forbidden, NotFound
@@ -56,9 +68,7 @@ class AccessDeps:
     clock: Clock
     matrix: Callable[[], Matrix]
     download_ttl_seconds: int
-    emergency_grant: timedelta = timedelta(hours=1)
-    unusual_reads_per_day: int = 5
-    night_hours: tuple[int, int] = (22, 6)  # Europe/Paris, [start, end)
+    thresholds: Callable[[], Thresholds] = thresholds
     preferences: Callable[[str], NotificationPreferences] = lambda _ins: NotificationPreferences()
 
 
@@ -116,9 +126,7 @@ def _unless_withheld(doc: Document | None, profile: AccessProfile,
 
 
 def _is_night(deps: AccessDeps, at: datetime) -> bool:
-    hour = at.astimezone(PARIS).hour
-    start, end = deps.night_hours
-    return hour >= start or hour < end
+    return deps.thresholds().night.contains(at)
 
 
 def _note_access(deps: AccessDeps, who: Professional, profile: AccessProfile, basis: Basis,
@@ -144,7 +152,7 @@ def _note_access(deps: AccessDeps, who: Professional, profile: AccessProfile, ba
         notifications.append(first.honouring(deps.preferences(ins)))
         notified = True
     outside_care = basis in {Basis.CONSENT, Basis.EMERGENCY}
-    if outside_care and reads >= deps.unusual_reads_per_day and alerted_on != today:
+    if outside_care and reads >= deps.thresholds().unusual_reads_per_day and alerted_on != today:
         notifications.append(Notification(recipient_ins=ins, notification_id=f"unusual-{who.rpps}-{today}",
                                            kind=NotificationKind.UNUSUAL_ACCESS, created_at=now,
                                            professional_rpps=who.rpps, reason="many_documents_outside_care_team"))
@@ -153,7 +161,7 @@ def _note_access(deps: AccessDeps, who: Professional, profile: AccessProfile, ba
                                 first_access_at=seen.first_access_at if seen else now, last_access_at=now,
                                 day=today, reads_that_day=reads, alerted_on=alerted_on,
                                 first_access_notified=notified)
-    return ControlWrite(traces=traces, puts=[(SEEN + who.rpps, acquaintance.model_dump_json())],
+    return ControlWrite(traces=traces, changes=[ProfessionalSeen(acquaintance=acquaintance)],
                         notifications=notifications)
 
 
@@ -227,7 +235,7 @@ def request_emergency_access(deps: AccessDeps, who: Professional, patient: str, 
 
             return ControlWrite(traces=[trace]), refuse
         grant = EmergencyGrant(rpps=who.rpps, purpose=purpose, reason=reason, granted_at=now,
-                               expires_at=now + deps.emergency_grant)
+                               expires_at=now + deps.thresholds().emergency_grant)
         told = Notification(recipient_ins=ins, notification_id=f"emergency-{who.rpps}-{now.timestamp():.0f}",
                             kind=NotificationKind.EMERGENCY_ACCESS, created_at=now, professional_rpps=who.rpps,
                             reason=purpose)
@@ -240,8 +248,7 @@ def request_emergency_access(deps: AccessDeps, who: Professional, patient: str, 
                                               kind=NotificationKind.UNUSUAL_ACCESS, created_at=now,
                                               professional_rpps=who.rpps, reason="emergency_access_at_night"))
         trace = Trace.new(ins, now, actor, TraceAction.EMERGENCY_ACCESS_GRANTED, reason=f"{purpose}: {reason}")
-        change = ControlWrite(traces=[trace], puts=[(GRANT + who.rpps, grant.model_dump_json())],
-                              notifications=notifications)
+        change = ControlWrite(traces=[trace], changes=[GrantIssued(grant=grant)], notifications=notifications)
         return change, lambda: grant
 
     return _decide_and_record(deps, ins, decide)
@@ -250,10 +257,10 @@ def request_emergency_access(deps: AccessDeps, who: Professional, patient: str, 
 # ---- the holder's controls --------------------------------------------------------------------------------
 
 
-def _own(deps: AccessDeps, who: Citizen, action: TraceAction, puts: list[tuple[str, str]] | None = None,
-         deletes: list[str] | None = None, subject: str | None = None) -> None:
+def _own(deps: AccessDeps, who: Citizen, action: TraceAction, change: AccessChange,
+         subject: str | None = None) -> None:
     trace = Trace.new(who.ins, deps.clock.now(), Actor.of(who), action, reason=subject)
-    deps.control.write(who.ins, ControlWrite(traces=[trace], puts=puts or [], deletes=deletes or []))
+    deps.control.write(who.ins, ControlWrite(traces=[trace], changes=[change]))
 
 
 def profile_of(deps: AccessDeps, who: Citizen) -> AccessProfile:
@@ -263,38 +270,37 @@ def profile_of(deps: AccessDeps, who: Citizen) -> AccessProfile:
 def add_to_care_team(deps: AccessDeps, who: Citizen, rpps: str) -> CareTeamMember:
     """The care team is the patient's declaration: only this puts a professional in it."""
     member = CareTeamMember(rpps=rpps, since=deps.clock.now())
-    _own(deps, who, TraceAction.CARE_TEAM_ADDED, puts=[(CARE + rpps, member.model_dump_json())], subject=rpps)
+    _own(deps, who, TraceAction.CARE_TEAM_ADDED, CareTeamAdded(member=member), subject=rpps)
     return member
 
 
 def remove_from_care_team(deps: AccessDeps, who: Citizen, rpps: str) -> None:
     if rpps not in profile_of(deps, who).care_team:
         raise NotFound("care team member")
-    _own(deps, who, TraceAction.CARE_TEAM_REMOVED, deletes=[CARE + rpps], subject=rpps)
+    _own(deps, who, TraceAction.CARE_TEAM_REMOVED, CareTeamRemoved(rpps=rpps), subject=rpps)
 
 
 def block(deps: AccessDeps, who: Citizen, rpps: str) -> None:
-    _own(deps, who, TraceAction.PROFESSIONAL_BLOCKED, puts=[(BLOCK + rpps, deps.clock.now().isoformat())],
-         deletes=[GRANT + rpps], subject=rpps)
+    _own(deps, who, TraceAction.PROFESSIONAL_BLOCKED, Blocked(rpps=rpps, at=deps.clock.now()), subject=rpps)
 
 
 def unblock(deps: AccessDeps, who: Citizen, rpps: str) -> None:
     if rpps not in profile_of(deps, who).blocked:
         raise NotFound("blocked professional")
-    _own(deps, who, TraceAction.PROFESSIONAL_UNBLOCKED, deletes=[BLOCK + rpps], subject=rpps)
+    _own(deps, who, TraceAction.PROFESSIONAL_UNBLOCKED, Unblocked(rpps=rpps), subject=rpps)
 
 
 def name_administrator(deps: AccessDeps, who: Citizen, rpps: str) -> None:
-    _own(deps, who, TraceAction.ADMINISTRATOR_NAMED, puts=[(ADMIN, rpps)], subject=rpps)
+    _own(deps, who, TraceAction.ADMINISTRATOR_NAMED, AdministratorNamed(rpps=rpps), subject=rpps)
 
 
 def remove_administrator(deps: AccessDeps, who: Citizen) -> None:
     if profile_of(deps, who).administrator is None:
         raise NotFound("administrator")
-    _own(deps, who, TraceAction.ADMINISTRATOR_REMOVED, deletes=[ADMIN])
+    _own(deps, who, TraceAction.ADMINISTRATOR_REMOVED, AdministratorRemoved())
 
 
 def change_settings(deps: AccessDeps, who: Citizen, settings: PatientSettings) -> PatientSettings:
-    _own(deps, who, TraceAction.SETTINGS_CHANGED, puts=[(SETTINGS, settings.model_dump_json())])
+    _own(deps, who, TraceAction.SETTINGS_CHANGED, SettingsChanged(settings=settings))
     return settings
 

@@ -24,6 +24,24 @@ class Space(BaseModel):
     email: str | None = None  # contact address for e-mail notifications
 
     @property
+    def is_open(self) -> bool:
+        return self.status is SpaceStatus.OPEN
+
+    @property
     def sex(self) -> int:
         """First digit of the INS: 1 male, 2 female."""
         return int(self.ins[0])
+
+
+class Contact(BaseModel):
+    """What delivering a notification needs of a space: is it open, and where to e-mail (if anywhere)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    ins: str
+    status: SpaceStatus
+    email: str | None = None
+
+    @property
+    def is_open(self) -> bool:
+        return self.status is SpaceStatus.OPEN

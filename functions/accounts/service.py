@@ -5,19 +5,19 @@ from __future__ import annotations
 from datetime import date
 
 from functions.accounts.models import Space, SpaceStatus
-from functions.accounts.storage import SpaceStore
+from functions.accounts.ports import SpaceDirectory
 from functions.identity.ins import parse_ins
 from functions.shared.clock import Clock
 
 
-def open_space(store: SpaceStore, clock: Clock, ins: str, birth_date: date | None = None,
+def open_space(store: SpaceDirectory, clock: Clock, ins: str, birth_date: date | None = None,
                email: str | None = None) -> Space:
     checked = parse_ins(ins)
     return store.open(Space(ins=checked.value, status=SpaceStatus.OPEN, created_at=clock.now(), birth_date=birth_date,
                             email=email))
 
 
-def activate(store: SpaceStore, clock: Clock, ins: str, issuer: str, subject: str) -> Space:
+def activate(store: SpaceDirectory, clock: Clock, ins: str, issuer: str, subject: str) -> Space:
     """Link a citizen login (pairwise `sub` of one issuer) to the space of one INS."""
     space = store.get(parse_ins(ins).value)
     if space is None:

@@ -1,17 +1,21 @@
-"""DynamoDB adapter for spaces and login links: one table, two item kinds, every read is a key lookup."""
+"""DynamoDB adapter for spaces and login links: one table, two item kinds, every read is a key lookup. Only
+accounts touches `SpaceItem`; other capabilities go through `functions.accounts.ports.SpaceDirectory`."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
+from typing import Any
 
 from pynamodb.attributes import UnicodeAttribute, UTCDateTimeAttribute
 from pynamodb.exceptions import PutError
 from pynamodb.models import Model
 
-from functions.accounts.models import Space, SpaceStatus
+from functions.accounts.models import Contact, Space, SpaceStatus
 from functions.shared.dynamo import error_code
+from functions.shared.lookup import BatchLookup
 from functions.shared.privacy import digest
+from functions.shared.staging import Staged, WriteSink
 
 
 class SpaceItem(Model):
@@ -27,7 +31,6 @@ class SpaceItem(Model):
     activated_at = UTCDateTimeAttribute(null=True)
     birth_date = UnicodeAttribute(null=True)
     email = UnicodeAttribute(null=True)
-    notification_preferences = UnicodeAttribute(null=True)  # JSON, owned by functions.notifications
 
 
 def space_key(ins: str) -> str:
@@ -38,14 +41,35 @@ def login_key(issuer: str, subject: str) -> str:
     return f"LOGIN#{digest('iss', issuer)}#{digest('sub', subject)}"
 
 
-class SpaceStore(Protocol):
-    def open(self, space: Space) -> Space: ...
-    def get(self, ins: str) -> Space | None: ...
-    def link_login(self, issuer: str, subject: str, ins: str, at: datetime) -> None: ...
-    def resolve_login(self, issuer: str, subject: str) -> str | None: ...
+@dataclass(frozen=True)
+class _SpaceIsOpen:
+    ins: str
+
+    def stage(self, tx: WriteSink) -> None:
+        tx.check("space", SpaceItem, space_key(self.ins), None, SpaceItem.status == SpaceStatus.OPEN.value)
+
+
+def space_is_open(ins: str) -> Staged:
+    """A condition-check for another owner's transaction (a declaration, a professional's trace): it commits only
+    while the space exists and is open; a failure is labelled `space`."""
+    return _SpaceIsOpen(ins)
+
+
+@dataclass(frozen=True)
+class _Contacts:
+    ins: list[str]
+
+    def requested(self) -> list[tuple[Any, Any, Any]]:
+        return [(SpaceItem, space_key(i), None) for i in sorted(set(self.ins))]
+
+    def parse(self, items: list[Any]) -> dict[str, Contact]:
+        return {item.ins: Contact(ins=item.ins, status=SpaceStatus(item.status), email=item.email)
+                for item in items if isinstance(item, SpaceItem) and item.status}
 
 
 class DynamoSpaceStore:
+    """`functions.accounts.ports.SpaceDirectory` on DynamoDB."""
+
     def open(self, space: Space) -> Space:
         """Create the space unless it exists (opening is idempotent); returns what is stored."""
         item = SpaceItem(
@@ -90,3 +114,9 @@ class DynamoSpaceStore:
             return SpaceItem.get(login_key(issuer, subject)).ins
         except SpaceItem.DoesNotExist:
             return None
+
+    def contacts(self, ins: list[str]) -> BatchLookup[dict[str, Contact]]:
+        return _Contacts(list(ins))
+
+    def open_condition(self, ins: str) -> Staged:
+        return space_is_open(ins)

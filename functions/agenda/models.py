@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict
 
 from functions.agenda.calendar import PreventionRecord
+from functions.notifications.models import reminder_id
 from functions.shared.errors import Unprocessable
 
 PARIS = ZoneInfo("Europe/Paris")
@@ -216,8 +217,8 @@ class DueEntry(BaseModel):
 
     @property
     def notification_id(self) -> str:
-        """Deterministic per (reminder, day): the once-only marker."""
-        return f"rem-{self.item_id}-{self.day.isoformat()}"
+        """Deterministic per (reminder, day): the once-only marker (built by notifications, as every id is)."""
+        return reminder_id(self.item_id, self.day)
 
 
 def shard_of(ins: str, shards: int) -> int:

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 from functions.accounts.models import Space
-from functions.accounts.storage import SpaceStore
+from functions.accounts.ports import SpaceDirectory
 from functions.agenda import calendar
 from functions.agenda.api import AppointmentIn, AppointmentPatch, PreventionPatch, ReminderIn, ReminderPatch
 from functions.agenda.calendar import PreventionItem, PreventionRecord, PreventionStatus
@@ -25,7 +25,7 @@ from functions.agenda.models import (
     new_id,
     paris_today,
 )
-from functions.agenda.storage import AgendaStore
+from functions.agenda.ports import AgendaStore
 from functions.identity.principal import Citizen
 from functions.shared import cursor
 from functions.shared.clock import Clock
@@ -41,7 +41,7 @@ APPOINTMENT_WHAT = "Rendez-vous"
 @dataclass(frozen=True)
 class AgendaDeps:
     agenda: AgendaStore
-    spaces: SpaceStore
+    spaces: SpaceDirectory
     clock: Clock
 
 

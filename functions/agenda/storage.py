@@ -12,20 +12,21 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta, timezone
 from datetime import time as time_of_day
-from enum import StrEnum
-from typing import Protocol
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict
 from pynamodb.attributes import NumberAttribute, TTLAttribute, UnicodeAttribute, UTCDateTimeAttribute
 from pynamodb.exceptions import TransactWriteError
 from pynamodb.expressions.condition import Condition
 from pynamodb.indexes import AllProjection, LocalSecondaryIndex
 from pynamodb.models import Model
+from pynamodb.transactions import TransactWrite
 
-from functions.accounts.storage import SpaceItem, space_key
+from functions.accounts.ports import SpaceDirectory
 from functions.agenda.calendar import PreventionRecord
+from functions.agenda.delivery import Effect, EffectKey, Outcome, Recipient
 from functions.agenda.models import (
     PREVENTION_ID,
     Appointment,
@@ -36,10 +37,10 @@ from functions.agenda.models import (
     Repeat,
     shard_of,
 )
-from functions.notifications.models import Notification, NotificationPreferences
-from functions.notifications.storage import NotificationItem, preferences_from
+from functions.notifications.models import NotificationPreferences
+from functions.notifications.ports import InAppNotifications, OnceOnly
 from functions.shared.clock import iso
-from functions.shared.dynamo import error_code, transaction
+from functions.shared.dynamo import batch_get_many, error_code, transaction
 
 DUE_RETENTION = timedelta(days=30)
 HIGH = "\uffff"
@@ -193,22 +194,6 @@ def to_prevention(item: AgendaItem) -> Prevention:
                       version=int(item.version))
 
 
-class AgendaStore(Protocol):
-    def get_appointment(self, ins: str, appointment_id: str) -> Appointment | None: ...
-    def get_reminder(self, ins: str, reminder_id: str) -> Reminder | None: ...
-    def get_prevention(self, ins: str) -> Prevention | None: ...
-    def list_appointments(self, ins: str, after: str | None, limit: int) -> tuple[list[Appointment], str | None]: ...
-    def list_reminders(self, ins: str, after: str | None, limit: int) -> tuple[list[Reminder], str | None]: ...
-    def save_appointment(self, a: Appointment, expected_version: int | None, old_due: date | None,
-                         due: DueEntry | None) -> bool: ...
-    def save_reminder(self, r: Reminder, expected_version: int | None, old_due: date | None,
-                      due: DueEntry | None) -> bool: ...
-    def save_prevention(self, p: Prevention, expected_version: int | None, old_due: date | None,
-                        due: DueEntry | None) -> bool: ...
-    def delete_appointment(self, a: Appointment) -> bool: ...
-    def delete_reminder(self, r: Reminder) -> bool: ...
-
-
 def _cancelled_on_condition(exc: TransactWriteError) -> bool:
     if error_code(exc) != "TransactionCanceledException":
         raise exc
@@ -330,64 +315,70 @@ class DynamoDueIndex:
 # ---- delivery ------------------------------------------------------------------------------------------------
 
 TRANSACT_LIMIT = 100
+Tag = tuple[EffectKey, str]  # (effect, which of its writes: "notification", "next", "item")
 
 
-class ContactOf(BaseModel):
-    model_config = ConfigDict(frozen=True)
+class _TaggedSink:
+    """A `WriteSink` over pynamodb's TransactWrite that also takes updates and remembers whose each write is:
+    pynamodb sends checks, deletes, puts, then updates, each in call order, and the cancellation reasons follow
+    that order, so `tags()` lines up with them."""
 
-    status: str
-    email: str | None
-    preferences: NotificationPreferences
+    def __init__(self, tx: TransactWrite) -> None:
+        self._tx = tx
+        self.tag: Tag = (("", ""), "")
+        self._checks: list[Tag] = []
+        self._deletes: list[Tag] = []
+        self._puts: list[Tag] = []
+        self._updates: list[Tag] = []
+
+    def check(self, label: str, model: Any, hash_key: Any, range_key: Any, condition: Any) -> None:
+        self._tx.condition_check(model, hash_key, range_key, condition=condition)
+        self._checks.append(self.tag)
+
+    def delete(self, label: str, item: Any, condition: Any | None = None) -> None:
+        self._tx.delete(item, condition=condition)
+        self._deletes.append(self.tag)
+
+    def put(self, label: str, item: Any, condition: Any | None = None, return_old: bool = False) -> None:
+        self._tx.save(item, condition=condition, return_values="ALL_OLD" if return_old else None)
+        self._puts.append(self.tag)
+
+    def update(self, item: Model, actions: list[Any], condition: Condition) -> None:
+        self._tx.update(item, actions=actions, condition=condition)
+        self._updates.append(self.tag)
+
+    def tags(self) -> list[Tag]:
+        return self._checks + self._deletes + self._puts + self._updates
 
 
-EffectKey = tuple[str, str]
+@dataclass(frozen=True)
+class _Preventions:
+    ins: list[str]
 
+    def requested(self) -> list[tuple[Any, Any, Any]]:
+        return [(AgendaItem, i, PREVENTION_ID) for i in sorted(set(self.ins))]
 
-def effect_key(n: Notification) -> EffectKey:
-    """(recipient, notification id): the notification's own key. The id alone is not unique across people: every
-    prevention reminder of a day is `rem-prevention-<day>`."""
-    return (n.recipient_ins, n.notification_id)
-
-
-class Effect(BaseModel):
-    """One reminder of one day: its notification (once-only by key), its item moved on, its next entry."""
-
-    model_config = ConfigDict(frozen=True)
-
-    entry: DueEntry
-    notification: Notification
-    email: bool
-    next_entry: DueEntry | None = None
-
-    @property
-    def key(self) -> EffectKey:
-        return effect_key(self.notification)
-
-
-class Outcome(StrEnum):
-    DONE = "done"
-    ALREADY = "already"  # the notification exists: an earlier run or delivery did it
-    ALREADY_EMAIL_PENDING = "already_email_pending"  # ... but its e-mail was never confirmed sent (crash)
-    STALE = "stale"  # the item changed or was deleted after the fan-out read the entry
+    def parse(self, items: list[Any]) -> dict[str, Prevention]:
+        return {item.owner: to_prevention(item) for item in items
+                if isinstance(item, AgendaItem) and item.kind == ItemKind.PREVENTION.value}
 
 
 class DynamoDeliveryStore:
-    """Reads contacts and prevention items by BatchGetItem (100 keys a call); commits up to 100 items per
-    TransactWriteItems. The notification's key (reminder + day) is the once-only marker."""
+    """Reads contacts (accounts), preferences (notifications) and prevention items (agenda) in one multi-table
+    BatchGetItem (100 keys a call); commits up to 100 items per TransactWriteItems, the notifications staged by
+    their owner. The notification's key (reminder + day) is the once-only marker."""
 
-    def __init__(self, shards: int) -> None:
+    def __init__(self, shards: int, spaces: SpaceDirectory, notifications: InAppNotifications) -> None:
         self.shards = shards
+        self._spaces = spaces
+        self._notifications = notifications
 
-    def contacts(self, ins: list[str]) -> dict[str, ContactOf]:
-        found = {}
-        for item in SpaceItem.batch_get([space_key(i) for i in sorted(set(ins))]):
-            found[item.ins] = ContactOf(status=item.status or "", email=item.email,
-                                        preferences=preferences_from(item.notification_preferences))
-        return found
-
-    def preventions(self, ins: list[str]) -> dict[str, Prevention]:
-        keys = [(i, PREVENTION_ID) for i in sorted(set(ins))]
-        return {item.owner: to_prevention(item) for item in AgendaItem.batch_get(keys)} if keys else {}
+    def read(self, ins: list[str], prevention_of: list[str]) -> tuple[dict[str, Recipient], dict[str, Prevention]]:
+        contacts, prefs, preventions = batch_get_many([
+            self._spaces.contacts(ins), self._notifications.preferences_of(ins), _Preventions(prevention_of)])
+        recipients = {i: Recipient(contact=c, preferences=prefs.get(i, NotificationPreferences()))
+                      for i, c in contacts.items()}
+        return recipients, preventions
 
     def commit(self, effects: list[Effect]) -> dict[EffectKey, Outcome]:
         """Chunks of whole effects (≤ 100 items); a cancelled chunk is retried without the effects whose
@@ -431,62 +422,38 @@ class DynamoDeliveryStore:
         return outcomes
 
     def _try(self, effects: list[Effect]) -> dict[EffectKey, Outcome] | None:
-        """None when committed; else the effects whose own conditions failed ({} when the cause is elsewhere).
-        pynamodb sends puts before updates, each in call order, and the cancellation reasons follow that order."""
-        puts: list[tuple[EffectKey, bool]] = []  # (effect, is it the notification)
-        updates: list[EffectKey] = []
+        """None when committed; else the effects whose own conditions failed ({} when the cause is elsewhere)."""
+        notices: dict[EffectKey, OnceOnly] = {}
         try:
             with transaction() as tx:
+                sink = _TaggedSink(tx)
                 for effect in effects:
                     key = effect.key
-                    tx.save(NotificationItem.from_domain(effect.notification, email_pending=effect.email),
-                            condition=NotificationItem.sk.does_not_exist(), return_values="ALL_OLD")
-                    puts.append((key, True))
+                    sink.tag = (key, "notification")
+                    notices[key] = self._notifications.staged_once(effect.notification, email_pending=effect.email)
+                    notices[key].stage(sink)
                     if effect.next_entry is not None:
-                        tx.save(due_item(effect.next_entry, self.shards))
-                        puts.append((key, False))
+                        sink.tag = (key, "next")
+                        sink.put("next", due_item(effect.next_entry, self.shards))
                 for effect in effects:
                     e = effect.entry
                     action = (AgendaItem.next_due.set(effect.next_entry.day.isoformat()) if effect.next_entry
                               else AgendaItem.next_due.remove())
-                    tx.update(AgendaItem(e.owner_ins, e.item_id), actions=[action],
-                              condition=(AgendaItem.next_due == e.day.isoformat()) & (AgendaItem.version == e.version))
-                    updates.append(effect.key)
+                    sink.tag = (effect.key, "item")
+                    unchanged = (AgendaItem.next_due == e.day.isoformat()) & (AgendaItem.version == e.version)
+                    sink.update(AgendaItem(e.owner_ins, e.item_id), actions=[action], condition=unchanged)
         except TransactWriteError as exc:
             if error_code(exc) != "TransactionCanceledException":
                 raise
-            reasons = exc.cancellation_reasons
             failed: dict[EffectKey, Outcome] = {}
-            for (key, is_notification), reason in zip(puts, reasons[:len(puts)], strict=False):
-                if is_notification and reason is not None and reason.code == "ConditionalCheckFailed":
-                    old = NotificationItem.from_raw_data(reason.raw_item) if reason.raw_item else None
-                    failed[key] = Outcome.ALREADY_EMAIL_PENDING if old and old.email_pending else Outcome.ALREADY
-            for key, reason in zip(updates, reasons[len(puts):], strict=False):
-                if reason is not None and reason.code == "ConditionalCheckFailed" and key not in failed:
+            for (key, role), reason in zip(sink.tags(), exc.cancellation_reasons, strict=False):
+                if reason is None or reason.code != "ConditionalCheckFailed":
+                    continue
+                if role == "notification":
+                    old = reason.raw_item or {}
+                    failed[key] = (Outcome.ALREADY_EMAIL_PENDING if notices[key].email_was_pending(old)
+                                   else Outcome.ALREADY)
+                elif role == "item" and key not in failed:
                     failed[key] = Outcome.STALE
             return failed
         return None
-
-    def claim_emails(self, notifications: list[Notification]) -> list[Notification]:
-        """Clears `email_pending` only where it is still set, and returns those notifications: their e-mail is
-        this delivery's to send. A concurrent delivery of the same entry finds it cleared and sends nothing."""
-        claimed: list[Notification] = []
-        for start in range(0, len(notifications), TRANSACT_LIMIT):
-            pending = notifications[start:start + TRANSACT_LIMIT]
-            while pending:
-                try:
-                    with transaction() as tx:
-                        for n in pending:
-                            tx.update(NotificationItem(n.recipient_ins, NotificationItem.sort_key(n)),
-                                      actions=[NotificationItem.email_pending.remove()],
-                                      condition=NotificationItem.email_pending.exists())
-                except TransactWriteError as exc:
-                    if not _cancelled_on_condition(exc):
-                        raise
-                    lost = [n for n, r in zip(pending, exc.cancellation_reasons, strict=False)
-                            if r is not None and r.code == "ConditionalCheckFailed"]
-                    pending = [n for n in pending if n not in lost]
-                    continue
-                claimed.extend(pending)
-                break
-        return claimed

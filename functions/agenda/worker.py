@@ -1,13 +1,14 @@
 """Reminder delivery. A delivery message holds up to 100 reminders of one day; for them the worker makes one
-BatchGetItem of contacts (plus one of prevention items when needed), one or two TransactWriteItems (notification
-put only if absent + item moved on + next occurrence queued), SES bulk sends of 50, one TransactWriteItems to mark
-the e-mails sent. Partial batch responses: a failing message is retried alone and ends in the dead-letter queue.
+multi-table BatchGetItem request of contacts (accounts), preferences (notifications) and prevention items (agenda),
+which DynamoDB serves 100 keys a call; one or two TransactWriteItems (notification put only if absent + item moved
+on + next occurrence queued); then the notifications' e-mail delivery claims the e-mails (one TransactWriteItems)
+and sends them by SES bulk sends of 50. Partial batch responses: a failing message is retried alone and ends in the
+dead-letter queue.
 
 Exactly once: the notification key (reminder + day) is written in the same transaction that moves the item on, so
 re-running the day or redelivering a message finds it and does nothing. E-mail is sent after that commit by the
-delivery that claims it (a conditional clear of `email_pending`): two concurrent deliveries of the same entry send
-it once. A crash between the claim and SES accepting the e-mail loses that e-mail (SES has no idempotency key: a
-resend could not be told from a duplicate)."""
+delivery that claims it (`functions.notifications.delivery`): two concurrent deliveries of the same entry send
+it once."""
 
 from __future__ import annotations
 
@@ -15,21 +16,21 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any, Protocol
+from typing import Any
 
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from pydantic import BaseModel
 from pynamodb.exceptions import PynamoDBException
 
-from functions.accounts.models import SpaceStatus
 from functions.agenda import calendar
+from functions.agenda.delivery import Effect, EffectKey, Outcome
 from functions.agenda.fanout import DeliveryBatch, DueIndex, Queue, ShardTask, run_shard
-from functions.agenda.mailer import Email, Mailer
 from functions.agenda.models import DueEntry, ItemKind, Prevention, Reminder, Repeat, notified_at
+from functions.agenda.ports import DeliveryStore
 from functions.agenda.service import prevention_due, reminder_due
-from functions.agenda.storage import ContactOf, Effect, EffectKey, Outcome, effect_key
-from functions.notifications.models import PREFERENCE_OF_KIND, Notification, NotificationKind
+from functions.notifications.models import PREFERENCE_OF_KIND, Email, Notification, NotificationKind
+from functions.notifications.ports import EmailDelivery
 from functions.shared.dynamo import error_code
 from functions.shared.observability import correlate, logger
 
@@ -39,17 +40,10 @@ KIND = {ItemKind.APPOINTMENT: NotificationKind.APPOINTMENT_REMINDER,
 EMAIL_KIND = {ItemKind.APPOINTMENT: "rendez-vous", ItemKind.REMINDER: "rappel", ItemKind.PREVENTION: "prévention"}
 
 
-class DeliveryStore(Protocol):
-    def contacts(self, ins: list[str]) -> dict[str, ContactOf]: ...
-    def preventions(self, ins: list[str]) -> dict[str, Prevention]: ...
-    def commit(self, effects: list[Effect]) -> dict[EffectKey, Outcome]: ...
-    def claim_emails(self, notifications: list[Notification]) -> list[Notification]: ...
-
-
 @dataclass(frozen=True)
 class DeliveryDeps:
     store: DeliveryStore
-    mailer: Mailer
+    email: EmailDelivery
 
 
 class DeliveryReport(BaseModel):
@@ -85,30 +79,32 @@ def _next(entry: DueEntry, prevention: Prevention | None) -> DueEntry | None:
 def deliver(deps: DeliveryDeps, batch: DeliveryBatch) -> DeliveryReport:
     report = DeliveryReport()
     entries = batch.entries
-    contacts = deps.store.contacts([e.owner_ins for e in entries])
-    preventions = deps.store.preventions([e.owner_ins for e in entries if e.kind is ItemKind.PREVENTION])
+    recipients, preventions = deps.store.read([e.owner_ins for e in entries],
+                                              [e.owner_ins for e in entries if e.kind is ItemKind.PREVENTION])
     effects: list[Effect] = []
     mail_to: dict[EffectKey, Email] = {}
     for entry in entries:
-        contact = contacts.get(entry.owner_ins)
-        if contact is None or contact.status != SpaceStatus.OPEN.value:
+        recipient = recipients.get(entry.owner_ins)
+        if recipient is None or not recipient.contact.is_open:
             report.skipped += 1
             continue
         kind = KIND[entry.kind]
-        channels = contact.preferences.for_code(PREFERENCE_OF_KIND[kind])
+        channels = recipient.preferences.for_code(PREFERENCE_OF_KIND[kind])
         what = _labels(entry.what) if entry.kind is ItemKind.PREVENTION else entry.what
-        notification = Notification(recipient_ins=entry.owner_ins, notification_id=entry.notification_id,
-                                    kind=kind, created_at=notified_at(entry.day), what=what, when=entry.when,
-                                    professional=entry.professional, place=entry.place, in_app=channels.in_app)
-        email = bool(channels.email and contact.email)
+        notification = Notification.for_reminder(entry.owner_ins, entry.item_id, entry.day, kind,
+                                                 notified_at(entry.day), what=what, when=entry.when,
+                                                 professional=entry.professional, place=entry.place,
+                                                 in_app=channels.in_app)
+        address = recipient.contact.email
+        email = bool(channels.email and address)
         effect = Effect(entry=entry, notification=notification, email=email,
                         next_entry=_next(entry, preventions.get(entry.owner_ins)))
         effects.append(effect)
-        if email and contact.email:
+        if email and address:
             mail_to[effect.key] = Email(
-                address=contact.email, data={"kind": EMAIL_KIND[entry.kind], "day": entry.day.strftime("%d/%m/%Y")})
+                address=address, data={"kind": EMAIL_KIND[entry.kind], "day": entry.day.strftime("%d/%m/%Y")})
     outcomes = deps.store.commit(effects)
-    to_claim: list[Notification] = []
+    to_claim: list[tuple[Notification, Email]] = []
     for effect in effects:
         key = effect.key
         outcome = outcomes.get(key, Outcome.STALE)
@@ -119,12 +115,11 @@ def deliver(deps: DeliveryDeps, batch: DeliveryBatch) -> DeliveryReport:
         else:
             report.already += 1
         if key in mail_to and (outcome is Outcome.ALREADY_EMAIL_PENDING or (outcome is Outcome.DONE and effect.email)):
-            to_claim.append(effect.notification)
+            to_claim.append((effect.notification, mail_to[key]))
     # claim before sending: of two deliveries of the same entry only the one that clears email_pending sends
-    emails = [mail_to[effect_key(n)] for n in deps.store.claim_emails(to_claim)] if to_claim else []
-    if emails:
-        report.emails_refused = deps.mailer.send(emails)
-        report.emails = len(emails) - report.emails_refused
+    if to_claim:
+        sent = deps.email.send_once(to_claim)
+        report.emails, report.emails_refused = sent.sent, sent.refused
     return report
 
 

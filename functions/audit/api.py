@@ -6,7 +6,7 @@ from datetime import datetime
 
 from pydantic import BaseModel
 
-from functions.audit.models import Trace
+from functions.journal.models import Trace
 
 
 class ActorOut(BaseModel):

@@ -13,7 +13,7 @@ from typing import Any, Protocol
 
 from pydantic import BaseModel
 
-from functions.audit.models import ChainHead, Trace, verify_chain
+from functions.journal.models import ChainHead, Trace, verify_chain
 
 FORMAT = "mes-trace-export/1"
 ALGORITHM = "ECDSA_SHA_256"

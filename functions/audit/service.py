@@ -1,26 +1,28 @@
-"""What the holder reads of their traces."""
+"""What the holder reads of their traces: the citizen's read side of the patient journal (its TraceReader), and
+the signed export. Audit keeps no storage of its own beyond the KMS signer."""
 
 from __future__ import annotations
 
-from functions.access.storage import ControlStore, ControlWrite
+from functions.access.ports import ControlStore, ControlWrite
 from functions.audit.export import SignedExport, Signer, build
-from functions.audit.models import Actor, Trace, TraceAction
-from functions.audit.storage import MAIN, TraceStore
 from functions.identity.principal import Citizen
+from functions.journal.models import Actor, Trace, TraceAction
+from functions.journal.ports import TraceReader
 from functions.shared import cursor
 from functions.shared.clock import Clock
 from functions.shared.errors import InvalidRequest
 
 
-def list_traces(store: TraceStore, who: Citizen, raw_cursor: str | None, limit: int) -> tuple[list[Trace], str | None]:
+def list_traces(store: TraceReader, who: Citizen, raw_cursor: str | None,
+                limit: int) -> tuple[list[Trace], str | None]:
     after = cursor.decode(raw_cursor)
-    if after is not None and not after.startswith(MAIN):  # only positions in the patient's own chain
+    if after is not None and not store.is_position(after):  # only positions in the patient's own chain
         raise InvalidRequest("invalid cursor", code="invalid_cursor")
     traces, last = store.list(who.ins, after, limit)
     return traces, cursor.encode(last)
 
 
-def export_traces(store: TraceStore, control: ControlStore, signer: Signer, clock: Clock,
+def export_traces(store: TraceReader, control: ControlStore, signer: Signer, clock: Clock,
                   who: Citizen) -> SignedExport:
     """The whole chain up to its current head, signed; the export itself is then traced."""
     head = control.head(who.ins)

@@ -4,7 +4,7 @@ Reminders also say what, when (Europe/Paris time) and where, as the person enter
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict
@@ -89,3 +89,68 @@ class Notification(BaseModel):
     def honouring(self, prefs: NotificationPreferences) -> Notification:
         """The same notification, hidden from the list when the holder turned this kind off in-app."""
         return self if prefs.shows_in_app(self.kind) else self.model_copy(update={"in_app": False})
+
+    # ---- the one place notification ids are built ------------------------------------------------------------
+    # An id is deterministic per effect (the document it announces, a reminder and its day...): with the recipient
+    # and creation time it is the notification's key, so a redelivered event or a re-run day cannot notify twice.
+
+    @classmethod
+    def for_document(cls, patient_ins: str, document_id: str, at: datetime) -> Notification:
+        """A new document in the record."""
+        return cls(recipient_ins=patient_ins, notification_id=f"new-{document_id}",
+                   kind=NotificationKind.NEW_DOCUMENT, created_at=at, document_id=document_id)
+
+    @classmethod
+    def for_announcement(cls, patient_ins: str, document_id: str, at: datetime) -> Notification:
+        """An INVISIBLE_PATIENT document awaits its announcement consultation (the document is not named)."""
+        return cls(recipient_ins=patient_ins, notification_id=f"see-doctor-{document_id}",
+                   kind=NotificationKind.SEE_YOUR_DOCTOR, created_at=at)
+
+    @classmethod
+    def for_first_access(cls, patient_ins: str, rpps: str, at: datetime) -> Notification:
+        return cls(recipient_ins=patient_ins, notification_id=f"first-{rpps}", kind=NotificationKind.FIRST_ACCESS,
+                   created_at=at, professional_rpps=rpps)
+
+    @classmethod
+    def for_unusual_reads(cls, patient_ins: str, rpps: str, day: date, at: datetime) -> Notification:
+        """Many documents read outside the care team on one (Paris) day: once per professional and day."""
+        return cls(recipient_ins=patient_ins, notification_id=f"unusual-{rpps}-{day}",
+                   kind=NotificationKind.UNUSUAL_ACCESS, created_at=at, professional_rpps=rpps,
+                   reason="many_documents_outside_care_team")
+
+    @classmethod
+    def for_emergency_access(cls, patient_ins: str, rpps: str, purpose: str, at: datetime) -> Notification:
+        """Told to the patient (and, as a copy with `to`, to their GP)."""
+        return cls(recipient_ins=patient_ins, notification_id=f"emergency-{rpps}-{at.timestamp():.0f}",
+                   kind=NotificationKind.EMERGENCY_ACCESS, created_at=at, professional_rpps=rpps, reason=purpose)
+
+    @classmethod
+    def for_night_emergency(cls, patient_ins: str, rpps: str, at: datetime) -> Notification:
+        return cls(recipient_ins=patient_ins, notification_id=f"unusual-night-{rpps}",
+                   kind=NotificationKind.UNUSUAL_ACCESS, created_at=at, professional_rpps=rpps,
+                   reason="emergency_access_at_night")
+
+    @classmethod
+    def for_reminder(cls, recipient_ins: str, item_id: str, day: date, kind: NotificationKind, at: datetime,
+                     **details: str | bool | None) -> Notification:
+        """One reminder of one day (`what`, `when`, `professional`, `place`, `in_app` in `details`)."""
+        return cls.model_validate({"recipient_ins": recipient_ins, "notification_id": reminder_id(item_id, day),
+                                   "kind": kind, "created_at": at, **details})
+
+    def to(self, recipient: str) -> Notification:
+        """The same notification for another recipient (e.g. `professional_recipient(gp)`)."""
+        return self.model_copy(update={"recipient_ins": recipient})
+
+
+def reminder_id(item_id: str, day: date) -> str:
+    """Deterministic per (reminder, day): the once-only marker of a reminder's delivery."""
+    return f"rem-{item_id}-{day.isoformat()}"
+
+
+class Email(BaseModel):
+    """One e-mail of a bulk templated send: the address and the template's data (never health content)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    address: str
+    data: dict[str, str]

@@ -4,27 +4,24 @@ from __future__ import annotations
 
 from functions.identity.principal import Citizen
 from functions.notifications.models import Notification, NotificationPreferences
-from functions.notifications.storage import NotificationStore
+from functions.notifications.ports import InAppNotifications
 from functions.shared import cursor
-from functions.shared.errors import NotFound
 
 
-def list_notifications(store: NotificationStore, who: Citizen, raw_cursor: str | None,
+def list_notifications(store: InAppNotifications, who: Citizen, raw_cursor: str | None,
                        limit: int) -> tuple[list[Notification], str | None]:
     after = cursor.decode(raw_cursor)
     items, last = store.list(who.ins, after, limit)
     return items, cursor.encode(last)
 
 
-def read_preferences(store: NotificationStore, who: Citizen) -> NotificationPreferences:
-    prefs = store.get_preferences(who.ins)
-    if prefs is None:
-        raise NotFound("space")
-    return prefs
+def read_preferences(store: InAppNotifications, who: Citizen) -> NotificationPreferences:
+    """A citizen is authenticated through the login link of an existing space, so there is always a space here;
+    a holder who never chose has every code on."""
+    return store.preferences(who.ins)
 
 
-def replace_preferences(store: NotificationStore, who: Citizen,
+def replace_preferences(store: InAppNotifications, who: Citizen,
                         prefs: NotificationPreferences) -> NotificationPreferences:
-    if not store.put_preferences(who.ins, prefs):
-        raise NotFound("space")
+    store.put_preferences(who.ins, prefs)
     return prefs

@@ -1,22 +1,36 @@
-"""Notifications table: partition = recipient, sort = time + id. The notification id is deterministic per effect
-(e.g. the document it announces, or a reminder and its day), so a redelivered event cannot notify twice.
+"""Notifications table, owned by notifications alone. Partition = recipient; sort = time + id for a notification,
+`PREFS` for the holder's preferences (kept out of the listing by its key condition: notification sort keys start
+with a digit). The notification id is deterministic per effect (see `Notification.for_...`), so a redelivered
+event cannot notify twice.
 
 A notification the holder turned off in-app is still written, `hidden`: its key is the once-only marker for the
-e-mail, and the list leaves it out. Preferences live on the space item (one read gives contact and choices)."""
+e-mail, and the list leaves it out. `email_pending` marks a notification whose e-mail is still to be claimed.
+
+Preferences used to sit on the space item (accounts'); they moved here with no migration, as nothing is deployed
+yet. Reminder delivery still reads contacts and preferences in one BatchGetItem (`batch_get_many`)."""
 
 from __future__ import annotations
 
 import json
-from typing import Protocol
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
 
 from pynamodb.attributes import BooleanAttribute, UnicodeAttribute, UTCDateTimeAttribute
-from pynamodb.exceptions import UpdateError
+from pynamodb.exceptions import TransactWriteError
+from pynamodb.expressions.condition import Condition
 from pynamodb.models import Model
 
-from functions.accounts.storage import SpaceItem, space_key
 from functions.notifications.models import Notification, NotificationKind, NotificationPreferences
+from functions.notifications.ports import OnceOnly
 from functions.shared.clock import iso
-from functions.shared.dynamo import error_code, newest_first
+from functions.shared.dynamo import error_code, newest_first, transaction
+from functions.shared.lookup import BatchLookup
+from functions.shared.staging import Staged, WriteSink
+
+PREFS = "PREFS"
+TRANSACT_LIMIT = 100
+_TIMESTAMPED = ("0", "9\uffff")  # every notification sort key is an ISO time: PREFS sorts outside
 
 
 class NotificationItem(Model):
@@ -58,36 +72,117 @@ class NotificationItem(Model):
                             professional_rpps=self.professional_rpps, reason=self.reason, in_app=not self.hidden)
 
 
+class PreferencesItem(Model):
+    """The holder's preferences: same table, sort key `PREFS`."""
+
+    class Meta:
+        table_name = "notifications"
+
+    recipient = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True, default=PREFS)
+    preferences = UnicodeAttribute(null=True)  # JSON of NotificationPreferences
+
+
+def notifications_only() -> Condition:
+    """The key condition that reads a partition's notifications and not its `PREFS` item."""
+    return NotificationItem.sk.between(*_TIMESTAMPED)
+
+
 def preferences_from(raw: str | None) -> NotificationPreferences:
     return NotificationPreferences.model_validate(json.loads(raw)) if raw else NotificationPreferences()
 
 
-class NotificationStore(Protocol):
-    def list(self, recipient_ins: str, after: str | None, limit: int) -> tuple[list[Notification], str | None]: ...
-    def get_preferences(self, ins: str) -> NotificationPreferences | None: ...
-    def put_preferences(self, ins: str, prefs: NotificationPreferences) -> bool: ...
+def preferences_item(ins: str, prefs: NotificationPreferences) -> PreferencesItem:
+    return PreferencesItem(ins, PREFS, preferences=json.dumps(prefs.model_dump(mode="json"), sort_keys=True))
+
+
+@dataclass(frozen=True)
+class _Put:
+    notification: Notification
+    once: bool
+
+    def stage(self, tx: WriteSink) -> None:
+        tx.put("notification", NotificationItem.from_domain(self.notification),
+               NotificationItem.sk.does_not_exist() if self.once else None)
+
+
+@dataclass(frozen=True)
+class _OnceOnly:
+    notification: Notification
+    email_pending: bool
+
+    def stage(self, tx: WriteSink) -> None:
+        tx.put("notification", NotificationItem.from_domain(self.notification, email_pending=self.email_pending),
+               NotificationItem.sk.does_not_exist(), return_old=True)
+
+    def email_was_pending(self, old: Mapping[str, Any]) -> bool:
+        return bool(old) and bool(NotificationItem.from_raw_data(dict(old)).email_pending)
+
+
+@dataclass(frozen=True)
+class _Preferences:
+    ins: list[str]
+
+    def requested(self) -> list[tuple[Any, Any, Any]]:
+        return [(PreferencesItem, i, PREFS) for i in sorted(set(self.ins))]
+
+    def parse(self, items: list[Any]) -> dict[str, NotificationPreferences]:
+        return {item.recipient: preferences_from(item.preferences) for item in items
+                if isinstance(item, PreferencesItem)}
 
 
 class DynamoNotificationStore:
+    """`InAppNotifications` and `EmailClaims` on DynamoDB."""
+
+    def staged(self, notifications: list[Notification], once: bool = True) -> list[Staged]:
+        return [_Put(n, once) for n in notifications]
+
+    def staged_once(self, notification: Notification, email_pending: bool) -> OnceOnly:
+        return _OnceOnly(notification, email_pending)
+
+    def preferences(self, ins: str) -> NotificationPreferences:
+        try:
+            item = PreferencesItem.get(ins, PREFS, consistent_read=True)
+        except PreferencesItem.DoesNotExist:
+            return NotificationPreferences()
+        return preferences_from(item.preferences)
+
+    def put_preferences(self, ins: str, prefs: NotificationPreferences) -> None:
+        stored = preferences_item(ins, prefs)
+        PreferencesItem(ins, PREFS).update(actions=[PreferencesItem.preferences.set(stored.preferences)])
+
+    def preferences_of(self, ins: list[str]) -> BatchLookup[dict[str, NotificationPreferences]]:
+        return _Preferences(list(ins))
+
+    def claim_emails(self, notifications: list[Notification]) -> list[Notification]:
+        """Clears `email_pending` only where it is still set, and returns those notifications: their e-mail is
+        this delivery's to send. A concurrent delivery of the same entry finds it cleared and sends nothing."""
+        claimed: list[Notification] = []
+        for start in range(0, len(notifications), TRANSACT_LIMIT):
+            pending = notifications[start:start + TRANSACT_LIMIT]
+            while pending:
+                try:
+                    with transaction() as tx:
+                        for n in pending:
+                            tx.update(NotificationItem(n.recipient_ins, NotificationItem.sort_key(n)),
+                                      actions=[NotificationItem.email_pending.remove()],
+                                      condition=NotificationItem.email_pending.exists())
+                except TransactWriteError as exc:
+                    if error_code(exc) != "TransactionCanceledException":
+                        raise
+                    lost = [n for n, r in zip(pending, exc.cancellation_reasons, strict=False)
+                            if r is not None and r.code == "ConditionalCheckFailed"]
+                    if not lost:
+                        raise
+                    pending = [n for n in pending if n not in lost]
+                    continue
+                claimed.extend(pending)
+                break
+        return claimed
+
+    # last: the method named `list` would shadow the builtin in the annotations below it
     def list(self, recipient_ins: str, after: str | None, limit: int) -> tuple[list[Notification], str | None]:
         items, last = newest_first(NotificationItem, recipient_ins, after, limit,
+                                   range_key_condition=notifications_only(),
                                    filter_condition=NotificationItem.hidden.does_not_exist())
         return [item.to_domain() for item in items], last
-
-    def get_preferences(self, ins: str) -> NotificationPreferences | None:
-        try:
-            item = SpaceItem.get(space_key(ins), consistent_read=True)
-        except SpaceItem.DoesNotExist:
-            return None
-        return preferences_from(item.notification_preferences)
-
-    def put_preferences(self, ins: str, prefs: NotificationPreferences) -> bool:
-        raw = json.dumps(prefs.model_dump(mode="json"), sort_keys=True)
-        try:
-            SpaceItem(space_key(ins)).update(actions=[SpaceItem.notification_preferences.set(raw)],
-                                             condition=SpaceItem.key.exists())
-        except UpdateError as exc:
-            if error_code(exc) == "ConditionalCheckFailedException":
-                return False
-            raise
-        return True

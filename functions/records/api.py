@@ -9,8 +9,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from functions.records.blobs import PresignedPost
-from functions.records.models import Declaration, Document
+from functions.records.models import Declaration, Document, DocumentFilter, PresignedPost
 
 
 class UploadIn(BaseModel):
@@ -33,7 +32,7 @@ class UploadIn(BaseModel):
             raise ValueError("must be 64 hexadecimal characters")
         return value.lower()
 
-    def declaration(self) -> Declaration:
+    def to_domain(self) -> Declaration:
         return Declaration(**self.model_dump())
 
 
@@ -49,6 +48,9 @@ class ListFilter(BaseModel):
         if self.date_from and self.date_to and self.date_from > self.date_to:
             raise ValueError("date_from must not be after date_to")
         return self
+
+    def to_domain(self) -> DocumentFilter:
+        return DocumentFilter(**self.model_dump())
 
 
 class AuthorOut(BaseModel):

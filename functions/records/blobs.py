@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any
 
 from botocore.exceptions import ClientError
+
+from functions.records.models import PresignedPost, QuarantinedObject
 
 CHUNK_BYTES = 256 * 1024
 # Verified content type -> (type served on download, file extension). Text was checked as UTF-8 by the verifier,
@@ -30,36 +30,6 @@ _DOWNLOADS = {
 
 def download_type(verified_content_type: str) -> tuple[str, str]:
     return _DOWNLOADS.get(verified_content_type, ("application/octet-stream", "bin"))
-
-
-@dataclass(frozen=True)
-class PresignedPost:
-    url: str
-    fields: dict[str, str]
-
-
-@dataclass(frozen=True)
-class QuarantinedObject:
-    """An uploaded object as the verifier reads it: the metadata the presigned POST pinned (patient, uploader), S3's
-    LastModified (when the upload reached S3, to hold it to the ticket's expiry) and a stream of its bytes."""
-
-    patient_ins: str | None
-    content_type: str | None
-    etag: str
-    chunks: Iterator[bytes]
-    close: Callable[[], None]
-    uploader: str | None
-    last_modified: datetime
-
-
-class BlobStore(Protocol):
-    def presign_upload(self, key: str, patient_ins: str, uploader: str, content_type: str, size: int,
-                       now: datetime, expires_at: datetime) -> PresignedPost: ...
-    def open_quarantined(self, key: str) -> QuarantinedObject | None: ...
-    def promote(self, key: str, etag: str, record_key: str, content_type: str, context: dict[str, str]) -> None: ...
-    def discard_quarantined(self, key: str) -> None: ...
-    def delete_record(self, record_key: str) -> None: ...
-    def presign_download(self, record_key: str, ttl_seconds: int, content_type: str) -> str: ...
 
 
 class S3BlobStore:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from enum import StrEnum
 from typing import Literal
@@ -78,6 +80,16 @@ class Declaration(BaseModel):
     def digest(self) -> str:
         """Fingerprint of the request, to tell an idempotent replay from a different request under the same key."""
         return hashlib.sha256(json.dumps(self.model_dump(mode="json"), sort_keys=True).encode()).hexdigest()
+
+
+class DocumentFilter(BaseModel):
+    """Which of their documents a holder lists (api.ListFilter validates the query string into this)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    type_code: str | None = None
+    date_from: date | None = None
+    date_to: date | None = None
 
 
 class Document(BaseModel):
@@ -178,3 +190,23 @@ def document_id_for(author_id: str, patient_ins: str, idempotency_key: str) -> s
     check, so a first upload request costs one DynamoDB write."""
     raw = hashlib.sha256(f"{author_id}|{patient_ins}|{idempotency_key}".encode()).hexdigest()
     return f"doc_{raw[:26]}"
+
+
+@dataclass(frozen=True)
+class PresignedPost:
+    url: str
+    fields: dict[str, str]
+
+
+@dataclass(frozen=True)
+class QuarantinedObject:
+    """An uploaded object as the verifier reads it: the metadata the presigned POST pinned (patient, uploader), S3's
+    LastModified (when the upload reached S3, to hold it to the ticket's expiry) and a stream of its bytes."""
+
+    patient_ins: str | None
+    content_type: str | None
+    etag: str
+    chunks: Iterator[bytes]
+    close: Callable[[], None]
+    uploader: str | None
+    last_modified: datetime

@@ -11,18 +11,27 @@ from datetime import date, datetime, timedelta
 from enum import StrEnum
 
 from functions.access import policy
-from functions.access.storage import ControlStore, ControlWrite
-from functions.audit.journal import MAX_ATTEMPTS, Busy, ChainMoved, back_off
-from functions.audit.models import Actor, Trace, TraceAction
+from functions.access.ports import ControlStore, ControlWrite
 from functions.identity.ins import parse_ins
 from functions.identity.principal import Citizen, Professional
+from functions.journal.models import Actor, Trace, TraceAction
+from functions.journal.ports import Busy, ChainMoved
+from functions.journal.retry import MAX_ATTEMPTS, back_off
 from functions.notifications.models import Notification, NotificationKind, NotificationPreferences
 from functions.records import catalog
-from functions.records.api import ListFilter, UploadIn
-from functions.records.blobs import BlobStore, PresignedPost, QuarantinedObject
 from functions.records.inspection import UploadInspector
-from functions.records.models import Author, Document, DocumentStatus, RejectionReason, document_id_for
-from functions.records.storage import DocumentStore
+from functions.records.models import (
+    Author,
+    Declaration,
+    Document,
+    DocumentFilter,
+    DocumentStatus,
+    PresignedPost,
+    QuarantinedObject,
+    RejectionReason,
+    document_id_for,
+)
+from functions.records.ports import BlobStore, DocumentStore
 from functions.shared import cursor
 from functions.shared.clock import Clock
 from functions.shared.errors import (
@@ -60,7 +69,7 @@ class VerificationOutcome(StrEnum):
     IGNORED = "ignored"
 
 
-def _check_declaration(body: UploadIn, author: Author) -> None:
+def _check_declaration(body: Declaration, author: Author) -> None:
     if body.type_code not in catalog.document_types():
         raise Unprocessable("type_code is not in the reference list", code="unknown_type_code")
     limit = catalog.upload_limits().for_author(author.kind)
@@ -90,7 +99,7 @@ def _refuse_expired_replay(stored: Document, now: datetime) -> None:
                    code="upload_expired")
 
 
-def request_upload(deps: RecordDeps, who: Citizen | Professional, patient: str, body: UploadIn,
+def request_upload(deps: RecordDeps, who: Citizen | Professional, patient: str, declaration: Declaration,
                    idempotency_key: str | None) -> tuple[Document, PresignedPost]:
     """Declare a document and get a presigned POST for its bytes. The same key and body give the same document."""
     if not idempotency_key:
@@ -100,11 +109,10 @@ def request_upload(deps: RecordDeps, who: Citizen | Professional, patient: str, 
                              code="invalid_idempotency_key")
     ins = who.ins if isinstance(who, Citizen) else parse_ins(patient).value
     author = Author.of(who)
-    if author.kind == "patient" and body.visibility != "normal":
+    if author.kind == "patient" and declaration.visibility != "normal":
         raise Unprocessable("visibility is set by professionals only", code="forbidden_field")
-    _check_declaration(body, author)
+    _check_declaration(declaration, author)
     now = deps.clock.now()
-    declaration = body.declaration()
     scope = f"{author.kind}:{author.rpps or ''}:{author.finess or ''}"
     doc = Document(
         patient_ins=ins,
@@ -149,7 +157,7 @@ def read_own_document(deps: RecordDeps, who: Citizen, document_id: str) -> tuple
     return doc, url
 
 
-def list_own_documents(deps: RecordDeps, who: Citizen, flt: ListFilter, raw_cursor: str | None,
+def list_own_documents(deps: RecordDeps, who: Citizen, flt: DocumentFilter, raw_cursor: str | None,
                        limit: int) -> tuple[list[Document], str | None]:
     after = cursor.decode(raw_cursor)
     docs, last = deps.documents.list_visible_to_patient(who.ins, flt, after, limit)

@@ -12,32 +12,30 @@ from __future__ import annotations
 import zlib
 from collections.abc import Callable, Iterator
 from datetime import date, timedelta
-from typing import Any, Protocol
+from typing import Any
 
 from pynamodb.attributes import TTLAttribute, UnicodeAttribute
 from pynamodb.exceptions import PutError
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, LocalSecondaryIndex
 from pynamodb.models import Model
 
-from functions.access.storage import DynamoControlStore
-from functions.access.table import ControlItem
-from functions.accounts.models import SpaceStatus
-from functions.accounts.storage import SpaceItem, space_key
-from functions.audit.journal import (
-    MAX_ATTEMPTS,
+from functions.accounts.ports import SpaceDirectory
+from functions.journal.models import ChainHead, Trace, commitment, committed
+from functions.journal.retry import MAX_ATTEMPTS
+from functions.journal.storage import (
+    HEAD,
     Journal,
-    commitment,
-    committed,
+    LedgerItem,
     finish_merge,
     load_heads,
+    read_head,
     with_journal,
     with_withheld,
+    withheld_entries,
 )
-from functions.audit.models import ChainHead, Trace
-from functions.audit.storage import withheld_entries
 from functions.notifications.models import Notification
-from functions.notifications.storage import NotificationItem
-from functions.records.models import Document, DocumentStatus
+from functions.notifications.ports import InAppNotifications
+from functions.records.models import Document, DocumentFilter, DocumentStatus
 from functions.shared.clock import iso
 from functions.shared.dynamo import Transaction, TransactionCancelled, error_code, get_together
 from functions.shared.errors import NotFound
@@ -114,38 +112,17 @@ class DocumentItem(Model):
         return Document.model_validate_json(self.body)
 
 
-class DocumentFilter(Protocol):
-    type_code: str | None
-    date_from: date | None
-    date_to: date | None
-
-
-class DocumentStore(Protocol):
-    def create_pending(self, doc: Document) -> tuple[Document, bool]: ...
-    def get(self, patient_ins: str, document_id: str) -> Document | None: ...
-    def get_with_head(self, patient_ins: str, document_id: str) -> tuple[Document | None, ChainHead]: ...
-    def list_visible_to_patient(self, patient_ins: str, flt: DocumentFilter, after: str | None,
-                                limit: int) -> tuple[list[Document], str | None]: ...
-    def list_available(self, patient_ins: str, after: str | None,
-                       limit: int) -> tuple[list[Document], str | None]: ...
-    def save(self, doc: Document, previous: Document, traces: list[Trace],
-             notifications: list[Notification], head: ChainHead | None = None,
-             retry: bool = True) -> bool: ...
-    def delete(self, doc: Document, trace: Trace) -> bool: ...
-    def due_invisible(self, day: date) -> Iterator[Document]: ...
-    def finish_release(self, doc: Document) -> None: ...
-
-
 class DynamoDocumentStore:
-    def __init__(self, control: DynamoControlStore | None = None) -> None:
-        self._control = control or DynamoControlStore()
+    def __init__(self, spaces: SpaceDirectory, notifications: InAppNotifications) -> None:
+        self._spaces = spaces
+        self._notifications = notifications
 
     def create_pending(self, doc: Document) -> tuple[Document, bool]:
         """One TransactWriteItems: the space must be open and the document id new (the Idempotency-Key check).
         A replay gets the stored document back from the cancellation reason, without another read. The request
         is traced when its bytes are verified (a declaration nobody uploads never enters the record)."""
         tx = Transaction()
-        tx.check("space", SpaceItem, space_key(doc.patient_ins), None, SpaceItem.status == SpaceStatus.OPEN.value)
+        self._spaces.open_condition(doc.patient_ins).stage(tx)
         tx.put("document", DocumentItem.from_domain(doc), DocumentItem.document_id.does_not_exist(),
                return_old=True)
         try:
@@ -166,10 +143,8 @@ class DynamoDocumentStore:
 
     def get_with_head(self, patient_ins: str, document_id: str) -> tuple[Document | None, ChainHead]:
         """The document and the chain head in one round trip (a read that leaves a trace needs both)."""
-        doc, head = get_together((DocumentItem, patient_ins, document_id), (ControlItem, patient_ins, "HEAD"))
-        chain = ChainHead()
-        if isinstance(head, ControlItem):
-            chain = ChainHead(seq=int(head.seq or 0), hash=head.hash or chain.hash)
+        doc, head = get_together((DocumentItem, patient_ins, document_id), (LedgerItem, patient_ins, HEAD))
+        chain = head.chain_head() if isinstance(head, LedgerItem) else ChainHead()
         return (doc.to_domain() if isinstance(doc, DocumentItem) else None), chain
 
     def _page(self, index: Any, attr: Any, patient_ins: str, low: str, high: str, after: str | None,
@@ -214,8 +189,8 @@ class DynamoDocumentStore:
         withheld = doc.withheld_from_patient
 
         def write(journal: Journal, stamped: list[Trace] = traces) -> bool:
-            for n in notifications:
-                journal.put("notification", NotificationItem.from_domain(n), NotificationItem.sk.does_not_exist())
+            for staged in self._notifications.staged(notifications):
+                staged.stage(journal)
             for trace in stamped:
                 journal.trace(trace)
             state = doc.model_copy(update={"traces_to_merge": True}) if journal.merge_leaves(reserve=1) else doc
@@ -237,8 +212,8 @@ class DynamoDocumentStore:
         if previous.withheld_from_patient:
             return self._release(doc, traces, write, head, retry)
         if retry:
-            return with_journal(doc.patient_ins, head, self._control.head, write)
-        return write(Journal(doc.patient_ins, head if head is not None else self._control.head(doc.patient_ins)))
+            return with_journal(doc.patient_ins, head, read_head, write)
+        return write(Journal(doc.patient_ins, head if head is not None else read_head(doc.patient_ins)))
 
     def _release(self, doc: Document, traces: list[Trace], write: Callable[[Journal, list[Trace]], bool],
                  head: ChainHead | None = None, retry: bool = True) -> bool:
@@ -298,7 +273,7 @@ class DynamoDocumentStore:
                 raise
             return True
 
-        return with_journal(doc.patient_ins, None, self._control.head, write)
+        return with_journal(doc.patient_ins, None, read_head, write)
 
     def due_invisible(self, day: date) -> Iterator[Document]:
         """Every INVISIBLE_PATIENT document whose next step falls on `day` or in the week before it (catch-up after

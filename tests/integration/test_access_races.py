@@ -36,13 +36,13 @@ def arrived(stack: Stack, ins: str, doc_id: str) -> date:
 def test_a_block_that_lands_during_a_read_wins(stack: Stack, monkeypatch: pytest.MonkeyPatch) -> None:
     from functions import deps
     from functions.access import service
-    from functions.access.storage import DynamoControlStore
+    from functions.access.storage import JournalControlStore
     from functions.identity.principal import Professional
     from functions.shared.errors import NotFound
 
     ins, patient = stack.citizen()
     doc = upload(stack, DOC_B, ins, "race-block-0001")
-    real = DynamoControlStore.profile
+    real = JournalControlStore.profile
     blocked: list[int] = []
 
     def profile_then_block(self: Any, p: str) -> Any:
@@ -52,7 +52,7 @@ def test_a_block_that_lands_during_a_read_wins(stack: Stack, monkeypatch: pytest
                                       json={"rpps": DOC_A["rpps"]}).status_code)
         return snapshot
 
-    monkeypatch.setattr(DynamoControlStore, "profile", profile_then_block)
+    monkeypatch.setattr(JournalControlStore, "profile", profile_then_block)
     with pytest.raises(NotFound):
         service.read_patient_document(deps.access(), Professional(**DOC_A), ins, doc, consent=True)
     assert blocked == [201]
@@ -60,14 +60,14 @@ def test_a_block_that_lands_during_a_read_wins(stack: Stack, monkeypatch: pytest
 
 def test_a_block_that_lands_during_a_release_wins(stack: Stack, monkeypatch: pytest.MonkeyPatch) -> None:
     from functions import deps
-    from functions.access.storage import DynamoControlStore
+    from functions.access.storage import JournalControlStore
     from functions.identity.principal import Professional
     from functions.records import service
     from functions.shared.errors import NotFound
 
     ins, patient = stack.citizen()
     doc = upload(stack, DOC_A, ins, "race-release-0001", visibility="invisible_patient")
-    real = DynamoControlStore.profile
+    real = JournalControlStore.profile
     blocked: list[int] = []
 
     def profile_then_block(self: Any, p: str) -> Any:
@@ -77,7 +77,7 @@ def test_a_block_that_lands_during_a_release_wins(stack: Stack, monkeypatch: pyt
                                       json={"rpps": DOC_A["rpps"]}).status_code)
         return snapshot
 
-    monkeypatch.setattr(DynamoControlStore, "profile", profile_then_block)
+    monkeypatch.setattr(JournalControlStore, "profile", profile_then_block)
     with pytest.raises(NotFound):
         service.release_document(deps.records(), Professional(**DOC_A), ins, doc)
     assert blocked == [201]

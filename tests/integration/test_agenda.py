@@ -246,15 +246,52 @@ def test_prevention_reminders_of_several_people_in_one_batch_are_told_apart(stac
 def test_only_one_of_two_claims_on_an_unsent_email_wins_and_a_sent_one_cannot_be_claimed(stack: Stack) -> None:
     from datetime import UTC, datetime
 
-    from functions.agenda.storage import DynamoDeliveryStore
     from functions.notifications.models import Notification, NotificationKind
-    from functions.notifications.storage import NotificationItem
+    from functions.notifications.storage import DynamoNotificationStore, NotificationItem
 
     at = datetime(2031, 6, 20, 5, tzinfo=UTC)
     pending, sent = (Notification(recipient_ins=new_ins(), notification_id=f"rem-appt_{i}-2031-06-20",
                                   kind=NotificationKind.APPOINTMENT_REMINDER, created_at=at) for i in (1, 2))
     NotificationItem.from_domain(pending, email_pending=True).save()
     NotificationItem.from_domain(sent, email_pending=False).save()
-    store = DynamoDeliveryStore(shards=4)
+    store = DynamoNotificationStore()
     assert store.claim_emails([pending, sent]) == [pending]
     assert store.claim_emails([pending, sent]) == []  # the other delivery: nothing left to send
+
+
+def test_preferences_live_beside_the_notifications_out_of_the_listing_and_read_with_contacts_in_one_call(
+        stack: Stack, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Preferences are a `PREFS` item of the holder's notifications partition: the listing's key condition leaves
+    it out, and a delivery reads contacts (accounts) and preferences (notifications) in one BatchGetItem."""
+    import botocore.client
+
+    from functions import deps
+    from functions.notifications.models import Channels, NotificationPreferences, PreferenceCode
+    from functions.shared.dynamo import Transaction, TransactionCancelled, batch_get_many
+
+    ins, me = stack.citizen()
+    stranger = new_ins()
+    quiet = NotificationPreferences(channels={PreferenceCode.NOTIF_DOCUMENT: Channels(in_app=False)})
+    deps.notifications().put_preferences(ins, quiet)
+    assert stack.call("GET", "/v1/me/notifications", me).json() == {"items": [], "next": None}
+
+    calls: list[str] = []
+    original = botocore.client.BaseClient._make_api_call
+
+    def counting(client: Any, operation: str, params: dict[str, Any]) -> Any:
+        calls.append(operation)
+        return original(client, operation, params)
+
+    monkeypatch.setattr(botocore.client.BaseClient, "_make_api_call", counting)
+    contacts, prefs = batch_get_many([deps.spaces().contacts([ins, stranger]),
+                                      deps.notifications().preferences_of([ins, stranger])])
+    monkeypatch.undo()
+    assert calls == ["BatchGetItem"]
+    assert set(contacts) == {ins} and contacts[ins].is_open
+    assert prefs == {ins: quiet}
+
+    tx = Transaction()
+    deps.spaces().open_condition(stranger).stage(tx)
+    with pytest.raises(TransactionCancelled) as cancelled:
+        tx.commit()
+    assert cancelled.value.failed == {"space"}

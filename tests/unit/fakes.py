@@ -7,24 +7,23 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
+from functions.access.ledger import facts_of, profile_from
 from functions.access.models import AccessProfile
-from functions.access.storage import ControlWrite, profile_from
-from functions.access.table import ControlItem
-from functions.audit.journal import commitment, committed
-from functions.audit.models import ChainHead, Trace, link
+from functions.access.ports import ControlWrite
+from functions.journal.models import ChainHead, Trace, commitment, committed, link
+from functions.journal.ports import ChainMoved, Fact, Ledger
 from functions.notifications.models import Notification
-from functions.records.blobs import PresignedPost, QuarantinedObject
-from functions.records.models import Document, DocumentStatus
-from functions.records.storage import DocumentFilter
+from functions.records.models import Document, DocumentFilter, DocumentStatus, PresignedPost, QuarantinedObject
 from functions.shared.errors import NotFound
 
 
 class FakeControlStore:
-    """Control partitions and trace chains in memory; `write` links traces on the current head like a Journal,
-    and traces naming a withheld document on that document's withheld chain."""
+    """Ledger partitions and trace chains in memory; `write` links traces on the current head like the journal,
+    and traces naming a withheld document on that document's withheld chain. A write given a head that moved
+    meanwhile relinks on the current one (`retry`) or raises ChainMoved (`retry=False`), as the journal does."""
 
     def __init__(self) -> None:
-        self.items: dict[str, dict[str, str]] = {}
+        self.items: dict[str, dict[tuple[str, str], str]] = {}  # patient -> (namespace, key) -> body
         self.heads: dict[str, ChainHead] = {}
         self.traces: dict[str, list[Trace]] = {}
         self.withheld: dict[tuple[str, str], list[Trace]] = {}  # (patient, document) -> its withheld chain
@@ -32,10 +31,9 @@ class FakeControlStore:
         self.open_spaces: set[str] | None = None  # None: every space is open; FakeDocumentStore shares its set
 
     def profile(self, patient_ins: str) -> AccessProfile:
-        items = [ControlItem.of(patient_ins, sk, body) for sk, body in self.items.get(patient_ins, {}).items()]
+        facts = tuple(Fact(ns, key, body) for (ns, key), body in self.items.get(patient_ins, {}).items())
         withheld = {doc: self.withheld_head(p, doc) for (p, doc) in self.withheld if p == patient_ins}
-        return profile_from(patient_ins, items).model_copy(update={"head": self.head(patient_ins),
-                                                                   "withheld": withheld})
+        return profile_from(Ledger(patient_ins, self.head(patient_ins), withheld, facts))
 
     def withheld_head(self, patient_ins: str, document_id: str) -> ChainHead:
         chain = self.withheld.get((patient_ins, document_id))
@@ -61,13 +59,16 @@ class FakeControlStore:
 
     def write(self, patient_ins: str, change: ControlWrite, head: ChainHead | None = None,
               retry: bool = True) -> None:
+        if not retry and head is not None and head != self.head(patient_ins):
+            raise ChainMoved
         if change.needs_open_space and self.open_spaces is not None and patient_ins not in self.open_spaces:
             raise NotFound("patient")
         partition = self.items.setdefault(patient_ins, {})
-        for sk, body in change.puts:
-            partition[sk] = body
-        for sk in change.deletes:
-            partition.pop(sk, None)
+        puts, forgets = facts_of(change.changes)
+        for fact in puts:
+            partition[(fact.namespace, fact.key)] = fact.body
+        for fact in forgets:
+            partition.pop((fact.namespace, fact.key), None)
         self.notifications.extend(change.notifications)
         for document_id in change.withheld:
             self.withhold(patient_ins, document_id, [t for t in change.traces if t.document_id == document_id])

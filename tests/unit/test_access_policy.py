@@ -134,14 +134,14 @@ def test_the_list_level_decision_never_depends_on_a_document() -> None:
 
 def test_a_care_team_membership_gained_by_writing_a_document_is_no_basis_to_read() -> None:
     """Members an upload added before issue 9.2 (`"source": "author"`) are still stored: they count for nothing."""
-    from functions.access.storage import profile_from
-    from functions.access.table import ControlItem
+    from functions.access.ledger import profile_from
+    from functions.journal.storage import LedgerItem, ledger_from
 
     legacy = CareTeamMember(rpps=STRANGER.rpps, since=NOW).model_dump_json().replace('"declared"', '"author"')
     declared = CareTeamMember(rpps=GP.rpps, since=NOW)
-    stored = profile_from(INS, [ControlItem.of(INS, "CARE#" + STRANGER.rpps, legacy),
-                                ControlItem.of(INS, "OBJECT#" + STRANGER.rpps, NOW.isoformat()),
-                                ControlItem.of(INS, "CARE#" + GP.rpps, declared)])
+    stored = profile_from(ledger_from(INS, [LedgerItem(INS, "CARE#" + STRANGER.rpps, body=legacy),
+                                            LedgerItem(INS, "OBJECT#" + STRANGER.rpps, body=NOW.isoformat()),
+                                            LedgerItem(INS, "CARE#" + GP.rpps, body=declared.model_dump_json())]))
     assert stored.care_team == {GP.rpps: declared}
     assert record_basis(STRANGER, stored, NOW, consent=False) == CR
     assert record_basis(GP, stored, NOW, consent=False) == A.CARE_TEAM

@@ -38,7 +38,7 @@ def deps_at(at: datetime) -> tuple[service.AccessDeps, records.RecordDeps]:
 def add_document(r: records.RecordDeps, visibility: str = "normal") -> str:
     body = UploadIn(type_code="11502-2", title="Bilan", service_date="2026-11-20", visibility=visibility,
                     content_type="application/pdf", size=len(PDF), sha256=hashlib.sha256(PDF).hexdigest())
-    doc, _ = records.request_upload(r, DOCTOR, INS, body, "upload-0001")
+    doc, _ = records.request_upload(r, DOCTOR, INS, body.to_domain(), "upload-0001")
     blobs = r.blobs
     assert isinstance(blobs, FakeBlobStore)
     blobs.put(doc.quarantine_key, PDF, "application/pdf", INS)
@@ -161,3 +161,31 @@ def test_professional_actions_on_an_ins_without_a_space_are_not_found_and_write_
         assert refused.value.message == "patient not found"
     assert isinstance(a.control, FakeControlStore)
     assert (a.control.items.get(nobody), a.control.traces.get(nobody), a.control.notifications) == (None, None, [])
+
+
+def test_a_block_landing_between_the_decision_and_its_commit_is_decided_again(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Given an emergency access decided on a profile, when the patient blocks the professional before the
+    decision commits (the chain head moves), then the stale grant is never written: the service decides again on
+    the fresh profile and answers like a stranger."""
+    from functions.shared.errors import NotFound
+
+    a, _ = deps_at(datetime(2026, 11, 23, 10, tzinfo=UTC))
+    control = a.control
+    assert isinstance(control, FakeControlStore)
+    real = control.profile
+    raced: list[int] = []
+
+    def profile_then_block(patient_ins: str) -> object:
+        profile = real(patient_ins)
+        if not raced:
+            raced.append(1)
+            service.block(a, Citizen(ins=INS), URGENTIST.rpps)
+        return profile
+
+    monkeypatch.setattr(control, "profile", profile_then_block)
+    with pytest.raises(NotFound):
+        service.request_emergency_access(a, URGENTIST, INS, "BTG", "unconscious")
+    assert URGENTIST.rpps not in control.profile(INS).grants
+    assert control.actions(INS)[:2] == ["access.refused", "professional.blocked"]
+    assert "access.emergency" not in kinds(a)

@@ -3,18 +3,22 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
 
 import pytest
 
-from functions.accounts.models import SpaceStatus
+from functions.accounts.models import Contact, SpaceStatus
+from functions.agenda.delivery import Effect, EffectKey, Outcome, Recipient, effect_key
 from functions.agenda.fanout import DeliveryBatch
-from functions.agenda.mailer import Email
 from functions.agenda.models import DueEntry, ItemKind, Prevention
-from functions.agenda.storage import ContactOf, DynamoDeliveryStore, Effect, EffectKey, Outcome, effect_key
-from functions.agenda.worker import DeliveryDeps, deliver
+from functions.agenda.storage import DynamoDeliveryStore
+from functions.agenda.worker import DeliveryDeps, DeliveryReport
+from functions.agenda.worker import deliver as deliver_with
 from functions.identity.ins import with_key
-from functions.notifications.models import Notification, NotificationPreferences
+from functions.notifications.delivery import ClaimThenSend
+from functions.notifications.models import Email, Notification, NotificationPreferences
+from functions.notifications.storage import DynamoNotificationStore
 
 DAY = date(2032, 3, 15)
 PEOPLE = [with_key(f"1{yy}0375000{yy:03d}") for yy in (70, 71, 72)]
@@ -29,12 +33,9 @@ class FakeDeliveryStore:
         self.notified: set[tuple[str, str]] = set()
         self.emailed: list[Notification] = []
 
-    def contacts(self, ins: list[str]) -> dict[str, ContactOf]:
-        return {i: ContactOf(status=SpaceStatus.OPEN.value, email=self.emails.get(i),
-                             preferences=NotificationPreferences()) for i in ins}
-
-    def preventions(self, ins: list[str]) -> dict[str, Prevention]:
-        return {}
+    def read(self, ins: list[str], prevention_of: list[str]) -> tuple[dict[str, Recipient], dict[str, Prevention]]:
+        return {i: Recipient(contact=Contact(ins=i, status=SpaceStatus.OPEN, email=self.emails.get(i)),
+                             preferences=NotificationPreferences()) for i in ins}, {}
 
     def commit(self, effects: list[Effect]) -> dict[EffectKey, Outcome]:
         outcomes: dict[EffectKey, Outcome] = {}
@@ -66,6 +67,23 @@ class FakeMailer:
         return 0
 
 
+@dataclass(frozen=True)
+class DeliveryDepsOf:
+    """The worker's deps as these tests hold them: the store (which also keeps the e-mail claims) and a mailer."""
+
+    store: FakeDeliveryStore | DynamoDeliveryStore
+    mailer: FakeMailer
+
+
+def deliver(deps: DeliveryDepsOf, batch: DeliveryBatch) -> DeliveryReport:
+    return deliver_with(real(deps), batch)
+
+
+def real(deps: DeliveryDepsOf) -> DeliveryDeps:
+    claims = deps.store if isinstance(deps.store, FakeDeliveryStore) else DynamoNotificationStore()
+    return DeliveryDeps(store=deps.store, email=ClaimThenSend(claims, deps.mailer))
+
+
 def prevention_entry(ins: str) -> DueEntry:
     return DueEntry(day=DAY, owner_ins=ins, item_id="prevention", kind=ItemKind.PREVENTION, what="VAC_DTP",
                     when=DAY.isoformat(), version=1)
@@ -76,7 +94,7 @@ def test_prevention_reminders_of_several_people_in_one_batch_each_reach_their_ow
     store, mailer = FakeDeliveryStore(emails), FakeMailer()
     batch = DeliveryBatch(day=DAY, entries=[prevention_entry(ins) for ins in PEOPLE])
 
-    report = deliver(DeliveryDeps(store=store, mailer=mailer), batch)
+    report = deliver(DeliveryDepsOf(store=store, mailer=mailer), batch)
 
     assert report.delivered == 3 and report.emails == 3
     assert sorted(e.address for e in mailer.sent) == sorted(emails.values())  # once each, nobody else's
@@ -87,7 +105,7 @@ def test_one_persons_stale_prevention_reminder_does_not_hold_back_the_others() -
     store, mailer = FakeDeliveryStore({}, stale=frozenset({PEOPLE[0]})), FakeMailer()
     batch = DeliveryBatch(day=DAY, entries=[prevention_entry(ins) for ins in PEOPLE])
 
-    report = deliver(DeliveryDeps(store=store, mailer=mailer), batch)
+    report = deliver(DeliveryDepsOf(store=store, mailer=mailer), batch)
 
     assert (report.delivered, report.stale) == (2, 1)
     assert {ins for ins, _ in store.notified} == set(PEOPLE[1:])
@@ -110,11 +128,11 @@ class TimedOutTransaction:
 
 
 class OfflineDeliveryStore(DynamoDeliveryStore):
-    def contacts(self, ins: list[str]) -> dict[str, ContactOf]:
-        return FakeDeliveryStore({}).contacts(ins)
+    def __init__(self, shards: int) -> None:
+        super().__init__(shards, spaces=None, notifications=DynamoNotificationStore())  # type: ignore[arg-type]
 
-    def preventions(self, ins: list[str]) -> dict[str, Prevention]:
-        return {}
+    def read(self, ins: list[str], prevention_of: list[str]) -> tuple[dict[str, Recipient], dict[str, Prevention]]:
+        return FakeDeliveryStore({}).read(ins, prevention_of)
 
 
 def test_a_timed_out_transaction_fails_the_record_as_itself_and_is_logged_by_type(
@@ -133,14 +151,14 @@ def test_a_timed_out_transaction_fails_the_record_as_itself_and_is_logged_by_typ
     store = OfflineDeliveryStore(shards=4)
     batch = DeliveryBatch(day=DAY, entries=[prevention_entry(ins) for ins in PEOPLE])
     with pytest.raises(TransactWriteError):
-        deliver(DeliveryDeps(store=store, mailer=FakeMailer()), batch)
+        deliver(DeliveryDepsOf(store=store, mailer=FakeMailer()), batch)
 
     event = {"Records": [{"messageId": "m-1", "receiptHandle": "r", "body": batch.model_dump_json(),
                           "attributes": {}, "messageAttributes": {}, "md5OfBody": "", "eventSource": "aws:sqs",
                           "eventSourceARN": "arn:aws:sqs:eu-west-3:123456789012:q", "awsRegion": "eu-west-3"}]}
     caplog.clear()
     with pytest.raises(BatchProcessingError):  # powertools fails the whole invocation when every record failed
-        handle_deliveries(DeliveryDeps(store=store, mailer=FakeMailer()), event, LambdaContext())
+        handle_deliveries(real(DeliveryDepsOf(store=store, mailer=FakeMailer())), event, LambdaContext())
 
     failure = next(r for r in caplog.records if r.getMessage() == "reminder delivery failed")
     assert (failure.__dict__["error_type"], failure.__dict__["cause_type"]) == ("TransactWriteError",
@@ -171,7 +189,7 @@ class CrashedBeforeEmailStore(FakeDeliveryStore):
 def test_two_concurrent_redeliveries_of_an_unsent_email_send_it_once() -> None:
     store, mailer = CrashedBeforeEmailStore({PEOPLE[0]: "a@example.org"}), FakeMailer()
     batch = DeliveryBatch(day=DAY, entries=[prevention_entry(PEOPLE[0])])
-    deps = DeliveryDeps(store=store, mailer=mailer)
+    deps = DeliveryDepsOf(store=store, mailer=mailer)
     first, second = deliver(deps, batch), deliver(deps, batch)
     assert [e.address for e in mailer.sent] == ["a@example.org"]
     assert (first.emails, second.emails) == (1, 0)

@@ -12,11 +12,11 @@ import pytest
 
 from functions.access import service as access_service
 from functions.access.matrix import matrix
-from functions.audit.models import TraceAction
 from functions.identity.principal import Citizen, Professional
+from functions.journal.models import TraceAction
 from functions.records import service
 from functions.records.api import ListFilter, UploadIn
-from functions.records.models import DocumentStatus, RejectionReason
+from functions.records.models import Declaration, DocumentStatus, RejectionReason
 from functions.shared.clock import FixedClock
 from functions.shared.errors import (
     Conflict,
@@ -54,12 +54,13 @@ def control(deps: service.RecordDeps) -> FakeControlStore:
     return deps.control
 
 
-def upload_body(data: bytes = PDF, **over: Any) -> UploadIn:
+def upload_body(data: bytes = PDF, **over: Any) -> Declaration:
+    """The declaration as the route hands it to the service (validated by UploadIn, then converted)."""
     fields: dict[str, object] = {"type_code": "11502-2", "title": "Bilan sanguin", "service_date": "2026-11-20",
                                  "content_type": "application/pdf", "size": len(data),
                                  "sha256": hashlib.sha256(data).hexdigest()}
     fields.update(over)
-    return UploadIn.model_validate(fields)
+    return UploadIn.model_validate(fields).to_domain()
 
 
 def uploaded(deps: service.RecordDeps, who: Citizen | Professional = DOCTOR, data: bytes = PDF,
@@ -205,7 +206,7 @@ def test_the_holder_lists_available_documents_and_own_uploads_only(deps: service
     service.verify_upload(deps, f"uploads/{accepted}")
     uploaded(deps, key="upload-0002")  # a hospital document still pending: not shown
     own, _ = service.request_upload(deps, PATIENT, INS, upload_body(b"%PDF-1.4 mine"), "upload-0003")
-    docs, _ = service.list_own_documents(deps, PATIENT, ListFilter(), None, 20)
+    docs, _ = service.list_own_documents(deps, PATIENT, ListFilter().to_domain(), None, 20)
     assert {d.document_id for d in docs} == {accepted, own.document_id}
     assert control(deps).actions(INS)[0] == TraceAction.DOCUMENT_LISTED
 

@@ -10,7 +10,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from functions.audit.export import build, check
-from functions.audit.models import Actor, ChainHead, Trace, TraceAction, link, verify_chain
+from functions.journal.models import Actor, ChainHead, Trace, TraceAction, link, verify_chain
 
 INS = "284067512345688"
 T0 = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)

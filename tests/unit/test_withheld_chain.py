@@ -7,13 +7,18 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from functions.audit.journal import ChainMoved, Journal, load_heads
-from functions.audit.models import Actor, ChainHead, Trace, TraceAction, verify_chain
+from functions.journal.models import Actor, ChainHead, Trace, TraceAction, verify_chain
+from functions.journal.ports import ChainMoved
+from functions.journal.storage import Journal, load_heads
 from functions.records.models import Author, Declaration, Document, DocumentStatus
+
+if TYPE_CHECKING:
+    from functions.access.storage import JournalControlStore
+    from functions.records.storage import DynamoDocumentStore
 
 INS = "284067512345688"
 T0 = datetime(2026, 11, 2, 8, 0, tzinfo=UTC)
@@ -26,15 +31,14 @@ def tables(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """The traces, access, documents and notifications tables, bound for this test only."""
     from moto import mock_aws
 
-    from functions.access.table import ControlItem
-    from functions.audit.storage import TraceItem
+    from functions.journal.storage import LedgerItem, TraceItem
     from functions.notifications.storage import NotificationItem
     from functions.records.storage import DocumentItem
     from functions.shared import dynamo
 
     for name in ("AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_DYNAMODB"):
         monkeypatch.delenv(name, raising=False)
-    models: list[Any] = [TraceItem, ControlItem, DocumentItem, NotificationItem]
+    models: list[Any] = [TraceItem, LedgerItem, DocumentItem, NotificationItem]
     saved = [(m.Meta.__dict__.copy(), m._connection) for m in models]
     with mock_aws():
         for model in models:
@@ -47,6 +51,24 @@ def tables(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
                 setattr(model.Meta, key, value)
         model._connection = connection
     dynamo._connection.cache_clear()  # its connection points at the mock: later tests must build their own
+
+
+def control_store() -> JournalControlStore:
+    """The access adapter on the DynamoDB journal, wired as functions/deps.py does."""
+    from functions.access.storage import JournalControlStore
+    from functions.accounts.storage import DynamoSpaceStore
+    from functions.journal.storage import DynamoJournal
+    from functions.notifications.storage import DynamoNotificationStore
+
+    return JournalControlStore(DynamoJournal(), DynamoSpaceStore(), DynamoNotificationStore())
+
+
+def document_store() -> DynamoDocumentStore:
+    from functions.accounts.storage import DynamoSpaceStore
+    from functions.notifications.storage import DynamoNotificationStore
+    from functions.records.storage import DynamoDocumentStore
+
+    return DynamoDocumentStore(DynamoSpaceStore(), DynamoNotificationStore())
 
 
 def invisible_document() -> Document:
@@ -82,29 +104,27 @@ def withhold(doc: Document, traces: list[Trace]) -> None:
 
 
 def patient_chain() -> tuple[list[Trace], ChainHead]:
-    from functions.access.storage import DynamoControlStore
-    from functions.audit.storage import DynamoTraceStore
+    from functions.journal.storage import DynamoTraceReader
 
-    return list(DynamoTraceStore().all(INS)), DynamoControlStore().head(INS)
+    return list(DynamoTraceReader().all(INS)), control_store().head(INS)
 
 
 def a_patient_action() -> None:
-    from functions.access.storage import ControlWrite, DynamoControlStore
+    from functions.access.ports import ControlWrite
 
-    DynamoControlStore().write(INS, ControlWrite(traces=[Trace.new(INS, T0, Actor(kind="patient", id="patient"),
+    control_store().write(INS, ControlWrite(traces=[Trace.new(INS, T0, Actor(kind="patient", id="patient"),
                                                                    TraceAction.SETTINGS_CHANGED)]))
 
 
 def release(doc: Document, at: datetime) -> bool:
-    from functions.records.storage import DynamoDocumentStore
 
     trace = Trace.new(INS, at, Actor.system("invisible-patient-job"), TraceAction.DOCUMENT_RELEASED,
                       doc.document_id, reason="one_month_elapsed")
-    return DynamoDocumentStore().save(doc.release(at), doc, [trace], [])
+    return document_store().save(doc.release(at), doc, [trace], [])
 
 
 def test_withheld_entries_stay_out_of_the_patients_chain(tables: None) -> None:
-    from functions.audit.storage import withheld_entries
+    from functions.journal.storage import withheld_entries
 
     a_patient_action()
     doc = invisible_document()
@@ -117,8 +137,7 @@ def test_withheld_entries_stay_out_of_the_patients_chain(tables: None) -> None:
 
 
 def test_a_release_merges_more_withheld_entries_than_fit_one_transaction(tables: None) -> None:
-    from functions.audit.storage import withheld_entries
-    from functions.records.storage import DynamoDocumentStore
+    from functions.journal.storage import withheld_entries
 
     a_patient_action()
     doc = invisible_document()
@@ -139,13 +158,12 @@ def test_a_release_merges_more_withheld_entries_than_fit_one_transaction(tables:
     assert (about[released].reason or "").startswith("one_month_elapsed; withheld:120:")
     assert withheld_entries(INS, doc.document_id) == []
     assert load_heads(INS, doc.document_id)[1] == ChainHead()
-    stored = DynamoDocumentStore().get(INS, doc.document_id)
+    stored = document_store().get(INS, doc.document_id)
     assert stored is not None and stored.visible_to_patient and not stored.traces_to_merge
 
 
 def test_a_release_cut_short_is_finished_by_the_daily_job(tables: None, monkeypatch: pytest.MonkeyPatch) -> None:
-    from functions.access.storage import DynamoControlStore
-    from functions.audit.storage import withheld_entries
+    from functions.journal.storage import withheld_entries
     from functions.records import service
     from functions.records.storage import DynamoDocumentStore
     from functions.shared.clock import FixedClock
@@ -168,11 +186,11 @@ def test_a_release_cut_short_is_finished_by_the_daily_job(tables: None, monkeypa
     assert verify_chain(traces, head) == []  # the chain verifies in between
     left = withheld_entries(INS, doc.document_id)
     assert 0 < len(left) < 60
-    stored = DynamoDocumentStore().get(INS, doc.document_id)
+    stored = document_store().get(INS, doc.document_id)
     assert stored is not None and stored.visible_to_patient and stored.traces_to_merge
 
-    control = DynamoControlStore()
-    deps = service.RecordDeps(documents=DynamoDocumentStore(control), blobs=FakeBlobStore(), control=control,
+    control = control_store()
+    deps = service.RecordDeps(documents=document_store(), blobs=FakeBlobStore(), control=control,
                               clock=FixedClock(released_at + timedelta(days=1)), upload_ttl=timedelta(minutes=10),
                               download_ttl_seconds=300)
     assert service.run_invisible_patient_job(deps, (released_at + timedelta(days=1)).date()) == {
@@ -182,14 +200,14 @@ def test_a_release_cut_short_is_finished_by_the_daily_job(tables: None, monkeypa
     assert verify_chain(traces, head) == []
     assert len([t for t in traces if t.action is TraceAction.DOCUMENT_READ]) == 60
     assert withheld_entries(INS, doc.document_id) == []
-    stored = DynamoDocumentStore().get(INS, doc.document_id)
+    stored = document_store().get(INS, doc.document_id)
     assert stored is not None and not stored.traces_to_merge
-    DynamoDocumentStore().finish_release(stored)  # nothing left: running it again changes nothing
+    document_store().finish_release(stored)  # nothing left: running it again changes nothing
     assert patient_chain() == (traces, head)
 
 
 def test_a_withheld_append_on_a_head_that_moved_is_refused(tables: None) -> None:
-    from functions.audit.storage import withheld_entries
+    from functions.journal.storage import withheld_entries
 
     doc = invisible_document()
     withhold(doc, [read(0, doc)])
@@ -208,8 +226,8 @@ def test_a_withheld_append_on_a_head_that_moved_is_refused(tables: None) -> None
 def test_a_read_decided_before_the_release_is_decided_again(tables: None) -> None:
     """A professional's read that saw the document withheld must not land in the withheld chain after the
     release merged it (the entry would never reach the patient): the main head it was decided on has moved."""
-    from functions.access.storage import ControlWrite, DynamoControlStore
-    from functions.audit.storage import withheld_entries
+    from functions.access.ports import ControlWrite
+    from functions.journal.storage import withheld_entries
 
     doc = invisible_document()
     withhold(doc, [read(0, doc)])
@@ -217,7 +235,7 @@ def test_a_read_decided_before_the_release_is_decided_again(tables: None) -> Non
     assert release(doc, T0 + timedelta(days=3))
 
     with pytest.raises(ChainMoved):
-        DynamoControlStore().write(INS, ControlWrite(traces=[read(1, doc)], withheld={doc.document_id: withheld_head}),
+        control_store().write(INS, ControlWrite(traces=[read(1, doc)], withheld={doc.document_id: withheld_head}),
                                    head, retry=False)
     assert withheld_entries(INS, doc.document_id) == []
     assert load_heads(INS, doc.document_id)[1] == ChainHead()
@@ -226,12 +244,12 @@ def test_a_read_decided_before_the_release_is_decided_again(tables: None) -> Non
 def test_a_release_racing_a_withheld_append_merges_it_too(tables: None, monkeypatch: pytest.MonkeyPatch) -> None:
     """An entry appended between the release's read of the withheld chain and its commit moves the withheld head:
     the release is redone on the longer chain, so no entry is left behind."""
-    from functions.audit import storage as audit_storage
+    from functions.journal import storage as journal_storage
     from functions.records import storage as records_storage
 
     doc = invisible_document()
     withhold(doc, [read(0, doc)])
-    real = audit_storage.withheld_entries
+    real = journal_storage.withheld_entries
     raced: list[int] = []
 
     def entries_then_append(patient_ins: str, document_id: str) -> list[Trace]:
@@ -251,8 +269,7 @@ def test_a_release_racing_a_withheld_append_merges_it_too(tables: None, monkeypa
 
 
 def test_a_withheld_chain_that_does_not_recompute_is_merged_and_marked_broken() -> None:
-    from functions.audit.journal import commitment
-    from functions.audit.models import link
+    from functions.journal.models import commitment, link
 
     entries, head = link(ChainHead(), [Trace.new(INS, T0, READER, TraceAction.DOCUMENT_READ, "doc_x")] * 1 +
                          [Trace.new(INS, T0, READER, TraceAction.DOCUMENT_READ, "doc_x")])
@@ -263,14 +280,14 @@ def test_a_withheld_chain_that_does_not_recompute_is_merged_and_marked_broken() 
 
 def test_a_cursor_cannot_point_into_a_withheld_chain() -> None:
     from functions.audit import service
-    from functions.audit.storage import DynamoTraceStore, withheld_key
     from functions.identity.principal import Citizen
+    from functions.journal.storage import DynamoTraceReader, withheld_key
     from functions.shared import cursor
     from functions.shared.errors import InvalidRequest
 
     forged = cursor.encode(withheld_key("doc_" + "a" * 26, 1))
     with pytest.raises(InvalidRequest) as refused:
-        service.list_traces(DynamoTraceStore(), Citizen(ins=INS), forged, 20)
+        service.list_traces(DynamoTraceReader(), Citizen(ins=INS), forged, 20)
     assert refused.value.code == "invalid_cursor"
 
 
@@ -293,7 +310,7 @@ def test_the_in_memory_stores_withhold_and_merge_like_dynamodb() -> None:
                                     "content_type": "application/pdf", "size": len(data),
                                     "sha256": hashlib.sha256(data).hexdigest(), "visibility": "invisible_patient"})
     doctor = Professional(rpps="10000000001", profession="10", finess="750000001")
-    doc, _ = service.request_upload(deps, doctor, INS, body, "withheld-0001")
+    doc, _ = service.request_upload(deps, doctor, INS, body.to_domain(), "withheld-0001")
     blobs.put(doc.quarantine_key, data, "application/pdf", INS)
     assert service.verify_upload(deps, doc.quarantine_key) is service.VerificationOutcome.ACCEPTED
     access = access_service.AccessDeps(control=control, documents=deps.documents, blobs=blobs, clock=deps.clock,

@@ -1,28 +1,19 @@
-"""E-mail through SES SendBulkTemplatedEmail: up to 50 destinations a call, one template. The e-mail says that a
-reminder is waiting in the app and for which day; what, where and with whom stay in the app."""
+"""E-mail through SES SendBulkTemplatedEmail: up to 50 destinations a call, one template. The e-mail says that
+something is waiting in the app (a reminder, and for which day); what, where and with whom stay in the app."""
 
 from __future__ import annotations
 
 import json
-from typing import Any, Protocol
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict
+from functions.notifications.models import Email
 
 SES_BULK_LIMIT = 50
 
 
-class Email(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
-    address: str
-    data: dict[str, str]
-
-
-class Mailer(Protocol):
-    def send(self, emails: list[Email]) -> int: ...
-
-
 class SesMailer:
+    """`functions.notifications.ports.Mailer` on SES."""
+
     def __init__(self, ses: Any, source: str, template: str) -> None:
         self._ses = ses
         self._source = source

@@ -1,6 +1,7 @@
-"""Trace entries and their hash chain. Actor ids are RPPS for professionals, `patient` for the holder, the job
-name for the system. Each patient's traces form one chain: entry n carries the hash of entry n-1, so a removed,
-reordered or altered entry shows when the chain is recomputed (see `verify_chain`)."""
+"""The patient journal's domain: trace entries and their hash chain, and what a release says of a withheld chain.
+Actor ids are RPPS for professionals, `patient` for the holder, the job name for the system. Each patient's traces
+form one chain: entry n carries the hash of entry n-1, so a removed, reordered or altered entry shows when the chain
+is recomputed (see `verify_chain`). Pure: no I/O, imports no capability."""
 
 from __future__ import annotations
 
@@ -10,13 +11,23 @@ import secrets
 from collections.abc import Iterable
 from datetime import datetime
 from enum import StrEnum
-from typing import Literal
+from typing import Literal, Protocol, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict
 
-from functions.identity.principal import Citizen, Professional
+from functions.shared.observability import logger
 
 GENESIS_HASH = "0" * 64
+
+
+@runtime_checkable
+class Practitioner(Protocol):
+    """What the journal knows of a professional principal (identity's `Professional`), structurally: the kernel
+    imports no capability, identity included."""
+
+    rpps: str
+    finess: str
+    profession: str
 
 
 class TraceAction(StrEnum):
@@ -52,8 +63,9 @@ class Actor(BaseModel):
     profession: str | None = None
 
     @classmethod
-    def of(cls, principal: Citizen | Professional) -> Actor:
-        if isinstance(principal, Professional):
+    def of(cls, principal: object) -> Actor:
+        """A professional (anything with `rpps`, `finess`, `profession`), else the holder."""
+        if isinstance(principal, Practitioner):
             return cls(kind="professional", id=principal.rpps, organisation=principal.finess,
                        profession=principal.profession)
         return cls(kind="patient", id="patient")
@@ -125,3 +137,23 @@ def verify_chain(traces: list[Trace], head: ChainHead | None = None, start: Chai
     if head is not None and head != previous:
         problems.append(f"chain ends at {previous.seq} but the head says {head.seq} (entries removed at the end)")
     return problems
+
+
+def commitment(entries: list[Trace], head: ChainHead) -> str | None:
+    """What the release trace says of the withheld chain it merges: its length and final hash. A chain that does
+    not recompute is merged all the same (withholding it longer would keep the document from its patient) and
+    the commitment says `broken`, for the patient and an auditor to see."""
+    if not entries and not head.seq:
+        return None
+    problems = verify_chain(entries, head)
+    if problems:
+        logger.warning("withheld trace chain does not verify", extra={"problems": len(problems)})
+    return f"withheld:{head.seq}:{head.hash}" + (":broken" if problems else "")
+
+
+def committed(traces: list[Trace], document_id: str, commitment_text: str | None) -> list[Trace]:
+    """The traces of a release, its own carrying the commitment to the withheld chain in its reason."""
+    if commitment_text is None:
+        return traces
+    return [t.model_copy(update={"reason": "; ".join(r for r in (t.reason, commitment_text) if r)})
+            if t.action is TraceAction.DOCUMENT_RELEASED and t.document_id == document_id else t for t in traces]

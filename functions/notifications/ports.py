@@ -1,0 +1,74 @@
+"""What notifications offers the capabilities above it: in-app notifications staged into their owners'
+transactions, the holder's list and preferences, and e-mail delivery (claim before send, SES bulk sends).
+Storage-free: no pynamodb, botocore or boto3 here; the adapters are `storage.py` and `mailer.py`."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, Protocol
+
+from pydantic import BaseModel
+
+from functions.notifications.models import Email, Notification, NotificationPreferences
+from functions.shared.lookup import BatchLookup
+from functions.shared.staging import Staged
+
+
+class OnceOnly(Staged, Protocol):
+    """A notification written only if its key is new, its old item returned when it is not (label
+    `notification`). `email_was_pending(old)` reads that old item: was its e-mail never claimed (a crash)?"""
+
+    def email_was_pending(self, old: Mapping[str, Any]) -> bool: ...
+
+
+class InAppNotifications(Protocol):
+    def staged(self, notifications: list[Notification], once: bool = True) -> list[Staged]:
+        """Puts for another owner's transaction (the journal commit, a capability's own), labelled
+        `notification`. `once`: only if the key is new (a redelivered event cannot notify twice); `once=False`
+        overwrites (the access partition's notices, which were always plain puts)."""
+        ...
+
+    def staged_once(self, notification: Notification, email_pending: bool) -> OnceOnly:
+        """The delivery's write: once-only, marked `email_pending` when an e-mail is to follow (see EmailDelivery)."""
+        ...
+
+    def preferences(self, ins: str) -> NotificationPreferences:
+        """The holder's choices; every code on when they never chose."""
+        ...
+
+    def put_preferences(self, ins: str, prefs: NotificationPreferences) -> None: ...
+
+    def preferences_of(self, ins: list[str]) -> BatchLookup[dict[str, NotificationPreferences]]:
+        """Many holders' choices as keys for a batch read shared with other owners (only those who chose come
+        back: the others have the defaults)."""
+        ...
+
+    # last: a method named `list` shadows the builtin in the annotations after it
+    def list(self, recipient_ins: str, after: str | None, limit: int) -> tuple[list[Notification], str | None]:
+        """Newest first, hidden ones (turned off in-app) left out; `after` is the previous page's last key."""
+        ...
+
+
+class EmailClaims(Protocol):
+    def claim_emails(self, notifications: list[Notification]) -> list[Notification]:
+        """Clear `email_pending` where it is still set and return those notifications: their e-mail is this
+        caller's to send. A concurrent delivery finds the marker cleared and gets nothing."""
+        ...
+
+
+class Mailer(Protocol):
+    def send(self, emails: list[Email]) -> int:
+        """Send them all (bulk, one template); returns how many destinations were refused."""
+        ...
+
+
+class EmailReport(BaseModel):
+    sent: int = 0
+    refused: int = 0
+
+
+class EmailDelivery(Protocol):
+    def send_once(self, mail: list[tuple[Notification, Email]]) -> EmailReport:
+        """The e-mails of notifications committed with `email_pending`: each is claimed first, and only the
+        claimed ones are sent, so two deliveries of the same notification send its e-mail once."""
+        ...

@@ -19,6 +19,7 @@ run: install
 
 lint: install
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports --no-cache
 
 typecheck: install
 	$(BIN)/mypy app.py functions local bench tests/unit tests/integration tests/package

@@ -4,10 +4,29 @@ from __future__ import annotations
 
 import os
 import uuid
+from typing import TYPE_CHECKING, Any, cast
 
-from aws_lambda_powertools import Logger
+if TYPE_CHECKING:
+    from aws_lambda_powertools import Logger
 
-logger = Logger(service="mon-espace-sante")
+SERVICE = "mon-espace-sante"
+
+
+class _OnFirstUse:
+    """The Logger, built when first used: powertools imports botocore, and importing a service or a domain module
+    must load no storage library (the layering rule; it also keeps cold imports light)."""
+
+    _real: Any = None
+
+    def __getattr__(self, name: str) -> Any:
+        if _OnFirstUse._real is None:
+            from aws_lambda_powertools import Logger
+
+            _OnFirstUse._real = Logger(service=SERVICE)
+        return getattr(_OnFirstUse._real, name)
+
+
+logger = cast("Logger", _OnFirstUse())
 METRICS_NAMESPACE = "MonEspaceSante"
 
 

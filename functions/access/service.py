@@ -46,7 +46,6 @@ from functions.journal.ports import Busy, ChainMoved
 from functions.journal.retry import MAX_ATTEMPTS, back_off
 from functions.notifications.models import (
     Notification,
-    NotificationKind,
     NotificationPreferences,
     professional_recipient,
 )
@@ -125,10 +124,6 @@ def _unless_withheld(doc: Document | None, profile: AccessProfile,
     return ControlWrite(traces=change.traces, withheld={doc.document_id: head}), outcome
 
 
-def _is_night(deps: AccessDeps, at: datetime) -> bool:
-    return deps.thresholds().night.contains(at)
-
-
 def _note_access(deps: AccessDeps, who: Professional, profile: AccessProfile, basis: Basis,
                  action: TraceAction, document_ids: list[str | None], now: datetime,
                  disclosed: int | None = None) -> ControlWrite:
@@ -147,15 +142,11 @@ def _note_access(deps: AccessDeps, who: Professional, profile: AccessProfile, ba
     alerted_on = seen.alerted_on if seen else None
     notified = bool(seen and seen.first_access_notified)
     if not notified and basis is not Basis.AUTHOR:
-        first = Notification(recipient_ins=ins, notification_id=f"first-{who.rpps}",
-                             kind=NotificationKind.FIRST_ACCESS, created_at=now, professional_rpps=who.rpps)
-        notifications.append(first.honouring(deps.preferences(ins)))
+        notifications.append(Notification.for_first_access(ins, who.rpps, now).honouring(deps.preferences(ins)))
         notified = True
     outside_care = basis in {Basis.CONSENT, Basis.EMERGENCY}
     if outside_care and reads >= deps.thresholds().unusual_reads_per_day and alerted_on != today:
-        notifications.append(Notification(recipient_ins=ins, notification_id=f"unusual-{who.rpps}-{today}",
-                                           kind=NotificationKind.UNUSUAL_ACCESS, created_at=now,
-                                           professional_rpps=who.rpps, reason="many_documents_outside_care_team"))
+        notifications.append(Notification.for_unusual_reads(ins, who.rpps, today, now))
         alerted_on = today
     acquaintance = Acquaintance(rpps=who.rpps, profession=who.profession, finess=who.finess,
                                 first_access_at=seen.first_access_at if seen else now, last_access_at=now,
@@ -236,17 +227,13 @@ def request_emergency_access(deps: AccessDeps, who: Professional, patient: str, 
             return ControlWrite(traces=[trace]), refuse
         grant = EmergencyGrant(rpps=who.rpps, purpose=purpose, reason=reason, granted_at=now,
                                expires_at=now + deps.thresholds().emergency_grant)
-        told = Notification(recipient_ins=ins, notification_id=f"emergency-{who.rpps}-{now.timestamp():.0f}",
-                            kind=NotificationKind.EMERGENCY_ACCESS, created_at=now, professional_rpps=who.rpps,
-                            reason=purpose)
+        told = Notification.for_emergency_access(ins, who.rpps, purpose, now)
         notifications = [told]
         gp = profile.settings.general_practitioner
         if gp:
-            notifications.append(told.model_copy(update={"recipient_ins": professional_recipient(gp)}))
-        if _is_night(deps, now):
-            notifications.append(Notification(recipient_ins=ins, notification_id=f"unusual-night-{who.rpps}",
-                                              kind=NotificationKind.UNUSUAL_ACCESS, created_at=now,
-                                              professional_rpps=who.rpps, reason="emergency_access_at_night"))
+            notifications.append(told.to(professional_recipient(gp)))
+        if deps.thresholds().night.contains(now):
+            notifications.append(Notification.for_night_emergency(ins, who.rpps, now))
         trace = Trace.new(ins, now, actor, TraceAction.EMERGENCY_ACCESS_GRANTED, reason=f"{purpose}: {reason}")
         change = ControlWrite(traces=[trace], changes=[GrantIssued(grant=grant)], notifications=notifications)
         return change, lambda: grant

@@ -4,6 +4,7 @@ Reminders also say what, when (Europe/Paris time) and where, as the person enter
 
 from __future__ import annotations
 
+import hashlib
 from datetime import date, datetime
 from enum import StrEnum
 
@@ -102,8 +103,11 @@ class Notification(BaseModel):
 
     @classmethod
     def for_announcement(cls, patient_ins: str, document_id: str, at: datetime) -> Notification:
-        """An INVISIBLE_PATIENT document awaits its announcement consultation (the document is not named)."""
-        return cls(recipient_ins=patient_ins, notification_id=f"see-doctor-{document_id}",
+        """An INVISIBLE_PATIENT document awaits its announcement consultation. The notice is a legal duty but names
+        no document: its id (shown to the patient) is a one-way function of the document, still one per document so
+        a repeated run cannot notify twice."""
+        digest = hashlib.sha256(f"see-doctor:{document_id}".encode()).hexdigest()[:26]
+        return cls(recipient_ins=patient_ins, notification_id=f"see-doctor-{digest}",
                    kind=NotificationKind.SEE_YOUR_DOCTOR, created_at=at)
 
     @classmethod

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import re
 from collections.abc import Callable
@@ -17,7 +16,7 @@ from functions.identity.principal import Citizen, Professional
 from functions.journal.models import Actor, Trace, TraceAction
 from functions.journal.ports import Busy, ChainMoved
 from functions.journal.retry import MAX_ATTEMPTS, back_off
-from functions.notifications.models import Notification, NotificationKind, NotificationPreferences
+from functions.notifications.models import Notification, NotificationPreferences
 from functions.records import catalog
 from functions.records.inspection import UploadInspector
 from functions.records.models import (
@@ -202,11 +201,6 @@ def hide_own_document(deps: RecordDeps, who: Citizen, document_id: str, hidden: 
     return changed
 
 
-def _new_document_notice(doc: Document, at: datetime) -> Notification:
-    return Notification(recipient_ins=doc.patient_ins, notification_id=f"new-{doc.document_id}",
-                        kind=NotificationKind.NEW_DOCUMENT, created_at=at, document_id=doc.document_id)
-
-
 def release_document(deps: RecordDeps, who: Professional, patient: str, document_id: str) -> Document:
     """The author lifts INVISIBLE_PATIENT after the announcement consultation: the patient sees it now. Whatever
     the caller may not release (missing, someone else's, already visible, or they are blocked) answers like a
@@ -229,16 +223,10 @@ def _release_once(deps: RecordDeps, who: Professional, patient: str, document_id
     now = deps.clock.now()
     released = doc.release(now)
     trace = Trace.new(ins, now, Actor.of(who), TraceAction.DOCUMENT_RELEASED, doc.document_id)
-    notice = _new_document_notice(doc, now).honouring(deps.preferences(ins))
+    notice = Notification.for_document(doc.patient_ins, doc.document_id, now).honouring(deps.preferences(ins))
     if not deps.documents.save(released, doc, [trace], [notice], profile.head, retry=False):
         raise Conflict("the document changed meanwhile; try again", code="concurrent_change")
     return released
-
-
-def _see_your_doctor_id(doc: Document) -> str:
-    """The notice is a legal duty, but names no document: its id (shown to the patient) is a one-way function of
-    the document, still one per document so a repeated run cannot notify twice."""
-    return "see-doctor-" + hashlib.sha256(f"see-doctor:{doc.document_id}".encode()).hexdigest()[:26]
 
 
 def run_invisible_patient_job(deps: RecordDeps, day: date) -> dict[str, int]:
@@ -257,13 +245,12 @@ def run_invisible_patient_job(deps: RecordDeps, day: date) -> dict[str, int]:
             continue
         if not doc.announcement_sent:
             changed = doc.announce(now)
-            notice = Notification(recipient_ins=doc.patient_ins, notification_id=_see_your_doctor_id(doc),
-                                  kind=NotificationKind.SEE_YOUR_DOCTOR, created_at=now)
+            notice = Notification.for_announcement(doc.patient_ins, doc.document_id, now)
             traces = [Trace.new(doc.patient_ins, now, INVISIBLE_JOB, TraceAction.DOCUMENT_ANNOUNCEMENT_REQUESTED,
                                 doc.document_id)]
             key = "announced"
         else:
-            changed, notice = doc.release(now), _new_document_notice(doc, now)
+            changed, notice = doc.release(now), Notification.for_document(doc.patient_ins, doc.document_id, now)
             traces = [Trace.new(doc.patient_ins, now, INVISIBLE_JOB, TraceAction.DOCUMENT_RELEASED,
                                 doc.document_id, reason="one_month_elapsed")]
             key = "released"
@@ -347,7 +334,8 @@ def verify_upload(deps: RecordDeps, key: str) -> VerificationOutcome:
     trace = Trace.new(doc.patient_ins, now, VERIFIER, TraceAction.DOCUMENT_VERIFIED, doc.document_id)
     notifications = []
     if doc.author.kind == "professional" and accepted.visible_to_patient:
-        notifications.append(_new_document_notice(doc, now).honouring(deps.preferences(doc.patient_ins)))
+        notice = Notification.for_document(doc.patient_ins, doc.document_id, now)
+        notifications.append(notice.honouring(deps.preferences(doc.patient_ins)))
     if not deps.documents.save(accepted, doc, [_upload_trace(doc), trace], notifications, profile.head):
         current = deps.documents.get(doc.patient_ins, doc.document_id)
         if current is None:  # deleted while we verified: the copy must not outlive it

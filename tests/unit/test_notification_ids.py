@@ -3,6 +3,7 @@ once-only key, so their format is pinned here: a change would notify twice what 
 
 from __future__ import annotations
 
+import hashlib
 from datetime import UTC, date, datetime
 
 from functions.agenda.models import DueEntry, ItemKind
@@ -15,7 +16,8 @@ INS = "184067512345622"
 
 def test_every_notification_id_keeps_its_format() -> None:
     assert Notification.for_document(INS, "doc1", AT).notification_id == "new-doc1"
-    assert Notification.for_announcement(INS, "doc1", AT).notification_id == "see-doctor-doc1"
+    assert Notification.for_announcement(INS, "doc1", AT).notification_id == "see-doctor-" + hashlib.sha256(
+        b"see-doctor:doc1").hexdigest()[:26]  # the id the patient sees names no document
     assert Notification.for_first_access(INS, "10000000001", AT).notification_id == "first-10000000001"
     assert (Notification.for_unusual_reads(INS, "10000000001", date(2032, 3, 15), AT).notification_id
             == "unusual-10000000001-2032-03-15")

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import json
-import os
 from functools import lru_cache
-from importlib import resources
 
 from pydantic import BaseModel, ConfigDict
+
+from functions.shared.datafile import read_json
 
 
 class _Row(BaseModel):
@@ -30,10 +29,4 @@ class Matrix(BaseModel):
 @lru_cache(maxsize=1)
 def matrix() -> Matrix:
     """`MES_ACCESS_MATRIX_FILE` replaces the shipped default without a code change."""
-    override = os.environ.get("MES_ACCESS_MATRIX_FILE")
-    if override:
-        with open(override, encoding="utf-8") as f:
-            raw = f.read()
-    else:
-        raw = resources.files("functions.access").joinpath("data", "matrix.json").read_text(encoding="utf-8")
-    return Matrix.model_validate(json.loads(raw))
+    return Matrix.model_validate(read_json("functions.access", "matrix.json", "MES_ACCESS_MATRIX_FILE"))

@@ -3,14 +3,13 @@ start from a data file beside the matrix, so a change of the rules is a data cha
 
 from __future__ import annotations
 
-import json
-import os
 from datetime import datetime, timedelta
 from functools import lru_cache
-from importlib import resources
 from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from functions.shared.datafile import read_json
 
 
 class Night(BaseModel):
@@ -43,10 +42,4 @@ class Thresholds(BaseModel):
 @lru_cache(maxsize=1)
 def thresholds() -> Thresholds:
     """`MES_ACCESS_THRESHOLDS_FILE` replaces the shipped default without a code change."""
-    override = os.environ.get("MES_ACCESS_THRESHOLDS_FILE")
-    if override:
-        with open(override, encoding="utf-8") as f:
-            raw = f.read()
-    else:
-        raw = resources.files("functions.access").joinpath("data", "thresholds.json").read_text(encoding="utf-8")
-    return Thresholds.model_validate(json.loads(raw))
+    return Thresholds.model_validate(read_json("functions.access", "thresholds.json", "MES_ACCESS_THRESHOLDS_FILE"))

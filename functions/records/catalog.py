@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from functools import lru_cache
-from importlib import resources
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
+
+from functions.shared.datafile import read_json
 
 
 class DocumentType(BaseModel):
@@ -35,17 +35,13 @@ class UploadLimits(BaseModel):
         return self.professional if kind == "professional" else self.patient
 
 
-def _load(name: str) -> object:
-    return json.loads(resources.files("functions.records").joinpath("data", name).read_text(encoding="utf-8"))
-
-
 @lru_cache(maxsize=1)
 def document_types() -> dict[str, DocumentType]:
-    raw = _load("document_types.json")
+    raw = read_json("functions.records", "document_types.json")
     assert isinstance(raw, dict)
     return {t["code"]: DocumentType.model_validate(t) for t in raw["types"]}
 
 
 @lru_cache(maxsize=1)
 def upload_limits() -> UploadLimits:
-    return UploadLimits.model_validate(_load("upload_limits.json"))
+    return UploadLimits.model_validate(read_json("functions.records", "upload_limits.json"))

@@ -23,10 +23,10 @@ def pumps(retry_delay_seconds: int = 0) -> tuple[QueuePump, QueuePump]:
 def tick(day: date | None = None, drain: bool = True) -> str:
     from functions import deps
     from functions.agenda.fanout import dispatch
-    from functions.agenda.models import paris_today
+    from functions.shared.clock import paris_day
     from functions.shared.settings import settings
 
-    day = day or paris_today(deps.clock().now())
+    day = day or paris_day(deps.clock().now())
     shards = dispatch(deps.agenda_shard_queue(), day, settings().agenda_shards)
     if drain:
         shard_pump, delivery_pump = pumps()
@@ -38,11 +38,11 @@ def tick(day: date | None = None, drain: bool = True) -> str:
 def tick_on_date_change(poll_seconds: float = 30.0) -> None:
     """A thread of `make run`: the first tick is for today, then one each time the Paris date changes."""
     from functions import deps
-    from functions.agenda.models import paris_today
+    from functions.shared.clock import paris_day
 
     last: date | None = None
     while True:
-        today = paris_today(deps.clock().now())
+        today = paris_day(deps.clock().now())
         if today != last:
             try:
                 tick(today, drain=False)  # the running pumps deliver

@@ -11,7 +11,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
-from zoneinfo import ZoneInfo
 
 from functions.access import policy
 from functions.access.changes import (
@@ -52,10 +51,9 @@ from functions.notifications.models import (
 from functions.records.models import Document
 from functions.records.ports import BlobStore, DocumentStore
 from functions.shared import cursor
-from functions.shared.clock import Clock
+from functions.shared.clock import Clock, paris_day
 from functions.shared.errors import Forbidden, NotFound
 
-PARIS = ZoneInfo("Europe/Paris")
 T = TypeVar("T")
 
 
@@ -136,7 +134,7 @@ def _note_access(deps: AccessDeps, who: Professional, profile: AccessProfile, ba
     traces = [Trace.new(ins, now, Actor.of(who), action, doc_id, reason=reason) for doc_id in document_ids]
     notifications: list[Notification] = []
     seen = profile.seen.get(who.rpps)
-    today = now.astimezone(PARIS).date()
+    today = paris_day(now)
     shown = len([d for d in document_ids if d]) if disclosed is None else disclosed
     reads = shown + (seen.reads_that_day if seen and seen.day == today else 0)
     alerted_on = seen.alerted_on if seen else None

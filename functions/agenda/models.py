@@ -16,9 +16,9 @@ from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict
 
 from functions.agenda.calendar import PreventionRecord
 from functions.notifications.models import reminder_id
+from functions.shared.clock import PARIS
 from functions.shared.errors import Unprocessable
 
-PARIS = ZoneInfo("Europe/Paris")
 DISPATCH_HOUR = 7  # local time in Europe/Paris
 MAX_LEAD_DAYS = 30
 PREVENTION_ID = "prevention"
@@ -236,10 +236,6 @@ def dispatch_day(at: datetime) -> date | None:
 def notified_at(day: date) -> datetime:
     """Reminders of a day carry the dispatch time of that day (deterministic: it is part of the notification key)."""
     return datetime.combine(day, TimeOfDay(DISPATCH_HOUR), tzinfo=PARIS).astimezone(UTC)
-
-
-def paris_today(now: datetime) -> date:
-    return now.astimezone(PARIS).date()
 
 
 def first_open_day(now: datetime) -> date:

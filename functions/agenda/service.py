@@ -13,7 +13,6 @@ from functions.agenda import calendar
 from functions.agenda.api import AppointmentIn, AppointmentPatch, PreventionPatch, ReminderIn, ReminderPatch
 from functions.agenda.calendar import PreventionItem, PreventionRecord, PreventionStatus
 from functions.agenda.models import (
-    PARIS,
     PREVENTION_ID,
     Appointment,
     DueEntry,
@@ -23,12 +22,11 @@ from functions.agenda.models import (
     check_lead_days,
     first_open_day,
     new_id,
-    paris_today,
 )
 from functions.agenda.ports import AgendaStore
 from functions.identity.principal import Citizen
 from functions.shared import cursor
-from functions.shared.clock import Clock
+from functions.shared.clock import PARIS, Clock, paris_day
 from functions.shared.errors import Conflict, NotFound, Unprocessable
 from functions.shared.observability import logger
 
@@ -68,7 +66,7 @@ def create_appointment(deps: AgendaDeps, who: Citizen, body: AppointmentIn) -> A
     appt = Appointment(owner_ins=who.ins, appointment_id=new_id("appt"), start=body.start,
                        professional=body.professional, place=body.place, note=body.note,
                        reminder_lead_days=body.reminder_lead_days, created_at=now, updated_at=now, version=1)
-    due = appointment_due(appt, paris_today(now), first_open_day(now))
+    due = appointment_due(appt, paris_day(now), first_open_day(now))
     appt = appt.model_copy(update={"next_due": due.day if due else None})
     if not deps.agenda.save_appointment(appt, None, None, due):
         raise _changed()
@@ -106,7 +104,7 @@ def update_appointment(deps: AgendaDeps, who: Citizen, appointment_id: str, patc
             raise Unprocessable(f"{required} cannot be null", code="validation_failed")
     now = deps.clock.now()
     updated = current.model_copy(update={**changes, "updated_at": now, "version": current.version + 1})
-    due = appointment_due(updated, paris_today(now), first_open_day(now))
+    due = appointment_due(updated, paris_day(now), first_open_day(now))
     updated = updated.model_copy(update={"next_due": due.day if due else None})
     if not deps.agenda.save_appointment(updated, current.version, current.next_due, due):
         raise _changed()
@@ -138,7 +136,7 @@ def create_reminder(deps: AgendaDeps, who: Citizen, body: ReminderIn) -> Reminde
     rem = Reminder(owner_ins=who.ins, reminder_id=new_id("rem"), label=body.label, first_date=body.date,
                    time=body.time, time_zone=body.time_zone, repeat=body.repeat, until=body.until, created_at=now,
                    updated_at=now, version=1)
-    today = paris_today(now)
+    today = paris_day(now)
     rem.check_fires(today)
     due = reminder_due(rem, first_open_day(now))
     rem = rem.model_copy(update={"next_due": due.day if due else None})
@@ -176,7 +174,7 @@ def update_reminder(deps: AgendaDeps, who: Citizen, reminder_id: str, patch: Rem
     now = deps.clock.now()
     updated = current.model_copy(update={**changes, "updated_at": now, "version": current.version + 1})
     updated = Reminder.model_validate(updated.model_dump())
-    today = paris_today(now)
+    today = paris_day(now)
     updated.check_fires(today)
     due = reminder_due(updated, first_open_day(now))
     updated = updated.model_copy(update={"next_due": due.day if due else None})
@@ -212,7 +210,7 @@ def start_prevention(deps: AgendaDeps, space: Space) -> Prevention | None:
     if existing is not None:
         return existing
     now = deps.clock.now()
-    base = Prevention(owner_ins=space.ins, birth_date=space.birth_date, sex=space.sex, opened_on=paris_today(now),
+    base = Prevention(owner_ins=space.ins, birth_date=space.birth_date, sex=space.sex, opened_on=paris_day(now),
                       version=1)
     due = prevention_due(base, first_open_day(now) - _ONE_DAY)
     base = base.model_copy(update={"next_due": due.day if due else None})
@@ -229,7 +227,7 @@ def read_prevention(deps: AgendaDeps, who: Citizen) -> tuple[list[PreventionItem
         return [], "birth_date_unknown", None
     stored = deps.agenda.get_prevention(who.ins)
     records = stored.records if stored else {}
-    today = paris_today(deps.clock.now())
+    today = paris_day(deps.clock.now())
     return calendar.evaluate(space.birth_date, space.sex, today, records), None, stored.next_due if stored else None
 
 
@@ -243,7 +241,7 @@ def record_prevention(deps: AgendaDeps, who: Citizen, code: str, patch: Preventi
     if space.birth_date is None:
         raise Unprocessable("the space has no birth date: prevention items cannot be placed",
                             code="birth_date_unknown")
-    today = paris_today(deps.clock.now())
+    today = paris_day(deps.clock.now())
     if patch.status is PreventionStatus.DONE and patch.date is None:
         raise Unprocessable("a DONE status needs the date it was done", code="date_required")
     if patch.date is not None and (patch.date > today or patch.date < space.birth_date):

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 from typing import Protocol
+from zoneinfo import ZoneInfo
+
+PARIS = ZoneInfo("Europe/Paris")  # the day of every daily job, reminder and legal count is a French day
 
 
 class Clock(Protocol):
@@ -32,7 +35,5 @@ def iso(at: datetime) -> str:
 
 def paris_day(at: datetime | str) -> date:
     """The calendar day in Europe/Paris (daily jobs are French days, whatever UTC says)."""
-    from zoneinfo import ZoneInfo
-
     moment = datetime.fromisoformat(at.replace("Z", "+00:00")) if isinstance(at, str) else at
-    return moment.astimezone(ZoneInfo("Europe/Paris")).date()
+    return moment.astimezone(PARIS).date()

@@ -41,8 +41,7 @@ from functions.access.thresholds import Thresholds, thresholds
 from functions.identity.ins import parse_ins
 from functions.identity.principal import Citizen, Professional
 from functions.journal.models import Actor, ChainHead, Trace, TraceAction
-from functions.journal.ports import Busy, ChainMoved
-from functions.journal.retry import MAX_ATTEMPTS, back_off
+from functions.journal.retry import until_settled
 from functions.notifications.models import (
     Notification,
     NotificationPreferences,
@@ -82,17 +81,14 @@ def _decide_and_record(deps: AccessDeps, ins: str,
     moved the chain meanwhile (a block, a consent withdrawn...), decide again on fresh data: a stale decision is
     never committed. Whatever the decision, an INS with no open space answers the 404 of a declaration and
     keeps nothing (the write is conditioned on the space, at no extra read)."""
-    for attempt in range(MAX_ATTEMPTS):
+    def attempt() -> T:
         now = deps.clock.now()
         profile = deps.control.profile(ins)
         change, outcome = decide(profile, now)
-        try:
-            deps.control.write(ins, change.model_copy(update={"needs_open_space": True}), profile.head, retry=False)
-        except ChainMoved:
-            back_off(attempt)
-            continue
+        deps.control.write(ins, change.model_copy(update={"needs_open_space": True}), profile.head, retry=False)
         return outcome()
-    raise Busy("too many simultaneous changes to this record; try again")
+
+    return until_settled(attempt)
 
 
 def _refusal(who: Professional, profile: AccessProfile, refusal: Refusal, document_id: str | None,

@@ -28,7 +28,7 @@ from pynamodb.models import Model
 
 from functions.journal.models import Actor, ChainHead, Trace, TraceAction, link, verify_chain
 from functions.journal.ports import Busy, ChainMoved, Entry, Fact, Ledger, Refused
-from functions.journal.retry import MAX_ATTEMPTS, back_off
+from functions.journal.retry import MAX_ATTEMPTS, back_off, until_settled
 from functions.shared.dynamo import Transaction, TransactionCancelled, get_together, newest_first
 from functions.shared.observability import logger
 
@@ -240,16 +240,15 @@ class Journal(Transaction):
 
 def with_journal(patient_ins: str, head: ChainHead | None, load_head: Callable[[str], ChainHead],
                  write: Callable[[Journal], T], guard: bool = False) -> T:
-    """Run `write` (which fills and commits a journal) until it commits on the current head."""
-    current = head if head is not None else load_head(patient_ins)
-    for attempt in range(MAX_ATTEMPTS):
-        journal = Journal(patient_ins, current, guard)
-        try:
-            return write(journal)
-        except ChainMoved:
-            back_off(attempt)
-            current = load_head(patient_ins)
-    raise Busy("too many simultaneous changes to this record; try again")
+    """Run `write` (which fills and commits a journal) until it commits on the current head: `head` as given for
+    the first attempt (None: read it), read again after a move."""
+    given = [head]
+
+    def attempt() -> T:
+        first = given.pop() if given else None
+        return write(Journal(patient_ins, first if first is not None else load_head(patient_ins), guard))
+
+    return until_settled(attempt)
 
 
 def load_heads(patient_ins: str, document_id: str) -> tuple[ChainHead, ChainHead]:
@@ -262,13 +261,11 @@ def load_heads(patient_ins: str, document_id: str) -> tuple[ChainHead, ChainHead
 def with_withheld(patient_ins: str, document_id: str, write: Callable[[Journal, ChainHead], T]) -> T:
     """`with_journal` for an action on a document that has (or starts) a withheld chain: both heads are read
     before each attempt, and `write` gets the journal and the withheld head."""
-    for attempt in range(MAX_ATTEMPTS):
+    def attempt() -> T:
         head, withheld_head = load_heads(patient_ins, document_id)
-        try:
-            return write(Journal(patient_ins, head), withheld_head)
-        except ChainMoved:
-            back_off(attempt)
-    raise Busy("too many simultaneous changes to this record; try again")
+        return write(Journal(patient_ins, head), withheld_head)
+
+    return until_settled(attempt)
 
 
 def finish_merge(patient_ins: str, document_id: str) -> int:

@@ -14,8 +14,7 @@ from functions.access.ports import ControlStore, ControlWrite
 from functions.identity.ins import parse_ins
 from functions.identity.principal import Citizen, Professional
 from functions.journal.models import Actor, Trace, TraceAction
-from functions.journal.ports import Busy, ChainMoved
-from functions.journal.retry import MAX_ATTEMPTS, back_off
+from functions.journal.retry import until_settled
 from functions.notifications.models import Notification, NotificationPreferences
 from functions.records import catalog
 from functions.records.inspection import UploadInspector
@@ -205,12 +204,7 @@ def release_document(deps: RecordDeps, who: Professional, patient: str, document
     """The author lifts INVISIBLE_PATIENT after the announcement consultation: the patient sees it now. Whatever
     the caller may not release (missing, someone else's, already visible, or they are blocked) answers like a
     missing document. A block that lands between the decision and its commit moves the chain head: decide again."""
-    for attempt in range(MAX_ATTEMPTS):
-        try:
-            return _release_once(deps, who, patient, document_id)
-        except ChainMoved:
-            back_off(attempt)
-    raise Busy("too many simultaneous changes to this record; try again")
+    return until_settled(lambda: _release_once(deps, who, patient, document_id))
 
 
 def _release_once(deps: RecordDeps, who: Professional, patient: str, document_id: str) -> Document:

@@ -22,7 +22,6 @@ from pynamodb.exceptions import TransactWriteError
 from pynamodb.expressions.condition import Condition
 from pynamodb.indexes import AllProjection, LocalSecondaryIndex
 from pynamodb.models import Model
-from pynamodb.transactions import TransactWrite
 
 from functions.accounts.ports import SpaceDirectory
 from functions.agenda.calendar import PreventionRecord
@@ -40,7 +39,7 @@ from functions.agenda.models import (
 from functions.notifications.models import NotificationPreferences
 from functions.notifications.ports import InAppNotifications, OnceOnly
 from functions.shared.clock import iso
-from functions.shared.dynamo import batch_get_many, error_code, transaction
+from functions.shared.dynamo import Transaction, TransactionCancelled, batch_get_many, error_code, transaction
 
 DUE_RETENTION = timedelta(days=30)
 HIGH = "\uffff"
@@ -315,40 +314,6 @@ class DynamoDueIndex:
 # ---- delivery ------------------------------------------------------------------------------------------------
 
 TRANSACT_LIMIT = 100
-Tag = tuple[EffectKey, str]  # (effect, which of its writes: "notification", "next", "item")
-
-
-class _TaggedSink:
-    """A `WriteSink` over pynamodb's TransactWrite that also takes updates and remembers whose each write is:
-    pynamodb sends checks, deletes, puts, then updates, each in call order, and the cancellation reasons follow
-    that order, so `tags()` lines up with them."""
-
-    def __init__(self, tx: TransactWrite) -> None:
-        self._tx = tx
-        self.tag: Tag = (("", ""), "")
-        self._checks: list[Tag] = []
-        self._deletes: list[Tag] = []
-        self._puts: list[Tag] = []
-        self._updates: list[Tag] = []
-
-    def check(self, label: str, model: Any, hash_key: Any, range_key: Any, condition: Any) -> None:
-        self._tx.condition_check(model, hash_key, range_key, condition=condition)
-        self._checks.append(self.tag)
-
-    def delete(self, label: str, item: Any, condition: Any | None = None) -> None:
-        self._tx.delete(item, condition=condition)
-        self._deletes.append(self.tag)
-
-    def put(self, label: str, item: Any, condition: Any | None = None, return_old: bool = False) -> None:
-        self._tx.save(item, condition=condition, return_values="ALL_OLD" if return_old else None)
-        self._puts.append(self.tag)
-
-    def update(self, item: Model, actions: list[Any], condition: Condition) -> None:
-        self._tx.update(item, actions=actions, condition=condition)
-        self._updates.append(self.tag)
-
-    def tags(self) -> list[Tag]:
-        return self._checks + self._deletes + self._puts + self._updates
 
 
 @dataclass(frozen=True)
@@ -422,38 +387,36 @@ class DynamoDeliveryStore:
         return outcomes
 
     def _try(self, effects: list[Effect]) -> dict[EffectKey, Outcome] | None:
-        """None when committed; else the effects whose own conditions failed ({} when the cause is elsewhere)."""
-        notices: dict[EffectKey, OnceOnly] = {}
+        """None when committed; else the effects whose own conditions failed ({} when the cause is elsewhere).
+        Effect n's writes are labelled `n:notification`, `n:next` and `n:item`."""
+        tx = Transaction()
+        notices: list[OnceOnly] = []
+        for n, effect in enumerate(effects):
+            scope = tx.scoped(f"{n}:")
+            notices.append(self._notifications.staged_once(effect.notification, email_pending=effect.email))
+            notices[n].stage(scope)
+            if effect.next_entry is not None:
+                scope.put("next", due_item(effect.next_entry, self.shards))
+        for n, effect in enumerate(effects):
+            e = effect.entry
+            action = (AgendaItem.next_due.set(effect.next_entry.day.isoformat()) if effect.next_entry
+                      else AgendaItem.next_due.remove())
+            unchanged = (AgendaItem.next_due == e.day.isoformat()) & (AgendaItem.version == e.version)
+            tx.update(f"{n}:item", AgendaItem(e.owner_ins, e.item_id), [action], unchanged)
         try:
-            with transaction() as tx:
-                sink = _TaggedSink(tx)
-                for effect in effects:
-                    key = effect.key
-                    sink.tag = (key, "notification")
-                    notices[key] = self._notifications.staged_once(effect.notification, email_pending=effect.email)
-                    notices[key].stage(sink)
-                    if effect.next_entry is not None:
-                        sink.tag = (key, "next")
-                        sink.put("next", due_item(effect.next_entry, self.shards))
-                for effect in effects:
-                    e = effect.entry
-                    action = (AgendaItem.next_due.set(effect.next_entry.day.isoformat()) if effect.next_entry
-                              else AgendaItem.next_due.remove())
-                    sink.tag = (effect.key, "item")
-                    unchanged = (AgendaItem.next_due == e.day.isoformat()) & (AgendaItem.version == e.version)
-                    sink.update(AgendaItem(e.owner_ins, e.item_id), actions=[action], condition=unchanged)
-        except TransactWriteError as exc:
+            tx.commit()
+        except TransactionCancelled as exc:
+            failed: dict[EffectKey, Outcome] = {}
+            for n, effect in enumerate(effects):
+                if f"{n}:notification" in exc.failed:
+                    old = exc.items.get(f"{n}:notification", {})
+                    failed[effect.key] = (Outcome.ALREADY_EMAIL_PENDING if notices[n].email_was_pending(old)
+                                          else Outcome.ALREADY)
+                elif f"{n}:item" in exc.failed:
+                    failed[effect.key] = Outcome.STALE
+            return failed
+        except TransactWriteError as exc:  # cancelled, but by no condition of ours (e.g. a conflict)
             if error_code(exc) != "TransactionCanceledException":
                 raise
-            failed: dict[EffectKey, Outcome] = {}
-            for (key, role), reason in zip(sink.tags(), exc.cancellation_reasons, strict=False):
-                if reason is None or reason.code != "ConditionalCheckFailed":
-                    continue
-                if role == "notification":
-                    old = reason.raw_item or {}
-                    failed[key] = (Outcome.ALREADY_EMAIL_PENDING if notices[key].email_was_pending(old)
-                                   else Outcome.ALREADY)
-                elif role == "item" and key not in failed:
-                    failed[key] = Outcome.STALE
-            return failed
+            return {}
         return None

@@ -72,6 +72,7 @@ class Transaction:
     _checks: list[tuple[str, type[Model], Any, Any, Condition]] = field(default_factory=list)
     _deletes: list[tuple[str, Model, Condition | None]] = field(default_factory=list)
     _puts: list[tuple[str, Model, Condition | None, bool]] = field(default_factory=list)
+    _updates: list[tuple[str, Model, list[Any], Condition | None]] = field(default_factory=list)
 
     def check(self, label: str, model: type[Model], hash_key: Any, range_key: Any, condition: Condition) -> None:
         self._checks.append((label, model, hash_key, range_key, condition))
@@ -82,19 +83,30 @@ class Transaction:
     def put(self, label: str, item: Model, condition: Condition | None = None, return_old: bool = False) -> None:
         self._puts.append((label, item, condition, return_old))
 
+    def update(self, label: str, item: Model, actions: list[Any], condition: Condition | None = None) -> None:
+        self._updates.append((label, item, actions, condition))
+
+    def scoped(self, prefix: str) -> Scoped:
+        """This transaction with labels prefixed, so that writes staged by one owner under fixed labels (every
+        notification is `notification`) still say which of several effects a failed condition belongs to."""
+        return Scoped(self, prefix)
+
     def __len__(self) -> int:
-        return len(self._checks) + len(self._deletes) + len(self._puts)
+        return len(self._checks) + len(self._deletes) + len(self._puts) + len(self._updates)
 
     def commit(self) -> None:
-        labels = [c[0] for c in self._checks] + [d[0] for d in self._deletes] + [p[0] for p in self._puts]
+        labels = ([c[0] for c in self._checks] + [d[0] for d in self._deletes] + [p[0] for p in self._puts]
+                  + [u[0] for u in self._updates])
         try:
-            with TransactWrite(connection=connection()) as tx:
+            with transaction() as tx:
                 for _, model, hash_key, range_key, condition in self._checks:
                     tx.condition_check(model, hash_key, range_key, condition=condition)
                 for _, item, maybe in self._deletes:
                     tx.delete(item, condition=maybe)
                 for _, item, maybe, return_old in self._puts:
                     tx.save(item, condition=maybe, return_values="ALL_OLD" if return_old else None)
+                for _, item, actions, maybe in self._updates:
+                    tx.update(item, actions=actions, condition=maybe)
         except TransactWriteError as exc:
             if error_code(exc) != "TransactionCanceledException":
                 raise
@@ -104,6 +116,26 @@ class Transaction:
                 raise
             items = {labels[i]: r.raw_item for i, r in enumerate(reasons) if r and r.raw_item}
             raise TransactionCancelled(failed, items) from exc
+
+
+@dataclass(frozen=True)
+class Scoped:
+    """A `functions.shared.staging.WriteSink` onto a Transaction, every label prefixed."""
+
+    tx: Transaction
+    prefix: str
+
+    def check(self, label: str, model: type[Model], hash_key: Any, range_key: Any, condition: Condition) -> None:
+        self.tx.check(self.prefix + label, model, hash_key, range_key, condition)
+
+    def delete(self, label: str, item: Model, condition: Condition | None = None) -> None:
+        self.tx.delete(self.prefix + label, item, condition)
+
+    def put(self, label: str, item: Model, condition: Condition | None = None, return_old: bool = False) -> None:
+        self.tx.put(self.prefix + label, item, condition, return_old)
+
+    def update(self, label: str, item: Model, actions: list[Any], condition: Condition | None = None) -> None:
+        self.tx.update(self.prefix + label, item, actions, condition)
 
 
 def newest_first(model: type[M], hash_key: str, after: str | None, limit: int,

@@ -143,11 +143,11 @@ def test_a_timed_out_transaction_fails_the_record_as_itself_and_is_logged_by_typ
     from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
     from pynamodb.exceptions import TransactWriteError
 
-    from functions.agenda import storage
     from functions.agenda.worker import handle_deliveries
+    from functions.shared import dynamo
     from local.pump import LambdaContext
 
-    monkeypatch.setattr(storage, "transaction", TimedOutTransaction)
+    monkeypatch.setattr(dynamo, "transaction", TimedOutTransaction)
     store = OfflineDeliveryStore(shards=4)
     batch = DeliveryBatch(day=DAY, entries=[prevention_entry(ins) for ins in PEOPLE])
     with pytest.raises(TransactWriteError):

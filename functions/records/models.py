@@ -54,6 +54,11 @@ class Author(BaseModel):
                        finess=principal.finess)
         return cls(kind="patient")
 
+    @property
+    def scope(self) -> str:
+        """Who declares, as one string: the scope of their Idempotency-Keys and of their upload pseudonym."""
+        return f"{self.kind}:{self.rpps or ''}:{self.finess or ''}"
+
     def principal(self, patient_ins: str) -> Citizen | Professional:
         """The author as the caller they were (to trace their actions after the fact)."""
         if self.kind == "patient":

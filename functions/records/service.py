@@ -82,7 +82,7 @@ def _uploader(author: Author, patient_ins: str) -> str:
     """Who declared a document for whom, as pinned in its presigned POST (`x-amz-meta-uploader`) and checked by the
     verifier. A keyed pseudonym: object metadata is no place for an RPPS in clear, and without the key nobody can
     compute the value of another uploader or patient (every citizen uploads as "patient")."""
-    return digest("uploader", f"{author.kind}:{author.rpps or ''}:{author.finess or ''}|{patient_ins}")
+    return digest("uploader", f"{author.scope}|{patient_ins}")
 
 
 def _refuse_expired_replay(stored: Document, now: datetime) -> None:
@@ -111,10 +111,9 @@ def request_upload(deps: RecordDeps, who: Citizen | Professional, patient: str, 
         raise Unprocessable("visibility is set by professionals only", code="forbidden_field")
     _check_declaration(declaration, author)
     now = deps.clock.now()
-    scope = f"{author.kind}:{author.rpps or ''}:{author.finess or ''}"
     doc = Document(
         patient_ins=ins,
-        document_id=document_id_for(scope, ins, idempotency_key),
+        document_id=document_id_for(author.scope, ins, idempotency_key),
         declaration=declaration,
         author=author,
         status=DocumentStatus.PENDING,

@@ -148,8 +148,7 @@ class DynamoNotificationStore:
         return preferences_from(item.preferences)
 
     def put_preferences(self, ins: str, prefs: NotificationPreferences) -> None:
-        stored = preferences_item(ins, prefs)
-        PreferencesItem(ins, PREFS).update(actions=[PreferencesItem.preferences.set(stored.preferences)])
+        preferences_item(ins, prefs).save()
 
     def preferences_of(self, ins: list[str]) -> BatchLookup[dict[str, NotificationPreferences]]:
         return _Preferences(list(ins))

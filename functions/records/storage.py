@@ -183,8 +183,7 @@ class DynamoDocumentStore:
         profile read decides again).
 
         While the document is withheld from its patient (INVISIBLE_PATIENT, not released) its traces go to its
-        withheld chain, and an author does not join the care team through it (the patient would see them there).
-        The change that releases it also merges that chain into the patient's (see `_release`)."""
+        withheld chain. The change that releases it also merges that chain into the patient's (see `_release`)."""
         unchanged = (DocumentItem.status == previous.status.value) & (DocumentItem.revision == _revision(previous))
         withheld = doc.withheld_from_patient
 

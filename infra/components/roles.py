@@ -15,34 +15,35 @@ access partition); merging one at its release deletes its entries, also only ins
 - API handler: spaces GetItem/PutItem/UpdateItem (space life cycle) + ConditionCheckItem (a new document needs an
   open space); documents GetItem (also in TransactGetItems with the access HEAD), Query on the three LSIs,
   PutItem/DeleteItem (in transactions); traces Query + transactional PutItem, and transactional DeleteItem
-  (merging a withheld chain at a release); notifications Query + PutItem; access Query (the profile), GetItem
-  (chain heads, TransactGetItems), PutItem/DeleteItem (controls, heads), ConditionCheckItem (a read of a withheld
-  document commits on the main head without moving it; a partial merge keeps the withheld head in place);
-  s3:PutObject on quarantine uploads/* (signing presigned POSTs) and s3:DeleteObject there (deleting a pending
-  upload); s3:GetObject (presigned GET) and s3:DeleteObject on records/*. kms:Sign on the signing key is in its
-  key policy (export of the traces).
+  (merging a withheld chain at a release); notifications Query + PutItem, and GetItem (the holder's preferences
+  item, `PREFS`); access Query (the profile), GetItem (chain heads, TransactGetItems), PutItem/DeleteItem
+  (controls, heads), ConditionCheckItem (a read of a withheld document commits on the main head without moving
+  it; a partial merge keeps the withheld head in place); s3:PutObject on quarantine uploads/* (signing presigned
+  POSTs) and s3:DeleteObject there (deleting a pending upload); s3:GetObject (presigned GET) and s3:DeleteObject
+  on records/*. kms:Sign on the signing key is in its key policy (export of the traces).
 - authorizer: dynamodb:GetItem on spaces.
 - upload consumer: consume the upload-events queue; s3:GetObject + s3:DeleteObject on quarantine uploads/*;
   s3:PutObject (CopyObject target) + s3:DeleteObject on records/*; documents GetItem + PutItem; access Query (the
-  profile: hide-new-documents, care team, head) + GetItem (heads, again when the chain moved) + PutItem (care
-  team, heads); transactional trace PutItem; notifications PutItem.
+  profile: hide-new-documents, head) + GetItem (heads, again when the chain moved) + PutItem (heads);
+  transactional trace PutItem; notifications GetItem (preferences) + PutItem.
 - invisible-patient daily job: Query on the documents `invisible-due` GSI, documents GetItem + PutItem (a release
   left to finish), access GetItem (heads) + PutItem (heads) + DeleteItem and ConditionCheckItem (a withheld head
   merged, or kept while a merge goes on), traces Query (the withheld chain to merge), transactional trace PutItem
-  and DeleteItem, notifications PutItem; sqs:SendMessage to its own dead-letter queue (failed asynchronous
-  invocations). No S3, no other KMS use than DynamoDB's and SQS's.
+  and DeleteItem, notifications GetItem (preferences) + PutItem; sqs:SendMessage to its own dead-letter queue
+  (failed asynchronous invocations). No S3, no other KMS use than DynamoDB's and SQS's.
 
 Agenda (functions/agenda/storage.py): an item and its due entry always change in one TransactWriteItems, so every
 write to `agenda` and `agenda-due` carries dynamodb:EnclosingOperation = TransactWriteItems, like traces.
 
 - API handler (appointments, reminders, prevention, notification preferences): agenda GetItem, Query on the
   `agenda-by-time` LSI, transactional PutItem (conditional on the version) + DeleteItem; agenda-due transactional
-  PutItem + DeleteItem. Preferences and e-mail go on the space item (spaces UpdateItem, above).
+  PutItem + DeleteItem. Preferences are the notifications table's `PREFS` item (notifications GetItem/PutItem).
 - agenda daily dispatch (schedule, 05:00 and 06:00 UTC): sqs:SendMessage (SendMessageBatch) to agenda-shards and
   to its own dead-letter queue. No table.
 - shard consumer: consume agenda-shards; Query on agenda-due (its DUE#<day>#<shard> partition);
   sqs:SendMessage (SendMessageBatch) to agenda-deliveries.
-- delivery consumer: consume agenda-deliveries; BatchGetItem on spaces (contacts) and agenda (prevention items);
+- delivery consumer: consume agenda-deliveries; one BatchGetItem on spaces (contacts), notifications (preferences)
+  and agenda (prevention items);
   transactional notifications PutItem (the once-only marker) + UpdateItem (e-mail sent), agenda UpdateItem
   (next_due moved on, conditional), agenda-due PutItem (the next occurrence); ses:SendBulkTemplatedEmail on the
   sending identity and the reminder template, From the configured address only.
@@ -122,7 +123,7 @@ class FunctionRoles(Construct):
             _dynamodb("ReadTraces", ["Query"], [traces]),
             _trace_appends(stage),
             _withheld_merges(stage),
-            _dynamodb("Notifications", ["Query", "PutItem"], [notifications]),
+            _dynamodb("Notifications", ["Query", "GetItem", "PutItem"], [notifications]),
             _dynamodb("AccessControls", ["Query", "GetItem", "PutItem", "DeleteItem", "ConditionCheckItem"], [access]),
             _dynamodb("Agenda", ["GetItem"], [agenda]),
             _dynamodb("AgendaLists", ["Query"], agenda_lsis),
@@ -145,7 +146,7 @@ class FunctionRoles(Construct):
             _dynamodb("Documents", ["GetItem", "PutItem"], [documents]),
             _dynamodb("AccessControls", ["Query", "GetItem", "PutItem"], [access]),
             _trace_appends(stage),
-            _dynamodb("Notifications", ["PutItem"], [notifications]),
+            _dynamodb("Notifications", ["GetItem", "PutItem"], [notifications]),
         ])
         self.invisible_job = self._role("InvisibleJob", stage, c.CHALICE_INVISIBLE_JOB, [
             _dynamodb("DueDocuments", ["Query"], invisible_due),
@@ -154,7 +155,7 @@ class FunctionRoles(Construct):
             _dynamodb("ReadTraces", ["Query"], [traces]),
             _trace_appends(stage),
             _withheld_merges(stage),
-            _dynamodb("Notifications", ["PutItem"], [notifications]),
+            _dynamodb("Notifications", ["GetItem", "PutItem"], [notifications]),
             _send("DeadLetters", queue_arn(stage, job_dead_letters(c.CHALICE_INVISIBLE_JOB))),
         ])
         self.agenda_dispatch = self._role("AgendaDispatch", stage, c.CHALICE_AGENDA_DISPATCH, [
@@ -170,6 +171,7 @@ class FunctionRoles(Construct):
             iam.PolicyStatement(sid="Queue", actions=SQS_CONSUME, resources=[deliveries_queue]),
             _dynamodb("Contacts", ["BatchGetItem"], [spaces]),
             _dynamodb("PreventionItems", ["BatchGetItem"], [agenda]),
+            _dynamodb("Preferences", ["BatchGetItem"], [notifications]),
             _in_transactions("Notifications", ["PutItem", "UpdateItem"], [notifications]),
             _in_transactions("AgendaMovesOn", ["UpdateItem"], [agenda]),
             _in_transactions("NextOccurrences", ["PutItem"], [agenda_due]),

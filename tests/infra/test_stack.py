@@ -367,7 +367,7 @@ def test_each_function_gets_exactly_its_dynamodb_operations(template: dict[str, 
         "documents/index/patient-by-type": {"Query"},
         "documents/index/available-by-date": {"Query"},
         "traces": {"Query", "PutItem+tx", "DeleteItem+tx"},
-        "notifications": {"Query", "PutItem"},
+        "notifications": {"Query", "GetItem", "PutItem"},  # GetItem/PutItem: the holder's preferences item
         "access": {"Query", "GetItem", "PutItem", "DeleteItem", "ConditionCheckItem"},
         # appointments, reminders, prevention: an item and its due entry change in one transaction
         "agenda": {"GetItem", "PutItem+tx", "DeleteItem+tx"},
@@ -379,14 +379,14 @@ def test_each_function_gets_exactly_its_dynamodb_operations(template: dict[str, 
         "documents": {"GetItem", "PutItem"},
         "access": {"Query", "GetItem", "PutItem"},
         "traces": {"PutItem+tx"},
-        "notifications": {"PutItem"},
+        "notifications": {"GetItem", "PutItem"},  # preferences, read for the new-document notice
     }
     assert _dynamodb_grants(template, "RolesInvisibleJobAccess") == {
         "documents/index/invisible-due": {"Query"},
         "documents": {"GetItem", "PutItem"},
         "access": {"GetItem", "PutItem", "DeleteItem", "ConditionCheckItem"},
         "traces": {"Query", "PutItem+tx", "DeleteItem+tx"},
-        "notifications": {"PutItem"},
+        "notifications": {"GetItem", "PutItem"},  # preferences, read for the job's notices
     }
     assert _dynamodb_grants(template, "RolesAgendaDispatchAccess") == {}
     assert _dynamodb_grants(template, "RolesAgendaShardsAccess") == {"agenda-due": {"Query"}}
@@ -394,7 +394,7 @@ def test_each_function_gets_exactly_its_dynamodb_operations(template: dict[str, 
         "spaces": {"BatchGetItem"},
         "agenda": {"BatchGetItem", "UpdateItem+tx"},
         "agenda-due": {"PutItem+tx"},
-        "notifications": {"PutItem+tx", "UpdateItem+tx"},
+        "notifications": {"BatchGetItem", "PutItem+tx", "UpdateItem+tx"},  # BatchGetItem: preferences
     }
 
 

@@ -239,16 +239,17 @@ class Journal(Transaction):
 
 
 def with_journal(patient_ins: str, head: ChainHead | None, load_head: Callable[[str], ChainHead],
-                 write: Callable[[Journal], T], guard: bool = False) -> T:
+                 write: Callable[[Journal], T], guard: bool = False, retry: bool = True) -> T:
     """Run `write` (which fills and commits a journal) until it commits on the current head: `head` as given for
-    the first attempt (None: read it), read again after a move."""
+    the first attempt (None: read it), read again after a move. `retry=False`: that one attempt, ChainMoved if the
+    head moved (a caller whose decision depends on what it read decides again)."""
     given = [head]
 
     def attempt() -> T:
         first = given.pop() if given else None
         return write(Journal(patient_ins, first if first is not None else load_head(patient_ins), guard))
 
-    return until_settled(attempt)
+    return until_settled(attempt) if retry else attempt()
 
 
 def load_heads(patient_ins: str, document_id: str) -> tuple[ChainHead, ChainHead]:
@@ -326,11 +327,7 @@ class DynamoJournal:
             except TransactionCancelled as exc:
                 raise Refused(exc.failed) from exc
 
-        if retry:
-            with_journal(entry.patient_ins, head, read_head, commit, guard=entry.guard)
-        else:
-            commit(Journal(entry.patient_ins, head if head is not None else read_head(entry.patient_ins),
-                           guard=entry.guard))
+        with_journal(entry.patient_ins, head, read_head, commit, guard=entry.guard, retry=retry)
 
 
 def stage(journal: Journal, entry: Entry) -> None:

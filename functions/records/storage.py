@@ -210,9 +210,7 @@ class DynamoDocumentStore:
             return with_withheld(doc.patient_ins, doc.document_id, write_withheld)
         if previous.withheld_from_patient:
             return self._release(doc, traces, write, head, retry)
-        if retry:
-            return with_journal(doc.patient_ins, head, read_head, write)
-        return write(Journal(doc.patient_ins, head if head is not None else read_head(doc.patient_ins)))
+        return with_journal(doc.patient_ins, head, read_head, write, retry=retry)
 
     def _release(self, doc: Document, traces: list[Trace], write: Callable[[Journal, list[Trace]], bool],
                  head: ChainHead | None = None, retry: bool = True) -> bool:

@@ -31,9 +31,12 @@ METRICS_NAMESPACE = "MonEspaceSante"
 
 
 def correlate(correlation_id: str | None) -> str:
-    """Tag every following log line of this invocation with one id (a fresh one when the caller gave none)."""
+    """Tag every following log line of this invocation with one id (a fresh one when the caller gave none).
+
+    Kept per thread/context, not on the shared Logger: the local gateway serves requests on threads, and a global
+    key made parallel requests log each other's id."""
     value = correlation_id or str(uuid.uuid4())
-    logger.set_correlation_id(value)
+    logger.thread_safe_append_keys(correlation_id=value)
     return value
 
 

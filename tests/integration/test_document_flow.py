@@ -105,7 +105,7 @@ def test_a_citizen_uploads_sees_it_pending_and_deletes_it(stack: Stack) -> None:
     text = "Mes résultats de tension\n".encode()
     headers = {**patient, "Idempotency-Key": "my-own-upload-01"}
     ticket = stack.call("POST", "/v1/me/documents", headers,
-                        json=declaration(text, "text/plain", type_code="51851-4")).json()
+                        json=declaration(text, "text/plain", type_code="DOCPAT09")).json()
     listed = stack.call("GET", "/v1/me/documents", patient).json()["items"]
     assert [(i["document_id"], i["status"]) for i in listed] == [(ticket["document_id"], "pending")]
 

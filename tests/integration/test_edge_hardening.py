@@ -212,7 +212,7 @@ HTML_AS_TEXT = b"<html><body><script>alert(1)</script></body></html>\n"
 def uploaded(stack: Stack, ins: str, data: bytes, content_type: str, key: str) -> str:
     headers = {**stack.professional(), "Idempotency-Key": key}
     ticket = stack.call("POST", f"/v1/patients/{ins}/documents", headers,
-                        json=declaration(data, content_type, type_code="51851-4")).json()
+                        json=declaration(data, content_type, type_code="59284-0")).json()
     post_file(ticket["upload"], data)
     stack.pump.drain()
     return str(ticket["document_id"])

@@ -193,7 +193,7 @@ def test_a_citizens_ticket_rewritten_to_another_pending_documents_key_changes_no
                           {**stack.professional(), "Idempotency-Key": "target-upload-0001"},
                           json=declaration(PDF)).json()
     own = stack.call("POST", "/v1/me/documents", {**patient, "Idempotency-Key": "forger-upload-0001"},
-                     json=declaration(PDF, type_code="51851-4")).json()
+                     json=declaration(PDF, type_code="DOCPAT09")).json()
     forged = {**own["upload"], "fields": {**own["upload"]["fields"], "key": hospital["upload"]["fields"]["key"]}}
     assert post_file(forged, PDF).status_code in (200, 201, 204)
     stack.pump.drain()

@@ -177,8 +177,9 @@ def test_the_matrix_can_be_replaced_by_a_file_without_code_change(tmp_path: obje
     from pathlib import Path
 
     path = Path(str(tmp_path)) / "matrix.json"
-    path.write_text(json.dumps({"version": "test", "professions": {"10": {"label": "médecin", "types": [LAB]}},
-                                "others": {"label": "autres", "types": []}}))
+    path.write_text(json.dumps({"version": "test", "professions": {"10": "médecin", "21": "pharmacien"},
+                                "groups": {"lab": {"label": "biologie", "readers": ["10"]}},
+                                "types": {LAB: "lab", SUMMARY: "lab"}}))
     monkeypatch.setenv("MES_ACCESS_MATRIX_FILE", str(path))
     matrix.cache_clear()
     try:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 PROBE = ("import sys, functions.records.service, functions.agenda.service, functions.notifications.service, "
-         "functions.access.service, functions.access.policy; "
+         "functions.access.service, functions.access.policy, functions.reference.service; "
          "print([m for m in ('pynamodb', 'botocore', 'boto3', 'chalice') if m in sys.modules])")
 
 

@@ -16,11 +16,11 @@ class LoginDirectory(Protocol):
 def authenticate(verifier: TokenVerifier, citizen_issuer: str, logins: LoginDirectory,
                  authorization: str | None) -> Citizen | Professional | Organisation:
     if not authorization or not authorization.startswith("Bearer "):
-        raise Unauthenticated("a bearer token is required")
+        raise Unauthenticated("a bearer token is required", code="missing_token")
     token = verifier.verify(authorization.removeprefix("Bearer ").strip())
     if token.issuer != citizen_issuer:
         return professional_from(token)
     ins = logins.resolve_login(token.issuer, token.subject)
     if ins is None:
-        raise Unauthenticated("this login is not linked to an activated space")
+        raise Unauthenticated("this login is not linked to an activated space", code="login_not_linked")
     return Citizen(ins=ins)

@@ -79,17 +79,23 @@ class TokenVerifier:
         try:
             header = jwt.get_unverified_header(token)
             kid = header.get("kid")
-            if header.get("alg") not in ALLOWED_ALGORITHMS or not isinstance(kid, str) or not kid:
-                raise Unauthenticated("token algorithm or key id not accepted")
+            if header.get("alg") not in ALLOWED_ALGORITHMS:
+                raise Unauthenticated("token algorithm not accepted", code="unsupported_algorithm")
+            if not isinstance(kid, str) or not kid:
+                raise Unauthenticated("token has no key id", code="unknown_key")
             # The issuer is read unverified only to pick which JWKS to check against; it is verified below.
             unverified = jwt.decode(token, options={"verify_signature": False})
             issuer = self._issuers.get(str(unverified.get("iss")))
             if issuer is None:
-                raise Unauthenticated("token issuer not trusted")
-            key = self._keys(issuer, kid)
+                raise Unauthenticated("token issuer not trusted", code="unknown_issuer")
+            try:
+                key = self._keys(issuer, kid)
+            except jwt.PyJWKClientError as exc:
+                raise Unauthenticated("token signed with a key the issuer does not publish",
+                                      code="unknown_key") from exc
             algorithms = algorithms_for(key, issuer)
             if header["alg"] not in algorithms:
-                raise Unauthenticated("token algorithm not accepted for this key")
+                raise Unauthenticated("token algorithm not accepted for this key", code="unsupported_algorithm")
             claims = jwt.decode(
                 token,
                 key=key,
@@ -101,12 +107,36 @@ class TokenVerifier:
             )
         except Unauthenticated:
             raise
-        except (jwt.PyJWTError, jwt.PyJWKClientError, ValueError, KeyError) as exc:
-            raise Unauthenticated("invalid or expired token") from exc
+        except jwt.PyJWTError as exc:
+            code, message = reason(exc)
+            raise Unauthenticated(message, code=code) from exc
+        except (ValueError, KeyError) as exc:
+            raise Unauthenticated("token is not a well-formed JWT", code="malformed_token") from exc
         except Exception as exc:  # whatever breaks inside verification, the caller is not verified
             logger.warning("token verification failed unexpectedly", extra={"error_type": type(exc).__name__})
-            raise Unauthenticated("invalid or expired token") from exc
+            raise Unauthenticated("token could not be verified", code="invalid_token") from exc
         return VerifiedToken(issuer=issuer.issuer, subject=str(claims["sub"]), claims=claims)
+
+
+# Why a token was refused, as the RFC 6750 `error_description` and a stable JSON code (never the token itself).
+# Order matters: the more specific PyJWT errors subclass the general ones.
+_REASONS: tuple[tuple[type[jwt.PyJWTError], str, str], ...] = (
+    (jwt.ExpiredSignatureError, "token_expired", "token has expired"),
+    (jwt.ImmatureSignatureError, "token_not_yet_valid", "token is not valid yet"),
+    (jwt.InvalidAudienceError, "wrong_audience", "token is not meant for this API"),
+    (jwt.InvalidIssuerError, "unknown_issuer", "token issuer not trusted"),
+    (jwt.MissingRequiredClaimError, "missing_claim", "token lacks a required claim"),
+    (jwt.InvalidSignatureError, "bad_signature", "token signature does not verify"),
+    (jwt.InvalidAlgorithmError, "unsupported_algorithm", "token algorithm not accepted for this key"),
+    (jwt.DecodeError, "malformed_token", "token is not a well-formed JWT"),
+)
+
+
+def reason(exc: jwt.PyJWTError) -> tuple[str, str]:
+    for cls, code, message in _REASONS:
+        if isinstance(exc, cls):
+            return code, message
+    return "invalid_token", "token could not be verified"
 
 
 class OrganisationClaims(BaseModel):
@@ -120,4 +150,4 @@ def professional_from(token: VerifiedToken) -> Professional | Organisation:
             return Organisation(finess=OrganisationClaims.model_validate(token.claims).finess)
         return ProfessionalClaims.model_validate(token.claims).principal()
     except ValidationError as exc:
-        raise Unauthenticated("professional token lacks rpps, profession or finess") from exc
+        raise Unauthenticated("professional token lacks rpps, profession or finess", code="missing_claim") from exc

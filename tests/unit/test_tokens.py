@@ -225,3 +225,37 @@ def test_rpps_and_profession_in_non_ascii_digits_are_refused(digits: dict[int, s
             RppsIn.model_validate({"rpps": "10000000003".translate(digits)})
         with pytest.raises(ValidationError):
             PatientSettings.model_validate({"general_practitioner": "10000000003".translate(digits)})
+
+
+# ---- issue 14.5: a refused token says why (a stable code for the JSON error and the RFC 6750 description) -------
+
+
+@pytest.mark.parametrize(
+    ("make_token", "code"),
+    [
+        pytest.param(lambda: sign(claims(iss="https://evil.example")), "unknown_issuer", id="wrong iss"),
+        pytest.param(lambda: sign(claims(aud="another-api")), "wrong_audience", id="wrong aud"),
+        pytest.param(lambda: sign(claims(exp=int(time.time()) - 120, iat=int(time.time()) - 900)), "token_expired",
+                     id="expired"),
+        pytest.param(lambda: sign(claims(exp=None)), "missing_claim", id="no exp"),
+        pytest.param(lambda: sign(claims(nbf=int(time.time()) + 600)), "token_not_yet_valid", id="not yet valid"),
+        pytest.param(_alg_none_token, "unsupported_algorithm", id="alg none"),
+        pytest.param(_hs256_with_public_key, "unsupported_algorithm", id="HS256 signed with the public key"),
+        pytest.param(lambda: sign(claims(), kid="unknown"), "unknown_key", id="unknown kid"),
+        pytest.param(lambda: sign(claims(), kid=None), "unknown_key", id="no kid"),
+        pytest.param(lambda: sign(claims(), key=ROGUE), "bad_signature", id="another key under a known kid"),
+        pytest.param(lambda: "not.a.jwt", "malformed_token", id="garbage"),
+        pytest.param(lambda: sign(claims(iss=PRO.issuer, rpps="123")), "missing_claim", id="bad professional claims"),
+        pytest.param(lambda: sign(claims(sub="not-linked")), "login_not_linked", id="citizen login without a space"),
+    ],
+)
+def test_a_refused_token_names_the_reason(make_token: Any, code: str) -> None:
+    with pytest.raises(Unauthenticated) as refused:
+        auth(make_token())
+    assert refused.value.code == code
+
+
+def test_no_bearer_token_is_missing_token() -> None:
+    with pytest.raises(Unauthenticated) as refused:
+        authenticate(VERIFIER, CITIZEN.issuer, LOGINS, None)
+    assert refused.value.code == "missing_token"

@@ -10,6 +10,8 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict
 
+from functions.shared.clock import PARIS
+
 
 class NotificationKind(StrEnum):
     NEW_DOCUMENT = "document.new"
@@ -158,3 +160,27 @@ class Email(BaseModel):
 
     address: str
     data: dict[str, str]
+
+    @classmethod
+    def digest(cls, address: str, reminders: list[Notification]) -> Email:
+        """The day's reminders of one person as ONE e-mail (a person got three the same morning): the template's
+        `kind` says what waits in the app (`Un {{kind}} vous attend ... pour le {{day}}`), never what, where or
+        with whom."""
+        kinds = {n.kind for n in reminders}
+        if len(reminders) == 1:
+            kind = EMAIL_KIND.get(reminders[0].kind, "rappel")
+        elif len(kinds) == 1:
+            kind = f"récapitulatif de {len(reminders)} {EMAIL_KINDS.get(next(iter(kinds)), 'rappels')}"
+        else:
+            kind = f"récapitulatif de {len(reminders)} rappels"
+        day = min(n.created_at for n in reminders).astimezone(PARIS).strftime("%d/%m/%Y")
+        return cls(address=address, data={"kind": kind, "day": day})
+
+
+# What the reminder e-mail calls each kind (`Un {{kind}} vous attend`), alone and as several of one kind.
+EMAIL_KIND = {NotificationKind.APPOINTMENT_REMINDER: "rappel de rendez-vous",
+              NotificationKind.PERSONAL_REMINDER: "rappel",
+              NotificationKind.PREVENTION_DUE: "rappel de prévention"}
+EMAIL_KINDS = {NotificationKind.APPOINTMENT_REMINDER: "rappels de rendez-vous",
+               NotificationKind.PERSONAL_REMINDER: "rappels",
+               NotificationKind.PREVENTION_DUE: "rappels de prévention"}

@@ -35,7 +35,7 @@ def request() -> Request:
 
 
 def _json(status: int, body: Any) -> Response:
-    return Response(body=json.dumps(body), status_code=status, headers={"Content-Type": "application/json"})
+    return Response(json.dumps(body, ensure_ascii=False), {"Content-Type": "application/json"}, status)
 
 
 def endpoint(role: Literal["citizen", "professional"]) -> Callable[[Callable[..., Any]], Callable[..., Any]]:

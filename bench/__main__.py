@@ -36,6 +36,8 @@ CALLS: Counter[str] = Counter()
 # What is billed per item rather than per call: DynamoDB items written in transactions, items read by BatchGetItem
 # and Query, SES destinations, SQS messages in 64 KB chunks (the cost section of the README prices these).
 ITEMS: Counter[str] = Counter()
+# E-mails by destination address: how many one person got (the day's digest makes it at most 1 a day).
+EMAILED: Counter[str] = Counter()
 _original = botocore.client.BaseClient._make_api_call
 
 
@@ -52,6 +54,7 @@ def _count_items(service: str, operation: str, params: dict[str, Any], result: A
         ITEMS["dynamodb:query_4kb_reads"] += max(1, -(-size // 4096))
     elif service == "ses" and operation == "SendBulkTemplatedEmail":
         ITEMS["ses:emails"] += len(params["Destinations"])
+        EMAILED.update(a for d in params["Destinations"] for a in d["Destination"]["ToAddresses"])
     elif service == "sqs" and operation == "SendMessageBatch":  # billed per 64 KB chunk of the whole batch
         sizes = [len(e["MessageBody"].encode()) for e in params["Entries"]]
         ITEMS["sqs:messages_sent"] += len(sizes)
@@ -133,7 +136,25 @@ def cold_import_ratio(runs: int = 7) -> dict[str, float]:
             "app_plus_records_capability_ratio": round(first_s / boto3_s, 3)}
 
 
+def agenda_only(sizes: tuple[int, int]) -> None:
+    """`python -m bench agenda 2000 8000`: the agenda scenario alone at the given sizes, printed, results.json
+    untouched (a quick before/after of a delivery change; `make bench` is the reference run)."""
+    port = free_port()
+    moto = start_moto(port)
+    try:
+        from bench import agenda
+
+        results = agenda.run(port, free_port(), sizes)
+    finally:
+        moto.terminate()
+    print(json.dumps(results, indent=2))
+
+
 def main() -> None:
+    if sys.argv[1:2] == ["agenda"]:
+        small, large = (int(a) for a in sys.argv[2:4]) if len(sys.argv) >= 4 else (2_000, 8_000)
+        agenda_only((small, large))
+        return
     port = free_port()
     moto = start_moto(port)
     try:

@@ -1,7 +1,7 @@
 """The daily fan-out. The schedule dispatches one task per shard (SendMessageBatch, 10 a call); each shard task
-reads its `DUE#<day>#<shard>` partition with Query pages and packs the entries into delivery messages of up to
-`batch_size` reminders, sent 10 messages a call. Re-running a day or a shard only re-sends work the workers
-recognise as done (the notification key is the once-only marker)."""
+reads its `DUE#<day>#<shard>` partition with Query pages and packs the entries into delivery messages of about
+`batch_size` reminders (never splitting one person's), sent 10 messages a call. Re-running a day or a shard only
+re-sends work the workers recognise as done (the notification key is the once-only marker)."""
 
 from __future__ import annotations
 
@@ -24,11 +24,14 @@ class ShardTask(BaseModel):
     shard: int = Field(ge=0)
 
 
+MAX_ENTRIES = 500
+
+
 class DeliveryBatch(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     day: date
-    entries: list[DueEntry] = Field(min_length=1, max_length=500)
+    entries: list[DueEntry] = Field(min_length=1, max_length=MAX_ENTRIES)
 
 
 class Queue(Protocol):
@@ -81,13 +84,18 @@ def run_shard(index: DueIndex, queue: Queue, task: ShardTask, batch_size: int) -
         if current:
             bodies.append(json.dumps({"day": task.day.isoformat(), "entries": current}, separators=(",", ":")))
 
+    owner: str | None = None
     for page in index.shard(task.day, task.shard):
         for entry in page:
-            current.append({**_compact(entry), "day": task.day.isoformat()})
-            count += 1
-            if len(current) >= batch_size:
+            # a person's entries are adjacent (sort key `<ins>#<item>`): a message closes between two people, so
+            # one delivery holds all of a person's reminders of the day and sends them one e-mail; a message may
+            # pass `batch_size` to finish a person, never DeliveryBatch's limit
+            if current and (len(current) >= MAX_ENTRIES or (len(current) >= batch_size and entry.owner_ins != owner)):
                 close()
                 current = []
+            current.append({**_compact(entry), "day": task.day.isoformat()})
+            owner = entry.owner_ins
+            count += 1
         if len(bodies) >= SQS_BATCH:
             queue.send_all(bodies)
             bodies = []

@@ -1,14 +1,14 @@
-"""Reminder delivery. A delivery message holds up to 100 reminders of one day; for them the worker makes one
-multi-table BatchGetItem request of contacts (accounts), preferences (notifications) and prevention items (agenda),
-which DynamoDB serves 100 keys a call; one or two TransactWriteItems (notification put only if absent + item moved
-on + next occurrence queued); then the notifications' e-mail delivery claims the e-mails (one TransactWriteItems)
-and sends them by SES bulk sends of 50. Partial batch responses: a failing message is retried alone and ends in the
-dead-letter queue.
+"""Reminder delivery. A delivery message holds about 100 reminders of one day; for them the worker makes one multi-
+table BatchGetItem request of contacts (accounts), preferences (notifications) and prevention items (agenda), which
+DynamoDB serves 100 keys a call; one or two TransactWriteItems (notification put only if absent + item moved on +
+next occurrence queued); then the notifications' e-mail delivery claims the e-mails (one TransactWriteItems) and
+sends them by SES bulk sends of 50, one e-mail per person for all their reminders of the day (a digest). Partial
+batch responses: a failing message is retried alone and ends in the dead-letter queue.
 
 Exactly once: the notification key (reminder + day) is written in the same transaction that moves the item on, so
 re-running the day or redelivering a message finds it and does nothing. E-mail is sent after that commit by the
-delivery that claims it (`functions.notifications.delivery`): two concurrent deliveries of the same entry send
-it once."""
+delivery that claims it (`functions.notifications.delivery`): two concurrent deliveries of the same entry send it
+once."""
 
 from __future__ import annotations
 
@@ -29,7 +29,7 @@ from functions.agenda.fanout import DeliveryBatch, DueIndex, Queue, ShardTask, r
 from functions.agenda.models import DueEntry, ItemKind, Prevention, Reminder, Repeat, notified_at
 from functions.agenda.ports import DeliveryStore
 from functions.agenda.service import prevention_due, reminder_due
-from functions.notifications.models import PREFERENCE_OF_KIND, Email, Notification, NotificationKind
+from functions.notifications.models import PREFERENCE_OF_KIND, Notification, NotificationKind
 from functions.notifications.ports import EmailDelivery
 from functions.shared.dynamo import error_code
 from functions.shared.observability import correlate, logger
@@ -37,7 +37,6 @@ from functions.shared.observability import correlate, logger
 KIND = {ItemKind.APPOINTMENT: NotificationKind.APPOINTMENT_REMINDER,
         ItemKind.REMINDER: NotificationKind.PERSONAL_REMINDER,
         ItemKind.PREVENTION: NotificationKind.PREVENTION_DUE}
-EMAIL_KIND = {ItemKind.APPOINTMENT: "rendez-vous", ItemKind.REMINDER: "rappel", ItemKind.PREVENTION: "prévention"}
 
 
 @dataclass(frozen=True)
@@ -51,8 +50,9 @@ class DeliveryReport(BaseModel):
     already: int = 0
     stale: int = 0
     skipped: int = 0
-    emails: int = 0
+    emails: int = 0  # one per person: the day's digest
     emails_refused: int = 0
+    emailed_reminders: int = 0
 
 
 def _labels(codes: str) -> str:
@@ -82,7 +82,7 @@ def deliver(deps: DeliveryDeps, batch: DeliveryBatch) -> DeliveryReport:
     recipients, preventions = deps.store.read([e.owner_ins for e in entries],
                                               [e.owner_ins for e in entries if e.kind is ItemKind.PREVENTION])
     effects: list[Effect] = []
-    mail_to: dict[EffectKey, Email] = {}
+    mail_to: dict[EffectKey, str] = {}
     for entry in entries:
         recipient = recipients.get(entry.owner_ins)
         if recipient is None or not recipient.contact.is_open:
@@ -101,10 +101,9 @@ def deliver(deps: DeliveryDeps, batch: DeliveryBatch) -> DeliveryReport:
                         next_entry=_next(entry, preventions.get(entry.owner_ins)))
         effects.append(effect)
         if email and address:
-            mail_to[effect.key] = Email(
-                address=address, data={"kind": EMAIL_KIND[entry.kind], "day": entry.day.strftime("%d/%m/%Y")})
+            mail_to[effect.key] = address
     outcomes = deps.store.commit(effects)
-    to_claim: list[tuple[Notification, Email]] = []
+    to_claim: list[tuple[Notification, str]] = []
     for effect in effects:
         key = effect.key
         outcome = outcomes.get(key, Outcome.STALE)
@@ -116,10 +115,11 @@ def deliver(deps: DeliveryDeps, batch: DeliveryBatch) -> DeliveryReport:
             report.already += 1
         if key in mail_to and (outcome is Outcome.ALREADY_EMAIL_PENDING or (outcome is Outcome.DONE and effect.email)):
             to_claim.append((effect.notification, mail_to[key]))
-    # claim before sending: of two deliveries of the same entry only the one that clears email_pending sends
+    # claim before sending: of two deliveries of the same entry only the one that clears email_pending sends, and
+    # what one delivery claims for a person goes out as one e-mail (the fan-out keeps a person in one message)
     if to_claim:
         sent = deps.email.send_once(to_claim)
-        report.emails, report.emails_refused = sent.sent, sent.refused
+        report.emails, report.emails_refused, report.emailed_reminders = sent.sent, sent.refused, sent.reminders
     return report
 
 

@@ -20,12 +20,17 @@ class NotificationOut(BaseModel):
     place: str | None = None
     professional_rpps: str | None = None
     reason: str | None = None
+    title: str
+    text: str
+    link: str  # a deep link into the app: urn:document:<id>, urn:appointment:<id>, urn:professional:<rpps>...
 
     @classmethod
     def from_domain(cls, n: Notification) -> NotificationOut:
+        said = n.wording()
         return cls(notification_id=n.notification_id, kind=n.kind.value, created_at=n.created_at,
                    document_id=n.document_id, what=n.what, when=n.when, professional=n.professional,
-                   place=n.place, professional_rpps=n.professional_rpps, reason=n.reason)
+                   place=n.place, professional_rpps=n.professional_rpps, reason=n.reason, title=said.title,
+                   text=said.text, link=said.link)
 
 
 class NotificationPageOut(BaseModel):

@@ -1,6 +1,7 @@
 """The e-mail half of notification delivery, below the capabilities that notify (agenda today; messaging, accounts
-and the catalogue tomorrow): claim before send, then bulk send. A crash between the claim and SES accepting the
-e-mail loses that e-mail: SES has no idempotency key, so a resend could not be told from a duplicate."""
+and the catalogue tomorrow): claim before send, then bulk send, one e-mail per person for the reminders claimed
+together (the day's digest). A crash between the claim and SES accepting the e-mail loses that e-mail: SES has no
+idempotency key, so a resend could not be told from a duplicate."""
 
 from __future__ import annotations
 
@@ -17,13 +18,17 @@ class ClaimThenSend:
     claims: EmailClaims
     mailer: Mailer
 
-    def send_once(self, mail: list[tuple[Notification, Email]]) -> EmailReport:
+    def send_once(self, mail: list[tuple[Notification, str]]) -> EmailReport:
         if not mail:
             return EmailReport()
-        by_key = {(n.recipient_ins, n.notification_id): email for n, email in mail}
+        address_of = {(n.recipient_ins, n.notification_id): address for n, address in mail}
         claimed = self.claims.claim_emails([n for n, _ in mail])
-        emails = [by_key[(n.recipient_ins, n.notification_id)] for n in claimed]
+        by_person: dict[str, list[Notification]] = {}
+        for n in claimed:
+            by_person.setdefault(n.recipient_ins, []).append(n)
+        emails = [Email.digest(address_of[(own[0].recipient_ins, own[0].notification_id)], own)
+                  for own in by_person.values()]
         if not emails:
             return EmailReport()
         refused = self.mailer.send(emails)
-        return EmailReport(sent=len(emails) - refused, refused=refused)
+        return EmailReport(sent=len(emails) - refused, refused=refused, reminders=len(claimed))

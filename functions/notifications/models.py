@@ -1,14 +1,19 @@
 """A notification names what happened and which object it is about, never the health content itself.
 Recipients are patients (their INS) or professionals (`rpps:<RPPS>`, e.g. the GP told of an emergency access).
-Reminders also say what, when (Europe/Paris time) and where, as the person entered them."""
+Reminders also say what, when (Europe/Paris time) and where, as the person entered them; a new document says its
+type (`what`) and author (`professional`) when the caller knew them. Its French title, text and deep link are
+written in one place, `wording`."""
 
 from __future__ import annotations
 
 import hashlib
 from datetime import date, datetime
 from enum import StrEnum
+from typing import Protocol, assert_never
 
 from pydantic import BaseModel, ConfigDict
+
+from functions.shared.clock import PARIS
 
 
 class NotificationKind(StrEnum):
@@ -20,6 +25,13 @@ class NotificationKind(StrEnum):
     APPOINTMENT_REMINDER = "agenda.appointment"
     PERSONAL_REMINDER = "agenda.reminder"
     PREVENTION_DUE = "prevention.due"
+
+
+class Labelled(Protocol):
+    """A catalogue entry as notifications reads it (records' document type): its French label."""
+
+    @property
+    def label(self) -> str: ...
 
 
 def professional_recipient(rpps: str) -> str:
@@ -87,6 +99,10 @@ class Notification(BaseModel):
     place: str | None = None
     in_app: bool = True
 
+    def wording(self) -> Wording:
+        """What the holder reads: French title, text and deep link (see `wording` below, the one place)."""
+        return wording(self)
+
     def honouring(self, prefs: NotificationPreferences) -> Notification:
         """The same notification, hidden from the list when the holder turned this kind off in-app."""
         return self if prefs.shows_in_app(self.kind) else self.model_copy(update={"in_app": False})
@@ -96,10 +112,13 @@ class Notification(BaseModel):
     # and creation time it is the notification's key, so a redelivered event or a re-run day cannot notify twice.
 
     @classmethod
-    def for_document(cls, patient_ins: str, document_id: str, at: datetime) -> Notification:
-        """A new document in the record."""
+    def for_document(cls, patient_ins: str, document_id: str, at: datetime, document_type: Labelled | None = None,
+                     author: str | None = None) -> Notification:
+        """A new document in the record; the caller passes its type (records' catalogue entry: its label) and the
+        author's display name when it knows them: the holder reads them in the title."""
         return cls(recipient_ins=patient_ins, notification_id=f"new-{document_id}",
-                   kind=NotificationKind.NEW_DOCUMENT, created_at=at, document_id=document_id)
+                   kind=NotificationKind.NEW_DOCUMENT, created_at=at, document_id=document_id,
+                   what=document_type.label if document_type is not None else None, professional=author)
 
     @classmethod
     def for_announcement(cls, patient_ins: str, document_id: str, at: datetime) -> Notification:
@@ -151,6 +170,107 @@ def reminder_id(item_id: str, day: date) -> str:
     return f"rem-{item_id}-{day.isoformat()}"
 
 
+# ---- what the holder reads: the one place notification texts are written ---------------------------------------
+# French, as the citizen reads them in the app; built from what the notification keeps (kind, the object's id, the
+# reminder's details, the document type label and author the caller passed), so old notifications read the same.
+
+MONTHS = ("janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août", "septembre", "octobre",
+          "novembre", "décembre")
+PURPOSES = {"ETREAT": "régulation médicale (SAMU)", "BTG": "accès d'urgence (bris de glace)"}
+
+
+class Wording(BaseModel):
+    """A notification as the holder reads it: a title, a sentence, and a deep link to what it is about."""
+
+    model_config = ConfigDict(frozen=True)
+
+    title: str
+    text: str
+    link: str
+
+
+def french_day(day: date) -> str:
+    return f"{day.day if day.day > 1 else '1er'} {MONTHS[day.month - 1]} {day.year}"
+
+
+def french_when(raw: str | None) -> str:
+    """`2031-06-10T09:30:00+02:00` -> `le 10 juin 2031 à 9 h 30`; a date alone -> `le 10 juin 2031`."""
+    if not raw:
+        return ""
+    try:
+        if "T" not in raw:
+            return f"le {french_day(date.fromisoformat(raw))}"
+        at = datetime.fromisoformat(raw)
+    except ValueError:
+        return raw
+    local = at.astimezone(PARIS) if at.tzinfo else at
+    return f"le {french_day(local.date())} à {local.hour} h {local.minute:02d}"
+
+
+def _who(n: Notification) -> str:
+    """Professionals by name when the caller knew it (identity claims come later), else by RPPS."""
+    if n.professional:
+        return n.professional
+    return f"Un professionnel de santé (RPPS {n.professional_rpps})" if n.professional_rpps else \
+        "Un professionnel de santé"
+
+
+def _item_of(n: Notification) -> str:
+    """The agenda item a reminder is about, from its id (`rem-<item>-<YYYY-MM-DD>`, format pinned by a test)."""
+    return n.notification_id[len("rem-"):-len("-YYYY-MM-DD")]
+
+
+def wording(n: Notification) -> Wording:
+    """Every kind's title, text and link. No health content beyond what the holder wrote or the document type."""
+    k = NotificationKind
+    who = _who(n)
+    to_professional = n.recipient_ins.startswith("rpps:")
+    profile = f"urn:professional:{n.professional_rpps}"
+    if n.kind is k.NEW_DOCUMENT:
+        label = n.what or "un document"
+        title = f"Nouveau document : {label}" + (f" — {n.professional}" if n.professional else "")
+        return Wording(title=title, text=f"{label[:1].upper()}{label[1:]} a été ajouté à votre dossier médical."
+                       + (f" Auteur : {n.professional}." if n.professional else ""),
+                       link=f"urn:document:{n.document_id}")
+    if n.kind is k.SEE_YOUR_DOCTOR:
+        return Wording(title="Un professionnel de santé souhaite vous voir",
+                       text="Un document de votre dossier doit vous être présenté lors d'une consultation : "
+                            "prenez rendez-vous avec le professionnel de santé qui vous suit.",
+                       link=f"urn:notification:{n.notification_id}")
+    if n.kind is k.FIRST_ACCESS:
+        return Wording(title="Premier accès à votre dossier médical",
+                       text=f"{who} a consulté votre dossier médical pour la première fois.", link=profile)
+    if n.kind is k.UNUSUAL_ACCESS and n.reason == "emergency_access_at_night":
+        return Wording(title="Accès inhabituel à votre dossier médical",
+                       text=f"{who} a ouvert un accès d'urgence à votre dossier médical pendant la nuit.",
+                       link=profile)
+    if n.kind is k.UNUSUAL_ACCESS:
+        return Wording(title="Accès inhabituel à votre dossier médical",
+                       text=f"{who} a consulté de nombreux documents de votre dossier médical sans faire partie "
+                            "de votre équipe de soins.", link=profile)
+    if n.kind is k.EMERGENCY_ACCESS:
+        purpose = PURPOSES.get(n.reason or "", "accès d'urgence")
+        whose = "au dossier médical de votre patient" if to_professional else "à votre dossier médical"
+        return Wording(title="Accès d'urgence " + whose,
+                       text=f"{who} a accédé {whose} en urgence ({purpose}).", link=profile)
+    when = french_when(n.when)
+    if n.kind is k.APPOINTMENT_REMINDER:
+        with_whom = f" avec {n.professional}" if n.professional else ""
+        return Wording(title=f"Rappel : rendez-vous{with_whom}",
+                       text=" ".join(filter(None, [f"Rendez-vous{with_whom}", when,
+                                                   f"({n.place})" if n.place else None])) + ".",
+                       link=f"urn:appointment:{_item_of(n)}")
+    if n.kind is k.PERSONAL_REMINDER:
+        what = n.what or "Rappel"
+        return Wording(title=f"Rappel : {what}", text=" ".join(filter(None, [what, when])) + ".",
+                       link=f"urn:reminder:{_item_of(n)}")
+    if n.kind is not k.PREVENTION_DUE:
+        assert_never(n.kind)
+    items = n.what or "un examen de prévention"
+    return Wording(title="Prévention : c'est le moment", text=f"C'est le moment de penser à : {items}. "
+                   "Parlez-en à votre médecin ou à votre pharmacien.", link="urn:prevention")
+
+
 class Email(BaseModel):
     """One e-mail of a bulk templated send: the address and the template's data (never health content)."""
 
@@ -158,3 +278,27 @@ class Email(BaseModel):
 
     address: str
     data: dict[str, str]
+
+    @classmethod
+    def digest(cls, address: str, reminders: list[Notification]) -> Email:
+        """The day's reminders of one person as ONE e-mail (a person got three the same morning): the template's
+        `kind` says what waits in the app (`Un {{kind}} vous attend ... pour le {{day}}`), never what, where or
+        with whom."""
+        kinds = {n.kind for n in reminders}
+        if len(reminders) == 1:
+            kind = EMAIL_KIND.get(reminders[0].kind, "rappel")
+        elif len(kinds) == 1:
+            kind = f"récapitulatif de {len(reminders)} {EMAIL_KINDS.get(next(iter(kinds)), 'rappels')}"
+        else:
+            kind = f"récapitulatif de {len(reminders)} rappels"
+        day = min(n.created_at for n in reminders).astimezone(PARIS).strftime("%d/%m/%Y")
+        return cls(address=address, data={"kind": kind, "day": day})
+
+
+# What the reminder e-mail calls each kind (`Un {{kind}} vous attend`), alone and as several of one kind.
+EMAIL_KIND = {NotificationKind.APPOINTMENT_REMINDER: "rappel de rendez-vous",
+              NotificationKind.PERSONAL_REMINDER: "rappel",
+              NotificationKind.PREVENTION_DUE: "rappel de prévention"}
+EMAIL_KINDS = {NotificationKind.APPOINTMENT_REMINDER: "rappels de rendez-vous",
+               NotificationKind.PERSONAL_REMINDER: "rappels",
+               NotificationKind.PREVENTION_DUE: "rappels de prévention"}

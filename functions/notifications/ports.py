@@ -63,12 +63,17 @@ class Mailer(Protocol):
 
 
 class EmailReport(BaseModel):
+    """`sent` and `refused` count e-mails (one per person, whatever the number of reminders it covers);
+    `reminders` counts the notifications those e-mails covered."""
+
     sent: int = 0
     refused: int = 0
+    reminders: int = 0
 
 
 class EmailDelivery(Protocol):
-    def send_once(self, mail: list[tuple[Notification, Email]]) -> EmailReport:
-        """The e-mails of notifications committed with `email_pending`: each is claimed first, and only the
-        claimed ones are sent, so two deliveries of the same notification send its e-mail once."""
+    def send_once(self, mail: list[tuple[Notification, str]]) -> EmailReport:
+        """The e-mails of notifications committed with `email_pending` (each with its recipient's address): each
+        is claimed first, and only the claimed ones are sent, so two deliveries of the same notification send it
+        once; the claimed notifications of one person go out as ONE e-mail (the day's digest)."""
         ...

@@ -131,6 +131,29 @@ class _Preferences:
                 if isinstance(item, PreferencesItem)}
 
 
+def _whole_people(notifications: list[Notification], limit: int) -> list[list[Notification]]:
+    """Chunks of at most `limit` that never split one person's notifications (unless they alone pass the limit):
+    one person's reminders are claimed in one transaction, so two deliveries cannot each win part of a digest."""
+    by_person: dict[str, list[Notification]] = {}
+    for n in notifications:
+        by_person.setdefault(n.recipient_ins, []).append(n)
+    chunks: list[list[Notification]] = []
+    current: list[Notification] = []
+    for own in by_person.values():
+        if current and len(current) + len(own) > limit:
+            chunks.append(current)
+            current = []
+        for start in range(0, len(own), limit):
+            part = own[start:start + limit]
+            if len(current) + len(part) > limit:
+                chunks.append(current)
+                current = []
+            current.extend(part)
+    if current:
+        chunks.append(current)
+    return chunks
+
+
 class DynamoNotificationStore:
     """`InAppNotifications` and `EmailClaims` on DynamoDB."""
 
@@ -157,8 +180,8 @@ class DynamoNotificationStore:
         """Clears `email_pending` only where it is still set, and returns those notifications: their e-mail is
         this delivery's to send. A concurrent delivery of the same entry finds it cleared and sends nothing."""
         claimed: list[Notification] = []
-        for start in range(0, len(notifications), TRANSACT_LIMIT):
-            pending = notifications[start:start + TRANSACT_LIMIT]
+        for chunk in _whole_people(notifications, TRANSACT_LIMIT):
+            pending = chunk
             while pending:
                 try:
                     with transaction() as tx:

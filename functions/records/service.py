@@ -216,7 +216,8 @@ def _release_once(deps: RecordDeps, who: Professional, patient: str, document_id
     now = deps.clock.now()
     released = doc.release(now)
     trace = Trace.new(ins, now, Actor.of(who), TraceAction.DOCUMENT_RELEASED, doc.document_id)
-    notice = Notification.for_document(doc.patient_ins, doc.document_id, now).honouring(deps.preferences(ins))
+    notice = Notification.for_document(doc.patient_ins, doc.document_id, now,
+                                       catalog.document_types().get(doc.declaration.type_code)).honouring(deps.preferences(ins))
     if not deps.documents.save(released, doc, [trace], [notice], profile.head, retry=False):
         raise Conflict("the document changed meanwhile; try again", code="concurrent_change")
     return released
@@ -243,7 +244,8 @@ def run_invisible_patient_job(deps: RecordDeps, day: date) -> dict[str, int]:
                                 doc.document_id)]
             key = "announced"
         else:
-            changed, notice = doc.release(now), Notification.for_document(doc.patient_ins, doc.document_id, now)
+            changed, notice = doc.release(now), Notification.for_document(
+                doc.patient_ins, doc.document_id, now, catalog.document_types().get(doc.declaration.type_code))
             traces = [Trace.new(doc.patient_ins, now, INVISIBLE_JOB, TraceAction.DOCUMENT_RELEASED,
                                 doc.document_id, reason="one_month_elapsed")]
             key = "released"
@@ -327,7 +329,8 @@ def verify_upload(deps: RecordDeps, key: str) -> VerificationOutcome:
     trace = Trace.new(doc.patient_ins, now, VERIFIER, TraceAction.DOCUMENT_VERIFIED, doc.document_id)
     notifications = []
     if doc.author.kind == "professional" and accepted.visible_to_patient:
-        notice = Notification.for_document(doc.patient_ins, doc.document_id, now)
+        notice = Notification.for_document(doc.patient_ins, doc.document_id, now,
+                                           catalog.document_types().get(doc.declaration.type_code))
         notifications.append(notice.honouring(deps.preferences(doc.patient_ins)))
     if not deps.documents.save(accepted, doc, [_upload_trace(doc), trace], notifications, profile.head):
         current = deps.documents.get(doc.patient_ins, doc.document_id)

@@ -1,6 +1,6 @@
 """Agenda over HTTP against moto: appointments and reminders CRUD, bad input, someone else's item, preferences,
-and the daily run end to end: tick -> one notification and one e-mail per reminder, re-running the day or
-redelivering a message sends nothing twice, a poison message ends in the dead-letter queue."""
+and the daily run end to end: tick -> one notification per reminder and one e-mail per person and day, re-running
+the day or redelivering a message sends nothing twice, a poison message ends in the dead-letter queue."""
 
 from __future__ import annotations
 
@@ -145,12 +145,27 @@ def test_the_daily_run_notifies_once_in_app_and_by_email_and_rerunning_changes_n
     monthly = next(n for n in mine if n["kind"] == "agenda.reminder")
     assert monthly["when"] == "2031-06-09T08:00:00+02:00"
     assert len(reminders_of(stack, quiet)) == 1
-    assert emails_sent() - before == 2
+    assert emails_sent() - before == 1  # two reminders the same day: one e-mail (the day's digest)
     assert stack.call("GET", "/v1/me/reminders", me).json()["items"][0]["next_on"] == "2031-07-09"
 
     agenda.tick(DAY)  # the same day again
     assert len(reminders_of(stack, me)) == 2 and len(reminders_of(stack, quiet)) == 1
-    assert emails_sent() - before == 2
+    assert emails_sent() - before == 1
+
+
+def test_a_reminder_reads_in_french_with_a_deep_link_and_the_json_is_utf8_without_escapes(stack: Stack) -> None:
+    _, me = stack.citizen()
+    created = stack.call("POST", "/v1/me/appointments", me, json=appointment(start="2031-08-20T09:30:00+02:00",
+                                                                             place="Hôpital Nord"))
+    agenda.tick(date(2031, 8, 19))
+
+    response = stack.call("GET", "/v1/me/notifications", me)
+    (told,) = reminders_of(stack, me)
+    assert told["title"] == "Rappel : rendez-vous avec Dr Claire Martin"
+    assert told["text"] == "Rendez-vous avec Dr Claire Martin le 20 août 2031 à 9 h 30 (Hôpital Nord)."
+    assert told["link"] == f"urn:appointment:{created.json()['appointment_id']}"
+    assert "août 2031 à 9 h 30 (Hôpital Nord)" in response.content.decode("utf-8")
+    assert "\\u" not in response.text  # the edge served UTF-8, not \u00e9 escapes (failed before)
 
 
 def test_a_redelivered_batch_sends_nothing_twice_and_a_poison_one_lands_in_the_dlq(stack: Stack) -> None:

@@ -53,6 +53,9 @@ def test_hospital_document_reaches_the_patient_end_to_end(stack: Stack) -> None:
 
     notifications = stack.call("GET", "/v1/me/notifications", patient).json()["items"]
     assert [(n["kind"], n["document_id"]) for n in notifications] == [("document.new", doc_id)]
+    told = notifications[0]  # readable: the type's label from the catalogue, a deep link to the document
+    assert told["title"].startswith("Nouveau document : ") and "un document" not in told["title"]
+    assert told["link"] == f"urn:document:{doc_id}"
 
     traces = stack.call("GET", "/v1/me/traces", patient).json()["items"]
     actions = [(t["action"], t["actor"]["kind"]) for t in traces]

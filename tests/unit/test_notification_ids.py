@@ -55,7 +55,7 @@ class Mailer:
 
 def test_only_claimed_emails_are_sent_and_refusals_are_counted() -> None:
     a, b = (Notification.for_document(INS, d, AT) for d in ("a", "b"))
-    mail = [(a, Email(address="a@example.org", data={})), (b, Email(address="b@example.org", data={}))]
+    mail = [(a, "a@example.org"), (b, "b@example.org")]
     mailer = Mailer(refuse=1)
     delivery = ClaimThenSend(Claims({"new-a"}), mailer)
 

@@ -220,6 +220,11 @@ def _item_of(n: Notification) -> str:
     return n.notification_id[len("rem-"):-len("-YYYY-MM-DD")]
 
 
+def spelled_out(label: str) -> str:
+    """The DMP's official labels abbreviate "compte rendu" (CR); a citizen reads it in full."""
+    return "Compte rendu " + label[3:] if label.startswith("CR ") else label
+
+
 def wording(n: Notification) -> Wording:
     """Every kind's title, text and link. No health content beyond what the holder wrote or the document type."""
     k = NotificationKind
@@ -227,7 +232,7 @@ def wording(n: Notification) -> Wording:
     to_professional = n.recipient_ins.startswith("rpps:")
     profile = f"urn:professional:{n.professional_rpps}"
     if n.kind is k.NEW_DOCUMENT:
-        label = n.what or "un document"
+        label = spelled_out(n.what) if n.what else "un document"
         title = f"Nouveau document : {label}" + (f" — {n.professional}" if n.professional else "")
         return Wording(title=title, text=f"{label[:1].upper()}{label[1:]} a été ajouté à votre dossier médical."
                        + (f" Auteur : {n.professional}." if n.professional else ""),

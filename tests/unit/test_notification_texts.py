@@ -13,7 +13,8 @@ AT = datetime(2032, 3, 15, 6, tzinfo=UTC)
 INS = "184067512345622"
 RPPS = "10000000001"
 DAY = date(2032, 3, 15)
-LAB = DocumentType(code="11502-2", label="Compte rendu d'examens biologiques", category="biologie")
+LAB = DocumentType(code="11502-2", system="LOINC", label="CR d'examens biologiques", class_code="10",
+                   category="biologie")  # the official label, as functions/records/data/document_types.json has it
 
 
 def every_kind() -> list[Notification]:

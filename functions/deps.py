@@ -1,10 +1,13 @@
-"""Composition root: adapters are built on first use from settings, then reused by a warm Lambda."""
+"""Composition root: adapters are built on first use from settings, then reused by a warm Lambda. Every factory
+is declared with `@factory`, which caches it and registers it, so `reset()` forgets them all (a new environment
+locally, a test that changes settings) without a list kept by hand."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
 from functools import lru_cache
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from functions.shared.clock import Clock, SystemClock
 from functions.shared.settings import settings
@@ -15,6 +18,7 @@ if TYPE_CHECKING:
     from functions.accounts.storage import DynamoSpaceStore
     from functions.agenda.fanout import SqsQueue
     from functions.agenda.service import AgendaDeps
+    from functions.agenda.storage import DynamoDueIndex
     from functions.agenda.worker import DeliveryDeps
     from functions.audit.export import KmsSigner
     from functions.identity.tokens import TokenVerifier
@@ -23,8 +27,32 @@ if TYPE_CHECKING:
     from functions.notifications.storage import DynamoNotificationStore
     from functions.records.service import RecordDeps
 
+T = TypeVar("T")
+FACTORIES: list[Any] = []  # every @factory, in declaration order (their lru_cache wrappers)
 
-@lru_cache(maxsize=1)
+
+def factory(build: Callable[[], T]) -> Callable[[], T]:
+    """Build once on first use, then reuse; registered so that reset() clears it."""
+    cached = lru_cache(maxsize=1)(build)
+    FACTORIES.append(cached)
+    return cached
+
+
+def reset() -> None:
+    """Forget every adapter and the settings, connections and key they were built from: the next call builds
+    them again from the current environment."""
+    from functions.shared import aws, dynamo, privacy
+    from functions.shared import settings as settings_module
+
+    settings_module.settings.cache_clear()
+    privacy.use_key(None)
+    aws.client.cache_clear()
+    dynamo._connection.cache_clear()  # a connection built under another environment points at its endpoint
+    for cached in FACTORIES:
+        cached.cache_clear()
+
+
+@factory
 def bind_tables() -> None:
     from functions.accounts.storage import SpaceItem
     from functions.agenda.storage import AgendaItem, DueItem
@@ -44,12 +72,12 @@ def bind_tables() -> None:
     bind(DueItem, s.agenda_due_table, s.region)
 
 
-@lru_cache(maxsize=1)
+@factory
 def clock() -> Clock:
     return SystemClock()
 
 
-@lru_cache(maxsize=1)
+@factory
 def spaces() -> DynamoSpaceStore:
     from functions.accounts.storage import DynamoSpaceStore
 
@@ -57,7 +85,7 @@ def spaces() -> DynamoSpaceStore:
     return DynamoSpaceStore()
 
 
-@lru_cache(maxsize=1)
+@factory
 def traces() -> DynamoTraceReader:
     from functions.journal.storage import DynamoTraceReader
 
@@ -65,7 +93,7 @@ def traces() -> DynamoTraceReader:
     return DynamoTraceReader()
 
 
-@lru_cache(maxsize=1)
+@factory
 def journal() -> DynamoJournal:
     """The patient journal: traces, chain heads and the ledger partition (see functions/journal/ports.py)."""
     from functions.journal.storage import DynamoJournal
@@ -74,7 +102,7 @@ def journal() -> DynamoJournal:
     return DynamoJournal()
 
 
-@lru_cache(maxsize=1)
+@factory
 def notifications() -> DynamoNotificationStore:
     from functions.notifications.storage import DynamoNotificationStore
 
@@ -82,7 +110,7 @@ def notifications() -> DynamoNotificationStore:
     return DynamoNotificationStore()
 
 
-@lru_cache(maxsize=1)
+@factory
 def records() -> RecordDeps:
     from functions.records.blobs import S3BlobStore
     from functions.records.service import RecordDeps
@@ -107,14 +135,14 @@ def preferences(ins: str) -> NotificationPreferences:
     return notifications().preferences(ins)
 
 
-@lru_cache(maxsize=1)
+@factory
 def control() -> JournalControlStore:
     from functions.access.storage import JournalControlStore
 
     return JournalControlStore(journal(), spaces(), notifications())
 
 
-@lru_cache(maxsize=1)
+@factory
 def access() -> AccessDeps:
     from functions.access.matrix import matrix
     from functions.access.service import AccessDeps
@@ -125,7 +153,7 @@ def access() -> AccessDeps:
                       download_ttl_seconds=r.download_ttl_seconds, thresholds=thresholds, preferences=preferences)
 
 
-@lru_cache(maxsize=1)
+@factory
 def trace_signer() -> KmsSigner:
     from functions.audit.export import KmsSigner
     from functions.shared.aws import client
@@ -134,7 +162,26 @@ def trace_signer() -> KmsSigner:
     return KmsSigner(client("kms", s.region), s.trace_signing_key_id)
 
 
-@lru_cache(maxsize=1)
+def citizen_issuer() -> str:
+    """The issuer whose tokens name a citizen (the authorizer resolves their space by it)."""
+    return settings().citizen_issuer.issuer
+
+
+def quarantine_bucket() -> str:
+    """Where uploads land before the verifier accepts them (the upload consumer checks the bucket it is told)."""
+    return settings().quarantine_bucket
+
+
+def agenda_shards() -> int:
+    return settings().agenda_shards
+
+
+def agenda_batch_size() -> int:
+    """Reminders per delivery message."""
+    return settings().agenda_batch_size
+
+
+@factory
 def token_verifier() -> TokenVerifier:
     from functions.identity.tokens import TokenVerifier
 
@@ -142,7 +189,7 @@ def token_verifier() -> TokenVerifier:
     return TokenVerifier([s.citizen_issuer, s.professional_issuer])
 
 
-@lru_cache(maxsize=1)
+@factory
 def agenda() -> AgendaDeps:
     from functions.agenda.service import AgendaDeps
     from functions.agenda.storage import DynamoAgendaStore
@@ -151,7 +198,16 @@ def agenda() -> AgendaDeps:
     return AgendaDeps(agenda=DynamoAgendaStore(settings().agenda_shards), spaces=spaces(), clock=clock())
 
 
-@lru_cache(maxsize=1)
+@factory
+def due_index() -> DynamoDueIndex:
+    """The day's due entries, read by the shard worker."""
+    from functions.agenda.storage import DynamoDueIndex
+
+    bind_tables()
+    return DynamoDueIndex()
+
+
+@factory
 def agenda_shard_queue() -> SqsQueue:
     from functions.agenda.fanout import SqsQueue
     from functions.shared.aws import client
@@ -160,7 +216,7 @@ def agenda_shard_queue() -> SqsQueue:
     return SqsQueue(client("sqs", s.region), s.agenda_shard_queue_url)
 
 
-@lru_cache(maxsize=1)
+@factory
 def agenda_delivery_queue() -> SqsQueue:
     from functions.agenda.fanout import SqsQueue
     from functions.shared.aws import client
@@ -169,7 +225,7 @@ def agenda_delivery_queue() -> SqsQueue:
     return SqsQueue(client("sqs", s.region), s.agenda_delivery_queue_url)
 
 
-@lru_cache(maxsize=1)
+@factory
 def agenda_delivery() -> DeliveryDeps:
     from functions.agenda.storage import DynamoDeliveryStore
     from functions.agenda.worker import DeliveryDeps

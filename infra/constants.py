@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from functions.shared import names
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 STAGES_DIR = Path(__file__).resolve().parent / "stages"
 
 SERVICE = "mon-espace-sante"
-PREFIX = "mes"
+PREFIX = names.PREFIX
 # Health data stays in France (HDS): the only region the stack may be synthesized for.
 REGION = "eu-west-3"
 STAGES = ("dev", "prod")
@@ -54,33 +56,26 @@ SCHEDULED_FUNCTIONS = {CHALICE_INVISIBLE_JOB: "invisible-patient-daily",
 # 05:00 and 06:00 UTC and acts only on the tick that is 07:00 in Paris (CEST then CET): DST needs no redeploy.
 SCHEDULES = {CHALICE_INVISIBLE_JOB: "cron(0 5 * * ? *)", CHALICE_AGENDA_DISPATCH: "cron(0 5,6 * * ? *)"}
 
-# ---- Environment variables read by functions/shared/settings.py --------------------------------------------
-ENV_SPACES_TABLE = "MES_SPACES_TABLE"
-ENV_DOCUMENTS_TABLE = "MES_DOCUMENTS_TABLE"
-ENV_TRACES_TABLE = "MES_TRACES_TABLE"
-ENV_NOTIFICATIONS_TABLE = "MES_NOTIFICATIONS_TABLE"
-ENV_ACCESS_TABLE = "MES_ACCESS_TABLE"
-ENV_QUARANTINE_BUCKET = "MES_QUARANTINE_BUCKET"
-ENV_RECORDS_BUCKET = "MES_RECORDS_BUCKET"
-ENV_KMS_KEY_ID = "MES_KMS_KEY_ID"
-ENV_TRACE_SIGNING_KEY_ID = "MES_TRACE_SIGNING_KEY_ID"
-ENV_AGENDA_TABLE = "MES_AGENDA_TABLE"
-ENV_AGENDA_DUE_TABLE = "MES_AGENDA_DUE_TABLE"
-ENV_AGENDA_SHARD_QUEUE_URL = "MES_AGENDA_SHARD_QUEUE_URL"
-ENV_AGENDA_DELIVERY_QUEUE_URL = "MES_AGENDA_DELIVERY_QUEUE_URL"
-ENV_AGENDA_EMAIL_SOURCE = "MES_AGENDA_EMAIL_SOURCE"
-ENV_AGENDA_EMAIL_TEMPLATE = "MES_AGENDA_EMAIL_TEMPLATE"
-ENV_AGENDA_SHARDS = "MES_AGENDA_SHARDS"
-ENV_AGENDA_BATCH_SIZE = "MES_AGENDA_BATCH_SIZE"
-ENV_PSEUDONYM_SECRET_ARN = "MES_PSEUDONYM_SECRET_ARN"  # noqa: S105 (a variable name, not a secret)
-ISSUER_ENV = {
-    "citizen_issuer": "MES_CITIZEN_ISSUER",
-    "citizen_audience": "MES_CITIZEN_AUDIENCE",
-    "citizen_jwks_uri": "MES_CITIZEN_JWKS_URI",
-    "pro_issuer": "MES_PRO_ISSUER",
-    "pro_audience": "MES_PRO_AUDIENCE",
-    "pro_jwks_uri": "MES_PRO_JWKS_URI",
-}
+# ---- Environment variables read by functions/shared/settings.py (named once, in functions/shared/names.py) ---
+ENV_SPACES_TABLE = names.ENV_SPACES_TABLE
+ENV_DOCUMENTS_TABLE = names.ENV_DOCUMENTS_TABLE
+ENV_TRACES_TABLE = names.ENV_TRACES_TABLE
+ENV_NOTIFICATIONS_TABLE = names.ENV_NOTIFICATIONS_TABLE
+ENV_ACCESS_TABLE = names.ENV_ACCESS_TABLE
+ENV_QUARANTINE_BUCKET = names.ENV_QUARANTINE_BUCKET
+ENV_RECORDS_BUCKET = names.ENV_RECORDS_BUCKET
+ENV_KMS_KEY_ID = names.ENV_KMS_KEY_ID
+ENV_TRACE_SIGNING_KEY_ID = names.ENV_TRACE_SIGNING_KEY_ID
+ENV_AGENDA_TABLE = names.ENV_AGENDA_TABLE
+ENV_AGENDA_DUE_TABLE = names.ENV_AGENDA_DUE_TABLE
+ENV_AGENDA_SHARD_QUEUE_URL = names.ENV_AGENDA_SHARD_QUEUE_URL
+ENV_AGENDA_DELIVERY_QUEUE_URL = names.ENV_AGENDA_DELIVERY_QUEUE_URL
+ENV_AGENDA_EMAIL_SOURCE = names.ENV_AGENDA_EMAIL_SOURCE
+ENV_AGENDA_EMAIL_TEMPLATE = names.ENV_AGENDA_EMAIL_TEMPLATE
+ENV_AGENDA_SHARDS = names.ENV_AGENDA_SHARDS
+ENV_AGENDA_BATCH_SIZE = names.ENV_AGENDA_BATCH_SIZE
+ENV_PSEUDONYM_SECRET_ARN = names.ENV_PSEUDONYM_SECRET_ARN
+ISSUER_ENV = names.ISSUER_ENV
 
 # ---- DynamoDB (keys and indexes as the pynamodb models in functions/*/storage.py declare them) ---------------
 SPACES = "spaces"
@@ -116,9 +111,11 @@ CLOSED_RETENTION_DAYS = 3653  # 10 years after closure, then deleted
 NONCURRENT_RECORD_VERSION_DAYS = 30  # deleted/overwritten record versions stay recoverable this long
 
 # ---- SQS ------------------------------------------------------------------------------------------------------
-UPLOAD_EVENTS = "upload-events"  # the app's queue "mes-upload-events" (app.UPLOAD_EVENTS_QUEUE) per stage
-AGENDA_SHARDS_QUEUE = "agenda-shards"  # app.AGENDA_SHARD_QUEUE "mes-agenda-shards"
-AGENDA_DELIVERIES_QUEUE = "agenda-deliveries"  # app.AGENDA_DELIVERY_QUEUE "mes-agenda-deliveries"
+# Short names from functions/shared/names.py: the app's consumers declare mes-<name>, each stage's queue is
+# mes-<stage>-<name>.
+UPLOAD_EVENTS = names.UPLOAD_EVENTS
+AGENDA_SHARDS_QUEUE = names.AGENDA_SHARDS
+AGENDA_DELIVERIES_QUEUE = names.AGENDA_DELIVERIES
 MAX_RECEIVES = 3
 DLQ_RETENTION_DAYS = 14
 QUEUE_DEPTH_ALARM = 500

@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from functions.shared import names as n
+
 ROOT = Path(__file__).resolve().parent.parent
 STATE_DIR = ROOT / ".local"
 REGION = "eu-west-3"
@@ -16,13 +18,13 @@ PRO_ISSUER = "https://dev-issuer.localhost/pro"
 AUDIENCE = "mon-espace-sante-api"
 KMS_ALIAS = "alias/mes-local-records"
 SIGNING_ALIAS = "alias/mes-local-trace-signing"
-UPLOAD_EVENTS_QUEUE = "mes-upload-events"
-UPLOAD_EVENTS_DLQ = "mes-upload-events-dlq"
+UPLOAD_EVENTS_QUEUE = n.UPLOAD_EVENTS_QUEUE
+UPLOAD_EVENTS_DLQ = n.dead_letters(n.UPLOAD_EVENTS_QUEUE)
 MAX_RECEIVES = 3
-AGENDA_SHARD_QUEUE = "mes-agenda-shards"
-AGENDA_DELIVERY_QUEUE = "mes-agenda-deliveries"
-AGENDA_SHARD_DLQ = "mes-agenda-shards-dlq"
-AGENDA_DELIVERY_DLQ = "mes-agenda-deliveries-dlq"
+AGENDA_SHARD_QUEUE = n.AGENDA_SHARD_QUEUE
+AGENDA_DELIVERY_QUEUE = n.AGENDA_DELIVERY_QUEUE
+AGENDA_SHARD_DLQ = n.dead_letters(n.AGENDA_SHARD_QUEUE)
+AGENDA_DELIVERY_DLQ = n.dead_letters(n.AGENDA_DELIVERY_QUEUE)
 EMAIL_SOURCE = "ne-pas-repondre@monespacesante.localhost"
 EMAIL_TEMPLATE = "mes-reminder"
 
@@ -35,30 +37,30 @@ def local_env(aws_port: int = AWS_PORT, api_port: int = API_PORT, prefix: str = 
         "AWS_SECRET_ACCESS_KEY": "testing",
         "AWS_REGION": REGION,
         "AWS_DEFAULT_REGION": REGION,
-        "MES_SPACES_TABLE": f"{prefix}-spaces",
-        "MES_DOCUMENTS_TABLE": f"{prefix}-documents",
-        "MES_TRACES_TABLE": f"{prefix}-traces",
-        "MES_NOTIFICATIONS_TABLE": f"{prefix}-notifications",
-        "MES_ACCESS_TABLE": f"{prefix}-access",
-        "MES_QUARANTINE_BUCKET": f"{prefix}-quarantine",
-        "MES_RECORDS_BUCKET": f"{prefix}-records",
-        "MES_KMS_KEY_ID": f"arn:aws:kms:{REGION}:{ACCOUNT}:{KMS_ALIAS}",
-        "MES_TRACE_SIGNING_KEY_ID": f"arn:aws:kms:{REGION}:{ACCOUNT}:{SIGNING_ALIAS}",
-        "MES_AGENDA_TABLE": f"{prefix}-agenda",
-        "MES_AGENDA_DUE_TABLE": f"{prefix}-agenda-due",
-        "MES_AGENDA_SHARD_QUEUE_URL": f"http://127.0.0.1:{aws_port}/{ACCOUNT}/{AGENDA_SHARD_QUEUE}",
-        "MES_AGENDA_DELIVERY_QUEUE_URL": f"http://127.0.0.1:{aws_port}/{ACCOUNT}/{AGENDA_DELIVERY_QUEUE}",
-        "MES_AGENDA_EMAIL_SOURCE": EMAIL_SOURCE,
-        "MES_AGENDA_EMAIL_TEMPLATE": EMAIL_TEMPLATE,
-        "MES_AGENDA_SHARDS": "8",
-        "MES_CITIZEN_ISSUER": CITIZEN_ISSUER,
-        "MES_CITIZEN_AUDIENCE": AUDIENCE,
-        "MES_CITIZEN_JWKS_URI": jwks,
-        "MES_PRO_ISSUER": PRO_ISSUER,
-        "MES_PRO_AUDIENCE": AUDIENCE,
-        "MES_PRO_JWKS_URI": jwks,
+        n.ENV_SPACES_TABLE: f"{prefix}-spaces",
+        n.ENV_DOCUMENTS_TABLE: f"{prefix}-documents",
+        n.ENV_TRACES_TABLE: f"{prefix}-traces",
+        n.ENV_NOTIFICATIONS_TABLE: f"{prefix}-notifications",
+        n.ENV_ACCESS_TABLE: f"{prefix}-access",
+        n.ENV_QUARANTINE_BUCKET: f"{prefix}-quarantine",
+        n.ENV_RECORDS_BUCKET: f"{prefix}-records",
+        n.ENV_KMS_KEY_ID: f"arn:aws:kms:{REGION}:{ACCOUNT}:{KMS_ALIAS}",
+        n.ENV_TRACE_SIGNING_KEY_ID: f"arn:aws:kms:{REGION}:{ACCOUNT}:{SIGNING_ALIAS}",
+        n.ENV_AGENDA_TABLE: f"{prefix}-agenda",
+        n.ENV_AGENDA_DUE_TABLE: f"{prefix}-agenda-due",
+        n.ENV_AGENDA_SHARD_QUEUE_URL: f"http://127.0.0.1:{aws_port}/{ACCOUNT}/{AGENDA_SHARD_QUEUE}",
+        n.ENV_AGENDA_DELIVERY_QUEUE_URL: f"http://127.0.0.1:{aws_port}/{ACCOUNT}/{AGENDA_DELIVERY_QUEUE}",
+        n.ENV_AGENDA_EMAIL_SOURCE: EMAIL_SOURCE,
+        n.ENV_AGENDA_EMAIL_TEMPLATE: EMAIL_TEMPLATE,
+        n.ENV_AGENDA_SHARDS: "8",
+        n.ISSUER_ENV["citizen_issuer"]: CITIZEN_ISSUER,
+        n.ISSUER_ENV["citizen_audience"]: AUDIENCE,
+        n.ISSUER_ENV["citizen_jwks_uri"]: jwks,
+        n.ISSUER_ENV["pro_issuer"]: PRO_ISSUER,
+        n.ISSUER_ENV["pro_audience"]: AUDIENCE,
+        n.ISSUER_ENV["pro_jwks_uri"]: jwks,
         "POWERTOOLS_SERVICE_NAME": "mon-espace-sante",
-        "MES_PSEUDONYM_KEY": "local-development-pseudonym-key-not-a-secret",
+        n.ENV_PSEUDONYM_KEY: "local-development-pseudonym-key-not-a-secret",
     }
 
 
@@ -66,13 +68,5 @@ def apply(env: dict[str, str]) -> None:
     """Install the environment and forget anything cached from a previous one."""
     os.environ.update(env)
     from functions import deps
-    from functions.shared import aws, dynamo, privacy, settings
 
-    settings.settings.cache_clear()
-    privacy.use_key(None)
-    aws.client.cache_clear()
-    dynamo._connection.cache_clear()  # a connection built under another environment points at its endpoint
-    for factory in (deps.bind_tables, deps.clock, deps.spaces, deps.traces, deps.notifications, deps.records,
-                    deps.control, deps.access, deps.trace_signer, deps.token_verifier, deps.agenda,
-                    deps.agenda_shard_queue, deps.agenda_delivery_queue, deps.agenda_delivery):
-        factory.cache_clear()
+    deps.reset()

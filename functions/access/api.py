@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from functions.access.models import AccessProfile, EmergencyGrant, PatientSettings
+from functions.access.models import AccessProfile, CareTeamMember, EmergencyGrant, PatientSettings
 from functions.identity.principal import RPPS
 
 
@@ -51,10 +51,6 @@ class SettingsOut(BaseModel):
                    general_practitioner=s.general_practitioner)
 
 
-class RppsListOut(BaseModel):
-    items: list[dict[str, str]]
-
-
 class ProfessionalOut(BaseModel):
     rpps: str
     profession: str | None = None
@@ -82,3 +78,44 @@ class ProfessionalsOut(BaseModel):
                 care_team=rpps in p.care_team, blocked=rpps in p.blocked, administrator=rpps == p.administrator))
         items.sort(key=lambda i: i.last_access_at.isoformat() if i.last_access_at else "", reverse=True)
         return cls(items=items)
+
+
+class CareTeamMemberOut(BaseModel):
+    rpps: str
+    source: str
+    since: str  # ISO 8601 as the domain datetime gives it (isoformat: "+00:00", not "Z")
+
+    @classmethod
+    def from_domain(cls, m: CareTeamMember) -> CareTeamMemberOut:
+        return cls(rpps=m.rpps, source=m.source, since=m.since.isoformat())
+
+
+class CareTeamOut(BaseModel):
+    items: list[CareTeamMemberOut]
+
+    @classmethod
+    def from_domain(cls, team: dict[str, CareTeamMember]) -> CareTeamOut:
+        return cls(items=[CareTeamMemberOut.from_domain(m) for m in sorted(team.values(), key=lambda m: m.rpps)])
+
+
+class RppsOut(BaseModel):
+    rpps: str
+
+
+class BlockedOut(BaseModel):
+    items: list[RppsOut]
+
+    @classmethod
+    def from_domain(cls, blocked: dict[str, datetime]) -> BlockedOut:
+        return cls(items=[RppsOut(rpps=r) for r in sorted(blocked)])
+
+
+class RppsStatusOut(BaseModel):
+    """What became of one professional in the holder's lists (removed, blocked, unblocked)."""
+
+    rpps: str
+    status: Literal["removed", "blocked", "unblocked"]
+
+
+class RemovedOut(BaseModel):
+    status: Literal["removed"] = "removed"

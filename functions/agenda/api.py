@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import date as Date
 from datetime import datetime
 from datetime import time as TimeOfDay
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -50,11 +51,6 @@ class AppointmentOut(BaseModel):
                    note=a.note, reminder_lead_days=a.reminder_lead_days, reminder_on=a.next_due)
 
 
-class AppointmentPageOut(BaseModel):
-    items: list[AppointmentOut]
-    next: str | None
-
-
 class ReminderIn(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
@@ -93,11 +89,6 @@ class ReminderOut(BaseModel):
                    repeat=r.repeat.value, until=r.until, next_on=r.next_due)
 
 
-class ReminderPageOut(BaseModel):
-    items: list[ReminderOut]
-    next: str | None
-
-
 class PreventionPatch(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -127,3 +118,24 @@ class PreventionOut(BaseModel):
     items: list[PreventionItemOut]
     reason: str | None = None
     next_reminder_on: Date | None = None
+
+
+class AppointmentDeletedOut(BaseModel):
+    appointment_id: str
+    status: Literal["deleted"] = "deleted"
+
+
+class ReminderDeletedOut(BaseModel):
+    reminder_id: str
+    status: Literal["deleted"] = "deleted"
+
+
+class PreventionRecordOut(BaseModel):
+    """The item as recorded; null when the status recorded takes it out of the holder's calendar."""
+
+    code: str
+    item: PreventionItemOut | None
+
+    @classmethod
+    def from_domain(cls, code: str, item: PreventionItem | None) -> PreventionRecordOut:
+        return cls(code=code, item=PreventionItemOut.from_domain(item) if item else None)

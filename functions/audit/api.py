@@ -24,15 +24,7 @@ class TraceOut(BaseModel):
     document_id: str | None = None
     reason: str | None = None
 
-
-class TracePageOut(BaseModel):
-    items: list[TraceOut]
-    next: str | None
-
     @classmethod
-    def from_domain(cls, items: list[Trace], nxt: str | None) -> TracePageOut:
-        return cls(
-            items=[TraceOut(trace_id=t.trace_id, at=t.at, actor=ActorOut(**t.actor.model_dump()),
-                            action=t.action.value, document_id=t.document_id, reason=t.reason) for t in items],
-            next=nxt,
-        )
+    def from_domain(cls, t: Trace) -> TraceOut:
+        return cls(trace_id=t.trace_id, at=t.at, actor=ActorOut(**t.actor.model_dump()), action=t.action.value,
+                   document_id=t.document_id, reason=t.reason)

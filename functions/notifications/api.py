@@ -33,15 +33,6 @@ class NotificationOut(BaseModel):
                    text=said.text, link=said.link)
 
 
-class NotificationPageOut(BaseModel):
-    items: list[NotificationOut]
-    next: str | None
-
-    @classmethod
-    def from_domain(cls, items: list[Notification], nxt: str | None) -> NotificationPageOut:
-        return cls(items=[NotificationOut.from_domain(n) for n in items], next=nxt)
-
-
 class PreferencesIn(BaseModel):
     """The whole set (PUT): codes left out go back to their default (both channels on)."""
 

@@ -113,14 +113,14 @@ class UploadTicketOut(BaseModel):
                    upload=UploadOut(url=post.url, fields=post.fields, expires_at=doc.upload_expires_at))
 
 
-class DocumentPageOut(BaseModel):
-    items: list[DocumentOut]
-    next: str | None
-
-
 class DocumentPatchIn(BaseModel):
     """The only field the holder changes on a document (MASQUE_PS)."""
 
     model_config = ConfigDict(extra="forbid")
 
     hidden_from_professionals: bool
+
+
+class DocumentDeletedOut(BaseModel):
+    document_id: str
+    status: Literal["deleted"] = "deleted"

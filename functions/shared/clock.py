@@ -33,7 +33,11 @@ def iso(at: datetime) -> str:
     return at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{at.microsecond // 1000:03d}Z"
 
 
+def instant(at: str) -> datetime:
+    """An ISO 8601 timestamp as AWS writes it ("Z" for UTC, e.g. a schedule event's `time`)."""
+    return datetime.fromisoformat(at.replace("Z", "+00:00"))
+
+
 def paris_day(at: datetime | str) -> date:
     """The calendar day in Europe/Paris (daily jobs are French days, whatever UTC says)."""
-    moment = datetime.fromisoformat(at.replace("Z", "+00:00")) if isinstance(at, str) else at
-    return moment.astimezone(PARIS).date()
+    return (instant(at) if isinstance(at, str) else at).astimezone(PARIS).date()

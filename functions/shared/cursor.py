@@ -7,11 +7,17 @@ import base64
 import binascii
 import json
 import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Generic, TypeVar
+
+from pydantic import BaseModel
 
 from functions.shared.errors import InvalidRequest
 
 MAX_PAGE_SIZE = 100
 DEFAULT_PAGE_SIZE = 20
+T = TypeVar("T")
 # ASCII digits only: str.isdigit() and `\d` also take "²" (which int() refuses), fullwidth or Arabic-Indic digits.
 _PAGE_SIZE = re.compile(r"[0-9]{1,3}")
 
@@ -46,3 +52,23 @@ def page_size(raw: str | None) -> int:
     if not _PAGE_SIZE.fullmatch(raw) or not 1 <= int(raw) <= MAX_PAGE_SIZE:
         raise InvalidRequest(f"limit must be an integer from 1 to {MAX_PAGE_SIZE}", code="invalid_limit")
     return int(raw)
+
+
+@dataclass(frozen=True)
+class PageRequest:
+    """Where a list resumes (the raw cursor, decoded by the service that owns the keys) and how many items."""
+
+    cursor: str | None
+    limit: int
+
+
+def page_request(params: Mapping[str, str]) -> PageRequest:
+    """The one reading of `cursor` and `limit` for every list route."""
+    return PageRequest(cursor=params.get("cursor") or None, limit=page_size(params.get("limit")))
+
+
+class Page(BaseModel, Generic[T]):
+    """Every list answers `{items, next}`: `next` is the cursor of the following page, null on the last one."""
+
+    items: list[T]
+    next: str | None

@@ -9,6 +9,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from functions.shared import names as n
+
 # Asymmetric signature algorithms a token may use at all; each issuer narrows them (FranceConnect and Pro Santé
 # Connect sign with RS256 or ES256), and the signing key's type narrows them again (functions/identity/tokens.py).
 Algorithm = Literal["RS256", "PS256", "ES256"]
@@ -64,45 +66,44 @@ class Settings(BaseModel):
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
-        """Build settings from `MES_*` variables; a missing one fails loudly with its name."""
+        """Build settings from `MES_*` variables (functions/shared/names.py); a missing one fails loudly with its
+        name."""
 
         def issuer(prefix: str) -> dict[str, object]:
-            found: dict[str, object] = {
-                "issuer": env.get(f"MES_{prefix}_ISSUER"),
-                "audience": env.get(f"MES_{prefix}_AUDIENCE"),
-                "jwks_uri": env.get(f"MES_{prefix}_JWKS_URI"),
-            }
-            if env.get(f"MES_{prefix}_ALGORITHMS"):  # e.g. "RS256,ES256"
-                found["algorithms"] = tuple(a.strip() for a in env[f"MES_{prefix}_ALGORITHMS"].split(","))
+            found: dict[str, object] = {field: env.get(n.issuer_env(prefix, var))
+                                        for field, var in n.ISSUER_FIELDS.items()}
+            algorithms = env.get(n.issuer_env(prefix, "ALGORITHMS"))
+            if algorithms:  # e.g. "RS256,ES256"
+                found["algorithms"] = tuple(a.strip() for a in algorithms.split(","))
             return found
 
         raw = {
             "region": env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or "eu-west-3",
-            "spaces_table": env.get("MES_SPACES_TABLE"),
-            "documents_table": env.get("MES_DOCUMENTS_TABLE"),
-            "traces_table": env.get("MES_TRACES_TABLE"),
-            "notifications_table": env.get("MES_NOTIFICATIONS_TABLE"),
-            "access_table": env.get("MES_ACCESS_TABLE"),
-            "quarantine_bucket": env.get("MES_QUARANTINE_BUCKET"),
-            "records_bucket": env.get("MES_RECORDS_BUCKET"),
-            "kms_key_id": env.get("MES_KMS_KEY_ID"),
-            "trace_signing_key_id": env.get("MES_TRACE_SIGNING_KEY_ID"),
-            "agenda_table": env.get("MES_AGENDA_TABLE"),
-            "agenda_due_table": env.get("MES_AGENDA_DUE_TABLE"),
-            "agenda_shard_queue_url": env.get("MES_AGENDA_SHARD_QUEUE_URL"),
-            "agenda_delivery_queue_url": env.get("MES_AGENDA_DELIVERY_QUEUE_URL"),
-            "agenda_email_source": env.get("MES_AGENDA_EMAIL_SOURCE"),
-            "agenda_email_template": env.get("MES_AGENDA_EMAIL_TEMPLATE"),
-            "pseudonym_key": env.get("MES_PSEUDONYM_KEY") or None,
-            "pseudonym_secret_arn": env.get("MES_PSEUDONYM_SECRET_ARN") or None,
+            "spaces_table": env.get(n.ENV_SPACES_TABLE),
+            "documents_table": env.get(n.ENV_DOCUMENTS_TABLE),
+            "traces_table": env.get(n.ENV_TRACES_TABLE),
+            "notifications_table": env.get(n.ENV_NOTIFICATIONS_TABLE),
+            "access_table": env.get(n.ENV_ACCESS_TABLE),
+            "quarantine_bucket": env.get(n.ENV_QUARANTINE_BUCKET),
+            "records_bucket": env.get(n.ENV_RECORDS_BUCKET),
+            "kms_key_id": env.get(n.ENV_KMS_KEY_ID),
+            "trace_signing_key_id": env.get(n.ENV_TRACE_SIGNING_KEY_ID),
+            "agenda_table": env.get(n.ENV_AGENDA_TABLE),
+            "agenda_due_table": env.get(n.ENV_AGENDA_DUE_TABLE),
+            "agenda_shard_queue_url": env.get(n.ENV_AGENDA_SHARD_QUEUE_URL),
+            "agenda_delivery_queue_url": env.get(n.ENV_AGENDA_DELIVERY_QUEUE_URL),
+            "agenda_email_source": env.get(n.ENV_AGENDA_EMAIL_SOURCE),
+            "agenda_email_template": env.get(n.ENV_AGENDA_EMAIL_TEMPLATE),
+            "pseudonym_key": env.get(n.ENV_PSEUDONYM_KEY) or None,
+            "pseudonym_secret_arn": env.get(n.ENV_PSEUDONYM_SECRET_ARN) or None,
             "citizen_issuer": issuer("CITIZEN"),
             "professional_issuer": issuer("PRO"),
         }
         for name, value in (
-            ("upload_url_ttl_seconds", env.get("MES_UPLOAD_URL_TTL_SECONDS")),
-            ("download_url_ttl_seconds", env.get("MES_DOWNLOAD_URL_TTL_SECONDS")),
-            ("agenda_shards", env.get("MES_AGENDA_SHARDS")),
-            ("agenda_batch_size", env.get("MES_AGENDA_BATCH_SIZE")),
+            ("upload_url_ttl_seconds", env.get(n.ENV_UPLOAD_URL_TTL_SECONDS)),
+            ("download_url_ttl_seconds", env.get(n.ENV_DOWNLOAD_URL_TTL_SECONDS)),
+            ("agenda_shards", env.get(n.ENV_AGENDA_SHARDS)),
+            ("agenda_batch_size", env.get(n.ENV_AGENDA_BATCH_SIZE)),
         ):
             if value:
                 raw[name] = value

@@ -15,11 +15,11 @@ import pytest
 from tests.infra.conftest import ISSUERS, REPO, STACK, Assembly, run_cdk_app
 
 BIN = Path(sys.executable).parent
-# Every MES_* variable functions/shared/settings.py reads (Settings requires them at load), but those with a default
+# Every MES_* variable functions/shared/settings.py reads (named in functions/shared/names.py), but those with a default
 # and the local-only key; the issuer variables are built with f-strings there. MES_PSEUDONYM_SECRET_ARN: the
 # pseudonym key's secret, read by functions/shared/privacy.py.
 _OPTIONAL_ENV = {"MES_UPLOAD_URL_TTL_SECONDS", "MES_DOWNLOAD_URL_TTL_SECONDS", "MES_PSEUDONYM_KEY"}
-SETTINGS_ENV = (set(re.findall(r'"(MES_[A-Z_]+)"', (REPO / "functions" / "shared" / "settings.py").read_text()))
+SETTINGS_ENV = (set(re.findall(r'"(MES_[A-Z_]+)"', (REPO / "functions" / "shared" / "names.py").read_text()))
                 - _OPTIONAL_ENV) | {f"MES_{who}_{what}" for who in ("CITIZEN", "PRO")
                                     for what in ("ISSUER", "AUDIENCE", "JWKS_URI")} | {
     "MES_PSEUDONYM_SECRET_ARN", "MES_AGENDA_SHARDS", "MES_AGENDA_BATCH_SIZE"}
@@ -616,3 +616,53 @@ def test_every_chalice_function_is_wired_by_infra(template: dict[str, Any]) -> N
     assert functions == set(FUNCTIONS), (
         "wire the new function in infra/constants.py (FUNCTION_TIMEOUTS/MEMORY), components/roles.py and the stage "
         "files' reserved_concurrency")
+
+
+# ---- every table model has its table ----------------------------------------------------------------------------
+
+_MODELS = """
+import importlib, json, os, pkgutil, sys
+import functions
+from pynamodb.models import Model
+from functions import deps
+os.environ.update(json.loads(sys.argv[1]))
+deps.reset()
+deps.bind_tables()
+for m in pkgutil.walk_packages(functions.__path__, "functions."):
+    if m.name.endswith(".storage"):
+        importlib.import_module(m.name)
+def walk(cls):
+    for sub in cls.__subclasses__():
+        yield sub
+        yield from walk(sub)
+found = {}
+for model in walk(Model):
+    keys = {a.attr_name: ("HASH" if a.is_hash_key else "RANGE") for a in model.get_attributes().values()
+            if a.is_hash_key or a.is_range_key}
+    found[f"{model.__module__}.{model.__name__}"] = {"table": model.Meta.table_name, "keys": keys}
+print(json.dumps(found))
+"""
+
+
+def test_every_table_model_under_functions_has_its_table_in_the_stack(template: dict[str, Any]) -> None:
+    """A pynamodb model added under functions/ without its table in infra (or without binding it in
+    deps.bind_tables, so it keeps no stage table name) fails here: each model, bound with the API handler's
+    environment, names a table of the template with the same key schema."""
+    resources = template["Resources"]
+    tables = {name: r["Properties"] for name, r in resources.items() if r["Type"] == "AWS::DynamoDB::Table"}
+    env = template["Resources"]["APIHandler"]["Properties"]["Environment"]["Variables"]
+    table_env = {var: tables[value["Ref"]]["TableName"] for var, value in env.items()
+                 if isinstance(value, dict) and value.get("Ref") in tables}
+    assert len(table_env) == len(tables)
+    from local.config import local_env  # the other settings only need to be present
+
+    app_python = REPO / ".venv" / "bin" / "python"  # the app's virtualenv has pynamodb; this one does not
+    result = subprocess.run([str(app_python), "-c", _MODELS, json.dumps({**local_env(), **table_env})], cwd=REPO,
+                            capture_output=True, text=True, timeout=120, check=False)
+    assert result.returncode == 0, result.stderr[-3000:]
+    models = json.loads(result.stdout)
+    schemas = {p["TableName"]: {k["AttributeName"]: k["KeyType"] for k in p["KeySchema"]} for p in tables.values()}
+    assert len(models) >= 8
+    for model, bound in models.items():
+        assert bound["table"] in schemas, f"{model} is bound to {bound['table']!r}, which the stack does not create"
+        assert bound["keys"] == schemas[bound["table"]], model

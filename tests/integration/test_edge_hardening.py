@@ -17,7 +17,7 @@ import pytest
 import requests
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from app import JSON_BODY_MAX_BYTES
+from chalicelib.edge import JSON_BODY_MAX_BYTES
 from local import config
 from tests.integration.conftest import Stack, declaration, free_port, post_file
 

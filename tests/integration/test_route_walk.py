@@ -104,6 +104,35 @@ def test_only_health_goes_without_the_authorizer() -> None:
     assert open_routes == {("GET", "/v1/health")}
 
 
+def test_every_route_is_declared_once_with_its_role_and_authorizer() -> None:
+    """A route registered without `route(...)` (a bare @bp.route) has no spec, so no OpenAPI entry: it fails here;
+    a declared role other than "none" must sit behind the one shared bearer authorizer."""
+    import app as api
+    from chalicelib.registry import ROUTES
+
+    specs = {(s.method, s.path): s for s in ROUTES}
+    assert len(specs) == len(ROUTES) and set(specs) == app_routes()
+    for path, entries in api.app.routes.items():
+        for method, entry in entries.items():
+            spec = specs[(method, path)]
+            assert (entry.authorizer is None) == (spec.role == "none"), (method, path)
+            assert entry.authorizer in (None, api.bearer), (method, path)
+            assert tuple(entry.view_args) == spec.path_params, (method, path)
+            assert spec.security == {"none": None, "citizen": "citizen_bearer",
+                                     "professional": "professional_bearer"}[spec.role]
+
+
+def test_every_status_the_walk_sees_is_declared() -> None:
+    """The statuses a route answers (the walk's table) are all in its declaration, so a contract generated from
+    the registry documents them."""
+    from chalicelib.registry import ROUTES
+
+    specs = {(s.method, s.path): s for s in ROUTES}
+    undeclared = {route: sorted(set(expected.values()) - set(specs[route].statuses))
+                  for route, (_, expected) in RULES.items()}
+    assert {r: s for r, s in undeclared.items() if s} == {}
+
+
 @pytest.fixture(scope="module")
 def callers(stack: Stack) -> tuple[dict[str, dict[str, str]], dict[str, str]]:
     ins, owner = stack.citizen()

@@ -14,9 +14,12 @@ ROOT = Path(__file__).resolve().parents[2]
 IMPORT_ALL = """
 import importlib, pkgutil, sys
 sys.path[:0] = [sys.argv[1]]
-import app, functions
+import app, chalicelib, functions
 assert functions.__file__.startswith(sys.argv[1]), functions.__file__
-names = ["app"] + [m.name for m in pkgutil.walk_packages(functions.__path__, "functions.")]
+assert chalicelib.__file__.startswith(sys.argv[1]), chalicelib.__file__
+names = ["app"] + [m.name for package in (functions, chalicelib)
+                   for m in pkgutil.walk_packages(package.__path__, package.__name__ + ".")]
+assert "chalicelib.routes.agenda" in names, names
 for name in names:
     importlib.import_module(name)
 from functions.records import catalog
@@ -35,6 +38,7 @@ def test_the_lambda_package_contains_and_imports_every_module(tmp_path: Path) ->
         names = archive.namelist()
         archive.extractall(unpacked)
     assert "app.py" in names and "functions/records/data/document_types.json" in names
+    assert "chalicelib/edge.py" in names and "chalicelib/routes/records.py" in names
     assert not [n for n in names if n.startswith(("local/", "tests/", "moto/"))]
 
     # -I -S: no user site, no site-packages, no PYTHONPATH: only the standard library and the unzipped package.

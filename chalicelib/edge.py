@@ -1,0 +1,137 @@
+"""What every route shares: the bearer authorizer, the request helpers and `route`, the one way to declare a
+route. A declaration records its RouteSpec (chalicelib/registry.py) and registers a Chalice view that checks the
+caller's kind, resolves the space a citizen acts on, parses the query, the page and the body, runs the view and
+renders its response model, mapping every domain or validation error through the one table."""
+
+from __future__ import annotations
+
+import functools
+import json
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from chalice.app import AuthRequest, AuthResponse, Blueprint, Request, Response
+from pydantic import BaseModel, ValidationError
+
+from chalicelib import registry
+from chalicelib.registry import Role, RouteSpec
+from functions.identity.principal import Citizen, from_context
+from functions.identity.spaces import space_of
+from functions.shared.cursor import page_request
+from functions.shared.errors import DomainError, Forbidden, InvalidRequest, PayloadTooLarge
+from functions.shared.http import render_domain_error, render_validation_error
+
+M = TypeVar("M", bound=BaseModel)
+V = TypeVar("V", bound=Callable[..., BaseModel])
+# The one cap on JSON bodies (resource consumption). Every body of this API is a few hundred bytes to a few KiB
+# (a declaration, an appointment with a 1 000-character note, the notification preferences); 256 KiB leaves two
+# orders of magnitude of room, and a route that ever needs more passes its own `max_bytes` to body_as.
+JSON_BODY_MAX_BYTES = 256 * 1024
+
+# The authorizer lives on a blueprint named "app" so that its deployed handler stays `app.bearer` (app.py
+# re-exports it) while every route module can pass the same object to its routes without importing app.py.
+auth = Blueprint("app")
+
+
+@auth.authorizer(ttl_seconds=300)
+def bearer(auth_request: AuthRequest) -> AuthResponse:
+    """Verifies the bearer token and hands the principal to the routes. API Gateway caches the answer per token."""
+    from functions import deps
+    from functions.identity.principal import to_context
+    from functions.identity.service import authenticate
+    from functions.shared.errors import Unauthenticated
+
+    try:
+        who = authenticate(deps.token_verifier(), deps.citizen_issuer(), deps.spaces(), auth_request.token)
+    except Unauthenticated:
+        raise Exception("Unauthorized") from None
+    return AuthResponse(routes=["*"], principal_id=who.pseudonym, context=to_context(who))
+
+
+def request() -> Request:
+    current: Request = auth.current_request
+    return current
+
+
+def json_response(status: int, body: Any) -> Response:
+    return Response(body=json.dumps(body, ensure_ascii=False), status_code=status,
+                    headers={"Content-Type": "application/json"})
+
+
+def body_as(model: type[M], max_bytes: int = JSON_BODY_MAX_BYTES) -> M:
+    """The body as `model`. Over the cap: 413; not JSON, or nested deeper than the parser recurses: 400."""
+    raw = request().raw_body
+    if not raw:
+        raise InvalidRequest("a JSON body is required", code="malformed_json")
+    if len(raw) > max_bytes:
+        raise PayloadTooLarge(f"the body must be at most {max_bytes} bytes")
+    try:
+        data = json.loads(raw)
+    except (ValueError, RecursionError) as exc:
+        raise InvalidRequest("the body is not valid JSON", code="malformed_json") from exc
+    if not isinstance(data, dict):
+        raise InvalidRequest("the body must be a JSON object", code="malformed_json")
+    return model.model_validate(data)
+
+
+def query() -> dict[str, str]:
+    return dict(request().query_params or {})
+
+
+def header(name: str) -> str | None:
+    value = request().headers.get(name)
+    return str(value) if value is not None else None
+
+
+def _inputs(spec: RouteSpec, params: dict[str, str]) -> dict[str, Any]:
+    """The view's arguments: path parameters, `who` and, for citizens, `space`; `page`, `query`, `body` as
+    declared. Parsed in this order, so a bad page or query is refused before a body is read."""
+    inputs: dict[str, Any] = dict(params)
+    if spec.role != "none":
+        who = from_context(request().context.get("authorizer"))
+        if who.kind != spec.role:
+            raise Forbidden(f"this route is for {spec.role}s", code="wrong_principal")
+        inputs["who"] = who
+        if isinstance(who, Citizen):
+            inputs["space"] = space_of(who)
+    if spec.paginated or spec.query is not None:
+        params_in = query()
+        if spec.paginated:
+            inputs["page"] = page_request(params_in)
+            params_in.pop("cursor", None)
+            params_in.pop("limit", None)
+        if spec.query is not None:
+            inputs["query"] = spec.query.model_validate(params_in)
+    if spec.request is not None:
+        inputs["body"] = body_as(spec.request)
+    return inputs
+
+
+def route(bp: Blueprint, method: str, path: str, *, role: Role, response: type[BaseModel], status: int = 200,
+          errors: tuple[int, ...] = (), request: type[BaseModel] | None = None,
+          query: type[BaseModel] | None = None, paginated: bool = False,
+          name: str | None = None) -> Callable[[V], V]:
+    """Declare a route in one place: its spec goes to the registry, its view to `bp` (behind the authorizer unless
+    `role="none"`). The view returns its response model; `status` is its success status, `errors` the statuses its
+    service can answer (those the machinery adds are in RouteSpec.statuses)."""
+
+    def declare(view: V) -> V:
+        view_name = name or view.__name__
+        spec = RouteSpec(method=method, path=path, role=role, response=response, status=status, errors=errors,
+                         request=request, query=query, paginated=paginated, view=view_name)
+        registry.record(spec)
+
+        @functools.wraps(view)
+        def run(**params: str) -> Response:
+            try:
+                return json_response(spec.status, view(**_inputs(spec, params)).model_dump(mode="json"))
+            except DomainError as exc:
+                return json_response(*render_domain_error(exc))
+            except ValidationError as exc:
+                return json_response(*render_validation_error(exc))
+
+        run.__name__ = view_name
+        bp.route(path, methods=[method], authorizer=None if role == "none" else bearer)(run)
+        return view
+
+    return declare

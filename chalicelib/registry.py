@@ -1,0 +1,63 @@
+"""Every HTTP route, declared once: what the edge serves and, from the same record, what an OpenAPI document will
+say (method, path and its parameters, role and security scheme, query, body and response models, statuses)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Literal
+
+from pydantic import BaseModel
+
+Role = Literal["citizen", "professional", "none"]
+# The bearer scheme each role authenticates with (the issuer that signs its tokens); "none": no token.
+SECURITY: dict[Role, str | None] = {"citizen": "citizen_bearer", "professional": "professional_bearer", "none": None}
+_PATH_PARAM = re.compile(r"{([a-z_]+)}")
+
+
+@dataclass(frozen=True)
+class RouteSpec:
+    method: str
+    path: str
+    role: Role
+    response: type[BaseModel]
+    status: int
+    errors: tuple[int, ...]
+    request: type[BaseModel] | None = None
+    query: type[BaseModel] | None = None
+    paginated: bool = False
+    view: str = ""
+
+    @property
+    def path_params(self) -> tuple[str, ...]:
+        return tuple(_PATH_PARAM.findall(self.path))
+
+    @property
+    def security(self) -> str | None:
+        return SECURITY[self.role]
+
+    @property
+    def statuses(self) -> tuple[int, ...]:
+        """Every status the route can answer: its own, plus those the declaration machinery adds (a token that
+        fails: 401; another kind of caller: 403; a body too large, not JSON or invalid: 413, 400, 422; a bad cursor
+        or limit: 400; a query parameter outside its model: 422)."""
+        implied: set[int] = set()
+        if self.role != "none":
+            implied |= {401, 403}
+        if self.request is not None:
+            implied |= {400, 413, 422}
+        if self.paginated:
+            implied.add(400)
+        if self.query is not None:
+            implied.add(422)
+        return tuple(sorted({self.status, *self.errors, *implied}))
+
+
+ROUTES: list[RouteSpec] = []
+
+
+def record(spec: RouteSpec) -> None:
+    """Keep a declaration; a second one for the same method and path is a programming error."""
+    if any((s.method, s.path) == (spec.method, spec.path) for s in ROUTES):
+        raise ValueError(f"route declared twice: {spec.method} {spec.path}")
+    ROUTES.append(spec)

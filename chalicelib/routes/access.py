@@ -1,0 +1,132 @@
+"""Who may access the record: professionals reading it (consent, emergency access), and the holder's choices
+(care team, blocked professionals, administrator, settings, the professionals who came)."""
+
+from __future__ import annotations
+
+from chalice.app import Blueprint
+
+from chalicelib.edge import header, route
+from functions import deps
+from functions.access import api, models
+from functions.identity.principal import Citizen, Professional
+from functions.records.api import DocumentOut
+from functions.shared.cursor import Page, PageRequest
+
+bp = Blueprint(__name__)
+
+
+def _profile(who: Citizen) -> models.AccessProfile:
+    """The holder's access profile (one Query), which the read routes below each show a part of."""
+    from functions.access import service
+
+    return service.profile_of(deps.access(), who)
+
+
+def consent_presented() -> bool:
+    """The patient's consent, asserted by the professional's software for this access (recorded in the trace)."""
+    return (header("x-access-reason") or "").strip().lower() == "consent"
+
+
+@route(bp, "GET", "/v1/patients/{ins}/documents", role="professional", paginated=True, response=Page[DocumentOut],
+       errors=(400, 403, 404))
+def professional_list(who: Professional, ins: str, page: PageRequest) -> Page[DocumentOut]:
+    from functions.access import service
+
+    docs, nxt = service.list_patient_documents(deps.access(), who, ins, consent_presented(), page.cursor, page.limit)
+    return Page(items=[DocumentOut.from_domain(d) for d in docs], next=nxt)
+
+
+@route(bp, "GET", "/v1/patients/{ins}/documents/{document_id}", role="professional", response=DocumentOut,
+       errors=(400, 403, 404))
+def professional_read(who: Professional, ins: str, document_id: str) -> DocumentOut:
+    from functions.access import service
+
+    doc, url = service.read_patient_document(deps.access(), who, ins, document_id, consent_presented())
+    return DocumentOut.from_domain(doc, url)
+
+
+@route(bp, "POST", "/v1/patients/{ins}/emergency-access", role="professional", request=api.EmergencyIn,
+       response=api.GrantOut, status=201, errors=(400, 403, 404))
+def emergency_access(who: Professional, ins: str, body: api.EmergencyIn) -> api.GrantOut:
+    from functions.access import service
+
+    return api.GrantOut.from_domain(service.request_emergency_access(deps.access(), who, ins, body.purpose,
+                                                                     body.reason))
+
+
+@route(bp, "GET", "/v1/me/care-team", role="citizen", response=api.CareTeamOut)
+def my_care_team(who: Citizen, space: str) -> api.CareTeamOut:
+    return api.CareTeamOut.from_domain(_profile(who).care_team)
+
+
+@route(bp, "POST", "/v1/me/care-team", role="citizen", request=api.RppsIn, response=api.CareTeamMemberOut,
+       status=201, errors=(409,))
+def my_care_team_add(who: Citizen, space: str, body: api.RppsIn) -> api.CareTeamMemberOut:
+    from functions.access import service
+
+    return api.CareTeamMemberOut.from_domain(service.add_to_care_team(deps.access(), who, body.rpps))
+
+
+@route(bp, "DELETE", "/v1/me/care-team/{rpps}", role="citizen", response=api.RppsStatusOut, errors=(404,))
+def my_care_team_remove(who: Citizen, space: str, rpps: str) -> api.RppsStatusOut:
+    from functions.access import service
+
+    service.remove_from_care_team(deps.access(), who, rpps)
+    return api.RppsStatusOut(rpps=rpps, status="removed")
+
+
+@route(bp, "GET", "/v1/me/blocked-professionals", role="citizen", response=api.BlockedOut)
+def my_blocks(who: Citizen, space: str) -> api.BlockedOut:
+    return api.BlockedOut.from_domain(_profile(who).blocked)
+
+
+@route(bp, "POST", "/v1/me/blocked-professionals", role="citizen", request=api.RppsIn, response=api.RppsStatusOut,
+       status=201, errors=(409,))
+def my_blocks_add(who: Citizen, space: str, body: api.RppsIn) -> api.RppsStatusOut:
+    from functions.access import service
+
+    service.block(deps.access(), who, body.rpps)
+    return api.RppsStatusOut(rpps=body.rpps, status="blocked")
+
+
+@route(bp, "DELETE", "/v1/me/blocked-professionals/{rpps}", role="citizen", response=api.RppsStatusOut,
+       errors=(404,))
+def my_blocks_remove(who: Citizen, space: str, rpps: str) -> api.RppsStatusOut:
+    from functions.access import service
+
+    service.unblock(deps.access(), who, rpps)
+    return api.RppsStatusOut(rpps=rpps, status="unblocked")
+
+
+@route(bp, "PUT", "/v1/me/administrator", role="citizen", request=api.RppsIn, response=api.RppsOut, errors=(409,))
+def my_administrator(who: Citizen, space: str, body: api.RppsIn) -> api.RppsOut:
+    from functions.access import service
+
+    service.name_administrator(deps.access(), who, body.rpps)
+    return api.RppsOut(rpps=body.rpps)
+
+
+@route(bp, "DELETE", "/v1/me/administrator", role="citizen", response=api.RemovedOut, errors=(404,))
+def my_administrator_remove(who: Citizen, space: str) -> api.RemovedOut:
+    from functions.access import service
+
+    service.remove_administrator(deps.access(), who)
+    return api.RemovedOut()
+
+
+@route(bp, "GET", "/v1/me/settings", role="citizen", response=api.SettingsOut)
+def my_settings(who: Citizen, space: str) -> api.SettingsOut:
+    return api.SettingsOut.from_domain(_profile(who).settings)
+
+
+@route(bp, "PUT", "/v1/me/settings", role="citizen", request=models.PatientSettings, response=api.SettingsOut,
+       errors=(409,))
+def my_settings_put(who: Citizen, space: str, body: models.PatientSettings) -> api.SettingsOut:
+    from functions.access import service
+
+    return api.SettingsOut.from_domain(service.change_settings(deps.access(), who, body))
+
+
+@route(bp, "GET", "/v1/me/professionals", role="citizen", response=api.ProfessionalsOut)
+def my_professionals(who: Citizen, space: str) -> api.ProfessionalsOut:
+    return api.ProfessionalsOut.from_domain(_profile(who))

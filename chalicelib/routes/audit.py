@@ -1,0 +1,29 @@
+"""The holder's side of the patient journal: who accessed the record, and the signed export of it."""
+
+from __future__ import annotations
+
+from chalice.app import Blueprint
+
+from chalicelib.edge import route
+from functions import deps
+from functions.audit import api
+from functions.audit.export import SignedExport
+from functions.identity.principal import Citizen
+from functions.shared.cursor import Page, PageRequest
+
+bp = Blueprint(__name__)
+
+
+@route(bp, "GET", "/v1/me/traces", role="citizen", paginated=True, response=Page[api.TraceOut])
+def my_traces(who: Citizen, space: str, page: PageRequest) -> Page[api.TraceOut]:
+    from functions.audit import service
+
+    items, nxt = service.list_traces(deps.traces(), who, page.cursor, page.limit)
+    return Page(items=[api.TraceOut.from_domain(t) for t in items], next=nxt)
+
+
+@route(bp, "GET", "/v1/me/traces/export", role="citizen", response=SignedExport, errors=(409, 503))
+def my_traces_export(who: Citizen, space: str) -> SignedExport:
+    from functions.audit import service
+
+    return service.export_traces(deps.traces(), deps.control(), deps.trace_signer(), deps.clock(), who)

@@ -1,0 +1,77 @@
+"""The record: documents declared and uploaded (by the holder or a professional), read, hidden, deleted, released."""
+
+from __future__ import annotations
+
+from chalice.app import Blueprint
+
+from chalicelib.edge import header, route
+from functions import deps
+from functions.identity.principal import Citizen, Professional
+from functions.records import api
+from functions.shared.cursor import Page, PageRequest
+
+bp = Blueprint(__name__)
+UPLOAD_ERRORS = (400, 404, 409, 413, 415, 422)
+
+
+def _upload(who: Citizen | Professional, patient: str, body: api.UploadIn) -> api.UploadTicketOut:
+    """One declaration path for both callers: the service checks who may declare what for whom."""
+    from functions.records import service
+
+    doc, post = service.request_upload(deps.records(), who, patient, body.to_domain(), header("idempotency-key"))
+    return api.UploadTicketOut.from_domain(doc, post)
+
+
+@route(bp, "POST", "/v1/patients/{ins}/documents", role="professional", request=api.UploadIn,
+       response=api.UploadTicketOut, status=201, errors=UPLOAD_ERRORS)
+def professional_upload(who: Professional, ins: str, body: api.UploadIn) -> api.UploadTicketOut:
+    return _upload(who, ins, body)
+
+
+@route(bp, "POST", "/v1/me/documents", role="citizen", request=api.UploadIn, response=api.UploadTicketOut,
+       status=201, errors=UPLOAD_ERRORS)
+def my_upload(who: Citizen, space: str, body: api.UploadIn) -> api.UploadTicketOut:
+    return _upload(who, space, body)
+
+
+@route(bp, "POST", "/v1/patients/{ins}/documents/{document_id}/release", role="professional",
+       response=api.DocumentOut, errors=(400, 404, 409))
+def professional_release(who: Professional, ins: str, document_id: str) -> api.DocumentOut:
+    from functions.records import service
+
+    return api.DocumentOut.from_domain(service.release_document(deps.records(), who, ins, document_id))
+
+
+@route(bp, "GET", "/v1/me/documents", role="citizen", query=api.ListFilter, paginated=True,
+       response=Page[api.DocumentOut])
+def my_documents(who: Citizen, space: str, page: PageRequest, query: api.ListFilter) -> Page[api.DocumentOut]:
+    from functions.records import service
+
+    docs, nxt = service.list_own_documents(deps.records(), who, query.to_domain(), page.cursor, page.limit)
+    return Page(items=[api.DocumentOut.from_domain(d) for d in docs], next=nxt)
+
+
+@route(bp, "GET", "/v1/me/documents/{document_id}", role="citizen", response=api.DocumentOut, errors=(404,))
+def my_document(who: Citizen, space: str, document_id: str) -> api.DocumentOut:
+    from functions.records import service
+
+    doc, url = service.read_own_document(deps.records(), who, document_id)
+    return api.DocumentOut.from_domain(doc, url)
+
+
+@route(bp, "PATCH", "/v1/me/documents/{document_id}", role="citizen", request=api.DocumentPatchIn,
+       response=api.DocumentOut, errors=(404, 409))
+def my_document_patch(who: Citizen, space: str, document_id: str, body: api.DocumentPatchIn) -> api.DocumentOut:
+    from functions.records import service
+
+    doc = service.hide_own_document(deps.records(), who, document_id, body.hidden_from_professionals)
+    return api.DocumentOut.from_domain(doc)
+
+
+@route(bp, "DELETE", "/v1/me/documents/{document_id}", role="citizen", response=api.DocumentDeletedOut,
+       errors=(403, 404, 409))
+def my_document_delete(who: Citizen, space: str, document_id: str) -> api.DocumentDeletedOut:
+    from functions.records import service
+
+    service.delete_own_document(deps.records(), who, document_id)
+    return api.DocumentDeletedOut(document_id=document_id)

@@ -188,6 +188,13 @@ class Journal(Transaction):
         assert document_id not in self.withheld
         self._merge = (document_id, entries, head)
 
+    def sketch(self) -> Journal:
+        """An empty journal on the same heads and merge, to count what a commit with other writes would leave."""
+        trial = Journal(self.patient_ins, self.head, self.guard)
+        trial.withheld = dict(self.withheld)
+        trial._merge = self._merge
+        return trial
+
     def merge_leaves(self, reserve: int = 0) -> bool:
         """Whether the merge would leave entries for `finish_merge`, were `reserve` more writes staged."""
         return bool(self._planned_merge(reserve)[1])
@@ -324,13 +331,7 @@ class _Attempt:
     entries: Sequence[Trace]
 
     def merge_leaves(self, entry: Entry, reserve: int = 0) -> bool:
-        if self.journal._merge is None:
-            return False
-        trial = Journal(self.journal.patient_ins, self.journal.head)
-        document_id, entries, head = self.journal._merge
-        trial.merge(document_id, entries, head)
-        for withheld, start in self.journal.withheld.items():
-            trial.withhold(withheld, start)
+        trial = self.journal.sketch()
         stage(trial, entry)
         return trial.merge_leaves(reserve)
 

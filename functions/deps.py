@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from functions.journal.storage import DynamoJournal, DynamoTraceReader
     from functions.notifications.models import NotificationPreferences
     from functions.notifications.storage import DynamoNotificationStore
+    from functions.records.models import Document
     from functions.records.service import RecordDeps
 
 T = TypeVar("T")
@@ -120,9 +121,10 @@ def records() -> RecordDeps:
     bind_tables()
     s = settings()
     return RecordDeps(
-        documents=DynamoDocumentStore(spaces(), notifications()),
+        documents=DynamoDocumentStore(spaces(), notifications(), journal()),
         blobs=S3BlobStore(client("s3", s.region), s.quarantine_bucket, s.records_bucket, s.kms_key_id),
         control=control(),
+        journal=journal(),
         clock=clock(),
         upload_ttl=timedelta(seconds=s.upload_url_ttl_seconds),
         download_ttl_seconds=s.download_url_ttl_seconds,
@@ -143,7 +145,8 @@ def control() -> JournalControlStore:
 
 
 @factory
-def access() -> AccessDeps:
+def access() -> AccessDeps[Document]:
+    """Access reads records' documents through its own ports (records' stores fit them structurally)."""
     from functions.access.matrix import matrix
     from functions.access.service import AccessDeps
     from functions.access.thresholds import thresholds

@@ -26,4 +26,4 @@ def my_traces(who: Citizen, space: str, page: PageRequest) -> Page[api.TraceOut]
 def my_traces_export(who: Citizen, space: str) -> SignedExport:
     from functions.audit import service
 
-    return service.export_traces(deps.traces(), deps.control(), deps.trace_signer(), deps.clock(), who)
+    return service.export_traces(deps.traces(), deps.journal(), deps.trace_signer(), deps.clock(), who)

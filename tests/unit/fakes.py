@@ -11,7 +11,7 @@ from functions.access.ledger import facts_of, profile_from
 from functions.access.models import AccessProfile
 from functions.access.ports import ControlWrite
 from functions.journal.models import ChainHead, Trace, commitment, committed, link
-from functions.journal.ports import ChainMoved, Fact, Ledger
+from functions.journal.ports import ChainMoved, Entry, Fact, Ledger
 from functions.notifications.models import Notification
 from functions.records.models import Document, DocumentFilter, DocumentStatus, PresignedPost, QuarantinedObject
 from functions.shared.errors import NotFound
@@ -73,6 +73,20 @@ class FakeControlStore:
         for document_id in change.withheld:
             self.withhold(patient_ins, document_id, [t for t in change.traces if t.document_id == document_id])
         self.append(patient_ins, [t for t in change.traces if t.document_id not in change.withheld])
+
+    def record(self, entry: Entry, head: ChainHead | None = None, retry: bool = True) -> None:
+        """The journal's commit (`PatientJournal.record`) of an entry of traces and ledger facts: what records and
+        audit write. Staged writes of other owners are not interpreted here (their fakes keep their own state)."""
+        if not retry and head is not None and head != self.head(entry.patient_ins):
+            raise ChainMoved
+        partition = self.items.setdefault(entry.patient_ins, {})
+        for fact in entry.facts:
+            partition[(fact.namespace, fact.key)] = fact.body
+        for fact in entry.forget:
+            partition.pop((fact.namespace, fact.key), None)
+        for document_id in entry.withheld:
+            self.withhold(entry.patient_ins, document_id, [t for t in entry.traces if t.document_id == document_id])
+        self.append(entry.patient_ins, [t for t in entry.traces if t.document_id not in entry.withheld])
 
     def actions(self, patient_ins: str) -> list[str]:
         """Newest first, like GET /v1/me/traces."""

@@ -3,18 +3,25 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from typing import Any, TypeVar
 
 from functions.access.ledger import facts_of, profile_from
 from functions.access.models import AccessProfile
 from functions.access.ports import ControlWrite
+from functions.accounts.models import Contact, Space
 from functions.journal.models import ChainHead, Trace, commitment, committed, link
 from functions.journal.ports import ChainMoved, Fact, Ledger
-from functions.notifications.models import Notification
+from functions.notifications.models import Notification, NotificationPreferences
+from functions.notifications.ports import OnceOnly
 from functions.records.models import Document, DocumentFilter, DocumentStatus, PresignedPost, QuarantinedObject
+from functions.shared.clock import iso
+from functions.shared.dynamo import TransactionCancelled
 from functions.shared.errors import NotFound
+from functions.shared.lookup import BatchLookup
+from functions.shared.staging import Staged, WriteSink
 
 
 class FakeControlStore:
@@ -196,3 +203,220 @@ class FakeBlobStore:
 
     def presign_download(self, record_key: str, ttl_seconds: int, content_type: str) -> str:
         return f"https://records.example/{record_key}?ttl={ttl_seconds}"
+
+
+# ---- the transaction and batch-read plumbing the fakes share (functions.shared.staging / lookup) ---------------
+
+
+@dataclass
+class FakeWrite:
+    """One staged write of a fake adapter: `ok` is its condition on the current state, `apply` performs it and
+    `old` is what DynamoDB returns of the item when the condition fails and ALL_OLD was asked."""
+
+    apply: Callable[[], None]
+    ok: Callable[[], bool] = lambda: True
+    old: Callable[[], dict[str, Any]] = dict
+
+
+class FakeTransaction:
+    """`WriteSink` for the fakes' staged writes, all or nothing like `functions.shared.dynamo.Transaction`: every
+    condition is checked before anything is applied, and a failure raises the same TransactionCancelled with the
+    failed labels and (for puts asked with `return_old`) the items as they are."""
+
+    def __init__(self) -> None:
+        self.writes: list[tuple[str, FakeWrite, bool]] = []
+
+    def check(self, label: str, model: Any, hash_key: Any, range_key: Any, condition: Any) -> None:
+        self.writes.append((label, FakeWrite(apply=lambda: None, ok=condition), False))
+
+    def delete(self, label: str, item: Any, condition: Any | None = None) -> None:
+        self.writes.append((label, item, False))
+
+    def put(self, label: str, item: Any, condition: Any | None = None, return_old: bool = False) -> None:
+        self.writes.append((label, item, return_old))
+
+    def commit(self) -> None:
+        failed = {label for label, write, _ in self.writes if not write.ok()}
+        if failed:
+            items = {label: write.old() for label, write, return_old in self.writes
+                     if return_old and label in failed and write.old()}
+            raise TransactionCancelled(failed, items)
+        for _, write, _ in self.writes:
+            write.apply()
+
+
+class FakeTable:
+    """The `model` a fake lookup names: anything with `fetch(hash_key, range_key)`."""
+
+    def __init__(self, fetch: Callable[[Any, Any], Any]) -> None:
+        self.fetch = fetch
+
+
+def batch_get(lookups: Sequence[BatchLookup[Any]]) -> list[Any]:
+    """`functions.shared.dynamo.batch_get_many` over fake lookups: absent keys do not come back."""
+    results = []
+    for lookup in lookups:
+        found = [item for table, hash_key, range_key in lookup.requested()
+                 if (item := table.fetch(hash_key, range_key)) is not None]
+        results.append(lookup.parse(found))
+    return results
+
+
+S = TypeVar("S")
+
+
+def query_page(items: list[tuple[str, S]], after: str | None, limit: int, keep: Callable[[S], bool] = lambda _: True,
+               newest_first: bool = True) -> tuple[list[S], str | None]:
+    """One page as pynamodb's `Model.query(limit=n)` gives it on moto: DynamoDB pages of `n` examined items in
+    sort-key order after the cursor, each filtered (`keep`) AFTER its limit, read until `n` items are kept or the
+    key range ends. The cursor is the last kept item's key when the page stopped inside a DynamoDB page, else that
+    page's LastEvaluatedKey (moto gives none when nothing is left after it)."""
+    ordered = sorted(items, key=lambda pair: pair[0], reverse=newest_first)
+    if after is not None:
+        ordered = [p for p in ordered if (p[0] < after if newest_first else p[0] > after)]
+    kept: list[tuple[str, S]] = []
+    while True:
+        examined, ordered = ordered[:limit], ordered[limit:]
+        last_evaluated = examined[-1][0] if ordered and examined else None
+        for n, (key, item) in enumerate(examined):
+            if keep(item):
+                kept.append((key, item))
+                if len(kept) == limit:
+                    cursor = key if n < len(examined) - 1 else last_evaluated
+                    return [i for _, i in kept], cursor
+        if last_evaluated is None:
+            return [i for _, i in kept], None
+
+
+# ---- accounts: the space directory ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _FakeContacts:
+    store: FakeSpaceDirectory
+    ins: list[str]
+
+    def requested(self) -> list[tuple[Any, Any, Any]]:
+        return [(self.store.table, i, None) for i in sorted(set(self.ins))]
+
+    def parse(self, items: list[Any]) -> dict[str, Contact]:
+        return {s.ins: Contact(ins=s.ins, status=s.status, email=s.email) for s in items if isinstance(s, Space)}
+
+
+class FakeSpaceDirectory:
+    """`SpaceDirectory` in memory: spaces by INS, login links by (issuer, subject)."""
+
+    def __init__(self) -> None:
+        self.spaces: dict[str, Space] = {}
+        self.logins: dict[tuple[str, str], str] = {}
+        self.table = FakeTable(lambda ins, _: self.spaces.get(ins))
+
+    def open(self, space: Space) -> Space:
+        return self.spaces.setdefault(space.ins, space)
+
+    def get(self, ins: str) -> Space | None:
+        return self.spaces.get(ins)
+
+    def link_login(self, issuer: str, subject: str, ins: str, at: datetime) -> None:
+        self.logins[(issuer, subject)] = ins
+        if ins in self.spaces:
+            self.spaces[ins] = self.spaces[ins].model_copy(update={"activated_at": at})
+
+    def resolve_login(self, issuer: str, subject: str) -> str | None:
+        return self.logins.get((issuer, subject))
+
+    def contacts(self, ins: list[str]) -> BatchLookup[dict[str, Contact]]:
+        return _FakeContacts(self, list(ins))
+
+    def open_condition(self, ins: str) -> Staged:
+        return _FakeCheck("space", lambda: (s := self.spaces.get(ins)) is not None and s.is_open)
+
+
+@dataclass(frozen=True)
+class _FakeCheck:
+    label: str
+    ok: Callable[[], bool]
+
+    def stage(self, tx: WriteSink) -> None:
+        tx.check(self.label, None, None, None, self.ok)
+
+
+# ---- notifications: in-app notifications, preferences, e-mail claims ------------------------------------------
+
+
+@dataclass(frozen=True)
+class _FakeNotificationPut:
+    store: FakeNotificationStore
+    notification: Notification
+    once: bool
+    email_pending: bool = False
+    return_old: bool = False
+
+    def stage(self, tx: WriteSink) -> None:
+        key = self.store.key(self.notification)
+        stored = self.store.items
+
+        def apply() -> None:
+            stored[key] = (self.notification, self.email_pending)
+
+        def old() -> dict[str, Any]:
+            return {"email_pending": stored[key][1]} if key in stored else {}
+
+        tx.put("notification", FakeWrite(apply=apply, ok=lambda: not self.once or key not in stored, old=old),
+               return_old=self.return_old)
+
+    def email_was_pending(self, old: Mapping[str, Any]) -> bool:
+        return bool(old) and bool(old.get("email_pending"))
+
+
+@dataclass(frozen=True)
+class _FakePreferences:
+    store: FakeNotificationStore
+    ins: list[str]
+
+    def requested(self) -> list[tuple[Any, Any, Any]]:
+        return [(self.store.prefs_table, i, "PREFS") for i in sorted(set(self.ins))]
+
+    def parse(self, items: list[Any]) -> dict[str, NotificationPreferences]:
+        return dict(items)
+
+
+class FakeNotificationStore:
+    """`InAppNotifications` + `EmailClaims` in memory, keyed like the table: (recipient, time#id)."""
+
+    def __init__(self) -> None:
+        self.items: dict[tuple[str, str], tuple[Notification, bool]] = {}  # key -> (notification, email_pending)
+        self.prefs: dict[str, NotificationPreferences] = {}
+        self.prefs_table = FakeTable(lambda ins, _: (ins, self.prefs[ins]) if ins in self.prefs else None)
+
+    @staticmethod
+    def key(n: Notification) -> tuple[str, str]:
+        return n.recipient_ins, f"{iso(n.created_at)}#{n.notification_id}"
+
+    def staged(self, notifications: list[Notification], once: bool = True) -> list[Staged]:
+        return [_FakeNotificationPut(self, n, once) for n in notifications]
+
+    def staged_once(self, notification: Notification, email_pending: bool) -> OnceOnly:
+        return _FakeNotificationPut(self, notification, True, email_pending, return_old=True)
+
+    def preferences(self, ins: str) -> NotificationPreferences:
+        return self.prefs.get(ins, NotificationPreferences())
+
+    def put_preferences(self, ins: str, prefs: NotificationPreferences) -> None:
+        self.prefs[ins] = prefs
+
+    def preferences_of(self, ins: list[str]) -> BatchLookup[dict[str, NotificationPreferences]]:
+        return _FakePreferences(self, list(ins))
+
+    def claim_emails(self, notifications: list[Notification]) -> list[Notification]:
+        claimed = []
+        for n in notifications:
+            found = self.items.get(self.key(n))
+            if found is not None and found[1]:
+                self.items[self.key(n)] = (found[0], False)
+                claimed.append(n)
+        return claimed
+
+    def list(self, recipient_ins: str, after: str | None, limit: int) -> tuple[list[Notification], str | None]:
+        mine = [(sk, n) for (r, sk), (n, _) in self.items.items() if r == recipient_ins]
+        return query_page(mine, after, limit, keep=lambda n: n.in_app)

@@ -12,6 +12,7 @@ from functions.access.ledger import facts_of, profile_from
 from functions.access.models import AccessProfile
 from functions.access.ports import ControlWrite
 from functions.accounts.models import Contact, Space
+from functions.agenda.models import PREVENTION_ID, Appointment, DueEntry, Prevention, Reminder, shard_of
 from functions.journal.models import ChainHead, Trace, commitment, committed, link
 from functions.journal.ports import ChainMoved, Fact, Ledger
 from functions.notifications.models import Notification, NotificationPreferences
@@ -420,3 +421,101 @@ class FakeNotificationStore:
     def list(self, recipient_ins: str, after: str | None, limit: int) -> tuple[list[Notification], str | None]:
         mine = [(sk, n) for (r, sk), (n, _) in self.items.items() if r == recipient_ins]
         return query_page(mine, after, limit, keep=lambda n: n.in_app)
+
+
+# ---- agenda: items, their due entries, the due index ------------------------------------------------------------
+
+AgendaThing = Appointment | Reminder | Prevention
+
+
+def _item_id(item: AgendaThing) -> str:
+    if isinstance(item, Appointment):
+        return item.appointment_id
+    return item.reminder_id if isinstance(item, Reminder) else PREVENTION_ID
+
+
+class FakeAgendaStore:
+    """`AgendaStore` and `DueIndex` in memory, with the adapter's conditions: a new item must not exist, a change
+    needs the version it was read at, and an item and its due entry change together (the old entry goes when the
+    day moves). Due entries sit in (day, shard) buckets keyed `<ins>#<item id>`, as in the due table."""
+
+    def __init__(self, shards: int = 8) -> None:
+        self.shards = shards
+        self.items: dict[tuple[str, str], AgendaThing] = {}
+        self.due: dict[tuple[date, int], dict[str, DueEntry]] = {}
+
+    def _get(self, ins: str, item_id: str, kind: type[S]) -> S | None:
+        found = self.items.get((ins, item_id))
+        return found if isinstance(found, kind) else None
+
+    def get_appointment(self, ins: str, appointment_id: str) -> Appointment | None:
+        return self._get(ins, appointment_id, Appointment)
+
+    def get_reminder(self, ins: str, reminder_id: str) -> Reminder | None:
+        return self._get(ins, reminder_id, Reminder)
+
+    def get_prevention(self, ins: str) -> Prevention | None:
+        return self._get(ins, PREVENTION_ID, Prevention)
+
+    def list_appointments(self, ins: str, after: str | None, limit: int) -> tuple[list[Appointment], str | None]:
+        mine = [(f"appointment#{iso(a.start)}#{a.appointment_id}", a) for (o, _), a in self.items.items()
+                if o == ins and isinstance(a, Appointment)]
+        return query_page(mine, after, limit, newest_first=False)
+
+    def list_reminders(self, ins: str, after: str | None, limit: int) -> tuple[list[Reminder], str | None]:
+        mine = [(f"reminder#{r.first_date.isoformat()}#{r.reminder_id}", r) for (o, _), r in self.items.items()
+                if o == ins and isinstance(r, Reminder)]
+        return query_page(mine, after, limit, newest_first=False)
+
+    def _bucket(self, ins: str, day: date) -> dict[str, DueEntry]:
+        return self.due.setdefault((day, shard_of(ins, self.shards)), {})
+
+    def _save(self, item: AgendaThing, expected_version: int | None, old_due: date | None,
+              due: DueEntry | None) -> bool:
+        key = (item.owner_ins, _item_id(item))
+        current = self.items.get(key)
+        if (current is not None) if expected_version is None else (current is None
+                                                                   or current.version != expected_version):
+            return False
+        if old_due is not None and (due is None or due.day != old_due):
+            self._bucket(item.owner_ins, old_due).pop(f"{key[0]}#{key[1]}", None)
+        self.items[key] = item
+        if due is not None:
+            self._bucket(due.owner_ins, due.day)[f"{due.owner_ins}#{due.item_id}"] = due.model_copy(
+                update={"version": item.version})
+        return True
+
+    def save_appointment(self, a: Appointment, expected_version: int | None, old_due: date | None,
+                         due: DueEntry | None) -> bool:
+        return self._save(a, expected_version, old_due, due)
+
+    def save_reminder(self, r: Reminder, expected_version: int | None, old_due: date | None,
+                      due: DueEntry | None) -> bool:
+        return self._save(r, expected_version, old_due, due)
+
+    def save_prevention(self, p: Prevention, expected_version: int | None, old_due: date | None,
+                        due: DueEntry | None) -> bool:
+        return self._save(p, expected_version, old_due, due)
+
+    def _delete(self, item: Appointment | Reminder) -> bool:
+        key = (item.owner_ins, _item_id(item))
+        current = self.items.get(key)
+        if current is None or current.version != item.version:
+            return False
+        del self.items[key]
+        if item.next_due is not None:
+            self._bucket(item.owner_ins, item.next_due).pop(f"{key[0]}#{key[1]}", None)
+        return True
+
+    def delete_appointment(self, a: Appointment) -> bool:
+        return self._delete(a)
+
+    def delete_reminder(self, r: Reminder) -> bool:
+        return self._delete(r)
+
+    def shard(self, day: date, shard: int, page_size: int = 1000) -> Iterator[list[DueEntry]]:
+        """The due entries of one shard of one day in key order, page by page."""
+        bucket = self.due.get((day, shard), {})
+        entries = [bucket[k] for k in sorted(bucket)]
+        for start in range(0, len(entries), page_size):
+            yield entries[start:start + page_size]

@@ -14,7 +14,8 @@ from functions.access.ports import ControlWrite
 from functions.accounts.models import Contact, Space
 from functions.agenda.models import PREVENTION_ID, Appointment, DueEntry, Prevention, Reminder, shard_of
 from functions.journal.models import ChainHead, Trace, commitment, committed, link
-from functions.journal.ports import ChainMoved, Fact, Ledger
+from functions.journal.ports import ChainMoved, Entry, Fact, Ledger, Refused
+from functions.journal.retry import until_settled
 from functions.notifications.models import Notification, NotificationPreferences
 from functions.notifications.ports import OnceOnly
 from functions.records.models import Document, DocumentFilter, DocumentStatus, PresignedPost, QuarantinedObject
@@ -519,3 +520,85 @@ class FakeAgendaStore:
         entries = [bucket[k] for k in sorted(bucket)]
         for start in range(0, len(entries), page_size):
             yield entries[start:start + page_size]
+
+
+# ---- the patient journal: ledger partition, chain heads, trace chains -------------------------------------------
+
+
+class FakeJournal:
+    """`PatientJournal` and `TraceReader` in memory, with the adapter's conditions: traces for the main chain (and,
+    with `guard`, withheld traces too) commit only on the head as given, compared by `seq` like the conditional
+    write; a withheld chain's traces only on its head as given. A moved head is ChainMoved (retried with jitter on
+    a fresh head when `retry`, Busy after too many); a staged write's failed condition is Refused(labels). Either
+    way nothing is written. Staged writes come from the fakes (FakeSpaceDirectory, FakeNotificationStore)."""
+
+    def __init__(self) -> None:
+        self.heads: dict[str, ChainHead] = {}
+        self.facts: dict[str, dict[tuple[str, str], str]] = {}  # patient -> (namespace, key) -> body
+        self.traces: dict[str, list[Trace]] = {}
+        self.withheld_heads: dict[tuple[str, str], ChainHead] = {}  # (patient, document) -> head
+        self.withheld_traces: dict[tuple[str, str], list[Trace]] = {}
+        self.commits = 0  # attempts that reached the conditions (a test can see the retry loop turn)
+
+    def head(self, patient_ins: str) -> ChainHead:
+        return self.heads.get(patient_ins, ChainHead())
+
+    def ledger(self, patient_ins: str) -> Ledger:
+        facts = sorted(self.facts.get(patient_ins, {}).items(), key=lambda kv: f"{kv[0][0]}#{kv[0][1]}"
+                       if kv[0][1] else kv[0][0])
+        withheld = {doc: head for (p, doc), head in self.withheld_heads.items() if p == patient_ins}
+        return Ledger(patient_ins, self.head(patient_ins), withheld,
+                      tuple(Fact(ns, key, body) for (ns, key), body in facts))
+
+    def record(self, entry: Entry, head: ChainHead | None = None, retry: bool = True) -> None:
+        given = [head]
+
+        def attempt() -> None:
+            first = given.pop() if given else None
+            self._commit(entry, first if first is not None else self.head(entry.patient_ins))
+
+        if retry:
+            until_settled(attempt)
+        else:
+            attempt()
+
+    def _commit(self, entry: Entry, head: ChainHead) -> None:
+        self.commits += 1
+        ins = entry.patient_ins
+        main = [t for t in entry.traces if t.document_id not in entry.withheld]
+        withheld: dict[str, list[Trace]] = {}
+        for t in entry.traces:
+            if t.document_id is not None and t.document_id in entry.withheld:
+                withheld.setdefault(t.document_id, []).append(t)
+        moved = (main or (entry.guard and withheld)) and self.head(ins).seq != head.seq
+        moved = moved or any(self.withheld_heads.get((ins, doc), ChainHead()).seq != entry.withheld[doc].seq
+                             for doc in withheld)
+        tx = FakeTransaction()
+        for staged in entry.staged:
+            staged.stage(tx)
+        if moved:
+            raise ChainMoved
+        try:
+            tx.commit()
+        except TransactionCancelled as exc:
+            raise Refused(exc.failed) from exc
+        partition = self.facts.setdefault(ins, {})
+        for fact in entry.facts:
+            partition[(fact.namespace, fact.key)] = fact.body
+        for fact in entry.forget:
+            partition.pop((fact.namespace, fact.key), None)
+        if main:
+            linked, self.heads[ins] = link(head, main)
+            self.traces.setdefault(ins, []).extend(linked)
+        for doc, traces in withheld.items():
+            linked, self.withheld_heads[(ins, doc)] = link(entry.withheld[doc], traces)
+            self.withheld_traces.setdefault((ins, doc), []).extend(linked)
+
+    def list(self, patient_ins: str, after: str | None, limit: int) -> tuple[list[Trace], str | None]:
+        return query_page([(f"S#{t.seq:012d}", t) for t in self.traces.get(patient_ins, [])], after, limit)
+
+    def all(self, patient_ins: str) -> Iterator[Trace]:
+        return iter(list(self.traces.get(patient_ins, [])))
+
+    def is_position(self, after: str) -> bool:
+        return after.startswith("S#")

@@ -27,9 +27,10 @@ from functions.shared.staging import Staged, WriteSink
 
 
 class FakeControlStore:
-    """Ledger partitions and trace chains in memory; `write` links traces on the current head like the journal,
-    and traces naming a withheld document on that document's withheld chain. A write given a head that moved
-    meanwhile relinks on the current one (`retry`) or raises ChainMoved (`retry=False`), as the journal does."""
+    """Ledger partitions and trace chains in memory; `write` links traces on the head like the journal, and traces
+    naming a withheld document on that document's withheld chain. A write given a head (main or withheld) that
+    moved meanwhile raises ChainMoved (`retry=False`) or is tried again on a fresh read of the head with the
+    journal's jittered loop (`retry`: Busy after too many, as when a withheld head stays stale)."""
 
     def __init__(self) -> None:
         self.items: dict[str, dict[tuple[str, str], str]] = {}  # patient -> (namespace, key) -> body
@@ -68,7 +69,25 @@ class FakeControlStore:
 
     def write(self, patient_ins: str, change: ControlWrite, head: ChainHead | None = None,
               retry: bool = True) -> None:
-        if not retry and head is not None and head != self.head(patient_ins):
+        given = [head]
+
+        def attempt() -> None:
+            first = given.pop() if given else None
+            self._write(patient_ins, change, first if first is not None else self.head(patient_ins))
+
+        if retry:
+            until_settled(attempt)
+        else:
+            attempt()
+
+    def _write(self, patient_ins: str, change: ControlWrite, head: ChainHead) -> None:
+        """One attempt on `head`, with the journal's conditions (the access adapter always guards): any trace
+        needs the main head as read, a withheld document's traces also need its chain's head as read."""
+        withheld = {doc: [t for t in change.traces if t.document_id == doc] for doc in change.withheld}
+        withheld = {doc: traces for doc, traces in withheld.items() if traces}
+        main = [t for t in change.traces if t.document_id not in change.withheld]
+        moved = bool(main or withheld) and head.seq != self.head(patient_ins).seq
+        if moved or any(self.withheld_head(patient_ins, doc).seq != change.withheld[doc].seq for doc in withheld):
             raise ChainMoved
         if change.needs_open_space and self.open_spaces is not None and patient_ins not in self.open_spaces:
             raise NotFound("patient")
@@ -79,9 +98,9 @@ class FakeControlStore:
         for fact in forgets:
             partition.pop((fact.namespace, fact.key), None)
         self.notifications.extend(change.notifications)
-        for document_id in change.withheld:
-            self.withhold(patient_ins, document_id, [t for t in change.traces if t.document_id == document_id])
-        self.append(patient_ins, [t for t in change.traces if t.document_id not in change.withheld])
+        for document_id, traces in withheld.items():
+            self.withhold(patient_ins, document_id, traces)
+        self.append(patient_ins, main)
 
     def actions(self, patient_ins: str) -> list[str]:
         """Newest first, like GET /v1/me/traces."""

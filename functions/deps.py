@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from functions.journal.storage import DynamoJournal, DynamoTraceReader
     from functions.notifications.models import NotificationPreferences
     from functions.notifications.storage import DynamoNotificationStore
+    from functions.records.models import Document
     from functions.records.service import RecordDeps
 
 
@@ -95,6 +96,7 @@ def records() -> RecordDeps:
         documents=DynamoDocumentStore(spaces(), notifications()),
         blobs=S3BlobStore(client("s3", s.region), s.quarantine_bucket, s.records_bucket, s.kms_key_id),
         control=control(),
+        journal=journal(),
         clock=clock(),
         upload_ttl=timedelta(seconds=s.upload_url_ttl_seconds),
         download_ttl_seconds=s.download_url_ttl_seconds,
@@ -115,7 +117,8 @@ def control() -> JournalControlStore:
 
 
 @lru_cache(maxsize=1)
-def access() -> AccessDeps:
+def access() -> AccessDeps[Document]:
+    """Access reads records' documents through its own ports (records' stores fit them structurally)."""
     from functions.access.matrix import matrix
     from functions.access.service import AccessDeps
     from functions.access.thresholds import thresholds

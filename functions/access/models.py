@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from enum import StrEnum
-from typing import Literal
+from typing import Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -116,3 +116,27 @@ class Basis(StrEnum):
 class Refusal(StrEnum):
     NOT_FOUND = "not_found"  # answered exactly like a missing document
     CONSENT_REQUIRED = "consent_required"  # reveals nothing about documents
+
+
+class DocumentFacts(Protocol):
+    """What the read policy knows of a document: enough to decide (type, availability, MASQUE_PS, authoring
+    organisation, withheld from its patient) and to hand out its bytes. Read-only, so a frozen model fits."""
+
+    @property
+    def document_id(self) -> str: ...
+    @property
+    def type_code(self) -> str: ...
+    @property
+    def available(self) -> bool: ...
+    @property
+    def hidden_from_professionals(self) -> bool: ...
+    @property
+    def author_organisation(self) -> str | None:
+        """The FINESS of the organisation that wrote it; None for the holder's own uploads."""
+        ...
+    @property
+    def withheld_from_patient(self) -> bool: ...
+    @property
+    def record_key(self) -> str: ...
+    @property
+    def content_type(self) -> str: ...

@@ -1,5 +1,9 @@
-"""Every access decision, in one pure module: (principal, patient's access profile, document) -> decision.
-Handlers and services ask; they never re-implement a rule. Table-tested in tests/unit/test_access_policy.py.
+"""Every professional's access decision, in one pure module: (professional, patient's access profile, document)
+-> decision. Handlers and services ask; they never re-implement a rule. Table-tested in
+tests/unit/test_access_policy.py. The document is `DocumentFacts`, a structural view (records' `Document` fits
+it): access imports no other capability. The holder's own rules (reading, deleting their documents) and the
+author's release are records' (functions/records/policy.py), which ask the profile only whether a professional
+is blocked.
 
 Order of the rules for a professional:
 1. a blocked professional sees nothing: every document answers like a missing one;
@@ -16,9 +20,8 @@ from __future__ import annotations
 from datetime import datetime
 
 from functions.access.matrix import Matrix
-from functions.access.models import AccessProfile, Basis, EmergencyGrant, Refusal
-from functions.identity.principal import Citizen, Professional
-from functions.records.models import Document, DocumentStatus
+from functions.access.models import AccessProfile, Basis, DocumentFacts, EmergencyGrant, Refusal
+from functions.identity.principal import Professional
 
 
 def active_grant(who: Professional, profile: AccessProfile, now: datetime) -> EmergencyGrant | None:
@@ -41,18 +44,18 @@ def record_basis(who: Professional, profile: AccessProfile, now: datetime, conse
     return Refusal.CONSENT_REQUIRED
 
 
-def is_author(who: Professional, doc: Document) -> bool:
-    return doc.author.kind == "professional" and doc.author.finess == who.finess
+def is_author(who: Professional, doc: DocumentFacts) -> bool:
+    return doc.author_organisation is not None and doc.author_organisation == who.finess
 
 
-def document_visible(who: Professional, profile: AccessProfile, doc: Document, basis: Basis, matrix: Matrix,
+def document_visible(who: Professional, profile: AccessProfile, doc: DocumentFacts, basis: Basis, matrix: Matrix,
                      now: datetime) -> bool:
     """Rules 4 and 5, once the professional has a basis (or is the author)."""
     if basis is Basis.AUTHOR:
         return True
-    if doc.status is not DocumentStatus.AVAILABLE:
+    if not doc.available:
         return False
-    if not matrix.allows(who.profession, doc.declaration.type_code):
+    if not matrix.allows(who.profession, doc.type_code):
         return False
     if doc.hidden_from_professionals:
         if basis is Basis.ADMINISTRATOR:
@@ -61,7 +64,7 @@ def document_visible(who: Professional, profile: AccessProfile, doc: Document, b
     return True
 
 
-def professional_reads(who: Professional, profile: AccessProfile, doc: Document | None, matrix: Matrix,
+def professional_reads(who: Professional, profile: AccessProfile, doc: DocumentFacts | None, matrix: Matrix,
                        now: datetime, consent: bool) -> Basis | Refusal:
     """The decision for one document (None: no such document)."""
     if who.rpps in profile.blocked:
@@ -75,17 +78,3 @@ def professional_reads(who: Professional, profile: AccessProfile, doc: Document 
         return Refusal.NOT_FOUND
     return basis
 
-
-def citizen_reads(who: Citizen, doc: Document) -> bool:
-    return who.ins == doc.patient_ins and doc.visible_to_patient
-
-
-def may_delete(who: Citizen | Professional, doc: Document) -> bool:
-    """Only the holder, and only their own uploads (a professional's document is part of the medical record)."""
-    return isinstance(who, Citizen) and who.ins == doc.patient_ins and doc.author.kind == "patient"
-
-
-def may_release(who: Professional, profile: AccessProfile, doc: Document) -> bool:
-    """Only the authoring organisation lifts INVISIBLE_PATIENT before the legal month is over, and never a
-    professional the patient blocked (rule 1 holds here too)."""
-    return who.rpps not in profile.blocked and is_author(who, doc) and doc.invisible_to_patient

@@ -1,15 +1,36 @@
-"""Ports of the access capability (storage-free): the patient's access profile and one atomic change of it."""
+"""Ports of the access capability (storage-free): the patient's access profile and one atomic change of it, and
+what access reads of the record through the documents' owner.
+
+Access imports no other capability: the documents a professional asks for are `DocumentFacts` (models.py), a
+structural view that records' `Document` satisfies, reached through `PatientDocuments` (records' document store
+fits it) and `DownloadLinks` (records' blob store fits it); the composition root (functions/deps.py) hands them
+over."""
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 from pydantic import BaseModel, ConfigDict
 
 from functions.access.changes import AccessChange
-from functions.access.models import AccessProfile
+from functions.access.models import AccessProfile, DocumentFacts
 from functions.journal.models import ChainHead, Trace
 from functions.notifications.models import Notification
+
+D = TypeVar("D", bound=DocumentFacts)
+
+
+class PatientDocuments(Protocol[D]):
+    """The patient's documents as their owner keeps them (the owner's type comes back to the caller unchanged)."""
+
+    def get(self, patient_ins: str, document_id: str) -> D | None: ...
+    def list_available(self, patient_ins: str, after: str | None, limit: int) -> tuple[list[D], str | None]:
+        """Available documents, newest first; `after` is the previous page's last position."""
+        ...
+
+
+class DownloadLinks(Protocol):
+    def presign_download(self, record_key: str, ttl_seconds: int, content_type: str) -> str: ...
 
 
 class ControlWrite(BaseModel):

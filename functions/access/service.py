@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 
 from functions.access import policy
 from functions.access.changes import (
@@ -31,12 +31,13 @@ from functions.access.models import (
     Acquaintance,
     Basis,
     CareTeamMember,
+    DocumentFacts,
     EmergencyGrant,
     EmergencyPurpose,
     PatientSettings,
     Refusal,
 )
-from functions.access.ports import ControlStore, ControlWrite
+from functions.access.ports import ControlStore, ControlWrite, D, DownloadLinks, PatientDocuments
 from functions.access.thresholds import Thresholds, thresholds
 from functions.identity.ins import parse_ins
 from functions.identity.principal import Citizen, Professional
@@ -47,8 +48,6 @@ from functions.notifications.models import (
     NotificationPreferences,
     professional_recipient,
 )
-from functions.records.models import Document
-from functions.records.ports import BlobStore, DocumentStore
 from functions.shared import cursor
 from functions.shared.clock import Clock, paris_day
 from functions.shared.errors import Forbidden, NotFound
@@ -57,10 +56,13 @@ T = TypeVar("T")
 
 
 @dataclass(frozen=True)
-class AccessDeps:
+class AccessDeps(Generic[D]):
+    """`documents`/`blobs`: the record as its owner keeps it (records' stores, handed over by functions/deps.py);
+    the documents come back to the caller as the owner's type `D`."""
+
     control: ControlStore
-    documents: DocumentStore
-    blobs: BlobStore
+    documents: PatientDocuments[D]
+    blobs: DownloadLinks
     clock: Clock
     matrix: Callable[[], Matrix]
     download_ttl_seconds: int
@@ -75,7 +77,7 @@ class ConsentRequired(Forbidden):
 Outcome = Callable[[], T]
 
 
-def _decide_and_record(deps: AccessDeps, ins: str,
+def _decide_and_record(deps: AccessDeps[D], ins: str,
                        decide: Callable[[AccessProfile, datetime], tuple[ControlWrite, Outcome[T]]]) -> T:
     """Read the profile, decide, and write the decision's traces on the head that was read. If another action
     moved the chain meanwhile (a block, a consent withdrawn...), decide again on fresh data: a stale decision is
@@ -105,7 +107,7 @@ def _refusal(who: Professional, profile: AccessProfile, refusal: Refusal, docume
     return ControlWrite(traces=[trace]), answer
 
 
-def _unless_withheld(doc: Document | None, profile: AccessProfile,
+def _unless_withheld(doc: DocumentFacts | None, profile: AccessProfile,
                      decided: tuple[ControlWrite, Outcome[T]]) -> tuple[ControlWrite, Outcome[T]]:
     """An access to a document withheld from its patient (INVISIBLE_PATIENT, not released) changes nothing the
     patient can read: its traces go to the document's withheld chain (merged into the patient's at the release),
@@ -118,7 +120,7 @@ def _unless_withheld(doc: Document | None, profile: AccessProfile,
     return ControlWrite(traces=change.traces, withheld={doc.document_id: head}), outcome
 
 
-def _note_access(deps: AccessDeps, who: Professional, profile: AccessProfile, basis: Basis,
+def _note_access(deps: AccessDeps[D], who: Professional, profile: AccessProfile, basis: Basis,
                  action: TraceAction, document_ids: list[str | None], now: datetime,
                  disclosed: int | None = None) -> ControlWrite:
     """Traces for what was read, the professional's last access, and the notifications it triggers: first
@@ -150,11 +152,11 @@ def _note_access(deps: AccessDeps, who: Professional, profile: AccessProfile, ba
                         notifications=notifications)
 
 
-def read_patient_document(deps: AccessDeps, who: Professional, patient: str, document_id: str,
-                          consent: bool) -> tuple[Document, str | None]:
+def read_patient_document(deps: AccessDeps[D], who: Professional, patient: str, document_id: str,
+                          consent: bool) -> tuple[D, str | None]:
     ins = parse_ins(patient).value
 
-    def decide(profile: AccessProfile, now: datetime) -> tuple[ControlWrite, Outcome[tuple[Document, str | None]]]:
+    def decide(profile: AccessProfile, now: datetime) -> tuple[ControlWrite, Outcome[tuple[D, str | None]]]:
         doc = deps.documents.get(ins, document_id) if document_id.startswith("doc_") else None
         decision = policy.professional_reads(who, profile, doc, deps.matrix(), now, consent)
         if isinstance(decision, Refusal):
@@ -162,11 +164,10 @@ def read_patient_document(deps: AccessDeps, who: Professional, patient: str, doc
         assert doc is not None
         found = doc
 
-        def answer() -> tuple[Document, str | None]:
+        def answer() -> tuple[D, str | None]:
             url = None
-            if found.status.value == "available":
-                url = deps.blobs.presign_download(found.record_key, deps.download_ttl_seconds,
-                                                  found.declaration.content_type)
+            if found.available:
+                url = deps.blobs.presign_download(found.record_key, deps.download_ttl_seconds, found.content_type)
             return found, url
 
         noted = _note_access(deps, who, profile, decision, TraceAction.DOCUMENT_READ, [doc.document_id], now)
@@ -175,15 +176,15 @@ def read_patient_document(deps: AccessDeps, who: Professional, patient: str, doc
     return _decide_and_record(deps, ins, decide)
 
 
-def list_patient_documents(deps: AccessDeps, who: Professional, patient: str, consent: bool,
-                           raw_cursor: str | None, limit: int) -> tuple[list[Document], str | None]:
+def list_patient_documents(deps: AccessDeps[D], who: Professional, patient: str, consent: bool,
+                           raw_cursor: str | None, limit: int) -> tuple[list[D], str | None]:
     """Available documents the professional may see, newest first. Filtering a page can leave it short: follow
     `next` until it is null."""
     ins = parse_ins(patient).value
     after = cursor.decode(raw_cursor)
 
     def decide(profile: AccessProfile,
-               now: datetime) -> tuple[ControlWrite, Outcome[tuple[list[Document], str | None]]]:
+               now: datetime) -> tuple[ControlWrite, Outcome[tuple[list[D], str | None]]]:
         basis = policy.record_basis(who, profile, now, consent)
         if isinstance(basis, Refusal):
             return _refusal(who, profile, basis, None, now)
@@ -200,7 +201,7 @@ def list_patient_documents(deps: AccessDeps, who: Professional, patient: str, co
     return _decide_and_record(deps, ins, decide)
 
 
-def request_emergency_access(deps: AccessDeps, who: Professional, patient: str, purpose: EmergencyPurpose,
+def request_emergency_access(deps: AccessDeps[D], who: Professional, patient: str, purpose: EmergencyPurpose,
                              reason: str) -> EmergencyGrant:
     """A time-boxed grant if the patient allowed this kind of emergency access; the patient and their GP are
     told. SAMU regulation (ETREAT) is for physicians; break-glass (BTG) for any professional."""
@@ -238,50 +239,50 @@ def request_emergency_access(deps: AccessDeps, who: Professional, patient: str, 
 # ---- the holder's controls --------------------------------------------------------------------------------
 
 
-def _own(deps: AccessDeps, who: Citizen, action: TraceAction, change: AccessChange,
+def _own(deps: AccessDeps[D], who: Citizen, action: TraceAction, change: AccessChange,
          subject: str | None = None) -> None:
     trace = Trace.new(who.ins, deps.clock.now(), Actor.of(who), action, reason=subject)
     deps.control.write(who.ins, ControlWrite(traces=[trace], changes=[change]))
 
 
-def profile_of(deps: AccessDeps, who: Citizen) -> AccessProfile:
+def profile_of(deps: AccessDeps[D], who: Citizen) -> AccessProfile:
     return deps.control.profile(who.ins)
 
 
-def add_to_care_team(deps: AccessDeps, who: Citizen, rpps: str) -> CareTeamMember:
+def add_to_care_team(deps: AccessDeps[D], who: Citizen, rpps: str) -> CareTeamMember:
     """The care team is the patient's declaration: only this puts a professional in it."""
     member = CareTeamMember(rpps=rpps, since=deps.clock.now())
     _own(deps, who, TraceAction.CARE_TEAM_ADDED, CareTeamAdded(member=member), subject=rpps)
     return member
 
 
-def remove_from_care_team(deps: AccessDeps, who: Citizen, rpps: str) -> None:
+def remove_from_care_team(deps: AccessDeps[D], who: Citizen, rpps: str) -> None:
     if rpps not in profile_of(deps, who).care_team:
         raise NotFound("care team member")
     _own(deps, who, TraceAction.CARE_TEAM_REMOVED, CareTeamRemoved(rpps=rpps), subject=rpps)
 
 
-def block(deps: AccessDeps, who: Citizen, rpps: str) -> None:
+def block(deps: AccessDeps[D], who: Citizen, rpps: str) -> None:
     _own(deps, who, TraceAction.PROFESSIONAL_BLOCKED, Blocked(rpps=rpps, at=deps.clock.now()), subject=rpps)
 
 
-def unblock(deps: AccessDeps, who: Citizen, rpps: str) -> None:
+def unblock(deps: AccessDeps[D], who: Citizen, rpps: str) -> None:
     if rpps not in profile_of(deps, who).blocked:
         raise NotFound("blocked professional")
     _own(deps, who, TraceAction.PROFESSIONAL_UNBLOCKED, Unblocked(rpps=rpps), subject=rpps)
 
 
-def name_administrator(deps: AccessDeps, who: Citizen, rpps: str) -> None:
+def name_administrator(deps: AccessDeps[D], who: Citizen, rpps: str) -> None:
     _own(deps, who, TraceAction.ADMINISTRATOR_NAMED, AdministratorNamed(rpps=rpps), subject=rpps)
 
 
-def remove_administrator(deps: AccessDeps, who: Citizen) -> None:
+def remove_administrator(deps: AccessDeps[D], who: Citizen) -> None:
     if profile_of(deps, who).administrator is None:
         raise NotFound("administrator")
     _own(deps, who, TraceAction.ADMINISTRATOR_REMOVED, AdministratorRemoved())
 
 
-def change_settings(deps: AccessDeps, who: Citizen, settings: PatientSettings) -> PatientSettings:
+def change_settings(deps: AccessDeps[D], who: Citizen, settings: PatientSettings) -> PatientSettings:
     _own(deps, who, TraceAction.SETTINGS_CHANGED, SettingsChanged(settings=settings))
     return settings
 

@@ -98,6 +98,9 @@ class DocumentFilter(BaseModel):
 
 
 class Document(BaseModel):
+    """A document of a patient's record. Its read-only properties are the view access's policy decides on
+    (`functions.access.models.DocumentFacts`, matched structurally: records imports no access module)."""
+
     model_config = ConfigDict(frozen=True)
 
     patient_ins: str
@@ -115,6 +118,23 @@ class Document(BaseModel):
     invisible_to_patient: bool = False  # INVISIBLE_PATIENT, until announced and released
     announcement_sent: bool = False
     traces_to_merge: bool = False  # released, but part of its withheld trace chain still waits to be merged
+
+    @property
+    def type_code(self) -> str:
+        return self.declaration.type_code
+
+    @property
+    def content_type(self) -> str:
+        return self.declaration.content_type
+
+    @property
+    def available(self) -> bool:
+        return self.status is DocumentStatus.AVAILABLE
+
+    @property
+    def author_organisation(self) -> str | None:
+        """The FINESS of the organisation that wrote it (None for the holder's uploads): it always sees it."""
+        return self.author.finess if self.author.kind == "professional" else None
 
     @property
     def visible_to_patient(self) -> bool:

@@ -1,14 +1,50 @@
-"""Ports of the records capability (storage-free): where documents and their bytes are kept."""
+"""Ports of the records capability (storage-free): where documents and their bytes are kept, what records reads of
+the patient's access choices, and where it leaves the traces of its reads.
+
+Records imports no other capability: `AccessProfiles` is what it needs of access's profile (access's control
+store fits it structurally), `TraceLog` the patient journal's commit (functions/journal/ports.py); the
+composition root (functions/deps.py) hands them over."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from datetime import date, datetime
 from typing import Protocol
 
 from functions.journal.models import ChainHead, Trace
+from functions.journal.ports import Entry
 from functions.notifications.models import Notification
 from functions.records.models import Document, DocumentFilter, PresignedPost, QuarantinedObject
+
+
+class NewDocumentSettings(Protocol):
+    @property
+    def hide_new_documents(self) -> bool:
+        """The patient's "hide new documents" setting (MASQUE_PS applied as a document joins the record)."""
+        ...
+
+
+class AccessStanding(Protocol):
+    """What records needs of a patient's access profile, read in one Query with the chain head it commits on."""
+
+    @property
+    def head(self) -> ChainHead: ...
+    @property
+    def blocked(self) -> Mapping[str, datetime]:
+        """RPPS -> when the patient blocked them: a blocked professional may not even release their document."""
+        ...
+    @property
+    def settings(self) -> NewDocumentSettings: ...
+
+
+class AccessProfiles(Protocol):
+    def profile(self, patient_ins: str) -> AccessStanding: ...
+
+
+class TraceLog(Protocol):
+    def record(self, entry: Entry, head: ChainHead | None = None, retry: bool = True) -> None:
+        """Commit `entry`'s traces on `head` (read now if None); see `functions.journal.ports.PatientJournal`."""
+        ...
 
 
 class DocumentStore(Protocol):

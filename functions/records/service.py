@@ -9,14 +9,13 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from enum import StrEnum
 
-from functions.access import policy
-from functions.access.ports import ControlStore, ControlWrite
 from functions.identity.ins import parse_ins
 from functions.identity.principal import Citizen, Professional
 from functions.journal.models import Actor, Trace, TraceAction
+from functions.journal.ports import Entry
 from functions.journal.retry import until_settled
 from functions.notifications.models import Notification, NotificationPreferences
-from functions.records import catalog
+from functions.records import catalog, policy
 from functions.records.inspection import UploadInspector
 from functions.records.models import (
     Author,
@@ -29,7 +28,7 @@ from functions.records.models import (
     RejectionReason,
     document_id_for,
 )
-from functions.records.ports import BlobStore, DocumentStore
+from functions.records.ports import AccessProfiles, BlobStore, DocumentStore, TraceLog
 from functions.shared import cursor
 from functions.shared.clock import Clock
 from functions.shared.errors import (
@@ -52,9 +51,13 @@ INVISIBLE_JOB = Actor.system("invisible-patient-job")
 
 @dataclass(frozen=True)
 class RecordDeps:
+    """`control`: the patient's access profile (blocks, "hide new documents", the head read with them);
+    `journal`: where reads that change nothing else leave their trace."""
+
     documents: DocumentStore
     blobs: BlobStore
-    control: ControlStore
+    control: AccessProfiles
+    journal: TraceLog
     clock: Clock
     upload_ttl: timedelta
     download_ttl_seconds: int
@@ -147,7 +150,7 @@ def read_own_document(deps: RecordDeps, who: Citizen, document_id: str) -> tuple
     if doc is None or not policy.citizen_reads(who, doc):
         raise NotFound("document")
     trace = Trace.new(who.ins, deps.clock.now(), Actor.of(who), TraceAction.DOCUMENT_READ, doc.document_id)
-    deps.control.write(who.ins, ControlWrite(traces=[trace]), head)
+    deps.journal.record(Entry(who.ins, traces=[trace]), head)
     url = None
     if doc.status is DocumentStatus.AVAILABLE:
         url = deps.blobs.presign_download(doc.record_key, deps.download_ttl_seconds, doc.declaration.content_type)
@@ -159,7 +162,7 @@ def list_own_documents(deps: RecordDeps, who: Citizen, flt: DocumentFilter, raw_
     after = cursor.decode(raw_cursor)
     docs, last = deps.documents.list_visible_to_patient(who.ins, flt, after, limit)
     trace = Trace.new(who.ins, deps.clock.now(), Actor.of(who), TraceAction.DOCUMENT_LISTED)
-    deps.control.write(who.ins, ControlWrite(traces=[trace]))
+    deps.journal.record(Entry(who.ins, traces=[trace]))
     return docs, cursor.encode(last)
 
 

@@ -69,35 +69,60 @@ class FakeControlStore:
 
     def write(self, patient_ins: str, change: ControlWrite, head: ChainHead | None = None,
               retry: bool = True) -> None:
+        def commit(on: ChainHead) -> None:
+            main, withheld = self._on_heads(patient_ins, on, change.traces, change.withheld, guard=True)
+            if change.needs_open_space and self.open_spaces is not None and patient_ins not in self.open_spaces:
+                raise NotFound("patient")
+            puts, forgets = facts_of(change.changes)
+            self._apply(patient_ins, puts, forgets, main, withheld)
+            self.notifications.extend(change.notifications)
+
+        self._attempts(patient_ins, head, retry, commit)
+
+    def record(self, entry: Entry, head: ChainHead | None = None, retry: bool = True) -> None:
+        """The journal's commit (`PatientJournal.record`) of an entry of traces and ledger facts: what records and
+        audit write, on the same head conditions as FakeJournal. Staged writes of other owners are not
+        interpreted here (their fakes keep their own state)."""
+        def commit(on: ChainHead) -> None:
+            main, withheld = self._on_heads(entry.patient_ins, on, entry.traces, entry.withheld, entry.guard)
+            self._apply(entry.patient_ins, entry.facts, entry.forget, main, withheld)
+
+        self._attempts(entry.patient_ins, head, retry, commit)
+
+    def _attempts(self, patient_ins: str, head: ChainHead | None, retry: bool,
+                  commit: Callable[[ChainHead], None]) -> None:
+        """`head` for the first attempt (None: read it); `retry`: the journal's jittered loop on fresh reads."""
         given = [head]
 
         def attempt() -> None:
             first = given.pop() if given else None
-            self._write(patient_ins, change, first if first is not None else self.head(patient_ins))
+            commit(first if first is not None else self.head(patient_ins))
 
         if retry:
             until_settled(attempt)
         else:
             attempt()
 
-    def _write(self, patient_ins: str, change: ControlWrite, head: ChainHead) -> None:
-        """One attempt on `head`, with the journal's conditions (the access adapter always guards): any trace
-        needs the main head as read, a withheld document's traces also need its chain's head as read."""
-        withheld = {doc: [t for t in change.traces if t.document_id == doc] for doc in change.withheld}
-        withheld = {doc: traces for doc, traces in withheld.items() if traces}
-        main = [t for t in change.traces if t.document_id not in change.withheld]
-        moved = bool(main or withheld) and head.seq != self.head(patient_ins).seq
-        if moved or any(self.withheld_head(patient_ins, doc).seq != change.withheld[doc].seq for doc in withheld):
+    def _on_heads(self, patient_ins: str, head: ChainHead, traces: Sequence[Trace], heads: dict[str, ChainHead],
+                  guard: bool) -> tuple[list[Trace], dict[str, list[Trace]]]:
+        """The journal's conditions: a trace for the main chain (with `guard`, a withheld one too) needs the main
+        head as read, a withheld document's traces its chain's head as read (both by `seq`), else ChainMoved.
+        Returns the main chain's traces and the withheld ones by document."""
+        withheld = {doc: [t for t in traces if t.document_id == doc] for doc in heads}
+        withheld = {doc: found for doc, found in withheld.items() if found}
+        main = [t for t in traces if t.document_id not in heads]
+        moved = bool(main or (guard and withheld)) and head.seq != self.head(patient_ins).seq
+        if moved or any(self.withheld_head(patient_ins, doc).seq != heads[doc].seq for doc in withheld):
             raise ChainMoved
-        if change.needs_open_space and self.open_spaces is not None and patient_ins not in self.open_spaces:
-            raise NotFound("patient")
+        return main, withheld
+
+    def _apply(self, patient_ins: str, puts: Sequence[Fact], forgets: Sequence[Fact], main: list[Trace],
+               withheld: dict[str, list[Trace]]) -> None:
         partition = self.items.setdefault(patient_ins, {})
-        puts, forgets = facts_of(change.changes)
         for fact in puts:
             partition[(fact.namespace, fact.key)] = fact.body
         for fact in forgets:
             partition.pop((fact.namespace, fact.key), None)
-        self.notifications.extend(change.notifications)
         for document_id, traces in withheld.items():
             self.withhold(patient_ins, document_id, traces)
         self.append(patient_ins, main)

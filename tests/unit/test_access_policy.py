@@ -18,9 +18,10 @@ from functions.access.models import (
     PatientSettings,
     Refusal,
 )
-from functions.access.policy import citizen_reads, professional_reads, record_basis
+from functions.access.policy import professional_reads, record_basis
 from functions.identity.principal import Citizen, Professional
 from functions.records.models import Author, Declaration, Document, DocumentStatus
+from functions.records.policy import citizen_reads
 
 NOW = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
 INS = "284067512345688"

@@ -14,6 +14,7 @@ from functions.identity.principal import Citizen, Professional
 from functions.notifications.models import NotificationKind
 from functions.records import service as records
 from functions.records.api import UploadIn
+from functions.records.models import Document
 from functions.shared.clock import FixedClock
 from functions.shared.errors import Forbidden
 from tests.unit.fakes import FakeBlobStore, FakeControlStore, FakeDocumentStore
@@ -24,11 +25,11 @@ DOCTOR = Professional(rpps="10000000001", profession="10", finess="750000001")
 URGENTIST = Professional(rpps="10000000005", profession="10", finess="130000003")
 
 
-def deps_at(at: datetime) -> tuple[service.AccessDeps, records.RecordDeps]:
+def deps_at(at: datetime) -> tuple[service.AccessDeps[Document], records.RecordDeps]:
     control = FakeControlStore()
     store = FakeDocumentStore(control, {INS})
     clock = FixedClock(at)
-    r = records.RecordDeps(documents=store, blobs=FakeBlobStore(), control=control, clock=clock,
+    r = records.RecordDeps(documents=store, blobs=FakeBlobStore(), control=control, journal=control, clock=clock,
                            upload_ttl=timedelta(minutes=10), download_ttl_seconds=300)
     a = service.AccessDeps(control=control, documents=store, blobs=r.blobs, clock=clock, matrix=matrix,
                            download_ttl_seconds=300)
@@ -46,7 +47,7 @@ def add_document(r: records.RecordDeps, visibility: str = "normal") -> str:
     return doc.document_id
 
 
-def kinds(a: service.AccessDeps) -> list[str]:
+def kinds(a: service.AccessDeps[Document]) -> list[str]:
     assert isinstance(a.control, FakeControlStore)
     return [n.kind.value for n in a.control.notifications]
 

@@ -17,6 +17,7 @@ from functions.journal.models import Actor, Trace, TraceAction
 from functions.journal.ports import Busy
 from functions.records import service as records
 from functions.records.api import UploadIn
+from functions.records.models import Document
 from functions.shared.clock import FixedClock
 from tests.unit.fakes import FakeBlobStore, FakeControlStore, FakeDocumentStore
 
@@ -55,10 +56,10 @@ def _no_back_off(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr("functions.journal.retry.back_off", lambda _attempt: None)
 
 
-def deps(visibility: str = "normal") -> tuple[RacedControl, service.AccessDeps, str]:
+def deps(visibility: str = "normal") -> tuple[RacedControl, service.AccessDeps[Document], str]:
     control = RacedControl()
     blobs = FakeBlobStore()
-    r = records.RecordDeps(documents=FakeDocumentStore(control, {INS}), blobs=blobs, control=control,
+    r = records.RecordDeps(documents=FakeDocumentStore(control, {INS}), blobs=blobs, control=control, journal=control,
                            clock=FixedClock(T0), upload_ttl=timedelta(minutes=10), download_ttl_seconds=300)
     data = b"%PDF-1.4 compte rendu"
     body = UploadIn.model_validate({"type_code": "11502-2", "title": "Compte rendu", "service_date": "2026-11-01",

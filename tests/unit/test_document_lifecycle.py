@@ -6,7 +6,6 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from functions.access.policy import may_delete
 from functions.identity.principal import Citizen, Professional
 from functions.records.models import (
     Author,
@@ -17,6 +16,7 @@ from functions.records.models import (
     RejectionReason,
     document_id_for,
 )
+from functions.records.policy import may_delete
 
 AT = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
 INS = "284067512345688"

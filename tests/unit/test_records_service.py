@@ -16,7 +16,7 @@ from functions.identity.principal import Citizen, Professional
 from functions.journal.models import TraceAction
 from functions.records import service
 from functions.records.api import ListFilter, UploadIn
-from functions.records.models import Declaration, DocumentStatus, RejectionReason
+from functions.records.models import Declaration, Document, DocumentStatus, RejectionReason
 from functions.shared.clock import FixedClock
 from functions.shared.errors import (
     Conflict,
@@ -40,12 +40,13 @@ PDF = b"%PDF-1.4 compte rendu"
 def deps() -> service.RecordDeps:
     control = FakeControlStore()
     return service.RecordDeps(documents=FakeDocumentStore(control, {INS, OTHER_INS}), blobs=FakeBlobStore(),
-                              control=control, clock=FixedClock(datetime(2026, 11, 23, 9, 0, tzinfo=UTC)),
+                              control=control, journal=control,
+                              clock=FixedClock(datetime(2026, 11, 23, 9, 0, tzinfo=UTC)),
                               upload_ttl=timedelta(minutes=10), download_ttl_seconds=300)
 
 
-def access(deps: service.RecordDeps) -> access_service.AccessDeps:
-    return access_service.AccessDeps(control=deps.control, documents=deps.documents, blobs=deps.blobs,
+def access(deps: service.RecordDeps) -> access_service.AccessDeps[Document]:
+    return access_service.AccessDeps(control=control(deps), documents=deps.documents, blobs=deps.blobs,
                                      clock=deps.clock, matrix=matrix, download_ttl_seconds=300)
 
 

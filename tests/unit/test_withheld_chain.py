@@ -163,7 +163,7 @@ def test_a_release_merges_more_withheld_entries_than_fit_one_transaction(tables:
 
 
 def test_a_release_cut_short_is_finished_by_the_daily_job(tables: None, monkeypatch: pytest.MonkeyPatch) -> None:
-    from functions.journal.storage import withheld_entries
+    from functions.journal.storage import DynamoJournal, withheld_entries
     from functions.records import service
     from functions.records.storage import DynamoDocumentStore
     from functions.shared.clock import FixedClock
@@ -191,8 +191,8 @@ def test_a_release_cut_short_is_finished_by_the_daily_job(tables: None, monkeypa
 
     control = control_store()
     deps = service.RecordDeps(documents=document_store(), blobs=FakeBlobStore(), control=control,
-                              clock=FixedClock(released_at + timedelta(days=1)), upload_ttl=timedelta(minutes=10),
-                              download_ttl_seconds=300)
+                              journal=DynamoJournal(), clock=FixedClock(released_at + timedelta(days=1)),
+                              upload_ttl=timedelta(minutes=10), download_ttl_seconds=300)
     assert service.run_invisible_patient_job(deps, (released_at + timedelta(days=1)).date()) == {
         "announced": 0, "released": 0}
 
@@ -304,7 +304,8 @@ def test_the_in_memory_stores_withhold_and_merge_like_dynamodb() -> None:
 
     control, blobs = FakeControlStore(), FakeBlobStore()
     deps = service.RecordDeps(documents=FakeDocumentStore(control, {INS}), blobs=blobs, control=control,
-                              clock=FixedClock(T0), upload_ttl=timedelta(minutes=10), download_ttl_seconds=300)
+                              journal=control, clock=FixedClock(T0), upload_ttl=timedelta(minutes=10),
+                              download_ttl_seconds=300)
     data = b"%PDF-1.4 annonce"
     body = UploadIn.model_validate({"type_code": "11502-2", "title": "Annonce", "service_date": "2026-11-01",
                                     "content_type": "application/pdf", "size": len(data),

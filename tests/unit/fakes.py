@@ -153,24 +153,35 @@ class FakeDocumentStore:
     def get_with_head(self, patient_ins: str, document_id: str) -> tuple[Document | None, ChainHead]:
         return self.get(patient_ins, document_id), self.control.head(patient_ins)
 
+    @staticmethod
+    def position(doc: Document) -> str:
+        """The sort key of the adapter's date indexes: service date, then arrival, then id."""
+        return f"{doc.declaration.service_date.isoformat()}#{iso(doc.created_at)}#{doc.document_id}"
+
     def list_visible_to_patient(self, patient_ins: str, flt: DocumentFilter, after: str | None,
                                 limit: int) -> tuple[list[Document], str | None]:
-        docs = [d for (p, _), d in self.docs.items() if p == patient_ins and d.visible_to_patient]
-        docs.sort(key=lambda d: (d.declaration.service_date, d.created_at), reverse=True)
-        return docs[:limit], None
+        """Newest service date first, between the filter's dates (inclusive), of one type if asked; the cursor
+        is the index position (`<type>#` first when listing by type), as the adapter's."""
+        low = flt.date_from.isoformat() if flt.date_from else "0000-00-00"
+        high = (flt.date_to.isoformat() if flt.date_to else "9999-12-31") + "#\uffff"
+        prefix = f"{flt.type_code}#" if flt.type_code else ""
+        docs = [(prefix + self.position(d), d) for (p, _), d in self.docs.items()
+                if p == patient_ins and d.visible_to_patient and low <= self.position(d) <= high
+                and (not flt.type_code or d.declaration.type_code == flt.type_code)]
+        return query_page(docs, after, limit)
 
     def list_available(self, patient_ins: str, after: str | None,
                        limit: int) -> tuple[list[Document], str | None]:
-        docs = [d for (p, _), d in self.docs.items() if p == patient_ins and d.status is DocumentStatus.AVAILABLE]
-        docs.sort(key=lambda d: (d.declaration.service_date, d.created_at), reverse=True)
-        return docs[:limit], None
+        docs = [(self.position(d), d) for (p, _), d in self.docs.items()
+                if p == patient_ins and d.status is DocumentStatus.AVAILABLE]
+        return query_page(docs, after, limit)
 
     def save(self, doc: Document, previous: Document, traces: list[Trace],
              notifications: list[Notification], head: ChainHead | None = None,
              retry: bool = True) -> bool:
         current = self.docs.get((doc.patient_ins, doc.document_id))
-        if current is None or current != previous:
-            return False
+        if current is None or (current.status, current.updated_at) != (previous.status, previous.updated_at):
+            return False  # the adapter's optimistic lock: same status and revision (`updated_at`)
         self.docs[(doc.patient_ins, doc.document_id)] = doc
         if doc.withheld_from_patient:
             self.control.withhold(doc.patient_ins, doc.document_id, traces)
@@ -233,11 +244,23 @@ class FakeBlobStore:
             for i in range(0, len(data), 4):
                 yield data[i:i + 4]
 
-        return QuarantinedObject(patient_ins=patient, content_type=content_type,
-                                 etag=hashlib.md5(data).hexdigest(), chunks=chunks(),  # noqa: S324 - ETag
-                                 close=lambda: None, uploader=uploader, last_modified=at)
+        return QuarantinedObject(patient_ins=patient, content_type=content_type, etag=self._etag(data),
+                                 chunks=chunks(), close=lambda: None, uploader=uploader, last_modified=at)
+
+    @staticmethod
+    def _etag(data: bytes) -> str:
+        """S3's ETag of a single-part upload: the quoted MD5 of the bytes."""
+        return f'"{hashlib.md5(data).hexdigest()}"'  # noqa: S324 - an ETag, not security
 
     def promote(self, key: str, etag: str, record_key: str, content_type: str, context: dict[str, str]) -> None:
+        """S3's CopyObject with CopySourceIfMatch: a version other than the verified one is refused (S3's error)."""
+        from botocore.exceptions import ClientError
+
+        if key not in self.quarantine:
+            raise ClientError({"Error": {"Code": "NoSuchKey", "Message": "no such key"}}, "CopyObject")
+        if self._etag(self.quarantine[key][0]) != etag:
+            raise ClientError({"Error": {"Code": "PreconditionFailed", "Message": "At least one of the pre-"
+                                         "conditions you specified did not hold"}}, "CopyObject")
         self.records[record_key] = self.quarantine[key][0]
         self.contexts[record_key] = context
 

@@ -288,7 +288,7 @@ def my_traces_export(who: Citizen) -> tuple[int, Any]:
     from functions import deps
     from functions.audit import service
 
-    signed = service.export_traces(deps.traces(), deps.control(), deps.trace_signer(), deps.clock(), who)
+    signed = service.export_traces(deps.traces(), deps.journal(), deps.trace_signer(), deps.clock(), who)
     return 200, signed.model_dump(mode="json")
 
 

@@ -3,11 +3,10 @@ the signed export. Audit keeps no storage of its own beyond the KMS signer."""
 
 from __future__ import annotations
 
-from functions.access.ports import ControlStore, ControlWrite
 from functions.audit.export import SignedExport, Signer, build
 from functions.identity.principal import Citizen
 from functions.journal.models import Actor, Trace, TraceAction
-from functions.journal.ports import TraceReader
+from functions.journal.ports import Entry, PatientJournal, TraceReader
 from functions.shared import cursor
 from functions.shared.clock import Clock
 from functions.shared.errors import InvalidRequest
@@ -22,13 +21,13 @@ def list_traces(store: TraceReader, who: Citizen, raw_cursor: str | None,
     return traces, cursor.encode(last)
 
 
-def export_traces(store: TraceReader, control: ControlStore, signer: Signer, clock: Clock,
+def export_traces(store: TraceReader, journal: PatientJournal, signer: Signer, clock: Clock,
                   who: Citizen) -> SignedExport:
-    """The whole chain up to its current head, signed; the export itself is then traced."""
-    head = control.head(who.ins)
+    """The whole chain up to its current head, signed; the export itself is then traced, through the journal
+    kernel like every trace (audit changes no access fact, so it needs nothing of access)."""
+    head = journal.head(who.ins)
     traces = [t for t in store.all(who.ins) if t.seq <= head.seq]
     now = clock.now()
     signed = build(who.ins, traces, head, now, signer)
-    control.write(who.ins, ControlWrite(traces=[Trace.new(who.ins, now, Actor.of(who),
-                                                          TraceAction.TRACES_EXPORTED)]))
+    journal.record(Entry(who.ins, traces=[Trace.new(who.ins, now, Actor.of(who), TraceAction.TRACES_EXPORTED)]))
     return signed

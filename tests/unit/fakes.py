@@ -12,6 +12,7 @@ from functions.access.ledger import facts_of, profile_from
 from functions.access.models import AccessProfile
 from functions.access.ports import ControlWrite
 from functions.accounts.models import Contact, Space
+from functions.agenda.delivery import Effect, EffectKey, Outcome, Recipient
 from functions.agenda.models import PREVENTION_ID, Appointment, DueEntry, Prevention, Reminder, shard_of
 from functions.journal.models import ChainHead, Trace, commitment, committed, link
 from functions.journal.ports import ChainMoved, Entry, Fact, Ledger, Refused
@@ -669,3 +670,51 @@ class FakeJournal:
 
     def is_position(self, after: str) -> bool:
         return after.startswith("S#")
+
+
+class FakeDeliveryStore:
+    """agenda's `DeliveryStore` over the other fakes, as DynamoDeliveryStore is over their tables: recipients are
+    the spaces' contacts with the holders' preferences, and each effect commits all or nothing: its notification
+    once-only (already there: ALREADY, or ALREADY_EMAIL_PENDING while its e-mail was never claimed), its item
+    still on the entry's day and version (else STALE), the item moved on and the next entry written."""
+
+    def __init__(self, agenda: FakeAgendaStore, spaces: FakeSpaceDirectory,
+                 notifications: FakeNotificationStore) -> None:
+        self.agenda = agenda
+        self.spaces = spaces
+        self.notifications = notifications
+
+    def read(self, ins: list[str], prevention_of: list[str]) -> tuple[dict[str, Recipient], dict[str, Prevention]]:
+        contacts, prefs = batch_get([self.spaces.contacts(ins), self.notifications.preferences_of(ins)])
+        recipients = {i: Recipient(contact=c, preferences=prefs.get(i, NotificationPreferences()))
+                      for i, c in contacts.items()}
+        preventions = {i: p for i in set(prevention_of) if (p := self.agenda.get_prevention(i)) is not None}
+        return recipients, preventions
+
+    def commit(self, effects: list[Effect]) -> dict[EffectKey, Outcome]:
+        outcomes: dict[EffectKey, Outcome] = {}
+        for effect in effects:
+            e = effect.entry
+            notice = self.notifications.staged_once(effect.notification, email_pending=effect.email)
+            tx = FakeTransaction()
+            notice.stage(tx)
+            item = self.agenda.items.get((e.owner_ins, e.item_id))
+            tx.check("item", None, None, None, lambda item=item, e=e: item is not None
+                     and item.next_due == e.day and item.version == e.version)
+            try:
+                tx.commit()
+            except TransactionCancelled as exc:
+                if "notification" in exc.failed:
+                    pending = notice.email_was_pending(exc.items.get("notification", {}))
+                    outcomes[effect.key] = Outcome.ALREADY_EMAIL_PENDING if pending else Outcome.ALREADY
+                else:
+                    outcomes[effect.key] = Outcome.STALE
+                continue
+            assert item is not None
+            nxt = effect.next_entry
+            self.agenda.items[(e.owner_ins, e.item_id)] = item.model_copy(
+                update={"next_due": nxt.day if nxt else None})
+            if nxt is not None:
+                self.agenda._bucket(nxt.owner_ins, nxt.day)[f"{nxt.owner_ins}#{nxt.item_id}"] = nxt
+            outcomes[effect.key] = Outcome.DONE
+        return outcomes

@@ -93,7 +93,7 @@ def records() -> RecordDeps:
     bind_tables()
     s = settings()
     return RecordDeps(
-        documents=DynamoDocumentStore(spaces(), notifications()),
+        documents=DynamoDocumentStore(spaces(), notifications(), journal()),
         blobs=S3BlobStore(client("s3", s.region), s.quarantine_bucket, s.records_bucket, s.kms_key_id),
         control=control(),
         journal=journal(),

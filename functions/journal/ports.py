@@ -8,12 +8,13 @@ the journal owns the item model and is its only writer, the capability that wrot
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
 from functions.journal.models import ChainHead, Trace
 from functions.shared.errors import Unavailable
+from functions.shared.lookup import BatchLookup
 from functions.shared.staging import Staged
 
 
@@ -81,6 +82,49 @@ class PatientJournal(Protocol):
         """Commit `entry` on `head` (read now if None). A moved head: `retry` relinks on the new head with jitter
         (Busy after too many), else ChainMoved so the caller decides again on fresh data. A staged write's failed
         condition: Refused(labels), nothing written."""
+        ...
+
+
+class Attempt(Protocol):
+    """One attempt of a commit on a document's withheld chain, on what the journal read for it (both heads, and
+    for a release the chain's entries): the caller builds its entry from this, never from an earlier attempt."""
+
+    @property
+    def withheld_head(self) -> ChainHead: ...
+
+    @property
+    def entries(self) -> Sequence[Trace]:
+        """The withheld chain as stored, oldest first (read for a merge only; empty otherwise)."""
+        ...
+
+    def merge_leaves(self, entry: Entry, reserve: int = 0) -> bool:
+        """Whether the merge, committed beside `entry` and `reserve` more writes, would leave entries for
+        `finish_merge` (a transaction holds 100 items): the document says so before the commit."""
+        ...
+
+
+class DocumentJournal(PatientJournal, Protocol):
+    """What the owner of documents that may be withheld from their patient (records) needs beyond `record`:
+    the head read together with its own item, the commit on a document's withheld chain, the rest of a merge."""
+
+    def head_keys(self, patient_ins: str) -> BatchLookup[ChainHead]:
+        """The chain head as keys to read in the caller's own round trip (a citizen's read: document + head)."""
+        ...
+
+    def commit(self, patient_ins: str, document_id: str, build: Callable[[Attempt], Entry], merge: bool = False,
+               head: ChainHead | None = None, retry: bool = True) -> int:
+        """Commit the entry `build` makes for each attempt, both heads (and with `merge` the withheld entries)
+        read again before each. Without `merge` the document is still withheld: the entry's traces naming it
+        go to its withheld chain. With `merge` (its release) that chain is checked by the caller (`entries`),
+        re-linked after the patient's head ahead of the entry's own traces, as many as fit; returns how many
+        wait for `finish_merge`. `head`: the main head of the first attempt (the caller's decision); a moved
+        head retries (Busy after too many) or, `retry=False`, raises ChainMoved. Refused as for `record`."""
+        ...
+
+    def finish_merge(self, patient_ins: str, document_id: str) -> int:
+        """Merge what a release left of the document's withheld chain, one transaction at a time, on the heads
+        and entries as they are then (idempotent). Only once its patient may see the document. Returns how
+        many entries moved."""
         ...
 
 

@@ -20,14 +20,15 @@ as fit, and `finish_merge` moves the rest."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from pynamodb.attributes import NumberAttribute, UnicodeAttribute, UTCDateTimeAttribute
 from pynamodb.models import Model
 
 from functions.journal.models import Actor, ChainHead, Trace, TraceAction, link, verify_chain
-from functions.journal.ports import Busy, ChainMoved, Entry, Fact, Ledger, Refused
+from functions.journal.ports import Attempt, Busy, ChainMoved, Entry, Fact, Ledger, Refused
 from functions.journal.retry import MAX_ATTEMPTS, back_off, until_settled
 from functions.shared.dynamo import Transaction, TransactionCancelled, get_together, newest_first
 from functions.shared.observability import logger
@@ -187,6 +188,13 @@ class Journal(Transaction):
         assert document_id not in self.withheld
         self._merge = (document_id, entries, head)
 
+    def sketch(self) -> Journal:
+        """An empty journal on the same heads and merge, to count what a commit with other writes would leave."""
+        trial = Journal(self.patient_ins, self.head, self.guard)
+        trial.withheld = dict(self.withheld)
+        trial._merge = self._merge
+        return trial
+
     def merge_leaves(self, reserve: int = 0) -> bool:
         """Whether the merge would leave entries for `finish_merge`, were `reserve` more writes staged."""
         return bool(self._planned_merge(reserve)[1])
@@ -259,16 +267,6 @@ def load_heads(patient_ins: str, document_id: str) -> tuple[ChainHead, ChainHead
     return heads[0], heads[1]
 
 
-def with_withheld(patient_ins: str, document_id: str, write: Callable[[Journal, ChainHead], T]) -> T:
-    """`with_journal` for an action on a document that has (or starts) a withheld chain: both heads are read
-    before each attempt, and `write` gets the journal and the withheld head."""
-    def attempt() -> T:
-        head, withheld_head = load_heads(patient_ins, document_id)
-        return write(Journal(patient_ins, head), withheld_head)
-
-    return until_settled(attempt)
-
-
 def finish_merge(patient_ins: str, document_id: str) -> int:
     """Merge what a release left of a document's withheld chain, one transaction at a time, each on the heads and
     entries as they are then: running it twice, or after a crash, finishes the job and never moves an entry
@@ -310,8 +308,36 @@ def read_head(patient_ins: str) -> ChainHead:
         return ChainHead()
 
 
+@dataclass(frozen=True)
+class _HeadKeys:
+    """The chain head item as keys for a caller's own TransactGetItems (`BatchLookup` shape)."""
+
+    patient_ins: str
+
+    def requested(self) -> list[tuple[Any, Any, Any]]:
+        return [(LedgerItem, self.patient_ins, HEAD)]
+
+    def parse(self, items: list[Any]) -> ChainHead:
+        heads = [item.chain_head() for item in items if isinstance(item, LedgerItem) and item.sk == HEAD]
+        return heads[0] if heads else ChainHead()
+
+
+@dataclass(frozen=True)
+class _Attempt:
+    """`Attempt` on the journal being filled for it (the merge's room is counted on the real transaction)."""
+
+    journal: Journal
+    withheld_head: ChainHead
+    entries: Sequence[Trace]
+
+    def merge_leaves(self, entry: Entry, reserve: int = 0) -> bool:
+        trial = self.journal.sketch()
+        stage(trial, entry)
+        return trial.merge_leaves(reserve)
+
+
 class DynamoJournal:
-    """`PatientJournal` on DynamoDB."""
+    """`PatientJournal` and `DocumentJournal` on DynamoDB."""
 
     def head(self, patient_ins: str) -> ChainHead:
         return read_head(patient_ins)
@@ -328,6 +354,36 @@ class DynamoJournal:
                 raise Refused(exc.failed) from exc
 
         with_journal(entry.patient_ins, head, read_head, commit, guard=entry.guard, retry=retry)
+
+    def head_keys(self, patient_ins: str) -> _HeadKeys:
+        return _HeadKeys(patient_ins)
+
+    def commit(self, patient_ins: str, document_id: str, build: Callable[[Attempt], Entry], merge: bool = False,
+               head: ChainHead | None = None, retry: bool = True) -> int:
+        given = [head]
+
+        def attempt() -> int:
+            main, withheld_head = load_heads(patient_ins, document_id)
+            first = given.pop() if given else None
+            journal = Journal(patient_ins, first if first is not None else main)
+            entries: list[Trace] = []
+            if merge:
+                entries = withheld_entries(patient_ins, document_id)
+                journal.merge(document_id, entries, withheld_head)
+            else:
+                journal.withhold(document_id, withheld_head)
+            entry = build(_Attempt(journal, withheld_head, tuple(entries)))
+            stage(journal, entry)
+            try:
+                journal.commit()
+            except TransactionCancelled as exc:
+                raise Refused(exc.failed) from exc
+            return len(journal.left)
+
+        return until_settled(attempt) if retry else attempt()
+
+    def finish_merge(self, patient_ins: str, document_id: str) -> int:
+        return finish_merge(patient_ins, document_id)
 
 
 def stage(journal: Journal, entry: Entry) -> None:

@@ -5,12 +5,14 @@ Index attributes are derived from the domain on every write, and only present wh
 - `pro_date` (local index): available documents, newest first, for professionals;
 - `invisible_due` (global index, `<day>#<shard>`): INVISIBLE_PATIENT documents by the day the daily job acts.
 LSIs (not GSIs) where the list must be strongly consistent. Everything else is the document's JSON in `body`.
-Every write goes through a Journal: the change, its traces and the chain head commit together."""
+Every write goes through the patient journal's port (`DocumentJournal`): the document's own write is staged
+(`_PutDocument`, `_DeleteDocument`) and commits with its traces, notifications and the chain head move."""
 
 from __future__ import annotations
 
 import zlib
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
@@ -21,24 +23,15 @@ from pynamodb.models import Model
 
 from functions.accounts.ports import SpaceDirectory
 from functions.journal.models import ChainHead, Trace, commitment, committed
+from functions.journal.ports import Attempt, DocumentJournal, Entry, Refused
 from functions.journal.retry import MAX_ATTEMPTS
-from functions.journal.storage import (
-    HEAD,
-    Journal,
-    LedgerItem,
-    finish_merge,
-    load_heads,
-    read_head,
-    with_journal,
-    with_withheld,
-    withheld_entries,
-)
 from functions.notifications.models import Notification
 from functions.notifications.ports import InAppNotifications
 from functions.records.models import Document, DocumentFilter, DocumentStatus
 from functions.shared.clock import iso
 from functions.shared.dynamo import Transaction, TransactionCancelled, error_code, get_together
 from functions.shared.errors import NotFound
+from functions.shared.staging import Staged, WriteSink
 
 HIGH = "\uffff"
 INVISIBLE_SHARDS = 8
@@ -112,10 +105,31 @@ class DocumentItem(Model):
         return Document.model_validate_json(self.body)
 
 
+@dataclass(frozen=True)
+class _PutDocument:
+    """The document's new state, staged into the journal's transaction, if it is still as `condition` says."""
+
+    doc: Document
+    condition: Any
+
+    def stage(self, tx: WriteSink) -> None:
+        tx.put("document", DocumentItem.from_domain(self.doc), self.condition)
+
+
+@dataclass(frozen=True)
+class _DeleteDocument:
+    doc: Document
+
+    def stage(self, tx: WriteSink) -> None:
+        tx.delete("document", DocumentItem(self.doc.patient_ins, self.doc.document_id),
+                  DocumentItem.status == self.doc.status.value)
+
+
 class DynamoDocumentStore:
-    def __init__(self, spaces: SpaceDirectory, notifications: InAppNotifications) -> None:
+    def __init__(self, spaces: SpaceDirectory, notifications: InAppNotifications, journal: DocumentJournal) -> None:
         self._spaces = spaces
         self._notifications = notifications
+        self._journal = journal
 
     def create_pending(self, doc: Document) -> tuple[Document, bool]:
         """One TransactWriteItems: the space must be open and the document id new (the Idempotency-Key check).
@@ -143,8 +157,9 @@ class DynamoDocumentStore:
 
     def get_with_head(self, patient_ins: str, document_id: str) -> tuple[Document | None, ChainHead]:
         """The document and the chain head in one round trip (a read that leaves a trace needs both)."""
-        doc, head = get_together((DocumentItem, patient_ins, document_id), (LedgerItem, patient_ins, HEAD))
-        chain = head.chain_head() if isinstance(head, LedgerItem) else ChainHead()
+        head = self._journal.head_keys(patient_ins)
+        doc, *found = get_together((DocumentItem, patient_ins, document_id), *head.requested())
+        chain = head.parse([item for item in found if item is not None])
         return (doc.to_domain() if isinstance(doc, DocumentItem) else None), chain
 
     def _page(self, index: Any, attr: Any, patient_ins: str, low: str, high: str, after: str | None,
@@ -185,65 +200,48 @@ class DynamoDocumentStore:
         While the document is withheld from its patient (INVISIBLE_PATIENT, not released) its traces go to its
         withheld chain. The change that releases it also merges that chain into the patient's (see `_release`)."""
         unchanged = (DocumentItem.status == previous.status.value) & (DocumentItem.revision == _revision(previous))
-        withheld = doc.withheld_from_patient
+        notices = self._notifications.staged(notifications)
 
-        def write(journal: Journal, stamped: list[Trace] = traces) -> bool:
-            for staged in self._notifications.staged(notifications):
-                staged.stage(journal)
-            for trace in stamped:
-                journal.trace(trace)
-            state = doc.model_copy(update={"traces_to_merge": True}) if journal.merge_leaves(reserve=1) else doc
-            journal.put("document", DocumentItem.from_domain(state), unchanged)
-            try:
-                journal.commit()
-            except TransactionCancelled as exc:
-                if exc.failed & {"document", "notification"}:
-                    return False
-                raise
-            return True
+        def entry(state: Document, stamped: list[Trace]) -> Entry:
+            return Entry(doc.patient_ins, traces=stamped, staged=[*notices, _PutDocument(state, unchanged)])
 
-        if withheld:
-            def write_withheld(journal: Journal, withheld_head: ChainHead) -> bool:
-                journal.withhold(doc.document_id, withheld_head)
-                return write(journal)
+        try:
+            if doc.withheld_from_patient:  # both heads read per attempt, the traces go to the withheld chain
+                self._journal.commit(doc.patient_ins, doc.document_id, lambda _attempt: entry(doc, traces))
+            elif previous.withheld_from_patient:
+                self._release(doc, traces, notices, unchanged, head, retry)
+            else:
+                self._journal.record(entry(doc, traces), head, retry)
+        except Refused as exc:
+            if exc.failed & {"document", "notification"}:
+                return False
+            raise
+        return True
 
-            return with_withheld(doc.patient_ins, doc.document_id, write_withheld)
-        if previous.withheld_from_patient:
-            return self._release(doc, traces, write, head, retry)
-        return with_journal(doc.patient_ins, head, read_head, write, retry=retry)
-
-    def _release(self, doc: Document, traces: list[Trace], write: Callable[[Journal, list[Trace]], bool],
-                 head: ChainHead | None = None, retry: bool = True) -> bool:
+    def _release(self, doc: Document, traces: list[Trace], notices: list[Staged], unchanged: Any,
+                 head: ChainHead | None, retry: bool) -> None:
         """The release transaction also merges the document's withheld chain (checked, then re-linked after the
         patient's head, then the release trace, which commits to that chain's length and final hash); what does
         not fit in the transaction is merged right after, the document being visible by then. If that is cut
-        short, the document keeps `traces_to_merge` and the daily job finishes (`finish_release`)."""
+        short, the document keeps `traces_to_merge` and the daily job finishes (`finish_release`). `retry=False`:
+        decided on `head` (the profile read): commit on it or raise ChainMoved to decide again."""
         ins, document_id = doc.patient_ins, doc.document_id
-        left: list[Trace] = []
 
-        def write_release(journal: Journal, withheld_head: ChainHead) -> bool:
-            entries = withheld_entries(ins, document_id)
-            stamped = committed(traces, document_id, commitment(entries, withheld_head))
-            journal.merge(document_id, entries, withheld_head)
-            saved = write(journal, stamped)
-            left[:] = journal.left
-            return saved
+        def build(attempt: Attempt) -> Entry:
+            stamped = committed(traces, document_id, commitment(list(attempt.entries), attempt.withheld_head))
+            mark = attempt.merge_leaves(Entry(ins, traces=stamped, staged=notices), reserve=1)
+            state = doc.model_copy(update={"traces_to_merge": True}) if mark else doc
+            return Entry(ins, traces=stamped, staged=[*notices, _PutDocument(state, unchanged)])
 
-        if retry:
-            saved = with_withheld(ins, document_id, write_release)
-        else:  # decided on `head` (the profile read): commit on it or raise ChainMoved to decide again
-            main, withheld_head = load_heads(ins, document_id)
-            saved = write_release(Journal(ins, head if head is not None else main), withheld_head)
-        if saved and left:
+        if self._journal.commit(ins, document_id, build, merge=True, head=head, retry=retry):
             self.finish_release(doc)
-        return saved
 
     def finish_release(self, doc: Document) -> None:
         """Merge what a release left of the document's withheld chain (idempotent), then clear its mark. Never
         for a document still withheld: merging reveals its traces."""
         if doc.withheld_from_patient:
             return
-        finish_merge(doc.patient_ins, doc.document_id)
+        self._journal.finish_merge(doc.patient_ins, doc.document_id)
         for _ in range(MAX_ATTEMPTS):  # a concurrent change of the document: read it again (or the job will)
             current = self.get(doc.patient_ins, doc.document_id)
             if current is None or not current.traces_to_merge:
@@ -258,19 +256,13 @@ class DynamoDocumentStore:
                     raise
 
     def delete(self, doc: Document, trace: Trace) -> bool:
-        def write(journal: Journal) -> bool:
-            journal.delete("document", DocumentItem(doc.patient_ins, doc.document_id),
-                           DocumentItem.status == doc.status.value)
-            journal.trace(trace)
-            try:
-                journal.commit()
-            except TransactionCancelled as exc:
-                if "document" in exc.failed:
-                    return False
-                raise
-            return True
-
-        return with_journal(doc.patient_ins, None, read_head, write)
+        try:
+            self._journal.record(Entry(doc.patient_ins, traces=[trace], staged=[_DeleteDocument(doc)]))
+        except Refused as exc:
+            if "document" in exc.failed:
+                return False
+            raise
+        return True
 
     def due_invisible(self, day: date) -> Iterator[Document]:
         """Every INVISIBLE_PATIENT document whose next step falls on `day` or in the week before it (catch-up after

@@ -65,10 +65,11 @@ def control_store() -> JournalControlStore:
 
 def document_store() -> DynamoDocumentStore:
     from functions.accounts.storage import DynamoSpaceStore
+    from functions.journal.storage import DynamoJournal
     from functions.notifications.storage import DynamoNotificationStore
     from functions.records.storage import DynamoDocumentStore
 
-    return DynamoDocumentStore(DynamoSpaceStore(), DynamoNotificationStore())
+    return DynamoDocumentStore(DynamoSpaceStore(), DynamoNotificationStore(), DynamoJournal())
 
 
 def invisible_document() -> Document:
@@ -245,7 +246,6 @@ def test_a_release_racing_a_withheld_append_merges_it_too(tables: None, monkeypa
     """An entry appended between the release's read of the withheld chain and its commit moves the withheld head:
     the release is redone on the longer chain, so no entry is left behind."""
     from functions.journal import storage as journal_storage
-    from functions.records import storage as records_storage
 
     doc = invisible_document()
     withhold(doc, [read(0, doc)])
@@ -259,7 +259,7 @@ def test_a_release_racing_a_withheld_append_merges_it_too(tables: None, monkeypa
             withhold(doc, [read(1, doc)])
         return entries
 
-    monkeypatch.setattr(records_storage, "withheld_entries", entries_then_append)
+    monkeypatch.setattr(journal_storage, "withheld_entries", entries_then_append)
     assert release(doc, T0 + timedelta(days=3))
     traces, head = patient_chain()
     assert verify_chain(traces, head) == []

@@ -22,7 +22,7 @@ lint: install
 	$(BIN)/lint-imports --no-cache
 
 typecheck: install
-	$(BIN)/mypy app.py functions local bench tests/unit tests/integration tests/package
+	$(BIN)/mypy app.py functions local bench tests/unit tests/integration tests/contract tests/package
 
 unit: install
 	$(BIN)/python -m pytest -q tests/unit
@@ -36,7 +36,7 @@ package-check: install
 # The infrastructure checks run in their own virtualenv and process (synth imports the app), then the app's tests.
 test: lint typecheck
 	$(MAKE) --no-print-directory infra-test
-	$(BIN)/python -m pytest -q tests/unit tests/integration tests/package
+	$(BIN)/python -m pytest -q tests/unit tests/integration tests/contract tests/package
 
 bench: install
 	$(BIN)/python -m bench

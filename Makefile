@@ -22,7 +22,7 @@ lint: install
 	$(BIN)/lint-imports --no-cache
 
 typecheck: install
-	$(BIN)/mypy app.py functions local bench tests/unit tests/integration tests/contract tests/package
+	$(BIN)/mypy app.py chalicelib functions local bench tests/unit tests/integration tests/contract tests/package
 
 unit: install
 	$(BIN)/python -m pytest -q tests/unit

@@ -40,10 +40,8 @@ def moto_env() -> Iterator[dict[str, str]]:
     server.start()
     env = config.local_env(aws_port=port, api_port=free_port(), prefix="mes-contract")
     config.apply(env)
-    from functions import deps
     from local import resources
 
-    deps.journal.cache_clear()  # not in local.config's list of factories (EDGE replaces that list)
     resources.create_all()
     yield env
     server.stop()
@@ -55,8 +53,7 @@ def aws(moto_env: dict[str, str]) -> dict[str, str]:
     from functions import deps
     from local import config
 
-    config.apply(moto_env)
-    deps.journal.cache_clear()
+    config.apply(moto_env)  # deps.reset() forgets every factory, the journal's included
     deps.bind_tables()
     return moto_env
 

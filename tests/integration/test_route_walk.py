@@ -115,11 +115,12 @@ def test_every_route_is_declared_once_with_its_role_and_authorizer() -> None:
     for path, entries in api.app.routes.items():
         for method, entry in entries.items():
             spec = specs[(method, path)]
-            assert (entry.authorizer is None) == (spec.role == "none"), (method, path)
+            assert (entry.authorizer is None) == (spec.roles == ("none",)), (method, path)
             assert entry.authorizer in (None, api.bearer), (method, path)
             assert tuple(entry.view_args) == spec.path_params, (method, path)
-            assert spec.security == {"none": None, "citizen": "citizen_bearer",
-                                     "professional": "professional_bearer"}[spec.role]
+            schemes = {"none": (), "citizen": ("citizen_bearer",), "professional": ("professional_bearer",),
+                       "organisation": ("organisation_bearer",)}
+            assert spec.security == tuple(s for role in spec.roles for s in schemes[role]), (method, path)
 
 
 def test_every_status_the_walk_sees_is_declared() -> None:

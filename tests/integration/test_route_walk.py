@@ -36,11 +36,14 @@ def upload_body() -> dict[str, Any]:
 RULES: dict[tuple[str, str], tuple[Any, dict[str, int]]] = {
     ("GET", "/v1/health"): (None, dict.fromkeys(KINDS, 200)),
     # professionals
-    ("GET", "/v1/patients/{ins}/documents"): (None, statuses(pros=200, blocked=404)),
+    # professionals, and organisations for their own documents (the walk's document is another organisation's; a
+    # declaration without the professional author it names is 422)
+    ("GET", "/v1/patients/{ins}/documents"): (None, statuses(pros=200, blocked=404, organisation=200)),
     ("GET", "/v1/patients/{ins}/documents/{document_id}"): (
-        None, statuses(pros={"pro_70": 404, "pro_40": 404}, blocked=404)),
-    ("POST", "/v1/patients/{ins}/documents"): (upload_body, statuses(pros=201, blocked=201)),
-    ("POST", "/v1/patients/{ins}/documents/{document_id}/release"): (None, statuses(pros=404, blocked=404)),
+        None, statuses(pros={"pro_70": 404, "pro_40": 404}, blocked=404, organisation=404)),
+    ("POST", "/v1/patients/{ins}/documents"): (upload_body, statuses(pros=201, blocked=201, organisation=422)),
+    ("POST", "/v1/patients/{ins}/documents/{document_id}/release"): (
+        None, statuses(pros=404, blocked=404, organisation=404)),
     ("POST", "/v1/patients/{ins}/emergency-access"): (
         {"purpose": "BTG", "reason": "unconscious"}, statuses(pros=201, blocked=404)),
     # citizens: the record

@@ -87,10 +87,10 @@ def _inputs(spec: RouteSpec, params: dict[str, str]) -> dict[str, Any]:
     """The view's arguments: path parameters, `who` and, for citizens, `space`; `page`, `query`, `body` as
     declared. Parsed in this order, so a bad page or query is refused before a body is read."""
     inputs: dict[str, Any] = dict(params)
-    if spec.role != "none":
+    if not spec.public:
         who = from_context(request().context.get("authorizer"))
-        if who.kind != spec.role:
-            raise Forbidden(f"this route is for {spec.role}s", code="wrong_principal")
+        if who.kind not in spec.roles:
+            raise Forbidden(f"this route is for {' and '.join(r + 's' for r in spec.roles)}", code="wrong_principal")
         inputs["who"] = who
         if isinstance(who, Citizen):
             inputs["space"] = space_of(who)
@@ -107,13 +107,14 @@ def _inputs(spec: RouteSpec, params: dict[str, str]) -> dict[str, Any]:
     return inputs
 
 
-def route(bp: Blueprint, method: str, path: str, *, role: Role, response: type[BaseModel], status: int = 200,
-          errors: tuple[int, ...] = (), request: type[BaseModel] | None = None,
+def route(bp: Blueprint, method: str, path: str, *, role: Role | tuple[Role, ...], response: type[BaseModel],
+          status: int = 200, errors: tuple[int, ...] = (), request: type[BaseModel] | None = None,
           query: type[BaseModel] | None = None, paginated: bool = False,
           name: str | None = None) -> Callable[[V], V]:
     """Declare a route in one place: its spec goes to the registry, its view to `bp` (behind the authorizer unless
-    `role="none"`). The view returns its response model; `status` is its success status, `errors` the statuses its
-    service can answer (those the machinery adds are in RouteSpec.statuses)."""
+    `role="none"`; `role` may name several kinds of caller, e.g. `("professional", "organisation")`). The view
+    returns its response model; `status` is its success status, `errors` the statuses its service can answer
+    (those the machinery adds are in RouteSpec.statuses)."""
 
     def declare(view: V) -> V:
         view_name = name or view.__name__
@@ -131,7 +132,7 @@ def route(bp: Blueprint, method: str, path: str, *, role: Role, response: type[B
                 return json_response(*render_validation_error(exc))
 
         run.__name__ = view_name
-        bp.route(path, methods=[method], authorizer=None if role == "none" else bearer)(run)
+        bp.route(path, methods=[method], authorizer=None if spec.public else bearer)(run)
         return view
 
     return declare

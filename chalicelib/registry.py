@@ -9,9 +9,11 @@ from typing import Literal
 
 from pydantic import BaseModel
 
-Role = Literal["citizen", "professional", "none"]
-# The bearer scheme each role authenticates with (the issuer that signs its tokens); "none": no token.
-SECURITY: dict[Role, str | None] = {"citizen": "citizen_bearer", "professional": "professional_bearer", "none": None}
+Role = Literal["citizen", "professional", "organisation", "none"]
+# The bearer scheme each role authenticates with (the issuer that signs its tokens); "none": no token. An
+# organisation's token comes from the professional issuer too, but without an RPPS (a client-credentials token).
+SECURITY: dict[Role, str | None] = {"citizen": "citizen_bearer", "professional": "professional_bearer",
+                                    "organisation": "organisation_bearer", "none": None}
 _PATH_PARAM = re.compile(r"{([a-z_]+)}")
 
 
@@ -19,7 +21,7 @@ _PATH_PARAM = re.compile(r"{([a-z_]+)}")
 class RouteSpec:
     method: str
     path: str
-    role: Role
+    role: Role | tuple[Role, ...]
     response: type[BaseModel]
     status: int
     errors: tuple[int, ...]
@@ -33,8 +35,20 @@ class RouteSpec:
         return tuple(_PATH_PARAM.findall(self.path))
 
     @property
-    def security(self) -> str | None:
-        return SECURITY[self.role]
+    def roles(self) -> tuple[Role, ...]:
+        """The kinds of caller the route serves (one role, or several: a hospital's system and its professionals
+        declare documents on the same route)."""
+        return self.role if isinstance(self.role, tuple) else (self.role,)
+
+    @property
+    def public(self) -> bool:
+        """No token at all (`role="none"`)."""
+        return self.roles == ("none",)
+
+    @property
+    def security(self) -> tuple[str, ...]:
+        """The bearer schemes a caller may present, one per role (empty for "none")."""
+        return tuple(scheme for role in self.roles if (scheme := SECURITY[role]) is not None)
 
     @property
     def statuses(self) -> tuple[int, ...]:
@@ -42,7 +56,7 @@ class RouteSpec:
         fails: 401; another kind of caller: 403; a body too large, not JSON or invalid: 413, 400, 422; a bad cursor
         or limit: 400; a query parameter outside its model: 422)."""
         implied: set[int] = set()
-        if self.role != "none":
+        if not self.public:
             implied |= {401, 403}
         if self.request is not None:
             implied |= {400, 413, 422}

@@ -1,4 +1,4 @@
-"""`python -m local run | token citizen ... | token professional ... | tick --date YYYY-MM-DD | upload ...`"""
+"""`python -m local run | token citizen|professional|organisation ... | tick --date YYYY-MM-DD | upload ...`"""
 
 from __future__ import annotations
 
@@ -126,10 +126,16 @@ def token(args: argparse.Namespace) -> None:
         ins = parse_ins(args.ins).value
         ensure_citizen(ins, args.birth_date, args.email)
         print(issuer.mint(config.CITIZEN_ISSUER, citizen_subject(ins)))
+    elif args.kind == "organisation":
+        # a client-credentials token from the professional issuer: the organisation itself, no RPPS
+        claims = {"finess": args.finess, **({"organisation_name": args.name} if args.name else {})}
+        print(issuer.mint(config.PRO_ISSUER, f"client-{args.finess}", claims))
     else:
         claims = {"rpps": args.rpps, "profession": args.profession, "finess": args.finess}
         if args.specialty:
             claims["specialty"] = args.specialty
+        if args.name:
+            claims["name"] = args.name
         print(issuer.mint(config.PRO_ISSUER, f"psc-{args.rpps}", claims))
 
 
@@ -203,6 +209,10 @@ def main(argv: list[str] | None = None) -> None:
     pro.add_argument("--profession", required=True)
     pro.add_argument("--finess", required=True)
     pro.add_argument("--specialty")
+    pro.add_argument("--name", help="display name the patient reads (the token's `name` claim)")
+    org = kinds.add_parser("organisation", help="a hospital's information system calling as itself (FINESS)")
+    org.add_argument("--finess", required=True)
+    org.add_argument("--name", help="display name the patient reads (the token's `organisation_name` claim)")
     up = sub.add_parser("upload", help="send a file to the presigned POST of an upload answer")
     up.add_argument("response", help="file holding the JSON answer of POST .../documents")
     up.add_argument("file")

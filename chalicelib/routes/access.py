@@ -8,7 +8,7 @@ from chalice.app import Blueprint
 from chalicelib.edge import header, route
 from functions import deps
 from functions.access import api, models
-from functions.identity.principal import Citizen, Professional
+from functions.identity.principal import Citizen, Organisation, Professional
 from functions.records.api import DocumentOut
 from functions.shared.cursor import Page, PageRequest
 
@@ -27,18 +27,18 @@ def consent_presented() -> bool:
     return (header("x-access-reason") or "").strip().lower() == "consent"
 
 
-@route(bp, "GET", "/v1/patients/{ins}/documents", role="professional", paginated=True, response=Page[DocumentOut],
-       errors=(400, 403, 404))
-def professional_list(who: Professional, ins: str, page: PageRequest) -> Page[DocumentOut]:
+@route(bp, "GET", "/v1/patients/{ins}/documents", role=("professional", "organisation"), paginated=True,
+       response=Page[DocumentOut], errors=(400, 403, 404))
+def professional_list(who: Professional | Organisation, ins: str, page: PageRequest) -> Page[DocumentOut]:
     from functions.access import service
 
     docs, nxt = service.list_patient_documents(deps.access(), who, ins, consent_presented(), page.cursor, page.limit)
     return Page(items=[DocumentOut.from_domain(d) for d in docs], next=nxt)
 
 
-@route(bp, "GET", "/v1/patients/{ins}/documents/{document_id}", role="professional", response=DocumentOut,
-       errors=(400, 403, 404))
-def professional_read(who: Professional, ins: str, document_id: str) -> DocumentOut:
+@route(bp, "GET", "/v1/patients/{ins}/documents/{document_id}", role=("professional", "organisation"),
+       response=DocumentOut, errors=(400, 403, 404))
+def professional_read(who: Professional | Organisation, ins: str, document_id: str) -> DocumentOut:
     from functions.access import service
 
     doc, url = service.read_patient_document(deps.access(), who, ins, document_id, consent_presented())

@@ -6,7 +6,7 @@ from chalice.app import Blueprint
 
 from chalicelib.edge import header, route
 from functions import deps
-from functions.identity.principal import Citizen, Professional
+from functions.identity.principal import Citizen, Organisation, Professional
 from functions.records import api
 from functions.shared.cursor import Page, PageRequest
 
@@ -14,17 +14,18 @@ bp = Blueprint(__name__)
 UPLOAD_ERRORS = (400, 404, 409, 413, 415, 422)
 
 
-def _upload(who: Citizen | Professional, patient: str, body: api.UploadIn) -> api.UploadTicketOut:
-    """One declaration path for both callers: the service checks who may declare what for whom."""
+def _upload(who: Citizen | Professional | Organisation, patient: str, body: api.UploadIn) -> api.UploadTicketOut:
+    """One declaration path for every caller: the service checks who may declare what for whom."""
     from functions.records import service
 
-    doc, post = service.request_upload(deps.records(), who, patient, body.to_domain(), header("idempotency-key"))
+    doc, post = service.request_upload(deps.records(), who, patient, body.to_domain(), header("idempotency-key"),
+                                       body.named_author())
     return api.UploadTicketOut.from_domain(doc, post)
 
 
-@route(bp, "POST", "/v1/patients/{ins}/documents", role="professional", request=api.UploadIn,
+@route(bp, "POST", "/v1/patients/{ins}/documents", role=("professional", "organisation"), request=api.UploadIn,
        response=api.UploadTicketOut, status=201, errors=UPLOAD_ERRORS)
-def professional_upload(who: Professional, ins: str, body: api.UploadIn) -> api.UploadTicketOut:
+def professional_upload(who: Professional | Organisation, ins: str, body: api.UploadIn) -> api.UploadTicketOut:
     return _upload(who, ins, body)
 
 
@@ -34,9 +35,9 @@ def my_upload(who: Citizen, space: str, body: api.UploadIn) -> api.UploadTicketO
     return _upload(who, space, body)
 
 
-@route(bp, "POST", "/v1/patients/{ins}/documents/{document_id}/release", role="professional",
+@route(bp, "POST", "/v1/patients/{ins}/documents/{document_id}/release", role=("professional", "organisation"),
        response=api.DocumentOut, errors=(400, 404, 409))
-def professional_release(who: Professional, ins: str, document_id: str) -> api.DocumentOut:
+def professional_release(who: Professional | Organisation, ins: str, document_id: str) -> api.DocumentOut:
     from functions.records import service
 
     return api.DocumentOut.from_domain(service.release_document(deps.records(), who, ins, document_id))
@@ -47,7 +48,7 @@ def professional_release(who: Professional, ins: str, document_id: str) -> api.D
 def my_documents(who: Citizen, space: str, page: PageRequest, query: api.ListFilter) -> Page[api.DocumentOut]:
     from functions.records import service
 
-    docs, nxt = service.list_own_documents(deps.records(), who, query.to_domain(), page.cursor, page.limit)
+    docs, nxt = service.list_own_documents(deps.records(), who, space, query.to_domain(), page.cursor, page.limit)
     return Page(items=[api.DocumentOut.from_domain(d) for d in docs], next=nxt)
 
 
@@ -55,7 +56,7 @@ def my_documents(who: Citizen, space: str, page: PageRequest, query: api.ListFil
 def my_document(who: Citizen, space: str, document_id: str) -> api.DocumentOut:
     from functions.records import service
 
-    doc, url = service.read_own_document(deps.records(), who, document_id)
+    doc, url = service.read_own_document(deps.records(), who, space, document_id)
     return api.DocumentOut.from_domain(doc, url)
 
 
@@ -64,7 +65,7 @@ def my_document(who: Citizen, space: str, document_id: str) -> api.DocumentOut:
 def my_document_patch(who: Citizen, space: str, document_id: str, body: api.DocumentPatchIn) -> api.DocumentOut:
     from functions.records import service
 
-    doc = service.hide_own_document(deps.records(), who, document_id, body.hidden_from_professionals)
+    doc = service.hide_own_document(deps.records(), who, space, document_id, body.hidden_from_professionals)
     return api.DocumentOut.from_domain(doc)
 
 
@@ -73,5 +74,5 @@ def my_document_patch(who: Citizen, space: str, document_id: str, body: api.Docu
 def my_document_delete(who: Citizen, space: str, document_id: str) -> api.DocumentDeletedOut:
     from functions.records import service
 
-    service.delete_own_document(deps.records(), who, document_id)
+    service.delete_own_document(deps.records(), who, space, document_id)
     return api.DocumentDeletedOut(document_id=document_id)

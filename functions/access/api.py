@@ -52,7 +52,12 @@ class SettingsOut(BaseModel):
 
 
 class ProfessionalOut(BaseModel):
-    rpps: str
+    """One professional (`kind` professional, by RPPS) or organisation's system (`kind` organisation, by FINESS in
+    `organisation`, no RPPS) the holder's record knows; `name` as the identity provider gave it at first sight."""
+
+    kind: Literal["professional", "organisation"] = "professional"
+    rpps: str | None = None
+    name: str | None = None
     profession: str | None = None
     organisation: str | None = None
     first_access_at: datetime | None = None
@@ -72,10 +77,14 @@ class ProfessionalsOut(BaseModel):
         for rpps in sorted(known):
             seen = p.seen.get(rpps)
             items.append(ProfessionalOut(
-                rpps=rpps, profession=seen.profession if seen else None, organisation=seen.finess if seen else None,
-                first_access_at=seen.first_access_at if seen else None,
+                rpps=rpps, name=seen.name if seen else None, profession=seen.profession if seen else None,
+                organisation=seen.finess if seen else None, first_access_at=seen.first_access_at if seen else None,
                 last_access_at=seen.last_access_at if seen else None,
                 care_team=rpps in p.care_team, blocked=rpps in p.blocked, administrator=rpps == p.administrator))
+        for org in p.organisations_seen.values():
+            items.append(ProfessionalOut(kind="organisation", name=org.name, organisation=org.finess,
+                                         first_access_at=org.first_access_at, last_access_at=org.last_access_at,
+                                         care_team=False, blocked=False, administrator=False))
         items.sort(key=lambda i: i.last_access_at.isoformat() if i.last_access_at else "", reverse=True)
         return cls(items=items)
 

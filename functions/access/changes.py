@@ -7,11 +7,11 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict
 
-from functions.access.models import Acquaintance, CareTeamMember, EmergencyGrant, PatientSettings
+from functions.access.models import Acquaintance, CareTeamMember, EmergencyGrant, OrganisationSeen, PatientSettings
 from functions.journal.ports import Fact
 
 SETTINGS, ADMIN = "SETTINGS", "ADMIN"
-CARE, BLOCK, GRANT, SEEN = "CARE", "BLOCK", "GRANT", "SEEN"
+CARE, BLOCK, GRANT, SEEN, ORG_SEEN = "CARE", "BLOCK", "GRANT", "SEEN", "ORGSEEN"
 
 
 class AccessChange(BaseModel):
@@ -93,3 +93,12 @@ class ProfessionalSeen(AccessChange):
 
     def puts(self) -> list[Fact]:
         return [Fact(SEEN, self.acquaintance.rpps, self.acquaintance.model_dump_json())]
+
+
+class OrganisationAccessed(AccessChange):
+    """An organisation's system's last access (by FINESS: a namespace of its own, never taken for an RPPS)."""
+
+    seen: OrganisationSeen
+
+    def puts(self) -> list[Fact]:
+        return [Fact(ORG_SEEN, self.seen.finess, self.seen.model_dump_json())]

@@ -6,8 +6,15 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 
-from functions.access.changes import ADMIN, BLOCK, CARE, GRANT, SEEN, SETTINGS, AccessChange
-from functions.access.models import AccessProfile, Acquaintance, CareTeamMember, EmergencyGrant, PatientSettings
+from functions.access.changes import ADMIN, BLOCK, CARE, GRANT, ORG_SEEN, SEEN, SETTINGS, AccessChange
+from functions.access.models import (
+    AccessProfile,
+    Acquaintance,
+    CareTeamMember,
+    EmergencyGrant,
+    OrganisationSeen,
+    PatientSettings,
+)
 from functions.journal.ports import Fact, Ledger
 
 
@@ -15,7 +22,7 @@ def profile_from(ledger: Ledger) -> AccessProfile:
     """Kinds no longer written are ignored: `OBJECT#` items, and care team members with `"source": "author"`
     (writing a document used to put its author in the care team; it is no basis to read any more)."""
     fields: dict[str, object] = {"patient_ins": ledger.patient_ins, "head": ledger.head}
-    care, blocked, grants, seen = {}, {}, {}, {}
+    care, blocked, grants, seen, organisations = {}, {}, {}, {}, {}
     for fact in ledger.facts:
         namespace, key, body = fact.namespace, fact.key, fact.body
         if namespace == SETTINGS and not key:
@@ -35,8 +42,12 @@ def profile_from(ledger: Ledger) -> AccessProfile:
         elif namespace == SEEN and key:
             acquaintance = Acquaintance.model_validate_json(body)
             seen[acquaintance.rpps] = acquaintance
+        elif namespace == ORG_SEEN and key:
+            organisation = OrganisationSeen.model_validate_json(body)
+            organisations[organisation.finess] = organisation
     return AccessProfile.model_validate({**fields, "care_team": care, "blocked": blocked, "grants": grants,
-                                         "seen": seen, "withheld": dict(ledger.withheld)})
+                                         "seen": seen, "organisations_seen": organisations,
+                                         "withheld": dict(ledger.withheld)})
 
 
 def facts_of(changes: Sequence[AccessChange]) -> tuple[list[Fact], list[Fact]]:

@@ -85,6 +85,18 @@ class Acquaintance(BaseModel):
     reads_that_day: int = 0
     alerted_on: date | None = None
     first_access_notified: bool = False
+    name: str | None = None  # from the identity provider's claims, kept from the first access that carried one
+
+
+class OrganisationSeen(BaseModel):
+    """An organisation's system that accessed the record as itself (its own documents only), by FINESS."""
+
+    model_config = ConfigDict(frozen=True)
+
+    finess: str
+    first_access_at: datetime
+    last_access_at: datetime
+    name: str | None = None  # kept from the first access that carried one
 
 
 class AccessProfile(BaseModel):
@@ -99,12 +111,14 @@ class AccessProfile(BaseModel):
     administrator: str | None = None
     grants: dict[str, EmergencyGrant] = Field(default_factory=dict)
     seen: dict[str, Acquaintance] = Field(default_factory=dict)
+    organisations_seen: dict[str, OrganisationSeen] = Field(default_factory=dict)
     head: ChainHead = Field(default_factory=ChainHead)
     withheld: dict[str, ChainHead] = Field(default_factory=dict)  # document -> head of its withheld trace chain
 
 
 class Basis(StrEnum):
-    """Why a professional may look at the record at all."""
+    """Why a professional may look at the record at all. An organisation's system calling as itself has one
+    basis only, AUTHOR: the documents its FINESS wrote."""
 
     AUTHOR = "author"
     ADMINISTRATOR = "administrator"

@@ -13,7 +13,12 @@ Order of the rules for a professional:
    emergency grant, or the patient's consent presented with the request; without one the answer is
    `consent_required`, whatever document was asked for;
 4. only available documents, only the types the matrix gives their profession;
-5. hidden documents (MASQUE_PS) only for the administrator, or in an emergency the patient allowed it for."""
+5. hidden documents (MASQUE_PS) only for the administrator, or in an emergency the patient allowed it for.
+
+An organisation's system calling as itself (a FINESS, no RPPS) has rule 2 only: it reads and lists the documents
+its FINESS authored, nothing else. What the professional it named as author may read is not its own (consent, the
+care team, the administrator and emergencies are given to persons); the patient blocks persons (by RPPS), so no
+block stands between an organisation and the documents it wrote itself."""
 
 from __future__ import annotations
 
@@ -21,7 +26,9 @@ from datetime import datetime
 
 from functions.access.matrix import Matrix
 from functions.access.models import AccessProfile, Basis, DocumentFacts, EmergencyGrant, Refusal
-from functions.identity.principal import Professional
+from functions.identity.principal import Organisation, Professional
+
+Caller = Professional | Organisation
 
 
 def active_grant(who: Professional, profile: AccessProfile, now: datetime) -> EmergencyGrant | None:
@@ -29,8 +36,11 @@ def active_grant(who: Professional, profile: AccessProfile, now: datetime) -> Em
     return grant if grant is not None and grant.active(now) else None
 
 
-def record_basis(who: Professional, profile: AccessProfile, now: datetime, consent: bool) -> Basis | Refusal:
-    """May this professional look into this patient's record at all, and on what ground."""
+def record_basis(who: Caller, profile: AccessProfile, now: datetime, consent: bool) -> Basis | Refusal:
+    """May this professional look into this patient's record at all, and on what ground (an organisation: only
+    as the author of its documents)."""
+    if isinstance(who, Organisation):
+        return Basis.AUTHOR
     if who.rpps in profile.blocked:
         return Refusal.NOT_FOUND
     if who.rpps == profile.administrator:
@@ -44,15 +54,17 @@ def record_basis(who: Professional, profile: AccessProfile, now: datetime, conse
     return Refusal.CONSENT_REQUIRED
 
 
-def is_author(who: Professional, doc: DocumentFacts) -> bool:
+def is_author(who: Caller, doc: DocumentFacts) -> bool:
     return doc.author_organisation is not None and doc.author_organisation == who.finess
 
 
-def document_visible(who: Professional, profile: AccessProfile, doc: DocumentFacts, basis: Basis, matrix: Matrix,
+def document_visible(who: Caller, profile: AccessProfile, doc: DocumentFacts, basis: Basis, matrix: Matrix,
                      now: datetime) -> bool:
-    """Rules 4 and 5, once the professional has a basis (or is the author)."""
+    """Rules 4 and 5, once the caller has a basis; authorship covers its own documents only."""
     if basis is Basis.AUTHOR:
-        return True
+        return is_author(who, doc)
+    if isinstance(who, Organisation):
+        return False
     if not doc.available:
         return False
     if not matrix.allows(who.profession, doc.type_code):
@@ -64,9 +76,11 @@ def document_visible(who: Professional, profile: AccessProfile, doc: DocumentFac
     return True
 
 
-def professional_reads(who: Professional, profile: AccessProfile, doc: DocumentFacts | None, matrix: Matrix,
+def professional_reads(who: Caller, profile: AccessProfile, doc: DocumentFacts | None, matrix: Matrix,
                        now: datetime, consent: bool) -> Basis | Refusal:
     """The decision for one document (None: no such document)."""
+    if isinstance(who, Organisation):
+        return Basis.AUTHOR if doc is not None and is_author(who, doc) else Refusal.NOT_FOUND
     if who.rpps in profile.blocked:
         return Refusal.NOT_FOUND
     if doc is not None and is_author(who, doc):

@@ -21,6 +21,7 @@ from functions.access.changes import (
     CareTeamAdded,
     CareTeamRemoved,
     GrantIssued,
+    OrganisationAccessed,
     ProfessionalSeen,
     SettingsChanged,
     Unblocked,
@@ -34,13 +35,14 @@ from functions.access.models import (
     DocumentFacts,
     EmergencyGrant,
     EmergencyPurpose,
+    OrganisationSeen,
     PatientSettings,
     Refusal,
 )
 from functions.access.ports import ControlStore, ControlWrite, D, DownloadLinks, PatientDocuments
 from functions.access.thresholds import Thresholds, thresholds
 from functions.identity.ins import parse_ins
-from functions.identity.principal import Citizen, Professional
+from functions.identity.principal import Citizen, Organisation, Professional
 from functions.journal.models import Actor, ChainHead, Trace, TraceAction
 from functions.journal.retry import until_settled
 from functions.notifications.models import (
@@ -93,7 +95,12 @@ def _decide_and_record(deps: AccessDeps[D], ins: str,
     return until_settled(attempt)
 
 
-def _refusal(who: Professional, profile: AccessProfile, refusal: Refusal, document_id: str | None,
+def _named(notice: Notification, who: Professional) -> Notification:
+    """The professional's name as their token's claims gave it, for the holder to read in the notice."""
+    return notice.model_copy(update={"professional": who.name}) if who.name else notice
+
+
+def _refusal(who: Professional | Organisation, profile: AccessProfile, refusal: Refusal, document_id: str | None,
              now: datetime) -> tuple[ControlWrite, Outcome[Any]]:
     """Refusals are traced (the holder sees them), then answered: 404 like a stranger, or 403 consent_required."""
     trace = Trace.new(profile.patient_ins, now, Actor.of(who), TraceAction.ACCESS_REFUSED, document_id,
@@ -120,13 +127,27 @@ def _unless_withheld(doc: DocumentFacts | None, profile: AccessProfile,
     return ControlWrite(traces=change.traces, withheld={doc.document_id: head}), outcome
 
 
-def _note_access(deps: AccessDeps[D], who: Professional, profile: AccessProfile, basis: Basis,
+def _note_organisation(who: Organisation, profile: AccessProfile, action: TraceAction,
+                       document_ids: list[str | None], now: datetime) -> ControlWrite:
+    """An organisation's access to its own documents: traced, and its last access kept for the holder's list of
+    who accessed the record (its name kept from the first access that carried one). No notice: it is the author."""
+    traces = [Trace.new(profile.patient_ins, now, Actor.of(who), action, doc_id, reason=f"basis:{Basis.AUTHOR}")
+              for doc_id in document_ids]
+    before = profile.organisations_seen.get(who.finess)
+    seen = OrganisationSeen(finess=who.finess, first_access_at=before.first_access_at if before else now,
+                            last_access_at=now, name=(before.name if before and before.name else who.name))
+    return ControlWrite(traces=traces, changes=[OrganisationAccessed(seen=seen)])
+
+
+def _note_access(deps: AccessDeps[D], who: Professional | Organisation, profile: AccessProfile, basis: Basis,
                  action: TraceAction, document_ids: list[str | None], now: datetime,
                  disclosed: int | None = None) -> ControlWrite:
     """Traces for what was read, the professional's last access, and the notifications it triggers: first
     access of this professional (reading their own organisation's documents does not count), and unusual
     access (many documents outside the care team in a day). `disclosed`: how many documents the action showed
     when that is not one per id (a listing's page): they count toward the alert like reads."""
+    if isinstance(who, Organisation):
+        return _note_organisation(who, profile, action, document_ids, now)
     ins = profile.patient_ins
     reason = f"basis:{basis.value}"
     traces = [Trace.new(ins, now, Actor.of(who), action, doc_id, reason=reason) for doc_id in document_ids]
@@ -138,21 +159,23 @@ def _note_access(deps: AccessDeps[D], who: Professional, profile: AccessProfile,
     alerted_on = seen.alerted_on if seen else None
     notified = bool(seen and seen.first_access_notified)
     if not notified and basis is not Basis.AUTHOR:
-        notifications.append(Notification.for_first_access(ins, who.rpps, now).honouring(deps.preferences(ins)))
+        notifications.append(_named(Notification.for_first_access(ins, who.rpps, now), who)
+                             .honouring(deps.preferences(ins)))
         notified = True
     outside_care = basis in {Basis.CONSENT, Basis.EMERGENCY}
     if outside_care and reads >= deps.thresholds().unusual_reads_per_day and alerted_on != today:
-        notifications.append(Notification.for_unusual_reads(ins, who.rpps, today, now))
+        notifications.append(_named(Notification.for_unusual_reads(ins, who.rpps, today, now), who))
         alerted_on = today
     acquaintance = Acquaintance(rpps=who.rpps, profession=who.profession, finess=who.finess,
                                 first_access_at=seen.first_access_at if seen else now, last_access_at=now,
                                 day=today, reads_that_day=reads, alerted_on=alerted_on,
-                                first_access_notified=notified)
+                                first_access_notified=notified,
+                                name=seen.name if seen and seen.name else who.name)
     return ControlWrite(traces=traces, changes=[ProfessionalSeen(acquaintance=acquaintance)],
                         notifications=notifications)
 
 
-def read_patient_document(deps: AccessDeps[D], who: Professional, patient: str, document_id: str,
+def read_patient_document(deps: AccessDeps[D], who: Professional | Organisation, patient: str, document_id: str,
                           consent: bool) -> tuple[D, str | None]:
     ins = parse_ins(patient).value
 
@@ -176,9 +199,10 @@ def read_patient_document(deps: AccessDeps[D], who: Professional, patient: str, 
     return _decide_and_record(deps, ins, decide)
 
 
-def list_patient_documents(deps: AccessDeps[D], who: Professional, patient: str, consent: bool,
+def list_patient_documents(deps: AccessDeps[D], who: Professional | Organisation, patient: str, consent: bool,
                            raw_cursor: str | None, limit: int) -> tuple[list[D], str | None]:
-    """Available documents the professional may see, newest first. Filtering a page can leave it short: follow
+    """Available documents the professional may see (an organisation: those its FINESS authored), newest first.
+    Filtering a page can leave it short: follow
     `next` until it is null."""
     ins = parse_ins(patient).value
     after = cursor.decode(raw_cursor)
@@ -222,13 +246,13 @@ def request_emergency_access(deps: AccessDeps[D], who: Professional, patient: st
             return ControlWrite(traces=[trace]), refuse
         grant = EmergencyGrant(rpps=who.rpps, purpose=purpose, reason=reason, granted_at=now,
                                expires_at=now + deps.thresholds().emergency_grant)
-        told = Notification.for_emergency_access(ins, who.rpps, purpose, now)
+        told = _named(Notification.for_emergency_access(ins, who.rpps, purpose, now), who)
         notifications = [told]
         gp = profile.settings.general_practitioner
         if gp:
             notifications.append(told.to(professional_recipient(gp)))
         if deps.thresholds().night.contains(now):
-            notifications.append(Notification.for_night_emergency(ins, who.rpps, now))
+            notifications.append(_named(Notification.for_night_emergency(ins, who.rpps, now), who))
         trace = Trace.new(ins, now, actor, TraceAction.EMERGENCY_ACCESS_GRANTED, reason=f"{purpose}: {reason}")
         change = ControlWrite(traces=[trace], changes=[GrantIssued(grant=grant)], notifications=notifications)
         return change, lambda: grant

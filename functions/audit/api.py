@@ -6,14 +6,38 @@ from datetime import datetime
 
 from pydantic import BaseModel
 
-from functions.journal.models import Trace
+from functions.journal.models import Actor, Trace
 
 
 class ActorOut(BaseModel):
+    """Who acted. `label` is what the holder reads: names when the identity provider gave them, the RPPS or
+    FINESS otherwise; an organisation's system shows with the professional it named as author."""
+
     kind: str
     id: str
     organisation: str | None = None
     profession: str | None = None
+    name: str | None = None
+    author: str | None = None
+    author_name: str | None = None
+    label: str
+
+    @classmethod
+    def from_domain(cls, a: Actor) -> ActorOut:
+        return cls(**a.model_dump(), label=label(a))
+
+
+def label(a: Actor) -> str:
+    if a.kind == "patient":
+        return "Vous"
+    if a.kind == "system":
+        return "Mon espace santé"
+    if a.kind == "professional":
+        return a.name or f"Professionnel de santé (RPPS {a.id})"
+    organisation = a.name or f"Établissement (FINESS {a.id})"
+    if a.author is None:
+        return organisation
+    return f"{organisation} — {a.author_name or f'RPPS {a.author}'}"
 
 
 class TraceOut(BaseModel):
@@ -26,5 +50,5 @@ class TraceOut(BaseModel):
 
     @classmethod
     def from_domain(cls, t: Trace) -> TraceOut:
-        return cls(trace_id=t.trace_id, at=t.at, actor=ActorOut(**t.actor.model_dump()), action=t.action.value,
+        return cls(trace_id=t.trace_id, at=t.at, actor=ActorOut.from_domain(t.actor), action=t.action.value,
                    document_id=t.document_id, reason=t.reason)

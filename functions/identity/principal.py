@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
@@ -14,6 +15,22 @@ from functions.shared.privacy import digest
 RPPS = Annotated[str, Field(pattern=r"^[0-9]{11}$")]
 FINESS = Annotated[str, Field(pattern=r"^[0-9AB]{9}$")]
 PROFESSION = Annotated[str, Field(pattern=r"^[0-9]{2}$")]
+
+NAME_MAX_CHARS = 120
+
+
+def display_name(*parts: object) -> str | None:
+    """A name as a person reads it, from free-text claims: control and format characters dropped (no line breaks
+    or bidi overrides in a trace or a notification title), spaces collapsed, cut at NAME_MAX_CHARS. A claim that is
+    not a string, or nothing left, is no name: a token is never refused for its display name."""
+    words = []
+    for part in parts:
+        if not isinstance(part, str):
+            continue
+        cleaned = "".join(" " if unicodedata.category(c) in {"Cc", "Cf", "Zl", "Zp"} else c for c in part)
+        words.extend(cleaned.split())
+    text = " ".join(words)[:NAME_MAX_CHARS].strip()
+    return text or None
 
 
 class Citizen(BaseModel):
@@ -43,6 +60,7 @@ class Professional(BaseModel):
     profession: PROFESSION
     finess: FINESS
     specialty: str | None = None
+    name: str | None = None  # display name from the identity provider's claims (what the patient reads)
 
     @property
     def actor_id(self) -> str:
@@ -54,12 +72,14 @@ class Professional(BaseModel):
 
 
 class Organisation(BaseModel):
-    """A health organisation's system acting without a named professional (e.g. a hospital's messaging robot)."""
+    """A health organisation's information system calling as itself (a client-credentials token: FINESS, no
+    RPPS). Like the DMP's indirect authentication mode, it names the professional author of what it declares."""
 
     model_config = ConfigDict(frozen=True)
 
     kind: Literal["organisation"] = "organisation"
     finess: FINESS
+    name: str | None = None  # the organisation's display name from the token's claims
 
     @property
     def actor_id(self) -> str:
@@ -80,7 +100,7 @@ def to_context(principal: Citizen | Professional | Organisation) -> dict[str, st
 
 
 def from_context(context: dict[str, object] | None) -> Citizen | Professional | Organisation:
-    fields = {"kind", "ins", "rpps", "profession", "finess", "specialty"}
+    fields = {"kind", "ins", "rpps", "profession", "finess", "specialty", "name"}
     data = {k: v for k, v in (context or {}).items() if k in fields}
     try:
         return _PRINCIPAL.validate_python(data)

@@ -12,7 +12,7 @@ import jwt
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from functions.identity.principal import FINESS, PROFESSION, RPPS, Organisation, Professional
+from functions.identity.principal import FINESS, PROFESSION, RPPS, Organisation, Professional, display_name
 from functions.shared.errors import Unauthenticated
 from functions.shared.observability import logger
 from functions.shared.settings import ALLOWED_ALGORITHMS, IssuerSettings
@@ -37,8 +37,9 @@ class ProfessionalClaims(BaseModel):
     finess: FINESS
     specialty: str | None = None
 
-    def principal(self) -> Professional:
-        return Professional(rpps=self.rpps, profession=self.profession, finess=self.finess, specialty=self.specialty)
+    def principal(self, name: str | None = None) -> Professional:
+        return Professional(rpps=self.rpps, profession=self.profession, finess=self.finess, specialty=self.specialty,
+                            name=name)
 
 
 KeyLookup = Callable[[IssuerSettings, str], Any]
@@ -143,11 +144,21 @@ class OrganisationClaims(BaseModel):
     finess: FINESS
 
 
+def _person_name(claims: dict[str, Any]) -> str | None:
+    """OIDC's `given_name` + `family_name` (Pro Santé Connect's), else `name`."""
+    return display_name(claims.get("given_name"), claims.get("family_name")) or display_name(claims.get("name"))
+
+
 def professional_from(token: VerifiedToken) -> Professional | Organisation:
-    """Pro Santé Connect: a named professional (RPPS), or an organisation acting as itself (FINESS only)."""
+    """Pro Santé Connect: a named professional (RPPS), or an organisation acting as itself (FINESS only, a
+    client-credentials token). Display names come from the claims (`given_name`/`family_name` or `name`;
+    `organisation_name` or `name` for an organisation)."""
+    claims = token.claims
     try:
-        if "rpps" not in token.claims:
-            return Organisation(finess=OrganisationClaims.model_validate(token.claims).finess)
-        return ProfessionalClaims.model_validate(token.claims).principal()
+        if "rpps" not in claims:
+            finess = OrganisationClaims.model_validate(claims).finess
+            name = display_name(claims.get("organisation_name")) or display_name(claims.get("name"))
+            return Organisation(finess=finess, name=name)
+        return ProfessionalClaims.model_validate(claims).principal(_person_name(claims))
     except ValidationError as exc:
         raise Unauthenticated("professional token lacks rpps, profession or finess", code="missing_claim") from exc

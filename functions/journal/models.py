@@ -28,6 +28,15 @@ class Practitioner(Protocol):
     rpps: str
     finess: str
     profession: str
+    name: str | None
+
+
+@runtime_checkable
+class Institution(Protocol):
+    """An organisation calling as itself (identity's `Organisation`: a FINESS and no RPPS), structurally."""
+
+    finess: str
+    name: str | None
 
 
 class TraceAction(StrEnum):
@@ -54,25 +63,45 @@ class TraceAction(StrEnum):
     TRACES_EXPORTED = "traces.exported"
 
 
+# The actor fields every entry has hashed since the first one; the later ones are hashed only when set, so the
+# entries written before them recompute to the hash they were stored with.
+_FIRST_ACTOR_FIELDS = frozenset({"kind", "id", "organisation", "profession"})
+
+
 class Actor(BaseModel):
+    """Who acted, as the holder reads it: a professional (`id` RPPS, `organisation` FINESS), an organisation's
+    system (`id` FINESS) with, when it declared a document, the professional it named as author (`author` RPPS,
+    `author_name`, `profession`: the DMP's indirect mode), the holder, or a job. Names are the identity provider's
+    claims at the time of the action, kept on the entry (no directory read when the holder lists their traces)."""
+
     model_config = ConfigDict(frozen=True)
 
-    kind: Literal["patient", "professional", "system"]
+    kind: Literal["patient", "professional", "organisation", "system"]
     id: str
     organisation: str | None = None
     profession: str | None = None
+    name: str | None = None
+    author: str | None = None
+    author_name: str | None = None
 
     @classmethod
     def of(cls, principal: object) -> Actor:
-        """A professional (anything with `rpps`, `finess`, `profession`), else the holder."""
+        """A professional (anything with `rpps`, `finess`, `profession`), an organisation (a `finess` and no
+        `rpps`), else the holder."""
         if isinstance(principal, Practitioner):
             return cls(kind="professional", id=principal.rpps, organisation=principal.finess,
-                       profession=principal.profession)
+                       profession=principal.profession, name=principal.name)
+        if isinstance(principal, Institution):
+            return cls(kind="organisation", id=principal.finess, organisation=principal.finess, name=principal.name)
         return cls(kind="patient", id="patient")
 
     @classmethod
     def system(cls, name: str) -> Actor:
         return cls(kind="system", id=name)
+
+    def naming(self, rpps: str, profession: str | None, name: str | None) -> Actor:
+        """An organisation's action on behalf of the professional it names as author."""
+        return self.model_copy(update={"author": rpps, "profession": profession, "author_name": name})
 
 
 class ChainHead(BaseModel):
@@ -107,6 +136,7 @@ class Trace(BaseModel):
     def content_hash(self) -> str:
         """SHA-256 over every field but the hash itself, in a canonical JSON form."""
         body = self.model_dump(mode="json", exclude={"hash"})
+        body["actor"] = {k: v for k, v in body["actor"].items() if k in _FIRST_ACTOR_FIELDS or v is not None}
         return hashlib.sha256(json.dumps(body, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
 
 

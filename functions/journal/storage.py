@@ -106,6 +106,9 @@ class TraceItem(Model):
     actor_id = UnicodeAttribute()
     actor_organisation = UnicodeAttribute(null=True)
     actor_profession = UnicodeAttribute(null=True)
+    actor_name = UnicodeAttribute(null=True)
+    actor_author = UnicodeAttribute(null=True)
+    actor_author_name = UnicodeAttribute(null=True)
     action = UnicodeAttribute()
     document_id = UnicodeAttribute(null=True)
     reason = UnicodeAttribute(null=True)
@@ -126,6 +129,9 @@ class TraceItem(Model):
             actor_id=trace.actor.id,
             actor_organisation=trace.actor.organisation,
             actor_profession=trace.actor.profession,
+            actor_name=trace.actor.name,
+            actor_author=trace.actor.author,
+            actor_author_name=trace.actor.author_name,
             action=trace.action.value,
             document_id=trace.document_id,
             reason=trace.reason,
@@ -140,7 +146,8 @@ class TraceItem(Model):
             trace_id=self.trace_id,
             at=self.at,
             actor=Actor(kind=self.actor_kind, id=self.actor_id,
-                        organisation=self.actor_organisation, profession=self.actor_profession),
+                        organisation=self.actor_organisation, profession=self.actor_profession,
+                        name=self.actor_name, author=self.actor_author, author_name=self.actor_author_name),
             action=TraceAction(self.action),
             document_id=self.document_id,
             reason=self.reason,

@@ -9,11 +9,36 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from functions.records.models import Declaration, Document, DocumentFilter, PresignedPost
+from functions.identity.principal import PROFESSION, RPPS, display_name
+from functions.records.models import Declaration, Document, DocumentFilter, NamedAuthor, PresignedPost
+
+
+class AuthorIn(BaseModel):
+    """The professional author an organisation's system names (RPPS, profession, name), as the DMP's indirect
+    mode asks."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    rpps: RPPS
+    profession: PROFESSION
+    name: str = Field(min_length=1, max_length=200)
+
+    @field_validator("name")
+    @classmethod
+    def _readable(cls, value: str) -> str:
+        name = display_name(value)
+        if name is None:
+            raise ValueError("must be the professional's name")
+        return name
+
+    def to_domain(self) -> NamedAuthor:
+        return NamedAuthor(rpps=self.rpps, profession=self.profession, name=self.name)
 
 
 class UploadIn(BaseModel):
-    """The uploader's declaration. Unknown fields (author, status, patient...) are refused: callers never set them."""
+    """The uploader's declaration. Unknown fields (status, patient...) are refused: callers never set them.
+    `author` is for organisation callers only (required for them, refused for anyone else: a professional or a
+    holder is the author)."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
@@ -24,6 +49,7 @@ class UploadIn(BaseModel):
     size: int = Field(gt=0, strict=True)  # a JSON integer: true, "16" or 16.0 are refused, not read as 1 or 16
     sha256: str
     visibility: Literal["normal", "invisible_patient"] = "normal"
+    author: AuthorIn | None = None
 
     @field_validator("sha256")
     @classmethod
@@ -33,7 +59,10 @@ class UploadIn(BaseModel):
         return value.lower()
 
     def to_domain(self) -> Declaration:
-        return Declaration(**self.model_dump())
+        return Declaration(**self.model_dump(exclude={"author"}))
+
+    def named_author(self) -> NamedAuthor | None:
+        return self.author.to_domain() if self.author is not None else None
 
 
 class ListFilter(BaseModel):
@@ -54,9 +83,15 @@ class ListFilter(BaseModel):
 
 
 class AuthorOut(BaseModel):
+    """`name`/`organisation_name`: as the identity provider gave them; `by_organisation`: declared by the
+    organisation's system in this professional's name."""
+
     kind: str
     rpps: str | None = None
     finess: str | None = None
+    name: str | None = None
+    organisation_name: str | None = None
+    by_organisation: bool = False
 
 
 class DocumentOut(BaseModel):
@@ -88,7 +123,9 @@ class DocumentOut(BaseModel):
             content_type=d.content_type,
             size=d.size,
             status=doc.status.value,
-            author=AuthorOut(kind=doc.author.kind, rpps=doc.author.rpps, finess=doc.author.finess),
+            author=AuthorOut(kind=doc.author.kind, rpps=doc.author.rpps, finess=doc.author.finess,
+                             name=doc.author.name, organisation_name=doc.author.organisation_name,
+                             by_organisation=doc.author.by_organisation),
             rejection_reason=doc.rejection_reason.value if doc.rejection_reason else None,
             hidden_from_professionals=doc.hidden_from_professionals,
             visible_to_patient=doc.visible_to_patient,

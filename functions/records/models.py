@@ -12,7 +12,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from functions.identity.principal import Citizen, Professional
+from functions.identity.principal import Citizen, Organisation, Professional
 from functions.shared.privacy import digest
 
 PENDING_RETENTION = timedelta(days=1)
@@ -39,31 +39,69 @@ class InvalidTransition(Exception):
     """A state change the life cycle does not allow (e.g. verifying a document twice)."""
 
 
+class NamedAuthor(BaseModel):
+    """The professional an organisation's system names as the author of what it declares (the DMP's indirect
+    authentication mode: the organisation authenticates, the professional is responsible for the document)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    rpps: str
+    profession: str
+    name: str
+
+
 class Author(BaseModel):
+    """Who wrote a document. `name`/`organisation_name`: the display names the identity provider's claims gave at
+    declaration time, kept with the document (the patient reads them without a directory lookup).
+    `by_organisation`: an organisation's system declared it as itself, naming this professional."""
+
     model_config = ConfigDict(frozen=True)
 
     kind: Literal["professional", "patient"]
     rpps: str | None = None
     profession: str | None = None
     finess: str | None = None
+    name: str | None = None
+    organisation_name: str | None = None
+    by_organisation: bool = False
 
     @classmethod
-    def of(cls, principal: Citizen | Professional) -> Author:
+    def of(cls, principal: Citizen | Professional | Organisation, named: NamedAuthor | None = None) -> Author:
+        if isinstance(principal, Organisation):
+            if named is None:
+                raise ValueError("an organisation declares a document in the name of its professional author")
+            return cls(kind="professional", rpps=named.rpps, profession=named.profession, name=named.name,
+                       finess=principal.finess, organisation_name=principal.name, by_organisation=True)
         if isinstance(principal, Professional):
             return cls(kind="professional", rpps=principal.rpps, profession=principal.profession,
-                       finess=principal.finess)
+                       finess=principal.finess, name=principal.name)
         return cls(kind="patient")
 
     @property
     def scope(self) -> str:
-        """Who declares, as one string: the scope of their Idempotency-Keys and of their upload pseudonym."""
+        """Who declares, as one string: the scope of their Idempotency-Keys and of their upload pseudonym (an
+        organisation's system keys its requests itself, whichever professional each one names)."""
+        if self.by_organisation:
+            return f"organisation::{self.finess or ''}"
         return f"{self.kind}:{self.rpps or ''}:{self.finess or ''}"
 
-    def principal(self, patient_ins: str) -> Citizen | Professional:
-        """The author as the caller they were (to trace their actions after the fact)."""
+    @property
+    def display(self) -> str | None:
+        """The author as the holder reads them ("Claire Martin (Hôpital Nord)"), None when no name is known."""
+        organisation = self.organisation_name if self.by_organisation else None
+        if self.name and organisation:
+            return f"{self.name} ({organisation})"
+        return self.name or organisation
+
+    def principal(self, patient_ins: str) -> Citizen | Professional | Organisation:
+        """The caller who declared it (to trace their actions after the fact): the organisation's system itself
+        when it declared in a professional's name."""
         if self.kind == "patient":
             return Citizen(ins=patient_ins)
-        return Professional(rpps=self.rpps or "", profession=self.profession or "", finess=self.finess or "")
+        if self.by_organisation:
+            return Organisation(finess=self.finess or "", name=self.organisation_name)
+        return Professional(rpps=self.rpps or "", profession=self.profession or "", finess=self.finess or "",
+                            name=self.name)
 
 
 Visibility = Literal["normal", "invisible_patient"]

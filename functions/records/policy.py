@@ -4,22 +4,26 @@ here is whether a professional is blocked (rule 1 of that policy holds for a rel
 
 from __future__ import annotations
 
-from functions.identity.principal import Citizen, Professional
+from functions.identity.principal import Organisation, Professional
 from functions.records.models import Document
 from functions.records.ports import AccessStanding
 
 
-def citizen_reads(who: Citizen, doc: Document) -> bool:
-    return who.ins == doc.patient_ins and doc.visible_to_patient
+def citizen_reads(space: str, doc: Document) -> bool:
+    """What a citizen sees in the space they act on (`space`: its INS, from identity's `space_of`)."""
+    return space == doc.patient_ins and doc.visible_to_patient
 
 
-def may_delete(who: Citizen | Professional, doc: Document) -> bool:
-    """Only the holder, and only their own uploads (a professional's document is part of the medical record)."""
-    return isinstance(who, Citizen) and who.ins == doc.patient_ins and doc.author.kind == "patient"
+def may_delete(space: str, doc: Document) -> bool:
+    """Only the holder's own uploads (a professional's document is part of the medical record)."""
+    return space == doc.patient_ins and doc.author.kind == "patient"
 
 
-def may_release(who: Professional, profile: AccessStanding, doc: Document) -> bool:
-    """Only the authoring organisation lifts INVISIBLE_PATIENT before the legal month is over, and never a
-    professional the patient blocked."""
+def may_release(who: Professional | Organisation, profile: AccessStanding, doc: Document) -> bool:
+    """Only the authoring organisation lifts INVISIBLE_PATIENT before the legal month is over, and never for a
+    professional the patient blocked: a professional of that organisation who is blocked may not, and neither may
+    the organisation's system release a document it declared in a blocked professional's name (it acts under the
+    author's responsibility, as in the DMP's indirect mode)."""
     authored = doc.author_organisation is not None and doc.author_organisation == who.finess
-    return who.rpps not in profile.blocked and authored and doc.invisible_to_patient
+    acting = who.rpps if isinstance(who, Professional) else doc.author.rpps
+    return acting not in profile.blocked and authored and doc.invisible_to_patient

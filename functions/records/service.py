@@ -10,7 +10,7 @@ from datetime import date, datetime, timedelta
 from enum import StrEnum
 
 from functions.identity.ins import parse_ins
-from functions.identity.principal import Citizen, Professional
+from functions.identity.principal import Citizen, Organisation, Professional
 from functions.journal.models import Actor, Trace, TraceAction
 from functions.journal.ports import Entry
 from functions.journal.retry import until_settled
@@ -23,6 +23,7 @@ from functions.records.models import (
     Document,
     DocumentFilter,
     DocumentStatus,
+    NamedAuthor,
     PresignedPost,
     QuarantinedObject,
     RejectionReason,
@@ -100,16 +101,31 @@ def _refuse_expired_replay(stored: Document, now: datetime) -> None:
                    code="upload_expired")
 
 
-def request_upload(deps: RecordDeps, who: Citizen | Professional, patient: str, declaration: Declaration,
-                   idempotency_key: str | None) -> tuple[Document, PresignedPost]:
-    """Declare a document and get a presigned POST for its bytes. The same key and body give the same document."""
+def _author(who: Citizen | Professional | Organisation, named: NamedAuthor | None) -> Author:
+    """An organisation's system names the professional author (required); anyone else is the author."""
+    if isinstance(who, Organisation):
+        if named is None:
+            raise Unprocessable("an organisation names the document's professional author (rpps, profession, name)",
+                                code="author_required")
+        return Author.of(who, named)
+    if named is not None:
+        raise Unprocessable("author is set by organisations only: you are the author", code="forbidden_field")
+    return Author.of(who)
+
+
+def request_upload(deps: RecordDeps, who: Citizen | Professional | Organisation, patient: str,
+                   declaration: Declaration, idempotency_key: str | None,
+                   named: NamedAuthor | None = None) -> tuple[Document, PresignedPost]:
+    """Declare a document and get a presigned POST for its bytes. The same key and body give the same document.
+    `patient`: the INS the document is for (a citizen's: the space they act on); `named`: the professional
+    author an organisation's system names."""
     if not idempotency_key:
         raise InvalidRequest("the Idempotency-Key header is required", code="idempotency_key_required")
     if not _IDEMPOTENCY_KEY.match(idempotency_key):
         raise InvalidRequest("Idempotency-Key must be 8-100 characters of [A-Za-z0-9._:-]",
                              code="invalid_idempotency_key")
-    ins = who.ins if isinstance(who, Citizen) else parse_ins(patient).value
-    author = Author.of(who)
+    ins = parse_ins(patient).value
+    author = _author(who, named)
     if author.kind == "patient" and declaration.visibility != "normal":
         raise Unprocessable("visibility is set by professionals only", code="forbidden_field")
     _check_declaration(declaration, author)
@@ -143,51 +159,53 @@ def _find(deps: RecordDeps, patient_ins: str, document_id: str) -> Document | No
     return deps.documents.get(patient_ins, document_id)
 
 
-def read_own_document(deps: RecordDeps, who: Citizen, document_id: str) -> tuple[Document, str | None]:
-    """The document and the chain head come in one read; the trace is the only write."""
-    doc, head = (deps.documents.get_with_head(who.ins, document_id) if _DOCUMENT_ID.match(document_id)
+def read_own_document(deps: RecordDeps, who: Citizen, space: str,
+                      document_id: str) -> tuple[Document, str | None]:
+    """`who` acts on `space` (the INS identity's `space_of` gave). The document and the chain head come in one
+    read; the trace is the only write."""
+    doc, head = (deps.documents.get_with_head(space, document_id) if _DOCUMENT_ID.match(document_id)
                  else (None, None))
-    if doc is None or not policy.citizen_reads(who, doc):
+    if doc is None or not policy.citizen_reads(space, doc):
         raise NotFound("document")
-    trace = Trace.new(who.ins, deps.clock.now(), Actor.of(who), TraceAction.DOCUMENT_READ, doc.document_id)
-    deps.journal.record(Entry(who.ins, traces=[trace]), head)
+    trace = Trace.new(space, deps.clock.now(), Actor.of(who), TraceAction.DOCUMENT_READ, doc.document_id)
+    deps.journal.record(Entry(space, traces=[trace]), head)
     url = None
     if doc.status is DocumentStatus.AVAILABLE:
         url = deps.blobs.presign_download(doc.record_key, deps.download_ttl_seconds, doc.declaration.content_type)
     return doc, url
 
 
-def list_own_documents(deps: RecordDeps, who: Citizen, flt: DocumentFilter, raw_cursor: str | None,
+def list_own_documents(deps: RecordDeps, who: Citizen, space: str, flt: DocumentFilter, raw_cursor: str | None,
                        limit: int) -> tuple[list[Document], str | None]:
     after = cursor.decode(raw_cursor)
-    docs, last = deps.documents.list_visible_to_patient(who.ins, flt, after, limit)
-    trace = Trace.new(who.ins, deps.clock.now(), Actor.of(who), TraceAction.DOCUMENT_LISTED)
-    deps.journal.record(Entry(who.ins, traces=[trace]))
+    docs, last = deps.documents.list_visible_to_patient(space, flt, after, limit)
+    trace = Trace.new(space, deps.clock.now(), Actor.of(who), TraceAction.DOCUMENT_LISTED)
+    deps.journal.record(Entry(space, traces=[trace]))
     return docs, cursor.encode(last)
 
 
-def delete_own_document(deps: RecordDeps, who: Citizen, document_id: str) -> None:
+def delete_own_document(deps: RecordDeps, who: Citizen, space: str, document_id: str) -> None:
     """Bytes first, then the item and its trace: a failure in between leaves a state the retry completes,
     never an object that no item points to."""
-    doc = _find(deps, who.ins, document_id)
-    if doc is None or not policy.citizen_reads(who, doc):
+    doc = _find(deps, space, document_id)
+    if doc is None or not policy.citizen_reads(space, doc):
         raise NotFound("document")
-    if not policy.may_delete(who, doc):
+    if not policy.may_delete(space, doc):
         raise Forbidden("only documents you added yourself can be deleted", code="not_document_owner")
     if doc.status is DocumentStatus.AVAILABLE:
         deps.blobs.delete_record(doc.record_key)
-    trace = Trace.new(who.ins, deps.clock.now(), Actor.of(who), TraceAction.DOCUMENT_DELETED, doc.document_id)
+    trace = Trace.new(space, deps.clock.now(), Actor.of(who), TraceAction.DOCUMENT_DELETED, doc.document_id)
     if not deps.documents.delete(doc, trace):
         raise Conflict("the document changed while it was being deleted; try again", code="concurrent_change")
     if doc.status is DocumentStatus.PENDING:
         deps.blobs.discard_quarantined(doc.quarantine_key)
 
 
-def hide_own_document(deps: RecordDeps, who: Citizen, document_id: str, hidden: bool) -> Document:
+def hide_own_document(deps: RecordDeps, who: Citizen, space: str, document_id: str, hidden: bool) -> Document:
     """MASQUE_PS: the holder hides a document from professionals (its author and the administrator still see
     it) or shows it again."""
-    doc = _find(deps, who.ins, document_id)
-    if doc is None or not policy.citizen_reads(who, doc):
+    doc = _find(deps, space, document_id)
+    if doc is None or not policy.citizen_reads(space, doc):
         raise NotFound("document")
     if doc.status is not DocumentStatus.AVAILABLE:
         raise Conflict("only available documents can be hidden", code="document_not_available")
@@ -196,20 +214,35 @@ def hide_own_document(deps: RecordDeps, who: Citizen, document_id: str, hidden: 
     now = deps.clock.now()
     changed = doc.hide(hidden, now)
     action = TraceAction.DOCUMENT_HIDDEN if hidden else TraceAction.DOCUMENT_UNHIDDEN
-    trace = Trace.new(who.ins, now, Actor.of(who), action, doc.document_id)
+    trace = Trace.new(space, now, Actor.of(who), action, doc.document_id)
     if not deps.documents.save(changed, doc, [trace], []):
         raise Conflict("the document changed meanwhile; try again", code="concurrent_change")
     return changed
 
 
-def release_document(deps: RecordDeps, who: Professional, patient: str, document_id: str) -> Document:
+def release_document(deps: RecordDeps, who: Professional | Organisation, patient: str,
+                     document_id: str) -> Document:
     """The author lifts INVISIBLE_PATIENT after the announcement consultation: the patient sees it now. Whatever
     the caller may not release (missing, someone else's, already visible, or they are blocked) answers like a
     missing document. A block that lands between the decision and its commit moves the chain head: decide again."""
     return until_settled(lambda: _release_once(deps, who, patient, document_id))
 
 
-def _release_once(deps: RecordDeps, who: Professional, patient: str, document_id: str) -> Document:
+def _actor_on(who: Citizen | Professional | Organisation, doc: Document) -> Actor:
+    """The trace's actor; an organisation's system acts on its document in the name of the author it named."""
+    actor = Actor.of(who)
+    if isinstance(who, Organisation) and doc.author.rpps:
+        return actor.naming(doc.author.rpps, doc.author.profession, doc.author.name)
+    return actor
+
+
+def _new_document_notice(doc: Document, now: datetime) -> Notification:
+    """"Nouveau document : <label> — <author>": the type's label and the author's name as the claims gave it."""
+    return Notification.for_document(doc.patient_ins, doc.document_id, now,
+                                      catalog.document_types().get(doc.declaration.type_code), doc.author.display)
+
+
+def _release_once(deps: RecordDeps, who: Professional | Organisation, patient: str, document_id: str) -> Document:
     """One decision on the access profile read now, committed only on the chain head read with it."""
     ins = parse_ins(patient).value
     doc = _find(deps, ins, document_id)
@@ -218,9 +251,8 @@ def _release_once(deps: RecordDeps, who: Professional, patient: str, document_id
         raise NotFound("document")
     now = deps.clock.now()
     released = doc.release(now)
-    trace = Trace.new(ins, now, Actor.of(who), TraceAction.DOCUMENT_RELEASED, doc.document_id)
-    notice = Notification.for_document(doc.patient_ins, doc.document_id, now,
-                                       catalog.document_types().get(doc.declaration.type_code)).honouring(deps.preferences(ins))
+    trace = Trace.new(ins, now, _actor_on(who, doc), TraceAction.DOCUMENT_RELEASED, doc.document_id)
+    notice = _new_document_notice(doc, now).honouring(deps.preferences(ins))
     if not deps.documents.save(released, doc, [trace], [notice], profile.head, retry=False):
         raise Conflict("the document changed meanwhile; try again", code="concurrent_change")
     return released
@@ -247,8 +279,7 @@ def run_invisible_patient_job(deps: RecordDeps, day: date) -> dict[str, int]:
                                 doc.document_id)]
             key = "announced"
         else:
-            changed, notice = doc.release(now), Notification.for_document(
-                doc.patient_ins, doc.document_id, now, catalog.document_types().get(doc.declaration.type_code))
+            changed, notice = doc.release(now), _new_document_notice(doc, now)
             traces = [Trace.new(doc.patient_ins, now, INVISIBLE_JOB, TraceAction.DOCUMENT_RELEASED,
                                 doc.document_id, reason="one_month_elapsed")]
             key = "released"
@@ -259,7 +290,7 @@ def run_invisible_patient_job(deps: RecordDeps, day: date) -> dict[str, int]:
 
 def _upload_trace(doc: Document) -> Trace:
     """The author's upload, at the time it was requested, traced with its verdict."""
-    actor = Actor.of(doc.author.principal(doc.patient_ins))
+    actor = _actor_on(doc.author.principal(doc.patient_ins), doc)
     return Trace.new(doc.patient_ins, doc.created_at, actor, TraceAction.DOCUMENT_UPLOAD_REQUESTED, doc.document_id)
 
 
@@ -332,8 +363,7 @@ def verify_upload(deps: RecordDeps, key: str) -> VerificationOutcome:
     trace = Trace.new(doc.patient_ins, now, VERIFIER, TraceAction.DOCUMENT_VERIFIED, doc.document_id)
     notifications = []
     if doc.author.kind == "professional" and accepted.visible_to_patient:
-        notice = Notification.for_document(doc.patient_ins, doc.document_id, now,
-                                           catalog.document_types().get(doc.declaration.type_code))
+        notice = _new_document_notice(doc, now)
         notifications.append(notice.honouring(deps.preferences(doc.patient_ins)))
     if not deps.documents.save(accepted, doc, [_upload_trace(doc), trace], notifications, profile.head):
         current = deps.documents.get(doc.patient_ins, doc.document_id)

@@ -48,6 +48,12 @@ class Stack:
                                  {"rpps": rpps, "profession": profession, "finess": finess})
         return {"Authorization": f"Bearer {token}"}
 
+    def organisation(self, finess: str = "750000002", name: str | None = "Hôpital Nord") -> dict[str, str]:
+        """A hospital's information system calling as itself: a client-credentials token (FINESS, no RPPS)."""
+        claims = {"finess": finess, **({"organisation_name": name} if name else {})}
+        token = self.issuer.mint(config.PRO_ISSUER, f"client-{finess}", claims)
+        return {"Authorization": f"Bearer {token}"}
+
     def call(self, method: str, path: str, headers: dict[str, str] | None = None, **kw: Any) -> requests.Response:
         return requests.request(method, self.base + path, headers=headers, timeout=10, **kw)
 

@@ -20,6 +20,7 @@ from functions.access.models import (
 )
 from functions.access.policy import professional_reads, record_basis
 from functions.identity.principal import Citizen, Professional
+from functions.identity.spaces import space_of
 from functions.records.models import Author, Declaration, Document, DocumentStatus
 from functions.records.policy import citizen_reads
 
@@ -156,7 +157,7 @@ def test_a_care_team_membership_gained_by_writing_a_document_is_no_basis_to_read
     (doc(LAB), Citizen(ins="192016938701215"), False),
 ])
 def test_citizen_access(document: Document, who: Citizen, expected: bool) -> None:
-    assert citizen_reads(who, document) is expected
+    assert citizen_reads(space_of(who), document) is expected
 
 
 def test_emergency_defaults_follow_the_law_when_the_patient_made_no_choice() -> None:
@@ -189,3 +190,33 @@ def test_the_matrix_can_be_replaced_by_a_file_without_code_change(tmp_path: obje
         assert not replaced.allows("21", SUMMARY)
     finally:
         matrix.cache_clear()
+
+
+def test_an_organisation_reads_its_own_documents_and_nothing_its_professionals_could() -> None:
+    """Given a hospital's system (FINESS, no RPPS), Then it reads what its FINESS wrote, in any state and hidden or
+    not, and no other document even with consent: the bases of persons are not an organisation's."""
+    from functions.access.policy import document_visible
+    from functions.identity.principal import Organisation
+
+    own, other = Organisation(finess=AUTHOR_ORG), Organisation(finess="690000002")
+    m = matrix()
+    for d in (doc(), doc(hidden=True), doc(status=DocumentStatus.PENDING), doc(invisible=True)):
+        assert professional_reads(own, profile(), d, m, NOW, consent=False) == A.AUTHOR
+    assert professional_reads(other, profile(), doc(), m, NOW, consent=True) == Refusal.NOT_FOUND
+    assert professional_reads(own, profile(), None, m, NOW, consent=True) == Refusal.NOT_FOUND
+    assert record_basis(other, profile(), NOW, consent=True) == A.AUTHOR
+    assert not document_visible(other, profile(), doc(), A.AUTHOR, m, NOW)
+    assert not document_visible(other, profile(), doc(), A.CONSENT, m, NOW)
+
+
+def test_an_organisation_may_not_release_in_the_name_of_a_blocked_author() -> None:
+    from functions.identity.principal import Organisation
+    from functions.records.policy import may_release
+
+    hospital = Organisation(finess=AUTHOR_ORG)
+    invisible = doc(invisible=True)
+    assert may_release(hospital, profile(), invisible)
+    by_blocked = invisible.model_copy(update={"author": invisible.author.model_copy(
+        update={"rpps": BLOCKED.rpps, "by_organisation": True})})
+    assert not may_release(hospital, profile(), by_blocked)
+    assert not may_release(Organisation(finess="690000002"), profile(), invisible)

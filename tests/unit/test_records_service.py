@@ -130,7 +130,7 @@ def test_a_patient_without_a_space_is_not_found(deps: service.RecordDeps) -> Non
 def test_verified_bytes_join_the_record_with_a_trace_and_a_notification(deps: service.RecordDeps) -> None:
     doc_id = uploaded(deps)
     assert service.verify_upload(deps, f"uploads/{doc_id}") is service.VerificationOutcome.ACCEPTED
-    doc, url = service.read_own_document(deps, PATIENT, doc_id)
+    doc, url = service.read_own_document(deps, PATIENT, INS, doc_id)
     assert doc.status is DocumentStatus.AVAILABLE and url is not None
     blobs = deps.blobs
     assert isinstance(blobs, FakeBlobStore)
@@ -156,7 +156,7 @@ def test_a_second_upload_to_an_accepted_document_is_discarded(deps: service.Reco
     blobs.put(f"uploads/{doc_id}", b"%PDF-1.4 swapped!!!!!", "application/pdf", INS)
     assert service.verify_upload(deps, f"uploads/{doc_id}") is service.VerificationOutcome.IGNORED
     assert blobs.quarantine == {}
-    doc, _ = service.read_own_document(deps, PATIENT, doc_id)
+    doc, _ = service.read_own_document(deps, PATIENT, INS, doc_id)
     assert blobs.records[doc.record_key] == PDF
 
 
@@ -175,7 +175,7 @@ def test_an_upload_that_differs_from_its_declaration_is_rejected_and_leaves_noth
     assert isinstance(blobs, FakeBlobStore)
     assert blobs.quarantine == {} and blobs.records == {}
     with pytest.raises(NotFound):
-        service.read_own_document(deps, PATIENT, doc_id)
+        service.read_own_document(deps, PATIENT, INS, doc_id)
 
 
 def test_a_text_file_declared_as_pdf_is_rejected(deps: service.RecordDeps) -> None:
@@ -191,9 +191,10 @@ def test_someone_elses_document_answers_like_a_missing_one(deps: service.RecordD
     service.verify_upload(deps, f"uploads/{doc_id}")
     physio = Professional(rpps="10000000003", profession="70", finess="690000002")  # lab reports: not in matrix
     errors = []
-    calls: tuple[Callable[[], object], ...] = (lambda: service.read_own_document(deps, Citizen(ins=OTHER_INS), doc_id),
-                 lambda: service.read_own_document(deps, PATIENT, "doc_" + "0" * 26),
-                 lambda: service.read_own_document(deps, PATIENT, "../../etc/passwd"),
+    calls: tuple[Callable[[], object], ...] = (
+                 lambda: service.read_own_document(deps, Citizen(ins=OTHER_INS), OTHER_INS, doc_id),
+                 lambda: service.read_own_document(deps, PATIENT, INS, "doc_" + "0" * 26),
+                 lambda: service.read_own_document(deps, PATIENT, INS, "../../etc/passwd"),
                  lambda: access_service.read_patient_document(access(deps), physio, INS, doc_id, True))
     for call in calls:
         with pytest.raises(NotFound) as err:
@@ -207,7 +208,7 @@ def test_the_holder_lists_available_documents_and_own_uploads_only(deps: service
     service.verify_upload(deps, f"uploads/{accepted}")
     uploaded(deps, key="upload-0002")  # a hospital document still pending: not shown
     own, _ = service.request_upload(deps, PATIENT, INS, upload_body(b"%PDF-1.4 mine"), "upload-0003")
-    docs, _ = service.list_own_documents(deps, PATIENT, ListFilter().to_domain(), None, 20)
+    docs, _ = service.list_own_documents(deps, PATIENT, INS, ListFilter().to_domain(), None, 20)
     assert {d.document_id for d in docs} == {accepted, own.document_id}
     assert control(deps).actions(INS)[0] == TraceAction.DOCUMENT_LISTED
 
@@ -218,10 +219,10 @@ def test_the_holder_deletes_own_uploads_but_not_professional_documents(deps: ser
     own = uploaded(deps, who=PATIENT, key="upload-0002")
     service.verify_upload(deps, f"uploads/{own}")
     with pytest.raises(Forbidden):
-        service.delete_own_document(deps, PATIENT, pro_doc)
-    service.delete_own_document(deps, PATIENT, own)
+        service.delete_own_document(deps, PATIENT, INS, pro_doc)
+    service.delete_own_document(deps, PATIENT, INS, own)
     with pytest.raises(NotFound):
-        service.read_own_document(deps, PATIENT, own)
+        service.read_own_document(deps, PATIENT, INS, own)
     blobs = deps.blobs
     assert isinstance(blobs, FakeBlobStore)
     assert len(blobs.records) == 1
@@ -230,7 +231,7 @@ def test_the_holder_deletes_own_uploads_but_not_professional_documents(deps: ser
 
 def test_a_document_deleted_while_pending_discards_a_late_upload(deps: service.RecordDeps) -> None:
     own = uploaded(deps, who=PATIENT)
-    service.delete_own_document(deps, PATIENT, own)
+    service.delete_own_document(deps, PATIENT, INS, own)
     blobs = deps.blobs
     assert isinstance(blobs, FakeBlobStore)
     blobs.put(f"uploads/{own}", PDF, "application/pdf", INS)

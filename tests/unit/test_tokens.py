@@ -259,3 +259,34 @@ def test_no_bearer_token_is_missing_token() -> None:
     with pytest.raises(Unauthenticated) as refused:
         authenticate(VERIFIER, CITIZEN.issuer, LOGINS, None)
     assert refused.value.code == "missing_token"
+
+
+def test_a_professional_token_brings_the_professionals_name() -> None:
+    """Given Pro Santé Connect's given_name/family_name, When authenticated, Then the patient will read the name."""
+    who = auth(sign(claims(iss=PRO.issuer, rpps="10000000001", profession="10", finess="750000001",
+                           given_name="Claire", family_name="Martin")))
+    assert isinstance(who, Professional) and who.name == "Claire Martin"
+    by_name = auth(sign(claims(iss=PRO.issuer, rpps="10000000001", profession="10", finess="750000001",
+                               name="Dr Claire Martin")))
+    assert isinstance(by_name, Professional) and by_name.name == "Dr Claire Martin"
+
+
+def test_an_organisation_token_is_the_organisation_with_its_name() -> None:
+    """Given a client-credentials token (FINESS, no RPPS), Then the caller is the organisation, named."""
+    who = auth(sign(claims(iss=PRO.issuer, finess="750000001", organisation_name="Hôpital Saint-Louis")))
+    assert who == Organisation(finess="750000001", name="Hôpital Saint-Louis")
+
+
+@pytest.mark.parametrize("raw", ["", "   ", 42, None, ["Martin"], "\u202e\n\t"])
+def test_a_missing_or_unusable_name_claim_is_no_name_not_a_refusal(raw: Any) -> None:
+    who = auth(sign(claims(iss=PRO.issuer, finess="750000001", organisation_name=raw)))
+    assert who == Organisation(finess="750000001")
+
+
+def test_a_name_claim_loses_line_breaks_and_bidi_controls_and_is_bounded() -> None:
+    """A name lands in trace lists and notification titles: no line break, no right-to-left override, no essay."""
+    who = auth(sign(claims(iss=PRO.issuer, finess="750000001",
+                           organisation_name="Hôpital\n\u202eX\u200b  Nord " + "y" * 500)))
+    assert isinstance(who, Organisation) and who.name is not None
+    assert who.name.startswith("Hôpital X Nord ") and len(who.name) == 120
+    assert not any(c in who.name for c in "\n\u202e\u200b")

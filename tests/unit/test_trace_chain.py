@@ -91,3 +91,25 @@ def test_an_export_signed_by_another_key_is_refused() -> None:
     traces, head = chain()
     export = build(INS, traces, head, T0, LocalSigner())
     assert any("signature" in p for p in check(export, LocalSigner().public_der()))
+
+
+def test_an_entry_stored_before_names_were_kept_still_recomputes_to_its_hash() -> None:
+    """Given an entry hashed when an actor had only kind, id, organisation and profession, When names were added
+    to actors, Then the stored chain still verifies (an old record must not read as tampered)."""
+    import hashlib
+
+    old_body = {"patient_ins": INS, "trace_id": "00ff00ff00ff00ff", "at": "2026-11-23T08:00:00Z",
+                "actor": {"kind": "professional", "id": "10000000001", "organisation": "750000001",
+                          "profession": "10"},
+                "action": "document.read", "document_id": "doc_1", "reason": None, "seq": 1,
+                "prev_hash": "0" * 64}
+    stored_hash = hashlib.sha256(json.dumps(old_body, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+    entry = Trace.model_validate({**old_body, "hash": stored_hash})
+    assert verify_chain([entry], ChainHead(seq=1, hash=stored_hash)) == []
+
+
+def test_an_actors_name_is_part_of_what_the_hash_protects() -> None:
+    traces, head = link(ChainHead(), [Trace.new(INS, T0, Actor(kind="organisation", id="750000001",
+                                                               name="Hôpital Nord"), TraceAction.DOCUMENT_READ)])
+    renamed = traces[0].model_copy(update={"actor": traces[0].actor.model_copy(update={"name": "Autre"})})
+    assert verify_chain(traces, head) == [] and verify_chain([renamed], head) != []

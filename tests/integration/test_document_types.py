@@ -96,3 +96,33 @@ def test_a_document_stored_with_a_retired_code_stays_readable(stack: Stack,
     export = stack.call("GET", "/v1/me/traces/export", patient)
     assert export.status_code == 200
     assert doc_id in export.json()["payload"]
+
+
+# ---- discovery: software finds the accepted types and who reads them -------------------------------------------
+
+
+def test_software_discovers_the_108_dmp_types_with_their_class_and_heading(stack: Stack) -> None:
+    answer = stack.call("GET", "/v1/reference/document-types", {**stack.professional()})
+    assert answer.status_code == 200
+    types = {t["code"]: t for t in answer.json()["items"]}
+    assert len(types) == 108 and all(t["accepted"] for t in types.values())
+    assert types["15507-7"]["class_code"] == "10" and types["EXPPAT_3"]["category"] == "directives_anticipees"
+    assert "51851-4" not in types
+
+
+def test_retired_codes_show_only_when_asked_and_an_unknown_heading_is_a_422(stack: Stack) -> None:
+    _, patient = stack.citizen()
+    everything = stack.call("GET", "/v1/reference/document-types?include_retired=true", patient).json()["items"]
+    assert {t["code"] for t in everything if not t["accepted"]} == {"51851-4", "42348-3"}
+    biology = stack.call("GET", "/v1/reference/document-types?category=biologie", patient).json()["items"]
+    assert biology and {t["category"] for t in biology} == {"biologie"}
+    unknown = stack.call("GET", "/v1/reference/document-types?category=astrologie", patient)
+    assert unknown.status_code == 422 and unknown.json()["error"]["code"] == "unknown_category"
+
+
+def test_software_discovers_which_profession_reads_which_type(stack: Stack) -> None:
+    answer = stack.call("GET", "/v1/reference/professions", stack.organisation())
+    assert answer.status_code == 200
+    professions = {p["code"]: p for p in answer.json()["items"]}
+    assert "15507-7" in professions["10"]["document_types"]  # a physician reads an emergency-visit report
+    assert professions["21"]["label"]  # pharmacists are listed by name

@@ -84,6 +84,9 @@ RULES: dict[tuple[str, str], tuple[Any, dict[str, int]]] = {
     ("DELETE", "/v1/me/reminders/{reminder_id}"): (None, statuses(citizen=404)),
     ("GET", "/v1/me/prevention"): (None, statuses(citizen=200)),
     ("PATCH", "/v1/me/prevention/{code}"): ({"status": "DONE", "date": "2026-01-10"}, statuses(citizen=422)),
+    # discovery, for every authenticated caller
+    ("GET", "/v1/reference/document-types"): (None, statuses(citizen=200, pros=200, blocked=200, organisation=200)),
+    ("GET", "/v1/reference/professions"): (None, statuses(citizen=200, pros=200, blocked=200, organisation=200)),
     ("GET", "/v1/me/notification-preferences"): (None, statuses(citizen=200)),
     ("PUT", "/v1/me/notification-preferences"): ({"preferences": {}}, statuses(citizen=200)),
 }

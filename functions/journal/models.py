@@ -30,6 +30,17 @@ class Practitioner(Protocol):
     profession: str
 
 
+@runtime_checkable
+class SpaceHolder(Protocol):
+    """What the journal knows of a citizen principal (identity's `Citizen`): the INS of their own space and the
+    keyed pseudonym that names them without it."""
+
+    ins: str
+
+    @property
+    def pseudonym(self) -> str: ...
+
+
 class TraceAction(StrEnum):
     DOCUMENT_UPLOAD_REQUESTED = "document.upload_requested"
     DOCUMENT_VERIFIED = "document.verified"
@@ -57,7 +68,7 @@ class TraceAction(StrEnum):
 class Actor(BaseModel):
     model_config = ConfigDict(frozen=True)
 
-    kind: Literal["patient", "professional", "system"]
+    kind: Literal["patient", "professional", "system", "citizen"]  # citizen: acting on a space not their own
     id: str
     organisation: str | None = None
     profession: str | None = None
@@ -73,6 +84,15 @@ class Actor(BaseModel):
     @classmethod
     def system(cls, name: str) -> Actor:
         return cls(kind="system", id=name)
+
+    @classmethod
+    def acting_on(cls, principal: object, space: str) -> Actor:
+        """Who acts on `space`: the holder when it is their own; a citizen acting on someone else's (a family
+        member, a caregiver: `functions.identity.spaces.space_of` decides) is named by their pseudonym, never by
+        their INS, so the holder's traces tell them apart without disclosing it."""
+        if isinstance(principal, SpaceHolder) and principal.ins != space:
+            return cls(kind="citizen", id=principal.pseudonym)
+        return cls.of(principal)
 
 
 class ChainHead(BaseModel):

@@ -58,7 +58,7 @@ def _seed(population: int, shards: int, rng: random.Random, day: date, first_ins
     """The mix: 70 % of spaces have an e-mail address, 10 % of those turned appointment e-mails off; 7 % have an
     appointment tomorrow (reminder the day before), 4 % a monthly personal reminder falling today (1 % have both),
     1 % a prevention item entering its window today (a 50th birthday); the rest have nothing due today."""
-    from functions.accounts.storage import SpaceItem, space_key
+    from functions.accounts.storage import SpaceItem, space_key, switches_json
     from functions.agenda.calendar import PreventionRecord, PreventionStatus
     from functions.agenda.models import Appointment, DueEntry, Prevention, Reminder, Repeat, new_id, shard_of
     from functions.agenda.service import appointment_due, prevention_due, reminder_due
@@ -86,8 +86,11 @@ def _seed(population: int, shards: int, rng: random.Random, day: date, first_ins
             ins = with_key(f"{sex}{rng.randint(30, 99):02d}{rng.randint(1, 12):02d}75{n:06d}")
             email = f"p{n}@example.org" if rng.random() < 0.7 else None
             prefs = appointment_mail_off if email and rng.random() < 0.1 else NotificationPreferences()
-            spaces.save(SpaceItem(space_key(ins), ins=ins, status="open", created_at=now, email=email))
-            if prefs is appointment_mail_off:
+            chose = prefs is appointment_mail_off
+            # as the preferences route writes them: PREFS, and the switches copied onto the space item
+            spaces.save(SpaceItem(space_key(ins), ins=ins, status="open", created_at=now, email=email,
+                                  switches=switches_json(prefs) if chose else None))
+            if chose:
                 choices.save(preferences_item(ins, prefs))
             roll = rng.random()
             due: list[DueEntry] = []

@@ -15,11 +15,11 @@ from functions.shared.cursor import Page, PageRequest
 bp = Blueprint(__name__)
 
 
-def _profile(who: Citizen) -> models.AccessProfile:
-    """The holder's access profile (one Query), which the read routes below each show a part of."""
+def _profile(space: str) -> models.AccessProfile:
+    """The access profile of the space acted on (one Query), which the read routes below each show a part of."""
     from functions.access import service
 
-    return service.profile_of(deps.access(), who)
+    return service.profile_of(deps.access(), space)
 
 
 def consent_presented() -> bool:
@@ -56,7 +56,7 @@ def emergency_access(who: Professional, ins: str, body: api.EmergencyIn) -> api.
 
 @route(bp, "GET", "/v1/me/care-team", role="citizen", response=api.CareTeamOut)
 def my_care_team(who: Citizen, space: str) -> api.CareTeamOut:
-    return api.CareTeamOut.from_domain(_profile(who).care_team)
+    return api.CareTeamOut.from_domain(_profile(space).care_team)
 
 
 @route(bp, "POST", "/v1/me/care-team", role="citizen", request=api.RppsIn, response=api.CareTeamMemberOut,
@@ -64,20 +64,20 @@ def my_care_team(who: Citizen, space: str) -> api.CareTeamOut:
 def my_care_team_add(who: Citizen, space: str, body: api.RppsIn) -> api.CareTeamMemberOut:
     from functions.access import service
 
-    return api.CareTeamMemberOut.from_domain(service.add_to_care_team(deps.access(), who, body.rpps))
+    return api.CareTeamMemberOut.from_domain(service.add_to_care_team(deps.access(), who, space, body.rpps))
 
 
 @route(bp, "DELETE", "/v1/me/care-team/{rpps}", role="citizen", response=api.RppsStatusOut, errors=(404,))
 def my_care_team_remove(who: Citizen, space: str, rpps: str) -> api.RppsStatusOut:
     from functions.access import service
 
-    service.remove_from_care_team(deps.access(), who, rpps)
+    service.remove_from_care_team(deps.access(), who, space, rpps)
     return api.RppsStatusOut(rpps=rpps, status="removed")
 
 
 @route(bp, "GET", "/v1/me/blocked-professionals", role="citizen", response=api.BlockedOut)
 def my_blocks(who: Citizen, space: str) -> api.BlockedOut:
-    return api.BlockedOut.from_domain(_profile(who).blocked)
+    return api.BlockedOut.from_domain(_profile(space).blocked)
 
 
 @route(bp, "POST", "/v1/me/blocked-professionals", role="citizen", request=api.RppsIn, response=api.RppsStatusOut,
@@ -85,7 +85,7 @@ def my_blocks(who: Citizen, space: str) -> api.BlockedOut:
 def my_blocks_add(who: Citizen, space: str, body: api.RppsIn) -> api.RppsStatusOut:
     from functions.access import service
 
-    service.block(deps.access(), who, body.rpps)
+    service.block(deps.access(), who, space, body.rpps)
     return api.RppsStatusOut(rpps=body.rpps, status="blocked")
 
 
@@ -94,7 +94,7 @@ def my_blocks_add(who: Citizen, space: str, body: api.RppsIn) -> api.RppsStatusO
 def my_blocks_remove(who: Citizen, space: str, rpps: str) -> api.RppsStatusOut:
     from functions.access import service
 
-    service.unblock(deps.access(), who, rpps)
+    service.unblock(deps.access(), who, space, rpps)
     return api.RppsStatusOut(rpps=rpps, status="unblocked")
 
 
@@ -102,7 +102,7 @@ def my_blocks_remove(who: Citizen, space: str, rpps: str) -> api.RppsStatusOut:
 def my_administrator(who: Citizen, space: str, body: api.RppsIn) -> api.RppsOut:
     from functions.access import service
 
-    service.name_administrator(deps.access(), who, body.rpps)
+    service.name_administrator(deps.access(), who, space, body.rpps)
     return api.RppsOut(rpps=body.rpps)
 
 
@@ -110,13 +110,13 @@ def my_administrator(who: Citizen, space: str, body: api.RppsIn) -> api.RppsOut:
 def my_administrator_remove(who: Citizen, space: str) -> api.RemovedOut:
     from functions.access import service
 
-    service.remove_administrator(deps.access(), who)
+    service.remove_administrator(deps.access(), who, space)
     return api.RemovedOut()
 
 
 @route(bp, "GET", "/v1/me/settings", role="citizen", response=api.SettingsOut)
 def my_settings(who: Citizen, space: str) -> api.SettingsOut:
-    return api.SettingsOut.from_domain(_profile(who).settings)
+    return api.SettingsOut.from_domain(_profile(space).settings)
 
 
 @route(bp, "PUT", "/v1/me/settings", role="citizen", request=models.PatientSettings, response=api.SettingsOut,
@@ -124,9 +124,9 @@ def my_settings(who: Citizen, space: str) -> api.SettingsOut:
 def my_settings_put(who: Citizen, space: str, body: models.PatientSettings) -> api.SettingsOut:
     from functions.access import service
 
-    return api.SettingsOut.from_domain(service.change_settings(deps.access(), who, body))
+    return api.SettingsOut.from_domain(service.change_settings(deps.access(), who, space, body))
 
 
 @route(bp, "GET", "/v1/me/professionals", role="citizen", response=api.ProfessionalsOut)
 def my_professionals(who: Citizen, space: str) -> api.ProfessionalsOut:
-    return api.ProfessionalsOut.from_domain(_profile(who))
+    return api.ProfessionalsOut.from_domain(_profile(space))

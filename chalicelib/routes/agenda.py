@@ -54,27 +54,27 @@ def declare_items(k: AgendaKind) -> None:
 
     @route(bp, "GET", k.path, role="citizen", paginated=True, response=k.page, name=f"my_{k.singular}s")
     def listing(who: Citizen, space: str, page: PageRequest) -> BaseModel:
-        items, nxt = k.call("list", who, page.cursor, page.limit)
+        items, nxt = k.call("list", space, page.cursor, page.limit)
         return k.page(items=[k.out.from_domain(i) for i in items], next=nxt)
 
     @route(bp, "POST", k.path, role="citizen", request=k.body_in, response=k.out, status=201, errors=(409, 422),
            name=f"my_{k.singular}_create")
     def create(who: Citizen, space: str, body: BaseModel) -> BaseModel:
-        return k.out.from_domain(k.call("create", who, body))  # type: ignore[no-any-return]
+        return k.out.from_domain(k.call("create", space, body))  # type: ignore[no-any-return]
 
     @route(bp, "GET", item, role="citizen", response=k.out, errors=(404,), name=f"my_{k.singular}")
     def read(who: Citizen, space: str, **ids: str) -> BaseModel:
-        return k.out.from_domain(k.call("read", who, ids[k.id_param]))  # type: ignore[no-any-return]
+        return k.out.from_domain(k.call("read", space, ids[k.id_param]))  # type: ignore[no-any-return]
 
     @route(bp, "PATCH", item, role="citizen", request=k.patch_in, response=k.out, errors=(404, 409, 422),
            name=f"my_{k.singular}_update")
     def update(who: Citizen, space: str, body: BaseModel, **ids: str) -> BaseModel:
-        return k.out.from_domain(k.call("update", who, ids[k.id_param], body))  # type: ignore[no-any-return]
+        return k.out.from_domain(k.call("update", space, ids[k.id_param], body))  # type: ignore[no-any-return]
 
     @route(bp, "DELETE", item, role="citizen", response=k.deleted_out, errors=(404, 409),
            name=f"my_{k.singular}_delete")
     def delete(who: Citizen, space: str, **ids: str) -> BaseModel:
-        k.call("delete", who, ids[k.id_param])
+        k.call("delete", space, ids[k.id_param])
         return k.deleted_out.model_validate({k.id_param: ids[k.id_param]})
 
 
@@ -86,7 +86,7 @@ for _kind in KINDS:
 def my_prevention(who: Citizen, space: str) -> api.PreventionOut:
     from functions.agenda import calendar, service
 
-    items, reason, next_on = service.read_prevention(deps.agenda(), who)
+    items, reason, next_on = service.read_prevention(deps.agenda(), space)
     return api.PreventionOut(calendar_version=calendar.calendar().version, reason=reason, next_reminder_on=next_on,
                              items=[api.PreventionItemOut.from_domain(i) for i in items])
 
@@ -97,4 +97,4 @@ def my_prevention_record(who: Citizen, space: str, code: str, body: api.Preventi
 
     from functions.agenda import service
 
-    return api.PreventionRecordOut.from_domain(code, service.record_prevention(deps.agenda(), who, code, body))
+    return api.PreventionRecordOut.from_domain(code, service.record_prevention(deps.agenda(), space, code, body))

@@ -18,7 +18,7 @@ bp = Blueprint(__name__)
 def my_traces(who: Citizen, space: str, page: PageRequest) -> Page[api.TraceOut]:
     from functions.audit import service
 
-    items, nxt = service.list_traces(deps.traces(), who, page.cursor, page.limit)
+    items, nxt = service.list_traces(deps.traces(), space, page.cursor, page.limit)
     return Page(items=[api.TraceOut.from_domain(t) for t in items], next=nxt)
 
 
@@ -26,4 +26,4 @@ def my_traces(who: Citizen, space: str, page: PageRequest) -> Page[api.TraceOut]
 def my_traces_export(who: Citizen, space: str) -> SignedExport:
     from functions.audit import service
 
-    return service.export_traces(deps.traces(), deps.journal(), deps.trace_signer(), deps.clock(), who)
+    return service.export_traces(deps.traces(), deps.journal(), deps.trace_signer(), deps.clock(), who, space)

@@ -17,7 +17,7 @@ bp = Blueprint(__name__)
 def my_notifications(who: Citizen, space: str, page: PageRequest) -> Page[api.NotificationOut]:
     from functions.notifications import service
 
-    items, nxt = service.list_notifications(deps.notifications(), who, page.cursor, page.limit)
+    items, nxt = service.list_notifications(deps.notifications(), space, page.cursor, page.limit)
     return Page(items=[api.NotificationOut.from_domain(n) for n in items], next=nxt)
 
 
@@ -25,7 +25,7 @@ def my_notifications(who: Citizen, space: str, page: PageRequest) -> Page[api.No
 def my_notification_preferences(who: Citizen, space: str) -> api.PreferencesOut:
     from functions.notifications import service
 
-    return api.PreferencesOut.from_domain(service.read_preferences(deps.notifications(), who))
+    return api.PreferencesOut.from_domain(service.read_preferences(deps.notifications(), space))
 
 
 @route(bp, "PUT", "/v1/me/notification-preferences", role="citizen", request=api.PreferencesIn,
@@ -33,5 +33,5 @@ def my_notification_preferences(who: Citizen, space: str) -> api.PreferencesOut:
 def my_notification_preferences_put(who: Citizen, space: str, body: api.PreferencesIn) -> api.PreferencesOut:
     from functions.notifications import service
 
-    prefs = service.replace_preferences(deps.notifications(), who, body.to_domain())
+    prefs = service.replace_preferences(deps.notifications(), deps.spaces(), space, body.to_domain())
     return api.PreferencesOut.from_domain(prefs)

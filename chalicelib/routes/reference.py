@@ -7,11 +7,12 @@ from __future__ import annotations
 from chalice.app import Blueprint
 
 from chalicelib.edge import route
+from chalicelib.registry import Role
 from functions.identity.principal import Citizen, Organisation, Professional
 from functions.reference import api
 
 bp = Blueprint(__name__)
-ANYONE = ("citizen", "professional", "organisation")
+ANYONE: tuple[Role, ...] = ("citizen", "professional", "organisation")
 
 
 @route(bp, "GET", "/v1/reference/document-types", role=ANYONE, query=api.DocumentTypeQueryIn,

@@ -261,52 +261,53 @@ def request_emergency_access(deps: AccessDeps[D], who: Professional, patient: st
 
 
 # ---- the holder's controls --------------------------------------------------------------------------------
+# `who` acts, `space` is acted on (the edge resolves it once: `functions.identity.spaces.space_of`). Today they are
+# the same person; family and caregiver access will change only that function, not these.
 
 
-def _own(deps: AccessDeps[D], who: Citizen, action: TraceAction, change: AccessChange,
+def _own(deps: AccessDeps[D], who: Citizen, space: str, action: TraceAction, change: AccessChange,
          subject: str | None = None) -> None:
-    trace = Trace.new(who.ins, deps.clock.now(), Actor.of(who), action, reason=subject)
-    deps.control.write(who.ins, ControlWrite(traces=[trace], changes=[change]))
+    trace = Trace.new(space, deps.clock.now(), Actor.acting_on(who, space), action, reason=subject)
+    deps.control.write(space, ControlWrite(traces=[trace], changes=[change]))
 
 
-def profile_of(deps: AccessDeps[D], who: Citizen) -> AccessProfile:
-    return deps.control.profile(who.ins)
+def profile_of(deps: AccessDeps[D], space: str) -> AccessProfile:
+    return deps.control.profile(space)
 
 
-def add_to_care_team(deps: AccessDeps[D], who: Citizen, rpps: str) -> CareTeamMember:
+def add_to_care_team(deps: AccessDeps[D], who: Citizen, space: str, rpps: str) -> CareTeamMember:
     """The care team is the patient's declaration: only this puts a professional in it."""
     member = CareTeamMember(rpps=rpps, since=deps.clock.now())
-    _own(deps, who, TraceAction.CARE_TEAM_ADDED, CareTeamAdded(member=member), subject=rpps)
+    _own(deps, who, space, TraceAction.CARE_TEAM_ADDED, CareTeamAdded(member=member), subject=rpps)
     return member
 
 
-def remove_from_care_team(deps: AccessDeps[D], who: Citizen, rpps: str) -> None:
-    if rpps not in profile_of(deps, who).care_team:
+def remove_from_care_team(deps: AccessDeps[D], who: Citizen, space: str, rpps: str) -> None:
+    if rpps not in profile_of(deps, space).care_team:
         raise NotFound("care team member")
-    _own(deps, who, TraceAction.CARE_TEAM_REMOVED, CareTeamRemoved(rpps=rpps), subject=rpps)
+    _own(deps, who, space, TraceAction.CARE_TEAM_REMOVED, CareTeamRemoved(rpps=rpps), subject=rpps)
 
 
-def block(deps: AccessDeps[D], who: Citizen, rpps: str) -> None:
-    _own(deps, who, TraceAction.PROFESSIONAL_BLOCKED, Blocked(rpps=rpps, at=deps.clock.now()), subject=rpps)
+def block(deps: AccessDeps[D], who: Citizen, space: str, rpps: str) -> None:
+    _own(deps, who, space, TraceAction.PROFESSIONAL_BLOCKED, Blocked(rpps=rpps, at=deps.clock.now()), subject=rpps)
 
 
-def unblock(deps: AccessDeps[D], who: Citizen, rpps: str) -> None:
-    if rpps not in profile_of(deps, who).blocked:
+def unblock(deps: AccessDeps[D], who: Citizen, space: str, rpps: str) -> None:
+    if rpps not in profile_of(deps, space).blocked:
         raise NotFound("blocked professional")
-    _own(deps, who, TraceAction.PROFESSIONAL_UNBLOCKED, Unblocked(rpps=rpps), subject=rpps)
+    _own(deps, who, space, TraceAction.PROFESSIONAL_UNBLOCKED, Unblocked(rpps=rpps), subject=rpps)
 
 
-def name_administrator(deps: AccessDeps[D], who: Citizen, rpps: str) -> None:
-    _own(deps, who, TraceAction.ADMINISTRATOR_NAMED, AdministratorNamed(rpps=rpps), subject=rpps)
+def name_administrator(deps: AccessDeps[D], who: Citizen, space: str, rpps: str) -> None:
+    _own(deps, who, space, TraceAction.ADMINISTRATOR_NAMED, AdministratorNamed(rpps=rpps), subject=rpps)
 
 
-def remove_administrator(deps: AccessDeps[D], who: Citizen) -> None:
-    if profile_of(deps, who).administrator is None:
+def remove_administrator(deps: AccessDeps[D], who: Citizen, space: str) -> None:
+    if profile_of(deps, space).administrator is None:
         raise NotFound("administrator")
-    _own(deps, who, TraceAction.ADMINISTRATOR_REMOVED, AdministratorRemoved())
+    _own(deps, who, space, TraceAction.ADMINISTRATOR_REMOVED, AdministratorRemoved())
 
 
-def change_settings(deps: AccessDeps[D], who: Citizen, settings: PatientSettings) -> PatientSettings:
-    _own(deps, who, TraceAction.SETTINGS_CHANGED, SettingsChanged(settings=settings))
+def change_settings(deps: AccessDeps[D], who: Citizen, space: str, settings: PatientSettings) -> PatientSettings:
+    _own(deps, who, space, TraceAction.SETTINGS_CHANGED, SettingsChanged(settings=settings))
     return settings
-

@@ -7,6 +7,8 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict
 
+from functions.notifications.models import NotificationPreferences
+
 
 class SpaceStatus(StrEnum):
     OPEN = "open"
@@ -34,13 +36,17 @@ class Space(BaseModel):
 
 
 class Contact(BaseModel):
-    """What delivering a notification needs of a space: is it open, and where to e-mail (if anywhere)."""
+    """What delivering a notification needs of a space: is it open, where to e-mail (if anywhere), and the
+    holder's in-app/e-mail switches. The switches are a copy the preferences route keeps on the space item, in the
+    transaction that writes the preferences themselves (notifications' `PREFS` item), so that delivery reads one
+    item per person; a space whose item has none has the defaults (every channel on)."""
 
     model_config = ConfigDict(frozen=True)
 
     ins: str
     status: SpaceStatus
     email: str | None = None
+    preferences: NotificationPreferences = NotificationPreferences()
 
     @property
     def is_open(self) -> bool:

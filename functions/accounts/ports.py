@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Protocol
 
 from functions.accounts.models import Contact, Space
+from functions.notifications.models import NotificationPreferences
 from functions.shared.lookup import BatchLookup
 from functions.shared.staging import Staged
 
@@ -24,8 +25,14 @@ class SpaceDirectory(Protocol):
     def resolve_login(self, issuer: str, subject: str) -> str | None: ...
 
     def contacts(self, ins: list[str]) -> BatchLookup[dict[str, Contact]]:
-        """The contacts of many spaces, as keys for a batch read shared with other owners (reminder delivery
-        reads contacts and preferences in one BatchGetItem). Spaces that do not exist are left out."""
+        """The contacts of many spaces (switches included), as keys for a batch read shared with other owners
+        (reminder delivery reads contacts and prevention items in one BatchGetItem). Spaces that do not exist
+        are left out."""
+        ...
+
+    def notification_switches(self, ins: str, prefs: NotificationPreferences) -> Staged:
+        """The holder's switches written onto their space item, for the preferences' transaction (label
+        `space`: it fails when the space does not exist). Fits `functions.notifications.ports.ContactSwitches`."""
         ...
 
     def open_condition(self, ins: str) -> Staged:

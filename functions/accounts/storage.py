@@ -3,6 +3,7 @@ accounts touches `SpaceItem`; other capabilities go through `functions.accounts.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -12,6 +13,7 @@ from pynamodb.exceptions import PutError
 from pynamodb.models import Model
 
 from functions.accounts.models import Contact, Space, SpaceStatus
+from functions.notifications.models import NotificationPreferences
 from functions.shared.dynamo import error_code
 from functions.shared.lookup import BatchLookup
 from functions.shared.privacy import digest
@@ -31,6 +33,19 @@ class SpaceItem(Model):
     activated_at = UTCDateTimeAttribute(null=True)
     birth_date = UnicodeAttribute(null=True)
     email = UnicodeAttribute(null=True)
+    # The holder's notification switches (JSON of NotificationPreferences), a copy kept by the preferences route
+    # beside notifications' PREFS item in one transaction: delivery reads them with the contact, one key a person.
+    # Absent (never chosen, or a space from before the copy): every channel on.
+    switches = UnicodeAttribute(null=True)
+
+
+def switches_json(prefs: NotificationPreferences) -> str:
+    """How the switches are kept on the space item (the bench seeds spaces with it)."""
+    return json.dumps(prefs.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+
+
+def switches_from(raw: str | None) -> NotificationPreferences:
+    return NotificationPreferences.model_validate(json.loads(raw)) if raw else NotificationPreferences()
 
 
 def space_key(ins: str) -> str:
@@ -49,6 +64,17 @@ class _SpaceIsOpen:
         tx.check("space", SpaceItem, space_key(self.ins), None, SpaceItem.status == SpaceStatus.OPEN.value)
 
 
+@dataclass(frozen=True)
+class _Switches:
+    ins: str
+    prefs: NotificationPreferences
+
+    def stage(self, tx: WriteSink) -> None:
+        # an update, not a put: the rest of the item (status, e-mail, activation) is not this write's to change
+        tx.update("space", SpaceItem(space_key(self.ins)), [SpaceItem.switches.set(switches_json(self.prefs))],
+                  SpaceItem.status.exists())
+
+
 def space_is_open(ins: str) -> Staged:
     """A condition-check for another owner's transaction (a declaration, a professional's trace): it commits only
     while the space exists and is open; a failure is labelled `space`."""
@@ -63,7 +89,8 @@ class _Contacts:
         return [(SpaceItem, space_key(i), None) for i in sorted(set(self.ins))]
 
     def parse(self, items: list[Any]) -> dict[str, Contact]:
-        return {item.ins: Contact(ins=item.ins, status=SpaceStatus(item.status), email=item.email)
+        return {item.ins: Contact(ins=item.ins, status=SpaceStatus(item.status), email=item.email,
+                                  preferences=switches_from(item.switches))
                 for item in items if isinstance(item, SpaceItem) and item.status}
 
 
@@ -117,6 +144,9 @@ class DynamoSpaceStore:
 
     def contacts(self, ins: list[str]) -> BatchLookup[dict[str, Contact]]:
         return _Contacts(list(ins))
+
+    def notification_switches(self, ins: str, prefs: NotificationPreferences) -> Staged:
+        return _Switches(ins, prefs)
 
     def open_condition(self, ins: str) -> Staged:
         return space_is_open(ins)

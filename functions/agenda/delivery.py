@@ -1,5 +1,6 @@
-"""What reminder delivery decides and commits, without I/O: who can be told (their space's contact and their
-preferences), the effect of one reminder of one day, and how its commit ended."""
+"""What reminder delivery decides and commits, without I/O: the effect of one reminder of one day, and how its
+commit ended. Who can be told is the space's contact (accounts' `Contact`: open or not, e-mail address, and the
+holder's switches, read together as one item)."""
 
 from __future__ import annotations
 
@@ -7,19 +8,8 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict
 
-from functions.accounts.models import Contact
 from functions.agenda.models import DueEntry
-from functions.notifications.models import Notification, NotificationPreferences
-
-
-class Recipient(BaseModel):
-    """A space's contact (accounts) with the holder's preferences (notifications), read together."""
-
-    model_config = ConfigDict(frozen=True)
-
-    contact: Contact
-    preferences: NotificationPreferences = NotificationPreferences()
-
+from functions.notifications.models import Notification
 
 EffectKey = tuple[str, str]
 

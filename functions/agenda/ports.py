@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import date
 from typing import Protocol
 
-from functions.agenda.delivery import Effect, EffectKey, Outcome, Recipient
+from functions.accounts.models import Contact
+from functions.agenda.delivery import Effect, EffectKey, Outcome
 from functions.agenda.models import Appointment, DueEntry, Prevention, Reminder
 
 
@@ -26,9 +27,10 @@ class AgendaStore(Protocol):
 
 
 class DeliveryStore(Protocol):
-    def read(self, ins: list[str], prevention_of: list[str]) -> tuple[dict[str, Recipient], dict[str, Prevention]]:
-        """The recipients (contact + preferences) of these people and the prevention items of some, in as few
-        batch reads as the keys allow (one for a delivery message of up to 50 people with their items)."""
+    def read(self, ins: list[str], prevention_of: list[str]) -> tuple[dict[str, Contact], dict[str, Prevention]]:
+        """The contacts (switches included) of these people and the prevention items of some, in as few batch
+        reads as the keys allow: one key a person, plus one per prevention item (one call for a delivery message
+        of up to 100 keys)."""
         ...
 
     def commit(self, effects: list[Effect]) -> dict[EffectKey, Outcome]:

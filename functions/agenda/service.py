@@ -1,5 +1,7 @@
 """Agenda use cases: appointments and personal reminders (CRUD), the person's prevention calendar. Every change
-recomputes the item's next due day and moves its entry in the due index in the same transaction."""
+recomputes the item's next due day and moves its entry in the due index in the same transaction. The citizen
+functions take the space acted on (`space`, an INS), which the edge resolves from the caller
+(`functions.identity.spaces.space_of`): nothing here assumes it is the caller's own."""
 
 from __future__ import annotations
 
@@ -24,7 +26,6 @@ from functions.agenda.models import (
     new_id,
 )
 from functions.agenda.ports import AgendaStore
-from functions.identity.principal import Citizen
 from functions.shared import cursor
 from functions.shared.clock import PARIS, Clock, paris_day
 from functions.shared.errors import Conflict, NotFound, Unprocessable
@@ -60,10 +61,10 @@ def appointment_due(a: Appointment, today: date, earliest: date | None = None) -
                     professional=a.professional, place=a.place)
 
 
-def create_appointment(deps: AgendaDeps, who: Citizen, body: AppointmentIn) -> Appointment:
+def create_appointment(deps: AgendaDeps, space: str, body: AppointmentIn) -> Appointment:
     check_lead_days(body.reminder_lead_days)
     now = deps.clock.now()
-    appt = Appointment(owner_ins=who.ins, appointment_id=new_id("appt"), start=body.start,
+    appt = Appointment(owner_ins=space, appointment_id=new_id("appt"), start=body.start,
                        professional=body.professional, place=body.place, note=body.note,
                        reminder_lead_days=body.reminder_lead_days, created_at=now, updated_at=now, version=1)
     due = appointment_due(appt, paris_day(now), first_open_day(now))
@@ -74,26 +75,26 @@ def create_appointment(deps: AgendaDeps, who: Citizen, body: AppointmentIn) -> A
     return appt
 
 
-def _find_appointment(deps: AgendaDeps, who: Citizen, appointment_id: str) -> Appointment:
-    appt = deps.agenda.get_appointment(who.ins, appointment_id) if _APPOINTMENT_ID.match(appointment_id) else None
+def _find_appointment(deps: AgendaDeps, space: str, appointment_id: str) -> Appointment:
+    appt = deps.agenda.get_appointment(space, appointment_id) if _APPOINTMENT_ID.match(appointment_id) else None
     if appt is None:
         raise NotFound("appointment")
     return appt
 
 
-def read_appointment(deps: AgendaDeps, who: Citizen, appointment_id: str) -> Appointment:
-    return _find_appointment(deps, who, appointment_id)
+def read_appointment(deps: AgendaDeps, space: str, appointment_id: str) -> Appointment:
+    return _find_appointment(deps, space, appointment_id)
 
 
-def list_appointments(deps: AgendaDeps, who: Citizen, raw_cursor: str | None,
+def list_appointments(deps: AgendaDeps, space: str, raw_cursor: str | None,
                       limit: int) -> tuple[list[Appointment], str | None]:
     after = cursor.decode(raw_cursor)
-    items, last = deps.agenda.list_appointments(who.ins, after, limit)
+    items, last = deps.agenda.list_appointments(space, after, limit)
     return items, cursor.encode(last)
 
 
-def update_appointment(deps: AgendaDeps, who: Citizen, appointment_id: str, patch: AppointmentPatch) -> Appointment:
-    current = _find_appointment(deps, who, appointment_id)
+def update_appointment(deps: AgendaDeps, space: str, appointment_id: str, patch: AppointmentPatch) -> Appointment:
+    current = _find_appointment(deps, space, appointment_id)
     changes = patch.model_dump(exclude_unset=True)
     if "reminder_lead_days" in changes:
         if changes["reminder_lead_days"] is None:
@@ -111,8 +112,8 @@ def update_appointment(deps: AgendaDeps, who: Citizen, appointment_id: str, patc
     return updated
 
 
-def delete_appointment(deps: AgendaDeps, who: Citizen, appointment_id: str) -> None:
-    current = _find_appointment(deps, who, appointment_id)
+def delete_appointment(deps: AgendaDeps, space: str, appointment_id: str) -> None:
+    current = _find_appointment(deps, space, appointment_id)
     if not deps.agenda.delete_appointment(current):
         raise _changed()
 
@@ -131,9 +132,9 @@ def reminder_due(r: Reminder, earliest: date) -> DueEntry | None:
                     time_zone=r.time_zone)
 
 
-def create_reminder(deps: AgendaDeps, who: Citizen, body: ReminderIn) -> Reminder:
+def create_reminder(deps: AgendaDeps, space: str, body: ReminderIn) -> Reminder:
     now = deps.clock.now()
-    rem = Reminder(owner_ins=who.ins, reminder_id=new_id("rem"), label=body.label, first_date=body.date,
+    rem = Reminder(owner_ins=space, reminder_id=new_id("rem"), label=body.label, first_date=body.date,
                    time=body.time, time_zone=body.time_zone, repeat=body.repeat, until=body.until, created_at=now,
                    updated_at=now, version=1)
     today = paris_day(now)
@@ -145,26 +146,26 @@ def create_reminder(deps: AgendaDeps, who: Citizen, body: ReminderIn) -> Reminde
     return rem
 
 
-def _find_reminder(deps: AgendaDeps, who: Citizen, reminder_id: str) -> Reminder:
-    rem = deps.agenda.get_reminder(who.ins, reminder_id) if _REMINDER_ID.match(reminder_id) else None
+def _find_reminder(deps: AgendaDeps, space: str, reminder_id: str) -> Reminder:
+    rem = deps.agenda.get_reminder(space, reminder_id) if _REMINDER_ID.match(reminder_id) else None
     if rem is None:
         raise NotFound("reminder")
     return rem
 
 
-def read_reminder(deps: AgendaDeps, who: Citizen, reminder_id: str) -> Reminder:
-    return _find_reminder(deps, who, reminder_id)
+def read_reminder(deps: AgendaDeps, space: str, reminder_id: str) -> Reminder:
+    return _find_reminder(deps, space, reminder_id)
 
 
-def list_reminders(deps: AgendaDeps, who: Citizen, raw_cursor: str | None,
+def list_reminders(deps: AgendaDeps, space: str, raw_cursor: str | None,
                    limit: int) -> tuple[list[Reminder], str | None]:
     after = cursor.decode(raw_cursor)
-    items, last = deps.agenda.list_reminders(who.ins, after, limit)
+    items, last = deps.agenda.list_reminders(space, after, limit)
     return items, cursor.encode(last)
 
 
-def update_reminder(deps: AgendaDeps, who: Citizen, reminder_id: str, patch: ReminderPatch) -> Reminder:
-    current = _find_reminder(deps, who, reminder_id)
+def update_reminder(deps: AgendaDeps, space: str, reminder_id: str, patch: ReminderPatch) -> Reminder:
+    current = _find_reminder(deps, space, reminder_id)
     changes = patch.model_dump(exclude_unset=True)
     if "date" in changes:
         changes["first_date"] = changes.pop("date")
@@ -183,8 +184,8 @@ def update_reminder(deps: AgendaDeps, who: Citizen, reminder_id: str, patch: Rem
     return updated
 
 
-def delete_reminder(deps: AgendaDeps, who: Citizen, reminder_id: str) -> None:
-    current = _find_reminder(deps, who, reminder_id)
+def delete_reminder(deps: AgendaDeps, space: str, reminder_id: str) -> None:
+    current = _find_reminder(deps, space, reminder_id)
     if not deps.agenda.delete_reminder(current):
         raise _changed()
 
@@ -218,36 +219,36 @@ def start_prevention(deps: AgendaDeps, space: Space) -> Prevention | None:
     return base
 
 
-def read_prevention(deps: AgendaDeps, who: Citizen) -> tuple[list[PreventionItem], str | None, date | None]:
+def read_prevention(deps: AgendaDeps, space: str) -> tuple[list[PreventionItem], str | None, date | None]:
     """The items that apply today; a person without a birth date gets an empty list and the reason."""
-    space = deps.spaces.get(who.ins)
-    if space is None:
+    holder = deps.spaces.get(space)
+    if holder is None:
         raise NotFound("space")
-    if space.birth_date is None:
+    if holder.birth_date is None:
         return [], "birth_date_unknown", None
-    stored = deps.agenda.get_prevention(who.ins)
+    stored = deps.agenda.get_prevention(space)
     records = stored.records if stored else {}
     today = paris_day(deps.clock.now())
-    return calendar.evaluate(space.birth_date, space.sex, today, records), None, stored.next_due if stored else None
+    return calendar.evaluate(holder.birth_date, holder.sex, today, records), None, stored.next_due if stored else None
 
 
-def record_prevention(deps: AgendaDeps, who: Citizen, code: str, patch: PreventionPatch) -> PreventionItem | None:
+def record_prevention(deps: AgendaDeps, space: str, code: str, patch: PreventionPatch) -> PreventionItem | None:
     rule = calendar.calendar().rule(code)
     if rule is None:
         raise NotFound("prevention item")
-    space = deps.spaces.get(who.ins)
-    if space is None:
+    holder = deps.spaces.get(space)
+    if holder is None:
         raise NotFound("space")
-    if space.birth_date is None:
+    if holder.birth_date is None:
         raise Unprocessable("the space has no birth date: prevention items cannot be placed",
                             code="birth_date_unknown")
     today = paris_day(deps.clock.now())
     if patch.status is PreventionStatus.DONE and patch.date is None:
         raise Unprocessable("a DONE status needs the date it was done", code="date_required")
-    if patch.date is not None and (patch.date > today or patch.date < space.birth_date):
+    if patch.date is not None and (patch.date > today or patch.date < holder.birth_date):
         raise Unprocessable("date must be between the birth date and today", code="invalid_date")
-    stored = deps.agenda.get_prevention(who.ins)
-    current = stored or Prevention(owner_ins=who.ins, birth_date=space.birth_date, sex=space.sex, opened_on=today)
+    stored = deps.agenda.get_prevention(space)
+    current = stored or Prevention(owner_ins=space, birth_date=holder.birth_date, sex=holder.sex, opened_on=today)
     previous = current.records.get(code)
     base = previous or PreventionRecord(status=PreventionStatus.NOT_SPECIFIED)
     count, counted = base.done_count, base.counted_until
@@ -255,11 +256,11 @@ def record_prevention(deps: AgendaDeps, who: Citizen, code: str, patch: Preventi
         count, counted = base.count_done(patch.date)
     record = PreventionRecord(status=patch.status, date=patch.date, done_count=count, counted_until=counted)
     updated = current.model_copy(update={"records": {**current.records, code: record},
-                                         "birth_date": space.birth_date, "sex": space.sex,
+                                         "birth_date": holder.birth_date, "sex": holder.sex,
                                          "version": current.version + 1})
     due = prevention_due(updated, first_open_day(deps.clock.now()) - _ONE_DAY)
     updated = updated.model_copy(update={"next_due": due.day if due else None})
     if not deps.agenda.save_prevention(updated, stored.version if stored else None, current.next_due, due):
         raise _changed()
-    items = calendar.evaluate(space.birth_date, space.sex, today, updated.records)
+    items = calendar.evaluate(holder.birth_date, holder.sex, today, updated.records)
     return next((i for i in items if i.code == code), None)

@@ -23,9 +23,10 @@ from pynamodb.expressions.condition import Condition
 from pynamodb.indexes import AllProjection, LocalSecondaryIndex
 from pynamodb.models import Model
 
+from functions.accounts.models import Contact
 from functions.accounts.ports import SpaceDirectory
 from functions.agenda.calendar import PreventionRecord
-from functions.agenda.delivery import Effect, EffectKey, Outcome, Recipient
+from functions.agenda.delivery import Effect, EffectKey, Outcome
 from functions.agenda.models import (
     PREVENTION_ID,
     Appointment,
@@ -36,7 +37,6 @@ from functions.agenda.models import (
     Repeat,
     shard_of,
 )
-from functions.notifications.models import NotificationPreferences
 from functions.notifications.ports import InAppNotifications, OnceOnly
 from functions.shared.clock import iso
 from functions.shared.dynamo import Transaction, TransactionCancelled, batch_get_many, error_code, transaction
@@ -329,21 +329,18 @@ class _Preventions:
 
 
 class DynamoDeliveryStore:
-    """Reads contacts (accounts), preferences (notifications) and prevention items (agenda) in one multi-table
-    BatchGetItem (100 keys a call); commits up to 100 items per TransactWriteItems, the notifications staged by
-    their owner. The notification's key (reminder + day) is the once-only marker."""
+    """Reads contacts (accounts: the holder's switches are on them) and prevention items (agenda) in one
+    multi-table BatchGetItem (100 keys a call); commits up to 100 items per TransactWriteItems, the notifications
+    staged by their owner. The notification's key (reminder + day) is the once-only marker."""
 
     def __init__(self, shards: int, spaces: SpaceDirectory, notifications: InAppNotifications) -> None:
         self.shards = shards
         self._spaces = spaces
         self._notifications = notifications
 
-    def read(self, ins: list[str], prevention_of: list[str]) -> tuple[dict[str, Recipient], dict[str, Prevention]]:
-        contacts, prefs, preventions = batch_get_many([
-            self._spaces.contacts(ins), self._notifications.preferences_of(ins), _Preventions(prevention_of)])
-        recipients = {i: Recipient(contact=c, preferences=prefs.get(i, NotificationPreferences()))
-                      for i, c in contacts.items()}
-        return recipients, preventions
+    def read(self, ins: list[str], prevention_of: list[str]) -> tuple[dict[str, Contact], dict[str, Prevention]]:
+        contacts, preventions = batch_get_many([self._spaces.contacts(ins), _Preventions(prevention_of)])
+        return contacts, preventions
 
     def commit(self, effects: list[Effect]) -> dict[EffectKey, Outcome]:
         """Chunks of whole effects (≤ 100 items); a cancelled chunk is retried without the effects whose

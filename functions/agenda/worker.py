@@ -1,9 +1,9 @@
 """Reminder delivery. A delivery message holds about 100 reminders of one day; for them the worker makes one multi-
-table BatchGetItem request of contacts (accounts), preferences (notifications) and prevention items (agenda), which
-DynamoDB serves 100 keys a call; one or two TransactWriteItems (notification put only if absent + item moved on +
-next occurrence queued); then the notifications' e-mail delivery claims the e-mails (one TransactWriteItems) and
-sends them by SES bulk sends of 50, one e-mail per person for all their reminders of the day (a digest). Partial
-batch responses: a failing message is retried alone and ends in the dead-letter queue.
+table BatchGetItem request of contacts (accounts; the holder's notification switches are on them) and prevention
+items (agenda), which DynamoDB serves 100 keys a call; one or two TransactWriteItems (notification put only if
+absent + item moved on + next occurrence queued); then the notifications' e-mail delivery claims the e-mails (one
+TransactWriteItems) and sends them by SES bulk sends of 50, one e-mail per person for all their reminders of the
+day (a digest). Partial batch responses: a failing message is retried alone and ends in the dead-letter queue.
 
 Exactly once: the notification key (reminder + day) is written in the same transaction that moves the item on, so
 re-running the day or redelivering a message finds it and does nothing. E-mail is sent after that commit by the
@@ -79,23 +79,23 @@ def _next(entry: DueEntry, prevention: Prevention | None) -> DueEntry | None:
 def deliver(deps: DeliveryDeps, batch: DeliveryBatch) -> DeliveryReport:
     report = DeliveryReport()
     entries = batch.entries
-    recipients, preventions = deps.store.read([e.owner_ins for e in entries],
+    contacts, preventions = deps.store.read([e.owner_ins for e in entries],
                                               [e.owner_ins for e in entries if e.kind is ItemKind.PREVENTION])
     effects: list[Effect] = []
     mail_to: dict[EffectKey, str] = {}
     for entry in entries:
-        recipient = recipients.get(entry.owner_ins)
-        if recipient is None or not recipient.contact.is_open:
+        contact = contacts.get(entry.owner_ins)
+        if contact is None or not contact.is_open:
             report.skipped += 1
             continue
         kind = KIND[entry.kind]
-        channels = recipient.preferences.for_code(PREFERENCE_OF_KIND[kind])
+        channels = contact.preferences.for_code(PREFERENCE_OF_KIND[kind])
         what = _labels(entry.what) if entry.kind is ItemKind.PREVENTION else entry.what
         notification = Notification.for_reminder(entry.owner_ins, entry.item_id, entry.day, kind,
                                                  notified_at(entry.day), what=what, when=entry.when,
                                                  professional=entry.professional, place=entry.place,
                                                  in_app=channels.in_app)
-        address = recipient.contact.email
+        address = contact.email
         email = bool(channels.email and address)
         effect = Effect(entry=entry, notification=notification, email=email,
                         next_entry=_next(entry, preventions.get(entry.owner_ins)))

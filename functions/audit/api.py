@@ -32,6 +32,8 @@ def label(a: Actor) -> str:
         return "Vous"
     if a.kind == "system":
         return "Mon espace santé"
+    if a.kind == "citizen":
+        return "Une personne qui vous accompagne"
     if a.kind == "professional":
         return a.name or f"Professionnel de santé (RPPS {a.id})"
     organisation = a.name or f"Établissement (FINESS {a.id})"

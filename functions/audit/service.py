@@ -12,22 +12,25 @@ from functions.shared.clock import Clock
 from functions.shared.errors import InvalidRequest
 
 
-def list_traces(store: TraceReader, who: Citizen, raw_cursor: str | None,
+def list_traces(store: TraceReader, space: str, raw_cursor: str | None,
                 limit: int) -> tuple[list[Trace], str | None]:
+    """The traces of the space acted on (the caller's own today: `functions.identity.spaces.space_of`)."""
     after = cursor.decode(raw_cursor)
     if after is not None and not store.is_position(after):  # only positions in the patient's own chain
         raise InvalidRequest("invalid cursor", code="invalid_cursor")
-    traces, last = store.list(who.ins, after, limit)
+    traces, last = store.list(space, after, limit)
     return traces, cursor.encode(last)
 
 
 def export_traces(store: TraceReader, journal: PatientJournal, signer: Signer, clock: Clock,
-                  who: Citizen) -> SignedExport:
-    """The whole chain up to its current head, signed; the export itself is then traced, through the journal
-    kernel like every trace (audit changes no access fact, so it needs nothing of access)."""
-    head = journal.head(who.ins)
-    traces = [t for t in store.all(who.ins) if t.seq <= head.seq]
+                  who: Citizen, space: str) -> SignedExport:
+    """The whole chain of `space` up to its current head, signed; the export itself is then traced in that chain
+    with `who` as its actor, through the journal kernel like every trace (audit changes no access fact, so it
+    needs nothing of access)."""
+    head = journal.head(space)
+    traces = [t for t in store.all(space) if t.seq <= head.seq]
     now = clock.now()
-    signed = build(who.ins, traces, head, now, signer)
-    journal.record(Entry(who.ins, traces=[Trace.new(who.ins, now, Actor.of(who), TraceAction.TRACES_EXPORTED)]))
+    signed = build(space, traces, head, now, signer)
+    trace = Trace.new(space, now, Actor.acting_on(who, space), TraceAction.TRACES_EXPORTED)
+    journal.record(Entry(space, traces=[trace]))
     return signed

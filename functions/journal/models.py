@@ -39,6 +39,17 @@ class Institution(Protocol):
     name: str | None
 
 
+@runtime_checkable
+class SpaceHolder(Protocol):
+    """What the journal knows of a citizen principal (identity's `Citizen`): the INS of their own space and the
+    keyed pseudonym that names them without it."""
+
+    ins: str
+
+    @property
+    def pseudonym(self) -> str: ...
+
+
 class TraceAction(StrEnum):
     DOCUMENT_UPLOAD_REQUESTED = "document.upload_requested"
     DOCUMENT_VERIFIED = "document.verified"
@@ -76,7 +87,8 @@ class Actor(BaseModel):
 
     model_config = ConfigDict(frozen=True)
 
-    kind: Literal["patient", "professional", "organisation", "system"]
+    # citizen: a citizen acting on a space not their own (a family member, a caregiver)
+    kind: Literal["patient", "professional", "organisation", "system", "citizen"]
     id: str
     organisation: str | None = None
     profession: str | None = None
@@ -102,6 +114,15 @@ class Actor(BaseModel):
     def naming(self, rpps: str, profession: str | None, name: str | None) -> Actor:
         """An organisation's action on behalf of the professional it names as author."""
         return self.model_copy(update={"author": rpps, "profession": profession, "author_name": name})
+
+    @classmethod
+    def acting_on(cls, principal: object, space: str) -> Actor:
+        """Who acts on `space`: the holder when it is their own; a citizen acting on someone else's (a family
+        member, a caregiver: `functions.identity.spaces.space_of` decides) is named by their pseudonym, never by
+        their INS, so the holder's traces tell them apart without disclosing it."""
+        if isinstance(principal, SpaceHolder) and principal.ins != space:
+            return cls(kind="citizen", id=principal.pseudonym)
+        return cls.of(principal)
 
 
 class ChainHead(BaseModel):

@@ -4,13 +4,12 @@ Storage-free: no pynamodb, botocore or boto3 here; the adapters are `storage.py`
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any, Protocol
 
 from pydantic import BaseModel
 
 from functions.notifications.models import Email, Notification, NotificationPreferences
-from functions.shared.lookup import BatchLookup
 from functions.shared.staging import Staged
 
 
@@ -36,16 +35,26 @@ class InAppNotifications(Protocol):
         """The holder's choices; every code on when they never chose."""
         ...
 
-    def put_preferences(self, ins: str, prefs: NotificationPreferences) -> None: ...
-
-    def preferences_of(self, ins: list[str]) -> BatchLookup[dict[str, NotificationPreferences]]:
-        """Many holders' choices as keys for a batch read shared with other owners (only those who chose come
-        back: the others have the defaults)."""
+    def put_preferences(self, ins: str, prefs: NotificationPreferences, also: Sequence[Staged] = ()) -> None:
+        """Replace the holder's choices, committed in one transaction with `also` (other owners' staged writes:
+        the copy of the switches delivery reads, see ContactSwitches). A failed condition of `also` labelled
+        `space` (no such space) is a NotFound and writes nothing."""
         ...
 
     # last: a method named `list` shadows the builtin in the annotations after it
     def list(self, recipient_ins: str, after: str | None, limit: int) -> tuple[list[Notification], str | None]:
         """Newest first, hidden ones (turned off in-app) left out; `after` is the previous page's last key."""
+        ...
+
+
+class ContactSwitches(Protocol):
+    """Where a holder's switches are read with their contact when notifications are delivered (accounts' space
+    item: its SpaceDirectory fits this structurally, so notifications imports nothing above it). Delivery reads
+    one item per person, the contact, instead of the contact and the `PREFS` item: DynamoDB bills a batch read per
+    key requested, found or not."""
+
+    def notification_switches(self, ins: str, prefs: NotificationPreferences) -> Staged:
+        """The switches, staged for the preferences' transaction."""
         ...
 
 

@@ -6,13 +6,13 @@ event cannot notify twice.
 A notification the holder turned off in-app is still written, `hidden`: its key is the once-only marker for the
 e-mail, and the list leaves it out. `email_pending` marks a notification whose e-mail is still to be claimed.
 
-Preferences used to sit on the space item (accounts'); they moved here with no migration, as nothing is deployed
-yet. Reminder delivery still reads contacts and preferences in one BatchGetItem (`batch_get_many`)."""
+Preferences live here; their switches are also copied onto the space item (accounts', through its port) in the
+transaction that writes `PREFS`, because reminder delivery reads only the contacts: one key a person."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,8 +24,8 @@ from pynamodb.models import Model
 from functions.notifications.models import Notification, NotificationKind, NotificationPreferences
 from functions.notifications.ports import OnceOnly
 from functions.shared.clock import iso
-from functions.shared.dynamo import error_code, newest_first, transaction
-from functions.shared.lookup import BatchLookup
+from functions.shared.dynamo import Transaction, TransactionCancelled, error_code, newest_first, transaction
+from functions.shared.errors import NotFound
 from functions.shared.staging import Staged, WriteSink
 
 PREFS = "PREFS"
@@ -119,18 +119,6 @@ class _OnceOnly:
         return bool(old) and bool(NotificationItem.from_raw_data(dict(old)).email_pending)
 
 
-@dataclass(frozen=True)
-class _Preferences:
-    ins: list[str]
-
-    def requested(self) -> list[tuple[Any, Any, Any]]:
-        return [(PreferencesItem, i, PREFS) for i in sorted(set(self.ins))]
-
-    def parse(self, items: list[Any]) -> dict[str, NotificationPreferences]:
-        return {item.recipient: preferences_from(item.preferences) for item in items
-                if isinstance(item, PreferencesItem)}
-
-
 def _whole_people(notifications: list[Notification], limit: int) -> list[list[Notification]]:
     """Chunks of at most `limit` that never split one person's notifications (unless they alone pass the limit):
     one person's reminders are claimed in one transaction, so two deliveries cannot each win part of a digest."""
@@ -170,11 +158,17 @@ class DynamoNotificationStore:
             return NotificationPreferences()
         return preferences_from(item.preferences)
 
-    def put_preferences(self, ins: str, prefs: NotificationPreferences) -> None:
-        preferences_item(ins, prefs).save()
-
-    def preferences_of(self, ins: list[str]) -> BatchLookup[dict[str, NotificationPreferences]]:
-        return _Preferences(list(ins))
+    def put_preferences(self, ins: str, prefs: NotificationPreferences, also: Sequence[Staged] = ()) -> None:
+        tx = Transaction()
+        tx.put("preferences", preferences_item(ins, prefs))
+        for staged in also:
+            staged.stage(tx)
+        try:
+            tx.commit()
+        except TransactionCancelled as exc:
+            if "space" in exc.failed:
+                raise NotFound("space") from exc
+            raise
 
     def claim_emails(self, notifications: list[Notification]) -> list[Notification]:
         """Clears `email_pending` only where it is still set, and returns those notifications: their e-mail is

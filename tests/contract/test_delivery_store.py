@@ -87,14 +87,14 @@ def test_recipients_are_open_or_closed_spaces_with_their_preferences_and_prevent
     world.spaces.open(Space(ins=told, status=SpaceStatus.OPEN, created_at=T0, email="a@example.org"))
     world.spaces.open(Space(ins=quiet, status=SpaceStatus.CLOSED, created_at=T0))
     prefs = NotificationPreferences(channels={PreferenceCode.NOTIF_APPOINTMENT: Channels(email=False)})
-    world.notes.put_preferences(quiet, prefs)
+    world.notes.put_preferences(quiet, prefs, also=[world.spaces.notification_switches(quiet, prefs)])
     p = Prevention(owner_ins=told, birth_date=date(1971, 6, 1), sex=2, next_due=DAY)
     world.agenda.save_prevention(p, None, None, None)
     recipients, preventions = world.delivery.read([told, quiet, nobody], [told, quiet])
     assert set(recipients) == {told, quiet}
-    assert recipients[told].contact.email == "a@example.org"
+    assert recipients[told].email == "a@example.org"
     assert recipients[told].preferences == NotificationPreferences()
-    assert (recipients[quiet].contact.is_open, recipients[quiet].preferences) == (False, prefs)
+    assert (recipients[quiet].is_open, recipients[quiet].preferences) == (False, prefs)
     assert preventions == {told: p}
 
 

@@ -114,12 +114,10 @@ def test_a_notification_without_email_is_never_claimed(store: Store, world: Worl
     assert store.claim_emails([n]) == []
 
 
-def test_preferences_default_to_everything_on_and_read_back_one_by_one_or_in_a_batch(store: Store,
-                                                                                     world: World) -> None:
+def test_preferences_default_to_everything_on_and_read_back(store: Store) -> None:
     chose, never = new_ins(), new_ins()
     prefs = NotificationPreferences(channels={PreferenceCode.NOTIF_APPOINTMENT: Channels(in_app=True, email=False)})
     assert store.preferences(chose) == NotificationPreferences()
     store.put_preferences(chose, prefs)
     assert store.preferences(chose) == prefs
-    [batch] = world.batch_get([store.preferences_of([chose, never, chose])])
-    assert batch == {chose: prefs}  # only those who chose come back
+    assert store.preferences(never) == NotificationPreferences()

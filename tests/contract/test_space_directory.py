@@ -73,3 +73,25 @@ def test_the_open_condition_passes_only_for_an_open_space(spaces: SpaceDirectory
         with pytest.raises(TransactionCancelled) as refused:
             world.commit([spaces.open_condition(open_), spaces.open_condition(ins)])
         assert refused.value.failed == {"space"}
+
+
+def test_the_switches_ride_on_the_space_and_come_back_with_its_contact(spaces: SpaceDirectory, world: World) -> None:
+    from functions.notifications.models import Channels, NotificationPreferences, PreferenceCode
+
+    chose, never = new_ins(), new_ins()
+    spaces.open(space(chose))
+    spaces.open(space(never))
+    prefs = NotificationPreferences(channels={PreferenceCode.NOTIF_APPOINTMENT: Channels(in_app=True, email=False)})
+    world.commit([spaces.notification_switches(chose, prefs)])
+    [contacts] = world.batch_get([spaces.contacts([chose, never])])
+    assert contacts[chose].preferences == prefs
+    assert contacts[never].preferences == NotificationPreferences()
+    assert contacts[chose].email == "a@example.org"  # an update: the rest of the space item is untouched
+
+
+def test_switches_for_a_space_that_does_not_exist_fail_as_space(spaces: SpaceDirectory, world: World) -> None:
+    from functions.notifications.models import NotificationPreferences
+
+    with pytest.raises(TransactionCancelled) as refused:
+        world.commit([spaces.notification_switches(new_ins(), NotificationPreferences())])
+    assert "space" in refused.value.failed

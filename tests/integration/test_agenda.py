@@ -274,10 +274,12 @@ def test_only_one_of_two_claims_on_an_unsent_email_wins_and_a_sent_one_cannot_be
     assert store.claim_emails([pending, sent]) == []  # the other delivery: nothing left to send
 
 
-def test_preferences_live_beside_the_notifications_out_of_the_listing_and_read_with_contacts_in_one_call(
+def test_preferences_live_beside_the_notifications_and_delivery_reads_their_switches_with_the_contact(
         stack: Stack, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Preferences are a `PREFS` item of the holder's notifications partition: the listing's key condition leaves
-    it out, and a delivery reads contacts (accounts) and preferences (notifications) in one BatchGetItem."""
+    """Preferences are a `PREFS` item of the holder's notifications partition (the listing's key condition leaves
+    it out); the preferences route copies the switches onto the space item in the same transaction, so a delivery
+    reads one key a person, the contact, in one BatchGetItem (it read the PREFS item too, doubling the read units
+    billed per delivered reminder). A space that never chose reads the defaults."""
     import botocore.client
 
     from functions import deps
@@ -286,27 +288,40 @@ def test_preferences_live_beside_the_notifications_out_of_the_listing_and_read_w
 
     ins, me = stack.citizen()
     stranger = new_ins()
+    never_chose, _ = stack.citizen()
+    put = stack.call("PUT", "/v1/me/notification-preferences", me,
+                     json={"preferences": {"NOTIF_DOCUMENT": {"in_app": False, "email": True}}})
+    assert put.status_code == 200
     quiet = NotificationPreferences(channels={PreferenceCode.NOTIF_DOCUMENT: Channels(in_app=False)})
-    deps.notifications().put_preferences(ins, quiet)
+    assert deps.notifications().preferences(ins) == quiet
     assert stack.call("GET", "/v1/me/notifications", me).json() == {"items": [], "next": None}
 
-    calls: list[str] = []
+    calls: list[tuple[str, int]] = []
     original = botocore.client.BaseClient._make_api_call
 
     def counting(client: Any, operation: str, params: dict[str, Any]) -> Any:
-        calls.append(operation)
+        keys = sum(len(r["Keys"]) for r in params.get("RequestItems", {}).values())
+        calls.append((operation, keys))
         return original(client, operation, params)
 
     monkeypatch.setattr(botocore.client.BaseClient, "_make_api_call", counting)
-    contacts, prefs = batch_get_many([deps.spaces().contacts([ins, stranger]),
-                                      deps.notifications().preferences_of([ins, stranger])])
+    contacts, _ = deps.agenda_delivery().store.read([ins, stranger, never_chose], [])
     monkeypatch.undo()
-    assert calls == ["BatchGetItem"]
-    assert set(contacts) == {ins} and contacts[ins].is_open
-    assert prefs == {ins: quiet}
+    assert calls == [("BatchGetItem", 3)]  # one key a person: their space
+    assert set(contacts) == {ins, never_chose} and contacts[ins].is_open
+    assert contacts[ins].preferences == quiet
+    assert contacts[never_chose].preferences == NotificationPreferences()
 
     tx = Transaction()
     deps.spaces().open_condition(stranger).stage(tx)
     with pytest.raises(TransactionCancelled) as cancelled:
         tx.commit()
     assert cancelled.value.failed == {"space"}
+    # the switches of a space that does not exist are refused with the preferences, which are not written
+    from functions.shared.errors import NotFound
+
+    with pytest.raises(NotFound):
+        deps.notifications().put_preferences(stranger, quiet, also=[deps.spaces().notification_switches(stranger,
+                                                                                                        quiet)])
+    assert deps.notifications().preferences(stranger) == NotificationPreferences()
+    assert batch_get_many([deps.spaces().contacts([stranger])]) == [{}]

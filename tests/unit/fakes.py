@@ -12,7 +12,7 @@ from functions.access.ledger import facts_of, profile_from
 from functions.access.models import AccessProfile
 from functions.access.ports import ControlWrite
 from functions.accounts.models import Contact, Space
-from functions.agenda.delivery import Effect, EffectKey, Outcome, Recipient
+from functions.agenda.delivery import Effect, EffectKey, Outcome
 from functions.agenda.models import PREVENTION_ID, Appointment, DueEntry, Prevention, Reminder, shard_of
 from functions.journal.models import ChainHead, Trace, commitment, committed, link
 from functions.journal.ports import ChainMoved, Entry, Fact, Ledger, Refused
@@ -305,6 +305,9 @@ class FakeTransaction:
     def put(self, label: str, item: Any, condition: Any | None = None, return_old: bool = False) -> None:
         self.writes.append((label, item, return_old))
 
+    def update(self, label: str, item: Any, actions: list[Any], condition: Any | None = None) -> None:
+        self.writes.append((label, item, False))
+
     def commit(self) -> None:
         failed = {label for label, write, _ in self.writes if not write.ok()}
         if failed:
@@ -370,7 +373,9 @@ class _FakeContacts:
         return [(self.store.table, i, None) for i in sorted(set(self.ins))]
 
     def parse(self, items: list[Any]) -> dict[str, Contact]:
-        return {s.ins: Contact(ins=s.ins, status=s.status, email=s.email) for s in items if isinstance(s, Space)}
+        return {s.ins: Contact(ins=s.ins, status=s.status, email=s.email,
+                               preferences=self.store.switches.get(s.ins, NotificationPreferences()))
+                for s in items if isinstance(s, Space)}
 
 
 class FakeSpaceDirectory:
@@ -379,6 +384,7 @@ class FakeSpaceDirectory:
     def __init__(self) -> None:
         self.spaces: dict[str, Space] = {}
         self.logins: dict[tuple[str, str], str] = {}
+        self.switches: dict[str, NotificationPreferences] = {}  # the copy kept on the space item
         self.table = FakeTable(lambda ins, _: self.spaces.get(ins))
 
     def open(self, space: Space) -> Space:
@@ -398,8 +404,26 @@ class FakeSpaceDirectory:
     def contacts(self, ins: list[str]) -> BatchLookup[dict[str, Contact]]:
         return _FakeContacts(self, list(ins))
 
+    def notification_switches(self, ins: str, prefs: NotificationPreferences) -> Staged:
+        return _FakeSwitches(self, ins, prefs)
+
     def open_condition(self, ins: str) -> Staged:
         return _FakeCheck("space", lambda: (s := self.spaces.get(ins)) is not None and s.is_open)
+
+
+@dataclass(frozen=True)
+class _FakeSwitches:
+    """The switches written onto an existing space (an update conditioned on the space: label `space`)."""
+
+    store: FakeSpaceDirectory
+    ins: str
+    prefs: NotificationPreferences
+
+    def stage(self, tx: WriteSink) -> None:
+        def apply() -> None:
+            self.store.switches[self.ins] = self.prefs
+
+        tx.update("space", FakeWrite(apply=apply, ok=lambda: self.ins in self.store.spaces), [])
 
 
 @dataclass(frozen=True)
@@ -439,25 +463,12 @@ class _FakeNotificationPut:
         return bool(old) and bool(old.get("email_pending"))
 
 
-@dataclass(frozen=True)
-class _FakePreferences:
-    store: FakeNotificationStore
-    ins: list[str]
-
-    def requested(self) -> list[tuple[Any, Any, Any]]:
-        return [(self.store.prefs_table, i, "PREFS") for i in sorted(set(self.ins))]
-
-    def parse(self, items: list[Any]) -> dict[str, NotificationPreferences]:
-        return dict(items)
-
-
 class FakeNotificationStore:
     """`InAppNotifications` + `EmailClaims` in memory, keyed like the table: (recipient, time#id)."""
 
     def __init__(self) -> None:
         self.items: dict[tuple[str, str], tuple[Notification, bool]] = {}  # key -> (notification, email_pending)
         self.prefs: dict[str, NotificationPreferences] = {}
-        self.prefs_table = FakeTable(lambda ins, _: (ins, self.prefs[ins]) if ins in self.prefs else None)
 
     @staticmethod
     def key(n: Notification) -> tuple[str, str]:
@@ -472,11 +483,20 @@ class FakeNotificationStore:
     def preferences(self, ins: str) -> NotificationPreferences:
         return self.prefs.get(ins, NotificationPreferences())
 
-    def put_preferences(self, ins: str, prefs: NotificationPreferences) -> None:
-        self.prefs[ins] = prefs
+    def put_preferences(self, ins: str, prefs: NotificationPreferences, also: Sequence[Staged] = ()) -> None:
+        def apply() -> None:
+            self.prefs[ins] = prefs
 
-    def preferences_of(self, ins: list[str]) -> BatchLookup[dict[str, NotificationPreferences]]:
-        return _FakePreferences(self, list(ins))
+        tx = FakeTransaction()
+        tx.put("preferences", FakeWrite(apply=apply))
+        for staged in also:
+            staged.stage(tx)
+        try:
+            tx.commit()
+        except TransactionCancelled as exc:
+            if "space" in exc.failed:
+                raise NotFound("space") from exc
+            raise
 
     def claim_emails(self, notifications: list[Notification]) -> list[Notification]:
         claimed = []
@@ -674,7 +694,7 @@ class FakeJournal:
 
 class FakeDeliveryStore:
     """agenda's `DeliveryStore` over the other fakes, as DynamoDeliveryStore is over their tables: recipients are
-    the spaces' contacts with the holders' preferences, and each effect commits all or nothing: its notification
+    the spaces' contacts (the holders' switches on them), and each effect commits all or nothing: its notification
     once-only (already there: ALREADY, or ALREADY_EMAIL_PENDING while its e-mail was never claimed), its item
     still on the entry's day and version (else STALE), the item moved on and the next entry written."""
 
@@ -684,10 +704,8 @@ class FakeDeliveryStore:
         self.spaces = spaces
         self.notifications = notifications
 
-    def read(self, ins: list[str], prevention_of: list[str]) -> tuple[dict[str, Recipient], dict[str, Prevention]]:
-        contacts, prefs = batch_get([self.spaces.contacts(ins), self.notifications.preferences_of(ins)])
-        recipients = {i: Recipient(contact=c, preferences=prefs.get(i, NotificationPreferences()))
-                      for i, c in contacts.items()}
+    def read(self, ins: list[str], prevention_of: list[str]) -> tuple[dict[str, Contact], dict[str, Prevention]]:
+        [recipients] = batch_get([self.spaces.contacts(ins)])
         preventions = {i: p for i in set(prevention_of) if (p := self.agenda.get_prevention(i)) is not None}
         return recipients, preventions
 

@@ -67,7 +67,7 @@ def test_the_gp_hears_of_an_emergency_access_too() -> None:
     from functions.access.models import PatientSettings
 
     a, _ = deps_at(datetime(2026, 11, 23, 10, tzinfo=UTC))
-    service.change_settings(a, Citizen(ins=INS), PatientSettings(general_practitioner="10000000009"))
+    service.change_settings(a, Citizen(ins=INS), INS, PatientSettings(general_practitioner="10000000009"))
     service.request_emergency_access(a, URGENTIST, INS, "BTG", "unconscious")
     assert isinstance(a.control, FakeControlStore)
     assert {n.recipient_ins for n in a.control.notifications} == {INS, "rpps:10000000009"}
@@ -181,7 +181,7 @@ def test_a_block_landing_between_the_decision_and_its_commit_is_decided_again(
         profile = real(patient_ins)
         if not raced:
             raced.append(1)
-            service.block(a, Citizen(ins=INS), URGENTIST.rpps)
+            service.block(a, Citizen(ins=INS), INS, URGENTIST.rpps)
         return profile
 
     monkeypatch.setattr(control, "profile", profile_then_block)

@@ -9,7 +9,7 @@ from datetime import date
 import pytest
 
 from functions.accounts.models import Contact, SpaceStatus
-from functions.agenda.delivery import Effect, EffectKey, Outcome, Recipient, effect_key
+from functions.agenda.delivery import Effect, EffectKey, Outcome, effect_key
 from functions.agenda.fanout import DeliveryBatch
 from functions.agenda.models import DueEntry, ItemKind, Prevention
 from functions.agenda.storage import DynamoDeliveryStore
@@ -27,15 +27,17 @@ PEOPLE = [with_key(f"1{yy}0375000{yy:03d}") for yy in (70, 71, 72)]
 class FakeDeliveryStore:
     """Notifications keyed like the table: (recipient, notification id); `stale` people's items moved on."""
 
-    def __init__(self, emails: dict[str, str], stale: frozenset[str] = frozenset()) -> None:
+    def __init__(self, emails: dict[str, str], stale: frozenset[str] = frozenset(),
+                 switches: dict[str, NotificationPreferences] | None = None) -> None:
         self.emails = emails
         self.stale = stale
+        self.switches = switches or {}
         self.notified: set[tuple[str, str]] = set()
         self.emailed: list[Notification] = []
 
-    def read(self, ins: list[str], prevention_of: list[str]) -> tuple[dict[str, Recipient], dict[str, Prevention]]:
-        return {i: Recipient(contact=Contact(ins=i, status=SpaceStatus.OPEN, email=self.emails.get(i)),
-                             preferences=NotificationPreferences()) for i in ins}, {}
+    def read(self, ins: list[str], prevention_of: list[str]) -> tuple[dict[str, Contact], dict[str, Prevention]]:
+        return {i: Contact(ins=i, status=SpaceStatus.OPEN, email=self.emails.get(i),
+                           preferences=self.switches.get(i, NotificationPreferences())) for i in ins}, {}
 
     def commit(self, effects: list[Effect]) -> dict[EffectKey, Outcome]:
         outcomes: dict[EffectKey, Outcome] = {}
@@ -111,6 +113,24 @@ def test_one_persons_stale_prevention_reminder_does_not_hold_back_the_others() -
     assert {ins for ins, _ in store.notified} == set(PEOPLE[1:])
 
 
+def test_the_switches_on_the_contact_decide_the_channels_and_a_contact_without_them_has_both() -> None:
+    """Given one holder who turned prevention e-mails and in-app notices off (their contact carries the switches)
+    and one who never chose, then the first is notified hidden and not e-mailed, the second in-app and e-mailed."""
+    from functions.notifications.models import Channels, PreferenceCode
+
+    quiet, default = PEOPLE[0], PEOPLE[1]
+    off = NotificationPreferences(channels={PreferenceCode.NOTIF_DEPISTAGE: Channels(in_app=False, email=False)})
+    emails = {quiet: "quiet@example.org", default: "default@example.org"}
+    store, mailer = FakeDeliveryStore(emails, switches={quiet: off}), FakeMailer()
+    batch = DeliveryBatch(day=DAY, entries=[prevention_entry(quiet), prevention_entry(default)])
+
+    report = deliver(DeliveryDepsOf(store=store, mailer=mailer), batch)
+
+    assert report.delivered == 2
+    assert [e.address for e in mailer.sent] == ["default@example.org"]
+    assert [n.recipient_ins for n in store.emailed] == [default]
+
+
 class TimedOutTransaction:
     """A TransactWriteItems that got no answer: botocore's read timeout, wrapped by pynamodb."""
 
@@ -131,7 +151,7 @@ class OfflineDeliveryStore(DynamoDeliveryStore):
     def __init__(self, shards: int) -> None:
         super().__init__(shards, spaces=None, notifications=DynamoNotificationStore())  # type: ignore[arg-type]
 
-    def read(self, ins: list[str], prevention_of: list[str]) -> tuple[dict[str, Recipient], dict[str, Prevention]]:
+    def read(self, ins: list[str], prevention_of: list[str]) -> tuple[dict[str, Contact], dict[str, Prevention]]:
         return FakeDeliveryStore({}).read(ins, prevention_of)
 
 

@@ -21,11 +21,10 @@ from functions.agenda.service import (
     start_prevention,
 )
 from functions.agenda.worker import _next
-from functions.identity.principal import Citizen
 from functions.shared.clock import FixedClock
 
 PARIS = ZoneInfo("Europe/Paris")
-ME = Citizen(ins="284067512345688")
+ME = "284067512345688"  # the space acted on
 
 
 class MemoryAgenda:
@@ -104,7 +103,7 @@ def test_a_personal_reminder_due_today_after_the_dispatch_moves_to_its_next_occu
 
 def timed(first: date, at: str, tz: str, repeat: str = "none") -> Reminder:
     now = datetime(2026, 1, 1, tzinfo=UTC)
-    return Reminder(owner_ins=ME.ins, reminder_id="rem_" + "0" * 24, label="prise de sang", first_date=first,
+    return Reminder(owner_ins=ME, reminder_id="rem_" + "0" * 24, label="prise de sang", first_date=first,
                     time=time.fromisoformat(at), time_zone=tz, repeat=repeat, created_at=now, updated_at=now)
 
 
@@ -139,7 +138,7 @@ def test_a_monthly_reminder_in_noumea_chains_to_the_next_month_not_the_same_occu
 def test_screenings_already_due_when_the_space_opens_are_reminded_once_the_next_day() -> None:
     store = MemoryAgenda()
     opened = paris(2026, 6, 2, 10)
-    space = Space(ins=ME.ins, status=SpaceStatus.OPEN, created_at=opened, birth_date=date(1971, 6, 1))  # 55
+    space = Space(ins=ME, status=SpaceStatus.OPEN, created_at=opened, birth_date=date(1971, 6, 1))  # 55
     prevention = start_prevention(deps(opened, store), space)
     assert prevention is not None and prevention.next_due == date(2026, 6, 3)
     entry = store.due["prevention"]
@@ -160,7 +159,7 @@ class Spaces:
 def test_correcting_the_date_of_a_cytology_or_reentering_it_is_not_a_second_test() -> None:
     store = MemoryAgenda()
     at = paris(2026, 6, 2, 10)
-    space = Space(ins=ME.ins, status=SpaceStatus.OPEN, created_at=at, birth_date=date(2001, 1, 1))  # 25
+    space = Space(ins=ME, status=SpaceStatus.OPEN, created_at=at, birth_date=date(2001, 1, 1))  # 25
     d = AgendaDeps(agenda=store, spaces=Spaces(space), clock=FixedClock(at.astimezone(UTC)))  # type: ignore[arg-type]
     code = "SCREEN_CERVICAL_CYTOLOGY"
     record_prevention(d, ME, code, PreventionPatch(status=PreventionStatus.DONE, date=date(2026, 1, 12)))

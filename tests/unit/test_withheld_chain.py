@@ -280,14 +280,13 @@ def test_a_withheld_chain_that_does_not_recompute_is_merged_and_marked_broken() 
 
 def test_a_cursor_cannot_point_into_a_withheld_chain() -> None:
     from functions.audit import service
-    from functions.identity.principal import Citizen
     from functions.journal.storage import DynamoTraceReader, withheld_key
     from functions.shared import cursor
     from functions.shared.errors import InvalidRequest
 
     forged = cursor.encode(withheld_key("doc_" + "a" * 26, 1))
     with pytest.raises(InvalidRequest) as refused:
-        service.list_traces(DynamoTraceReader(), Citizen(ins=INS), forged, 20)
+        service.list_traces(DynamoTraceReader(), INS, forged, 20)
     assert refused.value.code == "invalid_cursor"
 
 

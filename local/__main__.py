@@ -364,11 +364,11 @@ def _read_document(bearer: dict[str, Any], path: str) -> dict[str, Any]:
                         "is `make run` running?") from None
     if response.status_code != 200:
         try:
-            code = response.json()["error"]["code"]
+            answer = f"{response.status_code} {response.json()['error']['code']}"
         except (ValueError, KeyError, TypeError):
-            code = ""
-        raise UserError(f"the file was sent, but the API answers {response.status_code} {code} when reading the "
-                        "document: --token must be the token of who declared it".replace("  ", " "))
+            answer = str(response.status_code)
+        raise UserError(f"the file was sent, but the API answers {answer} when reading the document: --token must "
+                        "be the token of who declared it")
     document: dict[str, Any] = response.json()
     return document
 

@@ -242,3 +242,27 @@ def test_upload_gives_up_after_the_wait_with_few_reads() -> None:
 def test_upload_to_an_already_decided_document_says_the_file_was_not_the_one_judged() -> None:
     (line, status), _ = verdict([{"status": "available", "updated_at": "2026-11-20T09:59:00Z"}])
     assert "already available before this upload" in line and status == 1
+
+
+class FakeAnswer:
+    def __init__(self, status_code: int, body: Any) -> None:
+        self.status_code, self._body = status_code, body
+
+    def json(self) -> Any:
+        if self._body is None:
+            raise ValueError("not JSON")
+        return self._body
+
+
+@pytest.mark.parametrize(("answer", "says"), [
+    (FakeAnswer(403, {"error": {"code": "consent_required", "message": "..."}}), "answers 403 consent_required"),
+    (FakeAnswer(502, None), "answers 502 when reading"),
+])
+def test_reading_the_document_with_the_wrong_token_names_the_fix(monkeypatch: pytest.MonkeyPatch,
+                                                                answer: FakeAnswer, says: str) -> None:
+    import requests
+
+    monkeypatch.setattr(requests, "get", lambda *_a, **_k: answer)
+    with pytest.raises(cli.UserError) as err:
+        cli._read_document({"raw": "t", "issuer": config.PRO_ISSUER}, "/v1/patients/x/documents/doc_1")
+    assert says in str(err.value) and "--token must be the token of who declared it" in str(err.value)

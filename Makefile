@@ -6,11 +6,18 @@ STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | 
 
 .PHONY: install run test lint typecheck unit integration package-check bench clean
 
+# The first install shows pip's progress (a silent minute looks like a hang); an update after a requirements
+# change stays quiet, so `make test` output keeps to the tests.
 $(STAMP): requirements.txt requirements-dev.txt
 	@$(PY) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is required"'
-	test -x $(BIN)/python || $(PY) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.txt -r requirements-dev.txt
-	rm -f $(VENV)/.installed-* && touch $@
+	@if ls $(VENV)/.installed-* >/dev/null 2>&1; then \
+	  echo "requirements changed: updating $(VENV)"; quiet=--quiet; \
+	else \
+	  echo "first run: installing the pinned requirements into $(VENV) (about a minute, once)"; quiet=; \
+	fi; \
+	test -x $(BIN)/python || $(PY) -m venv $(VENV) || exit 1; \
+	$(BIN)/python -m pip install $$quiet --disable-pip-version-check -r requirements.txt -r requirements-dev.txt
+	@rm -f $(VENV)/.installed-* && touch $@
 
 install: $(STAMP)
 

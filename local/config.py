@@ -11,8 +11,23 @@ ROOT = Path(__file__).resolve().parent.parent
 STATE_DIR = ROOT / ".local"
 REGION = "eu-west-3"
 ACCOUNT = "123456789012"
-AWS_PORT = int(os.environ.get("MES_LOCAL_AWS_PORT", "4566"))
-API_PORT = int(os.environ.get("MES_LOCAL_API_PORT", "8000"))
+# What a mistyped setting says (`python -m local` reports the first one and stops) instead of a traceback at import.
+INVALID_SETTINGS: list[str] = []
+
+
+def _port(variable: str, default: int) -> int:
+    """A TCP port from the environment; a value that is not one is reported, and the default kept meanwhile."""
+    raw = os.environ.get(variable, "").strip()
+    if not raw:
+        return default
+    if raw.isascii() and raw.isdigit() and 0 < int(raw) < 65536:
+        return int(raw)
+    INVALID_SETTINGS.append(f"{variable}={raw!r} is not a port number (1-65535)")
+    return default
+
+
+AWS_PORT = _port("MES_LOCAL_AWS_PORT", 4566)
+API_PORT = _port("MES_LOCAL_API_PORT", 8000)
 CITIZEN_ISSUER = "https://dev-issuer.localhost/citizen"
 PRO_ISSUER = "https://dev-issuer.localhost/pro"
 AUDIENCE = "mon-espace-sante-api"

@@ -40,7 +40,15 @@ from functions.shared.errors import (
     Unprocessable,
     UnsupportedMediaType,
 )
-from functions.shared.observability import count, logger
+from functions.shared.observability import (
+    DOCUMENT_READS,
+    DOCUMENTS_DECLARED,
+    DOCUMENTS_REJECTED,
+    DOCUMENTS_VERIFIED,
+    QUARANTINE_DISCARDED,
+    count,
+    logger,
+)
 from functions.shared.privacy import digest
 
 _IDEMPOTENCY_KEY = re.compile(r"^[A-Za-z0-9._:-]{8,100}$")
@@ -131,6 +139,8 @@ def request_upload(deps: RecordDeps, who: Citizen | Professional, patient: str, 
                        code="idempotency_key_reused")
     if not created:
         _refuse_expired_replay(stored, now)
+    else:
+        count(DOCUMENTS_DECLARED, author=author.kind)
     post = deps.blobs.presign_upload(stored.quarantine_key, ins, _uploader(stored.author, ins),
                                      declaration.content_type, declaration.size, now, stored.upload_expires_at)
     logger.info("upload requested", extra={"document_id": stored.document_id, "replay": not created})
@@ -151,6 +161,7 @@ def read_own_document(deps: RecordDeps, who: Citizen, document_id: str) -> tuple
         raise NotFound("document")
     trace = Trace.new(who.ins, deps.clock.now(), Actor.of(who), TraceAction.DOCUMENT_READ, doc.document_id)
     deps.journal.record(Entry(who.ins, traces=[trace]), head)
+    count(DOCUMENT_READS, reader="citizen")
     url = None
     if doc.status is DocumentStatus.AVAILABLE:
         url = deps.blobs.presign_download(doc.record_key, deps.download_ttl_seconds, doc.declaration.content_type)
@@ -267,7 +278,7 @@ def _discard_unmatched(deps: RecordDeps, key: str, why: str) -> VerificationOutc
     """An object no pending declaration accounts for leaves quarantine now (not at the lifecycle's expiry) and is
     counted: it is a failed or forged upload, or a late duplicate, and never changes any document."""
     deps.blobs.discard_quarantined(key)
-    count("QuarantineObjectsDiscarded")
+    count(QUARANTINE_DISCARDED)
     logger.info("discarded quarantine object", extra={"why": why})
     return VerificationOutcome.IGNORED
 
@@ -321,7 +332,8 @@ def verify_upload(deps: RecordDeps, key: str) -> VerificationOutcome:
         rejected = doc.reject(reason, now)
         trace = Trace.new(doc.patient_ins, now, VERIFIER, TraceAction.DOCUMENT_REJECTED, doc.document_id,
                           reason=reason.value)
-        deps.documents.save(rejected, doc, [_upload_trace(doc), trace], [])
+        if deps.documents.save(rejected, doc, [_upload_trace(doc), trace], []):
+            count(DOCUMENTS_REJECTED, reason=reason.value)
         deps.blobs.discard_quarantined(key)
         logger.info("upload rejected", extra={"document_id": document_id, "reason": reason.value})
         return VerificationOutcome.REJECTED
@@ -335,7 +347,9 @@ def verify_upload(deps: RecordDeps, key: str) -> VerificationOutcome:
         notice = Notification.for_document(doc.patient_ins, doc.document_id, now,
                                            catalog.document_types().get(doc.declaration.type_code))
         notifications.append(notice.honouring(deps.preferences(doc.patient_ins)))
-    if not deps.documents.save(accepted, doc, [_upload_trace(doc), trace], notifications, profile.head):
+    if deps.documents.save(accepted, doc, [_upload_trace(doc), trace], notifications, profile.head):
+        count(DOCUMENTS_VERIFIED)
+    else:
         current = deps.documents.get(doc.patient_ins, doc.document_id)
         if current is None:  # deleted while we verified: the copy must not outlive it
             deps.blobs.delete_record(doc.record_key)

@@ -182,3 +182,14 @@ def test_no_metric_carries_an_identifier(capsys: pytest.CaptureFixture[str]) -> 
     assert len(events) >= 5 and {e.name for e in events} <= set(BUSINESS_EVENTS)
     for identifier in (INS, DOCTOR.rpps, URGENTIST.rpps, DOCTOR.finess, document_id):
         assert identifier not in metric_lines
+
+
+def test_the_spike_alarms_know_every_reason_the_app_counts() -> None:
+    from functions.access.models import Refusal
+    from functions.records.models import RejectionReason
+    from infra import constants as c
+
+    assert set(c.REJECTION_REASONS) == {r.value for r in RejectionReason}
+    assert set(c.REFUSAL_REASONS) == {r.value for r in Refusal} | {"emergency_refused"}
+    assert (c.METRICS_NAMESPACE, c.DOCUMENTS_REJECTED_METRIC, c.ACCESS_REFUSED_METRIC) == (
+        METRICS_NAMESPACE, "DocumentsRejected", "AccessRefused")

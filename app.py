@@ -11,6 +11,7 @@ from chalice.app import Chalice, CloudWatchEvent, Cron, Request, Response, SQSEv
 
 from chalicelib.edge import auth, bearer, json_response
 from chalicelib.routes import BLUEPRINTS
+from functions.shared import cors
 from functions.shared.clock import instant
 from functions.shared.http import RESPONSE_HEADERS, error_body
 from functions.shared.names import AGENDA_DELIVERY_QUEUE, AGENDA_SHARD_QUEUE, UPLOAD_EVENTS_QUEUE
@@ -32,7 +33,8 @@ _CHALICE_CODES = {"BadRequestError": "invalid_request", "NotFoundError": "not_fo
 def correlate_and_normalise(event: Request, get_response: Callable[[Request], Response]) -> Response:
     """One correlation id per request (API Gateway's request id) in every log line and the response headers;
     Chalice's own errors (unknown method, unsupported media type) rewritten to our {"error": ...} body; and every
-    answer marked as never to be stored by a cache (health data) nor content-sniffed (RESPONSE_HEADERS)."""
+    answer marked as never to be stored by a cache (health data) nor content-sniffed (RESPONSE_HEADERS); and the
+    CORS headers for an allowed web origin (functions/shared/cors.py; preflights never reach the app)."""
     from functions.shared.observability import correlate
 
     correlation_id = correlate(event.context.get("requestId"))
@@ -43,6 +45,7 @@ def correlate_and_normalise(event: Request, get_response: Callable[[Request], Re
         response = json_response(response.status_code, error_body(code, str(body.get("Message", ""))))
     response.headers["X-Correlation-Id"] = correlation_id
     response.headers.update(RESPONSE_HEADERS)
+    response.headers.update(cors.response_headers(event.headers.get("origin"), cors.allowed_origins()))
     return response
 
 

@@ -34,18 +34,37 @@ auth = Blueprint("app")
 
 
 @auth.authorizer(ttl_seconds=300)
-def bearer(auth_request: AuthRequest) -> AuthResponse:
-    """Verifies the bearer token and hands the principal to the routes. API Gateway caches the answer per token."""
+def bearer(auth_request: AuthRequest) -> AuthResponse | dict[str, Any]:
+    """Verifies the bearer token and hands the principal to the routes. API Gateway caches the answer per token,
+    a refusal included. A refused token gets an explicit Deny carrying why (see `refusal`); the log records the
+    reason code, never the token."""
     from functions import deps
     from functions.identity.principal import to_context
     from functions.identity.service import authenticate
     from functions.shared.errors import Unauthenticated
+    from functions.shared.observability import logger
 
     try:
         who = authenticate(deps.token_verifier(), deps.citizen_issuer(), deps.spaces(), auth_request.token)
-    except Unauthenticated:
-        raise Exception("Unauthorized") from None
+    except Unauthenticated as refused:
+        logger.info("bearer token refused", extra={"reason": refused.code})
+        return refusal(auth_request.method_arn, refused.code, refused.message)
     return AuthResponse(routes=["*"], principal_id=who.pseudonym, context=to_context(who))
+
+
+def refusal(method_arn: str, code: str, message: str) -> dict[str, Any]:
+    """An explicit Deny on the whole API with the reason in the authorizer context: API Gateway answers it with the
+    ACCESS_DENIED gateway response, which the stack renders as a 401 whose JSON body names `code` (raising
+    "Unauthorized" instead gives the static UNAUTHORIZED answer, with no reason). The gateway response's template
+    substitutes the values without escaping them, so only plain characters are kept."""
+    api = "/".join(method_arn.split("/", 2)[:2])  # arn:aws:execute-api:<region>:<account>:<api id>/<stage>
+    plain = "".join(ch for ch in message if ch.isascii() and (ch.isalnum() or ch in " .,:;()'-_"))
+    return {
+        "principalId": "refused",
+        "policyDocument": {"Version": "2012-10-17", "Statement": [
+            {"Action": "execute-api:Invoke", "Effect": "Deny", "Resource": [f"{api}/*"]}]},
+        "context": {"code": code, "description": plain[:200]},
+    }
 
 
 def request() -> Request:

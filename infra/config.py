@@ -44,6 +44,7 @@ class StageConfig:
     agenda_email_source: str  # the From address of reminder e-mails
     agenda_email_identity: str  # the SES identity that address sends as: itself, or its domain
     agenda_shards: int
+    cors_allowed_origins: tuple[str, ...] = ()  # web origins a browser may call the API from (none: no CORS)
 
     @property
     def is_production(self) -> bool:
@@ -119,6 +120,26 @@ def _email_source(values: Mapping[str, Any]) -> tuple[str, str]:
     return source, identity
 
 
+_ORIGIN = re.compile(r"^(https://[A-Za-z0-9.-]+|http://(localhost|127\.0\.0\.1))(:[0-9]{1,5})?$")
+
+
+def _origins(values: Mapping[str, Any], production: bool) -> tuple[str, ...]:
+    """`cors_allowed_origins`: a JSON list (stage file) or a comma-separated string (-c). Each is an exact origin,
+    scheme://host[:port] without path or wildcard; https, or plain http on the developer's own machine outside
+    prod."""
+    raw = values.get("cors_allowed_origins", [])
+    if isinstance(raw, str):
+        raw = json.loads(raw) if raw.strip().startswith("[") else [o for o in raw.split(",") if o.strip()]
+    if not isinstance(raw, list) or not all(isinstance(o, str) for o in raw):
+        raise ConfigError(f"stage parameter 'cors_allowed_origins' must be a list of origins, got {raw!r}")
+    origins = tuple(o.strip() for o in raw)
+    for origin in origins:
+        if not _ORIGIN.match(origin) or (production and not origin.startswith("https://")):
+            raise ConfigError(f"stage parameter 'cors_allowed_origins': {origin!r} is not an exact "
+                              f"{'https ' if production else ''}origin (scheme://host[:port], no path, no wildcard)")
+    return origins
+
+
 def _issuer(values: Mapping[str, Any], who: str) -> Issuer:
     return Issuer(issuer=_https_url(values, f"{who}_issuer"), audience=_text(values, f"{who}_audience"),
                   jwks_uri=_https_url(values, f"{who}_jwks_uri"))
@@ -182,6 +203,7 @@ def load(context: Mapping[str, Any]) -> StageConfig:
         agenda_email_identity=email_identity,
         # Never lower it on a deployed stage: entries already in shards >= the new count would never be read.
         agenda_shards=_int(values, "agenda_shards", 1, 100_000),
+        cors_allowed_origins=_origins(values, stage == "prod"),
     )
 
 
@@ -192,5 +214,6 @@ MAX_CONCURRENCY_PARAMETERS = {c.CHALICE_UPLOAD_CONSUMER: "upload_consumer_max_co
 # Every stage parameter (infra/stages/<stage>.json keys; cdk_app.py reads these from the CDK context).
 PARAMETERS = (*c.ISSUER_ENV, "alarm_email", "api_rate_limit", "api_burst_limit", "reserved_concurrency",
               *MAX_CONCURRENCY_PARAMETERS.values(), "log_retention_days", "backup_retention_days",
-              "termination_protection", "agenda_email_source", "agenda_email_identity", "agenda_shards")
+              "termination_protection", "agenda_email_source", "agenda_email_identity", "agenda_shards",
+              "cors_allowed_origins")
 _KNOWN = set(PARAMETERS)

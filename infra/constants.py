@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from functions.shared import names
+from functions.shared import http, names, observability
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 STAGES_DIR = Path(__file__).resolve().parent / "stages"
@@ -76,6 +76,7 @@ ENV_AGENDA_SHARDS = names.ENV_AGENDA_SHARDS
 ENV_AGENDA_BATCH_SIZE = names.ENV_AGENDA_BATCH_SIZE
 ENV_PSEUDONYM_SECRET_ARN = names.ENV_PSEUDONYM_SECRET_ARN
 ISSUER_ENV = names.ISSUER_ENV
+ENV_CORS_ALLOWED_ORIGINS = names.ENV_CORS_ALLOWED_ORIGINS
 
 # ---- DynamoDB (keys and indexes as the pynamodb models in functions/*/storage.py declare them) ---------------
 SPACES = "spaces"
@@ -137,14 +138,20 @@ PSEUDONYM_SECRET = "pseudonym-key"  # noqa: S105 (the secret's name: mes/<stage>
 PSEUDONYM_KEY_LENGTH = 64  # characters from [A-Za-z0-9]: ~381 bits, and <= 64 bytes (HMAC-SHA-256 block size)
 
 # ---- API Gateway ----------------------------------------------------------------------------------------------
-# The JSON error bodies the gateway itself returns (local/gateway.py emulates the same ones).
+# The JSON error bodies the gateway itself returns (local/gateway.py emulates the same ones). UNAUTHORIZED: no
+# bearer token (the authorizer is not invoked); ACCESS_DENIED: the authorizer's explicit Deny, whose context names
+# the reason (chalicelib/edge.py `refusal`): the body template substitutes it. Header values can only be static.
 GATEWAY_RESPONSES = {
-    "UNAUTHORIZED": (401, "unauthorized", "missing or invalid credentials"),
-    "ACCESS_DENIED": (403, "not_found", "resource not found"),
+    "UNAUTHORIZED": (401, "missing_token", "a bearer token is required"),
+    "ACCESS_DENIED": (401, "$context.authorizer.code", "$context.authorizer.description"),
     "MISSING_AUTHENTICATION_TOKEN": (404, "not_found", "resource not found"),
     "THROTTLED": (429, "throttled", "too many requests"),
     "DEFAULT_5XX": (None, "internal_error", "internal error"),
 }
+GATEWAY_RESPONSE_HEADERS = {"UNAUTHORIZED": {"WWW-Authenticate": http.WWW_AUTHENTICATE_MISSING},
+                            "ACCESS_DENIED": {"WWW-Authenticate": http.WWW_AUTHENTICATE_REFUSED}}
+# The token authorizer runs only for a header of this form (anything else is UNAUTHORIZED, without an invocation).
+BEARER_VALIDATION_EXPRESSION = http.BEARER_PATTERN
 # Access log: nothing that identifies a patient. No path (it carries the INS on professional routes), only the
 # route template; no principalId: the authorizer sets it to an unkeyed SHA-256 of the INS/RPPS, which enumerating
 # the INS space reverses. The principal's kind (citizen/professional/organisation) comes from the authorizer context.
@@ -161,11 +168,25 @@ ACCESS_LOG_FIELDS = {
     "integrationLatencyMs": "$context.integration.latency",
     "principalKind": "$context.authorizer.kind",
     "authorizerError": "$context.authorizer.error",
+    "authorizerCode": "$context.authorizer.code",  # why a token was refused (token_expired...), never the token
     "errorType": "$context.error.responseType",
 }
 
 # ---- Monitoring -----------------------------------------------------------------------------------------------
 API_5XX_RATE_THRESHOLD = 0.01  # 1 % of requests over 5 minutes
+# Business events (functions/shared/observability.py, embedded metric format, dimension `service`).
+METRICS_NAMESPACE = observability.METRICS_NAMESPACE
+DOCUMENTS_REJECTED_METRIC = observability.DOCUMENTS_REJECTED
+ACCESS_REFUSED_METRIC = observability.ACCESS_REFUSED
+# Their dimension values, closed sets (tests/unit checks them against RejectionReason and access's refusals): an
+# alarm cannot SEARCH, so it sums one metric per value.
+REJECTION_REASONS = ("size_mismatch", "checksum_mismatch", "content_type_mismatch", "content_not_of_declared_type",
+                     "upload_expired")
+REFUSAL_REASONS = ("not_found", "consent_required", "emergency_refused")
+# Spikes, per 5 minutes, two periods in a row: a broken uploader (or someone probing the verifier), and someone
+# enumerating records or a misconfigured hospital system.
+REJECTED_UPLOADS_ALARM = 20
+ACCESS_REFUSALS_ALARM = 100
 
 # ---- KMS ------------------------------------------------------------------------------------------------------
 DOCUMENTS_KEY_ALIAS = "documents"

@@ -88,6 +88,7 @@ class MonEspaceSanteStack(cdk.Stack):
             c.ENV_AGENDA_SHARDS: str(config.agenda_shards),
             c.ENV_AGENDA_BATCH_SIZE: str(c.AGENDA_BATCH_SIZE),
             c.ENV_PSEUDONYM_SECRET_ARN: pseudonyms.secret.secret_arn,
+            c.ENV_CORS_ALLOWED_ORIGINS: ",".join(config.cors_allowed_origins),
             "POWERTOOLS_SERVICE_NAME": c.SERVICE,
             **config.issuer_environment(),
         }
@@ -107,6 +108,7 @@ class MonEspaceSanteStack(cdk.Stack):
 
         monitoring = Monitoring(self, "Monitoring", stage=stage, key=keys.data, alarm_email=config.alarm_email)
         monitoring.watch_api(api.api_name)
+        monitoring.watch_business_events()
         for function in c.FUNCTION_TIMEOUTS:
             monitoring.watch_function(function, api.function_ref(function))
         monitoring.watch_queue("UploadEvents", queues.queue, queues.dead_letters,

@@ -41,6 +41,7 @@ AGENDA_DELIVERY_QUEUE = n.AGENDA_DELIVERY_QUEUE
 AGENDA_SHARD_DLQ = n.dead_letters(n.AGENDA_SHARD_QUEUE)
 AGENDA_DELIVERY_DLQ = n.dead_letters(n.AGENDA_DELIVERY_QUEUE)
 EMAIL_SOURCE = "ne-pas-repondre@monespacesante.localhost"
+WEB_ORIGIN = "http://localhost:3000"  # the local web front end: the one origin CORS allows locally
 EMAIL_TEMPLATE = "mes-reminder"
 
 
@@ -68,6 +69,7 @@ def local_env(aws_port: int = AWS_PORT, api_port: int = API_PORT, prefix: str = 
         n.ENV_AGENDA_EMAIL_SOURCE: EMAIL_SOURCE,
         n.ENV_AGENDA_EMAIL_TEMPLATE: EMAIL_TEMPLATE,
         n.ENV_AGENDA_SHARDS: "8",
+        n.ENV_CORS_ALLOWED_ORIGINS: WEB_ORIGIN,
         n.ISSUER_ENV["citizen_issuer"]: CITIZEN_ISSUER,
         n.ISSUER_ENV["citizen_audience"]: AUDIENCE,
         n.ISSUER_ENV["citizen_jwks_uri"]: jwks,

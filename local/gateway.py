@@ -1,13 +1,19 @@
-"""Chalice's local server, with API Gateway's behaviour as the stack configures it: an authorizer that raises
-"Unauthorized" is a 401, and gateway errors (no token, unknown route, denied) carry our JSON error body, like
-the Gateway Responses set in infra. Malformed HTTP (unknown method, garbage request line, HTTP/2.0 over plain
-HTTP/1, a URL or header over 64 KiB, a bad Content-Length) gets a JSON 4xx too, never a dropped connection; the
-access log names the route template as the stage's does, never the path with its INS or RPPS."""
+"""Chalice's local server, with API Gateway's behaviour as the stack configures it: no bearer token (or one that does
+not look like one) is a 401 without invoking the authorizer; a token the authorizer refuses (an explicit Deny) is a
+401 whose JSON body names the authorizer's reason; gateway errors (unknown route, throttled...) carry our JSON error
+body, like the Gateway Responses set in infra, and their static headers only (API Gateway cannot put a per-request
+value in a gateway response header); every answer carries the request id in `x-amzn-RequestId`, as API Gateway's do,
+and the app's in X-Correlation-Id too. CORS preflights (OPTIONS) are answered here, as the stack's MOCK integration
+answers them, without a token and without invoking a route. Malformed HTTP (unknown method, garbage request line,
+HTTP/2.0 over plain HTTP/1, a URL or header over 64 KiB, a bad Content-Length) gets a JSON 4xx too, never a dropped
+connection; the access log names the route template as the stage's does, never the path with its INS or RPPS."""
 
 from __future__ import annotations
 
 import json
+import re
 import threading
+import uuid
 from http import HTTPStatus
 from pathlib import Path
 from typing import Any
@@ -18,19 +24,28 @@ from chalice.local import (
     CustomLocalChalice,
     LocalChalice,
     LocalDevServer,
+    LocalGatewayAuthorizer,
     LocalGatewayException,
+    NotAuthorizedError,
     RouteMatcher,
     ThreadedHTTPServer,
 )
 
-from functions.shared.http import RESPONSE_HEADERS, error_body
+from functions.shared import cors
+from functions.shared.http import (
+    BEARER_PATTERN,
+    RESPONSE_HEADERS,
+    WWW_AUTHENTICATE_MISSING,
+    WWW_AUTHENTICATE_REFUSED,
+    error_body,
+)
 
 JWKS_PATH = "/dev-issuer/jwks.json"
 MAX_BODY_BYTES = 10 * 1024 * 1024  # API Gateway's payload quota
 LISTEN_BACKLOG = 128
 _LINGER_SECONDS = 0.5  # after an error, read what the client still sends, so closing does not reset the answer
 _LINGER_BYTES = 1024 * 1024
-_GATEWAY_ERRORS = {401: ("unauthorized", "missing or invalid credentials"),
+_GATEWAY_ERRORS = {401: ("missing_token", "a bearer token is required"),
                    403: ("not_found", "resource not found"),
                    404: ("not_found", "resource not found")}
 # What http.server refuses while reading a request -> what API Gateway answers (4xx JSON). An unknown method is an
@@ -51,6 +66,32 @@ class _Unauthorized(LocalGatewayException):
     CODE = 401
 
 
+class _Denied(LocalGatewayException):
+    """The authorizer's explicit Deny, with its context (the reason), rendered like ACCESS_DENIED in infra."""
+
+    CODE = 401
+
+    def __init__(self, context: dict[str, Any]) -> None:
+        super().__init__({}, b"")
+        self.context = context
+
+
+class _Authorizer(LocalGatewayAuthorizer):
+    """Chalice's local authorizer, plus what API Gateway does around it: the identityValidationExpression (a header
+    that is not a bearer token is a 401 before the authorizer runs) and a Deny that keeps its context."""
+
+    def _prepare_authorizer_event(self, arn: str, lambda_event: Any, lambda_context: Any) -> Any:
+        token = (lambda_event.get("headers") or {}).get("authorization")
+        if token is None or not re.fullmatch(BEARER_PATTERN, token):
+            raise NotAuthorizedError({}, b"")
+        return super()._prepare_authorizer_event(arn, lambda_event, lambda_context)
+
+    def _check_can_invoke_view_function(self, arn: str, auth_result: Any) -> bool:
+        if super()._check_can_invoke_view_function(arn, auth_result):
+            return True
+        raise _Denied(dict(auth_result.get("context") or {}))
+
+
 class _Server(ThreadedHTTPServer):
     """http.server listens with a backlog of 5: a burst of 20 connections was reset."""
 
@@ -62,6 +103,7 @@ class GatewayHandler(ChaliceRequestHandler):
     routes: RouteMatcher | None = None
     _route: str | None = None
     _responded = False
+    _request_id = ""
 
     def _generic_handle(self) -> None:
         self._route = self._route_of(self.path)
@@ -73,6 +115,10 @@ class GatewayHandler(ChaliceRequestHandler):
             # Answered here: Chalice's own answer echoes the Authorization header as ASCII and fails on any other.
             self._send_gateway_error(404)
             return
+        if self.command == "OPTIONS" and self._route is not None and self._route != JWKS_PATH:
+            self._preflight(self._route)
+            return
+        self._emulate_gateway()
         original = self.local_gateway.handle_request
 
         def handle(*args: Any, **kwargs: Any) -> Any:
@@ -99,6 +145,22 @@ class GatewayHandler(ChaliceRequestHandler):
 
     do_GET = do_PUT = do_POST = do_HEAD = do_DELETE = do_PATCH = do_OPTIONS = _generic_handle
 
+    def _emulate_gateway(self) -> None:
+        """Once per connection (its requests share one LocalGateway): API Gateway's authorizer behaviour, and the
+        request id in the event, which the app takes as its correlation id."""
+        gateway = self.local_gateway
+        if isinstance(gateway._authorizer, _Authorizer):
+            return
+        gateway._authorizer = _Authorizer(gateway._app_object)
+        make_event = gateway._generate_lambda_event
+
+        def with_request_id(*args: Any, **kwargs: Any) -> Any:
+            event = make_event(*args, **kwargs)
+            event["requestContext"]["requestId"] = self._request_id
+            return event
+
+        gateway._generate_lambda_event = with_request_id  # type: ignore[method-assign]
+
     def _route_of(self, path: str) -> str | None:
         if path == JWKS_PATH:
             return JWKS_PATH
@@ -122,7 +184,21 @@ class GatewayHandler(ChaliceRequestHandler):
 
     def handle_one_request(self) -> None:
         self._route, self._responded = None, False  # one handler serves every request of a kept-alive connection
+        self._request_id = str(uuid.uuid4())
         super().handle_one_request()
+
+    def _preflight(self, route: str) -> None:
+        """The stack's MOCK integration on OPTIONS: an allowed origin gets the path's methods and our headers, any
+        other (or none) a 403 without CORS headers. No token, no route invoked."""
+        origin = self.headers.get("origin")
+        if origin is None or origin not in cors.allowed_origins():
+            # the MOCK integration's own answer, not a gateway response: no CORS header at all
+            body = json.dumps(error_body("origin_not_allowed", "this origin may not call the API")).encode()
+            self._send_http_response(403, {"Content-Type": "application/json", **RESPONSE_HEADERS}, body)
+            return
+        methods = sorted({*self.local_gateway._app_object.routes[route], "OPTIONS"})
+        self._send_http_response(200, {"Content-Type": "application/json", **RESPONSE_HEADERS,
+                                       **cors.preflight_headers(origin, methods)}, b"")
 
     def parse_request(self) -> bool:
         """http.server's parsing, without its silent cases: an empty request line and HTTP/0.9 get a 400 too."""
@@ -137,6 +213,8 @@ class GatewayHandler(ChaliceRequestHandler):
     def send_response(self, code: int, message: str | None = None) -> None:
         self._responded = True
         super().send_response(code, message)
+        if self._request_id:
+            self.send_header("x-amzn-RequestId", self._request_id)
 
     def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
         """API Gateway's JSON error instead of http.server's HTML page, always with a status line and headers."""
@@ -178,16 +256,32 @@ class GatewayHandler(ChaliceRequestHandler):
         """http.server's error lines quote the request line (identifiers): the access line says enough."""
 
     def _send_error_response(self, error: LocalGatewayException) -> None:
+        if isinstance(error, _Denied):  # ACCESS_DENIED: the authorizer context fills the body template
+            code, description = str(error.context.get("code", "")), str(error.context.get("description", ""))
+            self._send_gateway_error(401, error_body(code, description), WWW_AUTHENTICATE_REFUSED)
+            return
+        if isinstance(error, NotAuthorizedError | _Unauthorized):  # UNAUTHORIZED: no bearer token
+            self._send_gateway_error(401, None, WWW_AUTHENTICATE_MISSING)
+            return
         status = error.CODE
         # API Gateway answers 403 "Missing Authentication Token" for unknown routes; the stack maps it to 404.
         if status == 403 and error.headers.get("x-amzn-ErrorType") == "UnauthorizedException":
             status = 404
         self._send_gateway_error(status)
 
-    def _send_gateway_error(self, status: int) -> None:
-        code, message = _GATEWAY_ERRORS.get(status, ("error", "request refused"))
-        body = json.dumps(error_body(code, message)).encode()
-        self._send_http_response(status, {"Content-Type": "application/json", **RESPONSE_HEADERS}, body)
+    def _send_gateway_error(self, status: int, body: dict[str, Any] | None = None,
+                            authenticate: str | None = None) -> None:
+        """A gateway response: its JSON body and static headers. With exactly one allowed web origin the stack can
+        name it statically (its browser may then read the error); with several it cannot choose one per request."""
+        if body is None:
+            body = error_body(*_GATEWAY_ERRORS.get(status, ("error", "request refused")))
+        headers = {"Content-Type": "application/json", **RESPONSE_HEADERS}
+        if authenticate is not None:
+            headers["WWW-Authenticate"] = authenticate
+        origins = cors.allowed_origins()
+        if len(origins) == 1:
+            headers.update({"Access-Control-Allow-Origin": origins[0], "Vary": "Origin"})
+        self._send_http_response(status, headers, json.dumps(body).encode())
 
 
 class _BadRequest(Exception):

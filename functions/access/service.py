@@ -53,6 +53,7 @@ from functions.notifications.models import (
 from functions.shared import cursor
 from functions.shared.clock import Clock, paris_day
 from functions.shared.errors import Forbidden, NotFound
+from functions.shared.observability import ACCESS_REFUSED, DOCUMENT_READS, EMERGENCY_GRANTS, count
 
 T = TypeVar("T")
 
@@ -107,6 +108,7 @@ def _refusal(who: Professional | Organisation, profile: AccessProfile, refusal: 
                       reason=refusal.value)
 
     def answer() -> Any:
+        count(ACCESS_REFUSED, reason=refusal.value)  # once, after the commit (a retried decision is not counted)
         if refusal is Refusal.CONSENT_REQUIRED:
             raise ConsentRequired("the patient's consent is required: present it with X-Access-Reason: consent")
         raise NotFound("document")
@@ -188,6 +190,7 @@ def read_patient_document(deps: AccessDeps[D], who: Professional | Organisation,
         found = doc
 
         def answer() -> tuple[D, str | None]:
+            count(DOCUMENT_READS, reader="professional")
             url = None
             if found.available:
                 url = deps.blobs.presign_download(found.record_key, deps.download_ttl_seconds, found.content_type)
@@ -241,6 +244,7 @@ def request_emergency_access(deps: AccessDeps[D], who: Professional, patient: st
             trace = Trace.new(ins, now, actor, TraceAction.EMERGENCY_ACCESS_REFUSED, reason=f"{purpose}:refused")
 
             def refuse() -> EmergencyGrant:
+                count(ACCESS_REFUSED, reason="emergency_refused")
                 raise Forbidden("the patient refused this kind of emergency access", code="emergency_refused")
 
             return ControlWrite(traces=[trace]), refuse
@@ -255,7 +259,12 @@ def request_emergency_access(deps: AccessDeps[D], who: Professional, patient: st
             notifications.append(_named(Notification.for_night_emergency(ins, who.rpps, now), who))
         trace = Trace.new(ins, now, actor, TraceAction.EMERGENCY_ACCESS_GRANTED, reason=f"{purpose}: {reason}")
         change = ControlWrite(traces=[trace], changes=[GrantIssued(grant=grant)], notifications=notifications)
-        return change, lambda: grant
+
+        def granted() -> EmergencyGrant:
+            count(EMERGENCY_GRANTS, purpose=purpose)
+            return grant
+
+        return change, granted
 
     return _decide_and_record(deps, ins, decide)
 

@@ -32,7 +32,7 @@ from functions.agenda.service import prevention_due, reminder_due
 from functions.notifications.models import PREFERENCE_OF_KIND, Notification, NotificationKind
 from functions.notifications.ports import EmailDelivery
 from functions.shared.dynamo import error_code
-from functions.shared.observability import correlate, logger
+from functions.shared.observability import REMINDERS_SENT, correlate, count, logger
 
 KIND = {ItemKind.APPOINTMENT: NotificationKind.APPOINTMENT_REMINDER,
         ItemKind.REMINDER: NotificationKind.PERSONAL_REMINDER,
@@ -117,6 +117,7 @@ def deliver(deps: DeliveryDeps, batch: DeliveryBatch) -> DeliveryReport:
             to_claim.append((effect.notification, mail_to[key]))
     # claim before sending: of two deliveries of the same entry only the one that clears email_pending sends, and
     # what one delivery claims for a person goes out as one e-mail (the fan-out keeps a person in one message)
+    count(REMINDERS_SENT, report.delivered)
     if to_claim:
         sent = deps.email.send_once(to_claim)
         report.emails, report.emails_refused, report.emailed_reminders = sent.sent, sent.refused, sent.reminders

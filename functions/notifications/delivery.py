@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from functions.notifications.models import Email, Notification
 from functions.notifications.ports import EmailClaims, EmailReport, Mailer
+from functions.shared.observability import EMAILS_FAILED, EMAILS_SENT, count
 
 
 @dataclass(frozen=True)
@@ -30,5 +31,11 @@ class ClaimThenSend:
                   for own in by_person.values()]
         if not emails:
             return EmailReport()
-        refused = self.mailer.send(emails)
+        try:
+            refused = self.mailer.send(emails)
+        except Exception:
+            count(EMAILS_FAILED, len(emails))  # claimed, so lost: the batch's retry will not send them again
+            raise
+        count(EMAILS_SENT, len(emails) - refused)
+        count(EMAILS_FAILED, refused)
         return EmailReport(sent=len(emails) - refused, refused=refused, reminders=len(claimed))

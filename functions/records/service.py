@@ -41,7 +41,15 @@ from functions.shared.errors import (
     Unprocessable,
     UnsupportedMediaType,
 )
-from functions.shared.observability import count, logger
+from functions.shared.observability import (
+    DOCUMENT_READS,
+    DOCUMENTS_DECLARED,
+    DOCUMENTS_REJECTED,
+    DOCUMENTS_VERIFIED,
+    QUARANTINE_DISCARDED,
+    count,
+    logger,
+)
 from functions.shared.privacy import digest
 
 _IDEMPOTENCY_KEY = re.compile(r"^[A-Za-z0-9._:-]{8,100}$")
@@ -147,6 +155,8 @@ def request_upload(deps: RecordDeps, who: Citizen | Professional | Organisation,
                        code="idempotency_key_reused")
     if not created:
         _refuse_expired_replay(stored, now)
+    else:
+        count(DOCUMENTS_DECLARED, author=author.kind)
     post = deps.blobs.presign_upload(stored.quarantine_key, ins, _uploader(stored.author, ins),
                                      declaration.content_type, declaration.size, now, stored.upload_expires_at)
     logger.info("upload requested", extra={"document_id": stored.document_id, "replay": not created})
@@ -167,8 +177,10 @@ def read_own_document(deps: RecordDeps, who: Citizen, space: str,
                  else (None, None))
     if doc is None or not policy.citizen_reads(space, doc):
         raise NotFound("document")
-    trace = Trace.new(space, deps.clock.now(), Actor.of(who), TraceAction.DOCUMENT_READ, doc.document_id)
+    trace = Trace.new(space, deps.clock.now(), Actor.acting_on(who, space), TraceAction.DOCUMENT_READ,
+                      doc.document_id)
     deps.journal.record(Entry(space, traces=[trace]), head)
+    count(DOCUMENT_READS, reader="citizen")
     url = None
     if doc.status is DocumentStatus.AVAILABLE:
         url = deps.blobs.presign_download(doc.record_key, deps.download_ttl_seconds, doc.declaration.content_type)
@@ -179,7 +191,7 @@ def list_own_documents(deps: RecordDeps, who: Citizen, space: str, flt: Document
                        limit: int) -> tuple[list[Document], str | None]:
     after = cursor.decode(raw_cursor)
     docs, last = deps.documents.list_visible_to_patient(space, flt, after, limit)
-    trace = Trace.new(space, deps.clock.now(), Actor.of(who), TraceAction.DOCUMENT_LISTED)
+    trace = Trace.new(space, deps.clock.now(), Actor.acting_on(who, space), TraceAction.DOCUMENT_LISTED)
     deps.journal.record(Entry(space, traces=[trace]))
     return docs, cursor.encode(last)
 
@@ -194,7 +206,8 @@ def delete_own_document(deps: RecordDeps, who: Citizen, space: str, document_id:
         raise Forbidden("only documents you added yourself can be deleted", code="not_document_owner")
     if doc.status is DocumentStatus.AVAILABLE:
         deps.blobs.delete_record(doc.record_key)
-    trace = Trace.new(space, deps.clock.now(), Actor.of(who), TraceAction.DOCUMENT_DELETED, doc.document_id)
+    trace = Trace.new(space, deps.clock.now(), Actor.acting_on(who, space), TraceAction.DOCUMENT_DELETED,
+                      doc.document_id)
     if not deps.documents.delete(doc, trace):
         raise Conflict("the document changed while it was being deleted; try again", code="concurrent_change")
     if doc.status is DocumentStatus.PENDING:
@@ -214,7 +227,7 @@ def hide_own_document(deps: RecordDeps, who: Citizen, space: str, document_id: s
     now = deps.clock.now()
     changed = doc.hide(hidden, now)
     action = TraceAction.DOCUMENT_HIDDEN if hidden else TraceAction.DOCUMENT_UNHIDDEN
-    trace = Trace.new(space, now, Actor.of(who), action, doc.document_id)
+    trace = Trace.new(space, now, Actor.acting_on(who, space), action, doc.document_id)
     if not deps.documents.save(changed, doc, [trace], []):
         raise Conflict("the document changed meanwhile; try again", code="concurrent_change")
     return changed
@@ -298,7 +311,7 @@ def _discard_unmatched(deps: RecordDeps, key: str, why: str) -> VerificationOutc
     """An object no pending declaration accounts for leaves quarantine now (not at the lifecycle's expiry) and is
     counted: it is a failed or forged upload, or a late duplicate, and never changes any document."""
     deps.blobs.discard_quarantined(key)
-    count("QuarantineObjectsDiscarded")
+    count(QUARANTINE_DISCARDED)
     logger.info("discarded quarantine object", extra={"why": why})
     return VerificationOutcome.IGNORED
 
@@ -352,7 +365,8 @@ def verify_upload(deps: RecordDeps, key: str) -> VerificationOutcome:
         rejected = doc.reject(reason, now)
         trace = Trace.new(doc.patient_ins, now, VERIFIER, TraceAction.DOCUMENT_REJECTED, doc.document_id,
                           reason=reason.value)
-        deps.documents.save(rejected, doc, [_upload_trace(doc), trace], [])
+        if deps.documents.save(rejected, doc, [_upload_trace(doc), trace], []):
+            count(DOCUMENTS_REJECTED, reason=reason.value)
         deps.blobs.discard_quarantined(key)
         logger.info("upload rejected", extra={"document_id": document_id, "reason": reason.value})
         return VerificationOutcome.REJECTED
@@ -365,7 +379,9 @@ def verify_upload(deps: RecordDeps, key: str) -> VerificationOutcome:
     if doc.author.kind == "professional" and accepted.visible_to_patient:
         notice = _new_document_notice(doc, now)
         notifications.append(notice.honouring(deps.preferences(doc.patient_ins)))
-    if not deps.documents.save(accepted, doc, [_upload_trace(doc), trace], notifications, profile.head):
+    if deps.documents.save(accepted, doc, [_upload_trace(doc), trace], notifications, profile.head):
+        count(DOCUMENTS_VERIFIED)
+    else:
         current = deps.documents.get(doc.patient_ins, doc.document_id)
         if current is None:  # deleted while we verified: the copy must not outlive it
             deps.blobs.delete_record(doc.record_key)

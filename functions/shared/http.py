@@ -25,6 +25,20 @@ STATUS: dict[type[errors.DomainError], int] = {
 RESPONSE_HEADERS = {"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"}
 
 
+# Refused credentials (RFC 6750 section 3). API Gateway answers them itself (infra's Gateway Responses; the local
+# gateway mirrors them) and a gateway response header can only be a static value, so the reason is in the JSON body
+# (error.code: token_expired, bad_signature, wrong_audience...), not in the header's error_description.
+REALM = "mon-espace-sante"
+# No bearer token at all (API Gateway's UNAUTHORIZED: the authorizer is not invoked): no error attribute.
+WWW_AUTHENTICATE_MISSING = f'Bearer realm="{REALM}"'
+# A token the authorizer refused (an explicit Deny, API Gateway's ACCESS_DENIED).
+WWW_AUTHENTICATE_REFUSED = (f'Bearer realm="{REALM}", error="invalid_token", '
+                            'error_description="the bearer token was refused; error.code in the body says why"')
+# What an Authorization header must look like for the authorizer to be invoked (RFC 6750 b64token; API Gateway's
+# identityValidationExpression): anything else, an empty header or another scheme included, is "no bearer token".
+BEARER_PATTERN = r"^Bearer [A-Za-z0-9\-._~+/]+=*$"
+
+
 def error_body(code: str, message: str) -> dict[str, Any]:
     return {"error": {"code": code, "message": message}}
 

@@ -28,6 +28,22 @@ class _OnFirstUse:
 
 logger = cast("Logger", _OnFirstUse())
 METRICS_NAMESPACE = "MonEspaceSante"
+# The business events counted with `count`, named once (infra/components/monitoring.py alarms on some of them).
+# Dimensions: DocumentsRejected(reason: the RejectionReason), DocumentReads(reader: citizen|professional),
+# AccessRefused(reason: not_found|consent_required|emergency_refused), EmergencyAccessGranted(purpose: ETREAT|BTG),
+# DocumentsDeclared(author: patient|professional).
+DOCUMENTS_DECLARED = "DocumentsDeclared"
+DOCUMENTS_VERIFIED = "DocumentsVerified"
+DOCUMENTS_REJECTED = "DocumentsRejected"
+DOCUMENT_READS = "DocumentReads"
+ACCESS_REFUSED = "AccessRefused"
+EMERGENCY_GRANTS = "EmergencyAccessGranted"
+REMINDERS_SENT = "RemindersSent"
+EMAILS_SENT = "EmailsSent"
+EMAILS_FAILED = "EmailsFailed"
+QUARANTINE_DISCARDED = "QuarantineObjectsDiscarded"
+BUSINESS_EVENTS = (DOCUMENTS_DECLARED, DOCUMENTS_VERIFIED, DOCUMENTS_REJECTED, DOCUMENT_READS, ACCESS_REFUSED,
+                   EMERGENCY_GRANTS, REMINDERS_SENT, EMAILS_SENT, EMAILS_FAILED, QUARANTINE_DISCARDED)
 
 
 def correlate(correlation_id: str | None) -> str:
@@ -40,13 +56,18 @@ def correlate(correlation_id: str | None) -> str:
     return value
 
 
-def count(metric: str, value: int = 1) -> None:
+def count(metric: str, value: int = 1, **dimensions: str) -> None:
     """Add to a CloudWatch counter (embedded metric format on stdout: no API call). Emitted at once rather than at the
-    end of the invocation, so a security signal is not lost with a batch that fails later. Never put an identifier
-    in a metric name or dimension."""
+    end of the invocation, so a security signal is not lost with a batch that fails later. One namespace for every
+    business event (BUSINESS_EVENTS); a dimension is a small closed set of values (a reason, a kind of reader),
+    never an identifier: each distinct value is a separate, billed metric and would be searchable by anyone who
+    reads the dashboards."""
     from aws_lambda_powertools.metrics import MetricUnit, single_metric
 
+    if value <= 0:
+        return
     namespace = os.environ.get("POWERTOOLS_METRICS_NAMESPACE", METRICS_NAMESPACE)
     with single_metric(name=metric, unit=MetricUnit.Count, value=value, namespace=namespace,
-                       default_dimensions={"service": logger.service}):
-        pass
+                       default_dimensions={"service": logger.service}) as emitted:
+        for name, dimension in dimensions.items():
+            emitted.add_dimension(name=name, value=dimension)

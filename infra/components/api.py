@@ -10,7 +10,9 @@ template Chalice generates is then overridden resource by resource:
   scheduled functions (Chalice's @app.schedule: Chalice keeps owning their EventBridge rules) a dead-letter queue
   for failed asynchronous events;
 - REST API: stage name per stage, access logs (no identifiers), execution logs at ERROR, metrics, X-Ray,
-  throttling, and Gateway Responses carrying the app's JSON error body.
+  throttling, Gateway Responses carrying the app's JSON error body (a refused token: 401 with the authorizer's
+  reason and RFC 6750's WWW-Authenticate), the authorizer invoked only for a bearer-shaped header, and CORS
+  preflights (OPTIONS on every path) answered by a MOCK integration for the stage's allowed origins.
 """
 
 from __future__ import annotations
@@ -31,6 +33,8 @@ from aws_cdk import aws_logs as logs
 from chalice.cdk import Chalice
 from constructs import Construct
 
+from functions.shared import cors
+from functions.shared.http import RESPONSE_HEADERS
 from infra import constants as c
 from infra.components.roles import FunctionRoles, log_group_name
 from infra.config import StageConfig
@@ -49,18 +53,76 @@ def _working_dir(path: Path) -> Iterator[None]:
         os.chdir(before)
 
 
-def _gateway_responses() -> dict[str, Any]:
+def _static(value: str) -> str:
+    """A header mapping's static value (API Gateway's quoted form)."""
+    assert "'" not in value, value
+    return f"'{value}'"
+
+
+def _gateway_responses(origins: tuple[str, ...]) -> dict[str, Any]:
+    """Gateway responses may only have static headers: with exactly one allowed origin its browser may read them
+    (a 401's reason); with several, none can be chosen per request."""
+    cors_headers = {"Access-Control-Allow-Origin": origins[0], "Vary": "Origin"} if len(origins) == 1 else {}
     responses: dict[str, Any] = {}
     for kind, (status, code, message) in c.GATEWAY_RESPONSES.items():
         body = json.dumps({"error": {"code": code, "message": message}})
+        headers = {"Content-Type": "application/json", **RESPONSE_HEADERS, **cors_headers,
+                   **c.GATEWAY_RESPONSE_HEADERS.get(kind, {})}
         response: dict[str, Any] = {
-            "responseParameters": {"gatewayresponse.header.Content-Type": "'application/json'"},
+            "responseParameters": {f"gatewayresponse.header.{name}": _static(value)
+                                   for name, value in headers.items()},
             "responseTemplates": {"application/json": body},
         }
         if status is not None:
             response["statusCode"] = str(status)
         responses[kind] = response
     return responses
+
+
+_PREFLIGHT_TEMPLATE = """#set($origin = $input.params().header.get('Origin'))
+#if("$!origin" == "")#set($origin = $input.params().header.get('origin'))#end
+#set($allowed = [%s])
+#if($allowed.contains("$!origin"))
+#set($context.responseOverride.header.Access-Control-Allow-Origin = $origin)
+%s
+#else
+#set($context.responseOverride.status = 403)
+{"error": {"code": "origin_not_allowed", "message": "this origin may not call the API"}}
+#end"""
+
+
+def preflight(methods: list[str], origins: tuple[str, ...]) -> dict[str, Any]:
+    """OPTIONS answered by API Gateway itself (a MOCK integration: no token, no Lambda). Header mappings can only be
+    static, so the response template sets the CORS headers, for an allowed origin only (echoed); any other gets a
+    403 without any CORS header. local/gateway.py answers preflights the same way."""
+    cors_headers = cors.preflight_headers("$origin", sorted({*methods, "OPTIONS"}))
+    overrides = "\n".join(f'#set($context.responseOverride.header.{name} = "{value}")'
+                           for name, value in cors_headers.items() if name != "Access-Control-Allow-Origin")
+    return {
+        "consumes": ["application/json"],
+        "produces": ["application/json"],
+        "responses": {"200": {"description": "CORS preflight",
+                              "headers": {n: {"type": "string"} for n in [*cors_headers, *RESPONSE_HEADERS]}},
+                      "403": {"description": "origin not allowed"}},
+        "x-amazon-apigateway-integration": {
+            "type": "mock",
+            "passthroughBehavior": "when_no_match",
+            "requestTemplates": {"application/json": '{"statusCode": 200}'},
+            "responses": {"default": {
+                "statusCode": "200",
+                "responseParameters": {f"method.response.header.{n}": _static(v) for n, v in RESPONSE_HEADERS.items()},
+                "responseTemplates": {"application/json": _PREFLIGHT_TEMPLATE % (
+                    ", ".join(json.dumps(o) for o in origins), overrides)},
+            }},
+        },
+    }
+
+
+def _paths(package_dir: Path) -> dict[str, list[str]]:
+    """Every path of the packaged app and its methods, as `chalice package` wrote them in the SAM template."""
+    template = json.loads((package_dir / "sam.json").read_text())
+    paths: dict[str, Any] = template["Resources"][c.CHALICE_REST_API]["Properties"]["DefinitionBody"]["paths"]
+    return {path: [m.upper() for m in methods if m.lower() != "options"] for path, methods in paths.items()}
 
 
 class ChaliceApi(Construct):
@@ -124,7 +186,15 @@ class ChaliceApi(Construct):
         rest_api = self.chalice.get_resource(c.CHALICE_REST_API)
         rest_api.add_property_override("Name", self.api_name)
         rest_api.add_property_override("DefinitionBody.info.title", self.api_name)
-        rest_api.add_property_override("DefinitionBody.x-amazon-apigateway-gateway-responses", _gateway_responses())
+        rest_api.add_property_override("DefinitionBody.x-amazon-apigateway-gateway-responses",
+                                       _gateway_responses(config.cors_allowed_origins))
+        rest_api.add_property_override(
+            f"DefinitionBody.securityDefinitions.{c.AUTHORIZER_NAME}.x-amazon-apigateway-authorizer."
+            "identityValidationExpression", c.BEARER_VALIDATION_EXPRESSION)
+        for path, methods in _paths(Path(self.chalice._sam_package_dir)).items():
+            escaped = path.replace(".", "\\.")  # a literal dot in an override path (e.g. /v1/openapi.json)
+            rest_api.add_property_override(f"DefinitionBody.paths.{escaped}.options",
+                                           preflight(methods, config.cors_allowed_origins))
         rest_api.add_property_override("TracingEnabled", True)
         rest_api.add_property_override("AccessLogSetting", {
             "DestinationArn": self.access_logs.log_group_arn,

@@ -13,6 +13,11 @@
 - AgendaDeliveries{Depth,Age,DlqDepth,DlqAge}: reminder batches (depth > 10000 for 15 minutes, age > 1 hour:
   delivery is paced by its maximum concurrency and SES's sending rate).
 - AgendaDailyDispatchDlqDepth / DlqAge: the 07:00 dispatch failed its 3 attempts.
+- RejectedUploadsSpike: more than REJECTED_UPLOADS_ALARM uploads rejected by the verifier (any reason) in 5 minutes,
+  twice in a row: a hospital system sending wrong sizes/checksums/types, or someone probing the verifier. The
+  metric's `reason` dimension says which.
+- AccessRefusalsSpike: more than ACCESS_REFUSALS_ALARM refused professional accesses in 5 minutes, twice in a row:
+  enumeration of records, or a caller misconfigured (missing consent header). The `reason` dimension says which.
 """
 
 from __future__ import annotations
@@ -72,6 +77,24 @@ class Monitoring(Construct):
                                  label="5xx rate")
         self._alarm("Api5xxRate", rate, c.API_5XX_RATE_THRESHOLD,
                     "More than 1% of API requests answered 5xx for 15 minutes.")
+
+    def watch_business_events(self) -> None:
+        """Spikes of the business events the app counts (functions/shared/observability.py). An alarm cannot SEARCH
+        across dimension values, so it sums one metric per reason (closed sets, in infra/constants.py)."""
+        for construct_id, metric, reasons, threshold, what in (
+                ("RejectedUploadsSpike", c.DOCUMENTS_REJECTED_METRIC, c.REJECTION_REASONS, c.REJECTED_UPLOADS_ALARM,
+                 "uploads rejected by the verifier"),
+                ("AccessRefusalsSpike", c.ACCESS_REFUSED_METRIC, c.REFUSAL_REASONS, c.ACCESS_REFUSALS_ALARM,
+                 "professional accesses refused")):
+            by_reason = {f"r{i}": cw.Metric(namespace=c.METRICS_NAMESPACE, metric_name=metric, statistic="Sum",
+                                            period=FIVE_MINUTES,
+                                            dimensions_map={"service": c.SERVICE, "reason": reason})
+                         for i, reason in enumerate(reasons)}
+            total = cw.MathExpression(expression=f"SUM([{', '.join(by_reason)}])", using_metrics=by_reason,
+                                      period=FIVE_MINUTES, label=what)
+            self._alarm(construct_id, total, threshold,
+                        f"More than {threshold} {what} in 5 minutes, twice in a row.", evaluation_periods=2,
+                        datapoints=2)
 
     def watch_function(self, name: str, function_ref: str) -> None:
         dims = {"FunctionName": function_ref}

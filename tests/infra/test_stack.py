@@ -83,6 +83,8 @@ def test_cdk_nag_passes_on_the_sam_transformed_template(transformed: Path, tmp_p
     (("-c", "stage=dev", "-c", "agenda_delivery_max_concurrency=3"), "'agenda_delivery_max_concurrency'"),
     (("-c", "stage=dev", "-c", "agenda_email_source=Mon espace <x@y.fr>"), "'agenda_email_source'"),
     (("-c", "stage=dev", "-c", "agenda_email_identity=other.example.fr"), "'agenda_email_identity'"),
+    (("-c", "stage=dev", "-c", "cors_allowed_origins=https://*.example.fr"), "'cors_allowed_origins'"),
+    (("-c", "stage=dev", "-c", "cors_allowed_origins=https://app.example.fr/path"), "'cors_allowed_origins'"),
     # prod with its issuers but no sending address for the reminder e-mails
     (("-c", "stage=prod", *(a for k, v in ISSUERS.items() for a in ("-c", f"{k}={v}"))), "'agenda_email_source'"),
 ])
@@ -543,11 +545,59 @@ def test_gateway_errors_carry_the_json_error_body(template: dict[str, Any]) -> N
     responses = _api(template)["DefinitionBody"]["x-amazon-apigateway-gateway-responses"]
     assert responses["UNAUTHORIZED"]["statusCode"] == "401"
     assert json.loads(responses["UNAUTHORIZED"]["responseTemplates"]["application/json"]) == {
-        "error": {"code": "unauthorized", "message": "missing or invalid credentials"}}
+        "error": {"code": "missing_token", "message": "a bearer token is required"}}
     assert responses["MISSING_AUTHENTICATION_TOKEN"]["statusCode"] == "404"
     assert json.loads(responses["MISSING_AUTHENTICATION_TOKEN"]["responseTemplates"]["application/json"]) == {
         "error": {"code": "not_found", "message": "resource not found"}}
-    assert responses["ACCESS_DENIED"]["statusCode"] == "403"
+    # issue 14.5: the authorizer's explicit Deny is a 401 whose body names the reason from its context
+    assert responses["ACCESS_DENIED"]["statusCode"] == "401"
+    assert json.loads(responses["ACCESS_DENIED"]["responseTemplates"]["application/json"]) == {
+        "error": {"code": "$context.authorizer.code", "message": "$context.authorizer.description"}}
+
+
+def test_refused_tokens_get_rfc_6750_challenges_as_static_headers(template: dict[str, Any]) -> None:
+    """Gateway response headers can only be static (or request parameters): the challenge is fixed per response
+    type, the reason is in the body."""
+    responses = _api(template)["DefinitionBody"]["x-amazon-apigateway-gateway-responses"]
+    missing = responses["UNAUTHORIZED"]["responseParameters"]["gatewayresponse.header.WWW-Authenticate"]
+    refused = responses["ACCESS_DENIED"]["responseParameters"]["gatewayresponse.header.WWW-Authenticate"]
+    assert missing == """'Bearer realm="mon-espace-sante"'"""
+    assert refused.startswith('\'Bearer realm="mon-espace-sante", error="invalid_token", error_description="')
+    for response in responses.values():
+        headers = response["responseParameters"]
+        assert headers["gatewayresponse.header.Cache-Control"] == "'no-store'"
+        assert headers["gatewayresponse.header.Access-Control-Allow-Origin"] == "'http://localhost:3000'"  # dev
+        assert all(v.startswith("'") and v.endswith("'") for v in headers.values())
+
+
+def test_the_authorizer_runs_only_for_a_bearer_shaped_header(template: dict[str, Any]) -> None:
+    authorizer = _api(template)["DefinitionBody"]["securityDefinitions"]["bearer"]["x-amazon-apigateway-authorizer"]
+    expression = authorizer["identityValidationExpression"]
+    assert re.fullmatch(expression, "Bearer eyJhbGciOi.eyJzdWIiOi.c2lnbmF0dXJl")
+    assert not any(re.fullmatch(expression, h) for h in ("Bearer", "Basic dXNlcjpwYXNz", "Bearer a b", ""))
+
+
+def test_every_path_answers_cors_preflights_with_a_mock_for_the_stage_origins(template: dict[str, Any]) -> None:
+    paths = _api(template)["DefinitionBody"]["paths"]
+    assert len(paths) > 5
+    for path, methods in paths.items():
+        options = methods["options"]
+        assert "security" not in options, path  # no token for a preflight
+        integration = options["x-amazon-apigateway-integration"]
+        assert integration["type"] == "mock"
+        answer = integration["responses"]["default"]
+        vtl = answer["responseTemplates"]["application/json"]
+        allowed, refused = vtl.split("#else")
+        assert '#set($allowed = ["http://localhost:3000"])' in allowed
+        assert "$context.responseOverride.header.Access-Control-Allow-Origin = $origin" in allowed
+        (declared,) = re.findall(r'Access-Control-Allow-Methods = "([A-Z,]+)"', allowed)
+        assert set(declared.split(",")) == {m.upper() for m in methods}, path
+        assert "#set($context.responseOverride.status = 403)" in refused and "Access-Control" not in refused
+        # CORS headers only from the allowed branch, never a static (wildcard) mapping
+        assert not [h for h in answer["responseParameters"] if "Access-Control" in h]
+    for name in FUNCTIONS:
+        variables = template["Resources"][name]["Properties"]["Environment"]["Variables"]
+        assert variables["MES_CORS_ALLOWED_ORIGINS"] == "http://localhost:3000"
 
 
 def test_stage_logs_throttles_and_traces(template: dict[str, Any]) -> None:
@@ -577,9 +627,30 @@ def test_alarms_cover_5xx_errors_throttles_and_queues_and_notify_operations(temp
     expected |= {f"mes-dev-{j}Dlq{k}" for j in SCHEDULED for k in ("Depth", "Age")}
     expected |= {f"mes-dev-{q}{k}" for q in ("AgendaShards", "AgendaDeliveries")
                  for k in ("Depth", "Age", "DlqDepth", "DlqAge")}
+    expected |= {"mes-dev-RejectedUploadsSpike", "mes-dev-AccessRefusalsSpike"}
     assert expected <= names
     topic = next(iter(of_type(template, "AWS::SNS::Topic")))
     assert all(a["Properties"]["AlarmActions"] == [{"Ref": topic}] for a in alarms.values())
+
+
+def test_spike_alarms_sum_every_reason_of_the_business_metric(template: dict[str, Any]) -> None:
+    alarms = {a["Properties"]["AlarmName"]: a["Properties"]
+              for a in of_type(template, "AWS::CloudWatch::Alarm").values()}
+    for name, metric, reasons in (
+            ("mes-dev-RejectedUploadsSpike", "DocumentsRejected",
+             {"size_mismatch", "checksum_mismatch", "content_type_mismatch", "content_not_of_declared_type",
+              "upload_expired"}),
+            ("mes-dev-AccessRefusalsSpike", "AccessRefused", {"not_found", "consent_required", "emergency_refused"})):
+        alarm = alarms[name]
+        queries = alarm["Metrics"]
+        stats = [q["MetricStat"]["Metric"] for q in queries if "MetricStat" in q]
+        assert {s["Namespace"] for s in stats} == {"MonEspaceSante"} and {s["MetricName"] for s in stats} == {metric}
+        seen = {d["Value"] for s in stats for d in s["Dimensions"] if d["Name"] == "reason"}
+        assert seen == reasons
+        assert all({"Name": "service", "Value": "mon-espace-sante"} in s["Dimensions"] for s in stats)
+        (total,) = [q for q in queries if q.get("ReturnData", True) and "Expression" in q]
+        assert total["Expression"].startswith("SUM(")
+        assert alarm["EvaluationPeriods"] == 2 and alarm["DatapointsToAlarm"] == 2
 
 
 # ---- the Lambda artifact --------------------------------------------------------------------------------------

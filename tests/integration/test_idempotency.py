@@ -183,3 +183,24 @@ def test_a_key_costs_one_call_and_a_replay_writes_nothing(stack: Stack) -> None:
     assert keyed - plain == Counter({"UpdateItem": 1})
     assert replayed - plain == Counter({"GetItem": 1})
     assert sum(replayed.values()) == sum(plain.values()) + 1
+
+
+def test_simultaneous_retries_create_once(stack: Stack) -> None:
+    """Four copies of one request at once: one creates; the others get its answer or 409 in progress."""
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    _, holder = stack.citizen()
+    headers = {**holder, "Idempotency-Key": "idem-race-0001"}
+    start = threading.Barrier(4, timeout=10)
+
+    def one(_: int) -> tuple[int, str]:
+        start.wait()
+        response = stack.call("POST", "/v1/me/reminders", headers, json=REMINDER)
+        return response.status_code, response.headers.get("Idempotent-Replayed", "")
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        answers = list(pool.map(one, range(4), timeout=60))
+    assert answers.count((201, "")) == 1
+    assert all(a in {(201, ""), (201, "true"), (409, "")} for a in answers)
+    assert len(stack.call("GET", "/v1/me/reminders", holder).json()["items"]) == 1

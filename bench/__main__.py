@@ -3,6 +3,9 @@
 - AWS calls per API operation, counted at botocore's `_make_api_call` (every client, pynamodb's included), with
   requests sent to the Chalice app as API Gateway delivers them (after the cached authorizer);
 - the verifier's calls per document, and its peak Python memory while verifying a 20 MB document;
+- what an Idempotency-Key costs on a creating POST (an appointment): nothing without a key, one call with one
+  (the claim rides in the creating transaction, the first response is set after it), a replay its service's reads
+  plus one GetItem;
 - Scan calls anywhere (must be 0);
 - cold import time of `app.py` as a ratio to `import boto3`, each in a fresh interpreter, median of 7;
 - the agenda's daily reminder run at 20 000 and 80 000 spaces (bench/agenda.py): calls and billed units per
@@ -249,6 +252,20 @@ def run(port: int) -> dict[str, Any]:
         ops[name]["access_profile_reads"] = ops[name]["by_operation"].get("dynamodb:Query", 0) - (
             1 if name.startswith("professional_list") else 0)
 
+    # Idempotency-Key on a creating POST: the same appointment without a key, with one, and its replay.
+    appointment = {"start": "2031-06-10T09:30:00+02:00", "professional": "Dr Claire Martin",
+                   "reminder_lead_days": 1}
+
+    def appointment_event(key: str | None) -> dict[str, Any]:
+        return api_event("POST", "/v1/me/appointments", "/v1/me/appointments", {}, citizen_ctx, appointment,
+                         {"idempotency-key": key} if key else None)
+
+    measure("appointment_create_without_key", lambda: call(appointment_event(None)))
+    measure("appointment_create_with_key", lambda: call(appointment_event("bench-appointment-0001")))
+    measure("appointment_create_replay", lambda: call(appointment_event("bench-appointment-0001")))
+    ops["appointment_create_with_key"]["extra_calls_for_the_key"] = (
+        ops["appointment_create_with_key"]["aws_calls"] - ops["appointment_create_without_key"]["aws_calls"])
+
     big = b"%PDF-1.7\n" + os.urandom(20 * 1024 * 1024 - 9)
     big_ticket = call(upload_event(big, "bench-upload-20mb"))
     requests.post(big_ticket["upload"]["url"], data=big_ticket["upload"]["fields"], files={"file": ("f", big)},
@@ -270,6 +287,7 @@ def run(port: int) -> dict[str, Any]:
         "verifier_20mb": {"outcome": outcome.value, "peak_mib_above_baseline": round((peak - baseline) / 2**20, 2),
                           "target_mib": 32},
         "targets": {"upload_init_first_call_writes": 1, "citizen_get": 2, "scan_calls": 0,
+                    "idempotency_key_extra_calls": 1,
                     "access_profile_reads_per_request": 2, "cold_import_ratio": 1.3,
                     "note": "citizen_list pays 1 GetItem of the trace chain head on top of its Query and trace write"},
     }

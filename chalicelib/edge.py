@@ -1,7 +1,8 @@
 """What every route shares: the bearer authorizer, the request helpers and `route`, the one way to declare a
 route. A declaration records its RouteSpec (chalicelib/registry.py) and registers a Chalice view that checks the
 caller's kind, resolves the space a citizen acts on, parses the query, the page and the body, runs the view and
-renders its response model, mapping every domain or validation error through the one table."""
+renders its response model, mapping every domain or validation error through the one table. A route declared
+`idempotent=True` runs once per Idempotency-Key (`_once`): the first response is kept and replayed."""
 
 from __future__ import annotations
 
@@ -17,9 +18,11 @@ from chalicelib import registry
 from chalicelib.registry import Role, RouteSpec
 from functions.identity.principal import Citizen, from_context
 from functions.identity.spaces import space_of
+from functions.shared import idempotency
 from functions.shared.cursor import page_request
 from functions.shared.errors import DomainError, Forbidden, InvalidRequest, PayloadTooLarge
 from functions.shared.http import render_domain_error, render_validation_error
+from functions.shared.observability import logger
 
 M = TypeVar("M", bound=BaseModel)
 V = TypeVar("V", bound=Callable[..., BaseModel])
@@ -126,25 +129,86 @@ def _inputs(spec: RouteSpec, params: dict[str, str]) -> dict[str, Any]:
     return inputs
 
 
+def _claim(spec: RouteSpec, inputs: dict[str, Any], params: dict[str, str]) -> idempotency.Claim | None:
+    """The Idempotency-Key claim of this request, if the route replays and a key was sent (400 if malformed):
+    scoped to the caller, the method and the path as called, bound to the body's hash."""
+    key = idempotency.checked_key(header("idempotency-key"), required=spec.idempotency_key_required)
+    if key is None or spec.idempotency_key_required:
+        return None  # the service derives the created id from the key (document declarations)
+    raw = request().raw_body
+    body = json.loads(raw) if raw else None  # already parsed once by body_as, within its size cap
+    caller = inputs["who"].pseudonym if "who" in inputs else "anonymous"
+    return idempotency.Claim.of(caller, spec.method, spec.path.format(**params), key, body)
+
+
+def _error(exc: DomainError | ValidationError) -> tuple[int, Any]:
+    return render_domain_error(exc) if isinstance(exc, DomainError) else render_validation_error(exc)
+
+
+def _replayed(first: idempotency.FirstResponse | None) -> Response:
+    """The first response again (header `Idempotent-Replayed: true`). None: the key is taken but its record is
+    not readable (it expired under us): as for a first request still running, 409."""
+    if first is None:
+        raise idempotency.KeyInProgress()
+    response = json_response(first.status or 200, first.body)
+    response.headers["Idempotent-Replayed"] = "true"
+    return response
+
+
+def _once(claim: idempotency.Claim, produce: Callable[[], tuple[int, Any]]) -> Response:
+    """Run a creating view once per claim. The claim joins the view's creating transaction (no extra call); after
+    it the first response is kept (one UpdateItem). A later request with the key gets that response again, or 422
+    idempotency_key_reused for another body, or 409 while the first has not answered; it writes nothing, since
+    its own transaction fails on the claim's condition (KeyTaken), or its service refused before writing (then
+    the record is read: one GetItem). A view that wrote nothing keeps its answer under the claim the same way."""
+    from functions import deps
+
+    store = deps.idempotency()
+    with idempotency.claimed(store.joining(claim)) as joining:
+        try:
+            status, body = produce()
+        except idempotency.KeyTaken:
+            return _replayed(idempotency.replay(store.find(claim), claim))
+        except (DomainError, ValidationError) as exc:
+            status, body = _error(exc)
+            if not joining.committed:  # refused before writing: because of the first request, or on its own
+                found = idempotency.replay(store.find(claim), claim)
+                return _replayed(found) if found is not None else json_response(status, body)
+    if joining.committed:
+        try:
+            store.complete(claim, status, body)
+        except Exception:  # the creation committed: answer it (a retry gets 409 until the record expires)
+            logger.warning("idempotency record not completed", exc_info=True)
+        return json_response(status, body)
+    existing = store.record(claim, status, body)
+    return json_response(status, body) if existing is None else _replayed(idempotency.replay(existing, claim))
+
+
 def route(bp: Blueprint, method: str, path: str, *, role: Role | tuple[Role, ...], response: type[BaseModel],
           status: int = 200, errors: tuple[int, ...] = (), request: type[BaseModel] | None = None,
-          query: type[BaseModel] | None = None, paginated: bool = False,
-          name: str | None = None) -> Callable[[V], V]:
+          query: type[BaseModel] | None = None, paginated: bool = False, idempotent: bool = False,
+          idempotency_key_required: bool = False, name: str | None = None) -> Callable[[V], V]:
     """Declare a route in one place: its spec goes to the registry, its view to `bp` (behind the authorizer unless
     `role="none"`; `role` may name several kinds of caller, e.g. `("professional", "organisation")`). The view
     returns its response model; `status` is its success status, `errors` the statuses its service can answer
-    (those the machinery adds are in RouteSpec.statuses)."""
+    (those the machinery adds are in RouteSpec.statuses). `idempotent`: a POST that creates takes Idempotency-Key
+    (see RouteSpec)."""
 
     def declare(view: V) -> V:
         view_name = name or view.__name__
         spec = RouteSpec(method=method, path=path, role=role, response=response, status=status, errors=errors,
-                         request=request, query=query, paginated=paginated, view=view_name)
+                         request=request, query=query, paginated=paginated, view=view_name, idempotent=idempotent,
+                         idempotency_key_required=idempotency_key_required)
         registry.record(spec)
 
         @functools.wraps(view)
         def run(**params: str) -> Response:
             try:
-                return json_response(spec.status, view(**_inputs(spec, params)).model_dump(mode="json"))
+                inputs = _inputs(spec, params)
+                claim = _claim(spec, inputs, params) if spec.idempotent else None
+                if claim is None:
+                    return json_response(spec.status, view(**inputs).model_dump(mode="json"))
+                return _once(claim, lambda: (spec.status, view(**inputs).model_dump(mode="json")))
             except DomainError as exc:
                 return json_response(*render_domain_error(exc))
             except ValidationError as exc:

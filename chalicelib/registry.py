@@ -29,6 +29,12 @@ class RouteSpec:
     query: type[BaseModel] | None = None
     paginated: bool = False
     view: str = ""
+    # `idempotent`: the route takes an `Idempotency-Key` header (a POST that creates). Optional, and the edge
+    # keeps the first response and replays it (chalicelib/edge.py) -- unless `idempotency_key_required`: then the
+    # header must be sent and the service derives the created id from it (document declarations), the edge only
+    # checks its format.
+    idempotent: bool = False
+    idempotency_key_required: bool = False
 
     @property
     def path_params(self) -> tuple[str, ...]:
@@ -54,7 +60,8 @@ class RouteSpec:
     def statuses(self) -> tuple[int, ...]:
         """Every status the route can answer: its own, plus those the declaration machinery adds (a token that
         fails: 401; another kind of caller: 403; a body too large, not JSON or invalid: 413, 400, 422; a bad cursor
-        or limit: 400; a query parameter outside its model: 422)."""
+        or limit: 400; a query parameter outside its model: 422; an Idempotency-Key malformed: 400, reused with
+        another body: 422, whose first request has not answered yet: 409)."""
         implied: set[int] = set()
         if not self.public:
             implied |= {401, 403}
@@ -64,6 +71,8 @@ class RouteSpec:
             implied.add(400)
         if self.query is not None:
             implied.add(422)
+        if self.idempotent:
+            implied |= {400, 409, 422}
         return tuple(sorted({self.status, *self.errors, *implied}))
 
 

@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from functions.notifications.storage import DynamoNotificationStore
     from functions.records.models import Document
     from functions.records.service import RecordDeps
+    from functions.shared.idempotency_store import DynamoIdempotencyStore
 
 T = TypeVar("T")
 FACTORIES: list[Any] = []  # every @factory, in declaration order (their lru_cache wrappers)
@@ -61,6 +62,7 @@ def bind_tables() -> None:
     from functions.notifications.storage import NotificationItem, PreferencesItem
     from functions.records.storage import DocumentItem
     from functions.shared.dynamo import bind
+    from functions.shared.idempotency_store import IdempotencyItem
 
     s = settings()
     bind(SpaceItem, s.spaces_table, s.region)
@@ -71,11 +73,21 @@ def bind_tables() -> None:
     bind(LedgerItem, s.access_table, s.region)
     bind(AgendaItem, s.agenda_table, s.region)
     bind(DueItem, s.agenda_due_table, s.region)
+    bind(IdempotencyItem, s.idempotency_table, s.region)
 
 
 @factory
 def clock() -> Clock:
     return SystemClock()
+
+
+@factory
+def idempotency() -> DynamoIdempotencyStore:
+    """The Idempotency-Key records of the routes declared `idempotent=True` (chalicelib/edge.py)."""
+    from functions.shared.idempotency_store import DynamoIdempotencyStore
+
+    bind_tables()
+    return DynamoIdempotencyStore(clock())
 
 
 @factory

@@ -68,6 +68,7 @@ ENV_KMS_KEY_ID = names.ENV_KMS_KEY_ID
 ENV_TRACE_SIGNING_KEY_ID = names.ENV_TRACE_SIGNING_KEY_ID
 ENV_AGENDA_TABLE = names.ENV_AGENDA_TABLE
 ENV_AGENDA_DUE_TABLE = names.ENV_AGENDA_DUE_TABLE
+ENV_IDEMPOTENCY_TABLE = names.ENV_IDEMPOTENCY_TABLE
 ENV_AGENDA_SHARD_QUEUE_URL = names.ENV_AGENDA_SHARD_QUEUE_URL
 ENV_AGENDA_DELIVERY_QUEUE_URL = names.ENV_AGENDA_DELIVERY_QUEUE_URL
 ENV_AGENDA_EMAIL_SOURCE = names.ENV_AGENDA_EMAIL_SOURCE
@@ -97,6 +98,11 @@ AGENDA_KEYS = ("owner", "item_id")
 AGENDA_INDEXES = {"agenda-by-time": "when_key"}
 AGENDA_DUE_KEYS = ("bucket", "entry")
 AGENDA_DUE_TTL_ATTRIBUTE = "expires_at_epoch"
+# functions/shared/idempotency_store.py: IdempotencyItem (scope: a hash of caller + method + path + key), kept a
+# day (TTL expires_at_epoch).
+IDEMPOTENCY = "idempotency"
+IDEMPOTENCY_KEY = "scope"
+IDEMPOTENCY_TTL_ATTRIBUTE = "expires_at_epoch"
 # Reminders per delivery message (MES_AGENDA_BATCH_SIZE; the app accepts 1-500, one TransactWriteItems holds 100).
 AGENDA_BATCH_SIZE = 100
 

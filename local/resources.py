@@ -36,17 +36,17 @@ def _tables() -> None:
     from functions.journal.storage import LedgerItem, TraceItem
     from functions.notifications.storage import NotificationItem
     from functions.records.storage import DocumentItem
+    from functions.shared.idempotency_store import IdempotencyItem
 
     deps.bind_tables()
-    for model in (SpaceItem, DocumentItem, TraceItem, NotificationItem, LedgerItem, AgendaItem, DueItem):
+    for model in (SpaceItem, DocumentItem, TraceItem, NotificationItem, LedgerItem, AgendaItem, DueItem,
+                  IdempotencyItem):
         if not model.exists():
             model.create_table(billing_mode="PAY_PER_REQUEST", wait=True)
-    client("dynamodb", settings().region).update_time_to_live(
-        TableName=DocumentItem.Meta.table_name,
-        TimeToLiveSpecification={"Enabled": True, "AttributeName": "expires_at_epoch"})
-    client("dynamodb", settings().region).update_time_to_live(
-        TableName=DueItem.Meta.table_name,
-        TimeToLiveSpecification={"Enabled": True, "AttributeName": "expires_at_epoch"})
+    for model in (DocumentItem, DueItem, IdempotencyItem):
+        client("dynamodb", settings().region).update_time_to_live(
+            TableName=model.Meta.table_name,
+            TimeToLiveSpecification={"Enabled": True, "AttributeName": "expires_at_epoch"})
 
 
 def _keys(kms: Any) -> None:

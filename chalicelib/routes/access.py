@@ -46,7 +46,7 @@ def professional_read(who: Professional | Organisation, ins: str, document_id: s
 
 
 @route(bp, "POST", "/v1/patients/{ins}/emergency-access", role="professional", request=api.EmergencyIn,
-       response=api.GrantOut, status=201, errors=(400, 403, 404))
+       response=api.GrantOut, status=201, errors=(400, 403, 404), idempotent=True)
 def emergency_access(who: Professional, ins: str, body: api.EmergencyIn) -> api.GrantOut:
     from functions.access import service
 
@@ -60,7 +60,7 @@ def my_care_team(who: Citizen, space: str) -> api.CareTeamOut:
 
 
 @route(bp, "POST", "/v1/me/care-team", role="citizen", request=api.RppsIn, response=api.CareTeamMemberOut,
-       status=201, errors=(409,))
+       status=201, errors=(409,), idempotent=True)
 def my_care_team_add(who: Citizen, space: str, body: api.RppsIn) -> api.CareTeamMemberOut:
     from functions.access import service
 
@@ -81,7 +81,7 @@ def my_blocks(who: Citizen, space: str) -> api.BlockedOut:
 
 
 @route(bp, "POST", "/v1/me/blocked-professionals", role="citizen", request=api.RppsIn, response=api.RppsStatusOut,
-       status=201, errors=(409,))
+       status=201, errors=(409,), idempotent=True)
 def my_blocks_add(who: Citizen, space: str, body: api.RppsIn) -> api.RppsStatusOut:
     from functions.access import service
 

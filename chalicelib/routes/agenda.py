@@ -58,7 +58,7 @@ def declare_items(k: AgendaKind) -> None:
         return k.page(items=[k.out.from_domain(i) for i in items], next=nxt)
 
     @route(bp, "POST", k.path, role="citizen", request=k.body_in, response=k.out, status=201, errors=(409, 422),
-           name=f"my_{k.singular}_create")
+           idempotent=True, name=f"my_{k.singular}_create")
     def create(who: Citizen, space: str, body: BaseModel) -> BaseModel:
         return k.out.from_domain(k.call("create", space, body))  # type: ignore[no-any-return]
 

@@ -24,13 +24,14 @@ def _upload(who: Citizen | Professional | Organisation, patient: str, body: api.
 
 
 @route(bp, "POST", "/v1/patients/{ins}/documents", role=("professional", "organisation"), request=api.UploadIn,
-       response=api.UploadTicketOut, status=201, errors=UPLOAD_ERRORS)
+       response=api.UploadTicketOut, status=201, errors=UPLOAD_ERRORS, idempotent=True,
+       idempotency_key_required=True)
 def professional_upload(who: Professional | Organisation, ins: str, body: api.UploadIn) -> api.UploadTicketOut:
     return _upload(who, ins, body)
 
 
 @route(bp, "POST", "/v1/me/documents", role="citizen", request=api.UploadIn, response=api.UploadTicketOut,
-       status=201, errors=UPLOAD_ERRORS)
+       status=201, errors=UPLOAD_ERRORS, idempotent=True, idempotency_key_required=True)
 def my_upload(who: Citizen, space: str, body: api.UploadIn) -> api.UploadTicketOut:
     return _upload(who, space, body)
 

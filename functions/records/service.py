@@ -35,12 +35,12 @@ from functions.shared.clock import Clock
 from functions.shared.errors import (
     Conflict,
     Forbidden,
-    InvalidRequest,
     NotFound,
     PayloadTooLarge,
     Unprocessable,
     UnsupportedMediaType,
 )
+from functions.shared.idempotency import KeyReused, required_key
 from functions.shared.observability import (
     DOCUMENT_READS,
     DOCUMENTS_DECLARED,
@@ -52,7 +52,6 @@ from functions.shared.observability import (
 )
 from functions.shared.privacy import digest
 
-_IDEMPOTENCY_KEY = re.compile(r"^[A-Za-z0-9._:-]{8,100}$")
 _DOCUMENT_ID = re.compile(r"^doc_[0-9a-f]{26}$")
 VERIFIER = Actor.system("upload-verifier")
 INVISIBLE_JOB = Actor.system("invisible-patient-job")
@@ -124,14 +123,11 @@ def _author(who: Citizen | Professional | Organisation, named: NamedAuthor | Non
 def request_upload(deps: RecordDeps, who: Citizen | Professional | Organisation, patient: str,
                    declaration: Declaration, idempotency_key: str | None,
                    named: NamedAuthor | None = None) -> tuple[Document, PresignedPost]:
-    """Declare a document and get a presigned POST for its bytes. The same key and body give the same document.
-    `patient`: the INS the document is for (a citizen's: the space they act on); `named`: the professional
-    author an organisation's system names."""
-    if not idempotency_key:
-        raise InvalidRequest("the Idempotency-Key header is required", code="idempotency_key_required")
-    if not _IDEMPOTENCY_KEY.match(idempotency_key):
-        raise InvalidRequest("Idempotency-Key must be 8-100 characters of [A-Za-z0-9._:-]",
-                             code="invalid_idempotency_key")
+    """Declare a document and get a presigned POST for its bytes. The same key and body give the same document;
+    the key with another body is 422 idempotency_key_reused, as on every idempotent route (nothing is written: the
+    declaration's conditional put found the first one). `patient`: the INS the document is for (a citizen's: the
+    space they act on); `named`: the professional author an organisation's system names."""
+    idempotency_key = required_key(idempotency_key)
     ins = parse_ins(patient).value
     author = _author(who, named)
     if author.kind == "patient" and declaration.visibility != "normal":
@@ -151,8 +147,7 @@ def request_upload(deps: RecordDeps, who: Citizen | Professional | Organisation,
     )
     stored, created = deps.documents.create_pending(doc)
     if not created and (stored.request_digest != doc.request_digest or stored.author != author):
-        raise Conflict("this Idempotency-Key was already used with a different request",
-                       code="idempotency_key_reused")
+        raise KeyReused()
     if not created:
         _refuse_expired_replay(stored, now)
     else:

@@ -16,6 +16,7 @@ from pynamodb.expressions.condition import Condition
 from pynamodb.models import Model
 from pynamodb.transactions import TransactGet, TransactWrite
 
+from functions.shared import idempotency
 from functions.shared.lookup import BatchLookup
 
 _REGION: dict[str, str] = {}
@@ -111,6 +112,7 @@ class Transaction:
             if error_code(exc) != "TransactionCanceledException":
                 raise
             reasons = exc.cancellation_reasons
+            reasons = reasons[:len(labels)]  # a joined idempotency claim comes last (see transaction())
             failed = {labels[i] for i, r in enumerate(reasons) if r and r.code == "ConditionalCheckFailed"}
             if not failed:
                 raise
@@ -163,9 +165,34 @@ def get_together(*keys: tuple[type[Model], Any, Any]) -> list[Model | None]:
     return out
 
 
+class _Joined(TransactWrite):
+    """A TransactWrite that an Idempotency-Key claim waiting in this request joins (functions/shared/idempotency.py):
+    the claim is the last item, so the creation and its record commit together; its condition failing means the key
+    is taken (KeyTaken), whatever else failed. Once one transaction carried it, later ones do not."""
+
+    def _commit(self) -> Any:
+        joining = idempotency.waiting()
+        if joining is None:
+            return super()._commit()
+        joining.stage(self)
+        last = (len(self._condition_check_items) + len(self._delete_items) + len(self._put_items)
+                + len(self._update_items) - 1)
+        try:
+            response = super()._commit()
+        except TransactWriteError as exc:
+            reasons = exc.cancellation_reasons if error_code(exc) == "TransactionCanceledException" else []
+            claim = reasons[last] if len(reasons) > last else None
+            if claim is not None and claim.code == "ConditionalCheckFailed":
+                raise idempotency.KeyTaken() from exc
+            raise
+        joining.committed = True
+        return response
+
+
 def transaction() -> TransactWrite:
-    """A plain pynamodb TransactWrite on the bound region (for writes that need its `update` actions)."""
-    return TransactWrite(connection=connection())
+    """A pynamodb TransactWrite on the bound region, the one every transaction is made from (for writes that need
+    its `update` actions, and for `Transaction.commit`); a waiting idempotency claim joins it."""
+    return _Joined(connection=connection())
 
 
 

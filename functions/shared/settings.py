@@ -47,6 +47,7 @@ class Settings(BaseModel):
     professional_issuer: IssuerSettings
     agenda_table: str
     agenda_due_table: str
+    idempotency_table: str
     agenda_shard_queue_url: str
     agenda_delivery_queue_url: str
     agenda_email_source: str
@@ -90,6 +91,7 @@ class Settings(BaseModel):
             "trace_signing_key_id": env.get(n.ENV_TRACE_SIGNING_KEY_ID),
             "agenda_table": env.get(n.ENV_AGENDA_TABLE),
             "agenda_due_table": env.get(n.ENV_AGENDA_DUE_TABLE),
+            "idempotency_table": env.get(n.ENV_IDEMPOTENCY_TABLE),
             "agenda_shard_queue_url": env.get(n.ENV_AGENDA_SHARD_QUEUE_URL),
             "agenda_delivery_queue_url": env.get(n.ENV_AGENDA_DELIVERY_QUEUE_URL),
             "agenda_email_source": env.get(n.ENV_AGENDA_EMAIL_SOURCE),

@@ -8,7 +8,8 @@ PITR (which only reaches 35 days back).
 Tables: spaces, documents (three LSIs + the `invisible-due` GSI + TTL), traces, notifications, access (the
 patient's control partition: settings, care team, blocks, administrator, grants, and the trace chain's head),
 agenda (appointments, reminders, the prevention item; LSI `agenda-by-time`) and agenda-due (the daily reminder
-index: partition DUE#<day>#<shard>, TTL a month after the day)."""
+index: partition DUE#<day>#<shard>, TTL a month after the day) and idempotency (the Idempotency-Key records of
+the API's creating POSTs, a day each by TTL; not in AWS Backup: a restored day-old record would replay nothing)."""
 
 from __future__ import annotations
 
@@ -64,6 +65,12 @@ class Tables(Construct):
         bucket, entry = c.AGENDA_DUE_KEYS
         self.agenda_due = self._table("AgendaDue", stage, c.AGENDA_DUE, ddb.Attribute(name=bucket, type=s),
                                       ddb.Attribute(name=entry, type=s), key, ttl=c.AGENDA_DUE_TTL_ATTRIBUTE)
+        self.idempotency = self._table("Idempotency", stage, c.IDEMPOTENCY,
+                                       ddb.Attribute(name=c.IDEMPOTENCY_KEY, type=s), None, key,
+                                       ttl=c.IDEMPOTENCY_TTL_ATTRIBUTE)
+        acknowledge(self.idempotency, "Idempotency-Key records live a day (TTL) and only let a retry get its first "
+                    "answer again; a restored copy would be older than any retry. PITR stays on.",
+                    "HIPAA.Security::HIPAA.Security-DynamoDBInBackupPlan")
         self.all = {c.SPACES: self.spaces, c.DOCUMENTS: self.documents, c.TRACES: self.traces,
                     c.NOTIFICATIONS: self.notifications, c.ACCESS: self.access, c.AGENDA: self.agenda,
                     c.AGENDA_DUE: self.agenda_due}

@@ -48,6 +48,8 @@ write to `agenda` and `agenda-due` carries dynamodb:EnclosingOperation = Transac
   (next_due moved on, conditional), agenda-due PutItem (the next occurrence); ses:SendBulkTemplatedEmail on the
   sending identity and the reminder template, From the configured address only.
 
+Idempotency (functions/shared/idempotency_store.py): the API handler only, GetItem + UpdateItem on `idempotency`.
+
 Every function: secretsmanager:GetSecretValue on the pseudonym key (read once per cold start).
 """
 
@@ -105,9 +107,9 @@ class FunctionRoles(Construct):
                  email_identity: str, email_source: str) -> None:
         super().__init__(scope, construct_id)
         self._pseudonym_secret_arn = pseudonym_secret_arn
-        spaces, documents, traces, notifications, access, agenda, agenda_due = (
+        spaces, documents, traces, notifications, access, agenda, agenda_due, idempotency = (
             table_arn(stage, t) for t in (c.SPACES, c.DOCUMENTS, c.TRACES, c.NOTIFICATIONS, c.ACCESS, c.AGENDA,
-                                          c.AGENDA_DUE))
+                                          c.AGENDA_DUE, c.IDEMPOTENCY))
         agenda_lsis = [f"{agenda}/index/{name}" for name in c.AGENDA_INDEXES]
         shards_queue, deliveries_queue = (queue_arn(stage, q) for q in (c.AGENDA_SHARDS_QUEUE,
                                                                          c.AGENDA_DELIVERIES_QUEUE))
@@ -128,6 +130,9 @@ class FunctionRoles(Construct):
             _dynamodb("Agenda", ["GetItem"], [agenda]),
             _dynamodb("AgendaLists", ["Query"], agenda_lsis),
             _in_transactions("AgendaWritesInTransactions", ["PutItem", "DeleteItem"], [agenda, agenda_due]),
+            # Idempotency-Key records: claimed inside the creating transaction, completed after it, read on a
+            # retry; every write is an UpdateItem (functions/shared/idempotency_store.py).
+            _dynamodb("IdempotencyRecords", ["GetItem", "UpdateItem"], [idempotency]),
             # Signing a presigned POST needs the signer to hold s3:PutObject on the key it pins.
             iam.PolicyStatement(sid="SignUploads", actions=["s3:PutObject"], resources=[quarantine_uploads]),
             iam.PolicyStatement(sid="DiscardUploads", actions=["s3:DeleteObject"], resources=[quarantine_uploads]),

@@ -110,7 +110,7 @@ def test_stack_is_pinned_to_eu_west_3(assembly: Assembly, template: dict[str, An
 
 def test_tables_are_retained_protected_recoverable_and_encrypted(template: dict[str, Any]) -> None:
     tables = of_type(template, "AWS::DynamoDB::Table")
-    assert len(tables) == 7
+    assert len(tables) == 8  # the seven of the data, and idempotency (Idempotency-Key records, a day each)
     for table in tables.values():
         props = table["Properties"]
         assert table["DeletionPolicy"] == "Retain" and table["UpdateReplacePolicy"] == "Retain"
@@ -131,7 +131,8 @@ def test_table_keys_and_indexes_match_the_models(template: dict[str, Any]) -> No
                     "mes-dev-notifications": [("recipient", "HASH"), ("sk", "RANGE")],
                     "mes-dev-access": [("patient", "HASH"), ("sk", "RANGE")],
                     "mes-dev-agenda": [("owner", "HASH"), ("item_id", "RANGE")],
-                    "mes-dev-agenda-due": [("bucket", "HASH"), ("entry", "RANGE")]}
+                    "mes-dev-agenda-due": [("bucket", "HASH"), ("entry", "RANGE")],
+                    "mes-dev-idempotency": [("scope", "HASH")]}
     documents = by_name["mes-dev-documents"]
     local = {i["IndexName"]: ([(k["AttributeName"], k["KeyType"]) for k in i["KeySchema"]],
                               i["Projection"]["ProjectionType"]) for i in documents["LocalSecondaryIndexes"]}
@@ -161,6 +162,8 @@ def test_table_keys_and_indexes_match_the_models(template: dict[str, Any]) -> No
     due = by_name["mes-dev-agenda-due"]
     assert due["TimeToLiveSpecification"] == {"AttributeName": "expires_at_epoch", "Enabled": True}
     assert "LocalSecondaryIndexes" not in due and "GlobalSecondaryIndexes" not in due
+    idempotency = by_name["mes-dev-idempotency"]
+    assert idempotency["TimeToLiveSpecification"] == {"AttributeName": "expires_at_epoch", "Enabled": True}
 
 
 def test_tables_are_backed_up_daily(template: dict[str, Any]) -> None:
@@ -375,6 +378,8 @@ def test_each_function_gets_exactly_its_dynamodb_operations(template: dict[str, 
         "agenda": {"GetItem", "PutItem+tx", "DeleteItem+tx"},
         "agenda/index/agenda-by-time": {"Query"},
         "agenda-due": {"PutItem+tx", "DeleteItem+tx"},
+        # Idempotency-Key records: the claim joins the creating transaction as an update; completed, read after
+        "idempotency": {"GetItem", "UpdateItem"},
     }
     assert _dynamodb_grants(template, "RolesAuthorizerAccess") == {"spaces": {"GetItem"}}
     assert _dynamodb_grants(template, "RolesUploadConsumerAccess") == {

@@ -99,7 +99,7 @@ def test_idempotent_replay_and_conflicting_reuse(stack: Stack) -> None:
     assert (a["document_id"], a["status"], a["upload"]["expires_at"]) == \
         (b["document_id"], b["status"], b["upload"]["expires_at"])
     conflict = declare(stack, ins, key="replay-key-0001", title="Un autre document")
-    assert conflict.status_code == 409
+    assert conflict.status_code == 422
     assert conflict.json()["error"]["code"] == "idempotency_key_reused"
 
 

@@ -94,10 +94,11 @@ def test_same_key_and_body_give_the_same_document(deps: service.RecordDeps) -> N
     assert again == first
 
 
-def test_same_key_with_another_body_is_a_conflict(deps: service.RecordDeps) -> None:
+def test_same_key_with_another_body_is_refused_as_reused(deps: service.RecordDeps) -> None:
     service.request_upload(deps, DOCTOR, INS, upload_body(), "upload-0001")
-    with pytest.raises(Conflict):
+    with pytest.raises(Unprocessable) as refused:
         service.request_upload(deps, DOCTOR, INS, upload_body(title="Autre titre"), "upload-0001")
+    assert refused.value.code == "idempotency_key_reused"
 
 
 @pytest.mark.parametrize(("who", "over", "error"), [

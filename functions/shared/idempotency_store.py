@@ -1,0 +1,98 @@
+"""The idempotency table (env MES_IDEMPOTENCY_TABLE): one item per claimed scope, kept a day (DynamoDB TTL).
+
+Every write is an UpdateItem, so the API function needs GetItem + UpdateItem only: the claim joins the creating
+transaction as its last item (an update creates the item; being last, it shifts no other item's cancellation
+reason), the first response is set after it, and a request that wrote nothing keeps its answer the same way.
+A record past its expiry counts as absent, for the condition as for reads (TTL deletes within days, not on time)."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+from typing import Any
+
+from pynamodb.attributes import NumberAttribute, UnicodeAttribute
+from pynamodb.exceptions import UpdateError
+from pynamodb.expressions.condition import Condition
+from pynamodb.models import Model
+from pynamodb.transactions import TransactWrite
+
+from functions.shared.clock import Clock
+from functions.shared.dynamo import error_code
+from functions.shared.idempotency import Claim, FirstResponse, Joining
+
+DEFAULT_TTL = timedelta(hours=24)
+
+
+class IdempotencyItem(Model):
+    class Meta:
+        table_name = "idempotency"  # bound to the stage's table by functions.deps.bind_tables
+
+    scope = UnicodeAttribute(hash_key=True)
+    request = UnicodeAttribute()
+    status = NumberAttribute(null=True)
+    body = UnicodeAttribute(null=True)  # the first response's JSON
+    expires_at_epoch = NumberAttribute()  # DynamoDB TTL
+
+
+class DynamoIdempotencyStore:
+    """`IdempotencyStore` on DynamoDB."""
+
+    def __init__(self, clock: Clock, ttl: timedelta = DEFAULT_TTL) -> None:
+        self._clock = clock
+        self._ttl = ttl
+
+    def _now(self) -> int:
+        return int(self._clock.now().timestamp())
+
+    def _free(self) -> Condition:
+        """No live record under this scope: none, or one past its expiry."""
+        free: Condition = IdempotencyItem.scope.does_not_exist() | (IdempotencyItem.expires_at_epoch < self._now())
+        return free
+
+    def _claim_actions(self, claim: Claim) -> list[Any]:
+        return [IdempotencyItem.request.set(claim.request),
+                IdempotencyItem.expires_at_epoch.set(self._now() + int(self._ttl.total_seconds())),
+                IdempotencyItem.status.remove(), IdempotencyItem.body.remove()]
+
+    def joining(self, claim: Claim) -> Joining:
+        def stage(tx: TransactWrite) -> None:
+            tx.update(IdempotencyItem(claim.scope), actions=self._claim_actions(claim), condition=self._free())
+
+        return Joining(stage=stage)
+
+    def complete(self, claim: Claim, status: int, body: Any) -> None:
+        try:
+            IdempotencyItem(claim.scope).update(
+                actions=[IdempotencyItem.status.set(status), IdempotencyItem.body.set(_dump(body))],
+                condition=IdempotencyItem.request == claim.request)
+        except UpdateError as exc:
+            if error_code(exc) != "ConditionalCheckFailedException":
+                raise
+            # The record expired and was claimed again meanwhile: that claim's answer is not ours to set.
+
+    def record(self, claim: Claim, status: int, body: Any) -> FirstResponse | None:
+        actions = [*self._claim_actions(claim)[:2], IdempotencyItem.status.set(status),
+                   IdempotencyItem.body.set(_dump(body))]
+        try:
+            IdempotencyItem(claim.scope).update(actions=actions, condition=self._free())
+        except UpdateError as exc:
+            if error_code(exc) != "ConditionalCheckFailedException":
+                raise
+            return self.find(claim)
+        return None
+
+    def find(self, claim: Claim) -> FirstResponse | None:
+        try:
+            item = IdempotencyItem.get(claim.scope, consistent_read=True)
+        except IdempotencyItem.DoesNotExist:
+            return None
+        if int(item.expires_at_epoch) < self._now():
+            return None
+        status = int(item.status) if item.status is not None else None
+        return FirstResponse(request=item.request, status=status,
+                             body=json.loads(item.body) if item.body is not None else None)
+
+
+def _dump(body: Any) -> str:
+    return json.dumps(body, ensure_ascii=False, separators=(",", ":"))

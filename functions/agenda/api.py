@@ -8,32 +8,28 @@ from datetime import datetime
 from datetime import time as TimeOfDay
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel
 
-from functions.agenda.calendar import PreventionItem, PreventionStatus
-from functions.agenda.models import AgendaDate, AgendaStart, Appointment, Reminder, Repeat
+from functions.agenda.calendar import PreventionItem
+from functions.agenda.models import (
+    Appointment,
+    AppointmentChange,
+    NewAppointment,
+    NewReminder,
+    PreventionChange,
+    Reminder,
+    ReminderChange,
+)
 
 TEXT = 200
 
 
-class AppointmentIn(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-
-    start: AgendaStart  # ISO 8601 with an offset (a time without one is ambiguous), 1900-01-01..2200-12-31
-    professional: str = Field(min_length=1, max_length=TEXT)
-    place: str | None = Field(default=None, max_length=TEXT)
-    note: str | None = Field(default=None, max_length=1000)
-    reminder_lead_days: int = Field(default=1, strict=True)  # a JSON integer: true is not 1
+class AppointmentIn(NewAppointment):
+    """The body of POST /v1/me/appointments. The domain's command, as the HTTP body spells it."""
 
 
-class AppointmentPatch(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-
-    start: AgendaStart | None = None
-    professional: str | None = Field(default=None, min_length=1, max_length=TEXT)
-    place: str | None = Field(default=None, max_length=TEXT)
-    note: str | None = Field(default=None, max_length=1000)
-    reminder_lead_days: int | None = Field(default=None, strict=True)
+class AppointmentPatch(AppointmentChange):
+    """The body of PATCH /v1/me/appointments/{id}. The domain's command, as the HTTP body spells it."""
 
 
 class AppointmentOut(BaseModel):
@@ -51,26 +47,12 @@ class AppointmentOut(BaseModel):
                    note=a.note, reminder_lead_days=a.reminder_lead_days, reminder_on=a.next_due)
 
 
-class ReminderIn(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-
-    label: str = Field(min_length=1, max_length=TEXT)
-    date: AgendaDate
-    time: TimeOfDay | None = None
-    time_zone: str = Field(default="Europe/Paris", max_length=64)
-    repeat: Repeat = Repeat.NONE
-    until: AgendaDate | None = None
+class ReminderIn(NewReminder):
+    """The body of POST /v1/me/reminders. The domain's command, as the HTTP body spells it."""
 
 
-class ReminderPatch(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-
-    label: str | None = Field(default=None, min_length=1, max_length=TEXT)
-    date: AgendaDate | None = None
-    time: TimeOfDay | None = None
-    time_zone: str | None = Field(default=None, max_length=64)
-    repeat: Repeat | None = None
-    until: AgendaDate | None = None
+class ReminderPatch(ReminderChange):
+    """The body of PATCH /v1/me/reminders/{id}. The domain's command, as the HTTP body spells it."""
 
 
 class ReminderOut(BaseModel):
@@ -89,11 +71,8 @@ class ReminderOut(BaseModel):
                    repeat=r.repeat.value, until=r.until, next_on=r.next_due)
 
 
-class PreventionPatch(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    status: PreventionStatus
-    date: Date | None = None
+class PreventionPatch(PreventionChange):
+    """The body of PATCH /v1/me/prevention/{code}. The domain's command, as the HTTP body spells it."""
 
 
 class PreventionItemOut(BaseModel):

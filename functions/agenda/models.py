@@ -7,14 +7,15 @@ import calendar as months
 import hashlib
 import secrets
 from datetime import UTC, date, datetime, timedelta
+from datetime import date as Date
 from datetime import time as TimeOfDay
 from enum import StrEnum
 from typing import Annotated
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
 
-from functions.agenda.calendar import PreventionRecord
+from functions.agenda.calendar import PreventionRecord, PreventionStatus
 from functions.notifications.models import reminder_id
 from functions.shared.clock import PARIS
 from functions.shared.errors import Unprocessable
@@ -243,3 +244,57 @@ def first_open_day(now: datetime) -> date:
     would never be sent."""
     local = now.astimezone(PARIS)
     return local.date() if local.hour < DISPATCH_HOUR else local.date() + timedelta(days=1)
+
+
+# ---- what a holder asks for (the services' inputs; the HTTP bodies in api.py are these) ---------------------
+
+TEXT = 200
+
+
+class NewAppointment(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    start: AgendaStart  # ISO 8601 with an offset (a time without one is ambiguous), 1900-01-01..2200-12-31
+    professional: str = Field(min_length=1, max_length=TEXT)
+    place: str | None = Field(default=None, max_length=TEXT)
+    note: str | None = Field(default=None, max_length=1000)
+    reminder_lead_days: int = Field(default=1, strict=True)  # a JSON integer: true is not 1
+
+
+class AppointmentChange(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    start: AgendaStart | None = None
+    professional: str | None = Field(default=None, min_length=1, max_length=TEXT)
+    place: str | None = Field(default=None, max_length=TEXT)
+    note: str | None = Field(default=None, max_length=1000)
+    reminder_lead_days: int | None = Field(default=None, strict=True)
+
+
+class NewReminder(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    label: str = Field(min_length=1, max_length=TEXT)
+    date: AgendaDate
+    time: TimeOfDay | None = None
+    time_zone: str = Field(default=PARIS.key, max_length=64)
+    repeat: Repeat = Repeat.NONE
+    until: AgendaDate | None = None
+
+
+class ReminderChange(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    label: str | None = Field(default=None, min_length=1, max_length=TEXT)
+    date: AgendaDate | None = None
+    time: TimeOfDay | None = None
+    time_zone: str | None = Field(default=None, max_length=64)
+    repeat: Repeat | None = None
+    until: AgendaDate | None = None
+
+
+class PreventionChange(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    status: PreventionStatus
+    date: Date | None = None

@@ -6,21 +6,27 @@ functions take the space acted on (`space`, an INS), which the edge resolves fro
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
+from typing import TypeVar
 
 from functions.accounts.models import Space
 from functions.accounts.ports import SpaceDirectory
 from functions.agenda import calendar
-from functions.agenda.api import AppointmentIn, AppointmentPatch, PreventionPatch, ReminderIn, ReminderPatch
 from functions.agenda.calendar import PreventionItem, PreventionRecord, PreventionStatus
 from functions.agenda.models import (
     PREVENTION_ID,
     Appointment,
+    AppointmentChange,
     DueEntry,
     ItemKind,
+    NewAppointment,
+    NewReminder,
     Prevention,
+    PreventionChange,
     Reminder,
+    ReminderChange,
     check_lead_days,
     first_open_day,
     new_id,
@@ -61,7 +67,7 @@ def appointment_due(a: Appointment, today: date, earliest: date | None = None) -
                     professional=a.professional, place=a.place)
 
 
-def create_appointment(deps: AgendaDeps, space: str, body: AppointmentIn) -> Appointment:
+def create_appointment(deps: AgendaDeps, space: str, body: NewAppointment) -> Appointment:
     check_lead_days(body.reminder_lead_days)
     now = deps.clock.now()
     appt = Appointment(owner_ins=space, appointment_id=new_id("appt"), start=body.start,
@@ -75,11 +81,25 @@ def create_appointment(deps: AgendaDeps, space: str, body: AppointmentIn) -> App
     return appt
 
 
+T = TypeVar("T")
+
+
+def _find(get: Callable[[str, str], T | None], pattern: re.Pattern[str], what: str, space: str, item_id: str) -> T:
+    """An id of the wrong shape is not looked up, and answers like a missing one (or someone else's)."""
+    found = get(space, item_id) if pattern.match(item_id) else None
+    if found is None:
+        raise NotFound(what)
+    return found
+
+
+def _page(lister: Callable[[str, str | None, int], tuple[list[T], str | None]], space: str,
+          raw_cursor: str | None, limit: int) -> tuple[list[T], str | None]:
+    items, last = lister(space, cursor.decode(raw_cursor), limit)
+    return items, cursor.encode(last)
+
+
 def _find_appointment(deps: AgendaDeps, space: str, appointment_id: str) -> Appointment:
-    appt = deps.agenda.get_appointment(space, appointment_id) if _APPOINTMENT_ID.match(appointment_id) else None
-    if appt is None:
-        raise NotFound("appointment")
-    return appt
+    return _find(deps.agenda.get_appointment, _APPOINTMENT_ID, "appointment", space, appointment_id)
 
 
 def read_appointment(deps: AgendaDeps, space: str, appointment_id: str) -> Appointment:
@@ -88,12 +108,10 @@ def read_appointment(deps: AgendaDeps, space: str, appointment_id: str) -> Appoi
 
 def list_appointments(deps: AgendaDeps, space: str, raw_cursor: str | None,
                       limit: int) -> tuple[list[Appointment], str | None]:
-    after = cursor.decode(raw_cursor)
-    items, last = deps.agenda.list_appointments(space, after, limit)
-    return items, cursor.encode(last)
+    return _page(deps.agenda.list_appointments, space, raw_cursor, limit)
 
 
-def update_appointment(deps: AgendaDeps, space: str, appointment_id: str, patch: AppointmentPatch) -> Appointment:
+def update_appointment(deps: AgendaDeps, space: str, appointment_id: str, patch: AppointmentChange) -> Appointment:
     current = _find_appointment(deps, space, appointment_id)
     changes = patch.model_dump(exclude_unset=True)
     if "reminder_lead_days" in changes:
@@ -132,7 +150,7 @@ def reminder_due(r: Reminder, earliest: date) -> DueEntry | None:
                     time_zone=r.time_zone)
 
 
-def create_reminder(deps: AgendaDeps, space: str, body: ReminderIn) -> Reminder:
+def create_reminder(deps: AgendaDeps, space: str, body: NewReminder) -> Reminder:
     now = deps.clock.now()
     rem = Reminder(owner_ins=space, reminder_id=new_id("rem"), label=body.label, first_date=body.date,
                    time=body.time, time_zone=body.time_zone, repeat=body.repeat, until=body.until, created_at=now,
@@ -147,10 +165,7 @@ def create_reminder(deps: AgendaDeps, space: str, body: ReminderIn) -> Reminder:
 
 
 def _find_reminder(deps: AgendaDeps, space: str, reminder_id: str) -> Reminder:
-    rem = deps.agenda.get_reminder(space, reminder_id) if _REMINDER_ID.match(reminder_id) else None
-    if rem is None:
-        raise NotFound("reminder")
-    return rem
+    return _find(deps.agenda.get_reminder, _REMINDER_ID, "reminder", space, reminder_id)
 
 
 def read_reminder(deps: AgendaDeps, space: str, reminder_id: str) -> Reminder:
@@ -159,12 +174,10 @@ def read_reminder(deps: AgendaDeps, space: str, reminder_id: str) -> Reminder:
 
 def list_reminders(deps: AgendaDeps, space: str, raw_cursor: str | None,
                    limit: int) -> tuple[list[Reminder], str | None]:
-    after = cursor.decode(raw_cursor)
-    items, last = deps.agenda.list_reminders(space, after, limit)
-    return items, cursor.encode(last)
+    return _page(deps.agenda.list_reminders, space, raw_cursor, limit)
 
 
-def update_reminder(deps: AgendaDeps, space: str, reminder_id: str, patch: ReminderPatch) -> Reminder:
+def update_reminder(deps: AgendaDeps, space: str, reminder_id: str, patch: ReminderChange) -> Reminder:
     current = _find_reminder(deps, space, reminder_id)
     changes = patch.model_dump(exclude_unset=True)
     if "date" in changes:
@@ -232,7 +245,7 @@ def read_prevention(deps: AgendaDeps, space: str) -> tuple[list[PreventionItem],
     return calendar.evaluate(holder.birth_date, holder.sex, today, records), None, stored.next_due if stored else None
 
 
-def record_prevention(deps: AgendaDeps, space: str, code: str, patch: PreventionPatch) -> PreventionItem | None:
+def record_prevention(deps: AgendaDeps, space: str, code: str, patch: PreventionChange) -> PreventionItem | None:
     rule = calendar.calendar().rule(code)
     if rule is None:
         raise NotFound("prevention item")

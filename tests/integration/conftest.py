@@ -54,8 +54,9 @@ class Stack:
         token = self.issuer.mint(config.PRO_ISSUER, f"client-{finess}", claims)
         return {"Authorization": f"Bearer {token}"}
 
-    def call(self, method: str, path: str, headers: dict[str, str] | None = None, **kw: Any) -> requests.Response:
-        return requests.request(method, self.base + path, headers=headers, timeout=10, **kw)
+    def call(self, method: str, path: str, headers: dict[str, str] | None = None, timeout: float = 10,
+             **kw: Any) -> requests.Response:
+        return requests.request(method, self.base + path, headers=headers, timeout=timeout, **kw)
 
 
 def new_ins() -> str:

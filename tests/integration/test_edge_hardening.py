@@ -359,10 +359,12 @@ def test_24_simultaneous_requests_all_succeed(stack: Stack) -> None:
 
     def one(_: int) -> int:
         start.wait()
-        return stack.call("GET", "/v1/me/documents", patient).status_code
+        # One process serves them all (gateway, app and moto share the GIL): about 5 s for the 24 on 2 quiet cores,
+        # so each gets 45 s before it counts as dropped (a hang guard, not a speed assertion: make bench measures).
+        return stack.call("GET", "/v1/me/documents", patient, timeout=45).status_code
 
     with ThreadPoolExecutor(max_workers=24) as pool:
-        assert list(pool.map(one, range(24), timeout=60)) == [200] * 24
+        assert list(pool.map(one, range(24), timeout=90)) == [200] * 24
 
 
 # ---- 9.16: the local access log names the route template, never the path with its INS or RPPS ----------------

@@ -129,3 +129,24 @@ def test_the_docs_page_serves_nothing_but_its_own_files(stack: Stack) -> None:
         assert response.status_code == 404, path
         assert set(response.json()) == {"error"}
 
+
+# Seeds of the fuzz run (tests/integration/test_fuzz.py), kept as plain regression tests.
+
+
+@pytest.mark.parametrize(("method", "path", "role"), [("GET", "/v1/health", None),
+                                                      ("GET", "/v1/openapi.json", None),
+                                                      ("GET", "/v1/me/documents", "citizen"),
+                                                      ("POST", "/v1/patients/{ins}/emergency-access", "pro")])
+def test_a_content_type_other_than_json_is_a_documented_415(stack: Stack, method: str, path: str,
+                                                           role: str | None) -> None:
+    """Found by the fuzz: Chalice answers 415 to a non-JSON Content-Type on every route, with or without a body,
+    and the contract did not say so (health, a GET list, a POST)."""
+    headers = {"Content-Type": "text/plain"}
+    if role == "citizen":
+        headers.update(stack.citizen()[1])
+    elif role == "pro":
+        headers.update(stack.professional())
+    response = stack.call(method, path.format(ins="284067512345688"), headers, data="purpose=BTG")
+    assert response.status_code == 415
+    assert response.json()["error"]["code"] == "unsupported_media_type"
+    assert_documented(method, path, response)

@@ -18,6 +18,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
+from functions.identity.ins import with_key
 from tests.integration.conftest import Stack
 from tests.integration.contract import contract, violations
 
@@ -29,11 +30,15 @@ MAX_EXAMPLES = int(os.environ.get("MES_FUZZ_MAX_EXAMPLES", "12"))
 PHASES = ("coverage", "fuzzing")
 CHECKS = [not_a_server_error, status_code_conformance, response_schema_conformance, content_type_conformance]
 TALLY: Counter[str] = Counter()
+# Half the generated `ins` and `rpps` path values are real ones, so the access rules run past "no such patient":
+# the patient has a space (and the citizen token is theirs), the RPPS is well formed.
+PATIENT = with_key("2850375001414")
+KNOWN = {"path.ins": [PATIENT], "path.rpps": ["10000000098", "10000000001"]}
 
 
 def tokens(stack: Stack) -> dict[str, str]:
     """A valid bearer token per security scheme of the contract (organisation_bearer: one line when it lands)."""
-    _, citizen = stack.citizen()
+    _, citizen = stack.citizen(PATIENT)
     return {"citizen_bearer": citizen["Authorization"], "professional_bearer": stack.professional()["Authorization"]}
 
 
@@ -42,6 +47,8 @@ def _schema() -> Any:
     stack's address and tokens exist only once it runs, so each case gets them when it is sent."""
     config = schemathesis.Config.from_dict({
         "seed": 14,
+        "dictionaries": {key: {"values": values} for key, values in KNOWN.items()},
+        "parameters": {key: {"dictionary": key, "probability": 0.5} for key in KNOWN},
         "generation": {"max-examples": MAX_EXAMPLES, "database": "none"},
         "phases": {name: {"enabled": name in PHASES} for name in ("examples", "coverage", "fuzzing", "stateful")},
     })

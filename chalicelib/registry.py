@@ -61,8 +61,9 @@ class RouteSpec:
         """Every status the route can answer: its own, plus those the declaration machinery adds (a token that
         fails: 401; another kind of caller: 403; a body too large, not JSON or invalid: 413, 400, 422; a bad cursor
         or limit: 400; a query parameter outside its model: 422; an Idempotency-Key malformed: 400, reused with
-        another body: 422, whose first request has not answered yet: 409)."""
-        implied: set[int] = set()
+        another body: 422, whose first request has not answered yet: 409; a Content-Type other than JSON, on any
+        route, body or not: Chalice's 415)."""
+        implied: set[int] = {415}
         if not self.public:
             implied |= {401, 403}
         if self.request is not None:

@@ -10,6 +10,7 @@ connection; the access log names the route template as the stage's does, never t
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import re
 import threading
@@ -62,6 +63,51 @@ _HTTP_ERRORS: dict[int, tuple[int, str, str]] = {
 _LOGGED_METHODS = frozenset({"GET", "PUT", "POST", "HEAD", "DELETE", "PATCH", "OPTIONS"})
 
 
+# The contract's interactive page, local only (never deployed): Swagger UI 5.24 (reads OpenAPI 3.1) from the
+# swagger-ui-py package's static files, so the page loads nothing from a CDN.
+DOCS_PATH = "/docs"
+_DOCS_FILES = {"swagger-ui.css": "text/css; charset=utf-8", "index.css": "text/css; charset=utf-8",
+               "swagger-ui-bundle.js": "text/javascript; charset=utf-8",
+               "swagger-ui-standalone-preset.js": "text/javascript; charset=utf-8",
+               "favicon-32x32.png": "image/png", "favicon-16x16.png": "image/png"}
+DOCS_PAGE = """<!doctype html>
+<html lang="en">
+<head>
+  <meta charset="utf-8">
+  <title>Mon espace santé API</title>
+  <link rel="stylesheet" href="/docs/swagger-ui.css">
+  <link rel="stylesheet" href="/docs/index.css">
+  <link rel="icon" type="image/png" href="/docs/favicon-32x32.png">
+</head>
+<body>
+  <div id="swagger-ui"></div>
+  <script src="/docs/swagger-ui-bundle.js"></script>
+  <script src="/docs/swagger-ui-standalone-preset.js"></script>
+  <script src="/docs/init.js"></script>
+</body>
+</html>
+"""
+DOCS_INIT = """window.onload = function () {
+  window.ui = SwaggerUIBundle({
+    url: "/v1/openapi.json",
+    dom_id: "#swagger-ui",
+    deepLinking: true,
+    persistAuthorization: false,
+    presets: [SwaggerUIBundle.presets.apis, SwaggerUIStandalonePreset],
+    layout: "StandaloneLayout"
+  });
+};
+"""
+
+
+def _swagger_ui_static() -> Path | None:
+    """swagger_ui/static, found without importing the package (it imports web frameworks)."""
+    found = importlib.util.find_spec("swagger_ui")
+    if found is None or not found.submodule_search_locations:
+        return None
+    return Path(next(iter(found.submodule_search_locations))) / "static"
+
+
 class _Unauthorized(LocalGatewayException):
     CODE = 401
 
@@ -110,6 +156,9 @@ class GatewayHandler(ChaliceRequestHandler):
         if self.command == "GET" and self.path == JWKS_PATH and self.jwks_path is not None:
             # The development issuer's public keys (a real issuer publishes these itself).
             self._send_http_response(200, {"Content-Type": "application/json"}, self.jwks_path.read_bytes())
+            return
+        if self.command == "GET" and self._route == DOCS_PATH:
+            self._send_docs()
             return
         if self._route is None and self.routes is not None:
             # Answered here: Chalice's own answer echoes the Authorization header as ASCII and fails on any other.
@@ -161,9 +210,26 @@ class GatewayHandler(ChaliceRequestHandler):
 
         gateway._generate_lambda_event = with_request_id  # type: ignore[method-assign]
 
+    def _send_docs(self) -> None:
+        """The interactive page of the contract (Swagger UI), from the files of the installed swagger-ui-py."""
+        name = self.path.split("?", 1)[0].removeprefix(DOCS_PATH).strip("/") or "index.html"
+        static = _swagger_ui_static()
+        if name == "index.html":
+            body, kind = DOCS_PAGE.encode(), "text/html; charset=utf-8"
+        elif name == "init.js":
+            body, kind = DOCS_INIT.encode(), "text/javascript; charset=utf-8"
+        elif name in _DOCS_FILES and static is not None:
+            body, kind = (static / name).read_bytes(), _DOCS_FILES[name]
+        else:
+            self._send_gateway_error(404)
+            return
+        self._send_http_response(200, {"Content-Type": kind, **RESPONSE_HEADERS}, body)
+
     def _route_of(self, path: str) -> str | None:
         if path == JWKS_PATH:
             return JWKS_PATH
+        if path.split("?", 1)[0].rstrip("/") == DOCS_PATH or path.startswith(DOCS_PATH + "/"):
+            return DOCS_PATH
         if self.routes is None:
             return None
         try:

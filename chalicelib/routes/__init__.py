@@ -1,5 +1,5 @@
 """One module per capability, each a Chalice blueprint of `route` declarations; app.py registers them all."""
 
-from chalicelib.routes import access, agenda, audit, health, notifications, records, reference
+from chalicelib.routes import access, agenda, audit, health, meta, notifications, records, reference
 
-BLUEPRINTS = (health.bp, records.bp, access.bp, audit.bp, notifications.bp, agenda.bp, reference.bp)
+BLUEPRINTS = (health.bp, meta.bp, records.bp, access.bp, audit.bp, notifications.bp, agenda.bp, reference.bp)

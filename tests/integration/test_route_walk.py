@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from tests.integration.conftest import Stack, declaration, post_file
+from tests.integration.contract import assert_documented
 
 KINDS = ["none", "expired", "citizen", "other_citizen", "pro_10", "pro_50", "pro_21", "pro_60", "pro_70", "pro_40",
          "blocked", "organisation"]
@@ -35,6 +36,7 @@ def upload_body() -> dict[str, Any]:
 
 RULES: dict[tuple[str, str], tuple[Any, dict[str, int]]] = {
     ("GET", "/v1/health"): (None, dict.fromkeys(KINDS, 200)),
+    ("GET", "/v1/openapi.json"): (None, dict.fromkeys(KINDS, 200)),
     # professionals
     # professionals, and organisations for their own documents (the walk's document is another organisation's; a
     # declaration without the professional author it names is 422)
@@ -103,11 +105,11 @@ def test_every_route_has_a_rule() -> None:
     assert app_routes() == set(RULES)
 
 
-def test_only_health_goes_without_the_authorizer() -> None:
+def test_only_health_and_the_contract_go_without_the_authorizer() -> None:
     import app as api
 
     open_routes = {(m, p) for p, entries in api.app.routes.items() for m, e in entries.items() if e.authorizer is None}
-    assert open_routes == {("GET", "/v1/health")}
+    assert open_routes == {("GET", "/v1/health"), ("GET", "/v1/openapi.json")}
 
 
 def test_every_route_is_declared_once_with_its_role_and_authorizer() -> None:
@@ -186,4 +188,5 @@ def test_route_answers_each_caller_as_the_rules_say(stack: Stack, callers: Any, 
         got[kind] = response.status_code
         if response.status_code >= 400:
             assert set(response.json()) == {"error"}, (kind, response.text)
+        assert_documented(method, template, response)  # status, content type and body as the contract says
     assert got == expected

@@ -30,7 +30,7 @@ class PatientDocuments(Protocol[D]):
 
 
 class DownloadLinks(Protocol):
-    def presign_download(self, record_key: str, ttl_seconds: int, content_type: str) -> str: ...
+    def presign_download(self, record_key: str, ttl_seconds: int, content_type: str, name: str) -> str: ...
 
 
 class ControlWrite(BaseModel):

@@ -66,8 +66,17 @@ def _start_in_window(value: datetime) -> datetime:
     return value
 
 
+def _wall_clock(value: TimeOfDay) -> TimeOfDay:
+    """A reminder's time is read on the clock of its `time_zone`; a time with its own offset ("08:00Z") would say
+    two things at once (the fuzz found one stored and answered as "00:00:00Z")."""
+    if value.tzinfo is not None:
+        raise ValueError("must be a time of day without an offset (the time zone is `time_zone`)")
+    return value
+
+
 AgendaDate = Annotated[date, AfterValidator(_date_in_window)]
 AgendaStart = Annotated[AwareDatetime, AfterValidator(_start_in_window)]
+WallClock = Annotated[TimeOfDay, AfterValidator(_wall_clock)]
 
 
 def new_id(prefix: str) -> str:
@@ -276,7 +285,7 @@ class NewReminder(BaseModel):
 
     label: str = Field(min_length=1, max_length=TEXT)
     date: AgendaDate
-    time: TimeOfDay | None = None
+    time: WallClock | None = None
     time_zone: str = Field(default=PARIS.key, max_length=64)
     repeat: Repeat = Repeat.NONE
     until: AgendaDate | None = None
@@ -287,7 +296,7 @@ class ReminderChange(BaseModel):
 
     label: str | None = Field(default=None, min_length=1, max_length=TEXT)
     date: AgendaDate | None = None
-    time: TimeOfDay | None = None
+    time: WallClock | None = None
     time_zone: str | None = Field(default=None, max_length=64)
     repeat: Repeat | None = None
     until: AgendaDate | None = None

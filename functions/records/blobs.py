@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 from datetime import datetime
 from typing import Any
 
@@ -99,14 +100,19 @@ class S3BlobStore:
     def delete_record(self, record_key: str) -> None:
         self._s3.delete_object(Bucket=self._records, Key=record_key)
 
-    def presign_download(self, record_key: str, ttl_seconds: int, content_type: str) -> str:
+    def presign_download(self, record_key: str, ttl_seconds: int, content_type: str, name: str) -> str:
         """`content_type` is the verified one (declared, and matched by the bytes). The URL makes S3 answer it as
         an attachment of that type, not cached: a PDF with JavaScript, a PDF/HTML polyglot or HTML declared as
         text never renders inline. S3 cannot add `X-Content-Type-Options: nosniff` to a GetObject answer; a
         forced attachment with the verified type is what it allows."""
         served, extension = download_type(content_type)
         params = {"Bucket": self._records, "Key": record_key, "ResponseContentType": served,
-                  "ResponseContentDisposition": f'attachment; filename="document.{extension}"',
+                  "ResponseContentDisposition": f'attachment; filename="{_safe(name)}.{extension}"',
                   "ResponseCacheControl": "no-store"}
         url: str = self._s3.generate_presigned_url("get_object", Params=params, ExpiresIn=ttl_seconds)
         return url
+
+
+def _safe(name: str) -> str:
+    """A file name every browser keeps as is inside `filename="..."`: ASCII letters, digits, `_`, `-`, `.`."""
+    return re.sub(r"[^A-Za-z0-9_.-]", "_", name)[:100] or "document"

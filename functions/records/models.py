@@ -170,6 +170,14 @@ class Document(BaseModel):
         return self.status is DocumentStatus.AVAILABLE
 
     @property
+    def download_name(self) -> str:
+        """The file name a download is saved under: the service date and the document's own id, unique per
+        document and sortable. Never its title or type: the name travels in the presigned URL's query string,
+        which S3 server access logs keep (SSE-S3 only), and a title is health data the holder or author wrote."""
+        day = self.declaration.service_date.isoformat()
+        return f"MonEspaceSante_{day}_{self.document_id.removeprefix('doc_')[:12]}"
+
+    @property
     def author_organisation(self) -> str | None:
         """The FINESS of the organisation that wrote it (None for the holder's uploads): it always sees it."""
         return self.author.finess if self.author.kind == "professional" else None

@@ -178,7 +178,8 @@ def read_own_document(deps: RecordDeps, who: Citizen, space: str,
     count(DOCUMENT_READS, reader="citizen")
     url = None
     if doc.status is DocumentStatus.AVAILABLE:
-        url = deps.blobs.presign_download(doc.record_key, deps.download_ttl_seconds, doc.declaration.content_type)
+        url = deps.blobs.presign_download(doc.record_key, deps.download_ttl_seconds, doc.declaration.content_type,
+                                         doc.download_name)
     return doc, url
 
 

@@ -112,5 +112,5 @@ def test_a_version_replaced_after_verification_is_not_promoted(blobs: Blobs, sid
 
 
 def test_a_download_link_names_the_record(blobs: Blobs) -> None:
-    url = blobs.store.presign_download("records/x/doc_4", 300, "application/pdf")
+    url = blobs.store.presign_download("records/x/doc_4", 300, "application/pdf", "MonEspaceSante_2026-03-15_x")
     assert "records/x/doc_4" in url

@@ -222,14 +222,17 @@ def download_params(url: str) -> dict[str, str]:
     return {k: v[0] for k, v in parse_qs(urlsplit(url).query).items()}
 
 
-@pytest.mark.parametrize(("data", "declared", "served", "filename"), [
-    (POLYGLOT, "application/pdf", "application/pdf", "document.pdf"),
-    (HTML_AS_TEXT, "text/plain", "text/plain; charset=utf-8", "document.txt"),
+@pytest.mark.parametrize(("data", "declared", "served", "extension"), [
+    (POLYGLOT, "application/pdf", "application/pdf", "pdf"),
+    (HTML_AS_TEXT, "text/plain", "text/plain; charset=utf-8", "txt"),
 ])
 def test_a_download_is_an_attachment_of_the_verified_type_never_cached(
-        stack: Stack, data: bytes, declared: str, served: str, filename: str) -> None:
+        stack: Stack, data: bytes, declared: str, served: str, extension: str) -> None:
     ins, patient = stack.citizen()
     doc_id = uploaded(stack, ins, data, declared, f"download-{declared.replace('/', '-')}")
+    service_date = stack.call("GET", f"/v1/me/documents/{doc_id}", patient).json()["service_date"]
+    # issue 14.7: the document's own file name (its date and id; never its title: see Document.download_name)
+    filename = f"MonEspaceSante_{service_date}_{doc_id.removeprefix('doc_')[:12]}.{extension}"
     for url in [stack.call("GET", f"/v1/me/documents/{doc_id}", patient).json()["download_url"],
                 stack.call("GET", f"/v1/patients/{ins}/documents/{doc_id}", stack.professional())
                 .json()["download_url"]]:
@@ -384,3 +387,20 @@ def test_the_local_access_log_names_route_templates_not_identifiers(stack: Stack
     assert '"DELETE /v1/me/blocked-professionals/{rpps}" 200' in logged
     assert '"GET /v1/patients/{ins}/documents" 200' in logged
     assert "10000000004" not in logged and ins not in logged
+
+
+# ---- seeds of the contract fuzz (issue 14.2) --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("time", ["00:00:00Z", "08:30:00+02:00"])
+def test_a_reminder_time_with_an_offset_is_a_422_and_writes_nothing(stack: Stack, time: str) -> None:
+    """The fuzz created a reminder at "00:00:00Z" and got it back in a shape its own contract refused; the time of
+    day is read on `time_zone`'s clock, so an offset is refused on creation and on change."""
+    _, me = stack.citizen()
+    created = stack.call("POST", "/v1/me/reminders", me, json={**REMINDER, "time": time})
+    assert (created.status_code, created.json()["error"]["code"]) == (422, "validation_failed")
+    assert stack.call("GET", "/v1/me/reminders", me).json()["items"] == []
+    rem = stack.call("POST", "/v1/me/reminders", me, json={**REMINDER, "time": "08:30:00"}).json()
+    path = f"/v1/me/reminders/{rem['reminder_id']}"
+    assert stack.call("PATCH", path, me, json={"time": time}).status_code == 422
+    assert stack.call("GET", path, me).json() == rem

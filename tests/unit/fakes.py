@@ -271,7 +271,7 @@ class FakeBlobStore:
     def delete_record(self, record_key: str) -> None:
         self.records.pop(record_key, None)
 
-    def presign_download(self, record_key: str, ttl_seconds: int, content_type: str) -> str:
+    def presign_download(self, record_key: str, ttl_seconds: int, content_type: str, name: str) -> str:
         return f"https://records.example/{record_key}?ttl={ttl_seconds}"
 
 

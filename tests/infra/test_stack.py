@@ -533,6 +533,9 @@ def _api(template: dict[str, Any]) -> dict[str, Any]:
     return props
 
 
+OPEN_PATHS = {"/v1/health", "/v1/openapi.json"}  # liveness and the contract (issue 14.1: no token)
+
+
 def test_every_route_but_health_has_the_bearer_authorizer(template: dict[str, Any]) -> None:
     body = _api(template)["DefinitionBody"]
     assert body["securityDefinitions"]["bearer"]["x-amazon-apigateway-authorizer"]["type"] == "token"
@@ -540,7 +543,7 @@ def test_every_route_but_health_has_the_bearer_authorizer(template: dict[str, An
         for method, operation in methods.items():
             if method == "options":
                 continue
-            if path == "/v1/health":
+            if path in OPEN_PATHS:
                 assert "security" not in operation
             else:
                 assert operation.get("security") == [{"bearer": []}], f"{method.upper()} {path}"

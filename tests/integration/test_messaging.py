@@ -107,3 +107,28 @@ def test_html_in_the_subject_is_refused_and_trash_hides_the_conversation(stack: 
     assert stack.call("GET", "/v1/me/conversations", owner).json()["items"] == []
     assert stack.call("GET", f"/v1/me/conversations/{cid}", owner).status_code == 404
     assert "conversation.trashed" in actions(stack, owner)
+
+
+def test_a_list_is_one_query_and_a_read_two_calls_plus_its_trace_write(stack: Stack, monkeypatch: Any) -> None:
+    import botocore.client
+
+    from functions import deps
+    from functions.identity.principal import Citizen
+    from functions.messaging import service
+
+    ins, _ = stack.citizen()
+    cid = write(stack, ins, stack.professional(rpps="10000000306")).json()["conversation_id"]
+    messaging = deps.messaging()
+    calls: list[str] = []
+    original = botocore.client.BaseClient._make_api_call
+
+    def counting(self: Any, operation: str, params: dict[str, Any]) -> Any:
+        calls.append(operation)
+        return original(self, operation, params)
+
+    monkeypatch.setattr(botocore.client.BaseClient, "_make_api_call", counting)
+    service.list_conversations(messaging, ins, None, 20)
+    assert calls == ["Query"]
+    calls.clear()
+    service.read_conversation(messaging, Citizen(ins=ins), ins, cid)
+    assert calls.count("TransactWriteItems") == 1 and len(calls) <= 3, calls

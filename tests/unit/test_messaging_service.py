@@ -163,3 +163,24 @@ def test_a_professional_may_not_write_into_a_conversation_they_are_not_part_of(d
     other = Professional(rpps="10000000002", profession="10", finess="750000001")
     with pytest.raises(NotFound):
         service.receive(deps, other, INS, IncomingMessage(subject="Bonjour", text="x", conversation_id=cid))
+
+
+def test_a_message_into_a_trashed_conversation_still_arrives_in_a_new_one(deps: MessagingDeps) -> None:
+    cid = conversation_of(deps)
+    service.trash(deps, HOLDER, INS, cid)
+    again = service.receive(deps, DR, INS, IncomingMessage(subject="Suite", text="Bonjour", conversation_id=cid))
+    assert again.conversation_id != cid
+    listed, _ = service.list_conversations(deps, INS, None, 10)
+    assert [c.conversation_id for c in listed] == [again.conversation_id]
+    with pytest.raises(NotFound):
+        service.read_conversation(deps, HOLDER, INS, cid)
+
+
+def test_every_patient_side_effect_is_traced(deps: MessagingDeps) -> None:
+    cid = conversation_of(deps)
+    service.read_conversation(deps, HOLDER, INS, cid)
+    service.reply(deps, HOLDER, INS, cid, Reply(content="Merci"))
+    service.trash(deps, HOLDER, INS, cid)
+    journal: Any = deps.journal
+    assert [t.action.value for e in journal.entries for t in e.traces] == [
+        "message.received", "message.read", "message.sent", "conversation.trashed"]

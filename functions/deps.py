@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from functions.audit.export import KmsSigner
     from functions.identity.tokens import TokenVerifier
     from functions.journal.storage import DynamoJournal, DynamoTraceReader
+    from functions.messaging.service import MessagingDeps
     from functions.notifications.models import NotificationPreferences
     from functions.notifications.storage import DynamoNotificationStore
     from functions.records.models import Document
@@ -59,6 +60,7 @@ def bind_tables() -> None:
     from functions.accounts.storage import SpaceItem
     from functions.agenda.storage import AgendaItem, DueItem
     from functions.journal.storage import LedgerItem, TraceItem
+    from functions.messaging.storage import MessageItem
     from functions.notifications.storage import NotificationItem, PreferencesItem
     from functions.records.storage import DocumentItem
     from functions.shared.dynamo import bind
@@ -74,6 +76,7 @@ def bind_tables() -> None:
     bind(AgendaItem, s.agenda_table, s.region)
     bind(DueItem, s.agenda_due_table, s.region)
     bind(IdempotencyItem, s.idempotency_table, s.region)
+    bind(MessageItem, s.messages_table, s.region)
 
 
 @factory
@@ -253,3 +256,14 @@ def agenda_delivery() -> DeliveryDeps:
     mailer = SesMailer(client("ses", s.region), s.agenda_email_source, s.agenda_email_template)
     return DeliveryDeps(store=DynamoDeliveryStore(s.agenda_shards, spaces(), notifications()),
                         email=ClaimThenSend(notifications(), mailer))
+
+
+@factory
+def messaging() -> MessagingDeps:
+    """Messaging's own table; the journal for what lands with the patient's traces; notifications; spaces."""
+    from functions.messaging.service import MessagingDeps
+    from functions.messaging.storage import DynamoMessageStore
+
+    bind_tables()
+    return MessagingDeps(store=DynamoMessageStore(), journal=journal(), notifications=notifications(),
+                         spaces=spaces(), clock=clock(), preferences=preferences)

@@ -69,6 +69,7 @@ ENV_TRACE_SIGNING_KEY_ID = names.ENV_TRACE_SIGNING_KEY_ID
 ENV_AGENDA_TABLE = names.ENV_AGENDA_TABLE
 ENV_AGENDA_DUE_TABLE = names.ENV_AGENDA_DUE_TABLE
 ENV_IDEMPOTENCY_TABLE = names.ENV_IDEMPOTENCY_TABLE
+ENV_MESSAGES_TABLE = names.ENV_MESSAGES_TABLE
 ENV_AGENDA_SHARD_QUEUE_URL = names.ENV_AGENDA_SHARD_QUEUE_URL
 ENV_AGENDA_DELIVERY_QUEUE_URL = names.ENV_AGENDA_DELIVERY_QUEUE_URL
 ENV_AGENDA_EMAIL_SOURCE = names.ENV_AGENDA_EMAIL_SOURCE
@@ -103,6 +104,10 @@ AGENDA_DUE_TTL_ATTRIBUTE = "expires_at_epoch"
 IDEMPOTENCY = "idempotency"
 IDEMPOTENCY_KEY = "scope"
 IDEMPOTENCY_TTL_ATTRIBUTE = "expires_at_epoch"
+# functions/messaging/storage.py: MessageItem (holder, sk; sparse LSI holder-by-recent on `recent`).
+MESSAGES = "messages"
+MESSAGES_KEYS = ("holder", "sk")
+MESSAGES_INDEXES = {"holder-by-recent": "recent"}
 # Reminders per delivery message (MES_AGENDA_BATCH_SIZE; the app accepts 1-500, one TransactWriteItems holds 100).
 AGENDA_BATCH_SIZE = 100
 

@@ -72,6 +72,10 @@ class TraceAction(StrEnum):
     EMERGENCY_ACCESS_GRANTED = "emergency.granted"
     EMERGENCY_ACCESS_REFUSED = "emergency.refused"
     TRACES_EXPORTED = "traces.exported"
+    MESSAGE_RECEIVED = "message.received"
+    MESSAGE_READ = "message.read"
+    MESSAGE_SENT = "message.sent"
+    CONVERSATION_TRASHED = "conversation.trashed"
 
 
 # The actor fields every entry has hashed since the first one; the later ones are hashed only when set, so the

@@ -25,6 +25,7 @@ class NotificationKind(StrEnum):
     APPOINTMENT_REMINDER = "agenda.appointment"
     PERSONAL_REMINDER = "agenda.reminder"
     PREVENTION_DUE = "prevention.due"
+    NEW_MESSAGE = "message.new"
 
 
 class Labelled(Protocol):
@@ -55,6 +56,7 @@ PREFERENCE_OF_KIND = {
     NotificationKind.APPOINTMENT_REMINDER: PreferenceCode.NOTIF_APPOINTMENT,
     NotificationKind.PERSONAL_REMINDER: PreferenceCode.NOTIF_APPOINTMENT,
     NotificationKind.PREVENTION_DUE: PreferenceCode.NOTIF_DEPISTAGE,
+    NotificationKind.NEW_MESSAGE: PreferenceCode.NOTIF_MESSAGE,
 }
 
 
@@ -160,6 +162,13 @@ class Notification(BaseModel):
         return cls.model_validate({"recipient_ins": recipient_ins, "notification_id": reminder_id(item_id, day),
                                    "kind": kind, "created_at": at, **details})
 
+    @classmethod
+    def for_message(cls, patient_ins: str, message_id: str, at: datetime, sender: str | None = None) -> Notification:
+        """A new message in the holder's mailbox: once per message (its id), naming the sender, never the subject
+        or the body."""
+        return cls(recipient_ins=patient_ins, notification_id=f"msg-{message_id}", kind=NotificationKind.NEW_MESSAGE,
+                   created_at=at, document_id=message_id, professional=sender)
+
     def to(self, recipient: str) -> Notification:
         """The same notification for another recipient (e.g. `professional_recipient(gp)`)."""
         return self.model_copy(update={"recipient_ins": recipient})
@@ -258,6 +267,10 @@ def wording(n: Notification) -> Wording:
         whose = "au dossier médical de votre patient" if to_professional else "à votre dossier médical"
         return Wording(title="Accès d'urgence " + whose,
                        text=f"{who} a accédé {whose} en urgence ({purpose}).", link=profile)
+    if n.kind is k.NEW_MESSAGE:
+        return Wording(title="Nouveau message" + (f" de {n.professional}" if n.professional else ""),
+                       text=f"{who} vous a écrit dans votre messagerie de santé. Connectez-vous pour lire le message.",
+                       link=f"urn:message:{n.document_id}")
     when = french_when(n.when)
     if n.kind is k.APPOINTMENT_REMINDER:
         with_whom = f" avec {n.professional}" if n.professional else ""

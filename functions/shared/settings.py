@@ -48,6 +48,7 @@ class Settings(BaseModel):
     agenda_table: str
     agenda_due_table: str
     idempotency_table: str
+    messages_table: str
     agenda_shard_queue_url: str
     agenda_delivery_queue_url: str
     agenda_email_source: str
@@ -92,6 +93,7 @@ class Settings(BaseModel):
             "agenda_table": env.get(n.ENV_AGENDA_TABLE),
             "agenda_due_table": env.get(n.ENV_AGENDA_DUE_TABLE),
             "idempotency_table": env.get(n.ENV_IDEMPOTENCY_TABLE),
+            "messages_table": env.get(n.ENV_MESSAGES_TABLE),
             "agenda_shard_queue_url": env.get(n.ENV_AGENDA_SHARD_QUEUE_URL),
             "agenda_delivery_queue_url": env.get(n.ENV_AGENDA_DELIVERY_QUEUE_URL),
             "agenda_email_source": env.get(n.ENV_AGENDA_EMAIL_SOURCE),

@@ -9,7 +9,8 @@ Tables: spaces, documents (three LSIs + the `invisible-due` GSI + TTL), traces, 
 patient's control partition: settings, care team, blocks, administrator, grants, and the trace chain's head),
 agenda (appointments, reminders, the prevention item; LSI `agenda-by-time`) and agenda-due (the daily reminder
 index: partition DUE#<day>#<shard>, TTL a month after the day) and idempotency (the Idempotency-Key records of
-the API's creating POSTs, a day each by TTL; not in AWS Backup: a restored day-old record would replay nothing)."""
+the API's creating POSTs, a day each by TTL; not in AWS Backup: a restored day-old record would replay nothing)
+and messages (the patients' mailboxes: conversations, messages, drafts; sparse LSI `holder-by-recent`)."""
 
 from __future__ import annotations
 
@@ -71,9 +72,15 @@ class Tables(Construct):
         acknowledge(self.idempotency, "Idempotency-Key records live a day (TTL) and only let a retry get its first "
                     "answer again; a restored copy would be older than any retry. PITR stays on.",
                     "HIPAA.Security::HIPAA.Security-DynamoDBInBackupPlan")
+        holder, sort = c.MESSAGES_KEYS
+        self.messages = self._table("Messages", stage, c.MESSAGES, ddb.Attribute(name=holder, type=s),
+                                    ddb.Attribute(name=sort, type=s), key)
+        for index, range_key in c.MESSAGES_INDEXES.items():  # created with the table (LSI)
+            self.messages.add_local_secondary_index(index_name=index, sort_key=ddb.Attribute(name=range_key, type=s),
+                                                    projection_type=ddb.ProjectionType.ALL)
         self.all = {c.SPACES: self.spaces, c.DOCUMENTS: self.documents, c.TRACES: self.traces,
                     c.NOTIFICATIONS: self.notifications, c.ACCESS: self.access, c.AGENDA: self.agenda,
-                    c.AGENDA_DUE: self.agenda_due}
+                    c.AGENDA_DUE: self.agenda_due, c.MESSAGES: self.messages}
         self._backups(stage, key, backup_retention_days)
 
     def _table(self, construct_id: str, stage: str, name: str, pk: ddb.Attribute, sk: ddb.Attribute | None,

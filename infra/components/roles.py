@@ -107,9 +107,10 @@ class FunctionRoles(Construct):
                  email_identity: str, email_source: str) -> None:
         super().__init__(scope, construct_id)
         self._pseudonym_secret_arn = pseudonym_secret_arn
-        spaces, documents, traces, notifications, access, agenda, agenda_due, idempotency = (
+        spaces, documents, traces, notifications, access, agenda, agenda_due, idempotency, messages = (
             table_arn(stage, t) for t in (c.SPACES, c.DOCUMENTS, c.TRACES, c.NOTIFICATIONS, c.ACCESS, c.AGENDA,
-                                          c.AGENDA_DUE, c.IDEMPOTENCY))
+                                          c.AGENDA_DUE, c.IDEMPOTENCY, c.MESSAGES))
+        message_lsis = [f"{messages}/index/{name}" for name in c.MESSAGES_INDEXES]
         agenda_lsis = [f"{agenda}/index/{name}" for name in c.AGENDA_INDEXES]
         shards_queue, deliveries_queue = (queue_arn(stage, q) for q in (c.AGENDA_SHARDS_QUEUE,
                                                                          c.AGENDA_DELIVERIES_QUEUE))
@@ -133,6 +134,11 @@ class FunctionRoles(Construct):
             # Idempotency-Key records: claimed inside the creating transaction, completed after it, read on a
             # retry; every write is an UpdateItem (functions/shared/idempotency_store.py).
             _dynamodb("IdempotencyRecords", ["GetItem", "UpdateItem"], [idempotency]),
+            # Messaging: a conversation is read with GetItem or one Query of its partition, listed on the LSI;
+            # every write is in a transaction (with the traces, or the draft and its conversation).
+            _dynamodb("Messages", ["GetItem", "Query"], [messages]),
+            _dynamodb("MessageLists", ["Query"], message_lsis),
+            _in_transactions("MessageWritesInTransactions", ["PutItem", "DeleteItem"], [messages]),
             # Signing a presigned POST needs the signer to hold s3:PutObject on the key it pins.
             iam.PolicyStatement(sid="SignUploads", actions=["s3:PutObject"], resources=[quarantine_uploads]),
             iam.PolicyStatement(sid="DiscardUploads", actions=["s3:DeleteObject"], resources=[quarantine_uploads]),

@@ -110,7 +110,7 @@ def test_stack_is_pinned_to_eu_west_3(assembly: Assembly, template: dict[str, An
 
 def test_tables_are_retained_protected_recoverable_and_encrypted(template: dict[str, Any]) -> None:
     tables = of_type(template, "AWS::DynamoDB::Table")
-    assert len(tables) == 8  # the seven of the data, and idempotency (Idempotency-Key records, a day each)
+    assert len(tables) == 9  # the eight of the data (messages included), and idempotency (a day each)
     for table in tables.values():
         props = table["Properties"]
         assert table["DeletionPolicy"] == "Retain" and table["UpdateReplacePolicy"] == "Retain"
@@ -132,12 +132,16 @@ def test_table_keys_and_indexes_match_the_models(template: dict[str, Any]) -> No
                     "mes-dev-access": [("patient", "HASH"), ("sk", "RANGE")],
                     "mes-dev-agenda": [("owner", "HASH"), ("item_id", "RANGE")],
                     "mes-dev-agenda-due": [("bucket", "HASH"), ("entry", "RANGE")],
-                    "mes-dev-idempotency": [("scope", "HASH")]}
+                    "mes-dev-idempotency": [("scope", "HASH")],
+                    "mes-dev-messages": [("holder", "HASH"), ("sk", "RANGE")]}
     documents = by_name["mes-dev-documents"]
     local = {i["IndexName"]: ([(k["AttributeName"], k["KeyType"]) for k in i["KeySchema"]],
                               i["Projection"]["ProjectionType"]) for i in documents["LocalSecondaryIndexes"]}
     assert local == {name: ([("patient", "HASH"), (sort, "RANGE")], "ALL") for name, sort in (
         ("patient-by-date", "patient_date"), ("patient-by-type", "patient_type"), ("available-by-date", "pro_date"))}
+    messages = by_name["mes-dev-messages"]
+    assert [(i["IndexName"], [k["AttributeName"] for k in i["KeySchema"]]) for i in
+            messages["LocalSecondaryIndexes"]] == [("holder-by-recent", ["holder", "recent"])]
     (global_index,) = documents["GlobalSecondaryIndexes"]
     assert global_index["IndexName"] == "invisible-due"
     assert global_index["KeySchema"] == [{"AttributeName": "invisible_due", "KeyType": "HASH"},
@@ -168,7 +172,7 @@ def test_table_keys_and_indexes_match_the_models(template: dict[str, Any]) -> No
 
 def test_tables_are_backed_up_daily(template: dict[str, Any]) -> None:
     selection = next(iter(of_type(template, "AWS::Backup::BackupSelection").values()))
-    assert len(selection["Properties"]["BackupSelection"]["Resources"]) == 7
+    assert len(selection["Properties"]["BackupSelection"]["Resources"]) == 8  # every data table, messages too
 
 
 def test_no_data_resource_is_deleted_with_the_stack(template: dict[str, Any]) -> None:
@@ -380,6 +384,9 @@ def test_each_function_gets_exactly_its_dynamodb_operations(template: dict[str, 
         "agenda-due": {"PutItem+tx", "DeleteItem+tx"},
         # Idempotency-Key records: the claim joins the creating transaction as an update; completed, read after
         "idempotency": {"GetItem", "UpdateItem"},
+        # messaging: conversations read by GetItem or one Query, listed on the LSI, written only in transactions
+        "messages": {"GetItem", "Query", "PutItem+tx", "DeleteItem+tx"},
+        "messages/index/holder-by-recent": {"Query"},
     }
     assert _dynamodb_grants(template, "RolesAuthorizerAccess") == {"spaces": {"GetItem"}}
     assert _dynamodb_grants(template, "RolesUploadConsumerAccess") == {

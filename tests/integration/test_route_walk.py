@@ -91,6 +91,18 @@ RULES: dict[tuple[str, str], tuple[Any, dict[str, int]]] = {
     ("GET", "/v1/reference/professions"): (None, statuses(citizen=200, pros=200, blocked=200, organisation=200)),
     ("GET", "/v1/me/notification-preferences"): (None, statuses(citizen=200)),
     ("PUT", "/v1/me/notification-preferences"): ({"preferences": {}}, statuses(citizen=200)),
+    # messaging: professionals and organisations write (a block governs the record, not messages: README);
+    # the walk's conversation id is nobody's, so every citizen route on it is a 404
+    ("POST", "/v1/patients/{ins}/messages"): (
+        {"subject": "Résultats", "text": "Bonjour"}, statuses(pros=201, blocked=201, organisation=201)),
+    ("GET", "/v1/me/mailbox"): (None, statuses(citizen=200)),
+    ("GET", "/v1/me/conversations"): (None, statuses(citizen=200)),
+    ("GET", "/v1/me/conversations/{conversation_id}"): (None, statuses(citizen=404)),
+    ("POST", "/v1/me/conversations/{conversation_id}/messages"): ({"content": "Merci"}, statuses(citizen=404)),
+    ("PUT", "/v1/me/conversations/{conversation_id}/draft"): ({"content": "Merci"}, statuses(citizen=404)),
+    ("GET", "/v1/me/conversations/{conversation_id}/draft"): (None, statuses(citizen=404)),
+    ("DELETE", "/v1/me/conversations/{conversation_id}/draft"): (None, statuses(citizen=404)),
+    ("POST", "/v1/me/conversations/{conversation_id}/trash"): (None, statuses(citizen=404)),
 }
 METHOD_ORDER = {"GET": 0, "POST": 1, "PUT": 2, "PATCH": 3, "DELETE": 4}
 
@@ -164,7 +176,8 @@ def callers(stack: Stack) -> tuple[dict[str, dict[str, str]], dict[str, str]]:
     for kind, rpps in pros.items():
         who[kind] = stack.professional(rpps=rpps, profession=kind.removeprefix("pro_"), finess="690000002")
     params = {"ins": ins, "document_id": ticket["document_id"], "rpps": ABSENT_RPPS,
-              "appointment_id": "appt_" + "0" * 24, "reminder_id": "rem_" + "0" * 24, "code": PREVENTION_CODE}
+              "appointment_id": "appt_" + "0" * 24, "reminder_id": "rem_" + "0" * 24, "code": PREVENTION_CODE,
+              "conversation_id": "conv_" + "0" * 24}
     return who, params
 
 

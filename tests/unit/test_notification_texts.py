@@ -28,6 +28,7 @@ def every_kind() -> list[Notification]:
         Notification.for_unusual_reads(INS, RPPS, DAY, AT),
         emergency, emergency.to(professional_recipient("10000000002")),
         Notification.for_night_emergency(INS, RPPS, AT),
+        Notification.for_message(INS, "msg_1", AT, "Dr Claire Martin"),
         Notification.for_reminder(INS, "appt_1", DAY, NotificationKind.APPOINTMENT_REMINDER, AT, what="Rendez-vous",
                                   when="2032-03-16T09:30:00+01:00", professional="Dr Claire Martin",
                                   place="12 rue de la Paix"),
@@ -76,3 +77,10 @@ def test_access_alerts_name_the_professional_and_the_announcement_names_no_docum
 def test_the_out_model_carries_the_texts_as_utf8_without_escapes() -> None:
     out = NotificationOut.from_domain(every_kind()[0]).model_dump_json()
     assert "Compte rendu d'examens biologiques — Hôpital X" in out and "\\u" not in out
+
+
+def test_a_new_message_names_its_sender_links_to_the_message_and_says_nothing_of_its_content() -> None:
+    told = Notification.for_message(INS, "msg_1", AT, "Dr Claire Martin").wording()
+    assert told.title == "Nouveau message de Dr Claire Martin"
+    assert told.link == "urn:message:msg_1"
+    assert "messagerie" in told.text

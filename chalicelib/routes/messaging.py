@@ -1,0 +1,83 @@
+"""Secure messaging (issue 11): professionals and organisations write to a patient; the holder reads, drafts,
+replies within the rules and trashes. Conversation ids that are not the holder's are a 404 like a missing one."""
+
+from __future__ import annotations
+
+from chalice.app import Blueprint
+
+from chalicelib.edge import route
+from functions import deps
+from functions.identity.principal import Citizen, Organisation, Professional
+from functions.messaging import api
+from functions.shared.cursor import Page, PageRequest
+
+bp = Blueprint(__name__)
+CONVERSATION = "/v1/me/conversations/{conversation_id}"
+
+
+@route(bp, "POST", "/v1/patients/{ins}/messages", role=("professional", "organisation"), request=api.MessageIn,
+       response=api.MessageOut, status=201, errors=(404, 409, 422), idempotent=True)
+def message_to_patient(who: Professional | Organisation, ins: str, body: api.MessageIn) -> api.MessageOut:
+    from functions.messaging import service
+
+    return api.MessageOut.from_domain(service.receive(deps.messaging(), who, ins, body))
+
+
+@route(bp, "GET", "/v1/me/mailbox", role="citizen", response=api.MailboxOut)
+def my_mailbox(who: Citizen, space: str) -> api.MailboxOut:
+    return api.MailboxOut.from_domain(space)
+
+
+@route(bp, "GET", "/v1/me/conversations", role="citizen", paginated=True, response=Page[api.ConversationOut])
+def my_conversations(who: Citizen, space: str, page: PageRequest) -> Page[api.ConversationOut]:
+    from functions.messaging import service
+
+    items, nxt = service.list_conversations(deps.messaging(), space, page.cursor, page.limit)
+    return Page[api.ConversationOut](items=[api.ConversationOut.from_domain(c) for c in items], next=nxt)
+
+
+@route(bp, "GET", CONVERSATION, role="citizen", response=api.ThreadOut, errors=(404, 409))
+def my_conversation(who: Citizen, space: str, conversation_id: str) -> api.ThreadOut:
+    from functions.messaging import service
+
+    thread = service.read_conversation(deps.messaging(), who, space, conversation_id)
+    return api.ThreadOut.from_domain(thread.conversation, thread.messages, thread.draft)
+
+
+@route(bp, "POST", CONVERSATION + "/messages", role="citizen", request=api.ReplyIn, response=api.MessageOut,
+       status=201, errors=(404, 409, 422), idempotent=True)
+def my_reply(who: Citizen, space: str, conversation_id: str, body: api.ReplyIn) -> api.MessageOut:
+    from functions.messaging import service
+
+    return api.MessageOut.from_domain(service.reply(deps.messaging(), who, space, conversation_id, body))
+
+
+@route(bp, "PUT", CONVERSATION + "/draft", role="citizen", request=api.DraftIn, response=api.DraftOut,
+       errors=(404, 409, 422))
+def my_draft_save(who: Citizen, space: str, conversation_id: str, body: api.DraftIn) -> api.DraftOut:
+    from functions.messaging import service
+
+    return api.DraftOut.from_domain(service.save_draft(deps.messaging(), space, conversation_id, body))
+
+
+@route(bp, "GET", CONVERSATION + "/draft", role="citizen", response=api.DraftOut, errors=(404,))
+def my_draft(who: Citizen, space: str, conversation_id: str) -> api.DraftOut:
+    from functions.messaging import service
+
+    return api.DraftOut.from_domain(service.read_draft(deps.messaging(), space, conversation_id))
+
+
+@route(bp, "DELETE", CONVERSATION + "/draft", role="citizen", response=api.DraftDeletedOut, errors=(404, 409))
+def my_draft_delete(who: Citizen, space: str, conversation_id: str) -> api.DraftDeletedOut:
+    from functions.messaging import service
+
+    service.delete_draft(deps.messaging(), space, conversation_id)
+    return api.DraftDeletedOut(conversation_id=conversation_id)
+
+
+@route(bp, "POST", CONVERSATION + "/trash", role="citizen", response=api.TrashedOut, errors=(404, 409))
+def my_conversation_trash(who: Citizen, space: str, conversation_id: str) -> api.TrashedOut:
+    from functions.messaging import service
+
+    service.trash(deps.messaging(), who, space, conversation_id)
+    return api.TrashedOut(conversation_id=conversation_id)

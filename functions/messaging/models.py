@@ -1,0 +1,176 @@
+"""Messaging's domain (issue 11, rules in mes-rules-next.md A): the mailbox address, conversations, messages,
+one draft per conversation and the reply rules the server decides. Pure: no I/O. The MIME/SMTP path builds the
+same `IncomingMessage` from a raw mail (`ends_exchange` reads the subject and the `X-MSS-MES` header alike)."""
+
+from __future__ import annotations
+
+import html
+import re
+from datetime import datetime
+from enum import StrEnum
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+MAILBOX_DOMAIN = "patient.mssante.fr"
+END_SUBJECT = "[FIN]"
+# The app refuses a subject matching this (ENS validators.dart): "<" followed by anything but a digit or a space.
+HTML_IN_SUBJECT = re.compile(r"<[^0-9 ]")
+MAX_SUBJECT = 200
+MAX_BODY = 200_000  # characters of HTML after sanitising; the body cap of the edge comes first
+
+
+def mailbox_address(ins: str) -> str:
+    """Every space's MSSanté citizen address: `<INS>@patient.mssante.fr` (A.1)."""
+    return f"{ins}@{MAILBOX_DOMAIN}"
+
+
+def ends_exchange(subject: str, mss_mes: str | None = None) -> bool:
+    """A professional ends the exchange with the subject exactly `[FIN]` or the header `X-MSS-MES: FIN`."""
+    return subject.strip() == END_SUBJECT or (mss_mes or "").strip().upper() == "FIN"
+
+
+def has_html(subject: str) -> bool:
+    return HTML_IN_SUBJECT.search(subject) is not None
+
+
+def sanitised_html(raw: str) -> str:
+    """A body as the patient's app may render it: nh3 (ammonia) keeps formatting tags, drops scripts, event
+    handlers, styles and `javascript:` links; links get `rel="noopener noreferrer"`. Imported on first use, so
+    the synth (which imports the app in the IaC virtualenv) and the routes that never sanitise do not load it."""
+    import nh3
+
+    return nh3.clean(raw, link_rel="noopener noreferrer")
+
+
+def text_as_html(text: str) -> str:
+    """A plain-text body, escaped, its lines kept."""
+    return html.escape(text).replace("\r\n", "\n").replace("\n", "<br>")
+
+
+class ReplyOption(StrEnum):
+    REPLY = "REPLY"
+    REPLY_TO_ALL = "REPLY_TO_ALL"
+
+
+class ReplyPolicy(StrEnum):
+    """What a sender allows on its message: `NONE` blocks the reply to it ("Ce message n'autorise pas la
+    réponse."); `REPLY_TO_ALL` (the default) lets the patient answer every writer still in the exchange."""
+
+    REPLY = "REPLY"
+    REPLY_TO_ALL = "REPLY_TO_ALL"
+    NONE = "NONE"
+
+
+class Contact(BaseModel):
+    """A professional (`id` RPPS, `type_bal` PER) or an organisation (`id` FINESS, ORG) who wrote."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: str
+    name: str
+    type_bal: Literal["PER", "ORG", "APP"] = "PER"
+
+
+class Message(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    message_id: str
+    conversation_id: str
+    direction: Literal["IN", "OUT"]
+    sender: Contact | None  # None: the patient
+    to: tuple[Contact, ...] = ()
+    at: datetime
+    subject: str
+    content: str  # sanitised HTML
+    ends_exchange: bool = False
+    reply_policy: ReplyPolicy = ReplyPolicy.REPLY_TO_ALL
+
+
+class Draft(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    conversation_id: str
+    content: str
+    reply_type: ReplyOption = ReplyOption.REPLY
+    saved_at: datetime
+
+
+class Conversation(BaseModel):
+    """A conversation of one holder's mailbox. `writers`: the professionals who wrote, the latest last;
+    `ended`: the ids of those who ended the exchange and did not write again since."""
+
+    model_config = ConfigDict(frozen=True)
+
+    holder_ins: str
+    conversation_id: str
+    subject: str
+    writers: tuple[Contact, ...] = ()
+    ended: tuple[str, ...] = ()
+    finalized_by: str | None = None
+    last_policy: ReplyPolicy = ReplyPolicy.REPLY_TO_ALL
+    last_message_at: datetime
+    unread_count: int = 0
+    has_draft: bool = False
+    trashed: bool = False
+    version: int = 0
+
+    @property
+    def reachable(self) -> list[Contact]:
+        """Who the patient may write to: writers who have not ended the exchange, the latest last."""
+        return [w for w in self.writers if w.id not in self.ended]
+
+    def reply_options(self) -> list[ReplyOption]:
+        """Worked out from the last message received (A.4): none once finalized or when it blocks replies."""
+        reachable = self.reachable
+        if self.finalized_by is not None or self.trashed or not reachable or self.last_policy is ReplyPolicy.NONE:
+            return []
+        if self.last_policy is ReplyPolicy.REPLY_TO_ALL and len(reachable) > 1:
+            return [ReplyOption.REPLY, ReplyOption.REPLY_TO_ALL]
+        return [ReplyOption.REPLY]
+
+    def recipients(self, option: ReplyOption) -> list[Contact]:
+        """REPLY: the latest writer still in the exchange; REPLY_TO_ALL: all of them."""
+        reachable = self.reachable
+        return reachable if option is ReplyOption.REPLY_TO_ALL else reachable[-1:]
+
+    def received(self, message: Message) -> Conversation:
+        """The conversation after a professional's message: the writer moves last; ending removes them from
+        the exchange (the conversation is finalized by them when nobody is left), writing again brings them
+        back and reopens it."""
+        sender = message.sender
+        assert sender is not None
+        writers = (*(w for w in self.writers if w.id != sender.id), sender)
+        ended = tuple(e for e in self.ended if e != sender.id) + ((sender.id,) if message.ends_exchange else ())
+        left = [w for w in writers if w.id not in ended]
+        return self.model_copy(update={
+            "writers": writers, "ended": ended, "finalized_by": None if left else sender.name,
+            "last_policy": message.reply_policy, "last_message_at": message.at,
+            "unread_count": self.unread_count + 1, "trashed": False})
+
+    def sent(self, message: Message) -> Conversation:
+        return self.model_copy(update={"last_message_at": message.at, "has_draft": False})
+
+
+class IncomingMessage(BaseModel):
+    """A professional's or organisation's message to a patient (the API's body, the MIME path's parse):
+    `conversation_id` continues one of the holder's conversations, else a new one starts."""
+
+    subject: str = Field(min_length=1, max_length=MAX_SUBJECT)
+    html: str | None = Field(default=None, max_length=MAX_BODY)
+    text: str | None = Field(default=None, max_length=MAX_BODY)
+    reply_options: ReplyPolicy = ReplyPolicy.REPLY_TO_ALL
+    end_exchange: bool = False  # the API's `X-MSS-MES: FIN`
+    conversation_id: str | None = Field(default=None, max_length=64)
+
+
+class Reply(BaseModel):
+    """The patient's answer in a conversation."""
+
+    content: str = Field(max_length=MAX_BODY)
+    reply_type: ReplyOption = ReplyOption.REPLY
+
+
+class DraftChange(BaseModel):
+    content: str = Field(max_length=MAX_BODY)
+    reply_type: ReplyOption = ReplyOption.REPLY

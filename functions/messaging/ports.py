@@ -1,0 +1,44 @@
+"""What messaging needs of its table (storage-free: no pynamodb, botocore or boto3 here; `storage.py` fits it).
+Writes that land with the patient's traces are `Staged` for the journal's transaction."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from functions.messaging.models import Conversation, Draft, Message
+from functions.shared.staging import Staged
+
+
+class MessageStore(Protocol):
+    def conversation(self, holder_ins: str, conversation_id: str) -> Conversation | None:
+        """The conversation item alone (one GetItem)."""
+        ...
+
+    def thread(self, holder_ins: str, conversation_id: str) -> tuple[Conversation | None, list[Message],
+                                                                      Draft | None]:
+        """The conversation, its messages (oldest first) and its draft in ONE Query of its partition."""
+        ...
+
+    def staged_conversation(self, conversation: Conversation, previous: Conversation | None) -> Staged:
+        """The conversation's new state (version + 1), if it is still `previous` (None: it must be new);
+        label `conversation`."""
+        ...
+
+    def staged_message(self, message: Message, holder_ins: str) -> Staged:
+        """A new message (label `message`, its id must be new)."""
+        ...
+
+    def staged_draft_removal(self, holder_ins: str, conversation_id: str) -> Staged: ...
+
+    def save_draft(self, conversation: Conversation, previous: Conversation, draft: Draft) -> None:
+        """Draft and `has_draft` in one transaction; Conflict when the conversation moved."""
+        ...
+
+    def draft(self, holder_ins: str, conversation_id: str) -> Draft | None: ...
+
+    def delete_draft(self, conversation: Conversation, previous: Conversation) -> None: ...
+
+    # last: a method named `list` shadows the builtin in the annotations after it
+    def list(self, holder_ins: str, after: str | None, limit: int) -> tuple[list[Conversation], str | None]:
+        """The holder's conversations not in the trash, newest first, in ONE Query (sparse index)."""
+        ...

@@ -1,0 +1,134 @@
+"""Secure messaging through the HTTP stack (issue 11): a professional writes, the patient lists, reads, drafts,
+replies within the rules, trashes; traces and the notification exist; someone else's conversation and a closed or
+missing space are 404s that write nothing."""
+
+from __future__ import annotations
+
+import itertools
+from datetime import UTC, datetime
+from typing import Any
+
+from tests.integration.conftest import Stack, new_ins
+
+_keys = itertools.count()
+
+
+def write(stack: Stack, ins: str, headers: dict[str, str], **body: Any) -> Any:
+    payload = {"subject": "Résultats", "html": "<p>Bonjour</p>", **body}
+    return stack.call("POST", f"/v1/patients/{ins}/messages",
+                      {**headers, "Idempotency-Key": f"msg-test-{next(_keys):06d}"}, json=payload)
+
+
+def actions(stack: Stack, owner: dict[str, str]) -> list[str]:
+    return [t["action"] for t in stack.call("GET", "/v1/me/traces?limit=100", owner).json()["items"]]
+
+
+def test_a_professional_writes_and_the_patient_lists_reads_and_replies(stack: Stack) -> None:
+    ins, owner = stack.citizen()
+    dr = stack.professional(rpps="10000000301")
+    # Given a professional's message with a script in its body
+    sent = write(stack, ins, dr, html='<p onclick="x()">Bonjour<script>alert(1)</script></p>')
+    assert sent.status_code == 201, sent.text
+    message = sent.json()
+    assert "script" not in message["content"] and "onclick" not in message["content"]
+    # When the patient lists the mailbox
+    assert stack.call("GET", "/v1/me/mailbox", owner).json() == {"address": f"{ins}@patient.mssante.fr"}
+    listed = stack.call("GET", "/v1/me/conversations", owner).json()["items"]
+    assert [c["conversation_id"] for c in listed] == [message["conversation_id"]]
+    assert listed[0]["unread_count"] == 1 and listed[0]["reply_options"] == ["REPLY"]
+    # Then reading marks it read
+    cid = message["conversation_id"]
+    thread = stack.call("GET", f"/v1/me/conversations/{cid}", owner).json()
+    assert [m["message_id"] for m in thread["messages"]] == [message["message_id"]]
+    assert stack.call("GET", "/v1/me/conversations", owner).json()["items"][0]["read"] is True
+    # And a draft is saved, resumed, then sent as the reply (which removes it)
+    saved = stack.call("PUT", f"/v1/me/conversations/{cid}/draft", owner, json={"content": "Merci"})
+    assert saved.status_code == 200, saved.text
+    assert stack.call("GET", "/v1/me/conversations", owner).json()["items"][0]["has_draft"] is True
+    assert stack.call("GET", f"/v1/me/conversations/{cid}/draft", owner).json()["content"] == "Merci"
+    reply = stack.call("POST", f"/v1/me/conversations/{cid}/messages",
+                       {**owner, "Idempotency-Key": "msg-reply-1"}, json={"content": "Merci docteur"})
+    assert reply.status_code == 201, reply.text
+    assert [c["id"] for c in reply.json()["to"]] == ["10000000301"]
+    assert stack.call("GET", f"/v1/me/conversations/{cid}/draft", owner).status_code == 404
+    # The holder's chain says so, and they were notified once, with a link to the message
+    assert {"message.received", "message.read", "message.sent"} <= set(actions(stack, owner))
+    notes = [n for n in stack.call("GET", "/v1/me/notifications", owner).json()["items"]
+             if n["kind"] == "message.new"]
+    assert len(notes) == 1 and notes[0]["link"] == f"urn:message:{message['message_id']}"
+    assert "Bonjour" not in str(notes[0])
+
+
+def test_a_fin_subject_ends_the_exchange_and_the_reply_is_refused(stack: Stack) -> None:
+    ins, owner = stack.citizen()
+    dr = stack.professional(rpps="10000000302")
+    cid = write(stack, ins, dr).json()["conversation_id"]
+    ended = write(stack, ins, dr, subject="[FIN]", text="Fin de nos échanges", conversation_id=cid)
+    assert ended.status_code == 201, ended.text
+    thread = stack.call("GET", f"/v1/me/conversations/{cid}", owner).json()
+    assert thread["conversation"]["reply_options"] == []
+    assert thread["conversation"]["conversation_finalized_by"]
+    refused = stack.call("POST", f"/v1/me/conversations/{cid}/messages",
+                         {**owner, "Idempotency-Key": "msg-fin-reply-1"}, json={"content": "Une question"})
+    assert refused.status_code == 409 and refused.json()["error"]["code"] == "conversation_ended"
+
+
+def test_someone_elses_conversation_is_a_404_like_a_missing_one(stack: Stack) -> None:
+    ins, _ = stack.citizen()
+    _, other = stack.citizen()
+    cid = write(stack, ins, stack.professional(rpps="10000000303")).json()["conversation_id"]
+    for method, path in (("GET", ""), ("GET", "/draft"), ("POST", "/trash"), ("DELETE", "/draft")):
+        theirs = stack.call(method, f"/v1/me/conversations/{cid}{path}", other)
+        missing = stack.call(method, f"/v1/me/conversations/conv_{'0' * 24}{path}", other)
+        assert theirs.status_code == missing.status_code == 404
+        assert theirs.json() == missing.json()
+
+
+def test_a_closed_or_missing_space_is_a_404_and_keeps_nothing(stack: Stack) -> None:
+    from functions import deps
+    from functions.accounts.models import Space, SpaceStatus
+
+    closed = new_ins()
+    deps.spaces().open(Space(ins=closed, status=SpaceStatus.CLOSED, created_at=datetime.now(UTC)))
+    dr = stack.professional(rpps="10000000304")
+    for ins in (closed, new_ins()):
+        answer = write(stack, ins, dr)
+        assert answer.status_code == 404 and answer.json()["error"]["code"] == "not_found"
+        assert deps.messaging().store.list(ins, None, 10) == ([], None)
+
+
+def test_html_in_the_subject_is_refused_and_trash_hides_the_conversation(stack: Stack) -> None:
+    ins, owner = stack.citizen()
+    dr = stack.professional(rpps="10000000305")
+    refused = write(stack, ins, dr, subject="<b>Urgent</b>")
+    assert refused.status_code == 422 and refused.json()["error"]["code"] == "html_in_subject"
+    cid = write(stack, ins, dr).json()["conversation_id"]
+    assert stack.call("POST", f"/v1/me/conversations/{cid}/trash", owner).status_code == 200
+    assert stack.call("GET", "/v1/me/conversations", owner).json()["items"] == []
+    assert stack.call("GET", f"/v1/me/conversations/{cid}", owner).status_code == 404
+    assert "conversation.trashed" in actions(stack, owner)
+
+
+def test_a_list_is_one_query_and_a_read_two_calls_plus_its_trace_write(stack: Stack, monkeypatch: Any) -> None:
+    import botocore.client
+
+    from functions import deps
+    from functions.identity.principal import Citizen
+    from functions.messaging import service
+
+    ins, _ = stack.citizen()
+    cid = write(stack, ins, stack.professional(rpps="10000000306")).json()["conversation_id"]
+    messaging = deps.messaging()
+    calls: list[str] = []
+    original = botocore.client.BaseClient._make_api_call
+
+    def counting(self: Any, operation: str, params: dict[str, Any]) -> Any:
+        calls.append(operation)
+        return original(self, operation, params)
+
+    monkeypatch.setattr(botocore.client.BaseClient, "_make_api_call", counting)
+    service.list_conversations(messaging, ins, None, 20)
+    assert calls == ["Query"]
+    calls.clear()
+    service.read_conversation(messaging, Citizen(ins=ins), ins, cid)
+    assert calls.count("TransactWriteItems") == 1 and len(calls) <= 3, calls

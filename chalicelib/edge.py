@@ -24,11 +24,10 @@ from functions.shared.errors import DomainError, Forbidden, InvalidRequest, Payl
 from functions.shared.http import render_domain_error, render_validation_error
 from functions.shared.observability import logger
 
-M = TypeVar("M", bound=BaseModel)
 V = TypeVar("V", bound=Callable[..., BaseModel])
 # The one cap on JSON bodies (resource consumption). Every body of this API is a few hundred bytes to a few KiB
 # (a declaration, an appointment with a 1 000-character note, the notification preferences); 256 KiB leaves two
-# orders of magnitude of room, and a route that ever needs more passes its own `max_bytes` to body_as.
+# orders of magnitude of room, and a route that ever needs more passes its own `max_bytes` to json_object.
 JSON_BODY_MAX_BYTES = 256 * 1024
 
 # The authorizer lives on a blueprint named "app" so that its deployed handler stays `app.bearer` (app.py
@@ -80,8 +79,8 @@ def json_response(status: int, body: Any) -> Response:
                     headers={"Content-Type": "application/json"})
 
 
-def body_as(model: type[M], max_bytes: int = JSON_BODY_MAX_BYTES) -> M:
-    """The body as `model`. Over the cap: 413; not JSON, or nested deeper than the parser recurses: 400."""
+def json_object(max_bytes: int = JSON_BODY_MAX_BYTES) -> dict[str, Any]:
+    """The body as a JSON object. Over the cap: 413; not JSON, or nested deeper than the parser recurses: 400."""
     raw = request().raw_body
     if not raw:
         raise InvalidRequest("a JSON body is required", code="malformed_json")
@@ -93,7 +92,7 @@ def body_as(model: type[M], max_bytes: int = JSON_BODY_MAX_BYTES) -> M:
         raise InvalidRequest("the body is not valid JSON", code="malformed_json") from exc
     if not isinstance(data, dict):
         raise InvalidRequest("the body must be a JSON object", code="malformed_json")
-    return model.model_validate(data)
+    return data
 
 
 def query() -> dict[str, str]:
@@ -105,10 +104,12 @@ def header(name: str) -> str | None:
     return str(value) if value is not None else None
 
 
-def _inputs(spec: RouteSpec, params: dict[str, str]) -> dict[str, Any]:
+def _inputs(spec: RouteSpec, params: dict[str, str]) -> tuple[dict[str, Any], dict[str, Any] | None]:
     """The view's arguments: path parameters, `who` and, for citizens, `space`; `page`, `query`, `body` as
-    declared. Parsed in this order, so a bad page or query is refused before a body is read."""
+    declared. Parsed in this order, so a bad page or query is refused before a body is read. Also the body as
+    parsed JSON (None without a request model), which an Idempotency-Key claim is bound to."""
     inputs: dict[str, Any] = dict(params)
+    data: dict[str, Any] | None = None
     if not spec.public:
         who = from_context(request().context.get("authorizer"))
         if who.kind not in spec.roles:
@@ -125,18 +126,18 @@ def _inputs(spec: RouteSpec, params: dict[str, str]) -> dict[str, Any]:
         if spec.query is not None:
             inputs["query"] = spec.query.model_validate(params_in)
     if spec.request is not None:
-        inputs["body"] = body_as(spec.request)
-    return inputs
+        data = json_object()
+        inputs["body"] = spec.request.model_validate(data)
+    return inputs, data
 
 
-def _claim(spec: RouteSpec, inputs: dict[str, Any], params: dict[str, str]) -> idempotency.Claim | None:
+def _claim(spec: RouteSpec, inputs: dict[str, Any], params: dict[str, str],
+           body: dict[str, Any] | None) -> idempotency.Claim | None:
     """The Idempotency-Key claim of this request, if the route replays and a key was sent (400 if malformed):
     scoped to the caller, the method and the path as called, bound to the body's hash."""
     key = idempotency.checked_key(header("idempotency-key"), required=spec.idempotency_key_required)
     if key is None or spec.idempotency_key_required:
         return None  # the service derives the created id from the key (document declarations)
-    raw = request().raw_body
-    body = json.loads(raw) if raw else None  # already parsed once by body_as, within its size cap
     caller = inputs["who"].pseudonym if "who" in inputs else "anonymous"
     return idempotency.Claim.of(caller, spec.method, spec.path.format(**params), key, body)
 
@@ -204,8 +205,8 @@ def route(bp: Blueprint, method: str, path: str, *, role: Role | tuple[Role, ...
         @functools.wraps(view)
         def run(**params: str) -> Response:
             try:
-                inputs = _inputs(spec, params)
-                claim = _claim(spec, inputs, params) if spec.idempotent else None
+                inputs, body = _inputs(spec, params)
+                claim = _claim(spec, inputs, params, body) if spec.idempotent else None
                 if claim is None:
                     return json_response(spec.status, view(**inputs).model_dump(mode="json"))
                 return _once(claim, lambda: (spec.status, view(**inputs).model_dump(mode="json")))

@@ -60,7 +60,7 @@ def _seed(population: int, shards: int, rng: random.Random, day: date, first_ins
     1 % a prevention item entering its window today (a 50th birthday); the rest have nothing due today."""
     from functions.accounts.storage import SpaceItem, space_key, switches_json
     from functions.agenda.calendar import PreventionRecord, PreventionStatus
-    from functions.agenda.models import Appointment, DueEntry, Prevention, Reminder, Repeat, new_id, shard_of
+    from functions.agenda.models import Appointment, DueEntry, Prevention, Reminder, Repeat, shard_of
     from functions.agenda.service import appointment_due, prevention_due, reminder_due
     from functions.agenda.storage import (
         AgendaItem,
@@ -74,6 +74,7 @@ def _seed(population: int, shards: int, rng: random.Random, day: date, first_ins
     from functions.identity.ins import with_key
     from functions.notifications.models import PREFERENCE_OF_KIND, Channels, NotificationPreferences, PreferenceCode
     from functions.notifications.storage import PreferencesItem, preferences_item
+    from functions.shared.ids import new_id
 
     now = datetime(2032, 1, 1, tzinfo=UTC)
     tomorrow = day + timedelta(days=1)

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import calendar as months
 import hashlib
-import secrets
 from datetime import UTC, date, datetime, timedelta
 from datetime import date as Date
 from datetime import time as TimeOfDay
@@ -77,10 +76,6 @@ def _wall_clock(value: TimeOfDay) -> TimeOfDay:
 AgendaDate = Annotated[date, AfterValidator(_date_in_window)]
 AgendaStart = Annotated[AwareDatetime, AfterValidator(_start_in_window)]
 WallClock = Annotated[TimeOfDay, AfterValidator(_wall_clock)]
-
-
-def new_id(prefix: str) -> str:
-    return f"{prefix}_{secrets.token_hex(12)}"
 
 
 class Appointment(BaseModel):

@@ -29,12 +29,12 @@ from functions.agenda.models import (
     ReminderChange,
     check_lead_days,
     first_open_day,
-    new_id,
 )
 from functions.agenda.ports import AgendaStore
 from functions.shared import cursor
 from functions.shared.clock import PARIS, Clock, paris_day
 from functions.shared.errors import Conflict, NotFound, Unprocessable
+from functions.shared.ids import new_id
 from functions.shared.observability import logger
 
 _ONE_DAY = timedelta(days=1)

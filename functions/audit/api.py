@@ -6,6 +6,7 @@ from datetime import datetime
 
 from pydantic import BaseModel
 
+from functions.identity.principal import organisation_display, professional_display
 from functions.journal.models import Actor, Trace
 
 
@@ -35,8 +36,8 @@ def label(a: Actor) -> str:
     if a.kind == "citizen":
         return "Une personne qui vous accompagne"
     if a.kind == "professional":
-        return a.name or f"Professionnel de santé (RPPS {a.id})"
-    organisation = a.name or f"Établissement (FINESS {a.id})"
+        return professional_display(a.id, a.name)
+    organisation = organisation_display(a.id, a.name)
     if a.author is None:
         return organisation
     return f"{organisation} — {a.author_name or f'RPPS {a.author}'}"

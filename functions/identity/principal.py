@@ -50,6 +50,16 @@ class Citizen(BaseModel):
         return digest("ins", self.ins)
 
 
+def professional_display(rpps: str, name: str | None) -> str:
+    """How the patient reads a professional: the identity provider's name, else the RPPS."""
+    return name or f"Professionnel de santé (RPPS {rpps})"
+
+
+def organisation_display(finess: str, name: str | None) -> str:
+    """How the patient reads an organisation: its name from the token's claims, else the FINESS."""
+    return name or f"Établissement (FINESS {finess})"
+
+
 class Professional(BaseModel):
     """A health professional authenticated by Pro Santé Connect, acting for one organisation (FINESS)."""
 

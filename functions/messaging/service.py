@@ -9,13 +9,18 @@ blocked professional's messages still arrive (writing reveals nothing of the rec
 from __future__ import annotations
 
 import re
-import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from functions.accounts.ports import SpaceDirectory
 from functions.identity.ins import parse_ins
-from functions.identity.principal import Citizen, Organisation, Professional
+from functions.identity.principal import (
+    Citizen,
+    Organisation,
+    Professional,
+    organisation_display,
+    professional_display,
+)
 from functions.journal.models import Actor, Trace, TraceAction
 from functions.journal.ports import Entry, PatientJournal, Refused
 from functions.messaging.models import (
@@ -37,6 +42,7 @@ from functions.notifications.ports import InAppNotifications
 from functions.shared import cursor
 from functions.shared.clock import Clock
 from functions.shared.errors import Conflict, NotFound, Unprocessable
+from functions.shared.ids import new_id
 from functions.shared.staging import Staged
 
 CONVERSATION_ID = re.compile(r"conv_[0-9a-f]{24}")
@@ -59,14 +65,10 @@ class Thread:
     draft: Draft | None
 
 
-def _id(prefix: str) -> str:
-    return f"{prefix}_{secrets.token_hex(12)}"
-
-
 def _sender(who: Professional | Organisation) -> Contact:
     if isinstance(who, Professional):
-        return Contact(id=who.rpps, name=who.name or f"Professionnel de santé (RPPS {who.rpps})", type_bal="PER")
-    return Contact(id=who.finess, name=who.name or f"Établissement (FINESS {who.finess})", type_bal="ORG")
+        return Contact(id=who.rpps, name=professional_display(who.rpps, who.name), type_bal="PER")
+    return Contact(id=who.finess, name=organisation_display(who.finess, who.name), type_bal="ORG")
 
 
 def _content(html: str | None, text: str | None) -> str:
@@ -102,8 +104,8 @@ def receive(deps: MessagingDeps, who: Professional | Organisation, raw_ins: str,
         if not found or sender.id not in {w.id for w in found.writers}:
             raise NotFound("conversation")
         previous = None if found.trashed else found
-    conversation_id = previous.conversation_id if previous else _id("conv")
-    message = Message(message_id=_id("msg"), conversation_id=conversation_id, direction="IN", sender=sender,
+    conversation_id = previous.conversation_id if previous else new_id("conv")
+    message = Message(message_id=new_id("msg"), conversation_id=conversation_id, direction="IN", sender=sender,
                       at=now, subject=body.subject.strip(), content=content,
                       ends_exchange=ends_exchange(body.subject, "FIN" if body.end_exchange else None),
                       reply_policy=body.reply_options)
@@ -158,7 +160,7 @@ def reply(deps: MessagingDeps, who: Citizen, space: str, conversation_id: str, b
     if body.reply_type not in conversation.reply_options():
         raise Conflict("Ce message n'autorise pas la réponse.", code="reply_not_allowed")
     now = deps.clock.now()
-    message = Message(message_id=_id("msg"), conversation_id=conversation_id, direction="OUT", sender=None,
+    message = Message(message_id=new_id("msg"), conversation_id=conversation_id, direction="OUT", sender=None,
                       to=tuple(conversation.recipients(body.reply_type)), at=now,
                       subject=f"RE: {conversation.subject}"[:200], content=_content(body.content, None))
     trace = Trace.new(space, now, Actor.acting_on(who, space), TraceAction.MESSAGE_SENT,

@@ -4,6 +4,8 @@ over real HTTP by the local gateway, and the queue pump the tests drive to make 
 from __future__ import annotations
 
 import hashlib
+import io
+import logging
 import random
 import socket
 from collections.abc import Iterator
@@ -107,3 +109,17 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
                 env=env)
     http.shutdown()
     server.stop()
+
+
+@pytest.fixture
+def json_logs() -> Iterator[io.StringIO]:
+    """The service's JSON log lines, formatted exactly as in Lambda (powertools' formatter)."""
+    from functions.shared.observability import logger
+
+    buffer = io.StringIO()
+    handler = logging.StreamHandler(buffer)
+    handler.setFormatter(logger.registered_formatter)
+    underlying = logging.getLogger(logger.service)
+    underlying.addHandler(handler)
+    yield buffer
+    underlying.removeHandler(handler)

@@ -7,9 +7,8 @@ from __future__ import annotations
 
 import io
 import json
-import logging
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 import jwt
 import pytest
@@ -63,19 +62,6 @@ def test_a_refused_token_is_a_401_that_names_its_reason(stack: Stack, token: str
     assert (status, answered) == (401, code)
     assert authenticate == WWW_AUTHENTICATE_REFUSED
     assert authenticate.startswith('Bearer realm="mon-espace-sante", error="invalid_token", error_description="')
-
-
-@pytest.fixture
-def json_logs() -> Iterator[io.StringIO]:
-    from functions.shared.observability import logger
-
-    buffer = io.StringIO()
-    handler = logging.StreamHandler(buffer)
-    handler.setFormatter(logger.registered_formatter)
-    underlying = logging.getLogger(logger.service)
-    underlying.addHandler(handler)
-    yield buffer
-    underlying.removeHandler(handler)
 
 
 def test_the_log_records_the_reason_never_the_token(stack: Stack, json_logs: io.StringIO) -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import io
 import json
 import logging
-from collections.abc import Iterator
 
 import pytest
 
@@ -13,20 +12,6 @@ from tests.integration.conftest import Stack, declaration, post_file
 
 TITLE = "Compte rendu VIH confidentiel"
 PDF = b"%PDF-1.4\n% confidential\n"
-
-
-@pytest.fixture
-def json_logs() -> Iterator[io.StringIO]:
-    """The service's JSON log lines, formatted exactly as in Lambda (powertools' formatter)."""
-    from functions.shared.observability import logger
-
-    buffer = io.StringIO()
-    handler = logging.StreamHandler(buffer)
-    handler.setFormatter(logger.registered_formatter)
-    underlying = logging.getLogger(logger.service)
-    underlying.addHandler(handler)
-    yield buffer
-    underlying.removeHandler(handler)
 
 
 def test_the_document_flow_logs_no_ins_rpps_or_title(stack: Stack, caplog: pytest.LogCaptureFixture,

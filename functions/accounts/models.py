@@ -11,8 +11,22 @@ from functions.notifications.models import NotificationPreferences
 
 
 class SpaceStatus(StrEnum):
+    """The life of a space (mes-rules-next.md B.1). `informed`: the insurer told the person, who may object
+    until `creation_due`; `opposed`: they did (no space, a later activation is still possible); `open`: created
+    (documents and mail flow in), activated once `activated_at` is set; `closed`: archived (10 years) or, with
+    `deletion`, being erased."""
+
+    INFORMED = "informed"
+    OPPOSED = "opposed"
     OPEN = "open"
     CLOSED = "closed"
+
+
+class DeletionState(StrEnum):
+    """A closed space's erasure: `requested` (reopening cancels it), `running` (not reopenable until done)."""
+
+    REQUESTED = "requested"
+    RUNNING = "running"
 
 
 class Space(BaseModel):
@@ -24,6 +38,13 @@ class Space(BaseModel):
     activated_at: datetime | None = None
     birth_date: date | None = None
     email: str | None = None  # contact address for e-mail notifications
+    informed_at: datetime | None = None
+    creation_due: date | None = None  # informed + 6 weeks: created then unless the person objected
+    opposed_at: datetime | None = None
+    closed_at: datetime | None = None
+    archive_until: date | None = None  # closed + 10 years: purged then
+    deletion: DeletionState | None = None
+    deletion_due: date | None = None  # at most closed + 3 months
 
     @property
     def is_open(self) -> bool:

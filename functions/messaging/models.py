@@ -72,6 +72,30 @@ class Contact(BaseModel):
     type_bal: Literal["PER", "ORG", "APP"] = "PER"
 
 
+class AttachmentState(StrEnum):
+    """An API attachment is declared, then uploaded to quarantine and verified (like a document); a MIME
+    attachment is verified as it is parsed and lands `AVAILABLE` at once."""
+
+    PENDING = "PENDING"
+    AVAILABLE = "AVAILABLE"
+    REJECTED = "REJECTED"
+
+
+class Attachment(BaseModel):
+    """One file of a message (A.6). Stored encrypted per object under the key
+    `<holder INS>/<message id>/<attachment id>` of the attachments bucket, its encryption context bound to the
+    patient and the message."""
+
+    model_config = ConfigDict(frozen=True)
+
+    attachment_id: str
+    name: str
+    content_type: str
+    size: int
+    sha256: str
+    state: AttachmentState = AttachmentState.AVAILABLE
+
+
 class Message(BaseModel):
     model_config = ConfigDict(frozen=True)
 
@@ -85,6 +109,10 @@ class Message(BaseModel):
     content: str  # sanitised HTML
     ends_exchange: bool = False
     reply_policy: ReplyPolicy = ReplyPolicy.REPLY_TO_ALL
+    attachments: tuple[Attachment, ...] = ()
+    rfc822_id: str | None = None  # the mail's own Message-ID (MIME path): the once-only key of a redelivery
+    reply_to: str | None = None  # the sender's Reply-To (MIME path): where the patient's answers go
+    receipt_to: str | None = None  # Disposition-Notification-To: one read receipt goes there when first opened
 
 
 class Draft(BaseModel):
@@ -111,6 +139,7 @@ class Conversation(BaseModel):
     last_policy: ReplyPolicy = ReplyPolicy.REPLY_TO_ALL
     last_message_at: datetime
     unread_count: int = 0
+    has_attachment: bool = False
     has_draft: bool = False
     trashed: bool = False
     version: int = 0

@@ -9,6 +9,20 @@ from functions.messaging.models import Conversation, Draft, Message
 from functions.shared.staging import Staged
 
 
+class OutboundMail(Protocol):
+    """Mail leaving the patient's mailbox towards MSSanté (replies, read receipts, bounces): SES raw send in a
+    stage, a bucket the local `outbox` command lists. `once_key` makes a redelivered send a no-op."""
+
+    def send(self, raw: bytes, sender: str, recipients: list[str], once_key: str) -> None: ...
+
+
+class AttachmentBlobs(Protocol):
+    """The attachments bucket: one object per attachment, SSE-KMS with an encryption context bound to the
+    patient and the message."""
+
+    def put(self, holder_ins: str, message_id: str, attachment_id: str, content_type: str, data: bytes) -> None: ...
+
+
 class MessageStore(Protocol):
     def conversation(self, holder_ins: str, conversation_id: str) -> Conversation | None:
         """The conversation item alone (one GetItem)."""

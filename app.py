@@ -14,7 +14,7 @@ from chalicelib.routes import BLUEPRINTS
 from functions.shared import cors
 from functions.shared.clock import instant
 from functions.shared.http import RESPONSE_HEADERS, error_body
-from functions.shared.names import AGENDA_DELIVERY_QUEUE, AGENDA_SHARD_QUEUE, UPLOAD_EVENTS_QUEUE
+from functions.shared.names import AGENDA_DELIVERY_QUEUE, AGENDA_SHARD_QUEUE, EXPORT_QUEUE, UPLOAD_EVENTS_QUEUE
 
 __all__ = ["app", "bearer"]
 
@@ -98,3 +98,15 @@ def on_agenda_delivery(event: SQSEvent) -> dict[str, Any]:
     from functions.agenda.worker import handle_deliveries
 
     return handle_deliveries(deps.agenda_delivery(), event.to_dict(), event.context)
+
+
+# ---- exports --------------------------------------------------------------------------------------------------
+
+
+@app.on_sqs_message(queue=EXPORT_QUEUE, batch_size=1)
+def on_export(event: SQSEvent) -> dict[str, Any]:
+    """One holder's export a message: three ZIPs can take minutes, so one at a time per invocation."""
+    from functions import deps
+    from functions.exports.worker import handle_exports
+
+    return handle_exports(deps.exports(), event.to_dict(), event.context)

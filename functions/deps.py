@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from functions.agenda.storage import DynamoDueIndex
     from functions.agenda.worker import DeliveryDeps
     from functions.audit.export import KmsSigner
+    from functions.exports.service import ExportDeps
     from functions.identity.tokens import TokenVerifier
     from functions.journal.storage import DynamoJournal, DynamoTraceReader
     from functions.messaging.service import MessagingDeps
@@ -59,6 +60,7 @@ def reset() -> None:
 def bind_tables() -> None:
     from functions.accounts.storage import SpaceItem
     from functions.agenda.storage import AgendaItem, DueItem
+    from functions.exports.storage import ExportItem
     from functions.journal.storage import LedgerItem, TraceItem
     from functions.messaging.storage import MessageItem
     from functions.notifications.storage import NotificationItem, PreferencesItem
@@ -77,6 +79,7 @@ def bind_tables() -> None:
     bind(DueItem, s.agenda_due_table, s.region)
     bind(IdempotencyItem, s.idempotency_table, s.region)
     bind(MessageItem, s.messages_table, s.region)
+    bind(ExportItem, s.exports_table, s.region)
 
 
 @factory
@@ -267,3 +270,34 @@ def messaging() -> MessagingDeps:
     bind_tables()
     return MessagingDeps(store=DynamoMessageStore(), journal=journal(), notifications=notifications(),
                          spaces=spaces(), clock=clock(), preferences=preferences)
+
+
+@factory
+def exports() -> ExportDeps:
+    """The holder's export: its job item and archives bucket, its queue, and one source per part read through
+    the owners' stores (records' documents and blobs, messaging's mailbox, the space's other data)."""
+    from functions.access.service import profile_of
+    from functions.exports.models import ExportPart
+    from functions.exports.ports import PartSource
+    from functions.exports.service import ExportDeps
+    from functions.exports.space import SpaceExport
+    from functions.exports.storage import DynamoExportJobs, S3Archives, SqsExportQueue
+    from functions.messaging.export import MessagingExport
+    from functions.messaging.storage import DynamoMessageStore
+    from functions.records.export import RecordExport
+    from functions.shared.aws import client
+
+    bind_tables()
+    s = settings()
+    r = records()
+    sources: dict[ExportPart, PartSource] = {
+        ExportPart.RECORD: RecordExport(r.documents, r.blobs),
+        ExportPart.MESSAGING: MessagingExport(DynamoMessageStore()),
+        ExportPart.SPACE: SpaceExport(spaces(), notifications(), agenda().agenda, lambda ins: profile_of(access(), ins),
+                                      traces(), journal()),
+    }
+    return ExportDeps(jobs=DynamoExportJobs(), archives=S3Archives(client("s3", s.region), s.exports_bucket,
+                                                                   s.kms_key_id),
+                      queue=SqsExportQueue(client("sqs", s.region), s.export_queue_url), journal=journal(),
+                      notifications=notifications(), clock=clock(), sources=sources,
+                      link_ttl_seconds=s.download_url_ttl_seconds)

@@ -28,9 +28,11 @@ CHALICE_INVISIBLE_JOB = "InvisiblePatientDaily"  # @app.schedule(..., name="invi
 CHALICE_AGENDA_DISPATCH = "AgendaDailyDispatch"  # @app.schedule(..., name="agenda-daily-dispatch")
 CHALICE_AGENDA_SHARD_CONSUMER = "OnAgendaShard"  # @app.on_sqs_message(queue=AGENDA_SHARD_QUEUE, batch_size=1)
 CHALICE_AGENDA_DELIVERY_CONSUMER = "OnAgendaDelivery"  # @app.on_sqs_message(queue=AGENDA_DELIVERY_QUEUE, ...)
+CHALICE_EXPORT_CONSUMER = "OnExport"  # @app.on_sqs_message(queue=EXPORT_QUEUE, batch_size=1)
 CHALICE_REST_API = "RestAPI"
 # SQS consumers: Chalice names the event source `<Function>SqsEventSource`.
-SQS_CONSUMERS = (CHALICE_UPLOAD_CONSUMER, CHALICE_AGENDA_SHARD_CONSUMER, CHALICE_AGENDA_DELIVERY_CONSUMER)
+SQS_CONSUMERS = (CHALICE_UPLOAD_CONSUMER, CHALICE_AGENDA_SHARD_CONSUMER, CHALICE_AGENDA_DELIVERY_CONSUMER,
+                 CHALICE_EXPORT_CONSUMER)
 API_STAGE_NAME = "api"  # .chalice/config.json api_gateway_stage
 HEALTH_PATH = "/v1/health"
 AUTHORIZER_NAME = "bearer"
@@ -41,10 +43,11 @@ LAMBDA_RUNTIME = "python3.11"
 # up to 100 reminders, BatchGetItem, 1-3 TransactWriteItems and SES bulk calls of 50 (10 messages a batch).
 FUNCTION_TIMEOUTS = {CHALICE_API_HANDLER: 29, CHALICE_AUTHORIZER: 10, CHALICE_UPLOAD_CONSUMER: 60,
                      CHALICE_INVISIBLE_JOB: 300, CHALICE_AGENDA_DISPATCH: 60, CHALICE_AGENDA_SHARD_CONSUMER: 120,
-                     CHALICE_AGENDA_DELIVERY_CONSUMER: 180}
+                     CHALICE_AGENDA_DELIVERY_CONSUMER: 180,
+                     CHALICE_EXPORT_CONSUMER: 900}  # an export reads every document of a space into 3 ZIPs
 FUNCTION_MEMORY = {CHALICE_API_HANDLER: 512, CHALICE_AUTHORIZER: 256, CHALICE_UPLOAD_CONSUMER: 512,
                    CHALICE_INVISIBLE_JOB: 512, CHALICE_AGENDA_DISPATCH: 256, CHALICE_AGENDA_SHARD_CONSUMER: 512,
-                   CHALICE_AGENDA_DELIVERY_CONSUMER: 512}
+                   CHALICE_AGENDA_DELIVERY_CONSUMER: 512, CHALICE_EXPORT_CONSUMER: 1024}
 VISIBILITY_TIMEOUT_FACTOR = 6
 # Reserved concurrency fixed by design, not a stage parameter: the daily jobs run one at a time (a retry that
 # overlaps a run still going is throttled and retried later by Lambda's asynchronous invocation).
@@ -79,6 +82,9 @@ ENV_AGENDA_BATCH_SIZE = names.ENV_AGENDA_BATCH_SIZE
 ENV_PSEUDONYM_SECRET_ARN = names.ENV_PSEUDONYM_SECRET_ARN
 ISSUER_ENV = names.ISSUER_ENV
 ENV_CORS_ALLOWED_ORIGINS = names.ENV_CORS_ALLOWED_ORIGINS
+ENV_EXPORTS_TABLE = names.ENV_EXPORTS_TABLE
+ENV_EXPORTS_BUCKET = names.ENV_EXPORTS_BUCKET
+ENV_EXPORT_QUEUE_URL = names.ENV_EXPORT_QUEUE_URL
 
 # ---- DynamoDB (keys and indexes as the pynamodb models in functions/*/storage.py declare them) ---------------
 SPACES = "spaces"
@@ -108,6 +114,10 @@ IDEMPOTENCY_TTL_ATTRIBUTE = "expires_at_epoch"
 MESSAGES = "messages"
 MESSAGES_KEYS = ("holder", "sk")
 MESSAGES_INDEXES = {"holder-by-recent": "recent"}
+# functions/exports/storage.py: ExportItem (ins), the holder's current export, gone a day after its archives (TTL).
+EXPORTS = "exports"
+EXPORTS_KEY = "ins"
+EXPORTS_TTL_ATTRIBUTE = "expires"
 # Reminders per delivery message (MES_AGENDA_BATCH_SIZE; the app accepts 1-500, one TransactWriteItems holds 100).
 AGENDA_BATCH_SIZE = 100
 
@@ -121,6 +131,7 @@ CLOSED_TAG_VALUE = "closed"
 CLOSED_ARCHIVE_AFTER_DAYS = 1
 CLOSED_RETENTION_DAYS = 3653  # 10 years after closure, then deleted
 NONCURRENT_RECORD_VERSION_DAYS = 30  # deleted/overwritten record versions stay recoverable this long
+EXPORT_ARCHIVE_DAYS = 8  # the exports bucket keeps an archive a day past its links' 7 days, then deletes it
 
 # ---- SQS ------------------------------------------------------------------------------------------------------
 # Short names from functions/shared/names.py: the app's consumers declare mes-<name>, each stage's queue is
@@ -128,6 +139,7 @@ NONCURRENT_RECORD_VERSION_DAYS = 30  # deleted/overwritten record versions stay 
 UPLOAD_EVENTS = names.UPLOAD_EVENTS
 AGENDA_SHARDS_QUEUE = names.AGENDA_SHARDS
 AGENDA_DELIVERIES_QUEUE = names.AGENDA_DELIVERIES
+EXPORTS_QUEUE = names.EXPORTS
 MAX_RECEIVES = 3
 DLQ_RETENTION_DAYS = 14
 QUEUE_DEPTH_ALARM = 500

@@ -54,6 +54,8 @@ class MonEspaceSanteStack(cdk.Stack):
         agenda_deliveries = WorkQueues(
             self, "AgendaDeliveries", stage=stage, name=c.AGENDA_DELIVERIES_QUEUE, key=keys.data,
             consumer_timeout_seconds=c.FUNCTION_TIMEOUTS[c.CHALICE_AGENDA_DELIVERY_CONSUMER])
+        exports = WorkQueues(self, "Exports", stage=stage, name=c.EXPORTS_QUEUE, key=keys.data,
+                             consumer_timeout_seconds=c.FUNCTION_TIMEOUTS[c.CHALICE_EXPORT_CONSUMER])
         buckets = Buckets(self, "Buckets", stage=stage, key=keys.documents,
                           log_retention_days=config.log_retention_days, notification_queue_arn=queues.queue.queue_arn)
         # The bucket checks its notification target when it is created: the queue policy must exist first.
@@ -83,6 +85,9 @@ class MonEspaceSanteStack(cdk.Stack):
             c.ENV_AGENDA_DUE_TABLE: tables.agenda_due.table_name,
             c.ENV_IDEMPOTENCY_TABLE: tables.idempotency.table_name,
             c.ENV_MESSAGES_TABLE: tables.messages.table_name,
+            c.ENV_EXPORTS_TABLE: tables.exports.table_name,
+            c.ENV_EXPORTS_BUCKET: buckets.exports.bucket_name,
+            c.ENV_EXPORT_QUEUE_URL: exports.queue.queue_url,
             c.ENV_AGENDA_SHARD_QUEUE_URL: agenda_shards.queue.queue_url,
             c.ENV_AGENDA_DELIVERY_QUEUE_URL: agenda_deliveries.queue.queue_url,
             c.ENV_AGENDA_EMAIL_SOURCE: email.source,
@@ -103,7 +108,8 @@ class MonEspaceSanteStack(cdk.Stack):
                          roles=roles, environment=environment,
                          consumer_queue_arns={c.CHALICE_UPLOAD_CONSUMER: queues.queue.queue_arn,
                                               c.CHALICE_AGENDA_SHARD_CONSUMER: agenda_shards.queue.queue_arn,
-                                              c.CHALICE_AGENDA_DELIVERY_CONSUMER: agenda_deliveries.queue.queue_arn},
+                                              c.CHALICE_AGENDA_DELIVERY_CONSUMER: agenda_deliveries.queue.queue_arn,
+                                              c.CHALICE_EXPORT_CONSUMER: exports.queue.queue_arn},
                          job_dead_letter_arns={f: q.queue_arn for f, q in job_dead_letters.items()},
                          data_key=keys.data)
         self._key_policies(keys, roles)
@@ -122,6 +128,8 @@ class MonEspaceSanteStack(cdk.Stack):
                                "The oldest reminder batch is older than an hour: reminders are late (delivery "
                                "errors, throttling, or SES sending rate).", depth=c.DELIVERY_DEPTH_ALARM,
                                age_seconds=c.DELIVERY_AGE_ALARM_SECONDS)
+        monitoring.watch_queue("Exports", exports.queue, exports.dead_letters,
+                               "The oldest export request is older than 15 minutes: exports are not being built.")
         for function, dead_letters in job_dead_letters.items():
             monitoring.watch_dead_letters(function, dead_letters)
 
@@ -155,6 +163,11 @@ class MonEspaceSanteStack(cdk.Stack):
                         "AgendaShardsQueues")
         Keys.allow_role(keys.data, roles.agenda_deliveries, DYNAMODB_KMS, "dynamodb", "AgendaDeliveriesTables")
         Keys.allow_role(keys.data, roles.agenda_deliveries, ["kms:Decrypt"], "sqs", "AgendaDeliveriesQueue")
+        Keys.allow_role(keys.documents, roles.export_consumer, ["kms:GenerateDataKey", "kms:Decrypt"], "s3",
+                        "ExportConsumerReadsRecordsWritesArchives")
+        Keys.allow_role(keys.data, roles.export_consumer, DYNAMODB_KMS, "dynamodb", "ExportConsumerTables")
+        Keys.allow_role(keys.data, roles.export_consumer, ["kms:Decrypt"], "sqs", "ExportConsumerQueue")
+        Keys.allow_role(keys.data, roles.api, ["kms:GenerateDataKey", "kms:Decrypt"], "sqs", "ApiHandlerExportBuilds")
         # The pseudonym key: every function reads the secret once per cold start.
         for function, role in roles.by_function.items():
             Keys.allow_role(keys.data, role, ["kms:Decrypt"], "secretsmanager", f"{function}PseudonymKey")

@@ -126,6 +126,8 @@ def run(_args: argparse.Namespace) -> int:
     threading.Thread(target=shards.run_forever, daemon=True, name="agenda-shards").start()
     threading.Thread(target=deliveries.run_forever, daemon=True, name="agenda-deliveries").start()
     threading.Thread(target=agenda.tick_on_date_change, daemon=True, name="agenda-daily-tick").start()
+    exports = QueuePump(client("sqs", config.REGION), config.EXPORT_QUEUE, api.on_export, retry_delay_seconds=5)
+    threading.Thread(target=exports.run_forever, daemon=True, name="exports").start()
     http = gateway.serve(api.app, "127.0.0.1", config.API_PORT, issuer.jwks_path)
     print(_banner(), flush=True)
     try:

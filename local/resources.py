@@ -18,6 +18,8 @@ from local.config import (
     AGENDA_SHARD_QUEUE,
     EMAIL_SOURCE,
     EMAIL_TEMPLATE,
+    EXPORT_DLQ,
+    EXPORT_QUEUE,
     KMS_ALIAS,
     MAX_RECEIVES,
     SIGNING_ALIAS,
@@ -33,6 +35,7 @@ EMAIL_BODY = ("Bonjour,\n\nUn {{kind}} vous attend dans Mon espace santé pour l
 def _tables() -> None:
     from functions.accounts.storage import SpaceItem
     from functions.agenda.storage import AgendaItem, DueItem
+    from functions.exports.storage import ExportItem
     from functions.journal.storage import LedgerItem, TraceItem
     from functions.messaging.storage import MessageItem
     from functions.notifications.storage import NotificationItem
@@ -41,7 +44,7 @@ def _tables() -> None:
 
     deps.bind_tables()
     for model in (SpaceItem, DocumentItem, TraceItem, NotificationItem, LedgerItem, AgendaItem, DueItem,
-                  IdempotencyItem, MessageItem):
+                  IdempotencyItem, MessageItem, ExportItem):
         if not model.exists():
             model.create_table(billing_mode="PAY_PER_REQUEST", wait=True)
     for model in (DocumentItem, DueItem, IdempotencyItem):
@@ -93,6 +96,8 @@ def create_all() -> None:
     queue_arn = _queues(client("sqs", s.region))
     _queues(client("sqs", s.region), AGENDA_SHARD_QUEUE, AGENDA_SHARD_DLQ)
     _queues(client("sqs", s.region), AGENDA_DELIVERY_QUEUE, AGENDA_DELIVERY_DLQ)
+    _queues(client("sqs", s.region), EXPORT_QUEUE, EXPORT_DLQ)
+    _bucket(s3, s.exports_bucket, s.region, versioned=False)
     _email(client("ses", s.region))
     s3.put_bucket_notification_configuration(Bucket=s.quarantine_bucket, NotificationConfiguration={
         "QueueConfigurations": [{"QueueArn": queue_arn, "Events": ["s3:ObjectCreated:*"]}]})

@@ -12,8 +12,6 @@ once."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -21,7 +19,6 @@ from typing import Any
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from pydantic import BaseModel
-from pynamodb.exceptions import PynamoDBException
 
 from functions.agenda import calendar
 from functions.agenda.delivery import Effect, EffectKey, Outcome
@@ -31,7 +28,7 @@ from functions.agenda.ports import DeliveryStore
 from functions.agenda.service import prevention_due, reminder_due
 from functions.notifications.models import PREFERENCE_OF_KIND, Notification, NotificationKind
 from functions.notifications.ports import EmailDelivery
-from functions.shared.dynamo import error_code
+from functions.shared.batch import failure_logged
 from functions.shared.observability import REMINDERS_SENT, correlate, count, logger
 
 KIND = {ItemKind.APPOINTMENT: NotificationKind.APPOINTMENT_REMINDER,
@@ -122,21 +119,6 @@ def deliver(deps: DeliveryDeps, batch: DeliveryBatch) -> DeliveryReport:
         sent = deps.email.send_once(to_claim)
         report.emails, report.emails_refused, report.emailed_reminders = sent.sent, sent.refused, sent.reminders
     return report
-
-
-@contextmanager
-def failure_logged(message: str, message_id: str) -> Iterator[None]:
-    """powertools turns a record's exception into a batchItemFailures entry and logs nothing: say which exception
-    it was (its type and, for AWS errors, the error code; never its text, which may quote identifiers or data)."""
-    try:
-        yield
-    except Exception as exc:
-        cause = getattr(exc, "cause", None) or exc.__cause__
-        code = error_code(exc) if isinstance(exc, PynamoDBException) else None
-        logger.error(message, extra={"message_id": message_id, "error_type": type(exc).__name__,
-                                     "cause_type": type(cause).__name__ if cause is not None else None,
-                                     "aws_error_code": code})
-        raise
 
 
 def handle_deliveries(deps: DeliveryDeps, event: dict[str, Any], context: Any) -> dict[str, Any]:

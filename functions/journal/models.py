@@ -76,6 +76,9 @@ class TraceAction(StrEnum):
     MESSAGE_READ = "message.read"
     MESSAGE_SENT = "message.sent"
     CONVERSATION_TRASHED = "conversation.trashed"
+    EXPORT_REQUESTED = "export.requested"
+    EXPORT_READY = "export.ready"
+    EXPORT_DOWNLOADED = "export.downloaded"
 
 
 # The actor fields every entry has hashed since the first one; the later ones are hashed only when set, so the

@@ -7,6 +7,7 @@ optimistic writes."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -149,6 +150,20 @@ class DynamoMessageStore:
         _PutConversation(conversation, previous).stage(tx)
         _DeleteDraft(conversation.holder_ins, conversation.conversation_id).stage(tx)
         self._commit(tx)
+
+    def everything(self, holder_ins: str) -> Iterator[tuple[Conversation, list[Message]]]:
+        """The holder's whole partition in one paginated Query (the export): conversations with their messages."""
+        current: Conversation | None = None
+        messages: list[Message] = []
+        for item in MessageItem.query(holder_ins):
+            if item.kind == "C":
+                if current is not None:
+                    yield current, messages
+                current, messages = _to_conversation(item), []
+            elif item.kind == "M":
+                messages.append(Message.model_validate_json(item.body))
+        if current is not None:
+            yield current, messages
 
     def list(self, holder_ins: str, after: str | None, limit: int) -> tuple[list[Conversation], str | None]:
         start = None

@@ -26,6 +26,7 @@ class NotificationKind(StrEnum):
     PERSONAL_REMINDER = "agenda.reminder"
     PREVENTION_DUE = "prevention.due"
     NEW_MESSAGE = "message.new"
+    EXPORT_READY = "export.ready"
 
 
 class Labelled(Protocol):
@@ -169,6 +170,12 @@ class Notification(BaseModel):
         return cls(recipient_ins=patient_ins, notification_id=f"msg-{message_id}", kind=NotificationKind.NEW_MESSAGE,
                    created_at=at, document_id=message_id, professional=sender)
 
+    @classmethod
+    def for_export(cls, patient_ins: str, export_id: str, at: datetime) -> Notification:
+        """The holder's export is ready: once per export."""
+        return cls(recipient_ins=patient_ins, notification_id=f"export-{export_id}", kind=NotificationKind.EXPORT_READY,
+                   created_at=at)
+
     def to(self, recipient: str) -> Notification:
         """The same notification for another recipient (e.g. `professional_recipient(gp)`)."""
         return self.model_copy(update={"recipient_ins": recipient})
@@ -271,6 +278,10 @@ def wording(n: Notification) -> Wording:
         return Wording(title="Nouveau message" + (f" de {n.professional}" if n.professional else ""),
                        text=f"{who} vous a écrit dans votre messagerie de santé. Connectez-vous pour lire le message.",
                        link=f"urn:message:{n.document_id}")
+    if n.kind is k.EXPORT_READY:
+        return Wording(title="Vos données sont prêtes à être téléchargées",
+                       text="Le téléchargement de vos données est disponible pendant 7 jours dans les paramètres de "
+                            "votre profil.", link="urn:export")
     when = french_when(n.when)
     if n.kind is k.APPOINTMENT_REMINDER:
         with_whom = f" avec {n.professional}" if n.professional else ""

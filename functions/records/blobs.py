@@ -100,6 +100,10 @@ class S3BlobStore:
     def delete_record(self, record_key: str) -> None:
         self._s3.delete_object(Bucket=self._records, Key=record_key)
 
+    def read_record(self, record_key: str) -> bytes:
+        data: bytes = self._s3.get_object(Bucket=self._records, Key=record_key)["Body"].read()
+        return data
+
     def presign_download(self, record_key: str, ttl_seconds: int, content_type: str, name: str) -> str:
         """`content_type` is the verified one (declared, and matched by the bytes). The URL makes S3 answer it as
         an attachment of that type, not cached: a PDF with JavaScript, a PDF/HTML polyglot or HTML declared as

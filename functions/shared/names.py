@@ -9,6 +9,7 @@ PREFIX = "mes"
 UPLOAD_EVENTS = "upload-events"
 AGENDA_SHARDS = "agenda-shards"
 AGENDA_DELIVERIES = "agenda-deliveries"
+EXPORTS = "exports"  # one message per holder export to build
 
 
 def app_queue(name: str) -> str:
@@ -24,6 +25,7 @@ def dead_letters(queue: str) -> str:
 UPLOAD_EVENTS_QUEUE = app_queue(UPLOAD_EVENTS)
 AGENDA_SHARD_QUEUE = app_queue(AGENDA_SHARDS)
 AGENDA_DELIVERY_QUEUE = app_queue(AGENDA_DELIVERIES)
+EXPORT_QUEUE = app_queue(EXPORTS)
 
 # ---- Environment variables read by functions/shared/settings.py -------------------------------------------
 ENV_SPACES_TABLE = "MES_SPACES_TABLE"
@@ -49,6 +51,9 @@ ENV_PSEUDONYM_KEY = "MES_PSEUDONYM_KEY"  # local only: deployed stages read the 
 ENV_PSEUDONYM_SECRET_ARN = "MES_PSEUDONYM_SECRET_ARN"  # noqa: S105 (a variable name, not a secret)
 ENV_UPLOAD_URL_TTL_SECONDS = "MES_UPLOAD_URL_TTL_SECONDS"
 ENV_DOWNLOAD_URL_TTL_SECONDS = "MES_DOWNLOAD_URL_TTL_SECONDS"
+ENV_EXPORTS_TABLE = "MES_EXPORTS_TABLE"  # each holder's current export (functions/exports/storage.py)
+ENV_EXPORTS_BUCKET = "MES_EXPORTS_BUCKET"  # the export archives, a few days each (lifecycle)
+ENV_EXPORT_QUEUE_URL = "MES_EXPORT_QUEUE_URL"
 # Web origins a browser may call the API from (comma-separated; empty: none). A stage parameter in infra.
 ENV_CORS_ALLOWED_ORIGINS = "MES_CORS_ALLOWED_ORIGINS"
 

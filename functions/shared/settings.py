@@ -49,6 +49,9 @@ class Settings(BaseModel):
     agenda_due_table: str
     idempotency_table: str
     messages_table: str
+    exports_table: str
+    exports_bucket: str
+    export_queue_url: str
     agenda_shard_queue_url: str
     agenda_delivery_queue_url: str
     agenda_email_source: str
@@ -94,6 +97,9 @@ class Settings(BaseModel):
             "agenda_due_table": env.get(n.ENV_AGENDA_DUE_TABLE),
             "idempotency_table": env.get(n.ENV_IDEMPOTENCY_TABLE),
             "messages_table": env.get(n.ENV_MESSAGES_TABLE),
+            "exports_table": env.get(n.ENV_EXPORTS_TABLE),
+            "exports_bucket": env.get(n.ENV_EXPORTS_BUCKET),
+            "export_queue_url": env.get(n.ENV_EXPORT_QUEUE_URL),
             "agenda_shard_queue_url": env.get(n.ENV_AGENDA_SHARD_QUEUE_URL),
             "agenda_delivery_queue_url": env.get(n.ENV_AGENDA_DELIVERY_QUEUE_URL),
             "agenda_email_source": env.get(n.ENV_AGENDA_EMAIL_SOURCE),

@@ -78,6 +78,11 @@ class Tables(Construct):
         for index, range_key in c.MESSAGES_INDEXES.items():  # created with the table (LSI)
             self.messages.add_local_secondary_index(index_name=index, sort_key=ddb.Attribute(name=range_key, type=s),
                                                     projection_type=ddb.ProjectionType.ALL)
+        self.exports = self._table("Exports", stage, c.EXPORTS, ddb.Attribute(name=c.EXPORTS_KEY, type=s), None, key,
+                                   ttl=c.EXPORTS_TTL_ATTRIBUTE)
+        acknowledge(self.exports, "An export's status lives a week (TTL) and can be asked again; a restored copy "
+                    "would point at archives already expired. PITR stays on.",
+                    "HIPAA.Security::HIPAA.Security-DynamoDBInBackupPlan")
         self.all = {c.SPACES: self.spaces, c.DOCUMENTS: self.documents, c.TRACES: self.traces,
                     c.NOTIFICATIONS: self.notifications, c.ACCESS: self.access, c.AGENDA: self.agenda,
                     c.AGENDA_DUE: self.agenda_due, c.MESSAGES: self.messages}

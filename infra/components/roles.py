@@ -50,6 +50,12 @@ write to `agenda` and `agenda-due` carries dynamodb:EnclosingOperation = Transac
 
 Idempotency (functions/shared/idempotency_store.py): the API handler only, GetItem + UpdateItem on `idempotency`.
 
+Exports (functions/exports): the API handler reads the holder's export item, writes it only in the transaction
+with its trace, sends the build message and signs GETs of the archives. The export consumer reads the space, the
+visible documents (LSI Query) and their objects, the mailbox partition, the agenda, notifications, access profile
+and traces, writes the archives (multipart) into the exports bucket, and commits the ready state with its trace and
+the holder's notification.
+
 Every function: secretsmanager:GetSecretValue on the pseudonym key (read once per cold start).
 """
 
@@ -107,9 +113,11 @@ class FunctionRoles(Construct):
                  email_identity: str, email_source: str) -> None:
         super().__init__(scope, construct_id)
         self._pseudonym_secret_arn = pseudonym_secret_arn
-        spaces, documents, traces, notifications, access, agenda, agenda_due, idempotency, messages = (
+        spaces, documents, traces, notifications, access, agenda, agenda_due, idempotency, messages, exports = (
             table_arn(stage, t) for t in (c.SPACES, c.DOCUMENTS, c.TRACES, c.NOTIFICATIONS, c.ACCESS, c.AGENDA,
-                                          c.AGENDA_DUE, c.IDEMPOTENCY, c.MESSAGES))
+                                          c.AGENDA_DUE, c.IDEMPOTENCY, c.MESSAGES, c.EXPORTS))
+        export_queue = queue_arn(stage, c.EXPORTS_QUEUE)
+        export_archives = f"{bucket_arn(stage, 'exports')}/*"
         message_lsis = [f"{messages}/index/{name}" for name in c.MESSAGES_INDEXES]
         agenda_lsis = [f"{agenda}/index/{name}" for name in c.AGENDA_INDEXES]
         shards_queue, deliveries_queue = (queue_arn(stage, q) for q in (c.AGENDA_SHARDS_QUEUE,
@@ -144,6 +152,12 @@ class FunctionRoles(Construct):
             iam.PolicyStatement(sid="DiscardUploads", actions=["s3:DeleteObject"], resources=[quarantine_uploads]),
             iam.PolicyStatement(sid="Records", actions=["s3:GetObject", "s3:DeleteObject"],
                                 resources=[records_objects]),
+            # The export: its status item (written only with its trace, in a transaction), the build message, and
+            # presigned GETs of its archives.
+            _dynamodb("Exports", ["GetItem"], [exports]),
+            _in_transactions("ExportWritesInTransactions", ["PutItem"], [exports]),
+            _send("ExportBuilds", export_queue),
+            iam.PolicyStatement(sid="ExportArchives", actions=["s3:GetObject"], resources=[export_archives]),
         ])
         self.authorizer = self._role("Authorizer", stage, c.CHALICE_AUTHORIZER, [
             _dynamodb("Spaces", ["GetItem"], [spaces]),
@@ -190,12 +204,31 @@ class FunctionRoles(Construct):
                                 resources=[identity_arn(email_identity), template_arn(stage)],
                                 conditions={"StringEquals": {"ses:FromAddress": email_source}}),
         ])
+        self.export_consumer = self._role("ExportConsumer", stage, c.CHALICE_EXPORT_CONSUMER, [
+            iam.PolicyStatement(sid="Queue", actions=SQS_CONSUME, resources=[export_queue]),
+            _dynamodb("Exports", ["GetItem"], [exports]),
+            _in_transactions("ExportWritesInTransactions", ["PutItem"], [exports]),
+            _dynamodb("Spaces", ["GetItem"], [spaces]),
+            _dynamodb("DocumentLists", ["Query"], document_lsis),
+            iam.PolicyStatement(sid="Records", actions=["s3:GetObject"], resources=[records_objects]),
+            _dynamodb("Messages", ["Query"], [messages]),
+            _dynamodb("Agenda", ["GetItem"], [agenda]),
+            _dynamodb("AgendaLists", ["Query"], agenda_lsis),
+            _dynamodb("Notifications", ["Query", "GetItem"], [notifications]),
+            _in_transactions("NotifyReady", ["PutItem"], [notifications]),
+            _dynamodb("AccessControls", ["Query", "GetItem", "PutItem"], [access]),
+            _dynamodb("ReadTraces", ["Query"], [traces]),
+            _trace_appends(stage),
+            iam.PolicyStatement(sid="ExportArchives", actions=["s3:PutObject", "s3:AbortMultipartUpload"],
+                                resources=[export_archives]),
+        ])
         self.by_function = {c.CHALICE_API_HANDLER: self.api, c.CHALICE_AUTHORIZER: self.authorizer,
                             c.CHALICE_UPLOAD_CONSUMER: self.upload_consumer,
                             c.CHALICE_INVISIBLE_JOB: self.invisible_job,
                             c.CHALICE_AGENDA_DISPATCH: self.agenda_dispatch,
                             c.CHALICE_AGENDA_SHARD_CONSUMER: self.agenda_shards,
-                            c.CHALICE_AGENDA_DELIVERY_CONSUMER: self.agenda_deliveries}
+                            c.CHALICE_AGENDA_DELIVERY_CONSUMER: self.agenda_deliveries,
+                            c.CHALICE_EXPORT_CONSUMER: self.export_consumer}
 
     def access_of(self, role: iam.Role) -> iam.ManagedPolicy:
         """The role's policy, for its function to depend on (the role itself is referenced by the function)."""
@@ -220,9 +253,11 @@ class FunctionRoles(Construct):
                                    roles=[role])
         self._groups[construct_id] = policy
         acknowledge(group, "Object keys are generated per document at run time; the grant is limited to the one "
-                    "prefix this function works on (uploads/ or records/) of one bucket.",
+                    "prefix this function works on (uploads/ or records/) of one bucket, or the exports bucket whose "
+                    "objects are all export archives.",
                     *(f"AwsSolutions-IAM5[Resource::arn:aws:s3:::{c.PREFIX}-{stage}-{b}-<AWS::AccountId>/{p}*]"
-                      for b, p in (("quarantine", c.QUARANTINE_PREFIX), ("records", c.RECORDS_PREFIX))))
+                      for b, p in (("quarantine", c.QUARANTINE_PREFIX), ("records", c.RECORDS_PREFIX),
+                                   ("exports", ""))))
         acknowledge(group, "Lambda names the log streams at run time; the grant is limited to this function's own "
                     "log group.",
                     f"AwsSolutions-IAM5[Resource::arn:aws:logs:{c.REGION}:<AWS::AccountId>:log-group:"

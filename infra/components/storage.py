@@ -13,6 +13,7 @@ server access logs, retained on stack deletion.
   version, which a compliance-mode lock forbids and a governance-mode lock only hinders; the legal 10-year retention
   applies to closed spaces and is enforced by the lifecycle (and by PITR/AWS Backup for the metadata). Should the
   rules change, Object Lock can still be enabled later on this versioned bucket (PutObjectLockConfiguration).
+- exports: the holders' export archives (three ZIPs per export), deleted EXPORT_ARCHIVE_DAYS after they were built.
 """
 
 from __future__ import annotations
@@ -82,6 +83,13 @@ class Buckets(Construct):
                     expiration=cdk.Duration.days(c.CLOSED_RETENTION_DAYS),
                 ),
             ],
+        )
+        self.exports = self._data_bucket(
+            "Exports", stage, "exports", key, bucket_key=True,
+            lifecycle=[s3.LifecycleRule(
+                id="expire-exports", expiration=cdk.Duration.days(c.EXPORT_ARCHIVE_DAYS),
+                noncurrent_version_expiration=cdk.Duration.days(1),
+                abort_incomplete_multipart_upload_after=cdk.Duration.days(1))],
         )
         # S3 -> SQS directly on the bucket (no CDK notifications custom resource, hence no extra Lambda).
         cfn_quarantine = self.quarantine.node.default_child

@@ -24,10 +24,10 @@ SETTINGS_ENV = (set(re.findall(r'"(MES_[A-Z_]+)"', (REPO / "functions" / "shared
                                     for what in ("ISSUER", "AUDIENCE", "JWKS_URI")} | {
     "MES_PSEUDONYM_SECRET_ARN", "MES_AGENDA_SHARDS", "MES_AGENDA_BATCH_SIZE"}
 FUNCTIONS = ("APIHandler", "Bearer", "OnUploadEvent", "InvisiblePatientDaily", "AgendaDailyDispatch", "OnAgendaShard",
-             "OnAgendaDelivery")
+             "OnAgendaDelivery", "OnExport")
 SENDER = "ne-pas-repondre@dev.mon-espace-sante.invalid"  # infra/stages/dev.json agenda_email_source
 CONSUMERS = {"OnUploadEvent": ("mes-dev-upload-events", 10), "OnAgendaShard": ("mes-dev-agenda-shards", 1),
-             "OnAgendaDelivery": ("mes-dev-agenda-deliveries", 10)}
+             "OnAgendaDelivery": ("mes-dev-agenda-deliveries", 10), "OnExport": ("mes-dev-exports", 1)}
 SCHEDULED = {"InvisiblePatientDaily": ("cron(0 5 * * ? *)", "mes-dev-invisible-patient-daily-dlq", 300),
              "AgendaDailyDispatch": ("cron(0 5,6 * * ? *)", "mes-dev-agenda-daily-dispatch-dlq", 60)}
 
@@ -110,7 +110,7 @@ def test_stack_is_pinned_to_eu_west_3(assembly: Assembly, template: dict[str, An
 
 def test_tables_are_retained_protected_recoverable_and_encrypted(template: dict[str, Any]) -> None:
     tables = of_type(template, "AWS::DynamoDB::Table")
-    assert len(tables) == 9  # the eight of the data (messages included), and idempotency (a day each)
+    assert len(tables) == 10  # the eight of the data (messages included), idempotency (a day each), exports
     for table in tables.values():
         props = table["Properties"]
         assert table["DeletionPolicy"] == "Retain" and table["UpdateReplacePolicy"] == "Retain"
@@ -133,7 +133,8 @@ def test_table_keys_and_indexes_match_the_models(template: dict[str, Any]) -> No
                     "mes-dev-agenda": [("owner", "HASH"), ("item_id", "RANGE")],
                     "mes-dev-agenda-due": [("bucket", "HASH"), ("entry", "RANGE")],
                     "mes-dev-idempotency": [("scope", "HASH")],
-                    "mes-dev-messages": [("holder", "HASH"), ("sk", "RANGE")]}
+                    "mes-dev-messages": [("holder", "HASH"), ("sk", "RANGE")],
+                    "mes-dev-exports": [("ins", "HASH")]}
     documents = by_name["mes-dev-documents"]
     local = {i["IndexName"]: ([(k["AttributeName"], k["KeyType"]) for k in i["KeySchema"]],
                               i["Projection"]["ProjectionType"]) for i in documents["LocalSecondaryIndexes"]}
@@ -166,6 +167,7 @@ def test_table_keys_and_indexes_match_the_models(template: dict[str, Any]) -> No
     due = by_name["mes-dev-agenda-due"]
     assert due["TimeToLiveSpecification"] == {"AttributeName": "expires_at_epoch", "Enabled": True}
     assert "LocalSecondaryIndexes" not in due and "GlobalSecondaryIndexes" not in due
+    assert by_name["mes-dev-exports"]["TimeToLiveSpecification"] == {"AttributeName": "expires", "Enabled": True}
     idempotency = by_name["mes-dev-idempotency"]
     assert idempotency["TimeToLiveSpecification"] == {"AttributeName": "expires_at_epoch", "Enabled": True}
 
@@ -387,6 +389,8 @@ def test_each_function_gets_exactly_its_dynamodb_operations(template: dict[str, 
         # messaging: conversations read by GetItem or one Query, listed on the LSI, written only in transactions
         "messages": {"GetItem", "Query", "PutItem+tx", "DeleteItem+tx"},
         "messages/index/holder-by-recent": {"Query"},
+        # the export's status item, written only with its trace
+        "exports": {"GetItem", "PutItem+tx"},
     }
     assert _dynamodb_grants(template, "RolesAuthorizerAccess") == {"spaces": {"GetItem"}}
     assert _dynamodb_grants(template, "RolesUploadConsumerAccess") == {
@@ -401,6 +405,19 @@ def test_each_function_gets_exactly_its_dynamodb_operations(template: dict[str, 
         "access": {"GetItem", "PutItem", "DeleteItem", "ConditionCheckItem"},
         "traces": {"Query", "PutItem+tx", "DeleteItem+tx"},
         "notifications": {"GetItem", "PutItem"},  # preferences, read for the job's notices
+    }
+    assert _dynamodb_grants(template, "RolesExportConsumerAccess") == {
+        "exports": {"GetItem", "PutItem+tx"},
+        "spaces": {"GetItem"},
+        "documents/index/patient-by-date": {"Query"},
+        "documents/index/patient-by-type": {"Query"},
+        "documents/index/available-by-date": {"Query"},
+        "messages": {"Query"},
+        "agenda": {"GetItem"},
+        "agenda/index/agenda-by-time": {"Query"},
+        "notifications": {"Query", "GetItem", "PutItem+tx"},
+        "access": {"Query", "GetItem", "PutItem"},
+        "traces": {"Query", "PutItem+tx"},
     }
     assert _dynamodb_grants(template, "RolesAgendaDispatchAccess") == {}
     assert _dynamodb_grants(template, "RolesAgendaShardsAccess") == {"agenda-due": {"Query"}}

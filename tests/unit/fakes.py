@@ -274,6 +274,9 @@ class FakeBlobStore:
     def presign_download(self, record_key: str, ttl_seconds: int, content_type: str, name: str) -> str:
         return f"https://records.example/{record_key}?ttl={ttl_seconds}"
 
+    def read_record(self, record_key: str) -> bytes:
+        return self.records[record_key]
+
 
 # ---- the transaction and batch-read plumbing the fakes share (functions.shared.staging / lookup) ---------------
 

@@ -1,0 +1,49 @@
+"""The messaging part of a holder's export: every conversation (trashed ones too), each message as an RFC 5322
+`.eml` file any mail client opens. One paginated Query of the holder's partition reads them all."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from datetime import datetime
+from email.message import EmailMessage
+from email.utils import format_datetime
+from typing import Protocol
+
+from functions.messaging.models import Conversation, Message, mailbox_address
+
+
+class MailboxContents(Protocol):
+    def everything(self, holder_ins: str) -> Iterable[tuple[Conversation, list[Message]]]:
+        """Every conversation of the holder with its messages, oldest first."""
+        ...
+
+
+def as_eml(holder_ins: str, conversation: Conversation, message: Message) -> bytes:
+    mail = EmailMessage()
+    own = mailbox_address(holder_ins)
+    if message.direction == "IN" and message.sender is not None:
+        mail["From"] = f"{message.sender.name} <{message.reply_to or message.sender.id}>"
+        mail["To"] = own
+    else:
+        mail["From"] = own
+        mail["To"] = ", ".join(c.name for c in message.to) or "destinataire"
+    mail["Subject"] = message.subject
+    mail["Date"] = format_datetime(message.at)
+    mail["Message-ID"] = message.rfc822_id or f"<{message.message_id}@{own.split('@')[1]}>"
+    mail["X-MES-Conversation"] = conversation.conversation_id
+    mail.set_content("Message au format HTML.")
+    mail.add_alternative(message.content, subtype="html")
+    return bytes(mail)
+
+
+class MessagingExport:
+    def __init__(self, store: MailboxContents) -> None:
+        self._store = store
+
+    def files(self, ins: str, at: datetime) -> Iterator[tuple[str, bytes]]:
+        for conversation, messages in self._store.everything(ins):
+            folder = "corbeille" if conversation.trashed else "conversations"
+            for message in messages:
+                day = message.at.strftime("%Y-%m-%d_%H%M%S")
+                yield f"{folder}/{conversation.conversation_id}/{day}_{message.message_id}.eml", \
+                    as_eml(ins, conversation, message)

@@ -76,6 +76,10 @@ class TraceAction(StrEnum):
     MESSAGE_READ = "message.read"
     MESSAGE_SENT = "message.sent"
     CONVERSATION_TRASHED = "conversation.trashed"
+    ATTACHMENT_VERIFIED = "attachment.verified"
+    ATTACHMENT_REJECTED = "attachment.rejected"
+    ATTACHMENT_READ = "attachment.read"
+    ATTACHMENT_SAVED_TO_RECORD = "attachment.saved_to_record"
 
 
 # The actor fields every entry has hashed since the first one; the later ones are hashed only when set, so the

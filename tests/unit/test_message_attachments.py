@@ -24,7 +24,8 @@ from functions.records import service as records
 from functions.records.models import PresignedPost
 from functions.records.service import VerificationOutcome, accepts_from_patient
 from functions.shared.clock import FixedClock
-from functions.shared.errors import Conflict, PayloadTooLarge, Unprocessable, UnsupportedMediaType
+from functions.shared.errors import Conflict, NotFound, PayloadTooLarge, Unprocessable, UnsupportedMediaType
+from functions.shared.idempotency import KeyReused
 from tests.unit.fakes import FakeBlobStore, FakeControlStore, FakeDocumentStore
 from tests.unit.test_messaging_service import AT, INS, Apply, Clock, FakeJournal, FakeStore, Nothing
 
@@ -213,3 +214,38 @@ def test_a_forged_a_repeated_or_a_late_upload_changes_nothing_or_is_rejected(
     assert states(deps, sent)[1] == ("REJECTED", "upload_expired")
     upload(quarantine, sent, 1, PDF)  # a second upload once settled is not any pending attachment's
     assert records.verify_upload(r, late, held) is VerificationOutcome.IGNORED
+
+
+def filing_deps(open_spaces: set[str]) -> tuple[records.RecordDeps, FakeBlobStore]:
+    control = FakeControlStore()
+    blobs = FakeBlobStore(elsewhere={"attachments/a/b/c": PDF})
+    r = records.RecordDeps(documents=FakeDocumentStore(control, open_spaces), blobs=blobs, control=control,
+                           journal=control, clock=FixedClock(AT), upload_ttl=timedelta(minutes=10),
+                           download_ttl_seconds=300)
+    return r, blobs
+
+
+def file(r: records.RecordDeps, key: str = "save-0001", title: str = "compte-rendu.pdf") -> Any:
+    return records.HolderFiling(r).file(HOLDER, INS, "attachments", "a/b/c", "application/pdf", len(PDF),
+                                        hashlib.sha256(PDF).hexdigest(), title, "DOCPAT02", AT.date(), key,
+                                        reason="attachment:att_1")
+
+
+def test_a_saved_attachment_is_the_holders_document_copied_under_the_records_context() -> None:
+    r, blobs = filing_deps({INS})
+    doc = file(r)
+    assert (doc.author.kind, doc.status.value, doc.declaration.title) == ("patient", "available", "compte-rendu.pdf")
+    assert blobs.records[doc.record_key] == PDF and blobs.contexts[doc.record_key] == doc.encryption_context
+    assert file(r).document_id == doc.document_id  # the same key: the same document, no second copy
+    assert len(blobs.records) == 1
+    with pytest.raises(KeyReused):
+        file(r, title="autre titre")
+    assert isinstance(r.control, FakeControlStore)
+    assert [t.action.value for t in r.control.traces[INS]] == ["attachment.saved_to_record"]
+
+
+def test_a_closed_space_keeps_no_copy() -> None:
+    r, blobs = filing_deps(set())
+    with pytest.raises(NotFound):
+        file(r)
+    assert blobs.records == {}

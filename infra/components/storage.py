@@ -13,6 +13,8 @@ server access logs, retained on stack deletion.
   version, which a compliance-mode lock forbids and a governance-mode lock only hinders; the legal 10-year retention
   applies to closed spaces and is enforced by the lifecycle (and by PITR/AWS Backup for the metadata). Should the
   rules change, Object Lock can still be enabled later on this versioned bucket (PutObjectLockConfiguration).
+- attachments: verified message attachments (`<INS>/<message>/<attachment>`, SSE-KMS with the context
+  {patient, message}); like records, versioned, the noncurrent versions kept NONCURRENT_RECORD_VERSION_DAYS.
 """
 
 from __future__ import annotations
@@ -82,6 +84,11 @@ class Buckets(Construct):
                     expiration=cdk.Duration.days(c.CLOSED_RETENTION_DAYS),
                 ),
             ],
+        )
+        self.attachments = self._data_bucket(
+            "Attachments", stage, "attachments", key, bucket_key=False,  # per-object context: {patient, message}
+            lifecycle=[s3.LifecycleRule(id="keep-versions", noncurrent_version_expiration=cdk.Duration.days(
+                c.NONCURRENT_RECORD_VERSION_DAYS), abort_incomplete_multipart_upload_after=cdk.Duration.days(1))],
         )
         # S3 -> SQS directly on the bucket (no CDK notifications custom resource, hence no extra Lambda).
         cfn_quarantine = self.quarantine.node.default_child

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from functions.identity.principal import Citizen, Professional
+from functions.journal.ports import Entry, Refused
 from functions.messaging import service
 from functions.messaging.models import (
     ATTACHMENT_TYPES,
@@ -249,3 +250,35 @@ def test_a_closed_space_keeps_no_copy() -> None:
     with pytest.raises(NotFound):
         file(r)
     assert blobs.records == {}
+
+
+@dataclass
+class RacedJournal(FakeJournal):
+    """A sibling attachment's verdict lands between the verifier's read and its commit: the first commit of the
+    message is refused as a moved message, as DynamoDB's condition on its body would."""
+
+    store: AttachmentStore | None = None
+    sibling: str | None = None
+
+    def record(self, entry: Entry, head: Any = None, retry: bool = True) -> None:
+        if self.sibling is not None and self.store is not None:
+            [message] = [m for m in self.store.messages if any(a.attachment_id == self.sibling
+                                                               for a in m.attachments)]
+            settled = tuple(a.settled(None) if a.attachment_id == self.sibling else a for a in message.attachments)
+            self.store.messages[self.store.messages.index(message)] = message.model_copy(
+                update={"attachments": settled})
+            self.sibling = None
+            raise Refused({"message"})
+        super().record(entry, head, retry)
+
+
+def test_two_attachments_of_one_message_verified_at_once_both_keep_their_verdict(
+        deps: MessagingDeps, quarantine: FakeBlobStore) -> None:
+    sent = send(deps, declared(), declared(name="bis.pdf"))
+    assert isinstance(deps.store, AttachmentStore)
+    raced = MessagingDeps(**{**deps.__dict__, "journal": RacedJournal(
+        store=deps.store, sibling=sent.message.attachments[1].attachment_id)})
+    key = upload(quarantine, sent, 0, PDF)
+    assert records.verify_upload(verifier(raced, quarantine), key, AttachmentUploads(raced)) \
+        is VerificationOutcome.ACCEPTED
+    assert states(raced, sent) == [("AVAILABLE", None), ("AVAILABLE", None)]

@@ -67,7 +67,8 @@ def on_upload_event(event: SQSEvent) -> dict[str, Any]:
     from functions import deps
     from functions.records.worker import handle_upload_events
 
-    return handle_upload_events(deps.records(), deps.quarantine_bucket(), event.to_dict(), event.context)
+    return handle_upload_events(deps.records(), deps.quarantine_bucket(), event.to_dict(), event.context,
+                                deps.attachment_uploads())
 
 
 # ---- daily reminders -----------------------------------------------------------------------------------------

@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from functions.exports.service import ExportDeps
     from functions.identity.tokens import TokenVerifier
     from functions.journal.storage import DynamoJournal, DynamoTraceReader
-    from functions.messaging.service import MessagingDeps
+    from functions.messaging.service import AttachmentUploads, MessagingDeps
     from functions.notifications.models import NotificationPreferences
     from functions.notifications.storage import DynamoNotificationStore
     from functions.records.models import Document
@@ -269,7 +269,7 @@ def messaging() -> MessagingDeps:
 
     bind_tables()
     return MessagingDeps(store=DynamoMessageStore(), journal=journal(), notifications=notifications(),
-                         spaces=spaces(), clock=clock(), preferences=preferences)
+                         spaces=spaces(), clock=clock(), preferences=preferences, **_attachment_wiring())
 
 
 @factory
@@ -301,3 +301,24 @@ def exports() -> ExportDeps:
                       queue=SqsExportQueue(client("sqs", s.region), s.export_queue_url), journal=journal(),
                       notifications=notifications(), clock=clock(), sources=sources,
                       link_ttl_seconds=s.download_url_ttl_seconds)
+
+
+def _attachment_wiring() -> dict[str, Any]:
+    """Message attachments: their bucket, records' presigned POST into quarantine (the same verifier), and
+    records' side of "save into my record"."""
+    from functions.messaging.blobs import S3AttachmentBlobs
+    from functions.records.service import HolderFiling
+    from functions.shared.aws import client
+
+    s, r = settings(), records()
+    return {"attachments": S3AttachmentBlobs(client("s3", s.region), s.attachments_bucket, s.kms_key_id,
+                                             s.quarantine_bucket),
+            "tickets": r.blobs, "record": HolderFiling(r), "attachment_budget_bytes": s.attachment_budget_bytes,
+            "upload_ttl": r.upload_ttl, "download_ttl_seconds": r.download_ttl_seconds}
+
+
+def attachment_uploads() -> AttachmentUploads:
+    """The uploads the verifier holds for messaging (attachments under `uploads/attachments/`)."""
+    from functions.messaging.service import AttachmentUploads
+
+    return AttachmentUploads(messaging())

@@ -73,6 +73,8 @@ ENV_AGENDA_TABLE = names.ENV_AGENDA_TABLE
 ENV_AGENDA_DUE_TABLE = names.ENV_AGENDA_DUE_TABLE
 ENV_IDEMPOTENCY_TABLE = names.ENV_IDEMPOTENCY_TABLE
 ENV_MESSAGES_TABLE = names.ENV_MESSAGES_TABLE
+ENV_ATTACHMENTS_BUCKET = names.ENV_ATTACHMENTS_BUCKET
+ENV_ATTACHMENT_BUDGET_BYTES = names.ENV_ATTACHMENT_BUDGET_BYTES
 ENV_AGENDA_SHARD_QUEUE_URL = names.ENV_AGENDA_SHARD_QUEUE_URL
 ENV_AGENDA_DELIVERY_QUEUE_URL = names.ENV_AGENDA_DELIVERY_QUEUE_URL
 ENV_AGENDA_EMAIL_SOURCE = names.ENV_AGENDA_EMAIL_SOURCE
@@ -120,6 +122,7 @@ EXPORTS_KEY = "ins"
 EXPORTS_TTL_ATTRIBUTE = "expires"
 # Reminders per delivery message (MES_AGENDA_BATCH_SIZE; the app accepts 1-500, one TransactWriteItems holds 100).
 AGENDA_BATCH_SIZE = 100
+ATTACHMENT_BUDGET_BYTES = 20 * 1024 * 1024  # one message's attachments together (mes-rules-next.md A.6)
 
 # ---- S3 -------------------------------------------------------------------------------------------------------
 QUARANTINE_PREFIX = "uploads/"

@@ -88,6 +88,8 @@ class MonEspaceSanteStack(cdk.Stack):
             c.ENV_EXPORTS_TABLE: tables.exports.table_name,
             c.ENV_EXPORTS_BUCKET: buckets.exports.bucket_name,
             c.ENV_EXPORT_QUEUE_URL: exports.queue.queue_url,
+            c.ENV_ATTACHMENTS_BUCKET: buckets.attachments.bucket_name,
+            c.ENV_ATTACHMENT_BUDGET_BYTES: str(c.ATTACHMENT_BUDGET_BYTES),
             c.ENV_AGENDA_SHARD_QUEUE_URL: agenda_shards.queue.queue_url,
             c.ENV_AGENDA_DELIVERY_QUEUE_URL: agenda_deliveries.queue.queue_url,
             c.ENV_AGENDA_EMAIL_SOURCE: email.source,

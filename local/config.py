@@ -71,6 +71,7 @@ def local_env(aws_port: int = AWS_PORT, api_port: int = API_PORT, prefix: str = 
         n.ENV_EXPORTS_TABLE: f"{prefix}-exports",
         n.ENV_EXPORTS_BUCKET: f"{prefix}-exports",
         n.ENV_EXPORT_QUEUE_URL: f"http://127.0.0.1:{aws_port}/{ACCOUNT}/{EXPORT_QUEUE}",
+        n.ENV_ATTACHMENTS_BUCKET: f"{prefix}-attachments",
         n.ENV_AGENDA_SHARD_QUEUE_URL: f"http://127.0.0.1:{aws_port}/{ACCOUNT}/{AGENDA_SHARD_QUEUE}",
         n.ENV_AGENDA_DELIVERY_QUEUE_URL: f"http://127.0.0.1:{aws_port}/{ACCOUNT}/{AGENDA_DELIVERY_QUEUE}",
         n.ENV_AGENDA_EMAIL_SOURCE: EMAIL_SOURCE,

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from chalice.app import Blueprint
 
-from chalicelib.edge import route
+from chalicelib.edge import header, route
 from functions import deps
 from functions.identity.principal import Citizen, Organisation, Professional
 from functions.messaging import api
@@ -16,11 +16,11 @@ CONVERSATION = "/v1/me/conversations/{conversation_id}"
 
 
 @route(bp, "POST", "/v1/patients/{ins}/messages", role=("professional", "organisation"), request=api.MessageIn,
-       response=api.MessageOut, status=201, errors=(404, 409, 422), idempotent=True)
-def message_to_patient(who: Professional | Organisation, ins: str, body: api.MessageIn) -> api.MessageOut:
+       response=api.SentMessageOut, status=201, errors=(404, 409, 413, 415, 422), idempotent=True)
+def message_to_patient(who: Professional | Organisation, ins: str, body: api.MessageIn) -> api.SentMessageOut:
     from functions.messaging import service
 
-    return api.MessageOut.from_domain(service.receive(deps.messaging(), who, ins, body))
+    return api.SentMessageOut.from_sent(service.write_to_patient(deps.messaging(), who, ins, body))
 
 
 @route(bp, "GET", "/v1/me/mailbox", role="citizen", response=api.MailboxOut)
@@ -41,7 +41,7 @@ def my_conversation(who: Citizen, space: str, conversation_id: str) -> api.Threa
     from functions.messaging import service
 
     thread = service.read_conversation(deps.messaging(), who, space, conversation_id)
-    return api.ThreadOut.from_domain(thread.conversation, thread.messages, thread.draft)
+    return api.ThreadOut.from_domain(thread.conversation, thread.messages, thread.draft, thread.addable)
 
 
 @route(bp, "POST", CONVERSATION + "/messages", role="citizen", request=api.ReplyIn, response=api.MessageOut,
@@ -81,3 +81,28 @@ def my_conversation_trash(who: Citizen, space: str, conversation_id: str) -> api
 
     service.trash(deps.messaging(), who, space, conversation_id)
     return api.TrashedOut(conversation_id=conversation_id)
+
+
+ATTACHMENT = CONVERSATION + "/messages/{message_id}/attachments/{attachment_id}"
+
+
+@route(bp, "GET", ATTACHMENT, role="citizen", response=api.AttachmentDownloadOut, errors=(404, 409))
+def my_attachment(who: Citizen, space: str, conversation_id: str, message_id: str,
+                  attachment_id: str) -> api.AttachmentDownloadOut:
+    from functions.messaging import service
+
+    m = deps.messaging()
+    found, url = service.download_attachment(m, who, space, conversation_id, message_id, attachment_id)
+    return api.AttachmentDownloadOut.from_domain(found, url, m.download_ttl_seconds)
+
+
+@route(bp, "POST", ATTACHMENT + "/record", role="citizen", request=api.SaveToRecordIn,
+       response=api.FiledDocumentOut, status=201, errors=(400, 404, 409, 413, 415, 422), idempotent=True,
+       idempotency_key_required=True)
+def my_attachment_to_record(who: Citizen, space: str, conversation_id: str, message_id: str, attachment_id: str,
+                            body: api.SaveToRecordIn) -> api.FiledDocumentOut:
+    from functions.messaging import service
+
+    filed = service.save_attachment_to_record(deps.messaging(), who, space, conversation_id, message_id,
+                                              attachment_id, body.type_code, body.title, header("idempotency-key"))
+    return api.FiledDocumentOut.from_domain(filed)

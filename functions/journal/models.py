@@ -79,6 +79,10 @@ class TraceAction(StrEnum):
     EXPORT_REQUESTED = "export.requested"
     EXPORT_READY = "export.ready"
     EXPORT_DOWNLOADED = "export.downloaded"
+    ATTACHMENT_VERIFIED = "attachment.verified"
+    ATTACHMENT_REJECTED = "attachment.rejected"
+    ATTACHMENT_READ = "attachment.read"
+    ATTACHMENT_SAVED_TO_RECORD = "attachment.saved_to_record"
 
 
 # The actor fields every entry has hashed since the first one; the later ones are hashed only when set, so the

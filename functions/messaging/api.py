@@ -4,10 +4,14 @@ fields refused), responses built field by field from the domain."""
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from functions.messaging.models import (
+    MAX_ATTACHMENT_NAME,
+    Attachment,
+    AttachmentDeclaration,
     Contact,
     Conversation,
     Draft,
@@ -19,13 +23,27 @@ from functions.messaging.models import (
     mailbox_address,
 )
 
+if TYPE_CHECKING:  # the routes import these models at cold start; the service loads on the first call
+    from functions.messaging.ports import FiledDocument
+    from functions.messaging.service import Sent
+
 STRICT = ConfigDict(extra="forbid")
 
 
-class MessageIn(IncomingMessage):
-    """POST /v1/patients/{ins}/messages: `html` (sanitised) or `text`; `end_exchange` is `X-MSS-MES: FIN`."""
+class AttachmentIn(AttachmentDeclaration):
+    """An uploaded file only: a record document cannot be referenced (`document_id` is refused)."""
 
     model_config = STRICT
+
+
+class MessageIn(IncomingMessage):
+    """POST /v1/patients/{ins}/messages: `html` (sanitised) or `text`; `end_exchange` is `X-MSS-MES: FIN`;
+    `attachments` declared like documents (name, content_type, size, sha256), uploaded to the presigned POSTs
+    of the answer."""
+
+    model_config = STRICT
+
+    attachments: list[AttachmentIn] = Field(default_factory=list, max_length=20)  # type: ignore[assignment]
 
 
 class ReplyIn(Reply):
@@ -54,6 +72,25 @@ class MailboxOut(BaseModel):
         return cls(address=mailbox_address(ins))
 
 
+class AttachmentOut(BaseModel):
+    """`state`: PENDING (being verified), AVAILABLE or REJECTED (`rejection_reason`); `can_add_to_record`:
+    the holder may save it into their record (verified, a type the record takes, 5 MB at most)."""
+
+    attachment_id: str
+    name: str
+    content_type: str
+    size: int
+    state: str
+    rejection_reason: str | None = None
+    can_add_to_record: bool = False
+
+    @classmethod
+    def from_domain(cls, a: Attachment, addable: frozenset[str] = frozenset()) -> AttachmentOut:
+        return cls(attachment_id=a.attachment_id, name=a.name, content_type=a.content_type, size=a.size,
+                   state=a.state.value, rejection_reason=a.rejection_reason,
+                   can_add_to_record=a.attachment_id in addable)
+
+
 class MessageOut(BaseModel):
     message_id: str
     conversation_id: str
@@ -64,13 +101,71 @@ class MessageOut(BaseModel):
     subject: str
     content: str
     ends_exchange: bool
+    attachments: list[AttachmentOut] = []
 
     @classmethod
-    def from_domain(cls, m: Message) -> MessageOut:
+    def from_domain(cls, m: Message, addable: frozenset[str] = frozenset()) -> MessageOut:
         return cls(message_id=m.message_id, conversation_id=m.conversation_id, direction=m.direction,
                    sender=ContactOut.from_domain(m.sender) if m.sender else None,
                    to=[ContactOut.from_domain(c) for c in m.to], at=m.at, subject=m.subject, content=m.content,
-                   ends_exchange=m.ends_exchange)
+                   ends_exchange=m.ends_exchange,
+                   attachments=[AttachmentOut.from_domain(a, addable) for a in m.attachments])
+
+
+class AttachmentUploadOut(BaseModel):
+    """Where the sender's software posts one attachment's bytes (a plain multipart form of `fields`)."""
+
+    attachment_id: str
+    url: str
+    fields: dict[str, str]
+    expires_at: datetime
+
+
+class SentMessageOut(MessageOut):
+    """The stored message, one upload per attachment, and what is left of the message's attachment budget."""
+
+    uploads: list[AttachmentUploadOut]
+    remaining_attachment_bytes: int
+
+    @classmethod
+    def from_sent(cls, sent: Sent) -> SentMessageOut:
+        base = MessageOut.from_domain(sent.message)
+        uploads = [AttachmentUploadOut(attachment_id=t.attachment_id, url=t.form.url, fields=dict(t.form.fields),
+                                       expires_at=t.expires_at) for t in sent.tickets]
+        return cls(**base.model_dump(), uploads=uploads, remaining_attachment_bytes=sent.remaining_attachment_bytes)
+
+
+class AttachmentDownloadOut(BaseModel):
+    attachment_id: str
+    name: str
+    content_type: str
+    size: int
+    download_url: str
+    expires_in: int
+
+    @classmethod
+    def from_domain(cls, a: Attachment, url: str, ttl_seconds: int) -> AttachmentDownloadOut:
+        return cls(attachment_id=a.attachment_id, name=a.name, content_type=a.content_type, size=a.size,
+                   download_url=url, expires_in=ttl_seconds)
+
+
+class SaveToRecordIn(BaseModel):
+    """What the holder chooses as the document form opens (A.6): the category (a document type) and the title;
+    by default `DOCPAT02` and the file's name, dated the message's day."""
+
+    model_config = STRICT
+
+    type_code: str | None = Field(default=None, min_length=1, max_length=20)
+    title: str | None = Field(default=None, min_length=1, max_length=MAX_ATTACHMENT_NAME)
+
+
+class FiledDocumentOut(BaseModel):
+    document_id: str
+    type_code: str
+
+    @classmethod
+    def from_domain(cls, doc: FiledDocument) -> FiledDocumentOut:
+        return cls(document_id=doc.document_id, type_code=doc.type_code)
 
 
 class ConversationOut(BaseModel):
@@ -90,7 +185,8 @@ class ConversationOut(BaseModel):
         return cls(conversation_id=c.conversation_id, subject=c.subject,
                    health_professional_names=[w.name for w in c.writers], date=c.last_message_at,
                    unread_count=c.unread_count, read=c.unread_count == 0, has_draft=c.has_draft,
-                   has_attachment=False, reply_options=c.reply_options(), conversation_finalized_by=c.finalized_by)
+                   has_attachment=c.has_attachment, reply_options=c.reply_options(),
+                   conversation_finalized_by=c.finalized_by)
 
 
 class DraftOut(BaseModel):
@@ -114,11 +210,12 @@ class ThreadOut(BaseModel):
     recipients: list[ContactOut]
 
     @classmethod
-    def from_domain(cls, conversation: Conversation, messages: list[Message], draft: Draft | None) -> ThreadOut:
+    def from_domain(cls, conversation: Conversation, messages: list[Message], draft: Draft | None,
+                    addable: frozenset[str] = frozenset()) -> ThreadOut:
         options = conversation.reply_options()
         recipients = conversation.recipients(ReplyOption.REPLY_TO_ALL) if options else []
         return cls(conversation=ConversationOut.from_domain(conversation),
-                   messages=[MessageOut.from_domain(m) for m in messages],
+                   messages=[MessageOut.from_domain(m, addable) for m in messages],
                    draft=DraftOut.from_domain(draft) if draft else None,
                    recipients=[ContactOut.from_domain(c) for c in recipients])
 

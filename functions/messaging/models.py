@@ -94,6 +94,37 @@ class Attachment(BaseModel):
     size: int
     sha256: str
     state: AttachmentState = AttachmentState.AVAILABLE
+    rejection_reason: str | None = None  # the verifier's, when REJECTED (its object deleted)
+
+    def settled(self, reason: str | None) -> Attachment:
+        """The verifier's verdict: AVAILABLE (None) or REJECTED with why."""
+        state = AttachmentState.AVAILABLE if reason is None else AttachmentState.REJECTED
+        return self.model_copy(update={"state": state, "rejection_reason": reason})
+
+
+# What a message may carry (mes-rules-next.md A.6: the app's file picker, `jpg, jpeg, tiff, png, txt, pdf, rtf,
+# doc`, by their MIME type), with the extension a download is saved under. Anything else is refused at the
+# declaration; the verifier then holds the bytes to the declared type (magic bytes).
+ATTACHMENT_TYPES: dict[str, str] = {
+    "application/pdf": "pdf", "image/jpeg": "jpg", "image/png": "png", "image/tiff": "tif", "text/plain": "txt",
+    "application/rtf": "rtf", "application/msword": "doc",
+}
+MAX_ATTACHMENTS = 20
+MAX_ATTACHMENT_NAME = 200
+
+
+class AttachmentDeclaration(BaseModel):
+    """An attachment as the sender declares it, like a document: the verifier holds the upload to each field."""
+
+    name: str = Field(min_length=1, max_length=MAX_ATTACHMENT_NAME)
+    content_type: str = Field(min_length=1, max_length=100)
+    size: int = Field(gt=0, strict=True)
+    sha256: str = Field(pattern=r"^[0-9a-fA-F]{64}$")
+
+
+def attachment_budget_left(budget: int, declared: list[AttachmentDeclaration]) -> int:
+    """What is left of one message's budget once `declared` are counted; negative: over it."""
+    return budget - sum(a.size for a in declared)
 
 
 class Message(BaseModel):
@@ -191,6 +222,7 @@ class IncomingMessage(BaseModel):
     reply_options: ReplyPolicy = ReplyPolicy.REPLY_TO_ALL
     end_exchange: bool = False  # the API's `X-MSS-MES: FIN`
     conversation_id: str | None = Field(default=None, max_length=64)
+    attachments: list[AttachmentDeclaration] = Field(default_factory=list, max_length=MAX_ATTACHMENTS)
 
 
 class Reply(BaseModel):

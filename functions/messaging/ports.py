@@ -3,8 +3,10 @@ Writes that land with the patient's traces are `Staged` for the journal's transa
 
 from __future__ import annotations
 
+from datetime import date, datetime
 from typing import Protocol
 
+from functions.identity.principal import Citizen
 from functions.messaging.models import Conversation, Draft, Message
 from functions.shared.staging import Staged
 
@@ -21,6 +23,53 @@ class AttachmentBlobs(Protocol):
     patient and the message."""
 
     def put(self, holder_ins: str, message_id: str, attachment_id: str, content_type: str, data: bytes) -> None: ...
+
+    def promote(self, quarantine_key: str, etag: str, holder_ins: str, message_id: str, attachment_id: str,
+                content_type: str) -> None:
+        """Copy exactly the verified version of an API upload (If-Match `etag`) from quarantine."""
+        ...
+
+    def presign_download(self, holder_ins: str, message_id: str, attachment_id: str, content_type: str,
+                         ttl_seconds: int) -> str: ...
+
+    def location(self, holder_ins: str, message_id: str, attachment_id: str) -> tuple[str, str]:
+        """(bucket, key) of a stored attachment, for a server-side copy into the record."""
+        ...
+
+
+class UploadForm(Protocol):
+    """A presigned POST: where and with which fields the sender's software uploads the bytes."""
+
+    @property
+    def url(self) -> str: ...
+    @property
+    def fields(self) -> dict[str, str]: ...
+
+
+class QuarantineTickets(Protocol):
+    """The records' presigned POST into quarantine (records' blob store fits it): attachments are uploaded and
+    verified like documents, under their own key prefix."""
+
+    def presign_upload(self, key: str, patient_ins: str, uploader: str, content_type: str, size: int,
+                       now: datetime, expires_at: datetime) -> UploadForm: ...
+
+
+class FiledDocument(Protocol):
+    @property
+    def document_id(self) -> str: ...
+    @property
+    def type_code(self) -> str: ...
+
+
+class RecordFiling(Protocol):
+    """What messaging asks of the record (records' `HolderFiling` fits it): whether the holder may add such a
+    file, and adding it as their own document from the stored attachment (a server-side copy, traced)."""
+
+    def accepts(self, content_type: str, size: int) -> bool: ...
+
+    def file(self, who: Citizen, space: str, bucket: str, key: str, content_type: str, size: int, sha256: str,
+             title: str, type_code: str, service_date: date, idempotency_key: str | None,
+             reason: str) -> FiledDocument: ...
 
 
 class MessageStore(Protocol):
@@ -43,6 +92,11 @@ class MessageStore(Protocol):
         ...
 
     def staged_draft_removal(self, holder_ins: str, conversation_id: str) -> Staged: ...
+
+    def staged_message_update(self, message: Message, previous: Message, holder_ins: str) -> Staged:
+        """A message's new state (its attachments' verdicts), if it is still exactly `previous`; label
+        `message`."""
+        ...
 
     def save_draft(self, conversation: Conversation, previous: Conversation, draft: Draft) -> None:
         """Draft and `has_draft` in one transaction; Conflict when the conversation moved."""

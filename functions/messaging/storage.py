@@ -85,6 +85,22 @@ class _PutMessage:
 
 
 @dataclass(frozen=True)
+class _UpdateMessage:
+    """A message's new state (its attachments' verdicts) if its stored body is still exactly `previous`'s: two
+    attachments of one message verified at once never overwrite each other's verdict."""
+
+    message: Message
+    previous: Message
+    holder_ins: str
+
+    def stage(self, tx: WriteSink) -> None:
+        m = self.message
+        tx.put("message", MessageItem(self.holder_ins, f"C#{m.conversation_id}#M#{iso(m.at)}#{m.message_id}",
+                                      kind="M", body=m.model_dump_json()),
+               MessageItem.body == self.previous.model_dump_json())
+
+
+@dataclass(frozen=True)
 class _DeleteDraft:
     holder_ins: str
     conversation_id: str
@@ -124,6 +140,9 @@ class DynamoMessageStore:
 
     def staged_draft_removal(self, holder_ins: str, conversation_id: str) -> _DeleteDraft:
         return _DeleteDraft(holder_ins, conversation_id)
+
+    def staged_message_update(self, message: Message, previous: Message, holder_ins: str) -> _UpdateMessage:
+        return _UpdateMessage(message, previous, holder_ins)
 
     def _commit(self, tx: Transaction) -> None:
         try:

@@ -94,6 +94,22 @@ class S3BlobStore:
             BucketKeyEnabled=False,
         )
 
+    def import_object(self, source_bucket: str, source_key: str, record_key: str, content_type: str,
+                      context: dict[str, str]) -> None:
+        """A server-side copy of an object another capability verified and keeps (a message attachment) into
+        the records bucket, re-encrypted under the records' encryption context: the bytes never leave S3."""
+        self._s3.copy_object(
+            Bucket=self._records,
+            Key=record_key,
+            CopySource={"Bucket": source_bucket, "Key": source_key},
+            MetadataDirective="REPLACE",
+            ContentType=content_type,
+            ServerSideEncryption="aws:kms",
+            SSEKMSKeyId=self._kms_key_id,
+            SSEKMSEncryptionContext=base64.b64encode(json.dumps(context, sort_keys=True).encode()).decode(),
+            BucketKeyEnabled=False,
+        )
+
     def discard_quarantined(self, key: str) -> None:
         self._s3.delete_object(Bucket=self._quarantine, Key=key)
 

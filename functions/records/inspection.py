@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import codecs
 import hashlib
-from typing import Any
+from typing import Any, Protocol
 from xml.sax.handler import ContentHandler
 
-from functions.records.models import Declaration, RejectionReason
+from functions.records.models import RejectionReason
 
 HEAD_BYTES = 64 * 1024
 CDA_ROOT = ("urn:hl7-org:v3", "ClinicalDocument")
@@ -24,6 +24,7 @@ _MAGIC: dict[str, tuple[bytes, ...]] = {
     "image/tiff": (b"II*\x00", b"MM\x00*"),
     "application/rtf": (b"{\\rtf",),
     "text/rtf": (b"{\\rtf",),
+    "application/msword": (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1",),  # OLE2 compound file (Word 97-2003)
 }
 _XML_TYPES = frozenset({"application/xml", "text/xml"})
 
@@ -73,10 +74,21 @@ class _CdaCheck:
             self.ok = False
 
 
+class Declared(Protocol):
+    """What an uploader promised about the bytes: a document's `Declaration`, or a message attachment's."""
+
+    @property
+    def content_type(self) -> str: ...
+    @property
+    def size(self) -> int: ...
+    @property
+    def sha256(self) -> str: ...
+
+
 class UploadInspector:
     """Feed it the object's chunks, then ask for the verdict (None = accept)."""
 
-    def __init__(self, declared: Declaration) -> None:
+    def __init__(self, declared: Declared) -> None:
         self._declared = declared
         self._sha = hashlib.sha256()
         self._size = 0

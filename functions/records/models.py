@@ -281,3 +281,15 @@ class QuarantinedObject:
     close: Callable[[], None]
     uploader: str | None
     last_modified: datetime
+
+
+@dataclass(frozen=True)
+class ExistingObject:
+    """An object another capability already verified and keeps (a message attachment), which the holder adds to
+    their record: copied server-side into the records bucket, never through the client."""
+
+    bucket: str
+    key: str
+    content_type: str
+    size: int
+    sha256: str

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from datetime import date, datetime
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 from functions.journal.models import ChainHead, Trace
 from functions.journal.ports import Entry
@@ -59,6 +59,10 @@ class DocumentStore(Protocol):
              notifications: list[Notification], head: ChainHead | None = None,
              retry: bool = True) -> bool: ...
     def delete(self, doc: Document, trace: Trace) -> bool: ...
+    def add(self, doc: Document, traces: list[Trace]) -> bool:
+        """A new document already available (its bytes are in place), with its traces, in one transaction on
+        the condition that the space is open (NotFound otherwise) and the id is new (False otherwise)."""
+        ...
     def due_invisible(self, day: date) -> Iterator[Document]: ...
     def finish_release(self, doc: Document) -> None: ...
 
@@ -74,3 +78,41 @@ class BlobStore(Protocol):
     def read_record(self, record_key: str) -> bytes:
         """The stored original (the export copies it into the holder's archive)."""
         ...
+    def import_object(self, source_bucket: str, source_key: str, record_key: str, content_type: str,
+                      context: dict[str, str]) -> None: ...
+
+
+class ExpectedUpload(Protocol):
+    """What the verifier holds a quarantined object to when another capability declared it (a message
+    attachment): the declared type, size and hash, and when its ticket expired."""
+
+    @property
+    def content_type(self) -> str: ...
+    @property
+    def size(self) -> int: ...
+    @property
+    def sha256(self) -> str: ...
+    @property
+    def expires_at(self) -> datetime: ...
+
+
+U = TypeVar("U", bound=ExpectedUpload)
+
+
+class HeldUploads(Protocol[U]):
+    """Uploads under `prefix` in quarantine that records verifies for their owner (messaging's attachments) with
+    the same inspection as documents; the owner keeps their state, promotes the bytes and traces the verdict."""
+
+    @property
+    def prefix(self) -> str: ...
+
+    def expected(self, key: str, patient_ins: str | None, uploader: str | None) -> U | None:
+        """The pending declaration this object was uploaded for (the pinned patient and uploader must match),
+        or None: the object is discarded."""
+        ...
+
+    def accept(self, expected: U, quarantine_key: str, etag: str) -> None:
+        """Promote exactly the verified version (If-Match `etag`) and mark it available, traced."""
+        ...
+
+    def reject(self, expected: U, reason: str) -> None: ...

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from enum import StrEnum
+from typing import Any
 
 from functions.identity.ins import parse_ins
 from functions.identity.principal import Citizen, Organisation, Professional
@@ -23,13 +25,14 @@ from functions.records.models import (
     Document,
     DocumentFilter,
     DocumentStatus,
+    ExistingObject,
     NamedAuthor,
     PresignedPost,
     QuarantinedObject,
     RejectionReason,
     document_id_for,
 )
-from functions.records.ports import AccessProfiles, BlobStore, DocumentStore, TraceLog
+from functions.records.ports import AccessProfiles, BlobStore, DocumentStore, HeldUploads, TraceLog
 from functions.shared import cursor
 from functions.shared.clock import Clock
 from functions.shared.errors import (
@@ -332,9 +335,43 @@ def _arrived_after_expiry(doc: Document, obj: QuarantinedObject) -> bool:
     return obj.last_modified > doc.upload_expires_at
 
 
-def verify_upload(deps: RecordDeps, key: str) -> VerificationOutcome:
+def _verify_held(deps: RecordDeps, held: HeldUploads[Any], key: str) -> VerificationOutcome:
+    """An upload another capability declared (a message attachment): the same checks as a document's (the
+    pinned patient and uploader, the ticket's expiry, size, SHA-256, magic bytes); its owner promotes the bytes
+    and keeps the verdict. Nothing it does not account for stays in quarantine."""
+    obj = deps.blobs.open_quarantined(key)
+    if obj is None:
+        return VerificationOutcome.IGNORED
+    expected = held.expected(key, obj.patient_ins, obj.uploader)
+    if expected is None:
+        obj.close()
+        return _discard_unmatched(deps, key, "no_matching_pending_attachment")
+    expired = obj.last_modified > expected.expires_at
+    inspector = UploadInspector(expected)
+    try:
+        for chunk in () if expired else obj.chunks:
+            inspector.feed(chunk)
+            if not inspector.wants_more:
+                break
+    finally:
+        obj.close()
+    reason = RejectionReason.UPLOAD_EXPIRED if expired else inspector.verdict(obj.content_type)
+    if reason is None:
+        held.accept(expected, key, obj.etag)
+    else:
+        held.reject(expected, reason.value)
+    deps.blobs.discard_quarantined(key)
+    logger.info("attachment verified", extra={"outcome": "accepted" if reason is None else "rejected",
+                                              "reason": reason.value if reason else None})
+    return VerificationOutcome.ACCEPTED if reason is None else VerificationOutcome.REJECTED
+
+
+def verify_upload(deps: RecordDeps, key: str, held: HeldUploads[Any] | None = None) -> VerificationOutcome:
     """Hold the quarantined bytes to their declaration, then promote or reject. Safe to run any number of times
-    for the same object: only a pending document changes state, in one conditional transaction."""
+    for the same object: only a pending document changes state, in one conditional transaction. A key under
+    `held.prefix` is another capability's upload (a message attachment), verified the same way."""
+    if held is not None and key.startswith(held.prefix):
+        return _verify_held(deps, held, key)
     document_id = key.removeprefix("uploads/")
     if not key.startswith("uploads/") or not _DOCUMENT_ID.match(document_id):
         return _discard_unmatched(deps, key, "unexpected_key")
@@ -384,3 +421,67 @@ def verify_upload(deps: RecordDeps, key: str) -> VerificationOutcome:
     deps.blobs.discard_quarantined(key)
     logger.info("upload accepted", extra={"document_id": document_id})
     return VerificationOutcome.ACCEPTED
+
+
+def accepts_from_patient(content_type: str, size: int) -> bool:
+    """Whether the holder may add such a file to their record themselves: the record's types and the 5 MB
+    limit of a patient's upload (functions/records/data/upload_limits.json)."""
+    limit = catalog.upload_limits().patient
+    return content_type in limit.content_types and 0 < size <= limit.max_bytes
+
+
+def file_existing_object(deps: RecordDeps, who: Citizen, space: str, source: ExistingObject, title: str,
+                         type_code: str, service_date: date, idempotency_key: str | None,
+                         reason: str) -> Document:
+    """A document the holder adds from an object another capability verified and keeps (a message
+    attachment): a server-side copy into the records bucket under the records' encryption context, then the
+    document, available at once, and its trace (`attachment.saved_to_record`, `reason` says from what) in one
+    transaction. The same Idempotency-Key gives the same document; if the space closed meanwhile, the copy goes."""
+    idempotency_key = required_key(idempotency_key)
+    author = Author.of(who)
+    declaration = Declaration(type_code=type_code, title=title, service_date=service_date,
+                              content_type=source.content_type, size=source.size, sha256=source.sha256.lower())
+    _check_declaration(declaration, author)
+    now = deps.clock.now()
+    doc = Document(patient_ins=space, document_id=document_id_for(author.scope, space, idempotency_key),
+                   declaration=declaration, author=author, status=DocumentStatus.AVAILABLE, created_at=now,
+                   updated_at=now, upload_expires_at=now, available_at=now,
+                   request_digest=hashlib.sha256(f"{declaration.digest()}|{reason}".encode()).hexdigest())
+    stored = deps.documents.get(space, doc.document_id)
+    if stored is not None:
+        if stored.request_digest != doc.request_digest:
+            raise KeyReused()
+        return stored
+    deps.blobs.import_object(source.bucket, source.key, doc.record_key, source.content_type, doc.encryption_context)
+    trace = Trace.new(space, now, Actor.acting_on(who, space), TraceAction.ATTACHMENT_SAVED_TO_RECORD,
+                      doc.document_id, reason=reason)
+    try:
+        added = deps.documents.add(doc, [trace])
+    except NotFound:
+        deps.blobs.delete_record(doc.record_key)  # the space closed meanwhile: no object without its document
+        raise
+    if not added:  # the same key, concurrently: the other request's document owns the same copy
+        stored = deps.documents.get(space, doc.document_id)
+        if stored is None or stored.request_digest != doc.request_digest:
+            raise KeyReused()
+        return stored
+    logger.info("document filed from an existing object", extra={"document_id": doc.document_id})
+    return doc
+
+
+@dataclass(frozen=True)
+class HolderFiling:
+    """The record's side of "save this file into my record" for another capability (fits messaging's
+    `RecordFiling` port, wired in functions/deps.py): records decides what it takes and writes the document."""
+
+    deps: RecordDeps
+
+    def accepts(self, content_type: str, size: int) -> bool:
+        return accepts_from_patient(content_type, size)
+
+    def file(self, who: Citizen, space: str, bucket: str, key: str, content_type: str, size: int, sha256: str,
+             title: str, type_code: str, service_date: date, idempotency_key: str | None,
+             reason: str) -> Document:
+        source = ExistingObject(bucket=bucket, key=key, content_type=content_type, size=size, sha256=sha256)
+        return file_existing_object(self.deps, who, space, source, title[:200], type_code, service_date,
+                                    idempotency_key, reason)

@@ -264,6 +264,21 @@ class DynamoDocumentStore:
             raise
         return True
 
+    def add(self, doc: Document, traces: list[Trace]) -> bool:
+        """A holder's document whose bytes are already in the records bucket (copied from an object another
+        capability verified): document and traces in one journal transaction, on an open space and a new id."""
+        staged = [self._spaces.open_condition(doc.patient_ins),
+                  _PutDocument(doc, DocumentItem.document_id.does_not_exist())]
+        try:
+            self._journal.record(Entry(doc.patient_ins, traces=traces, staged=staged))
+        except Refused as exc:
+            if "space" in exc.failed:
+                raise NotFound("patient") from exc
+            if "document" in exc.failed:
+                return False
+            raise
+        return True
+
     def due_invisible(self, day: date) -> Iterator[Document]:
         """Every INVISIBLE_PATIENT document whose next step falls on `day` or in the week before it (catch-up after
         a missed run); a few Query pages per day, never a Scan."""

@@ -52,6 +52,7 @@ class Settings(BaseModel):
     exports_table: str
     exports_bucket: str
     export_queue_url: str
+    attachments_bucket: str
     agenda_shard_queue_url: str
     agenda_delivery_queue_url: str
     agenda_email_source: str
@@ -62,6 +63,8 @@ class Settings(BaseModel):
     pseudonym_secret_arn: str | None = None
     upload_url_ttl_seconds: int = Field(default=600, ge=60, le=900)
     download_url_ttl_seconds: int = Field(default=300, ge=30, le=300)
+    # What one message's attachments may weigh together (mes-rules-next.md A.6: about 20 MB, configuration).
+    attachment_budget_bytes: int = Field(default=20 * 1024 * 1024, ge=1, le=25 * 1024 * 1024)
 
     @model_validator(mode="after")
     def _pseudonym_key_source(self) -> Settings:
@@ -100,6 +103,7 @@ class Settings(BaseModel):
             "exports_table": env.get(n.ENV_EXPORTS_TABLE),
             "exports_bucket": env.get(n.ENV_EXPORTS_BUCKET),
             "export_queue_url": env.get(n.ENV_EXPORT_QUEUE_URL),
+            "attachments_bucket": env.get(n.ENV_ATTACHMENTS_BUCKET),
             "agenda_shard_queue_url": env.get(n.ENV_AGENDA_SHARD_QUEUE_URL),
             "agenda_delivery_queue_url": env.get(n.ENV_AGENDA_DELIVERY_QUEUE_URL),
             "agenda_email_source": env.get(n.ENV_AGENDA_EMAIL_SOURCE),
@@ -114,6 +118,7 @@ class Settings(BaseModel):
             ("download_url_ttl_seconds", env.get(n.ENV_DOWNLOAD_URL_TTL_SECONDS)),
             ("agenda_shards", env.get(n.ENV_AGENDA_SHARDS)),
             ("agenda_batch_size", env.get(n.ENV_AGENDA_BATCH_SIZE)),
+            ("attachment_budget_bytes", env.get(n.ENV_ATTACHMENT_BUDGET_BYTES)),
         ):
             if value:
                 raw[name] = value

@@ -126,6 +126,7 @@ class FunctionRoles(Construct):
         invisible_due = [f"{documents}/index/{name}" for name in c.DOCUMENTS_GLOBAL_INDEXES]
         quarantine_uploads = f"{bucket_arn(stage, 'quarantine')}/{c.QUARANTINE_PREFIX}*"
         records_objects = f"{bucket_arn(stage, 'records')}/{c.RECORDS_PREFIX}*"
+        attachment_objects = f"{bucket_arn(stage, 'attachments')}/*"  # keys start with the holder's INS
 
         self.api = self._role("ApiHandler", stage, c.CHALICE_API_HANDLER, [
             _dynamodb("Spaces", ["GetItem", "PutItem", "UpdateItem", "ConditionCheckItem"], [spaces]),
@@ -158,6 +159,9 @@ class FunctionRoles(Construct):
             _in_transactions("ExportWritesInTransactions", ["PutItem"], [exports]),
             _send("ExportBuilds", export_queue),
             iam.PolicyStatement(sid="ExportArchives", actions=["s3:GetObject"], resources=[export_archives]),
+            # Message attachments: presigned downloads, and the server-side copy of one into the record.
+            iam.PolicyStatement(sid="Attachments", actions=["s3:GetObject"], resources=[attachment_objects]),
+            iam.PolicyStatement(sid="RecordsFromAttachments", actions=["s3:PutObject"], resources=[records_objects]),
         ])
         self.authorizer = self._role("Authorizer", stage, c.CHALICE_AUTHORIZER, [
             _dynamodb("Spaces", ["GetItem"], [spaces]),
@@ -172,6 +176,10 @@ class FunctionRoles(Construct):
             _dynamodb("AccessControls", ["Query", "GetItem", "PutItem"], [access]),
             _trace_appends(stage),
             _dynamodb("Notifications", ["GetItem", "PutItem"], [notifications]),
+            # Message attachments uploaded through the API: verified like documents, promoted, marked.
+            iam.PolicyStatement(sid="Attachments", actions=["s3:PutObject"], resources=[attachment_objects]),
+            _dynamodb("Messages", ["Query"], [messages]),
+            _in_transactions("MessageVerdictsInTransactions", ["PutItem"], [messages]),
         ])
         self.invisible_job = self._role("InvisibleJob", stage, c.CHALICE_INVISIBLE_JOB, [
             _dynamodb("DueDocuments", ["Query"], invisible_due),
@@ -257,7 +265,7 @@ class FunctionRoles(Construct):
                     "objects are all export archives.",
                     *(f"AwsSolutions-IAM5[Resource::arn:aws:s3:::{c.PREFIX}-{stage}-{b}-<AWS::AccountId>/{p}*]"
                       for b, p in (("quarantine", c.QUARANTINE_PREFIX), ("records", c.RECORDS_PREFIX),
-                                   ("exports", ""))))
+                                   ("exports", ""), ("attachments", ""))))
         acknowledge(group, "Lambda names the log streams at run time; the grant is limited to this function's own "
                     "log group.",
                     f"AwsSolutions-IAM5[Resource::arn:aws:logs:{c.REGION}:<AWS::AccountId>:log-group:"

@@ -14,6 +14,8 @@ server access logs, retained on stack deletion.
   applies to closed spaces and is enforced by the lifecycle (and by PITR/AWS Backup for the metadata). Should the
   rules change, Object Lock can still be enabled later on this versioned bucket (PutObjectLockConfiguration).
 - exports: the holders' export archives (three ZIPs per export), deleted EXPORT_ARCHIVE_DAYS after they were built.
+- attachments: verified message attachments (`<INS>/<message>/<attachment>`, SSE-KMS with the context
+  {patient, message}); like records, versioned, the noncurrent versions kept NONCURRENT_RECORD_VERSION_DAYS.
 """
 
 from __future__ import annotations
@@ -90,6 +92,11 @@ class Buckets(Construct):
                 id="expire-exports", expiration=cdk.Duration.days(c.EXPORT_ARCHIVE_DAYS),
                 noncurrent_version_expiration=cdk.Duration.days(1),
                 abort_incomplete_multipart_upload_after=cdk.Duration.days(1))],
+        )
+        self.attachments = self._data_bucket(
+            "Attachments", stage, "attachments", key, bucket_key=False,  # per-object context: {patient, message}
+            lifecycle=[s3.LifecycleRule(id="keep-versions", noncurrent_version_expiration=cdk.Duration.days(
+                c.NONCURRENT_RECORD_VERSION_DAYS), abort_incomplete_multipart_upload_after=cdk.Duration.days(1))],
         )
         # S3 -> SQS directly on the bucket (no CDK notifications custom resource, hence no extra Lambda).
         cfn_quarantine = self.quarantine.node.default_child

@@ -114,3 +114,25 @@ def test_a_version_replaced_after_verification_is_not_promoted(blobs: Blobs, sid
 def test_a_download_link_names_the_record(blobs: Blobs) -> None:
     url = blobs.store.presign_download("records/x/doc_4", 300, "application/pdf", "MonEspaceSante_2026-03-15_x")
     assert "records/x/doc_4" in url
+
+
+def test_an_object_another_capability_keeps_is_copied_into_the_record(side: str) -> None:
+    """Saving a message attachment into the record: a server-side copy from its bucket, under the records' key."""
+    record_key = f"records/pseudonym-{new_ins()[-6:]}/doc_{'1' * 26}"
+    context = {"mes:patient": "p", "mes:document": f"doc_{'1' * 26}"}
+    if side == "fake":
+        fake = FakeBlobStore(elsewhere={"attachments/a/b/c": PDF})
+        fake.import_object("attachments", "a/b/c", record_key, "application/pdf", context)
+        assert fake.records[record_key] == PDF and fake.contexts[record_key] == context
+        return
+    from functions import deps
+    from functions.shared.aws import client
+    from functions.shared.settings import settings
+
+    s3, s = client("s3", settings().region), settings()
+    s3.put_object(Bucket=s.attachments_bucket, Key="a/b/c", Body=PDF, ServerSideEncryption="aws:kms",
+                  SSEKMSKeyId=s.kms_key_id)
+    deps.records().blobs.import_object(s.attachments_bucket, "a/b/c", record_key, "application/pdf", context)
+    copied = s3.get_object(Bucket=s.records_bucket, Key=record_key)
+    assert copied["Body"].read() == PDF and copied["ContentType"] == "application/pdf"
+    assert copied["ServerSideEncryption"] == "aws:kms"

@@ -398,6 +398,7 @@ def test_each_function_gets_exactly_its_dynamodb_operations(template: dict[str, 
         "access": {"Query", "GetItem", "PutItem"},
         "traces": {"PutItem+tx"},
         "notifications": {"GetItem", "PutItem"},  # preferences, read for the new-document notice
+        "messages": {"Query", "PutItem+tx"},  # a message attachment's verdict, written with its trace
     }
     assert _dynamodb_grants(template, "RolesInvisibleJobAccess") == {
         "documents/index/invisible-due": {"Query"},

@@ -147,11 +147,15 @@ def test_a_refusal_that_wrote_nothing_is_not_kept_so_the_key_works_once_the_requ
 
 
 def test_upload_keeps_its_own_key_scheme_and_every_creating_post_is_idempotent(stack: Stack) -> None:
-    """Every POST declared in the route modules that answers 201 takes Idempotency-Key; uploads require it."""
+    """Every POST declared in the route modules that answers 201 takes Idempotency-Key; the routes that create
+    a record document (uploads, and saving a message attachment into the record) require it: the document's id
+    derives from it."""
     creating = {(s.method, s.path): s for s in registry.ROUTES if s.method == "POST" and s.status == 201}
     assert creating and all(s.idempotent for s in creating.values())
     required = {path for (_, path), s in creating.items() if s.idempotency_key_required}
-    assert required == {"/v1/me/documents", "/v1/patients/{ins}/documents"}
+    assert required == {"/v1/me/documents", "/v1/patients/{ins}/documents",
+                        "/v1/me/conversations/{conversation_id}/messages/{message_id}/attachments/{attachment_id}"
+                        "/record"}
 
 
 @contextmanager

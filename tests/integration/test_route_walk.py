@@ -107,6 +107,11 @@ RULES: dict[tuple[str, str], tuple[Any, dict[str, int]]] = {
     ("GET", "/v1/me/export"): (None, statuses(citizen=404)),
     ("POST", "/v1/me/export"): (None, statuses(citizen=202)),
     ("GET", "/v1/me/export/{part}"): (None, statuses(citizen=404)),
+    # message attachments: the walk's message and attachment ids are nobody's
+    ("GET", "/v1/me/conversations/{conversation_id}/messages/{message_id}/attachments/{attachment_id}"): (
+        None, statuses(citizen=404)),
+    ("POST", "/v1/me/conversations/{conversation_id}/messages/{message_id}/attachments/{attachment_id}/record"): (
+        {}, statuses(citizen=404)),
 }
 METHOD_ORDER = {"GET": 0, "POST": 1, "PUT": 2, "PATCH": 3, "DELETE": 4}
 
@@ -181,7 +186,8 @@ def callers(stack: Stack) -> tuple[dict[str, dict[str, str]], dict[str, str]]:
         who[kind] = stack.professional(rpps=rpps, profession=kind.removeprefix("pro_"), finess="690000002")
     params = {"ins": ins, "document_id": ticket["document_id"], "rpps": ABSENT_RPPS,
               "appointment_id": "appt_" + "0" * 24, "reminder_id": "rem_" + "0" * 24, "code": PREVENTION_CODE,
-              "conversation_id": "conv_" + "0" * 24, "part": "record"}
+              "conversation_id": "conv_" + "0" * 24, "message_id": "msg_" + "0" * 24,
+              "attachment_id": "att_" + "0" * 24, "part": "record"}
     return who, params
 
 

@@ -206,6 +206,15 @@ class FakeDocumentStore:
         self.control.append(doc.patient_ins, [trace])
         return True
 
+    def add(self, doc: Document, traces: list[Trace]) -> bool:
+        if doc.patient_ins not in self.open_spaces:
+            raise NotFound("patient")
+        if (doc.patient_ins, doc.document_id) in self.docs:
+            return False
+        self.docs[(doc.patient_ins, doc.document_id)] = doc
+        self.control.append(doc.patient_ins, traces)
+        return True
+
     def due_invisible(self, day: date) -> Iterator[Document]:
         for doc in list(self.docs.values()):
             step = doc.invisibility_next_step
@@ -219,6 +228,7 @@ class FakeBlobStore:
     records: dict[str, bytes] = field(default_factory=dict)
     contexts: dict[str, dict[str, str]] = field(default_factory=dict)
     tickets: dict[str, tuple[dict[str, str], datetime]] = field(default_factory=dict)  # key -> (fields, signed at)
+    elsewhere: dict[str, bytes] = field(default_factory=dict)  # objects of other buckets, "<bucket>/<key>"
 
     def presign_upload(self, key: str, patient_ins: str, uploader: str, content_type: str, size: int,
                        now: datetime, expires_at: datetime) -> PresignedPost:
@@ -276,6 +286,11 @@ class FakeBlobStore:
 
     def read_record(self, record_key: str) -> bytes:
         return self.records[record_key]
+    def import_object(self, source_bucket: str, source_key: str, record_key: str, content_type: str,
+                      context: dict[str, str]) -> None:
+        """Copies from `elsewhere`, the other buckets (`<bucket>/<key>` -> bytes)."""
+        self.records[record_key] = self.elsewhere[f"{source_bucket}/{source_key}"]
+        self.contexts[record_key] = context
 
 
 # ---- the transaction and batch-read plumbing the fakes share (functions.shared.staging / lookup) ---------------

@@ -1,0 +1,189 @@
+"""Message attachments through the HTTP stack and the moto server (issue 11, A.6): a professional declares them
+with the message, uploads each to its presigned POST, the records' verifier holds each to its declaration and
+promotes it into the attachments bucket; the patient downloads one and saves it into the record (a server-side
+copy under the records' encryption context). A lying upload is REJECTED and nothing is promoted; a message over
+its budget is refused and nothing is written."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import itertools
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import requests
+
+from functions.shared.privacy import digest
+from tests.integration.conftest import Stack, post_file
+
+PDF = b"%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
+_keys = itertools.count()
+
+
+def attachment(data: bytes, name: str = "compte-rendu.pdf", content_type: str = "application/pdf",
+               **over: Any) -> dict[str, Any]:
+    return {"name": name, "content_type": content_type, "size": len(data),
+            "sha256": hashlib.sha256(data).hexdigest(), **over}
+
+
+def send(stack: Stack, ins: str, *attachments: dict[str, Any], rpps: str = "10000000401") -> requests.Response:
+    return stack.call("POST", f"/v1/patients/{ins}/messages",
+                      {**stack.professional(rpps=rpps), "Idempotency-Key": f"att-test-{next(_keys):06d}"},
+                      json={"subject": "Votre compte rendu", "text": "Ci-joint.", "attachments": list(attachments)})
+
+
+def thread(stack: Stack, owner: dict[str, str], conversation_id: str) -> dict[str, Any]:
+    answer = stack.call("GET", f"/v1/me/conversations/{conversation_id}", owner)
+    assert answer.status_code == 200, answer.text
+    body: dict[str, Any] = answer.json()
+    return body
+
+
+def path(sent: dict[str, Any], attachment_id: str) -> str:
+    return (f"/v1/me/conversations/{sent['conversation_id']}/messages/{sent['message_id']}"
+            f"/attachments/{attachment_id}")
+
+
+def objects(stack: Stack, bucket_env: str) -> list[str]:
+    from functions.shared.aws import client
+
+    listed = client("s3", "eu-west-3").list_objects_v2(Bucket=stack.env[bucket_env])
+    return [o["Key"] for o in listed.get("Contents", [])]
+
+
+@pytest.fixture
+def copies() -> Iterator[list[dict[str, Any]]]:
+    """The CopyObject calls the app makes (it runs in this process): what S3 was asked to encrypt with which
+    context, which moto does not keep."""
+    from functions.shared.aws import client
+
+    seen: list[dict[str, Any]] = []
+
+    def hook(params: dict[str, Any], **_: Any) -> None:
+        seen.append(dict(params))
+
+    events = client("s3", "eu-west-3").meta.events
+    events.register("provide-client-params.s3.CopyObject", hook)
+    yield seen
+    events.unregister("provide-client-params.s3.CopyObject", hook)
+
+
+def context_of(call: dict[str, Any]) -> dict[str, str]:
+    decoded: dict[str, str] = json.loads(base64.b64decode(call["SSEKMSEncryptionContext"]))
+    return decoded
+
+
+def test_an_attachment_goes_from_the_professional_to_the_patients_record(stack: Stack,
+                                                                          copies: list[dict[str, Any]]) -> None:
+    ins, owner = stack.citizen()
+    # Given a professional's message with one PDF attachment, visible at once, its attachment pending
+    answer = send(stack, ins, attachment(PDF))
+    assert answer.status_code == 201, answer.text
+    sent = answer.json()
+    [upload] = sent["uploads"]
+    assert sent["attachments"][0]["state"] == "PENDING"
+    assert sent["remaining_attachment_bytes"] == 20 * 1024 * 1024 - len(PDF)
+    assert upload["fields"]["key"].startswith("uploads/attachments/") and ins not in upload["fields"]["key"]
+    listed = stack.call("GET", "/v1/me/conversations", owner).json()["items"]
+    assert listed[0]["has_attachment"] is True
+    before = thread(stack, owner, sent["conversation_id"])["messages"][0]["attachments"][0]
+    assert (before["state"], before["can_add_to_record"]) == ("PENDING", False)
+    aid = upload["attachment_id"]
+    early = stack.call("GET", path(sent, aid), owner)
+    assert early.status_code == 409 and early.json()["error"]["code"] == "attachment_not_available"
+
+    # When its bytes are uploaded and the verifier has run
+    assert post_file(upload, PDF).status_code in (200, 201, 204)
+    stack.pump.drain()
+
+    # Then it is available, promoted with the patient/message context, and nothing is left in quarantine
+    after = thread(stack, owner, sent["conversation_id"])["messages"][0]["attachments"][0]
+    assert (after["state"], after["can_add_to_record"]) == ("AVAILABLE", True)
+    promoted = [c for c in copies if c["Bucket"] == stack.env["MES_ATTACHMENTS_BUCKET"]]
+    assert len(promoted) == 1 and context_of(promoted[0]) == {"patient": ins, "message": sent["message_id"]}
+    assert f"{ins}/{sent['message_id']}/{aid}" in objects(stack, "MES_ATTACHMENTS_BUCKET")
+    assert upload["fields"]["key"] not in objects(stack, "MES_QUARANTINE_BUCKET")
+
+    # And the patient downloads it through a short-lived URL
+    download = stack.call("GET", path(sent, aid), owner)
+    assert download.status_code == 200, download.text
+    assert "X-Amz-Expires=300" in download.json()["download_url"]
+    fetched = requests.get(download.json()["download_url"], timeout=10)
+    assert fetched.status_code == 200 and fetched.content == PDF
+
+    # And saves it into the record: a new document of theirs, copied server-side under the records' context
+    saved = stack.call("POST", path(sent, aid) + "/record", {**owner, "Idempotency-Key": "save-att-0001"}, json={})
+    assert saved.status_code == 201, saved.text
+    doc_id = saved.json()["document_id"]
+    again = stack.call("POST", path(sent, aid) + "/record", {**owner, "Idempotency-Key": "save-att-0001"}, json={})
+    assert again.status_code == 201 and again.json()["document_id"] == doc_id
+    documents = stack.call("GET", "/v1/me/documents", owner).json()["items"]
+    assert [(d["document_id"], d["status"], d["title"], d["author"]["kind"]) for d in documents] == [
+        (doc_id, "available", "compte-rendu.pdf", "patient")]
+    filed = [c for c in copies if c["Bucket"] == stack.env["MES_RECORDS_BUCKET"]]
+    assert len(filed) == 1 and filed[0]["CopySource"]["Bucket"] == stack.env["MES_ATTACHMENTS_BUCKET"]
+    assert context_of(filed[0]) == {"mes:patient": digest("ins", ins), "mes:document": doc_id}
+    record = stack.call("GET", f"/v1/me/documents/{doc_id}", owner).json()
+    assert requests.get(record["download_url"], timeout=10).content == PDF
+
+    # And every step is in the patient's chain
+    actions = [t["action"] for t in stack.call("GET", "/v1/me/traces?limit=100", owner).json()["items"]]
+    assert {"message.received", "attachment.verified", "attachment.read",
+            "attachment.saved_to_record"} <= set(actions)
+    assert actions.count("attachment.saved_to_record") == 1
+
+
+def test_an_executable_or_a_hash_mismatch_is_rejected_and_nothing_is_promoted(stack: Stack) -> None:
+    ins, owner = stack.citizen()
+    executable = b"MZ\x90\x00" + b"\x00" * 60 + b"This program cannot be run in DOS mode"
+    lying = PDF[:-2] + b"X\n"  # the declared size, other bytes: the SHA-256 does not match
+    sent = send(stack, ins, attachment(executable, name="facture.pdf"), attachment(PDF, name="bilan.pdf"),
+                rpps="10000000402").json()
+    exe_upload, pdf_upload = sent["uploads"]
+    post_file(exe_upload, executable)
+    post_file(pdf_upload, lying)
+    stack.pump.drain()
+    states = {a["name"]: (a["state"], a["rejection_reason"], a["can_add_to_record"])
+              for a in thread(stack, owner, sent["conversation_id"])["messages"][0]["attachments"]}
+    assert states == {"facture.pdf": ("REJECTED", "content_not_of_declared_type", False),
+                      "bilan.pdf": ("REJECTED", "checksum_mismatch", False)}
+    assert not [k for k in objects(stack, "MES_ATTACHMENTS_BUCKET") if sent["message_id"] in k]
+    assert not [k for k in objects(stack, "MES_QUARANTINE_BUCKET") if sent["message_id"] in k]
+    for upload in (exe_upload, pdf_upload):
+        refused = stack.call("POST", path(sent, upload["attachment_id"]) + "/record",
+                             {**owner, "Idempotency-Key": f"save-rejected-{upload['attachment_id']}"}, json={})
+        assert refused.status_code == 422 and refused.json()["error"]["code"] == "not_addable_to_record"
+    actions = [t["action"] for t in stack.call("GET", "/v1/me/traces?limit=100", owner).json()["items"]]
+    assert actions.count("attachment.rejected") == 2
+
+
+def test_over_the_budget_or_of_a_refused_type_nothing_is_written(stack: Stack) -> None:
+    ins, owner = stack.citizen()
+    big = {"name": "irm.pdf", "content_type": "application/pdf", "size": 15 * 1024 * 1024, "sha256": "a" * 64}
+    over = send(stack, ins, big, {**big, "name": "irm-2.pdf"})
+    assert over.status_code == 413 and over.json()["error"]["code"] == "attachment_budget_exceeded"
+    exe = send(stack, ins, attachment(b"MZ", name="setup.exe", content_type="application/x-msdownload"))
+    assert exe.status_code == 415 and exe.json()["error"]["code"] == "attachment_type_not_allowed"
+    referenced = send(stack, ins, {**attachment(PDF), "document_id": "doc_" + "0" * 26})
+    assert referenced.status_code == 422  # only uploaded files: a record document cannot be attached
+    assert stack.call("GET", "/v1/me/conversations", owner).json()["items"] == []
+    assert stack.call("GET", "/v1/me/traces", owner).json()["items"] == []
+
+
+def test_someone_elses_attachment_is_a_404_like_a_missing_one(stack: Stack) -> None:
+    ins, owner = stack.citizen()
+    _, other = stack.citizen()
+    sent = send(stack, ins, attachment(PDF), rpps="10000000403").json()
+    post_file(sent["uploads"][0], PDF)
+    stack.pump.drain()
+    aid = sent["uploads"][0]["attachment_id"]
+    missing = stack.call("GET", path(sent, "att_" + "0" * 24), owner)
+    assert missing.status_code == 404
+    theirs = stack.call("GET", path(sent, aid), other)
+    assert (theirs.status_code, theirs.json()) == (404, missing.json())
+    saved = stack.call("POST", path(sent, aid) + "/record", {**other, "Idempotency-Key": "steal-att-0001"}, json={})
+    assert saved.status_code == 404
+    assert stack.call("GET", "/v1/me/documents", other).json()["items"] == []

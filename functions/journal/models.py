@@ -76,6 +76,9 @@ class TraceAction(StrEnum):
     MESSAGE_READ = "message.read"
     MESSAGE_SENT = "message.sent"
     CONVERSATION_TRASHED = "conversation.trashed"
+    MESSAGE_RECEIPT_SENT = "message.receipt_sent"  # the read receipt (MDN) a professional asked for
+    CONTACT_ADDED = "contact.added"  # a pharmacy the patient may write to
+    CONTACT_REMOVED = "contact.removed"
 
 
 # The actor fields every entry has hashed since the first one; the later ones are hashed only when set, so the

@@ -59,6 +59,7 @@ class Settings(BaseModel):
     pseudonym_secret_arn: str | None = None
     upload_url_ttl_seconds: int = Field(default=600, ge=60, le=900)
     download_url_ttl_seconds: int = Field(default=300, ge=30, le=300)
+    outbox_bucket: str | None = None  # set: outbound mail is captured there (local); unset: SES
 
     @model_validator(mode="after")
     def _pseudonym_key_source(self) -> Settings:
@@ -100,6 +101,7 @@ class Settings(BaseModel):
             "agenda_email_template": env.get(n.ENV_AGENDA_EMAIL_TEMPLATE),
             "pseudonym_key": env.get(n.ENV_PSEUDONYM_KEY) or None,
             "pseudonym_secret_arn": env.get(n.ENV_PSEUDONYM_SECRET_ARN) or None,
+            "outbox_bucket": env.get(n.ENV_OUTBOX_BUCKET) or None,
             "citizen_issuer": issuer("CITIZEN"),
             "professional_issuer": issuer("PRO"),
         }

@@ -81,3 +81,38 @@ def my_conversation_trash(who: Citizen, space: str, conversation_id: str) -> api
 
     service.trash(deps.messaging(), who, space, conversation_id)
     return api.TrashedOut(conversation_id=conversation_id)
+
+
+@route(bp, "POST", "/v1/me/conversations", role="citizen", request=api.NewConversationIn, response=api.MessageOut,
+       status=201, errors=(404, 409, 422), idempotent=True)
+def my_new_conversation(who: Citizen, space: str, body: api.NewConversationIn) -> api.MessageOut:
+    from functions.messaging import service
+
+    return api.MessageOut.from_domain(service.start_conversation(deps.messaging(), who, space, body))
+
+
+PHARMACIES = "/v1/me/contacts/pharmacies"
+
+
+@route(bp, "GET", PHARMACIES, role="citizen", response=api.PharmaciesOut)
+def my_pharmacies(who: Citizen, space: str) -> api.PharmaciesOut:
+    from functions.messaging import service
+
+    return api.PharmaciesOut(items=[api.PharmacyOut.from_domain(p)
+                                    for p in service.pharmacies(deps.messaging(), space)])
+
+
+@route(bp, "POST", PHARMACIES, role="citizen", request=api.PharmacyIn, response=api.PharmacyOut, status=201,
+       errors=(404, 409, 422), idempotent=True)
+def my_pharmacy_add(who: Citizen, space: str, body: api.PharmacyIn) -> api.PharmacyOut:
+    from functions.messaging import service
+
+    return api.PharmacyOut.from_domain(service.add_pharmacy(deps.messaging(), who, space, body.to_domain()))
+
+
+@route(bp, "DELETE", PHARMACIES + "/{finess}", role="citizen", response=api.PharmacyRemovedOut, errors=(404,))
+def my_pharmacy_remove(who: Citizen, space: str, finess: str) -> api.PharmacyRemovedOut:
+    from functions.messaging import service
+
+    service.remove_pharmacy(deps.messaging(), who, space, finess)
+    return api.PharmacyRemovedOut(finess=finess)

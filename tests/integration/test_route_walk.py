@@ -103,6 +103,13 @@ RULES: dict[tuple[str, str], tuple[Any, dict[str, int]]] = {
     ("GET", "/v1/me/conversations/{conversation_id}/draft"): (None, statuses(citizen=404)),
     ("DELETE", "/v1/me/conversations/{conversation_id}/draft"): (None, statuses(citizen=404)),
     ("POST", "/v1/me/conversations/{conversation_id}/trash"): (None, statuses(citizen=404)),
+    # messaging out: the patient writes first only to a writer or a pharmacy they added (the walk's is nobody)
+    ("POST", "/v1/me/conversations"): ({"to": ABSENT_RPPS, "subject": "Question", "content": "Bonjour"},
+                                       statuses(citizen=422)),
+    ("GET", "/v1/me/contacts/pharmacies"): (None, statuses(citizen=200)),
+    ("POST", "/v1/me/contacts/pharmacies"): ({"finess": "750012345", "name": "Pharmacie du Centre",
+                                              "address": "contact@pharmacie-centre.mssante.fr"}, statuses(citizen=201)),
+    ("DELETE", "/v1/me/contacts/pharmacies/{finess}"): (None, statuses(citizen=404)),
 }
 METHOD_ORDER = {"GET": 0, "POST": 1, "PUT": 2, "PATCH": 3, "DELETE": 4}
 
@@ -177,7 +184,7 @@ def callers(stack: Stack) -> tuple[dict[str, dict[str, str]], dict[str, str]]:
         who[kind] = stack.professional(rpps=rpps, profession=kind.removeprefix("pro_"), finess="690000002")
     params = {"ins": ins, "document_id": ticket["document_id"], "rpps": ABSENT_RPPS,
               "appointment_id": "appt_" + "0" * 24, "reminder_id": "rem_" + "0" * 24, "code": PREVENTION_CODE,
-              "conversation_id": "conv_" + "0" * 24}
+              "conversation_id": "conv_" + "0" * 24, "finess": "750099999"}
     return who, params
 
 

@@ -139,3 +139,29 @@ def test_a_new_message_is_emailed_when_notif_message_email_is_on_and_not_when_it
     assert emails_sent() - before == 1
     notes = [n for n in stack.call("GET", "/v1/me/notifications", owner).json()["items"] if n["kind"] == "message.new"]
     assert len(notes) == 2  # in-app both times
+
+
+def test_the_retry_pass_sends_what_stayed_in_the_outbox_once_and_empties_it(stack: Stack) -> None:
+    from datetime import UTC, datetime
+
+    from functions import deps
+    from functions.messaging.models import Contact, Message
+    from functions.messaging.outmail import patient_mail
+    from functions.messaging.service import deliver_outbox
+    from functions.shared.dynamo import Transaction
+
+    ins, _ = stack.citizen()
+    # Given a committed mail whose send failed (it stayed in the outbox)
+    stuck = Message(message_id="msg_" + "7" * 24, conversation_id="conv_" + "7" * 24, direction="OUT", sender=None,
+                    to=(Contact(id="10000000405", name="Dr", address=DR_ADDRESS),), at=datetime.now(UTC),
+                    subject="RE: Résultats", content="<p>Merci</p>")
+    tx = Transaction()
+    deps.outbox().staged_mail(ins, patient_mail(ins, stuck)).stage(tx)
+    tx.commit()
+    assert [m.once_key for m in deps.outbox().pending(10)] == [stuck.message_id]
+    # When the scheduled pass runs, twice
+    assert deliver_outbox(deps.messaging()) == 1
+    assert deliver_outbox(deps.messaging()) == 0
+    # Then the mail left once and the outbox is empty
+    assert [m.once_key for m in mails_of(stack, ins)] == [stuck.message_id]
+    assert deps.outbox().pending(10) == []

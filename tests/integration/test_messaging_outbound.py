@@ -165,3 +165,16 @@ def test_the_retry_pass_sends_what_stayed_in_the_outbox_once_and_empties_it(stac
     # Then the mail left once and the outbox is empty
     assert [m.once_key for m in mails_of(stack, ins)] == [stuck.message_id]
     assert deps.outbox().pending(10) == []
+
+
+def test_a_receipt_asked_without_any_address_or_a_non_mssante_reply_to_is_a_422_that_writes_nothing(
+        stack: Stack) -> None:
+    ins, owner = stack.citizen()
+    dr = stack.professional(rpps="10000000406")
+    for body in ({"request_receipt": True, "sender_address": None}, {"reply_to": "dr.martin@gmail.com"},
+                 {"receipt_to": f"{ins}@patient.mssante.fr"}):
+        refused = stack.call("POST", f"/v1/patients/{ins}/messages", {**dr, "Idempotency-Key": key()},
+                             json={"subject": "Résultats", "text": "Bonjour", **body})
+        assert refused.status_code == 422, (body, refused.text)
+        assert set(refused.json()["error"]) == {"code", "message"}
+    assert stack.call("GET", "/v1/me/conversations", owner).json()["items"] == []

@@ -1,5 +1,6 @@
 """Secure messaging (issue 11): professionals and organisations write to a patient; the holder reads, drafts,
-replies within the rules and trashes. Conversation ids that are not the holder's are a 404 like a missing one."""
+replies within the rules and trashes, writes first to a contact or a pharmacy of their book (kept here too).
+Conversation ids that are not the holder's are a 404 like a missing one."""
 
 from __future__ import annotations
 

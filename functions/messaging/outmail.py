@@ -24,12 +24,14 @@ REPORTING_UA = f"{MAILBOX_DOMAIN}; Mon espace sante"  # a header field: 7-bit AS
 
 @dataclass(frozen=True)
 class Outgoing:
-    """One mail to hand to OutboundMail: its bytes, envelope and once-only key."""
+    """One mail to hand to OutboundMail: its bytes, envelope and once-only key; `queued_at`, when it was
+    committed (the retry pass gives up on a mail refused for a day)."""
 
     raw: bytes
     sender: str
     recipients: list[str]
     once_key: str
+    queued_at: datetime | None = None
 
 
 def message_id(message_id: str) -> str:
@@ -61,7 +63,7 @@ def patient_mail(holder_ins: str, message: Message) -> Outgoing:
     mail.set_content(plain_text(message.content), cte="quoted-printable")
     mail.add_alternative(f"<!DOCTYPE html><html><body>{message.content}</body></html>\n", subtype="html",
                          cte="quoted-printable")
-    return Outgoing(mail.as_bytes(), mailbox_address(holder_ins), recipients, message.message_id)
+    return Outgoing(mail.as_bytes(), mailbox_address(holder_ins), recipients, message.message_id, message.at)
 
 
 def read_receipt(holder_ins: str, original: Message, at: datetime) -> Outgoing:
@@ -91,4 +93,4 @@ def read_receipt(holder_ins: str, original: Message, at: datetime) -> Outgoing:
     fields.append(f"Disposition: {MDN_DISPOSITION}")
     report.set_payload("\r\n".join(fields) + "\r\n")
     mail.attach(report)
-    return Outgoing(mail.as_bytes(), mailbox, [original.receipt_to], f"mdn-{original.message_id}")
+    return Outgoing(mail.as_bytes(), mailbox, [original.receipt_to], f"mdn-{original.message_id}", at)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 from functions.accounts.ports import SpaceDirectory
 from functions.identity.ins import parse_ins
@@ -47,7 +48,7 @@ from functions.shared import cursor
 from functions.shared.clock import Clock
 from functions.shared.errors import Conflict, NotFound, Unprocessable
 from functions.shared.ids import new_id
-from functions.shared.observability import OUTBOUND_MAIL_FAILED, count, logger
+from functions.shared.observability import OUTBOUND_MAIL_ABANDONED, OUTBOUND_MAIL_FAILED, count, logger
 from functions.shared.staging import Staged
 
 CONVERSATION_ID = re.compile(r"conv_[0-9a-f]{24}")
@@ -169,17 +170,35 @@ def _handed_over(deps: MessagingDeps, mails: list[Outgoing]) -> int:
             count(OUTBOUND_MAIL_FAILED)
             logger.warning("outbound mail kept for retry", extra={"error_type": type(exc).__name__})
             continue
-        deps.outbox.delivered(mail.once_key)
         sent += 1
+        _out_of_outbox(deps.outbox, mail)
     return sent
+
+
+def _out_of_outbox(outbox: Outbox, mail: Outgoing) -> None:
+    try:
+        outbox.delivered(mail.once_key)
+    except Exception as exc:  # it left: a later pass hands it over again, its once-only key sends nothing twice
+        logger.warning("outbox item kept after its send", extra={"error_type": type(exc).__name__})
+
+
+GIVE_UP_AFTER = timedelta(days=1)
 
 
 def deliver_outbox(deps: MessagingDeps, limit: int = 100) -> int:
     """The retry pass: hand over again what is still in the outbox (at least once; the once-only key of each
-    mail keeps a mail that did leave from leaving twice). Returns how many left."""
+    mail keeps a mail that did leave from leaving twice). A mail still refused a day after its commit (an address
+    SES rejects for good) leaves the outbox, counted `OutboundMailAbandoned`: the message stays in the mailbox.
+    Returns how many left."""
     if deps.outbox is None:
         return 0
-    return _handed_over(deps, deps.outbox.pending(limit))
+    now = deps.clock.now()
+    pending = deps.outbox.pending(limit)
+    stale = [m for m in pending if m.queued_at is not None and now - m.queued_at > GIVE_UP_AFTER]
+    for mail in stale:
+        count(OUTBOUND_MAIL_ABANDONED)
+        _out_of_outbox(deps.outbox, mail)
+    return _handed_over(deps, [m for m in pending if m not in stale])
 
 
 def _outgoing(deps: MessagingDeps, space: str, message: Message) -> tuple[list[Staged], list[Outgoing]]:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from pynamodb.attributes import NumberAttribute, UnicodeAttribute
@@ -117,7 +118,8 @@ class _PutOutgoing:
     def stage(self, tx: WriteSink) -> None:
         m = self.mail
         tx.put("outbox", MessageItem(_outbox_partition(m.once_key), m.once_key, kind="O", body=json.dumps(
-            {"holder": self.holder_ins, "sender": m.sender, "recipients": m.recipients, "raw": m.raw.decode("ascii")})),
+            {"holder": self.holder_ins, "sender": m.sender, "recipients": m.recipients, "raw": m.raw.decode("ascii"),
+             "queued_at": iso(m.queued_at) if m.queued_at else None})),
             MessageItem.sk.does_not_exist())
 
 
@@ -154,7 +156,9 @@ class DynamoOutbox:
         for shard in range(OUTBOX_SHARDS):
             for item in MessageItem.query(f"OUTBOX#{shard}", limit=limit - len(found)):
                 body = json.loads(item.body)
-                found.append(Outgoing(body["raw"].encode("ascii"), body["sender"], body["recipients"], item.sk))
+                queued = body.get("queued_at")
+                found.append(Outgoing(body["raw"].encode("ascii"), body["sender"], body["recipients"], item.sk,
+                                      datetime.fromisoformat(queued) if queued else None))
             if len(found) >= limit:
                 break
         return found

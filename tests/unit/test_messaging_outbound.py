@@ -5,7 +5,7 @@ pass; who the patient may write to; the new-message e-mail only when NOTIF_MESSA
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 from typing import Any
@@ -341,3 +341,17 @@ def test_a_new_message_is_emailed_once_when_notif_message_email_is_on_and_not_wh
 def test_the_new_message_email_says_one_arrived_and_where_never_who_wrote_nor_what() -> None:
     email = Email.digest("patient@example.org", [Notification.for_message(INS, "msg_1", AT, "Dr Martin")])
     assert email.data == {"kind": "nouveau message", "day": "15/03/2032", "link": "urn:message:msg_1"}
+
+
+def test_the_retry_pass_gives_up_on_a_mail_still_refused_a_day_after_its_commit(world: World) -> None:
+    cid = write(world).conversation_id
+    world.outbound.failing = True
+    service.reply(world.deps, HOLDER, INS, cid, Reply(content="Merci"))
+    later = MessagingDeps(**{**world.deps.__dict__, "clock": Later()})
+    assert service.deliver_outbox(later) == 0 and not world.outbox.waiting  # out of the outbox, counted
+    assert not world.outbound.sent
+
+
+class Later:
+    def now(self) -> datetime:
+        return AT + timedelta(days=1, minutes=5)

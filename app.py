@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from chalice.app import Chalice, CloudWatchEvent, Cron, Request, Response, SQSEvent
+from chalice.app import Chalice, CloudWatchEvent, Cron, Rate, Request, Response, SQSEvent
 
 from chalicelib.edge import auth, bearer, json_response
 from chalicelib.routes import BLUEPRINTS
@@ -111,3 +111,16 @@ def on_export(event: SQSEvent) -> dict[str, Any]:
     from functions.exports.worker import handle_exports
 
     return handle_exports(deps.exports(), event.to_dict(), event.context)
+
+
+# ---- messaging: mail that failed to leave --------------------------------------------------------------------
+
+
+@app.schedule(Rate(5, unit=Rate.MINUTES), name="messaging-outbox-retry")
+def messaging_outbox_retry(event: CloudWatchEvent) -> dict[str, int]:
+    """Every 5 minutes: hand over again the patients' mail still in the outbox (a send that failed after its
+    commit); each mail's once-only key keeps one that did leave from leaving twice."""
+    from functions import deps
+    from functions.messaging.service import deliver_outbox
+
+    return {"sent": deliver_outbox(deps.messaging())}

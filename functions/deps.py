@@ -24,7 +24,10 @@ if TYPE_CHECKING:
     from functions.exports.service import ExportDeps
     from functions.identity.tokens import TokenVerifier
     from functions.journal.storage import DynamoJournal, DynamoTraceReader
+    from functions.messaging.ports import OutboundMail
     from functions.messaging.service import AttachmentUploads, MessagingDeps
+    from functions.messaging.storage import DynamoOutbox
+    from functions.notifications.delivery import ClaimThenSend
     from functions.notifications.models import NotificationPreferences
     from functions.notifications.storage import DynamoNotificationStore
     from functions.records.models import Document
@@ -268,8 +271,11 @@ def messaging() -> MessagingDeps:
     from functions.messaging.storage import DynamoMessageStore
 
     bind_tables()
-    return MessagingDeps(store=DynamoMessageStore(), journal=journal(), notifications=notifications(),
-                         spaces=spaces(), clock=clock(), preferences=preferences, **_attachment_wiring())
+    store = DynamoMessageStore()
+    return MessagingDeps(store=store, journal=journal(), notifications=notifications(),
+                         spaces=spaces(), clock=clock(), preferences=preferences,
+                         outbox=outbox(), outbound=outbound(), email=notification_email(), pharmacies=store,
+                         **_attachment_wiring())
 
 
 @factory
@@ -322,3 +328,37 @@ def attachment_uploads() -> AttachmentUploads:
     from functions.messaging.service import AttachmentUploads
 
     return AttachmentUploads(messaging())
+
+
+@factory
+def outbox() -> DynamoOutbox:
+    """Mail committed with its message until OutboundMail takes it (and the SES sends' once-only marks)."""
+    from functions.messaging.storage import DynamoOutbox
+
+    bind_tables()
+    return DynamoOutbox()
+
+
+@factory
+def outbound() -> OutboundMail:
+    """Mail leaving the patients' mailboxes: captured in the outbox bucket when one is configured (local), else
+    SES v2 raw sends from `<INS>@patient.mssante.fr` (a stage)."""
+    from functions.messaging.outbound import BucketOutbox, SesOutbound
+    from functions.shared.aws import client
+
+    s = settings()
+    if s.outbox_bucket:
+        return BucketOutbox(client("s3", s.region), s.outbox_bucket)
+    return SesOutbound(client("sesv2", s.region), outbox())
+
+
+@factory
+def notification_email() -> ClaimThenSend:
+    """Notifications' e-mail delivery (claim, then SES), for the capabilities that notify outside the agenda."""
+    from functions.notifications.delivery import ClaimThenSend
+    from functions.notifications.mailer import SesMailer
+    from functions.shared.aws import client
+
+    s = settings()
+    return ClaimThenSend(notifications(), SesMailer(client("ses", s.region), s.agenda_email_source,
+                                                    s.agenda_email_template))

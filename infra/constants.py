@@ -29,6 +29,7 @@ CHALICE_AGENDA_DISPATCH = "AgendaDailyDispatch"  # @app.schedule(..., name="agen
 CHALICE_AGENDA_SHARD_CONSUMER = "OnAgendaShard"  # @app.on_sqs_message(queue=AGENDA_SHARD_QUEUE, batch_size=1)
 CHALICE_AGENDA_DELIVERY_CONSUMER = "OnAgendaDelivery"  # @app.on_sqs_message(queue=AGENDA_DELIVERY_QUEUE, ...)
 CHALICE_EXPORT_CONSUMER = "OnExport"  # @app.on_sqs_message(queue=EXPORT_QUEUE, batch_size=1)
+CHALICE_OUTBOX_RETRY = "MessagingOutboxRetry"  # @app.schedule(Rate(5, MINUTES), name="messaging-outbox-retry")
 CHALICE_REST_API = "RestAPI"
 # SQS consumers: Chalice names the event source `<Function>SqsEventSource`.
 SQS_CONSUMERS = (CHALICE_UPLOAD_CONSUMER, CHALICE_AGENDA_SHARD_CONSUMER, CHALICE_AGENDA_DELIVERY_CONSUMER,
@@ -221,3 +222,14 @@ SIGNING_KEY_ALIAS = "trace-signing"
 # What functions/audit/export.py asks KMS for (the key policy allows kms:Sign with these values only).
 TRACE_SIGNING_ALGORITHM = "ECDSA_SHA_256"
 TRACE_SIGNING_MESSAGE_TYPE = "RAW"
+
+# The patients' mailboxes' domain (functions/messaging/models.MAILBOX_DOMAIN): the SES identity their outbound
+# mail is sent from (SES v2 raw sends, From `<INS>@patient.mssante.fr`).
+MAILBOX_DOMAIN = "patient.mssante.fr"
+
+# The messaging outbox's retry pass (app.messaging_outbox_retry): one Query per outbox shard, a few sends.
+FUNCTION_TIMEOUTS[CHALICE_OUTBOX_RETRY] = 60
+FUNCTION_MEMORY[CHALICE_OUTBOX_RETRY] = 256
+FIXED_CONCURRENCY[CHALICE_OUTBOX_RETRY] = 1
+SCHEDULED_FUNCTIONS[CHALICE_OUTBOX_RETRY] = "messaging-outbox-retry"
+SCHEDULES[CHALICE_OUTBOX_RETRY] = "rate(5 minutes)"

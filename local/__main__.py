@@ -1,4 +1,4 @@
-"""`python -m local run | token citizen|professional|organisation | ins | tick | upload | verify-traces ...`
+"""`python -m local run | token citizen|professional|organisation | ins | tick | upload | verify-traces | outbox ...`
 
 A person's mistake (a wrong INS, the stack not running, a missing file, an unknown profession, a bad date) is one
 line on stderr and exit status 2, never a traceback: every command raises `UserError`, and `main` reports it."""
@@ -481,6 +481,31 @@ def _public_key(path: str) -> bytes:
 # ---- the command line -------------------------------------------------------------------------------------------
 
 
+def outbox(args: argparse.Namespace) -> int:
+    """The mail captured locally in place of SES: one line each, or one mail whole with --show."""
+    _need_stack()
+    from functions.shared.aws import client
+    from functions.shared.settings import settings
+    from local.outbox import captured, raw_of
+
+    s = settings()
+    if not s.outbox_bucket:
+        raise UserError("no outbox bucket configured (MES_OUTBOX_BUCKET): mail leaves through SES")
+    s3 = client("s3", s.region)
+    if args.show:
+        raw = raw_of(s3, s.outbox_bucket, args.show)
+        if raw is None:
+            raise UserError(f"no mail captured under the once key {args.show!r} (`{PROG} outbox` lists them)")
+        sys.stdout.write(raw.decode("ascii", errors="replace"))
+        return 0
+    mails = captured(s3, s.outbox_bucket)
+    for mail in mails:
+        print(mail.line())
+    if not mails:
+        print("no mail has left the patients' mailboxes yet")
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     api, aws = f"http://localhost:{config.API_PORT}", f"http://127.0.0.1:{config.AWS_PORT}"
     top = _Parser(prog=PROG, description=f"The local stack: API {api} (MES_LOCAL_API_PORT), local AWS {aws} "
@@ -533,6 +558,11 @@ def parser() -> argparse.ArgumentParser:
     ver.add_argument("file")
     ver.add_argument("--public-key", help="the signing key's public key (DER or PEM) to check offline")
     ver.set_defaults(handler=verify_traces)
+
+    out = sub.add_parser("outbox", help="list the mail that left the patients' mailboxes (captured locally in "
+                                        "place of SES): date, from, to, subject, once key")
+    out.add_argument("--show", metavar="ONCE_KEY", help="print that mail whole (RFC 5322)")
+    out.set_defaults(handler=outbox)
     return top
 
 

@@ -78,6 +78,7 @@ def local_env(aws_port: int = AWS_PORT, api_port: int = API_PORT, prefix: str = 
         n.ENV_AGENDA_EMAIL_TEMPLATE: EMAIL_TEMPLATE,
         n.ENV_AGENDA_SHARDS: "8",
         n.ENV_CORS_ALLOWED_ORIGINS: WEB_ORIGIN,
+        n.ENV_OUTBOX_BUCKET: f"{prefix}-outbox",
         n.ISSUER_ENV["citizen_issuer"]: CITIZEN_ISSUER,
         n.ISSUER_ENV["citizen_audience"]: AUDIENCE,
         n.ISSUER_ENV["citizen_jwks_uri"]: jwks,

@@ -94,6 +94,8 @@ def create_all() -> None:
     _bucket(s3, s.quarantine_bucket, s.region, versioned=False)
     _bucket(s3, s.records_bucket, s.region, versioned=True)
     _bucket(s3, s.attachments_bucket, s.region, versioned=True)
+    if s.outbox_bucket:  # local only: the stage sends through SES
+        _bucket(s3, s.outbox_bucket, s.region, versioned=False)
     queue_arn = _queues(client("sqs", s.region))
     _queues(client("sqs", s.region), AGENDA_SHARD_QUEUE, AGENDA_SHARD_DLQ)
     _queues(client("sqs", s.region), AGENDA_DELIVERY_QUEUE, AGENDA_DELIVERY_DLQ)

@@ -1,5 +1,6 @@
 """Secure messaging (issue 11): professionals and organisations write to a patient; the holder reads, drafts,
-replies within the rules and trashes. Conversation ids that are not the holder's are a 404 like a missing one."""
+replies within the rules and trashes, writes first to a contact or a pharmacy of their book (kept here too).
+Conversation ids that are not the holder's are a 404 like a missing one."""
 
 from __future__ import annotations
 
@@ -106,3 +107,36 @@ def my_attachment_to_record(who: Citizen, space: str, conversation_id: str, mess
     filed = service.save_attachment_to_record(deps.messaging(), who, space, conversation_id, message_id,
                                               attachment_id, body.type_code, body.title, header("idempotency-key"))
     return api.FiledDocumentOut.from_domain(filed)
+@route(bp, "POST", "/v1/me/conversations", role="citizen", request=api.NewConversationIn, response=api.MessageOut,
+       status=201, errors=(404, 409, 422), idempotent=True)
+def my_new_conversation(who: Citizen, space: str, body: api.NewConversationIn) -> api.MessageOut:
+    from functions.messaging import service
+
+    return api.MessageOut.from_domain(service.start_conversation(deps.messaging(), who, space, body))
+
+
+PHARMACIES = "/v1/me/contacts/pharmacies"
+
+
+@route(bp, "GET", PHARMACIES, role="citizen", response=api.PharmaciesOut)
+def my_pharmacies(who: Citizen, space: str) -> api.PharmaciesOut:
+    from functions.messaging import service
+
+    return api.PharmaciesOut(items=[api.PharmacyOut.from_domain(p)
+                                    for p in service.pharmacies(deps.messaging(), space)])
+
+
+@route(bp, "POST", PHARMACIES, role="citizen", request=api.PharmacyIn, response=api.PharmacyOut, status=201,
+       errors=(404, 409, 422), idempotent=True)
+def my_pharmacy_add(who: Citizen, space: str, body: api.PharmacyIn) -> api.PharmacyOut:
+    from functions.messaging import service
+
+    return api.PharmacyOut.from_domain(service.add_pharmacy(deps.messaging(), who, space, body.to_domain()))
+
+
+@route(bp, "DELETE", PHARMACIES + "/{finess}", role="citizen", response=api.PharmacyRemovedOut, errors=(404,))
+def my_pharmacy_remove(who: Citizen, space: str, finess: str) -> api.PharmacyRemovedOut:
+    from functions.messaging import service
+
+    service.remove_pharmacy(deps.messaging(), who, space, finess)
+    return api.PharmacyRemovedOut(finess=finess)

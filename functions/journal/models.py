@@ -83,6 +83,9 @@ class TraceAction(StrEnum):
     ATTACHMENT_REJECTED = "attachment.rejected"
     ATTACHMENT_READ = "attachment.read"
     ATTACHMENT_SAVED_TO_RECORD = "attachment.saved_to_record"
+    MESSAGE_RECEIPT_SENT = "message.receipt_sent"  # the read receipt (MDN) a professional asked for
+    CONTACT_ADDED = "contact.added"  # a pharmacy the patient may write to
+    CONTACT_REMOVED = "contact.removed"
 
 
 # The actor fields every entry has hashed since the first one; the later ones are hashed only when set, so the

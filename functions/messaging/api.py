@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from functions.messaging.models import (
     MAX_ATTACHMENT_NAME,
@@ -18,8 +18,13 @@ from functions.messaging.models import (
     DraftChange,
     IncomingMessage,
     Message,
+    NewConversation,
+    Pharmacy,
+    PharmacyFiness,
+    PharmacyName,
     Reply,
     ReplyOption,
+    SecureAddress,
     mailbox_address,
 )
 
@@ -39,11 +44,60 @@ class AttachmentIn(AttachmentDeclaration):
 class MessageIn(IncomingMessage):
     """POST /v1/patients/{ins}/messages: `html` (sanitised) or `text`; `end_exchange` is `X-MSS-MES: FIN`;
     `attachments` declared like documents (name, content_type, size, sha256), uploaded to the presigned POSTs
-    of the answer."""
+    of the answer; `sender_address` the writer's MSSanté address (where the patient's answers go, unless
+    `reply_to`); `request_receipt` asks for a read receipt at `receipt_to`, else at the sender's address."""
 
     model_config = STRICT
 
     attachments: list[AttachmentIn] = Field(default_factory=list, max_length=20)  # type: ignore[assignment]
+    request_receipt: bool = False
+
+    @model_validator(mode="after")
+    def _receipt_address(self) -> MessageIn:
+        if self.request_receipt and self.receipt_to is None:
+            if self.sender_address is None:
+                raise ValueError("request_receipt needs receipt_to or sender_address: where the receipt goes")
+            self.receipt_to = self.sender_address
+        return self
+
+
+class NewConversationIn(NewConversation):
+    """POST /v1/me/conversations: `to` is a contact's id (RPPS, FINESS) or secure address."""
+
+    model_config = STRICT
+
+
+class PharmacyIn(BaseModel):
+    """POST /v1/me/contacts/pharmacies: its MSSanté address, its FINESS (9 characters) and its name."""
+
+    model_config = STRICT
+
+    finess: PharmacyFiness
+    name: PharmacyName
+    address: SecureAddress
+
+    def to_domain(self) -> Pharmacy:
+        return Pharmacy(finess=self.finess, name=self.name, address=self.address)
+
+
+class PharmacyOut(BaseModel):
+    finess: str
+    name: str
+    address: str
+    added_at: datetime | None
+
+    @classmethod
+    def from_domain(cls, p: Pharmacy) -> PharmacyOut:
+        return cls(finess=p.finess, name=p.name, address=p.address, added_at=p.added_at)
+
+
+class PharmaciesOut(BaseModel):
+    items: list[PharmacyOut]
+
+
+class PharmacyRemovedOut(BaseModel):
+    finess: str
+    removed: bool = True
 
 
 class ReplyIn(Reply):
@@ -58,10 +112,11 @@ class ContactOut(BaseModel):
     id: str
     name: str
     type_bal: str
+    address: str | None = None  # where the patient's mail to them goes (None: in-app only)
 
     @classmethod
     def from_domain(cls, c: Contact) -> ContactOut:
-        return cls(id=c.id, name=c.name, type_bal=c.type_bal)
+        return cls(id=c.id, name=c.name, type_bal=c.type_bal, address=c.address)
 
 
 class MailboxOut(BaseModel):
@@ -102,13 +157,14 @@ class MessageOut(BaseModel):
     content: str
     ends_exchange: bool
     attachments: list[AttachmentOut] = []
+    receipt_requested: bool = False
 
     @classmethod
     def from_domain(cls, m: Message, addable: frozenset[str] = frozenset()) -> MessageOut:
         return cls(message_id=m.message_id, conversation_id=m.conversation_id, direction=m.direction,
                    sender=ContactOut.from_domain(m.sender) if m.sender else None,
                    to=[ContactOut.from_domain(c) for c in m.to], at=m.at, subject=m.subject, content=m.content,
-                   ends_exchange=m.ends_exchange,
+                   ends_exchange=m.ends_exchange, receipt_requested=m.receipt_requested,
                    attachments=[AttachmentOut.from_domain(a, addable) for a in m.attachments])
 
 
@@ -179,6 +235,7 @@ class ConversationOut(BaseModel):
     has_attachment: bool
     reply_options: list[ReplyOption]
     conversation_finalized_by: str | None
+    is_new_message: bool = False  # the patient started it
 
     @classmethod
     def from_domain(cls, c: Conversation) -> ConversationOut:
@@ -186,7 +243,7 @@ class ConversationOut(BaseModel):
                    health_professional_names=[w.name for w in c.writers], date=c.last_message_at,
                    unread_count=c.unread_count, read=c.unread_count == 0, has_draft=c.has_draft,
                    has_attachment=c.has_attachment, reply_options=c.reply_options(),
-                   conversation_finalized_by=c.finalized_by)
+                   conversation_finalized_by=c.finalized_by, is_new_message=c.started_by_patient)
 
 
 class DraftOut(BaseModel):

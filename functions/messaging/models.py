@@ -8,9 +8,9 @@ import html
 import re
 from datetime import datetime
 from enum import StrEnum
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
 MAILBOX_DOMAIN = "patient.mssante.fr"
 END_SUBJECT = "[FIN]"
@@ -18,6 +18,21 @@ END_SUBJECT = "[FIN]"
 HTML_IN_SUBJECT = re.compile(r"<[^0-9 ]")
 MAX_SUBJECT = 200
 MAX_BODY = 200_000  # characters of HTML after sanitising; the body cap of the edge comes first
+# An MSSanté secure address (espace de confiance): `<local>@<domain>.mssante.fr`; the patients' own domain is
+# refused where a professional's or a pharmacy's address is expected (a citizen never writes to another).
+SECURE_ADDRESS = re.compile(r"[A-Za-z0-9._%+'-]{1,64}@([A-Za-z0-9-]{1,63}\.){1,5}mssante\.fr")
+MAX_REFERENCES = 20  # the References header keeps the thread's latest ids
+
+
+def secure_address(raw: str) -> str:
+    """A professional's or a pharmacy's MSSanté address, lower-cased; ValueError for anything else, a citizen's
+    mailbox (`@patient.mssante.fr`) included."""
+    address = raw.strip().lower()
+    if SECURE_ADDRESS.fullmatch(address) is None:
+        raise ValueError("not an MSSanté secure address (<nom>@<domaine>.mssante.fr)")
+    if address.endswith("@" + MAILBOX_DOMAIN):
+        raise ValueError("a patient's mailbox cannot be written to from another patient's mailbox")
+    return address
 
 
 def mailbox_address(ins: str) -> str:
@@ -63,13 +78,16 @@ class ReplyPolicy(StrEnum):
 
 
 class Contact(BaseModel):
-    """A professional (`id` RPPS, `type_bal` PER) or an organisation (`id` FINESS, ORG) who wrote."""
+    """A professional (`id` RPPS, `type_bal` PER), an organisation (`id` FINESS, ORG) who wrote, or a pharmacy the
+    patient added (`id` FINESS, ORG). `address`: where the patient's mail to them goes (their Reply-To when their
+    last message had one, else their own secure address); None: an API writer who gave none (answers stay in-app)."""
 
     model_config = ConfigDict(frozen=True)
 
     id: str
     name: str
     type_bal: Literal["PER", "ORG", "APP"] = "PER"
+    address: str | None = None
 
 
 class AttachmentState(StrEnum):
@@ -144,6 +162,12 @@ class Message(BaseModel):
     rfc822_id: str | None = None  # the mail's own Message-ID (MIME path): the once-only key of a redelivery
     reply_to: str | None = None  # the sender's Reply-To (MIME path): where the patient's answers go
     receipt_to: str | None = None  # Disposition-Notification-To: one read receipt goes there when first opened
+    in_reply_to: str | None = None  # an outgoing message: the Message-ID it answers (threading)
+    references: tuple[str, ...] = ()  # an outgoing message: the thread's Message-IDs, oldest first
+
+    @property
+    def receipt_requested(self) -> bool:
+        return self.receipt_to is not None
 
 
 class Draft(BaseModel):
@@ -173,6 +197,9 @@ class Conversation(BaseModel):
     has_attachment: bool = False
     has_draft: bool = False
     trashed: bool = False
+    started_by_patient: bool = False  # the patient wrote first (to a contact or a pharmacy): `isNewMessage`
+    references: tuple[str, ...] = ()  # the Message-IDs of the thread, oldest first (at most MAX_REFERENCES)
+    receipts_due: tuple[str, ...] = ()  # messages whose read receipt goes out when the patient next opens it
     version: int = 0
 
     @property
@@ -206,10 +233,16 @@ class Conversation(BaseModel):
         return self.model_copy(update={
             "writers": writers, "ended": ended, "finalized_by": None if left else sender.name,
             "last_policy": message.reply_policy, "last_message_at": message.at,
-            "unread_count": self.unread_count + 1, "trashed": False})
+            "unread_count": self.unread_count + 1, "trashed": False,
+            "references": self._referenced(message.rfc822_id),
+            "receipts_due": self.receipts_due + ((message.message_id,) if message.receipt_requested else ())})
 
     def sent(self, message: Message) -> Conversation:
-        return self.model_copy(update={"last_message_at": message.at, "has_draft": False})
+        return self.model_copy(update={"last_message_at": message.at, "has_draft": False,
+                                       "references": self._referenced(message.rfc822_id)})
+
+    def _referenced(self, rfc822_id: str | None) -> tuple[str, ...]:
+        return (*self.references, rfc822_id)[-MAX_REFERENCES:] if rfc822_id else self.references
 
 
 class IncomingMessage(BaseModel):
@@ -223,6 +256,14 @@ class IncomingMessage(BaseModel):
     end_exchange: bool = False  # the API's `X-MSS-MES: FIN`
     conversation_id: str | None = Field(default=None, max_length=64)
     attachments: list[AttachmentDeclaration] = Field(default_factory=list, max_length=MAX_ATTACHMENTS)
+    sender_address: str | None = Field(default=None, max_length=254)  # the writer's MSSanté address (From)
+    reply_to: str | None = Field(default=None, max_length=254)  # where the patient's answers go instead
+    receipt_to: str | None = Field(default=None, max_length=254)  # Disposition-Notification-To
+
+    @field_validator("sender_address", "reply_to", "receipt_to")
+    @classmethod
+    def _secure(cls, value: str | None) -> str | None:
+        return None if value is None else secure_address(value)
 
 
 class Reply(BaseModel):
@@ -235,3 +276,41 @@ class Reply(BaseModel):
 class DraftChange(BaseModel):
     content: str = Field(max_length=MAX_BODY)
     reply_type: ReplyOption = ReplyOption.REPLY
+
+
+def _pharmacy_name(value: str) -> str:
+    """The app strips any ` (…)` suffix from a pharmacy's name (A.3); no HTML."""
+    name = re.sub(r"\s*\(.*\)\s*$", "", value).strip()
+    if not name or has_html(name):
+        raise ValueError("a pharmacy's name, without HTML")
+    return name
+
+
+SecureAddress = Annotated[str, Field(max_length=254), AfterValidator(secure_address)]
+PharmacyName = Annotated[str, Field(min_length=1, max_length=120), AfterValidator(_pharmacy_name)]
+# 9 characters, ASCII digits (the department 2A/2B for Corsica); the check key is not verified
+PharmacyFiness = Annotated[str, Field(pattern=r"^(?:[0-9]{2}|2A|2B)[0-9]{7}$")]
+
+
+class Pharmacy(BaseModel):
+    """A pharmacy the patient added to write to it (A.3 `createContactWithControl`): its MSSanté address, its
+    FINESS and its name."""
+
+    model_config = ConfigDict(frozen=True)
+
+    finess: PharmacyFiness
+    name: PharmacyName
+    address: SecureAddress
+    added_at: datetime | None = None
+
+    def as_contact(self) -> Contact:
+        return Contact(id=self.finess, name=self.name, type_bal="ORG", address=self.address)
+
+
+class NewConversation(BaseModel):
+    """The patient writes first (A.5): `to` is the id of one contact they may write to, a professional who wrote
+    to them and did not end the exchange (RPPS or FINESS), or a pharmacy they added (FINESS)."""
+
+    to: str = Field(min_length=1, max_length=64)
+    subject: str = Field(min_length=1, max_length=MAX_SUBJECT)
+    content: str = Field(max_length=MAX_BODY)

@@ -7,7 +7,8 @@ from datetime import date, datetime
 from typing import Protocol
 
 from functions.identity.principal import Citizen
-from functions.messaging.models import Conversation, Draft, Message
+from functions.messaging.models import Conversation, Draft, Message, Pharmacy
+from functions.messaging.outmail import Outgoing
 from functions.shared.staging import Staged
 
 
@@ -16,6 +17,50 @@ class OutboundMail(Protocol):
     stage, a bucket the local `outbox` command lists. `once_key` makes a redelivered send a no-op."""
 
     def send(self, raw: bytes, sender: str, recipients: list[str], once_key: str) -> None: ...
+
+
+class Outbox(Protocol):
+    """Mail committed with its message (staged in the same transaction) until OutboundMail took it: the send
+    happens after the commit, and what failed to leave stays here for the retry pass (at least once; the
+    once-only key makes a repeated hand-over send nothing twice)."""
+
+    def staged_mail(self, holder_ins: str, mail: Outgoing) -> Staged:
+        """The mail, for the journal's transaction (label `outbox`)."""
+        ...
+
+    def delivered(self, once_key: str) -> None:
+        """OutboundMail took it: out of the outbox."""
+        ...
+
+    def pending(self, limit: int) -> list[Outgoing]:
+        """What is still waiting, at most `limit` (one Query per outbox shard)."""
+        ...
+
+
+class SentMarks(Protocol):
+    """The once-only marks of sends that have no idempotency of their own (SES): claimed before the send."""
+
+    def claim(self, holder_ins: str, once_key: str) -> bool:
+        """True when this caller is the first to send `once_key` (a conditional put)."""
+        ...
+
+    def release(self, holder_ins: str, once_key: str) -> None:
+        """The send was refused (nothing left): the next attempt may send."""
+        ...
+
+
+class PharmacyBook(Protocol):
+    """The pharmacies a holder added to write to them (messaging's table)."""
+
+    def pharmacies(self, holder_ins: str) -> list[Pharmacy]: ...
+
+    def staged_pharmacy(self, holder_ins: str, pharmacy: Pharmacy) -> Staged:
+        """Added or replaced (label `pharmacy`)."""
+        ...
+
+    def staged_pharmacy_removal(self, holder_ins: str, finess: str) -> Staged:
+        """Removed; the condition fails (label `pharmacy`) when it is not there."""
+        ...
 
 
 class AttachmentBlobs(Protocol):

@@ -35,6 +35,8 @@ from functions.messaging.models import (
     DraftChange,
     IncomingMessage,
     Message,
+    NewConversation,
+    Pharmacy,
     Reply,
     attachment_budget_left,
     ends_exchange,
@@ -42,20 +44,26 @@ from functions.messaging.models import (
     sanitised_html,
     text_as_html,
 )
+from functions.messaging.outmail import Outgoing, patient_mail, read_receipt
+from functions.messaging.outmail import message_id as rfc822_id
 from functions.messaging.ports import (
     AttachmentBlobs,
     FiledDocument,
     MessageStore,
+    OutboundMail,
+    Outbox,
+    PharmacyBook,
     QuarantineTickets,
     RecordFiling,
     UploadForm,
 )
-from functions.notifications.models import Notification, NotificationPreferences
-from functions.notifications.ports import InAppNotifications
+from functions.notifications.models import Notification, NotificationPreferences, PreferenceCode
+from functions.notifications.ports import EmailDelivery, InAppNotifications
 from functions.shared import cursor
 from functions.shared.clock import Clock, paris_day
 from functions.shared.errors import Conflict, NotFound, PayloadTooLarge, Unprocessable, UnsupportedMediaType
 from functions.shared.ids import new_id
+from functions.shared.observability import OUTBOUND_MAIL_ABANDONED, OUTBOUND_MAIL_FAILED, count, logger
 from functions.shared.privacy import digest
 from functions.shared.staging import Staged
 
@@ -84,6 +92,11 @@ class MessagingDeps:
     attachment_budget_bytes: int = DEFAULT_BUDGET
     upload_ttl: timedelta = timedelta(seconds=600)
     download_ttl_seconds: int = 300
+    # Outbound (functions/deps.py wires them all; without them mail stays in the mailbox and no e-mail is sent)
+    outbox: Outbox | None = None
+    outbound: OutboundMail | None = None
+    email: EmailDelivery | None = None
+    pharmacies: PharmacyBook | None = None
 
 
 @dataclass(frozen=True)
@@ -112,10 +125,11 @@ class Sent:
     remaining_attachment_bytes: int
 
 
-def _sender(who: Professional | Organisation) -> Contact:
+def _sender(who: Professional | Organisation, address: str | None = None) -> Contact:
+    """`address`: where the patient's answers to this writer go (its Reply-To, else its own address)."""
     if isinstance(who, Professional):
-        return Contact(id=who.rpps, name=professional_display(who.rpps, who.name), type_bal="PER")
-    return Contact(id=who.finess, name=organisation_display(who.finess, who.name), type_bal="ORG")
+        return Contact(id=who.rpps, name=professional_display(who.rpps, who.name), type_bal="PER", address=address)
+    return Contact(id=who.finess, name=organisation_display(who.finess, who.name), type_bal="ORG", address=address)
 
 
 def _content(html: str | None, text: str | None) -> str:
@@ -143,7 +157,7 @@ def receive(deps: MessagingDeps, who: Professional | Organisation, raw_ins: str,
     if has_html(body.subject):
         raise Unprocessable("La saisie de balises HTML n'est pas autorisée.", code="html_in_subject")
     content = _content(body.html, body.text)
-    sender = _sender(who)
+    sender = _sender(who, body.reply_to or body.sender_address)
     now = deps.clock.now()
     previous: Conversation | None = None
     if body.conversation_id is not None:
@@ -155,17 +169,24 @@ def receive(deps: MessagingDeps, who: Professional | Organisation, raw_ins: str,
     message = Message(message_id=new_id("msg"), conversation_id=conversation_id, direction="IN", sender=sender,
                       at=now, subject=body.subject.strip(), content=content,
                       ends_exchange=ends_exchange(body.subject, "FIN" if body.end_exchange else None),
-                      reply_policy=body.reply_options, attachments=_declared(deps, body.attachments))
+                      reply_policy=body.reply_options, attachments=_declared(deps, body.attachments),
+                      reply_to=body.reply_to, receipt_to=body.receipt_to)
     start = previous or Conversation(holder_ins=ins, conversation_id=conversation_id, subject=message.subject,
                                      last_message_at=now)
     conversation = start.received(message)
     if message.attachments:
         conversation = conversation.model_copy(update={"has_attachment": True})
-    notice = Notification.for_message(ins, message.message_id, now, sender.name).honouring(deps.preferences(ins))
+    prefs = deps.preferences(ins)
+    notice = Notification.for_message(ins, message.message_id, now, sender.name).honouring(prefs)
+    email_to = _email_address(deps, ins, prefs)
     trace = Trace.new(ins, now, Actor.of(who), TraceAction.MESSAGE_RECEIVED, reason=f"message:{message.message_id}")
     staged: list[Staged] = [deps.spaces.open_condition(ins), deps.store.staged_conversation(conversation, previous),
-                            deps.store.staged_message(message, ins), *deps.notifications.staged([notice])]
+                            deps.store.staged_message(message, ins),
+                            *([deps.notifications.staged_once(notice, email_pending=True)] if email_to
+                              else deps.notifications.staged([notice]))]
     _commit(deps, Entry(ins, traces=[trace], staged=staged))
+    if email_to and deps.email is not None:
+        _email(deps.email, notice, email_to)
     return message
 
 
@@ -214,6 +235,75 @@ def write_to_patient(deps: MessagingDeps, who: Professional | Organisation, raw_
             tickets.append(UploadTicket(a.attachment_id, form, expires_at))
     left = deps.attachment_budget_bytes - sum(a.size for a in message.attachments)
     return Sent(message, tickets, left)
+def _email_address(deps: MessagingDeps, ins: str, prefs: NotificationPreferences) -> str | None:
+    """The holder's personal address when NOTIF_MESSAGE's e-mail switch is on (A.1, A.7: the patient is told by
+    e-mail that a message arrived), else None."""
+    if deps.email is None or not prefs.for_code(PreferenceCode.NOTIF_MESSAGE).email:
+        return None
+    space = deps.spaces.get(ins)
+    return space.email if space is not None else None
+
+
+def _email(delivery: EmailDelivery, notice: Notification, address: str) -> None:
+    """After the commit, through notifications' claim-then-send (once per message: the claim is the marker the
+    transaction wrote). A failure loses this e-mail only (the in-app notification is there): never a 5xx for a
+    message that was delivered."""
+    try:
+        delivery.send_once([(notice, address)])
+    except Exception as exc:  # the message is committed; the e-mail is best effort
+        logger.warning("new-message e-mail failed", extra={"error_type": type(exc).__name__})
+
+
+def _handed_over(deps: MessagingDeps, mails: list[Outgoing]) -> int:
+    """Each committed mail to OutboundMail, then out of the outbox; a failure leaves it there for the retry pass
+    (`deliver_outbox`) and is counted, never answered as an error (the message is in the mailbox)."""
+    if deps.outbound is None or deps.outbox is None:
+        return 0
+    sent = 0
+    for mail in mails:
+        try:
+            deps.outbound.send(mail.raw, mail.sender, mail.recipients, mail.once_key)
+        except Exception as exc:  # kept in the outbox: the retry pass sends it
+            count(OUTBOUND_MAIL_FAILED)
+            logger.warning("outbound mail kept for retry", extra={"error_type": type(exc).__name__})
+            continue
+        sent += 1
+        _out_of_outbox(deps.outbox, mail)
+    return sent
+
+
+def _out_of_outbox(outbox: Outbox, mail: Outgoing) -> None:
+    try:
+        outbox.delivered(mail.once_key)
+    except Exception as exc:  # it left: a later pass hands it over again, its once-only key sends nothing twice
+        logger.warning("outbox item kept after its send", extra={"error_type": type(exc).__name__})
+
+
+GIVE_UP_AFTER = timedelta(days=1)
+
+
+def deliver_outbox(deps: MessagingDeps, limit: int = 100) -> int:
+    """The retry pass: hand over again what is still in the outbox (at least once; the once-only key of each
+    mail keeps a mail that did leave from leaving twice). A mail still refused a day after its commit (an address
+    SES rejects for good) leaves the outbox, counted `OutboundMailAbandoned`: the message stays in the mailbox.
+    Returns how many left."""
+    if deps.outbox is None:
+        return 0
+    now = deps.clock.now()
+    pending = deps.outbox.pending(limit)
+    stale = [m for m in pending if m.queued_at is not None and now - m.queued_at > GIVE_UP_AFTER]
+    for mail in stale:
+        count(OUTBOUND_MAIL_ABANDONED)
+        _out_of_outbox(deps.outbox, mail)
+    return _handed_over(deps, [m for m in pending if m not in stale])
+
+
+def _outgoing(deps: MessagingDeps, space: str, message: Message) -> tuple[list[Staged], list[Outgoing]]:
+    """The mail of a patient's message, staged in its transaction (only towards recipients with an address)."""
+    if deps.outbox is None or not any(c.address for c in message.to):
+        return [], []
+    mail = patient_mail(space, message)
+    return [deps.outbox.staged_mail(space, mail)], [mail]
 
 
 def _valid_id(conversation_id: str) -> bool:
@@ -239,13 +329,23 @@ def read_conversation(deps: MessagingDeps, who: Citizen, space: str, conversatio
                                      else (None, [], None))
     if conversation is None or conversation.trashed:
         raise NotFound("conversation")
-    read = conversation.model_copy(update={"unread_count": 0})
-    trace = Trace.new(space, deps.clock.now(), Actor.acting_on(who, space), TraceAction.MESSAGE_READ,
-                      reason=f"conversation:{conversation_id}")
-    staged = [deps.store.staged_conversation(read, conversation)] if conversation.unread_count else []
-    _commit(deps, Entry(space, traces=[trace], staged=staged))
     addable = frozenset(a.attachment_id for m in messages for a in m.attachments if _addable(deps, a))
-    return Thread(read.model_copy(update={"version": read.version + (1 if staged else 0)}), messages, draft,
+    now = deps.clock.now()
+    actor = Actor.acting_on(who, space)
+    receipts = [read_receipt(space, m, now) for m in messages
+                if m.message_id in conversation.receipts_due and m.receipt_to] if deps.outbox is not None else []
+    read = conversation.model_copy(update={"unread_count": 0,
+                                           "receipts_due": () if deps.outbox is not None else
+                                           conversation.receipts_due})
+    traces = [Trace.new(space, now, actor, TraceAction.MESSAGE_READ, reason=f"conversation:{conversation_id}"),
+              *(Trace.new(space, now, actor, TraceAction.MESSAGE_RECEIPT_SENT,
+                          reason=f"message:{mail.once_key.removeprefix('mdn-')}") for mail in receipts)]
+    changed = read != conversation
+    staged = [deps.store.staged_conversation(read, conversation)] if changed else []
+    staged += [deps.outbox.staged_mail(space, mail) for mail in receipts] if deps.outbox is not None else []
+    _commit(deps, Entry(space, traces=traces, staged=staged))
+    _handed_over(deps, receipts)
+    return Thread(read.model_copy(update={"version": read.version + (1 if changed else 0)}), messages, draft,
                   addable)
 
 
@@ -264,17 +364,22 @@ def reply(deps: MessagingDeps, who: Citizen, space: str, conversation_id: str, b
     if body.reply_type not in conversation.reply_options():
         raise Conflict("Ce message n'autorise pas la réponse.", code="reply_not_allowed")
     now = deps.clock.now()
-    message = Message(message_id=new_id("msg"), conversation_id=conversation_id, direction="OUT", sender=None,
+    mid = new_id("msg")
+    message = Message(message_id=mid, conversation_id=conversation_id, direction="OUT", sender=None,
                       to=tuple(conversation.recipients(body.reply_type)), at=now,
-                      subject=f"RE: {conversation.subject}"[:200], content=_content(body.content, None))
+                      subject=f"RE: {conversation.subject}"[:200], content=_content(body.content, None),
+                      rfc822_id=rfc822_id(mid), in_reply_to=(conversation.references or (None,))[-1],
+                      references=conversation.references)
     trace = Trace.new(space, now, Actor.acting_on(who, space), TraceAction.MESSAGE_SENT,
                       reason=f"message:{message.message_id}")
+    mail_staged, mails = _outgoing(deps, space, message)
     staged: list[Staged] = [deps.spaces.open_condition(space),
                             deps.store.staged_conversation(conversation.sent(message), conversation),
-                            deps.store.staged_message(message, space)]
+                            deps.store.staged_message(message, space), *mail_staged]
     if conversation.has_draft:
         staged.append(deps.store.staged_draft_removal(space, conversation_id))
     _commit(deps, Entry(space, traces=[trace], staged=staged))
+    _handed_over(deps, mails)
     return message
 
 
@@ -453,3 +558,87 @@ class AttachmentUploads:
             if current.state is not AttachmentState.PENDING:
                 return
         raise Conflict("the message changed too often while its attachments were verified", code="busy")
+def start_conversation(deps: MessagingDeps, who: Citizen, space: str, body: NewConversation) -> Message:
+    """The patient writes first (A.5), only to a professional who wrote to them and did not end the exchange, or
+    to a pharmacy they added: never to another patient, never to a professional who never wrote (422
+    `recipient_not_allowed`). Conversation, message, trace and the mail commit together; the mail then leaves."""
+    if has_html(body.subject):
+        raise Unprocessable("La saisie de balises HTML n'est pas autorisée.", code="html_in_subject")
+    recipient = _writable(deps, space, body.to.strip())
+    now = deps.clock.now()
+    mid = new_id("msg")
+    conversation_id = new_id("conv")
+    message = Message(message_id=mid, conversation_id=conversation_id, direction="OUT", sender=None,
+                      to=(recipient,), at=now, subject=body.subject.strip(), content=_content(body.content, None),
+                      rfc822_id=rfc822_id(mid))
+    conversation = Conversation(holder_ins=space, conversation_id=conversation_id, subject=message.subject,
+                                writers=(recipient,), started_by_patient=True, last_message_at=now).sent(message)
+    trace = Trace.new(space, now, Actor.acting_on(who, space), TraceAction.MESSAGE_SENT, reason=f"message:{mid}")
+    mail_staged, mails = _outgoing(deps, space, message)
+    staged: list[Staged] = [deps.spaces.open_condition(space), deps.store.staged_conversation(conversation, None),
+                            deps.store.staged_message(message, space), *mail_staged]
+    _commit(deps, Entry(space, traces=[trace], staged=staged))
+    _handed_over(deps, mails)
+    return message
+
+
+NOT_ALLOWED = ("Je peux uniquement contacter les professionnels qui m'ont déjà écrit et qui n'ont pas mis fin aux "
+               "échanges, et les pharmacies que j'ai ajoutées.")
+MAX_CONVERSATIONS_READ = 1000
+
+
+def _writable(deps: MessagingDeps, space: str, to: str) -> Contact:
+    """The contact `to` names (its id, or its address): a pharmacy of the holder's book, else a writer still in
+    the exchange in one of the holder's conversations (the list's Query, newest first: the latest address wins)."""
+    wanted = to.lower()
+    if wanted.endswith("@patient.mssante.fr") or re.fullmatch(r"[0-9]{13}|[0-9]{15}", wanted):
+        raise Unprocessable("Je ne peux pas écrire à un autre patient. " + NOT_ALLOWED, code="recipient_not_allowed")
+    for pharmacy in deps.pharmacies.pharmacies(space) if deps.pharmacies is not None else []:
+        if wanted in {pharmacy.finess.lower(), pharmacy.address}:
+            return pharmacy.as_contact()
+    after: str | None = None
+    read = 0
+    while read < MAX_CONVERSATIONS_READ:
+        page, after = deps.store.list(space, after, 100)
+        read += len(page)
+        for conversation in page:
+            if conversation.finalized_by is not None:
+                continue
+            for writer in reversed(conversation.reachable):
+                if wanted in {writer.id.lower(), (writer.address or "").lower()}:
+                    return writer
+        if after is None:
+            break
+    raise Unprocessable(NOT_ALLOWED, code="recipient_not_allowed")
+
+
+def pharmacies(deps: MessagingDeps, space: str) -> list[Pharmacy]:
+    return deps.pharmacies.pharmacies(space) if deps.pharmacies is not None else []
+
+
+def add_pharmacy(deps: MessagingDeps, who: Citizen, space: str, pharmacy: Pharmacy) -> Pharmacy:
+    """A pharmacy with a secure address becomes a contact the patient may write to (traced)."""
+    book = _book(deps)
+    added = pharmacy.model_copy(update={"added_at": deps.clock.now()})
+    trace = Trace.new(space, deps.clock.now(), Actor.acting_on(who, space), TraceAction.CONTACT_ADDED,
+                      reason=f"pharmacy:{pharmacy.finess}")
+    _commit(deps, Entry(space, traces=[trace], staged=[deps.spaces.open_condition(space),
+                                                       book.staged_pharmacy(space, added)]))
+    return added
+
+
+def remove_pharmacy(deps: MessagingDeps, who: Citizen, space: str, finess: str) -> None:
+    """Out of the contacts (traced); one that is not there is a 404. Conversations with it stay."""
+    book = _book(deps)
+    trace = Trace.new(space, deps.clock.now(), Actor.acting_on(who, space), TraceAction.CONTACT_REMOVED,
+                      reason=f"pharmacy:{finess}")
+    try:
+        deps.journal.record(Entry(space, traces=[trace], staged=[book.staged_pharmacy_removal(space, finess)]))
+    except Refused as exc:
+        raise NotFound("pharmacy") from exc
+
+
+def _book(deps: MessagingDeps) -> PharmacyBook:
+    if deps.pharmacies is None:
+        raise RuntimeError("messaging: no pharmacy book wired (functions/deps.py)")
+    return deps.pharmacies

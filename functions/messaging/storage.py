@@ -3,21 +3,32 @@
 draft, so a conversation is ONE Query (`begins_with C#<id>`). The sparse LSI `holder-by-recent` (range `recent`
 = `<last message at>#<conversation>`) holds only conversations not in the trash: the holder's list, newest first,
 is ONE Query. Items keep their domain model as JSON (`body`); the conversation carries a `version` for
-optimistic writes."""
+optimistic writes.
+
+Outbound mail: `P#<FINESS>` the pharmacies the holder added (one Query of `P#`); `SENT#<once key>` the once-only
+marks of SES sends (the holder's partition, so they go with the mailbox); the outbox, mail committed with its
+message and not yet handed to OutboundMail, in the partitions `OUTBOX#<0..OUTBOX_SHARDS-1>` (sort key = the
+once-only key), read by the retry pass with one Query per shard, never a Scan. An outbox item lives from the
+commit to the send (milliseconds) unless the send failed."""
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from pynamodb.attributes import NumberAttribute, UnicodeAttribute
+from pynamodb.exceptions import PutError
 from pynamodb.indexes import AllProjection, LocalSecondaryIndex
 from pynamodb.models import Model
 
-from functions.messaging.models import Conversation, Draft, Message
+from functions.messaging.models import Conversation, Draft, Message, Pharmacy
+from functions.messaging.outmail import Outgoing
 from functions.shared.clock import iso
-from functions.shared.dynamo import Transaction, TransactionCancelled
+from functions.shared.dynamo import Transaction, TransactionCancelled, error_code
 from functions.shared.errors import Conflict
 from functions.shared.staging import WriteSink
 
@@ -109,8 +120,92 @@ class _DeleteDraft:
         tx.delete("draft", MessageItem(self.holder_ins, f"C#{self.conversation_id}#D"))
 
 
+OUTBOX_SHARDS = 8
+
+
+def _outbox_partition(once_key: str) -> str:
+    return f"OUTBOX#{int(hashlib.sha256(once_key.encode()).hexdigest(), 16) % OUTBOX_SHARDS}"
+
+
+@dataclass(frozen=True)
+class _PutOutgoing:
+    holder_ins: str
+    mail: Outgoing
+
+    def stage(self, tx: WriteSink) -> None:
+        m = self.mail
+        tx.put("outbox", MessageItem(_outbox_partition(m.once_key), m.once_key, kind="O", body=json.dumps(
+            {"holder": self.holder_ins, "sender": m.sender, "recipients": m.recipients, "raw": m.raw.decode("ascii"),
+             "queued_at": iso(m.queued_at) if m.queued_at else None})),
+            MessageItem.sk.does_not_exist())
+
+
+@dataclass(frozen=True)
+class _PutPharmacy:
+    holder_ins: str
+    pharmacy: Pharmacy
+
+    def stage(self, tx: WriteSink) -> None:
+        tx.put("pharmacy", MessageItem(self.holder_ins, f"P#{self.pharmacy.finess}", kind="P",
+                                       body=self.pharmacy.model_dump_json()))
+
+
+@dataclass(frozen=True)
+class _DeletePharmacy:
+    holder_ins: str
+    finess: str
+
+    def stage(self, tx: WriteSink) -> None:
+        tx.delete("pharmacy", MessageItem(self.holder_ins, f"P#{self.finess}"), MessageItem.sk.exists())
+
+
+class DynamoOutbox:
+    """Fits `functions.messaging.ports.Outbox` and `SentMarks`."""
+
+    def staged_mail(self, holder_ins: str, mail: Outgoing) -> _PutOutgoing:
+        return _PutOutgoing(holder_ins, mail)
+
+    def delivered(self, once_key: str) -> None:
+        MessageItem(_outbox_partition(once_key), once_key).delete()
+
+    def pending(self, limit: int) -> list[Outgoing]:
+        found: list[Outgoing] = []
+        for shard in range(OUTBOX_SHARDS):
+            for item in MessageItem.query(f"OUTBOX#{shard}", limit=limit - len(found)):
+                body = json.loads(item.body)
+                queued = body.get("queued_at")
+                found.append(Outgoing(body["raw"].encode("ascii"), body["sender"], body["recipients"], item.sk,
+                                      datetime.fromisoformat(queued) if queued else None))
+            if len(found) >= limit:
+                break
+        return found
+
+    def claim(self, holder_ins: str, once_key: str) -> bool:
+        try:
+            MessageItem(holder_ins, f"SENT#{once_key}", kind="S", body="{}").save(
+                condition=MessageItem.sk.does_not_exist())
+        except PutError as exc:
+            if error_code(exc) == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
+
+    def release(self, holder_ins: str, once_key: str) -> None:
+        MessageItem(holder_ins, f"SENT#{once_key}").delete()
+
+
 class DynamoMessageStore:
-    """Fits `functions.messaging.ports.MessageStore`."""
+    """Fits `functions.messaging.ports.MessageStore` and `PharmacyBook`."""
+
+    def pharmacies(self, holder_ins: str) -> list[Pharmacy]:
+        return [Pharmacy.model_validate_json(item.body)
+                for item in MessageItem.query(holder_ins, MessageItem.sk.startswith("P#"), consistent_read=True)]
+
+    def staged_pharmacy(self, holder_ins: str, pharmacy: Pharmacy) -> _PutPharmacy:
+        return _PutPharmacy(holder_ins, pharmacy)
+
+    def staged_pharmacy_removal(self, holder_ins: str, finess: str) -> _DeletePharmacy:
+        return _DeletePharmacy(holder_ins, finess)
 
     def conversation(self, holder_ins: str, conversation_id: str) -> Conversation | None:
         try:

@@ -321,13 +321,17 @@ class Email(BaseModel):
         else:
             kind = f"récapitulatif de {len(reminders)} rappels"
         day = min(n.created_at for n in reminders).astimezone(PARIS).strftime("%d/%m/%Y")
+        if len(reminders) == 1 and reminders[0].kind is NotificationKind.NEW_MESSAGE:
+            # a message: that one arrived and where it waits (its deep link), never who wrote it nor what
+            return cls(address=address, data={"kind": kind, "day": day, "link": reminders[0].wording().link})
         return cls(address=address, data={"kind": kind, "day": day})
 
 
 # What the reminder e-mail calls each kind (`Un {{kind}} vous attend`), alone and as several of one kind.
 EMAIL_KIND = {NotificationKind.APPOINTMENT_REMINDER: "rappel de rendez-vous",
               NotificationKind.PERSONAL_REMINDER: "rappel",
-              NotificationKind.PREVENTION_DUE: "rappel de prévention"}
+              NotificationKind.PREVENTION_DUE: "rappel de prévention",
+              NotificationKind.NEW_MESSAGE: "nouveau message"}
 EMAIL_KINDS = {NotificationKind.APPOINTMENT_REMINDER: "rappels de rendez-vous",
                NotificationKind.PERSONAL_REMINDER: "rappels",
                NotificationKind.PREVENTION_DUE: "rappels de prévention"}

@@ -56,6 +56,9 @@ ENV_DOWNLOAD_URL_TTL_SECONDS = "MES_DOWNLOAD_URL_TTL_SECONDS"
 ENV_EXPORTS_TABLE = "MES_EXPORTS_TABLE"  # each holder's current export (functions/exports/storage.py)
 ENV_EXPORTS_BUCKET = "MES_EXPORTS_BUCKET"  # the export archives, a few days each (lifecycle)
 ENV_EXPORT_QUEUE_URL = "MES_EXPORT_QUEUE_URL"
+# Local only: the bucket that captures the patients' outbound mail (functions/messaging/outbound.BucketOutbox);
+# unset, mail leaves through SES (a stage).
+ENV_OUTBOX_BUCKET = "MES_OUTBOX_BUCKET"
 # Web origins a browser may call the API from (comma-separated; empty: none). A stage parameter in infra.
 ENV_CORS_ALLOWED_ORIGINS = "MES_CORS_ALLOWED_ORIGINS"
 

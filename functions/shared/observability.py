@@ -42,8 +42,11 @@ REMINDERS_SENT = "RemindersSent"
 EMAILS_SENT = "EmailsSent"
 EMAILS_FAILED = "EmailsFailed"
 QUARANTINE_DISCARDED = "QuarantineObjectsDiscarded"
+OUTBOUND_MAIL_FAILED = "OutboundMailFailed"  # a patient's mail or receipt kept in the outbox for the retry pass
+OUTBOUND_MAIL_ABANDONED = "OutboundMailAbandoned"  # still refused a day after its commit: out of the outbox
 BUSINESS_EVENTS = (DOCUMENTS_DECLARED, DOCUMENTS_VERIFIED, DOCUMENTS_REJECTED, DOCUMENT_READS, ACCESS_REFUSED,
-                   EMERGENCY_GRANTS, REMINDERS_SENT, EMAILS_SENT, EMAILS_FAILED, QUARANTINE_DISCARDED)
+                   EMERGENCY_GRANTS, REMINDERS_SENT, EMAILS_SENT, EMAILS_FAILED, QUARANTINE_DISCARDED,
+                   OUTBOUND_MAIL_FAILED, OUTBOUND_MAIL_ABANDONED)
 
 
 def correlate(correlation_id: str | None) -> str:

@@ -65,6 +65,7 @@ class Settings(BaseModel):
     download_url_ttl_seconds: int = Field(default=300, ge=30, le=300)
     # What one message's attachments may weigh together (mes-rules-next.md A.6: about 20 MB, configuration).
     attachment_budget_bytes: int = Field(default=20 * 1024 * 1024, ge=1, le=25 * 1024 * 1024)
+    outbox_bucket: str | None = None  # set: outbound mail is captured there (local); unset: SES
 
     @model_validator(mode="after")
     def _pseudonym_key_source(self) -> Settings:
@@ -110,6 +111,7 @@ class Settings(BaseModel):
             "agenda_email_template": env.get(n.ENV_AGENDA_EMAIL_TEMPLATE),
             "pseudonym_key": env.get(n.ENV_PSEUDONYM_KEY) or None,
             "pseudonym_secret_arn": env.get(n.ENV_PSEUDONYM_SECRET_ARN) or None,
+            "outbox_bucket": env.get(n.ENV_OUTBOX_BUCKET) or None,
             "citizen_issuer": issuer("CITIZEN"),
             "professional_issuer": issuer("PRO"),
         }

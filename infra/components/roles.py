@@ -55,6 +55,12 @@ with its trace, sends the build message and signs GETs of the archives. The expo
 visible documents (LSI Query) and their objects, the mailbox partition, the agenda, notifications, access profile
 and traces, writes the archives (multipart) into the exports bucket, and commits the ready state with its trace and
 the holder's notification.
+Messaging out (functions/messaging/outbound.py): the API handler sends the patients' mail with SES v2 SendEmail
+(raw content: ses:SendEmail + ses:SendRawEmail) on the identity `patient.mssante.fr`, From `*@patient.mssante.fr`
+only, and the new-message e-mail with ses:SendBulkTemplatedEmail like the delivery worker; messages PutItem +
+DeleteItem outside transactions for the outbox item and SES's once-only marks.
+- messaging outbox retry (schedule, every 5 minutes): messages Query (the `OUTBOX#<n>` shards) + PutItem/DeleteItem
+  (once-only marks, the outbox item once handed over); SES v2 raw sends as the API's; its dead-letter queue.
 
 Every function: secretsmanager:GetSecretValue on the pseudonym key (read once per cold start).
 """
@@ -148,6 +154,17 @@ class FunctionRoles(Construct):
             _dynamodb("Messages", ["GetItem", "Query"], [messages]),
             _dynamodb("MessageLists", ["Query"], message_lsis),
             _in_transactions("MessageWritesInTransactions", ["PutItem", "DeleteItem"], [messages]),
+            # Outbound mail (functions/messaging/storage.DynamoOutbox): the outbox item deleted once handed over,
+            # SES's once-only marks put (conditional) and released, each on its own after the transaction.
+            _dynamodb("MessageOutbox", ["PutItem", "DeleteItem"], [messages]),
+            # The patients' mail: SES v2 SendEmail with raw content, from their mailboxes' domain only.
+            iam.PolicyStatement(sid="PatientMail", actions=["ses:SendEmail", "ses:SendRawEmail"],
+                                resources=[identity_arn(c.MAILBOX_DOMAIN)],
+                                conditions={"StringLike": {"ses:FromAddress": f"*@{c.MAILBOX_DOMAIN}"}}),
+            # The new-message e-mail (notifications' delivery: the reminders' template and sender).
+            iam.PolicyStatement(sid="MessageEmails", actions=["ses:SendBulkTemplatedEmail"],
+                                resources=[identity_arn(email_identity), template_arn(stage)],
+                                conditions={"StringEquals": {"ses:FromAddress": email_source}}),
             # Signing a presigned POST needs the signer to hold s3:PutObject on the key it pins.
             iam.PolicyStatement(sid="SignUploads", actions=["s3:PutObject"], resources=[quarantine_uploads]),
             iam.PolicyStatement(sid="DiscardUploads", actions=["s3:DeleteObject"], resources=[quarantine_uploads]),
@@ -230,13 +247,21 @@ class FunctionRoles(Construct):
             iam.PolicyStatement(sid="ExportArchives", actions=["s3:PutObject", "s3:AbortMultipartUpload"],
                                 resources=[export_archives]),
         ])
+        self.outbox_retry = self._role("OutboxRetry", stage, c.CHALICE_OUTBOX_RETRY, [
+            _dynamodb("Outbox", ["Query", "PutItem", "DeleteItem"], [messages]),
+            iam.PolicyStatement(sid="PatientMail", actions=["ses:SendEmail", "ses:SendRawEmail"],
+                                resources=[identity_arn(c.MAILBOX_DOMAIN)],
+                                conditions={"StringLike": {"ses:FromAddress": f"*@{c.MAILBOX_DOMAIN}"}}),
+            _send("DeadLetters", queue_arn(stage, job_dead_letters(c.CHALICE_OUTBOX_RETRY))),
+        ])
         self.by_function = {c.CHALICE_API_HANDLER: self.api, c.CHALICE_AUTHORIZER: self.authorizer,
                             c.CHALICE_UPLOAD_CONSUMER: self.upload_consumer,
                             c.CHALICE_INVISIBLE_JOB: self.invisible_job,
                             c.CHALICE_AGENDA_DISPATCH: self.agenda_dispatch,
                             c.CHALICE_AGENDA_SHARD_CONSUMER: self.agenda_shards,
                             c.CHALICE_AGENDA_DELIVERY_CONSUMER: self.agenda_deliveries,
-                            c.CHALICE_EXPORT_CONSUMER: self.export_consumer}
+                            c.CHALICE_EXPORT_CONSUMER: self.export_consumer,
+                            c.CHALICE_OUTBOX_RETRY: self.outbox_retry}
 
     def access_of(self, role: iam.Role) -> iam.ManagedPolicy:
         """The role's policy, for its function to depend on (the role itself is referenced by the function)."""

@@ -18,18 +18,20 @@ BIN = Path(sys.executable).parent
 # Every MES_* variable functions/shared/settings.py reads (named in functions/shared/names.py), but those with a default
 # and the local-only key; the issuer variables are built with f-strings there. MES_PSEUDONYM_SECRET_ARN: the
 # pseudonym key's secret, read by functions/shared/privacy.py.
-_OPTIONAL_ENV = {"MES_UPLOAD_URL_TTL_SECONDS", "MES_DOWNLOAD_URL_TTL_SECONDS", "MES_PSEUDONYM_KEY"}
+_OPTIONAL_ENV = {"MES_UPLOAD_URL_TTL_SECONDS", "MES_DOWNLOAD_URL_TTL_SECONDS", "MES_PSEUDONYM_KEY",
+                 "MES_OUTBOX_BUCKET"}  # local only: a stage sends the patients' mail through SES
 SETTINGS_ENV = (set(re.findall(r'"(MES_[A-Z_]+)"', (REPO / "functions" / "shared" / "names.py").read_text()))
                 - _OPTIONAL_ENV) | {f"MES_{who}_{what}" for who in ("CITIZEN", "PRO")
                                     for what in ("ISSUER", "AUDIENCE", "JWKS_URI")} | {
     "MES_PSEUDONYM_SECRET_ARN", "MES_AGENDA_SHARDS", "MES_AGENDA_BATCH_SIZE"}
 FUNCTIONS = ("APIHandler", "Bearer", "OnUploadEvent", "InvisiblePatientDaily", "AgendaDailyDispatch", "OnAgendaShard",
-             "OnAgendaDelivery", "OnExport")
+             "OnAgendaDelivery", "OnExport", "MessagingOutboxRetry")
 SENDER = "ne-pas-repondre@dev.mon-espace-sante.invalid"  # infra/stages/dev.json agenda_email_source
 CONSUMERS = {"OnUploadEvent": ("mes-dev-upload-events", 10), "OnAgendaShard": ("mes-dev-agenda-shards", 1),
              "OnAgendaDelivery": ("mes-dev-agenda-deliveries", 10), "OnExport": ("mes-dev-exports", 1)}
 SCHEDULED = {"InvisiblePatientDaily": ("cron(0 5 * * ? *)", "mes-dev-invisible-patient-daily-dlq", 300),
-             "AgendaDailyDispatch": ("cron(0 5,6 * * ? *)", "mes-dev-agenda-daily-dispatch-dlq", 60)}
+             "AgendaDailyDispatch": ("cron(0 5,6 * * ? *)", "mes-dev-agenda-daily-dispatch-dlq", 60),
+             "MessagingOutboxRetry": ("rate(5 minutes)", "mes-dev-messaging-outbox-retry-dlq", 60)}
 
 
 def of_type(template: dict[str, Any], kind: str) -> dict[str, dict[str, Any]]:
@@ -326,6 +328,7 @@ def test_daily_jobs_run_alone_on_chalice_schedules_with_a_dead_letter_queue(temp
         assert queue["QueueName"] == dlq_name and "KmsMasterKeyId" in queue
     assert template["Resources"]["InvisiblePatientDaily"]["Properties"]["Handler"] == "app.invisible_patient_daily"
     assert template["Resources"]["AgendaDailyDispatch"]["Properties"]["Handler"] == "app.agenda_daily_dispatch"
+    assert template["Resources"]["MessagingOutboxRetry"]["Properties"]["Handler"] == "app.messaging_outbox_retry"
     # Chalice's own EventBridge rules trigger them (no second trigger from the stack). The dispatch fires at 05:00
     # and 06:00 UTC and acts only on the tick that is 07:00 in Paris.
     resources = json.loads(transformed.read_text())["Resources"]
@@ -386,8 +389,9 @@ def test_each_function_gets_exactly_its_dynamodb_operations(template: dict[str, 
         "agenda-due": {"PutItem+tx", "DeleteItem+tx"},
         # Idempotency-Key records: the claim joins the creating transaction as an update; completed, read after
         "idempotency": {"GetItem", "UpdateItem"},
-        # messaging: conversations read by GetItem or one Query, listed on the LSI, written only in transactions
-        "messages": {"GetItem", "Query", "PutItem+tx", "DeleteItem+tx"},
+        # messaging: conversations read by GetItem or one Query, listed on the LSI, written in transactions; the
+        # outbox item deleted and SES's once-only marks put/released after the commit (outbound mail)
+        "messages": {"GetItem", "Query", "PutItem+tx", "DeleteItem+tx", "PutItem", "DeleteItem"},
         "messages/index/holder-by-recent": {"Query"},
         # the export's status item, written only with its trace
         "exports": {"GetItem", "PutItem+tx"},
@@ -428,6 +432,8 @@ def test_each_function_gets_exactly_its_dynamodb_operations(template: dict[str, 
         "agenda-due": {"PutItem+tx"},
         "notifications": {"BatchGetItem", "PutItem+tx", "UpdateItem+tx"},  # BatchGetItem: preferences
     }
+    # the outbox's retry pass: one Query per OUTBOX#<n> shard, the marks and the outbox item once handed over
+    assert _dynamodb_grants(template, "RolesOutboxRetryAccess") == {"messages": {"Query", "PutItem", "DeleteItem"}}
 
 
 def _policy_actions(template: dict[str, Any], role_prefix: str) -> set[str]:
@@ -461,19 +467,29 @@ def test_agenda_functions_send_and_consume_only_their_queues(template: dict[str,
         "sqs", "logs", "secretsmanager", "dynamodb"}
 
 
-def test_only_the_delivery_worker_sends_e_mail_from_the_configured_address(template: dict[str, Any]) -> None:
-    senders = {}
+def test_only_the_delivery_worker_and_the_api_send_e_mail_from_the_configured_address(
+        template: dict[str, Any]) -> None:
+    """Templated e-mail: the reminders (delivery worker) and the new-message e-mail (API), from the configured
+    address and template only; raw mail: the API alone, from the patients' mailboxes' domain only."""
+    senders: dict[str, list[dict[str, Any]]] = {}
     for name, policy in of_type(template, "AWS::IAM::ManagedPolicy").items():
         for statement in policy["Properties"]["PolicyDocument"]["Statement"]:
             if any(a.startswith("ses:") for a in _actions(statement)):
-                senders[name] = statement
-    ((name, statement),) = senders.items()
-    assert name.startswith("RolesAgendaDeliveriesAccess")
-    assert _actions(statement) == ["ses:SendBulkTemplatedEmail"]
-    assert statement["Condition"] == {"StringEquals": {"ses:FromAddress": SENDER}}
-    resources = json.dumps(statement["Resource"])
-    assert f":identity/{SENDER}" in resources
-    assert ":template/mes-dev-reminder" in resources
+                senders.setdefault(name.split("Access")[0], []).append(statement)
+    assert set(senders) == {"RolesAgendaDeliveries", "RolesApiHandler", "RolesOutboxRetry"}
+    templated = [s for statements in senders.values() for s in statements
+                 if _actions(s) == ["ses:SendBulkTemplatedEmail"]]
+    assert len(templated) == 2
+    for statement in templated:
+        assert statement["Condition"] == {"StringEquals": {"ses:FromAddress": SENDER}}
+        resources = json.dumps(statement["Resource"])
+        assert f":identity/{SENDER}" in resources
+        assert ":template/mes-dev-reminder" in resources
+    assert [_actions(s) for s in senders["RolesOutboxRetry"]] == [["ses:SendEmail", "ses:SendRawEmail"]]
+    for raw in (s for s in [*senders["RolesApiHandler"], *senders["RolesOutboxRetry"]] if s not in templated):
+        assert sorted(_actions(raw)) == ["ses:SendEmail", "ses:SendRawEmail"]
+        assert raw["Condition"] == {"StringLike": {"ses:FromAddress": "*@patient.mssante.fr"}}
+        assert ":identity/patient.mssante.fr" in json.dumps(raw["Resource"])
 
 
 def _local_email_template() -> tuple[str, str]:

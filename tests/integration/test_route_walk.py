@@ -112,6 +112,13 @@ RULES: dict[tuple[str, str], tuple[Any, dict[str, int]]] = {
         None, statuses(citizen=404)),
     ("POST", "/v1/me/conversations/{conversation_id}/messages/{message_id}/attachments/{attachment_id}/record"): (
         {}, statuses(citizen=404)),
+    # messaging out: the patient writes first only to a writer or a pharmacy they added (the walk's is nobody)
+    ("POST", "/v1/me/conversations"): ({"to": ABSENT_RPPS, "subject": "Question", "content": "Bonjour"},
+                                       statuses(citizen=422)),
+    ("GET", "/v1/me/contacts/pharmacies"): (None, statuses(citizen=200)),
+    ("POST", "/v1/me/contacts/pharmacies"): ({"finess": "750012345", "name": "Pharmacie du Centre",
+                                              "address": "contact@pharmacie-centre.mssante.fr"}, statuses(citizen=201)),
+    ("DELETE", "/v1/me/contacts/pharmacies/{finess}"): (None, statuses(citizen=404)),
 }
 METHOD_ORDER = {"GET": 0, "POST": 1, "PUT": 2, "PATCH": 3, "DELETE": 4}
 
@@ -187,7 +194,7 @@ def callers(stack: Stack) -> tuple[dict[str, dict[str, str]], dict[str, str]]:
     params = {"ins": ins, "document_id": ticket["document_id"], "rpps": ABSENT_RPPS,
               "appointment_id": "appt_" + "0" * 24, "reminder_id": "rem_" + "0" * 24, "code": PREVENTION_CODE,
               "conversation_id": "conv_" + "0" * 24, "message_id": "msg_" + "0" * 24,
-              "attachment_id": "att_" + "0" * 24, "part": "record"}
+              "attachment_id": "att_" + "0" * 24, "part": "record", "finess": "750099999"}
     return who, params
 
 

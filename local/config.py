@@ -43,6 +43,7 @@ AGENDA_DELIVERY_DLQ = n.dead_letters(n.AGENDA_DELIVERY_QUEUE)
 EMAIL_SOURCE = "ne-pas-repondre@monespacesante.localhost"
 WEB_ORIGIN = "http://localhost:3000"  # the local web front end: the one origin CORS allows locally
 EMAIL_TEMPLATE = "mes-reminder"
+ENROLMENT_EMAIL_TEMPLATE = "mes-enrolment"  # provisional codes and opposition notices (functions/accounts)
 
 
 def local_env(aws_port: int = AWS_PORT, api_port: int = API_PORT, prefix: str = "mes-local") -> dict[str, str]:
@@ -80,6 +81,8 @@ def local_env(aws_port: int = AWS_PORT, api_port: int = API_PORT, prefix: str = 
         n.ISSUER_ENV["pro_jwks_uri"]: jwks,
         "POWERTOOLS_SERVICE_NAME": "mon-espace-sante",
         n.ENV_PSEUDONYM_KEY: "local-development-pseudonym-key-not-a-secret",
+        n.ENV_PROOFS_BUCKET: f"{prefix}-proofs",
+        n.ENV_ENROLMENT_EMAIL_TEMPLATE: ENROLMENT_EMAIL_TEMPLATE,
     }
 
 

@@ -76,6 +76,11 @@ class TraceAction(StrEnum):
     MESSAGE_READ = "message.read"
     MESSAGE_SENT = "message.sent"
     CONVERSATION_TRASHED = "conversation.trashed"
+    ENROLMENT_CODE_SENT = "enrolment.code_sent"
+    SPACE_ACTIVATED = "space.activated"
+    SPACE_OPPOSED = "space.opposed"
+    OPPOSITION_PROOF_READ = "opposition.proof_read"
+    TERMS_ACCEPTED = "terms.accepted"
 
 
 # The actor fields every entry has hashed since the first one; the later ones are hashed only when set, so the

@@ -59,6 +59,12 @@ class Settings(BaseModel):
     pseudonym_secret_arn: str | None = None
     upload_url_ttl_seconds: int = Field(default=600, ge=60, le=900)
     download_url_ttl_seconds: int = Field(default=300, ge=30, le=300)
+    # Enrolment (functions/accounts/service.py): unset bucket or template: the enrolment routes answer 503.
+    proofs_bucket: str | None = None
+    enrolment_email_template: str | None = None
+    terms_version: str = Field(default="2026-12", min_length=1, max_length=40)
+    code_ttl_mail_hours: int = Field(default=72, ge=1, le=24 * 30)
+    code_ttl_letter_days: int = Field(default=90, ge=1, le=366)
 
     @model_validator(mode="after")
     def _pseudonym_key_source(self) -> Settings:
@@ -100,6 +106,8 @@ class Settings(BaseModel):
             "agenda_email_template": env.get(n.ENV_AGENDA_EMAIL_TEMPLATE),
             "pseudonym_key": env.get(n.ENV_PSEUDONYM_KEY) or None,
             "pseudonym_secret_arn": env.get(n.ENV_PSEUDONYM_SECRET_ARN) or None,
+            "proofs_bucket": env.get(n.ENV_PROOFS_BUCKET) or None,
+            "enrolment_email_template": env.get(n.ENV_ENROLMENT_EMAIL_TEMPLATE) or None,
             "citizen_issuer": issuer("CITIZEN"),
             "professional_issuer": issuer("PRO"),
         }
@@ -108,6 +116,9 @@ class Settings(BaseModel):
             ("download_url_ttl_seconds", env.get(n.ENV_DOWNLOAD_URL_TTL_SECONDS)),
             ("agenda_shards", env.get(n.ENV_AGENDA_SHARDS)),
             ("agenda_batch_size", env.get(n.ENV_AGENDA_BATCH_SIZE)),
+            ("terms_version", env.get(n.ENV_TERMS_VERSION)),
+            ("code_ttl_mail_hours", env.get(n.ENV_CODE_TTL_MAIL_HOURS)),
+            ("code_ttl_letter_days", env.get(n.ENV_CODE_TTL_LETTER_DAYS)),
         ):
             if value:
                 raw[name] = value

@@ -4,15 +4,16 @@ with the code gets it (a short-lived link), so the INS is not masked."""
 
 from __future__ import annotations
 
-from fpdf import FPDF
-from fpdf.enums import XPos, YPos
-
 from functions.accounts.models import OppositionProof
 from functions.shared.clock import PARIS
 
 
 def render(proof: OppositionProof) -> bytes:
-    """A one-page A4 PDF in the core Helvetica font (latin-1: the French accents print, nothing to embed)."""
+    """A one-page A4 PDF in the core Helvetica font (latin-1: the French accents print, nothing to embed). fpdf2
+    is imported here, not with the module: only an opposition pays for it, not every cold start."""
+    from fpdf import FPDF
+    from fpdf.enums import XPos, YPos
+
     pdf = FPDF(format="A4")
     pdf.set_title("Attestation d'opposition - Mon espace santé")
     pdf.set_creator("Mon espace santé")

@@ -79,6 +79,11 @@ ENV_AGENDA_BATCH_SIZE = names.ENV_AGENDA_BATCH_SIZE
 ENV_PSEUDONYM_SECRET_ARN = names.ENV_PSEUDONYM_SECRET_ARN
 ISSUER_ENV = names.ISSUER_ENV
 ENV_CORS_ALLOWED_ORIGINS = names.ENV_CORS_ALLOWED_ORIGINS
+ENV_PROOFS_BUCKET = names.ENV_PROOFS_BUCKET
+ENV_ENROLMENT_EMAIL_TEMPLATE = names.ENV_ENROLMENT_EMAIL_TEMPLATE
+ENV_TERMS_VERSION = names.ENV_TERMS_VERSION
+ENV_CODE_TTL_MAIL_HOURS = names.ENV_CODE_TTL_MAIL_HOURS
+ENV_CODE_TTL_LETTER_DAYS = names.ENV_CODE_TTL_LETTER_DAYS
 
 # ---- DynamoDB (keys and indexes as the pynamodb models in functions/*/storage.py declare them) ---------------
 SPACES = "spaces"
@@ -206,3 +211,23 @@ SIGNING_KEY_ALIAS = "trace-signing"
 # What functions/audit/export.py asks KMS for (the key policy allows kms:Sign with these values only).
 TRACE_SIGNING_ALGORITHM = "ECDSA_SHA_256"
 TRACE_SIGNING_MESSAGE_TYPE = "RAW"
+
+
+# ---- Enrolment (functions/accounts: issue 12 points 2 and 3) ---------------------------------------------------
+# The proofs bucket: proofs of opposition (kept) and letters' print records (read by the print provider, then
+# expired). E-mails of codes and notices use one template whose subject and text are the app's (no health data).
+PROOFS_PREFIX = "opposition/"
+LETTERS_PREFIX = "letters/"
+LETTERS_EXPIRY_DAYS = 30
+ENROLMENT_EMAIL_TEMPLATE = "enrolment"  # mes-<stage>-enrolment
+ENROLMENT_EMAIL_SUBJECT = "Mon espace santé : {{subject}}"
+ENROLMENT_EMAIL_BODY = "{{text}}\n"
+CODE_TTL_MAIL_HOURS = 72  # MES_CODE_TTL_MAIL_HOURS: a provisional code sent by e-mail
+CODE_TTL_LETTER_DAYS = 90  # MES_CODE_TTL_LETTER_DAYS: one sent by letter (B.2: the real values are not public)
+TERMS_VERSION = "2026-12"  # MES_TERMS_VERSION: a new version of the CGU asks every holder again (advisory)
+# The enrolment routes are public (no linked login yet: the identity check and the code are the proof), so API
+# Gateway throttles each of them far below the stage's default: a person needs a handful of calls.
+ENROLMENT_ROUTES = (("POST", "/v1/enrolment/code"), ("POST", "/v1/enrolment/activation"),
+                    ("POST", "/v1/enrolment/opposition"), ("GET", "/v1/enrolment/opposition/{reference}"))
+ENROLMENT_RATE_LIMIT = 10  # requests per second, per route, for the whole stage
+ENROLMENT_BURST_LIMIT = 20

@@ -61,7 +61,7 @@ from constructs import Construct
 
 from infra import constants as c
 from infra.components.data import table_arn
-from infra.components.mail import identity_arn, template_arn
+from infra.components.mail import enrolment_template_arn, identity_arn, template_arn
 from infra.components.queues import job_dead_letters, queue_arn
 from infra.components.storage import bucket_arn
 from infra.nag import acknowledge
@@ -118,6 +118,8 @@ class FunctionRoles(Construct):
         invisible_due = [f"{documents}/index/{name}" for name in c.DOCUMENTS_GLOBAL_INDEXES]
         quarantine_uploads = f"{bucket_arn(stage, 'quarantine')}/{c.QUARANTINE_PREFIX}*"
         records_objects = f"{bucket_arn(stage, 'records')}/{c.RECORDS_PREFIX}*"
+        proofs_objects = f"{bucket_arn(stage, 'proofs')}/{c.PROOFS_PREFIX}*"
+        letters_objects = f"{bucket_arn(stage, 'proofs')}/{c.LETTERS_PREFIX}*"
 
         self.api = self._role("ApiHandler", stage, c.CHALICE_API_HANDLER, [
             _dynamodb("Spaces", ["GetItem", "PutItem", "UpdateItem", "ConditionCheckItem"], [spaces]),
@@ -144,6 +146,14 @@ class FunctionRoles(Construct):
             iam.PolicyStatement(sid="DiscardUploads", actions=["s3:DeleteObject"], resources=[quarantine_uploads]),
             iam.PolicyStatement(sid="Records", actions=["s3:GetObject", "s3:DeleteObject"],
                                 resources=[records_objects]),
+            # Enrolment: proofs of opposition (put, head, presigned get) and letters' print records (put only);
+            # codes and notices by e-mail on the enrolment template, from the configured address.
+            iam.PolicyStatement(sid="OppositionProofs", actions=["s3:PutObject", "s3:GetObject"],
+                                resources=[proofs_objects]),
+            iam.PolicyStatement(sid="LetterPrintRecords", actions=["s3:PutObject"], resources=[letters_objects]),
+            iam.PolicyStatement(sid="EnrolmentEmails", actions=["ses:SendBulkTemplatedEmail"],
+                                resources=[identity_arn(email_identity), enrolment_template_arn(stage)],
+                                conditions={"StringEquals": {"ses:FromAddress": email_source}}),
         ])
         self.authorizer = self._role("Authorizer", stage, c.CHALICE_AUTHORIZER, [
             _dynamodb("Spaces", ["GetItem"], [spaces]),
@@ -222,7 +232,8 @@ class FunctionRoles(Construct):
         acknowledge(group, "Object keys are generated per document at run time; the grant is limited to the one "
                     "prefix this function works on (uploads/ or records/) of one bucket.",
                     *(f"AwsSolutions-IAM5[Resource::arn:aws:s3:::{c.PREFIX}-{stage}-{b}-<AWS::AccountId>/{p}*]"
-                      for b, p in (("quarantine", c.QUARANTINE_PREFIX), ("records", c.RECORDS_PREFIX))))
+                      for b, p in (("quarantine", c.QUARANTINE_PREFIX), ("records", c.RECORDS_PREFIX),
+                                   ("proofs", c.PROOFS_PREFIX), ("proofs", c.LETTERS_PREFIX))))
         acknowledge(group, "Lambda names the log streams at run time; the grant is limited to this function's own "
                     "log group.",
                     f"AwsSolutions-IAM5[Resource::arn:aws:logs:{c.REGION}:<AWS::AccountId>:log-group:"

@@ -13,7 +13,7 @@ from functions.accounts import api
 from functions.identity.principal import Citizen
 
 bp = Blueprint(__name__)
-IDENTITY_ERRORS = (403, 404, 409, 503)
+IDENTITY_ERRORS = (400, 403, 404, 409, 503)  # 400: an INS whose shape or key is wrong
 
 
 def _login() -> tuple[str, str]:

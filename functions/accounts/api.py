@@ -45,7 +45,8 @@ class CodeRequestIn(IdentityIn):
 
 
 class ActivationIn(IdentityIn):
-    """POST /v1/enrolment/activation: the code, and the version of the terms the person accepts."""
+    """POST /v1/enrolment/activation: the code, and the version of the terms the person accepts. Send the citizen's
+    bearer token (FranceConnect) in `Authorization` as well: its login is linked to the INS (401 without one)."""
 
     code: str = CODE
     terms_version: str = Field(min_length=1, max_length=40)

@@ -1,4 +1,5 @@
-"""Opening and activating spaces. Opt-out: a space is opened by default; activation links a login to it."""
+"""Opening and activating spaces. Opt-out: a space is opened by default (informed first); activation, with a
+provisional code and an identity check, links a login to it; an informed person may oppose (B.2, B.3)."""
 
 from __future__ import annotations
 

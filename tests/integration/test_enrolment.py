@@ -204,3 +204,19 @@ def test_a_minor_is_activated_or_opposed_by_the_legal_representative_only(stack:
     from functions import deps
 
     assert deps.spaces().get(child).status.value == "opposed"  # type: ignore[union-attr]
+
+
+def test_two_activations_racing_with_one_code_open_the_space_once(stack: Stack) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    ins = inform()
+    code = letter_code(stack, ins)
+    tokens = [login(stack) for _ in range(4)]
+    body = {**identity(ins), "code": code, "terms_version": "2026-12"}
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        answers = list(pool.map(lambda t: stack.call("POST", "/v1/enrolment/activation", t, json=body), tokens))
+    assert sorted(a.status_code for a in answers) == [200, 409, 409, 409]
+    assert {error(a) for a in answers if a.status_code == 409} <= {"CODE_ALREADY_USED", "PROFILE_ALREADY_EXISTS"}
+    # only the winner's login reaches the space
+    linked = [t for t in tokens if stack.call("GET", "/v1/me", t).status_code == 200]
+    assert len(linked) == 1

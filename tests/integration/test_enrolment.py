@@ -85,6 +85,11 @@ def test_an_informed_person_activates_with_the_code_and_their_login_then_uses_th
     assert me.json()["ins"] == ins and me.json()["terms_version"] == "2026-12"
     actions = [t["action"] for t in stack.call("GET", "/v1/me/traces", token).json()["items"]]
     assert actions[:2] == ["space.activated", "enrolment.code_sent"]
+    # accepting the terms again is traced; an outdated version is refused
+    assert stack.call("POST", "/v1/me/terms", token, json={"terms_version": "2026-12"}).status_code == 200
+    old = stack.call("POST", "/v1/me/terms", token, json={"terms_version": "2025-01"})
+    assert (old.status_code, error(old)) == (422, "TERMS_VERSION_MISMATCH")
+    assert stack.call("GET", "/v1/me/traces?limit=1", token).json()["items"][0]["action"] == "terms.accepted"
     # and professionals can now write into the space
     doctor = {**stack.professional(), "Idempotency-Key": "enrol-doc-01"}
     ok = stack.call("POST", f"/v1/patients/{ins}/documents", doctor, json=declaration(b"%PDF-1.4 enrol"))
@@ -151,6 +156,8 @@ def test_refusals_name_the_rule(stack: Stack) -> None:
     deceased = inform(deceased_on=date(2026, 10, 1))
     gone = stack.call("POST", "/v1/enrolment/code", json=identity(deceased))
     assert (gone.status_code, error(gone)) == (409, "DECEASED_INDIVIDUAL")
+    by_sms = stack.call("POST", "/v1/enrolment/code", json={**identity(inform()), "channel": "sms"})
+    assert (by_sms.status_code, error(by_sms)) == (409, "CONTACTS_NOT_FOUND")  # no SMS sender yet
     unknown = stack.call("POST", "/v1/enrolment/code", json=identity(new_ins()))
     assert (unknown.status_code, error(unknown)) == (404, "NO_USER_FOUND")
 

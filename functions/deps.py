@@ -15,6 +15,7 @@ from functions.shared.settings import settings
 if TYPE_CHECKING:
     from functions.access.service import AccessDeps
     from functions.access.storage import JournalControlStore
+    from functions.accounts.service import EnrolmentDeps
     from functions.accounts.storage import DynamoSpaceStore
     from functions.agenda.fanout import SqsQueue
     from functions.agenda.service import AgendaDeps
@@ -362,3 +363,32 @@ def notification_email() -> ClaimThenSend:
     s = settings()
     return ClaimThenSend(notifications(), SesMailer(client("ses", s.region), s.agenda_email_source,
                                                     s.agenda_email_template))
+
+
+@factory
+def enrolment() -> EnrolmentDeps:
+    """Activation and opposition: the space item, the journal, codes by e-mail (the notifications mailer on the
+    enrolment template) or letter, and the proofs bucket."""
+    from datetime import timedelta
+
+    from functions.accounts.blobs import S3Proofs
+    from functions.accounts.service import EnrolmentDeps
+    from functions.notifications.mailer import SesMailer
+    from functions.shared.aws import client
+    from functions.shared.errors import Unavailable
+
+    s = settings()
+    if not (s.proofs_bucket and s.enrolment_email_template):
+        raise Unavailable("enrolment is not configured on this stage", code="not_configured")
+    proofs = S3Proofs(client("s3", s.region), s.proofs_bucket, s.kms_key_id)
+    return EnrolmentDeps(
+        enrolments=spaces(), spaces=spaces(), journal=journal(),
+        mailer=SesMailer(client("ses", s.region), s.agenda_email_source, s.enrolment_email_template),
+        letters=proofs, proofs=proofs, clock=clock(), terms_version=s.terms_version,
+        mail_code_ttl=timedelta(hours=s.code_ttl_mail_hours), letter_code_ttl=timedelta(days=s.code_ttl_letter_days),
+        proof_link_ttl_seconds=s.download_url_ttl_seconds)
+
+
+def terms_version() -> str:
+    """The version of the terms (CGU) in force (MES_TERMS_VERSION)."""
+    return settings().terms_version

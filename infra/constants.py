@@ -88,6 +88,11 @@ ENV_CORS_ALLOWED_ORIGINS = names.ENV_CORS_ALLOWED_ORIGINS
 ENV_EXPORTS_TABLE = names.ENV_EXPORTS_TABLE
 ENV_EXPORTS_BUCKET = names.ENV_EXPORTS_BUCKET
 ENV_EXPORT_QUEUE_URL = names.ENV_EXPORT_QUEUE_URL
+ENV_PROOFS_BUCKET = names.ENV_PROOFS_BUCKET
+ENV_ENROLMENT_EMAIL_TEMPLATE = names.ENV_ENROLMENT_EMAIL_TEMPLATE
+ENV_TERMS_VERSION = names.ENV_TERMS_VERSION
+ENV_CODE_TTL_MAIL_HOURS = names.ENV_CODE_TTL_MAIL_HOURS
+ENV_CODE_TTL_LETTER_DAYS = names.ENV_CODE_TTL_LETTER_DAYS
 
 # ---- DynamoDB (keys and indexes as the pynamodb models in functions/*/storage.py declare them) ---------------
 SPACES = "spaces"
@@ -233,3 +238,22 @@ FUNCTION_MEMORY[CHALICE_OUTBOX_RETRY] = 256
 FIXED_CONCURRENCY[CHALICE_OUTBOX_RETRY] = 1
 SCHEDULED_FUNCTIONS[CHALICE_OUTBOX_RETRY] = "messaging-outbox-retry"
 SCHEDULES[CHALICE_OUTBOX_RETRY] = "rate(5 minutes)"
+
+# ---- Enrolment (functions/accounts: issue 12 points 2 and 3) ---------------------------------------------------
+# The proofs bucket: proofs of opposition (kept) and letters' print records (read by the print provider, then
+# expired). E-mails of codes and notices use one template whose subject and text are the app's (no health data).
+PROOFS_PREFIX = "opposition/"
+LETTERS_PREFIX = "letters/"
+LETTERS_EXPIRY_DAYS = 30
+ENROLMENT_EMAIL_TEMPLATE = "enrolment"  # mes-<stage>-enrolment
+ENROLMENT_EMAIL_SUBJECT = "Mon espace santé : {{subject}}"
+ENROLMENT_EMAIL_BODY = "{{text}}\n"
+CODE_TTL_MAIL_HOURS = 72  # MES_CODE_TTL_MAIL_HOURS: a provisional code sent by e-mail
+CODE_TTL_LETTER_DAYS = 90  # MES_CODE_TTL_LETTER_DAYS: one sent by letter (B.2: the real values are not public)
+TERMS_VERSION = "2026-12"  # MES_TERMS_VERSION: a new version of the CGU asks every holder again (advisory)
+# The enrolment routes are public (no linked login yet: the identity check and the code are the proof), so API
+# Gateway throttles each of them far below the stage's default: a person needs a handful of calls.
+ENROLMENT_ROUTES = (("POST", "/v1/enrolment/code"), ("POST", "/v1/enrolment/activation"),
+                    ("POST", "/v1/enrolment/opposition"), ("GET", "/v1/enrolment/opposition/{reference}"))
+ENROLMENT_RATE_LIMIT = 10  # requests per second, per route, for the whole stage
+ENROLMENT_BURST_LIMIT = 20

@@ -98,6 +98,11 @@ class MonEspaceSanteStack(cdk.Stack):
             c.ENV_AGENDA_BATCH_SIZE: str(c.AGENDA_BATCH_SIZE),
             c.ENV_PSEUDONYM_SECRET_ARN: pseudonyms.secret.secret_arn,
             c.ENV_CORS_ALLOWED_ORIGINS: ",".join(config.cors_allowed_origins),
+            c.ENV_PROOFS_BUCKET: buckets.proofs.bucket_name,
+            c.ENV_ENROLMENT_EMAIL_TEMPLATE: email.enrolment_template_name,
+            c.ENV_TERMS_VERSION: c.TERMS_VERSION,
+            c.ENV_CODE_TTL_MAIL_HOURS: str(c.CODE_TTL_MAIL_HOURS),
+            c.ENV_CODE_TTL_LETTER_DAYS: str(c.CODE_TTL_LETTER_DAYS),
             "POWERTOOLS_SERVICE_NAME": c.SERVICE,
             **config.issuer_environment(),
         }

@@ -45,6 +45,7 @@ EXPORT_DLQ = n.dead_letters(n.EXPORT_QUEUE)
 EMAIL_SOURCE = "ne-pas-repondre@monespacesante.localhost"
 WEB_ORIGIN = "http://localhost:3000"  # the local web front end: the one origin CORS allows locally
 EMAIL_TEMPLATE = "mes-reminder"
+ENROLMENT_EMAIL_TEMPLATE = "mes-enrolment"  # provisional codes and opposition notices (functions/accounts)
 
 
 def local_env(aws_port: int = AWS_PORT, api_port: int = API_PORT, prefix: str = "mes-local") -> dict[str, str]:
@@ -87,6 +88,8 @@ def local_env(aws_port: int = AWS_PORT, api_port: int = API_PORT, prefix: str = 
         n.ISSUER_ENV["pro_jwks_uri"]: jwks,
         "POWERTOOLS_SERVICE_NAME": "mon-espace-sante",
         n.ENV_PSEUDONYM_KEY: "local-development-pseudonym-key-not-a-secret",
+        n.ENV_PROOFS_BUCKET: f"{prefix}-proofs",
+        n.ENV_ENROLMENT_EMAIL_TEMPLATE: ENROLMENT_EMAIL_TEMPLATE,
     }
 
 

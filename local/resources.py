@@ -18,6 +18,7 @@ from local.config import (
     AGENDA_SHARD_QUEUE,
     EMAIL_SOURCE,
     EMAIL_TEMPLATE,
+    ENROLMENT_EMAIL_TEMPLATE,
     EXPORT_DLQ,
     EXPORT_QUEUE,
     KMS_ALIAS,
@@ -102,6 +103,7 @@ def create_all() -> None:
     _queues(client("sqs", s.region), EXPORT_QUEUE, EXPORT_DLQ)
     _bucket(s3, s.exports_bucket, s.region, versioned=False)
     _email(client("ses", s.region))
+    _enrolment(s3, client("ses", s.region))
     s3.put_bucket_notification_configuration(Bucket=s.quarantine_bucket, NotificationConfiguration={
         "QueueConfigurations": [{"QueueArn": queue_arn, "Events": ["s3:ObjectCreated:*"]}]})
 
@@ -111,3 +113,13 @@ def _email(ses: Any) -> None:
     with contextlib.suppress(ses.exceptions.AlreadyExistsException):
         ses.create_template(Template={"TemplateName": EMAIL_TEMPLATE, "SubjectPart": "Mon espace santé : un {{kind}}",
                                       "TextPart": EMAIL_BODY})
+
+
+def _enrolment(s3: Any, ses: Any) -> None:
+    """The proofs bucket (opposition proofs, letters' print records) and the enrolment e-mail template."""
+    s = settings()
+    if s.proofs_bucket:
+        _bucket(s3, s.proofs_bucket, s.region, versioned=False)
+    with contextlib.suppress(ses.exceptions.AlreadyExistsException):
+        ses.create_template(Template={"TemplateName": ENROLMENT_EMAIL_TEMPLATE,
+                                      "SubjectPart": "Mon espace santé : {{subject}}", "TextPart": "{{text}}\n"})

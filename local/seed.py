@@ -32,13 +32,13 @@ def citizen_subject(ins: str) -> str:
 
 
 def ensure_citizen(ins: str, birth_date: Any = None, email: str | None = None) -> Citizen:
-    """Open (if needed) and activate the space of this INS for the development login; a birth date schedules
-    the person's prevention reminders."""
+    """Inform (if needed) and activate the space of this INS for the development login, through enrolment's
+    service with a code issued internally; a birth date schedules the person's prevention reminders."""
     from functions.agenda import service as agenda
 
-    opened = accounts.open_space(deps.spaces(), deps.clock(), ins, birth_date, email)
-    agenda.start_prevention(deps.agenda(), opened)
-    space = accounts.activate(deps.spaces(), deps.clock(), ins, CITIZEN_ISSUER, citizen_subject(ins))
+    space = accounts.activate_for_development(deps.enrolment(), ins, birth_date, email,
+                                              (CITIZEN_ISSUER, citizen_subject(ins)))
+    agenda.start_prevention(deps.agenda(), space)
     return Citizen(ins=space.ins)
 
 

@@ -45,6 +45,8 @@ class Space(BaseModel):
     archive_until: date | None = None  # closed + 10 years: purged then
     deletion: DeletionState | None = None
     deletion_due: date | None = None  # at most closed + 3 months
+    terms_version: str | None = None  # the version of the terms (CGU) the holder accepted, at activation or later
+    terms_accepted_at: datetime | None = None
 
     @property
     def is_open(self) -> bool:
@@ -72,3 +74,68 @@ class Contact(BaseModel):
     @property
     def is_open(self) -> bool:
         return self.status is SpaceStatus.OPEN
+
+
+class CodeChannel(StrEnum):
+    """Where a provisional code went: the insurer's e-mail, SMS (not sent by this backend yet) or a postal letter."""
+
+    MAIL = "mail"
+    SMS = "sms"
+    LETTER = "letter"
+
+
+class Enrolment(BaseModel):
+    """What activation and opposition check of a space (mes-rules-next.md B.2, B.3): the insurer's identity and
+    contact data and the provisional code's state (its keyed hash only, never the code)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    space: Space
+    first_name: str | None = None
+    last_name: str | None = None
+    postal_address: str | None = None
+    representative_ins: str | None = None  # a minor's legal representative (B.6), the child's attachment
+    deceased_on: date | None = None
+    vitale_serial: str | None = None  # last 11 digits of the Vitale card's serial, when the insurer gave it
+    code_digest: str | None = None
+    code_expires_at: datetime | None = None
+    code_channel: CodeChannel | None = None
+    code_used_at: datetime | None = None
+    code_sent_at: datetime | None = None
+    opposition_reference: str | None = None
+
+    @property
+    def ins(self) -> str:
+        return self.space.ins
+
+    @property
+    def display_name(self) -> str:
+        return " ".join(p for p in (self.first_name, self.last_name) if p) or "—"
+
+
+class Identity(BaseModel):
+    """What the person types to prove who they are (B.2): INS/NIR, birth date, the Vitale serial. `None` fields
+    come only from the local development shortcut (the API's models require them)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    ins: str
+    birth_date: date | None
+    vitale_serial: str | None = None
+    child_ins: str | None = None  # `nirFutureUser`: a representative acting for the child attached to them
+
+    @property
+    def target(self) -> str:
+        """The INS of the space acted on."""
+        return self.child_ins or self.ins
+
+
+class OppositionProof(BaseModel):
+    """What the proof of opposition states (B.3): who, which INS, when, and the stable reference."""
+
+    model_config = ConfigDict(frozen=True)
+
+    reference: str
+    ins: str
+    name: str
+    opposed_at: datetime

@@ -12,7 +12,7 @@ from pynamodb.attributes import UnicodeAttribute, UTCDateTimeAttribute
 from pynamodb.exceptions import PutError
 from pynamodb.models import Model
 
-from functions.accounts.models import Contact, Space, SpaceStatus
+from functions.accounts.models import CodeChannel, Contact, Enrolment, Space, SpaceStatus
 from functions.notifications.models import NotificationPreferences
 from functions.shared.dynamo import error_code
 from functions.shared.lookup import BatchLookup
@@ -37,6 +37,24 @@ class SpaceItem(Model):
     # beside notifications' PREFS item in one transaction: delivery reads them with the contact, one key a person.
     # Absent (never chosen, or a space from before the copy): every channel on.
     switches = UnicodeAttribute(null=True)
+    # Enrolment (mes-rules-next.md B.2, B.3): the insurer's identity and contact data and the provisional code's
+    # state (only its keyed hash, `functions.accounts.codes.code_digest`).
+    first_name = UnicodeAttribute(null=True)
+    last_name = UnicodeAttribute(null=True)
+    postal_address = UnicodeAttribute(null=True)
+    representative_ins = UnicodeAttribute(null=True)
+    deceased_on = UnicodeAttribute(null=True)
+    vitale_serial = UnicodeAttribute(null=True)
+    informed_at = UTCDateTimeAttribute(null=True)
+    code_digest = UnicodeAttribute(null=True)
+    code_expires_at = UTCDateTimeAttribute(null=True)
+    code_channel = UnicodeAttribute(null=True)
+    code_used_at = UTCDateTimeAttribute(null=True)
+    code_sent_at = UTCDateTimeAttribute(null=True)
+    opposed_at = UTCDateTimeAttribute(null=True)
+    opposition_reference = UnicodeAttribute(null=True)
+    terms_version = UnicodeAttribute(null=True)
+    terms_accepted_at = UTCDateTimeAttribute(null=True)
 
 
 def switches_json(prefs: NotificationPreferences) -> str:
@@ -94,6 +112,51 @@ class _Contacts:
                 for item in items if isinstance(item, SpaceItem) and item.status}
 
 
+def _space(item: SpaceItem) -> Space:
+    return Space(ins=item.ins, status=SpaceStatus(item.status), created_at=item.created_at,
+                 activated_at=item.activated_at, birth_date=item.birth_date, email=item.email,
+                 informed_at=item.informed_at, opposed_at=item.opposed_at, terms_version=item.terms_version,
+                 terms_accepted_at=item.terms_accepted_at)
+
+
+def _enrolment(item: SpaceItem) -> Enrolment:
+    return Enrolment(space=_space(item), first_name=item.first_name, last_name=item.last_name,
+                     postal_address=item.postal_address, representative_ins=item.representative_ins,
+                     deceased_on=item.deceased_on, vitale_serial=item.vitale_serial, code_digest=item.code_digest,
+                     code_expires_at=item.code_expires_at,
+                     code_channel=CodeChannel(item.code_channel) if item.code_channel else None,
+                     code_used_at=item.code_used_at, code_sent_at=item.code_sent_at,
+                     opposition_reference=item.opposition_reference)
+
+
+@dataclass(frozen=True)
+class _SpaceUpdate:
+    """One conditional update of a space item for the journal's transaction (label `space`)."""
+
+    ins: str
+    actions: list[Any]
+    condition: Any
+
+    def stage(self, tx: WriteSink) -> None:
+        tx.update("space", SpaceItem(space_key(self.ins)), self.actions, self.condition)
+
+
+@dataclass(frozen=True)
+class _LoginLink:
+    issuer: str
+    subject: str
+    ins: str
+    at: datetime
+
+    def stage(self, tx: WriteSink) -> None:
+        tx.put("login", SpaceItem(login_key(self.issuer, self.subject), ins=self.ins, created_at=self.at),
+               SpaceItem.key.does_not_exist() | (SpaceItem.ins == self.ins))
+
+
+_NOT_ACTIVATED = SpaceItem.activated_at.does_not_exist()
+_ENROLLING = SpaceItem.status.is_in(SpaceStatus.INFORMED.value, SpaceStatus.OPPOSED.value, SpaceStatus.OPEN.value)
+
+
 class DynamoSpaceStore:
     """`functions.accounts.ports.SpaceDirectory` on DynamoDB."""
 
@@ -123,14 +186,55 @@ class DynamoSpaceStore:
             item = SpaceItem.get(space_key(ins), consistent_read=True)
         except SpaceItem.DoesNotExist:
             return None
-        return Space(
-            ins=item.ins,
-            status=SpaceStatus(item.status),
-            created_at=item.created_at,
-            activated_at=item.activated_at,
-            birth_date=item.birth_date,
-            email=item.email,
-        )
+        return _space(item)
+
+    def enrolment(self, ins: str) -> Enrolment | None:
+        try:
+            return _enrolment(SpaceItem.get(space_key(ins), consistent_read=True))
+        except SpaceItem.DoesNotExist:
+            return None
+
+    def inform(self, enrolment: Enrolment) -> None:
+        space = enrolment.space
+        item = SpaceItem(
+            space_key(space.ins), ins=space.ins, status=space.status.value, created_at=space.created_at,
+            birth_date=space.birth_date.isoformat() if space.birth_date else None, email=space.email,
+            informed_at=space.informed_at, first_name=enrolment.first_name, last_name=enrolment.last_name,
+            postal_address=enrolment.postal_address, representative_ins=enrolment.representative_ins,
+            deceased_on=enrolment.deceased_on.isoformat() if enrolment.deceased_on else None,
+            vitale_serial=enrolment.vitale_serial)
+        try:
+            item.save(condition=SpaceItem.key.does_not_exist())
+        except PutError as exc:
+            if error_code(exc) != "ConditionalCheckFailedException":
+                raise
+
+    def code_issued(self, ins: str, digest: str, channel: CodeChannel, expires_at: datetime, at: datetime,
+                    not_after: datetime) -> Staged:
+        return _SpaceUpdate(ins, [SpaceItem.code_digest.set(digest), SpaceItem.code_channel.set(channel.value),
+                                  SpaceItem.code_expires_at.set(expires_at), SpaceItem.code_sent_at.set(at),
+                                  SpaceItem.code_used_at.remove()],
+                            _ENROLLING & _NOT_ACTIVATED
+                            & (SpaceItem.code_sent_at.does_not_exist() | (SpaceItem.code_sent_at <= not_after)))
+
+    def activated(self, ins: str, digest: str, at: datetime, terms_version: str) -> Staged:
+        return _SpaceUpdate(ins, [SpaceItem.status.set(SpaceStatus.OPEN.value), SpaceItem.activated_at.set(at),
+                                  SpaceItem.code_used_at.set(at), SpaceItem.terms_version.set(terms_version),
+                                  SpaceItem.terms_accepted_at.set(at)],
+                            _ENROLLING & _NOT_ACTIVATED & (SpaceItem.code_digest == digest)
+                            & SpaceItem.code_used_at.does_not_exist())
+
+    def login_linked(self, issuer: str, subject: str, ins: str, at: datetime) -> Staged:
+        return _LoginLink(issuer, subject, ins, at)
+
+    def opposed(self, ins: str, digest: str, at: datetime, reference: str) -> Staged:
+        return _SpaceUpdate(ins, [SpaceItem.status.set(SpaceStatus.OPPOSED.value), SpaceItem.opposed_at.set(at),
+                                  SpaceItem.opposition_reference.set(reference)],
+                            (SpaceItem.status == SpaceStatus.INFORMED.value) & (SpaceItem.code_digest == digest))
+
+    def terms_accepted(self, ins: str, version: str, at: datetime) -> Staged:
+        return _SpaceUpdate(ins, [SpaceItem.terms_version.set(version), SpaceItem.terms_accepted_at.set(at)],
+                            SpaceItem.activated_at.exists())
 
     def link_login(self, issuer: str, subject: str, ins: str, at: datetime) -> None:
         SpaceItem(login_key(issuer, subject), ins=ins, created_at=at).save()

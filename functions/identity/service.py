@@ -24,3 +24,16 @@ def authenticate(verifier: TokenVerifier, citizen_issuer: str, logins: LoginDire
     if ins is None:
         raise Unauthenticated("this login is not linked to an activated space", code="login_not_linked")
     return Citizen(ins=ins)
+
+
+def bearer_login(verifier: TokenVerifier, citizen_issuer: str, authorization: str | None) -> tuple[str, str]:
+    """The citizen login (issuer, subject) of a verified token, linked or not: what activation links to an INS.
+    No token is 401 `missing_token`; a professional's is 403 `wrong_principal`."""
+    from functions.shared.errors import Forbidden
+
+    if not authorization or not authorization.startswith("Bearer "):
+        raise Unauthenticated("a citizen bearer token is required to activate", code="missing_token")
+    token = verifier.verify(authorization.removeprefix("Bearer ").strip())
+    if token.issuer != citizen_issuer:
+        raise Forbidden("activation is for citizens", code="wrong_principal")
+    return token.issuer, token.subject

@@ -86,6 +86,11 @@ class TraceAction(StrEnum):
     MESSAGE_RECEIPT_SENT = "message.receipt_sent"  # the read receipt (MDN) a professional asked for
     CONTACT_ADDED = "contact.added"  # a pharmacy the patient may write to
     CONTACT_REMOVED = "contact.removed"
+    ENROLMENT_CODE_SENT = "enrolment.code_sent"
+    SPACE_ACTIVATED = "space.activated"
+    SPACE_OPPOSED = "space.opposed"
+    OPPOSITION_PROOF_READ = "opposition.proof_read"
+    TERMS_ACCEPTED = "terms.accepted"
 
 
 # The actor fields every entry has hashed since the first one; the later ones are hashed only when set, so the

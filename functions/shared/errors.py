@@ -62,3 +62,9 @@ class Unavailable(DomainError):
     """Not the caller's fault and worth retrying (e.g. too many simultaneous changes to one record)."""
 
     code = "unavailable"
+
+
+class TooManyRequests(DomainError):
+    """Too soon after the previous request of the same kind (a provisional code asked again within 30 s)."""
+
+    code = "too_many_requests"

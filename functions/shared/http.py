@@ -18,6 +18,7 @@ STATUS: dict[type[errors.DomainError], int] = {
     errors.UnsupportedMediaType: 415,
     errors.Unprocessable: 422,
     errors.Unavailable: 503,
+    errors.TooManyRequests: 429,
 }
 
 # On every answer of the API, errors included (the edge's middleware; the local gateway on its own errors too):

@@ -61,6 +61,13 @@ ENV_EXPORT_QUEUE_URL = "MES_EXPORT_QUEUE_URL"
 ENV_OUTBOX_BUCKET = "MES_OUTBOX_BUCKET"
 # Web origins a browser may call the API from (comma-separated; empty: none). A stage parameter in infra.
 ENV_CORS_ALLOWED_ORIGINS = "MES_CORS_ALLOWED_ORIGINS"
+# Enrolment (functions/accounts): proofs of opposition and letters' print records, the e-mail template of codes
+# and notices, the version of the terms in force, how long a provisional code lives by e-mail and by letter.
+ENV_PROOFS_BUCKET = "MES_PROOFS_BUCKET"
+ENV_ENROLMENT_EMAIL_TEMPLATE = "MES_ENROLMENT_EMAIL_TEMPLATE"
+ENV_TERMS_VERSION = "MES_TERMS_VERSION"
+ENV_CODE_TTL_MAIL_HOURS = "MES_CODE_TTL_MAIL_HOURS"
+ENV_CODE_TTL_LETTER_DAYS = "MES_CODE_TTL_LETTER_DAYS"
 
 
 def issuer_env(who: str, what: str) -> str:

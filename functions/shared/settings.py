@@ -66,6 +66,12 @@ class Settings(BaseModel):
     # What one message's attachments may weigh together (mes-rules-next.md A.6: about 20 MB, configuration).
     attachment_budget_bytes: int = Field(default=20 * 1024 * 1024, ge=1, le=25 * 1024 * 1024)
     outbox_bucket: str | None = None  # set: outbound mail is captured there (local); unset: SES
+    # Enrolment (functions/accounts/service.py): unset bucket or template: the enrolment routes answer 503.
+    proofs_bucket: str | None = None
+    enrolment_email_template: str | None = None
+    terms_version: str = Field(default="2026-12", min_length=1, max_length=40)
+    code_ttl_mail_hours: int = Field(default=72, ge=1, le=24 * 30)
+    code_ttl_letter_days: int = Field(default=90, ge=1, le=366)
 
     @model_validator(mode="after")
     def _pseudonym_key_source(self) -> Settings:
@@ -112,6 +118,8 @@ class Settings(BaseModel):
             "pseudonym_key": env.get(n.ENV_PSEUDONYM_KEY) or None,
             "pseudonym_secret_arn": env.get(n.ENV_PSEUDONYM_SECRET_ARN) or None,
             "outbox_bucket": env.get(n.ENV_OUTBOX_BUCKET) or None,
+            "proofs_bucket": env.get(n.ENV_PROOFS_BUCKET) or None,
+            "enrolment_email_template": env.get(n.ENV_ENROLMENT_EMAIL_TEMPLATE) or None,
             "citizen_issuer": issuer("CITIZEN"),
             "professional_issuer": issuer("PRO"),
         }
@@ -121,6 +129,9 @@ class Settings(BaseModel):
             ("agenda_shards", env.get(n.ENV_AGENDA_SHARDS)),
             ("agenda_batch_size", env.get(n.ENV_AGENDA_BATCH_SIZE)),
             ("attachment_budget_bytes", env.get(n.ENV_ATTACHMENT_BUDGET_BYTES)),
+            ("terms_version", env.get(n.ENV_TERMS_VERSION)),
+            ("code_ttl_mail_hours", env.get(n.ENV_CODE_TTL_MAIL_HOURS)),
+            ("code_ttl_letter_days", env.get(n.ENV_CODE_TTL_LETTER_DAYS)),
         ):
             if value:
                 raw[name] = value

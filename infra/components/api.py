@@ -208,7 +208,15 @@ class ChaliceApi(Construct):
             "MetricsEnabled": True,
             "ThrottlingRateLimit": config.api_rate_limit,
             "ThrottlingBurstLimit": config.api_burst_limit,
-        }])
+        }, *({  # the public enrolment routes: strict limits of their own (a stage setting per method)
+            "ResourcePath": "/" + path.replace("/", "~1"),
+            "HttpMethod": method,
+            "LoggingLevel": "ERROR",
+            "DataTraceEnabled": False,
+            "MetricsEnabled": True,
+            "ThrottlingRateLimit": min(c.ENROLMENT_RATE_LIMIT, config.api_rate_limit),
+            "ThrottlingBurstLimit": min(c.ENROLMENT_BURST_LIMIT, config.api_burst_limit),
+        } for method, path in c.ENROLMENT_ROUTES)])
         rest_api.node.add_dependency(self._gateway_account())
 
     def _gateway_account(self) -> apigw.CfnAccount:

@@ -31,6 +31,10 @@ def template_arn(stage: str) -> str:
     return f"arn:aws:ses:{c.REGION}:{cdk.Aws.ACCOUNT_ID}:template/{template_name(stage)}"
 
 
+def enrolment_template_arn(stage: str) -> str:
+    return f"arn:aws:ses:{c.REGION}:{cdk.Aws.ACCOUNT_ID}:template/{c.PREFIX}-{stage}-{c.ENROLMENT_EMAIL_TEMPLATE}"
+
+
 class ReminderEmail(Construct):
     def __init__(self, scope: Construct, construct_id: str, *, stage: str, source: str, identity: str) -> None:
         super().__init__(scope, construct_id)
@@ -41,6 +45,11 @@ class ReminderEmail(Construct):
             template_name=template_name(stage), subject_part=c.EMAIL_SUBJECT, text_part=c.EMAIL_BODY))
         self.source = source
         self.template_name = template_name(stage)
+        # Provisional codes and opposition notices (functions/accounts/service.py), same sender.
+        self.enrolment_template_name = f"{c.PREFIX}-{stage}-{c.ENROLMENT_EMAIL_TEMPLATE}"
+        self.enrolment_template = ses.CfnTemplate(self, "EnrolmentTemplate", template=ses.CfnTemplate.TemplateProperty(
+            template_name=self.enrolment_template_name, subject_part=c.ENROLMENT_EMAIL_SUBJECT,
+            text_part=c.ENROLMENT_EMAIL_BODY))
         if is_domain:
             for n, (name, value) in enumerate((
                     (self.identity.dkim_dns_token_name1, self.identity.dkim_dns_token_value1),

@@ -73,7 +73,7 @@ from constructs import Construct
 
 from infra import constants as c
 from infra.components.data import table_arn
-from infra.components.mail import identity_arn, template_arn
+from infra.components.mail import enrolment_template_arn, identity_arn, template_arn
 from infra.components.queues import job_dead_letters, queue_arn
 from infra.components.storage import bucket_arn
 from infra.nag import acknowledge
@@ -133,6 +133,8 @@ class FunctionRoles(Construct):
         quarantine_uploads = f"{bucket_arn(stage, 'quarantine')}/{c.QUARANTINE_PREFIX}*"
         records_objects = f"{bucket_arn(stage, 'records')}/{c.RECORDS_PREFIX}*"
         attachment_objects = f"{bucket_arn(stage, 'attachments')}/*"  # keys start with the holder's INS
+        proofs_objects = f"{bucket_arn(stage, 'proofs')}/{c.PROOFS_PREFIX}*"
+        letters_objects = f"{bucket_arn(stage, 'proofs')}/{c.LETTERS_PREFIX}*"
 
         self.api = self._role("ApiHandler", stage, c.CHALICE_API_HANDLER, [
             _dynamodb("Spaces", ["GetItem", "PutItem", "UpdateItem", "ConditionCheckItem"], [spaces]),
@@ -179,6 +181,14 @@ class FunctionRoles(Construct):
             # Message attachments: presigned downloads, and the server-side copy of one into the record.
             iam.PolicyStatement(sid="Attachments", actions=["s3:GetObject"], resources=[attachment_objects]),
             iam.PolicyStatement(sid="RecordsFromAttachments", actions=["s3:PutObject"], resources=[records_objects]),
+            # Enrolment: proofs of opposition (put, head, presigned get) and letters' print records (put only);
+            # codes and notices by e-mail on the enrolment template, from the configured address.
+            iam.PolicyStatement(sid="OppositionProofs", actions=["s3:PutObject", "s3:GetObject"],
+                                resources=[proofs_objects]),
+            iam.PolicyStatement(sid="LetterPrintRecords", actions=["s3:PutObject"], resources=[letters_objects]),
+            iam.PolicyStatement(sid="EnrolmentEmails", actions=["ses:SendBulkTemplatedEmail"],
+                                resources=[identity_arn(email_identity), enrolment_template_arn(stage)],
+                                conditions={"StringEquals": {"ses:FromAddress": email_source}}),
         ])
         self.authorizer = self._role("Authorizer", stage, c.CHALICE_AUTHORIZER, [
             _dynamodb("Spaces", ["GetItem"], [spaces]),
@@ -290,7 +300,8 @@ class FunctionRoles(Construct):
                     "objects are all export archives.",
                     *(f"AwsSolutions-IAM5[Resource::arn:aws:s3:::{c.PREFIX}-{stage}-{b}-<AWS::AccountId>/{p}*]"
                       for b, p in (("quarantine", c.QUARANTINE_PREFIX), ("records", c.RECORDS_PREFIX),
-                                   ("exports", ""), ("attachments", ""))))
+                                   ("exports", ""), ("attachments", ""), ("proofs", c.PROOFS_PREFIX),
+                                   ("proofs", c.LETTERS_PREFIX))))
         acknowledge(group, "Lambda names the log streams at run time; the grant is limited to this function's own "
                     "log group.",
                     f"AwsSolutions-IAM5[Resource::arn:aws:logs:{c.REGION}:<AWS::AccountId>:log-group:"

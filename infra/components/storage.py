@@ -98,6 +98,13 @@ class Buckets(Construct):
             lifecycle=[s3.LifecycleRule(id="keep-versions", noncurrent_version_expiration=cdk.Duration.days(
                 c.NONCURRENT_RECORD_VERSION_DAYS), abort_incomplete_multipart_upload_after=cdk.Duration.days(1))],
         )
+        self.proofs = self._data_bucket(
+            "Proofs", stage, "proofs", key, bucket_key=False,  # per-object context: the person's digest
+            lifecycle=[s3.LifecycleRule(id="expire-letters", prefix=c.LETTERS_PREFIX,
+                                        expiration=cdk.Duration.days(c.LETTERS_EXPIRY_DAYS),
+                                        noncurrent_version_expiration=cdk.Duration.days(1),
+                                        abort_incomplete_multipart_upload_after=cdk.Duration.days(1))],
+        )
         # S3 -> SQS directly on the bucket (no CDK notifications custom resource, hence no extra Lambda).
         cfn_quarantine = self.quarantine.node.default_child
         assert isinstance(cfn_quarantine, s3.CfnBucket)

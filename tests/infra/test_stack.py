@@ -244,12 +244,12 @@ def test_buckets_block_public_access_and_log(template: dict[str, Any]) -> None:
         assert props["Properties"]["PublicAccessBlockConfiguration"] == {
             "BlockPublicAcls": True, "BlockPublicPolicy": True, "IgnorePublicAcls": True, "RestrictPublicBuckets": True}
         assert props["Properties"]["VersioningConfiguration"]["Status"] == "Enabled"
-    for name in ("quarantine", "records"):
+    for name in ("quarantine", "records", "proofs"):
         assert "LoggingConfiguration" in _bucket(template, name)
 
 
 def test_data_buckets_default_to_sse_kms_with_the_documents_key(template: dict[str, Any]) -> None:
-    for name in ("quarantine", "records"):
+    for name in ("quarantine", "records", "proofs"):
         rule = _bucket(template, name)["BucketEncryption"]["ServerSideEncryptionConfiguration"][0]
         assert rule["ServerSideEncryptionByDefault"]["SSEAlgorithm"] == "aws:kms"
         assert "KeysDocuments" in json.dumps(rule["ServerSideEncryptionByDefault"]["KMSMasterKeyID"])
@@ -467,26 +467,29 @@ def test_agenda_functions_send_and_consume_only_their_queues(template: dict[str,
         "sqs", "logs", "secretsmanager", "dynamodb"}
 
 
-def test_only_the_delivery_worker_and_the_api_send_e_mail_from_the_configured_address(
+def test_only_the_delivery_worker_the_api_and_the_outbox_send_e_mail_from_the_configured_addresses(
         template: dict[str, Any]) -> None:
-    """Templated e-mail: the reminders (delivery worker) and the new-message e-mail (API), from the configured
-    address and template only; raw mail: the API alone, from the patients' mailboxes' domain only."""
+    """Templated e-mail: the reminders (delivery worker, reminder template), the new-message e-mail (API, reminder
+    template) and enrolment's codes and notices (API, enrolment template), from the configured address only; raw
+    mail: the API and the outbox retry pass, from the patients' mailboxes' domain only."""
     senders: dict[str, list[dict[str, Any]]] = {}
     for name, policy in of_type(template, "AWS::IAM::ManagedPolicy").items():
         for statement in policy["Properties"]["PolicyDocument"]["Statement"]:
             if any(a.startswith("ses:") for a in _actions(statement)):
                 senders.setdefault(name.split("Access")[0], []).append(statement)
     assert set(senders) == {"RolesAgendaDeliveries", "RolesApiHandler", "RolesOutboxRetry"}
-    templated = [s for statements in senders.values() for s in statements
-                 if _actions(s) == ["ses:SendBulkTemplatedEmail"]]
-    assert len(templated) == 2
-    for statement in templated:
+    templated = {(role, json.dumps(s["Resource"]).split(":template/")[1].split('"')[0]): s
+                 for role, statements in senders.items() for s in statements
+                 if _actions(s) == ["ses:SendBulkTemplatedEmail"]}
+    assert set(templated) == {("RolesAgendaDeliveries", "mes-dev-reminder"), ("RolesApiHandler", "mes-dev-reminder"),
+                              ("RolesApiHandler", "mes-dev-enrolment")}
+    for statement in templated.values():
         assert statement["Condition"] == {"StringEquals": {"ses:FromAddress": SENDER}}
         resources = json.dumps(statement["Resource"])
-        assert f":identity/{SENDER}" in resources
-        assert ":template/mes-dev-reminder" in resources
+        assert f":identity/{SENDER}" in resources and resources.count(":template/") == 1
     assert [_actions(s) for s in senders["RolesOutboxRetry"]] == [["ses:SendEmail", "ses:SendRawEmail"]]
-    for raw in (s for s in [*senders["RolesApiHandler"], *senders["RolesOutboxRetry"]] if s not in templated):
+    for raw in (s for s in [*senders["RolesApiHandler"], *senders["RolesOutboxRetry"]]
+                if s not in templated.values()):
         assert sorted(_actions(raw)) == ["ses:SendEmail", "ses:SendRawEmail"]
         assert raw["Condition"] == {"StringLike": {"ses:FromAddress": "*@patient.mssante.fr"}}
         assert ":identity/patient.mssante.fr" in json.dumps(raw["Resource"])
@@ -508,8 +511,12 @@ def _local_email_template() -> tuple[str, str]:
 def test_ses_identity_and_template_match_the_app(template: dict[str, Any]) -> None:
     (identity,) = of_type(template, "AWS::SES::EmailIdentity").values()
     assert identity["Properties"]["EmailIdentity"] == SENDER
-    (email,) = of_type(template, "AWS::SES::Template").values()
-    props = email["Properties"]["Template"]
+    by_name = {t["Properties"]["Template"]["TemplateName"]: t["Properties"]["Template"]
+               for t in of_type(template, "AWS::SES::Template").values()}
+    assert set(by_name) == {"mes-dev-reminder", "mes-dev-enrolment"}
+    enrolment = by_name["mes-dev-enrolment"]  # local/resources.py creates the same one
+    assert (enrolment["SubjectPart"], enrolment["TextPart"]) == ("Mon espace santé : {{subject}}", "{{text}}\n")
+    props = by_name["mes-dev-reminder"]
     assert props["TemplateName"] == "mes-dev-reminder"
     assert (props["SubjectPart"], props["TextPart"]) == _local_email_template()
     assert set(re.findall(r"{{(\w+)}}", props["SubjectPart"] + props["TextPart"])) == {"kind", "day"}
@@ -519,6 +526,8 @@ def test_ses_identity_and_template_match_the_app(template: dict[str, Any]) -> No
         assert env["MES_AGENDA_EMAIL_TEMPLATE"] == "mes-dev-reminder"
         assert env["MES_AGENDA_EMAIL_SOURCE"] == SENDER
         assert env["MES_AGENDA_SHARDS"] == "64" and env["MES_AGENDA_BATCH_SIZE"] == "100"
+        assert env["MES_ENROLMENT_EMAIL_TEMPLATE"] == "mes-dev-enrolment" and env["MES_TERMS_VERSION"]
+        assert "BucketsProofs" in json.dumps(env["MES_PROOFS_BUCKET"])
 
 
 def test_pseudonym_key_is_generated_retained_never_rotated_and_read_by_every_function(
@@ -574,7 +583,9 @@ def _api(template: dict[str, Any]) -> dict[str, Any]:
     return props
 
 
-OPEN_PATHS = {"/v1/health", "/v1/openapi.json"}  # liveness and the contract (issue 14.1: no token)
+# liveness and the contract (issue 14.1: no token), and enrolment (issue 12: identity check and code are the proof)
+OPEN_PATHS = {"/v1/health", "/v1/openapi.json", "/v1/enrolment/code", "/v1/enrolment/activation",
+              "/v1/enrolment/opposition", "/v1/enrolment/opposition/{reference}"}
 
 
 def test_every_route_but_health_has_the_bearer_authorizer(template: dict[str, Any]) -> None:
@@ -659,9 +670,18 @@ def test_stage_logs_throttles_and_traces(template: dict[str, Any]) -> None:
     forbidden = ("$context.path", "$context.authorizer.ins", "$context.authorizer.principalId",
                  "$context.authorizer.rpps", "$input", "$context.requestOverride", "$context.identity.user")
     assert not [v for v in fields.values() if v.startswith(forbidden)]
-    (settings,) = api["MethodSettings"]
+    settings, *enrolment = api["MethodSettings"]
+    assert (settings["ResourcePath"], settings["HttpMethod"]) == ("/*", "*")
     assert settings["LoggingLevel"] == "ERROR" and settings["DataTraceEnabled"] is False
     assert settings["ThrottlingRateLimit"] > 0 and settings["ThrottlingBurstLimit"] > 0
+    # The public enrolment routes are throttled on their own, far below the stage's default
+    assert {(m["HttpMethod"], m["ResourcePath"]) for m in enrolment} == {
+        ("POST", "/~1v1~1enrolment~1code"), ("POST", "/~1v1~1enrolment~1activation"),
+        ("POST", "/~1v1~1enrolment~1opposition"), ("GET", "/~1v1~1enrolment~1opposition~1{reference}")}
+    for method in enrolment:
+        assert method["DataTraceEnabled"] is False
+        assert 0 < method["ThrottlingRateLimit"] <= 10 < settings["ThrottlingRateLimit"]
+        assert 0 < method["ThrottlingBurstLimit"] <= 20
 
 
 # ---- monitoring -----------------------------------------------------------------------------------------------
@@ -713,7 +733,8 @@ def test_packaged_app_and_layer_import_every_module(assembly: Assembly, tmp_path
     zipfile.ZipFile(zips[0]).extractall(app_dir)
     assert not any(p.name.startswith("pydantic") for p in app_dir.iterdir()), "deps must come from the layer only"
     layer = next(d for d in assembly.out.glob("asset.*") if (d / "python" / "pynamodb").is_dir())
-    script = ("import importlib, pkgutil, app, functions\n"
+    # fpdf2 is imported lazily (only when a proof of opposition is built): import it here so the layer is checked
+    script = ("import importlib, pkgutil, app, functions, fpdf, fpdf.enums\n"
               "names = [m.name for m in pkgutil.walk_packages(functions.__path__, 'functions.')]\n"
               "[importlib.import_module(n) for n in names]\n"
               "print(len(names))\n")

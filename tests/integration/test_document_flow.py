@@ -13,6 +13,7 @@ import requests
 from tests.integration.conftest import Stack, declaration, post_file
 
 PDF = b"%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
+NOT_ABOUT_THE_DOCUMENT = {"document.listed", "space.activated", "enrolment.code_sent"}
 
 
 def declare(stack: Stack, ins: str, data: bytes = PDF, key: str = "hospital-upload-0001",
@@ -66,8 +67,10 @@ def test_hospital_document_reaches_the_patient_end_to_end(stack: Stack) -> None:
         ("document.verified", "system"),
         ("document.upload_requested", "professional"),
         ("document.read", "professional"),
+        ("space.activated", "patient"),  # the chain starts with the activation (a code issued, then used)
+        ("enrolment.code_sent", "patient"),
     ]
-    assert all(t["document_id"] == doc_id for t in traces if t["action"] != "document.listed")
+    assert all(t["document_id"] == doc_id for t in traces if t["action"] not in NOT_ABOUT_THE_DOCUMENT)
 
 
 def test_the_presigned_post_policy_pins_every_condition(stack: Stack) -> None:

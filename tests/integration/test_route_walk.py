@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from functions.identity.ins import with_key
 from tests.integration.conftest import Stack, declaration, post_file
 from tests.integration.contract import assert_documented
 
@@ -18,6 +19,7 @@ PDF = b"%PDF-1.4\n% route walk\n"
 ABSENT_RPPS = "10000000099"
 PREVENTION_CODE = "VAC_DTP"  # the walk's citizens have no birth date: recording a status is a 422
 _counter = itertools.count()
+ENROLEE = {"ins": with_key("1840675999999"), "birth_date": "1984-06-12", "vitale_serial": "12345678901"}
 
 
 def statuses(citizen: int | None = None, other: int | None = None, pros: int | dict[str, int] | None = None,
@@ -119,6 +121,15 @@ RULES: dict[tuple[str, str], tuple[Any, dict[str, int]]] = {
     ("POST", "/v1/me/contacts/pharmacies"): ({"finess": "750012345", "name": "Pharmacie du Centre",
                                               "address": "contact@pharmacie-centre.mssante.fr"}, statuses(citizen=201)),
     ("DELETE", "/v1/me/contacts/pharmacies/{finess}"): (None, statuses(citizen=404)),
+    # enrolment: public at the gateway, the identity check and the code are the proof (the walk's identity is
+    # nobody's: 404 whoever calls); activation also needs a citizen's token (none or expired: 401, others: 403)
+    ("POST", "/v1/enrolment/code"): (ENROLEE, dict.fromkeys(KINDS, 404)),
+    ("POST", "/v1/enrolment/activation"): (
+        {**ENROLEE, "code": "ABCDEFGHJK", "terms_version": "2026-12"}, statuses(citizen=404)),
+    ("POST", "/v1/enrolment/opposition"): ({**ENROLEE, "code": "ABCDEFGHJK"}, dict.fromkeys(KINDS, 404)),
+    ("GET", "/v1/enrolment/opposition/{reference}"): (None, dict.fromkeys(KINDS, 422)),  # no identity: 422
+    ("GET", "/v1/me"): (None, statuses(citizen=200)),
+    ("POST", "/v1/me/terms"): ({"terms_version": "2026-12"}, statuses(citizen=200)),
 }
 METHOD_ORDER = {"GET": 0, "POST": 1, "PUT": 2, "PATCH": 3, "DELETE": 4}
 
@@ -137,7 +148,10 @@ def test_only_health_and_the_contract_go_without_the_authorizer() -> None:
     import app as api
 
     open_routes = {(m, p) for p, entries in api.app.routes.items() for m, e in entries.items() if e.authorizer is None}
-    assert open_routes == {("GET", "/v1/health"), ("GET", "/v1/openapi.json")}
+    assert open_routes == {("GET", "/v1/health"), ("GET", "/v1/openapi.json"),
+                           # enrolment: no linked login yet, the code and identity check are the proof (issue 12)
+                           ("POST", "/v1/enrolment/code"), ("POST", "/v1/enrolment/activation"),
+                           ("POST", "/v1/enrolment/opposition"), ("GET", "/v1/enrolment/opposition/{reference}")}
 
 
 def test_every_route_is_declared_once_with_its_role_and_authorizer() -> None:
@@ -194,7 +208,8 @@ def callers(stack: Stack) -> tuple[dict[str, dict[str, str]], dict[str, str]]:
     params = {"ins": ins, "document_id": ticket["document_id"], "rpps": ABSENT_RPPS,
               "appointment_id": "appt_" + "0" * 24, "reminder_id": "rem_" + "0" * 24, "code": PREVENTION_CODE,
               "conversation_id": "conv_" + "0" * 24, "message_id": "msg_" + "0" * 24,
-              "attachment_id": "att_" + "0" * 24, "part": "record", "finess": "750099999"}
+              "attachment_id": "att_" + "0" * 24, "part": "record", "finess": "750099999",
+              "reference": "opp_" + "0" * 24}
     return who, params
 
 

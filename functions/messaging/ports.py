@@ -22,6 +22,10 @@ class AttachmentBlobs(Protocol):
 
     def put(self, holder_ins: str, message_id: str, attachment_id: str, content_type: str, data: bytes) -> None: ...
 
+    def delete(self, holder_ins: str, message_id: str, attachment_id: str) -> None:
+        """One attachment's object (a message that did not land leaves no object behind)."""
+        ...
+
 
 class MessageStore(Protocol):
     def conversation(self, holder_ins: str, conversation_id: str) -> Conversation | None:
@@ -40,6 +44,11 @@ class MessageStore(Protocol):
 
     def staged_message(self, message: Message, holder_ins: str) -> Staged:
         """A new message (label `message`, its id must be new)."""
+        ...
+
+    def staged_once(self, holder_ins: str, message_id: str) -> Staged:
+        """The once-only marker of a received mail (label `once`): the transaction fails when that mail already
+        landed in this mailbox."""
         ...
 
     def staged_draft_removal(self, holder_ins: str, conversation_id: str) -> Staged: ...

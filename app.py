@@ -14,7 +14,7 @@ from chalicelib.routes import BLUEPRINTS
 from functions.shared import cors
 from functions.shared.clock import instant
 from functions.shared.http import RESPONSE_HEADERS, error_body
-from functions.shared.names import AGENDA_DELIVERY_QUEUE, AGENDA_SHARD_QUEUE, UPLOAD_EVENTS_QUEUE
+from functions.shared.names import AGENDA_DELIVERY_QUEUE, AGENDA_SHARD_QUEUE, INBOUND_MAIL_QUEUE, UPLOAD_EVENTS_QUEUE
 
 __all__ = ["app", "bearer"]
 
@@ -98,3 +98,16 @@ def on_agenda_delivery(event: SQSEvent) -> dict[str, Any]:
     from functions.agenda.worker import handle_deliveries
 
     return handle_deliveries(deps.agenda_delivery(), event.to_dict(), event.context)
+
+
+# ---- messaging: inbound mail ---------------------------------------------------------------------------------
+
+
+@app.on_sqs_message(queue=INBOUND_MAIL_QUEUE, batch_size=10)
+def on_inbound_mail(event: SQSEvent) -> dict[str, Any]:
+    """A raw mail written under incoming/ of the inbound-mail bucket (SES, an MSSanté relay, the local SMTP)."""
+    from functions import deps
+    from functions.messaging.worker import handle_inbound_mail
+
+    return handle_inbound_mail(deps.inbound_mail(), deps.inbound_mail_objects(), deps.inbound_mail_bucket(),
+                               event.to_dict(), event.context)

@@ -90,7 +90,8 @@ class ConversationOut(BaseModel):
         return cls(conversation_id=c.conversation_id, subject=c.subject,
                    health_professional_names=[w.name for w in c.writers], date=c.last_message_at,
                    unread_count=c.unread_count, read=c.unread_count == 0, has_draft=c.has_draft,
-                   has_attachment=False, reply_options=c.reply_options(), conversation_finalized_by=c.finalized_by)
+                   has_attachment=c.has_attachment, reply_options=c.reply_options(),
+                   conversation_finalized_by=c.finalized_by)
 
 
 class DraftOut(BaseModel):

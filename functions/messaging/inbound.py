@@ -195,5 +195,5 @@ def bounce(to: str, refusals: list[tuple[str | None, Refusal]], now: datetime) -
     lines = ["Votre message n'a pas pu être distribué.", ""]
     for recipient, reason in refusals:
         lines.append(f"{recipient or 'message'} : {REFUSAL_TEXT[reason]} ({reason.value})")
-    message.set_content("\n".join(lines) + "\n")
+    message.set_content("\n".join(lines) + "\n", cte="quoted-printable")  # 7-bit safe through any relay
     return bytes(message)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
+from functions.messaging.mime import Envelope
 from functions.messaging.models import Conversation, Draft, Message
 from functions.shared.staging import Staged
 
@@ -24,6 +25,22 @@ class AttachmentBlobs(Protocol):
 
     def delete(self, holder_ins: str, message_id: str, attachment_id: str) -> None:
         """One attachment's object (a message that did not land leaves no object behind)."""
+        ...
+
+
+class InboundMailObjects(Protocol):
+    """The inbound-mail bucket: raw mails under `incoming/` with their SMTP envelope as object metadata."""
+
+    def fetch(self, key: str, max_bytes: int) -> tuple[bytes, Envelope] | None:
+        """At most `max_bytes` of the mail and its envelope; None when the object is gone (already handled)."""
+        ...
+
+    def processed(self, key: str) -> None:
+        """The mail landed: its object is deleted (the messages and attachments hold what it carried)."""
+        ...
+
+    def rejected(self, key: str, reason: str) -> None:
+        """The mail was refused: moved under `rejected/<reason>/`, kept 30 days by the bucket's lifecycle."""
         ...
 
 

@@ -24,6 +24,11 @@ def dead_letters(queue: str) -> str:
 UPLOAD_EVENTS_QUEUE = app_queue(UPLOAD_EVENTS)
 AGENDA_SHARD_QUEUE = app_queue(AGENDA_SHARDS)
 AGENDA_DELIVERY_QUEUE = app_queue(AGENDA_DELIVERIES)
+# Inbound mail (issue 11): ObjectCreated under INBOUND_MAIL_PREFIX of the inbound-mail bucket -> this queue.
+INBOUND_MAIL = "inbound-mail"
+INBOUND_MAIL_QUEUE = app_queue(INBOUND_MAIL)
+INBOUND_MAIL_PREFIX = "incoming/"  # what SES / a relay / `python -m local smtp` writes; notified
+INBOUND_REJECTED_PREFIX = "rejected/"  # refused mails, kept 30 days (lifecycle), not notified
 
 # ---- Environment variables read by functions/shared/settings.py -------------------------------------------
 ENV_SPACES_TABLE = "MES_SPACES_TABLE"
@@ -49,6 +54,13 @@ ENV_PSEUDONYM_KEY = "MES_PSEUDONYM_KEY"  # local only: deployed stages read the 
 ENV_PSEUDONYM_SECRET_ARN = "MES_PSEUDONYM_SECRET_ARN"  # noqa: S105 (a variable name, not a secret)
 ENV_UPLOAD_URL_TTL_SECONDS = "MES_UPLOAD_URL_TTL_SECONDS"
 ENV_DOWNLOAD_URL_TTL_SECONDS = "MES_DOWNLOAD_URL_TTL_SECONDS"
+# Messaging's mail path (functions/messaging/inbound.py): buckets, limits (A.6) and the MSSanté trust list.
+ENV_ATTACHMENTS_BUCKET = "MES_ATTACHMENTS_BUCKET"
+ENV_INBOUND_MAIL_BUCKET = "MES_INBOUND_MAIL_BUCKET"
+ENV_MAX_MIME_BYTES = "MES_MAX_MIME_BYTES"  # a whole inbound MIME message (25 MB by default)
+ENV_MAX_ATTACHMENT_BYTES = "MES_MAX_ATTACHMENT_BYTES"  # a message's attachments together (20 MB by default)
+ENV_MAIL_TRUSTED_DOMAINS = "MES_MAIL_TRUSTED_DOMAINS"  # comma-separated globs, e.g. *.mssante.fr
+ENV_MAIL_TRUSTED_RELAYS = "MES_MAIL_TRUSTED_RELAYS"  # comma-separated globs of relay names; empty: any relay
 # Web origins a browser may call the API from (comma-separated; empty: none). A stage parameter in infra.
 ENV_CORS_ALLOWED_ORIGINS = "MES_CORS_ALLOWED_ORIGINS"
 

@@ -59,6 +59,13 @@ class Settings(BaseModel):
     pseudonym_secret_arn: str | None = None
     upload_url_ttl_seconds: int = Field(default=600, ge=60, le=900)
     download_url_ttl_seconds: int = Field(default=300, ge=30, le=300)
+    attachments_bucket: str
+    inbound_mail_bucket: str
+    max_mime_bytes: int = Field(default=25 * 1024 * 1024, ge=1024, le=40 * 1024 * 1024)
+    max_attachment_bytes: int = Field(default=20 * 1024 * 1024, ge=0, le=40 * 1024 * 1024)
+    # MSSanté's trust space: its operators' domains (a deployed stage may narrow or extend the list).
+    mail_trusted_domains: tuple[str, ...] = ("*.mssante.fr", "mssante.fr")
+    mail_trusted_relays: tuple[str, ...] = ()
 
     @model_validator(mode="after")
     def _pseudonym_key_source(self) -> Settings:
@@ -79,7 +86,7 @@ class Settings(BaseModel):
                 found["algorithms"] = tuple(a.strip() for a in algorithms.split(","))
             return found
 
-        raw = {
+        raw: dict[str, object] = {
             "region": env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or "eu-west-3",
             "spaces_table": env.get(n.ENV_SPACES_TABLE),
             "documents_table": env.get(n.ENV_DOCUMENTS_TABLE),
@@ -100,6 +107,8 @@ class Settings(BaseModel):
             "agenda_email_template": env.get(n.ENV_AGENDA_EMAIL_TEMPLATE),
             "pseudonym_key": env.get(n.ENV_PSEUDONYM_KEY) or None,
             "pseudonym_secret_arn": env.get(n.ENV_PSEUDONYM_SECRET_ARN) or None,
+            "attachments_bucket": env.get(n.ENV_ATTACHMENTS_BUCKET),
+            "inbound_mail_bucket": env.get(n.ENV_INBOUND_MAIL_BUCKET),
             "citizen_issuer": issuer("CITIZEN"),
             "professional_issuer": issuer("PRO"),
         }
@@ -108,9 +117,15 @@ class Settings(BaseModel):
             ("download_url_ttl_seconds", env.get(n.ENV_DOWNLOAD_URL_TTL_SECONDS)),
             ("agenda_shards", env.get(n.ENV_AGENDA_SHARDS)),
             ("agenda_batch_size", env.get(n.ENV_AGENDA_BATCH_SIZE)),
+            ("max_mime_bytes", env.get(n.ENV_MAX_MIME_BYTES)),
+            ("max_attachment_bytes", env.get(n.ENV_MAX_ATTACHMENT_BYTES)),
         ):
             if value:
                 raw[name] = value
+        for name, value in (("mail_trusted_domains", env.get(n.ENV_MAIL_TRUSTED_DOMAINS)),
+                            ("mail_trusted_relays", env.get(n.ENV_MAIL_TRUSTED_RELAYS))):
+            if value is not None and value.strip():
+                raw[name] = tuple(p.strip() for p in value.split(",") if p.strip())
         try:
             return cls.model_validate(raw)
         except ValidationError as exc:

@@ -40,11 +40,9 @@ from functions.messaging.models import MAILBOX_DOMAIN, Attachment, Contact, Conv
 from functions.messaging.ports import AttachmentBlobs, OutboundMail
 from functions.messaging.service import MessagingDeps, arrive
 from functions.shared.errors import Conflict, InvalidRequest
-from functions.shared.observability import count
+from functions.shared.observability import INBOUND_MAIL, INBOUND_MAIL_REFUSED, count
 
 MAILER_DAEMON = f"MAILER-DAEMON@{MAILBOX_DOMAIN}"
-INBOUND_MAIL = "InboundMail"  # dimension outcome: delivered | duplicate
-INBOUND_MAIL_REFUSED = "InboundMailRefused"  # dimension reason: a Refusal
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,7 @@ from functions.messaging.mime import Envelope, MailLimits, Refusal, TrustList
 from functions.messaging.models import Conversation, Message
 from functions.messaging.service import MessagingDeps
 from functions.records.inspection import content_matches
+from functions.shared.observability import INBOUND_MAIL, INBOUND_MAIL_REFUSED
 
 MAIL = Path(__file__).resolve().parents[2] / "events" / "mail"
 PATIENT, PARENT = "204126388884207", "284038889195908"
@@ -223,6 +224,21 @@ def test_refusals_are_counted_by_reason(world: World, monkeypatch: pytest.Monkey
     deliver(world, "untrusted.eml")
     deliver(world, "plain.eml")
     deliver(world, "plain.eml")
-    assert counted == [(inbound.INBOUND_MAIL_REFUSED, {"reason": "untrusted_sender"}),
-                       (inbound.INBOUND_MAIL, {"outcome": "delivered"}),
-                       (inbound.INBOUND_MAIL, {"outcome": "duplicate"})]
+    assert counted == [(INBOUND_MAIL_REFUSED, {"reason": "untrusted_sender"}),
+                       (INBOUND_MAIL, {"outcome": "delivered"}),
+                       (INBOUND_MAIL, {"outcome": "duplicate"})]
+
+
+def test_the_trust_list_and_the_limits_are_configuration() -> None:
+    from functions.shared.settings import Settings
+    from local.config import local_env
+
+    defaults = Settings.from_env(local_env())
+    assert defaults.mail_trusted_domains == ("*.mssante.fr", "mssante.fr") and defaults.mail_trusted_relays == ()
+    assert (defaults.max_mime_bytes, defaults.max_attachment_bytes) == (25 * 1024 * 1024, 20 * 1024 * 1024)
+    tuned = Settings.from_env({**local_env(), "MES_MAIL_TRUSTED_DOMAINS": " *.chu-lyon.fr , mssante.fr",
+                               "MES_MAIL_TRUSTED_RELAYS": "mx*.operateur.mssante.fr",
+                               "MES_MAX_MIME_BYTES": "10485760", "MES_MAX_ATTACHMENT_BYTES": "5242880"})
+    assert tuned.mail_trusted_domains == ("*.chu-lyon.fr", "mssante.fr")
+    assert tuned.mail_trusted_relays == ("mx*.operateur.mssante.fr",)
+    assert (tuned.max_mime_bytes, tuned.max_attachment_bytes) == (10485760, 5242880)

@@ -31,6 +31,7 @@ from functions.messaging.models import (
 ContentCheck = Callable[[str, bytes], bool]
 
 NO_SUBJECT = "(sans objet)"
+MAX_ATTACHMENTS = 50  # parts beyond it are a MIME bomb (one object each), refused as too_large
 DEFAULT_ATTACHMENT_NAME = "piece-jointe"
 # Executables, scripts and archives (a zip bomb is refused before anything is unpacked): refused by name whatever
 # type they declare; their bytes are refused by the verifier's magic-byte check anyway.
@@ -197,7 +198,8 @@ def parse_mail(raw: bytes, envelope: Envelope, trust: TrustList, limits: MailLim
         raise MailRefused(Refusal.HTML_SUBJECT)
     if not content.strip() and not attachments:
         raise MailRefused(Refusal.EMPTY_MESSAGE)
-    if len(content) > MAX_BODY or sum(a.size for a in attachments) > limits.max_attachment_bytes:
+    if (len(content) > MAX_BODY or len(attachments) > MAX_ATTACHMENTS
+            or sum(a.size for a in attachments) > limits.max_attachment_bytes):
         raise MailRefused(Refusal.TOO_LARGE)
     for attachment in attachments:
         if not _acceptable(attachment, content_matches):

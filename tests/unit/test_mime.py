@@ -163,3 +163,16 @@ def test_the_bounce_goes_to_the_envelope_sender_else_return_path_else_from() -> 
     assert bounce_address(raw("plain.eml"), Envelope(sender="a@b.mssante.fr")) == "a@b.mssante.fr"
     assert bounce_address(raw("plain.eml"), Envelope()) == "claire.martin@hopital-nord.mssante.fr"
     assert bounce_address(raw("fin.eml"), Envelope()) == "paul.durand@cabinet-durand.mssante.fr"
+
+
+def test_a_mail_of_too_many_parts_is_too_large() -> None:
+    from email.message import EmailMessage
+
+    mail = EmailMessage()
+    mail["From"], mail["To"], mail["Subject"] = "a@b.mssante.fr", f"{PATIENT}@patient.mssante.fr", "Parts"
+    mail.set_content("Bonjour")
+    for n in range(51):
+        mail.add_attachment(b"%PDF-1.4 x", maintype="application", subtype="pdf", filename=f"{n}.pdf")
+    with pytest.raises(MailRefused) as refused:
+        parse_mail(bytes(mail), Envelope(), TRUST, MailLimits(), content_matches)
+    assert refused.value.reason == Refusal.TOO_LARGE

@@ -191,6 +191,7 @@ def _banner() -> str:
 Mon espace santé is running on {base}  (local AWS: http://127.0.0.1:{config.AWS_PORT}, Ctrl-C stops both)
 Data lives in memory: Ctrl-C forgets it, and the next `make run` starts again from the demo data below.
 API contract: {base}/v1/openapi.json, to try in a browser: {base}/docs
+Inbound mail: SMTP on 127.0.0.1:{config.SMTP_PORT} (MES_LOCAL_SMTP_PORT), to <INS>@patient.mssante.fr (README: swaks)
 
 Demo identities
   patients (INS): {DEMO_PATIENT} (has a discharge letter from hospital {HOSPITAL}), {OTHER_PATIENT}

@@ -15,7 +15,7 @@ from infra.components.keys import Keys
 from infra.components.mail import ReminderEmail
 from infra.components.monitoring import Monitoring
 from infra.components.pseudonym import PseudonymKey
-from infra.components.queues import UploadEventQueues, WorkQueues, job_dead_letter_queue
+from infra.components.queues import InboundMailQueues, UploadEventQueues, WorkQueues, job_dead_letter_queue
 from infra.components.roles import FunctionRoles
 from infra.components.storage import Buckets, bucket_arn
 from infra.config import StageConfig
@@ -54,12 +54,20 @@ class MonEspaceSanteStack(cdk.Stack):
         agenda_deliveries = WorkQueues(
             self, "AgendaDeliveries", stage=stage, name=c.AGENDA_DELIVERIES_QUEUE, key=keys.data,
             consumer_timeout_seconds=c.FUNCTION_TIMEOUTS[c.CHALICE_AGENDA_DELIVERY_CONSUMER])
+        inbound_mail = InboundMailQueues(
+            self, "InboundMail", stage=stage, key=keys.data,
+            consumer_timeout_seconds=c.FUNCTION_TIMEOUTS[c.CHALICE_INBOUND_MAIL_CONSUMER],
+            source_bucket_arn=bucket_arn(stage, "inbound-mail"))
         buckets = Buckets(self, "Buckets", stage=stage, key=keys.documents,
-                          log_retention_days=config.log_retention_days, notification_queue_arn=queues.queue.queue_arn)
+                          log_retention_days=config.log_retention_days, notification_queue_arn=queues.queue.queue_arn,
+                          inbound_mail_queue_arn=inbound_mail.queue.queue_arn)
         # The bucket checks its notification target when it is created: the queue policy must exist first.
         queue_policy = queues.queue.node.try_find_child("Policy")
         assert queue_policy is not None, "the upload-events queue has a resource policy"
         buckets.quarantine.node.add_dependency(queue_policy)
+        mail_queue_policy = inbound_mail.queue.node.try_find_child("Policy")
+        assert mail_queue_policy is not None, "the inbound-mail queue has a resource policy"
+        buckets.inbound_mail.node.add_dependency(mail_queue_policy)
 
         layer = lambda_.LayerVersion(
             self, "Dependencies",
@@ -91,6 +99,9 @@ class MonEspaceSanteStack(cdk.Stack):
             c.ENV_AGENDA_BATCH_SIZE: str(c.AGENDA_BATCH_SIZE),
             c.ENV_PSEUDONYM_SECRET_ARN: pseudonyms.secret.secret_arn,
             c.ENV_CORS_ALLOWED_ORIGINS: ",".join(config.cors_allowed_origins),
+            c.ENV_ATTACHMENTS_BUCKET: buckets.attachments.bucket_name,
+            c.ENV_INBOUND_MAIL_BUCKET: buckets.inbound_mail.bucket_name,
+            **c.MAIL_DEFAULTS,
             "POWERTOOLS_SERVICE_NAME": c.SERVICE,
             **config.issuer_environment(),
         }
@@ -103,7 +114,8 @@ class MonEspaceSanteStack(cdk.Stack):
                          roles=roles, environment=environment,
                          consumer_queue_arns={c.CHALICE_UPLOAD_CONSUMER: queues.queue.queue_arn,
                                               c.CHALICE_AGENDA_SHARD_CONSUMER: agenda_shards.queue.queue_arn,
-                                              c.CHALICE_AGENDA_DELIVERY_CONSUMER: agenda_deliveries.queue.queue_arn},
+                                              c.CHALICE_AGENDA_DELIVERY_CONSUMER: agenda_deliveries.queue.queue_arn,
+                                              c.CHALICE_INBOUND_MAIL_CONSUMER: inbound_mail.queue.queue_arn},
                          job_dead_letter_arns={f: q.queue_arn for f, q in job_dead_letters.items()},
                          data_key=keys.data)
         self._key_policies(keys, roles)
@@ -122,6 +134,8 @@ class MonEspaceSanteStack(cdk.Stack):
                                "The oldest reminder batch is older than an hour: reminders are late (delivery "
                                "errors, throttling, or SES sending rate).", depth=c.DELIVERY_DEPTH_ALARM,
                                age_seconds=c.DELIVERY_AGE_ALARM_SECONDS)
+        monitoring.watch_queue("InboundMail", inbound_mail.queue, inbound_mail.dead_letters,
+                               "The oldest inbound mail is older than 15 minutes: mail is not reaching the mailboxes.")
         for function, dead_letters in job_dead_letters.items():
             monitoring.watch_dead_letters(function, dead_letters)
 
@@ -155,6 +169,10 @@ class MonEspaceSanteStack(cdk.Stack):
                         "AgendaShardsQueues")
         Keys.allow_role(keys.data, roles.agenda_deliveries, DYNAMODB_KMS, "dynamodb", "AgendaDeliveriesTables")
         Keys.allow_role(keys.data, roles.agenda_deliveries, ["kms:Decrypt"], "sqs", "AgendaDeliveriesQueue")
+        Keys.allow_role(keys.documents, roles.inbound_mail, ["kms:GenerateDataKey", "kms:Decrypt"], "s3",
+                        "InboundMailReadsMailAndStoresAttachments")
+        Keys.allow_role(keys.data, roles.inbound_mail, DYNAMODB_KMS, "dynamodb", "InboundMailTables")
+        Keys.allow_role(keys.data, roles.inbound_mail, ["kms:Decrypt"], "sqs", "InboundMailQueue")
         # The pseudonym key: every function reads the secret once per cold start.
         for function, role in roles.by_function.items():
             Keys.allow_role(keys.data, role, ["kms:Decrypt"], "secretsmanager", f"{function}PseudonymKey")

@@ -24,10 +24,10 @@ SETTINGS_ENV = (set(re.findall(r'"(MES_[A-Z_]+)"', (REPO / "functions" / "shared
                                     for what in ("ISSUER", "AUDIENCE", "JWKS_URI")} | {
     "MES_PSEUDONYM_SECRET_ARN", "MES_AGENDA_SHARDS", "MES_AGENDA_BATCH_SIZE"}
 FUNCTIONS = ("APIHandler", "Bearer", "OnUploadEvent", "InvisiblePatientDaily", "AgendaDailyDispatch", "OnAgendaShard",
-             "OnAgendaDelivery")
+             "OnAgendaDelivery", "OnInboundMail")
 SENDER = "ne-pas-repondre@dev.mon-espace-sante.invalid"  # infra/stages/dev.json agenda_email_source
 CONSUMERS = {"OnUploadEvent": ("mes-dev-upload-events", 10), "OnAgendaShard": ("mes-dev-agenda-shards", 1),
-             "OnAgendaDelivery": ("mes-dev-agenda-deliveries", 10)}
+             "OnAgendaDelivery": ("mes-dev-agenda-deliveries", 10), "OnInboundMail": ("mes-dev-inbound-mail", 10)}
 SCHEDULED = {"InvisiblePatientDaily": ("cron(0 5 * * ? *)", "mes-dev-invisible-patient-daily-dlq", 300),
              "AgendaDailyDispatch": ("cron(0 5,6 * * ? *)", "mes-dev-agenda-daily-dispatch-dlq", 60)}
 
@@ -449,6 +449,11 @@ def test_only_the_delivery_worker_sends_e_mail_from_the_configured_address(templ
         for statement in policy["Properties"]["PolicyDocument"]["Statement"]:
             if any(a.startswith("ses:") for a in _actions(statement)):
                 senders[name] = statement
+    # the inbound-mail consumer sends bounces, raw, from MAILER-DAEMON@patient.mssante.fr only (issue 11)
+    ((bounces, bounce),) = [(n, st) for n, st in senders.items() if n.startswith("RolesInboundMailAccess")]
+    assert _actions(bounce) == ["ses:SendRawEmail"]
+    assert bounce["Condition"] == {"StringEquals": {"ses:FromAddress": "MAILER-DAEMON@patient.mssante.fr"}}
+    del senders[bounces]
     ((name, statement),) = senders.items()
     assert name.startswith("RolesAgendaDeliveriesAccess")
     assert _actions(statement) == ["ses:SendBulkTemplatedEmail"]

@@ -60,12 +60,20 @@ def _seed(mailboxes: int, rng: random.Random) -> list[str]:
     return out
 
 
+def _sender(i: int) -> str:
+    return f"dr{i % 97}@hopital{i % 13}.mssante.fr"
+
+
+def _message_id(i: int) -> str:
+    return f"<bench-{i}@hopital{i % 13}.mssante.fr>"
+
+
 def _mail(i: int, ins: str, attachments: int, rng: random.Random) -> bytes:
     mail = EmailMessage()
-    mail["From"] = f"Dr Praticien {i % 97} <dr{i % 97}@hopital{i % 13}.mssante.fr>"
+    mail["From"] = f"Dr Praticien {i % 97} <{_sender(i)}>"
     mail["To"] = f"{ins}@patient.mssante.fr"
     mail["Subject"] = f"Compte rendu {i}"
-    mail["Message-ID"] = f"<bench-{i}@hopital{i % 13}.mssante.fr>"
+    mail["Message-ID"] = _message_id(i)
     mail.set_content("Bonjour,\n\nVeuillez trouver ci-joint votre compte rendu.\n\nCordialement\n")
     for a in range(attachments):
         data = b"%PDF-1.4\n" + rng.randbytes(rng.randint(1024, 3072))
@@ -130,7 +138,7 @@ def run(port: int, api_port: int, mailboxes: int = 10_000, messages: int = 50_00
     finally:
         setattr(inbound, "count", original_count)  # noqa: B010
     # losses: every mail's once-only marker (its key is deterministic), 100 keys a BatchGetItem
-    keys = [(ins, f"R#{message_id_for(ins, f'<bench-{i}@hopital{i % 13}.mssante.fr>')}") for i, ins, _ in plan]
+    keys = [(ins, f"R#{message_id_for(ins, _sender(i), _message_id(i))}") for i, ins, _ in plan]
     landed = {(item.holder, item.sk) for item in MessageItem.batch_get(keys)}
     # duplicates: the messages of a sample of mailboxes, one Query each, against what was sent to them
     receiving = sorted({ins for _, ins, _ in plan})

@@ -70,10 +70,11 @@ def _digest(*parts: str) -> str:
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:24]
 
 
-def message_id_for(ins: str, once_key: str) -> str:
-    """The message's id in one mailbox, from the mail's Message-ID: the same mail always lands as the same
-    message (and the same attachment keys), another mailbox gets another id."""
-    return f"msg_{_digest(ins, once_key)}"
+def message_id_for(ins: str, sender: str, once_key: str) -> str:
+    """The message's id in one mailbox, from the mail's Message-ID and its sender: the same mail always lands as
+    the same message (and the same attachment keys), another mailbox gets another id, and a sender reusing
+    another's Message-ID cannot make that other's mail a "duplicate"."""
+    return f"msg_{_digest(ins, sender, once_key)}"
 
 
 def receive_mail(deps: InboundDeps, raw: bytes, envelope: Envelope) -> MailReport:
@@ -108,7 +109,7 @@ def _deliver(deps: InboundDeps, mail: ParsedMail, local: str, report: MailReport
         return Refusal.UNKNOWN_MAILBOX
     if not space.is_open:
         return Refusal.MAILBOX_CLOSED
-    message_id = message_id_for(ins, mail.once_key)
+    message_id = message_id_for(ins, mail.sender, mail.once_key)
     attachments = _store(deps.blobs, ins, message_id, mail.attachments)
     sender = Contact(id=mail.sender, name=mail.sender_name, type_bal="PER")
     draft = Message(message_id=message_id, conversation_id="", direction="IN", sender=sender, at=m.clock.now(),

@@ -242,3 +242,10 @@ def test_the_trust_list_and_the_limits_are_configuration() -> None:
     assert tuned.mail_trusted_domains == ("*.chu-lyon.fr", "mssante.fr")
     assert tuned.mail_trusted_relays == ("mx*.operateur.mssante.fr",)
     assert (tuned.max_mime_bytes, tuned.max_attachment_bytes) == (10485760, 5242880)
+
+
+def test_another_sender_reusing_a_message_id_is_not_taken_for_a_duplicate(world: World) -> None:
+    deliver(world, "plain.eml")
+    forged = (MAIL / "plain.eml").read_bytes().replace(b"claire.martin@hopital-nord", b"paul.durand@cabinet-durand")
+    report = receive_mail(deps_of(world), forged, Envelope())
+    assert (report.delivered, report.duplicates) == (1, 0) and len(world.messages) == 2

@@ -111,10 +111,15 @@ class Clock:
         return AT
 
 
-@pytest.fixture
-def world() -> World:
+def fresh_world() -> World:
+    """Both fixture patients with an open space, nothing else."""
     opened = {ins: Space(ins=ins, status=SpaceStatus.OPEN, created_at=AT) for ins in (PATIENT, PARENT)}
     return World(spaces=opened)
+
+
+@pytest.fixture
+def world() -> World:
+    return fresh_world()
 
 
 def deps_of(world: World) -> InboundDeps:

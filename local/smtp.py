@@ -40,8 +40,13 @@ class ToInboundBucket:
 
 
 def controller(port: int = config.SMTP_PORT, host: str = "127.0.0.1") -> Any:
-    """Started (`.start()`) in its own thread; the caller has applied the local environment."""
+    """Started (`.start()`) in its own thread; the caller has applied the local environment. aiosmtpd's own
+    log (`mail.log`: peers, senders and recipients, i.e. INS, at info level) is kept to warnings."""
+    import logging
+
     from aiosmtpd.controller import Controller
+
+    logging.getLogger("mail.log").setLevel(logging.WARNING)
 
     from functions.shared.aws import client
     from functions.shared.settings import settings

@@ -14,7 +14,13 @@ from chalicelib.routes import BLUEPRINTS
 from functions.shared import cors
 from functions.shared.clock import instant
 from functions.shared.http import RESPONSE_HEADERS, error_body
-from functions.shared.names import AGENDA_DELIVERY_QUEUE, AGENDA_SHARD_QUEUE, EXPORT_QUEUE, UPLOAD_EVENTS_QUEUE
+from functions.shared.names import (
+    AGENDA_DELIVERY_QUEUE,
+    AGENDA_SHARD_QUEUE,
+    EXPORT_QUEUE,
+    INBOUND_MAIL_QUEUE,
+    UPLOAD_EVENTS_QUEUE,
+)
 
 __all__ = ["app", "bearer"]
 
@@ -124,3 +130,14 @@ def messaging_outbox_retry(event: CloudWatchEvent) -> dict[str, int]:
     from functions.messaging.service import deliver_outbox
 
     return {"sent": deliver_outbox(deps.messaging())}
+# ---- messaging: inbound mail ---------------------------------------------------------------------------------
+
+
+@app.on_sqs_message(queue=INBOUND_MAIL_QUEUE, batch_size=10)
+def on_inbound_mail(event: SQSEvent) -> dict[str, Any]:
+    """A raw mail written under incoming/ of the inbound-mail bucket (SES, an MSSanté relay, the local SMTP)."""
+    from functions import deps
+    from functions.messaging.worker import handle_inbound_mail
+
+    return handle_inbound_mail(deps.inbound_mail(), deps.inbound_mail_objects(), deps.inbound_mail_bucket(),
+                               event.to_dict(), event.context)

@@ -9,7 +9,9 @@
 - Scan calls anywhere (must be 0);
 - cold import time of `app.py` as a ratio to `import boto3`, each in a fresh interpreter, median of 7;
 - the agenda's daily reminder run at 20 000 and 80 000 spaces (bench/agenda.py): calls and billed units per
-  delivered reminder, shard balance, duplicates and losses after a forced redelivery and a re-run.
+  delivered reminder, shard balance, duplicates and losses after a forced redelivery and a re-run;
+- inbound mail at 10 000 mailboxes / 50 000 MIME messages (bench/messaging.py): AWS calls per message, duplicates
+  and losses after every event and every mail is delivered again, cost per million messages.
 
 Results are printed and written to bench/results.json."""
 
@@ -153,7 +155,25 @@ def agenda_only(sizes: tuple[int, int]) -> None:
     print(json.dumps(results, indent=2))
 
 
+def messaging_only(mailboxes: int, messages: int) -> None:
+    """`python -m bench messaging [mailboxes messages]`: the inbound mail scenario alone (default 10 000 / 50 000),
+    printed, results.json untouched."""
+    port = free_port()
+    moto = start_moto(port)
+    try:
+        from bench import messaging
+
+        results = messaging.run(port, free_port(), mailboxes, messages)
+    finally:
+        moto.terminate()
+    print(json.dumps(results, indent=2))
+
+
 def main() -> None:
+    if sys.argv[1:2] == ["messaging"]:
+        mailboxes, messages = (int(a) for a in sys.argv[2:4]) if len(sys.argv) >= 4 else (10_000, 50_000)
+        messaging_only(mailboxes, messages)
+        return
     if sys.argv[1:2] == ["agenda"]:
         small, large = (int(a) for a in sys.argv[2:4]) if len(sys.argv) >= 4 else (2_000, 8_000)
         agenda_only((small, large))
@@ -165,6 +185,9 @@ def main() -> None:
         from bench import agenda
 
         results["agenda"] = agenda.run(port, free_port())
+        from bench import messaging
+
+        results["messaging"] = messaging.run(port, free_port())
         results["scan_calls"] = sum(v for k, v in CALLS.items() if k.endswith(":Scan"))
     finally:
         moto.terminate()

@@ -25,6 +25,9 @@ if TYPE_CHECKING:
     from functions.exports.service import ExportDeps
     from functions.identity.tokens import TokenVerifier
     from functions.journal.storage import DynamoJournal, DynamoTraceReader
+    from functions.messaging.blobs import S3AttachmentBlobs
+    from functions.messaging.inbound import InboundDeps
+    from functions.messaging.mailbucket import S3InboundMail
     from functions.messaging.ports import OutboundMail
     from functions.messaging.service import AttachmentUploads, MessagingDeps
     from functions.messaging.storage import DynamoOutbox
@@ -313,13 +316,10 @@ def exports() -> ExportDeps:
 def _attachment_wiring() -> dict[str, Any]:
     """Message attachments: their bucket, records' presigned POST into quarantine (the same verifier), and
     records' side of "save into my record"."""
-    from functions.messaging.blobs import S3AttachmentBlobs
     from functions.records.service import HolderFiling
-    from functions.shared.aws import client
 
     s, r = settings(), records()
-    return {"attachments": S3AttachmentBlobs(client("s3", s.region), s.attachments_bucket, s.kms_key_id,
-                                             s.quarantine_bucket),
+    return {"attachments": attachment_blobs(),
             "tickets": r.blobs, "record": HolderFiling(r), "attachment_budget_bytes": s.attachment_budget_bytes,
             "upload_ttl": r.upload_ttl, "download_ttl_seconds": r.download_ttl_seconds}
 
@@ -392,3 +392,51 @@ def enrolment() -> EnrolmentDeps:
 def terms_version() -> str:
     """The version of the terms (CGU) in force (MES_TERMS_VERSION)."""
     return settings().terms_version
+
+
+@factory
+def attachment_blobs() -> S3AttachmentBlobs:
+    """Messages' attachments: one object each, SSE-KMS with the documents key (patient/message context)."""
+    from functions.messaging.blobs import S3AttachmentBlobs
+    from functions.shared.aws import client
+
+    s = settings()
+    return S3AttachmentBlobs(client("s3", s.region), s.attachments_bucket, s.kms_key_id, s.quarantine_bucket)
+
+
+@factory
+def inbound_mail_objects() -> S3InboundMail:
+    from functions.messaging.mailbucket import S3InboundMail
+    from functions.shared.aws import client
+
+    s = settings()
+    return S3InboundMail(client("s3", s.region), s.inbound_mail_bucket)
+
+
+@factory
+def bounce_mail() -> OutboundMail:
+    """Where refusals of inbound mail go back (SES raw send)."""
+    from functions.messaging.mailbucket import SesRawMail
+    from functions.shared.aws import client
+
+    return SesRawMail(client("ses", settings().region))
+
+
+@factory
+def inbound_mail() -> InboundDeps:
+    """Real mail into the mailboxes: messaging's deps, the attachments bucket, the bounce path, the trust list
+    and the limits, and records' inspection for attachments (a function, not a copy)."""
+    from functions.messaging.inbound import InboundDeps
+    from functions.messaging.mime import MailLimits, TrustList
+    from functions.records.inspection import content_matches
+
+    s = settings()
+    return InboundDeps(messaging=messaging(), blobs=attachment_blobs(), outbound=bounce_mail(),
+                       trust=TrustList(domains=s.mail_trusted_domains, relays=s.mail_trusted_relays),
+                       limits=MailLimits(max_message_bytes=s.max_mime_bytes,
+                                         max_attachment_bytes=s.attachment_budget_bytes),
+                       content_matches=content_matches)
+
+
+def inbound_mail_bucket() -> str:
+    return settings().inbound_mail_bucket

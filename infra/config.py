@@ -211,7 +211,8 @@ def load(context: Mapping[str, Any]) -> StageConfig:
 MAX_CONCURRENCY_PARAMETERS = {c.CHALICE_UPLOAD_CONSUMER: "upload_consumer_max_concurrency",
                               c.CHALICE_AGENDA_SHARD_CONSUMER: "agenda_shard_max_concurrency",
                               c.CHALICE_AGENDA_DELIVERY_CONSUMER: "agenda_delivery_max_concurrency",
-                              c.CHALICE_EXPORT_CONSUMER: "export_max_concurrency"}
+                              c.CHALICE_EXPORT_CONSUMER: "export_max_concurrency",
+                              c.CHALICE_INBOUND_MAIL_CONSUMER: "inbound_mail_max_concurrency"}
 # Every stage parameter (infra/stages/<stage>.json keys; cdk_app.py reads these from the CDK context).
 PARAMETERS = (*c.ISSUER_ENV, "alarm_email", "api_rate_limit", "api_burst_limit", "reserved_concurrency",
               *MAX_CONCURRENCY_PARAMETERS.values(), "log_retention_days", "backup_retention_days",

@@ -30,10 +30,11 @@ CHALICE_AGENDA_SHARD_CONSUMER = "OnAgendaShard"  # @app.on_sqs_message(queue=AGE
 CHALICE_AGENDA_DELIVERY_CONSUMER = "OnAgendaDelivery"  # @app.on_sqs_message(queue=AGENDA_DELIVERY_QUEUE, ...)
 CHALICE_EXPORT_CONSUMER = "OnExport"  # @app.on_sqs_message(queue=EXPORT_QUEUE, batch_size=1)
 CHALICE_OUTBOX_RETRY = "MessagingOutboxRetry"  # @app.schedule(Rate(5, MINUTES), name="messaging-outbox-retry")
+CHALICE_INBOUND_MAIL_CONSUMER = "OnInboundMail"  # @app.on_sqs_message(queue=INBOUND_MAIL_QUEUE, batch_size=10)
 CHALICE_REST_API = "RestAPI"
 # SQS consumers: Chalice names the event source `<Function>SqsEventSource`.
 SQS_CONSUMERS = (CHALICE_UPLOAD_CONSUMER, CHALICE_AGENDA_SHARD_CONSUMER, CHALICE_AGENDA_DELIVERY_CONSUMER,
-                 CHALICE_EXPORT_CONSUMER)
+                 CHALICE_EXPORT_CONSUMER, CHALICE_INBOUND_MAIL_CONSUMER)
 API_STAGE_NAME = "api"  # .chalice/config.json api_gateway_stage
 HEALTH_PATH = "/v1/health"
 AUTHORIZER_NAME = "bearer"
@@ -44,11 +45,13 @@ LAMBDA_RUNTIME = "python3.11"
 # up to 100 reminders, BatchGetItem, 1-3 TransactWriteItems and SES bulk calls of 50 (10 messages a batch).
 FUNCTION_TIMEOUTS = {CHALICE_API_HANDLER: 29, CHALICE_AUTHORIZER: 10, CHALICE_UPLOAD_CONSUMER: 60,
                      CHALICE_INVISIBLE_JOB: 300, CHALICE_AGENDA_DISPATCH: 60, CHALICE_AGENDA_SHARD_CONSUMER: 120,
-                     CHALICE_AGENDA_DELIVERY_CONSUMER: 180,
+                     CHALICE_AGENDA_DELIVERY_CONSUMER: 180, CHALICE_INBOUND_MAIL_CONSUMER: 60,
                      CHALICE_EXPORT_CONSUMER: 900}  # an export reads every document of a space into 3 ZIPs
 FUNCTION_MEMORY = {CHALICE_API_HANDLER: 512, CHALICE_AUTHORIZER: 256, CHALICE_UPLOAD_CONSUMER: 512,
                    CHALICE_INVISIBLE_JOB: 512, CHALICE_AGENDA_DISPATCH: 256, CHALICE_AGENDA_SHARD_CONSUMER: 512,
-                   CHALICE_AGENDA_DELIVERY_CONSUMER: 512, CHALICE_EXPORT_CONSUMER: 1024}
+                   CHALICE_AGENDA_DELIVERY_CONSUMER: 512, CHALICE_EXPORT_CONSUMER: 1024,
+                   # a 25 MB mail, its decoded parts and their copies for each recipient's attachments
+                   CHALICE_INBOUND_MAIL_CONSUMER: 1024}
 VISIBILITY_TIMEOUT_FACTOR = 6
 # Reserved concurrency fixed by design, not a stage parameter: the daily jobs run one at a time (a retry that
 # overlaps a run still going is throttled and retried later by Lambda's asynchronous invocation).
@@ -83,6 +86,11 @@ ENV_AGENDA_EMAIL_TEMPLATE = names.ENV_AGENDA_EMAIL_TEMPLATE
 ENV_AGENDA_SHARDS = names.ENV_AGENDA_SHARDS
 ENV_AGENDA_BATCH_SIZE = names.ENV_AGENDA_BATCH_SIZE
 ENV_PSEUDONYM_SECRET_ARN = names.ENV_PSEUDONYM_SECRET_ARN
+ENV_ATTACHMENTS_BUCKET = names.ENV_ATTACHMENTS_BUCKET
+ENV_INBOUND_MAIL_BUCKET = names.ENV_INBOUND_MAIL_BUCKET
+ENV_MAX_MIME_BYTES = names.ENV_MAX_MIME_BYTES
+ENV_MAIL_TRUSTED_DOMAINS = names.ENV_MAIL_TRUSTED_DOMAINS
+ENV_MAIL_TRUSTED_RELAYS = names.ENV_MAIL_TRUSTED_RELAYS
 ISSUER_ENV = names.ISSUER_ENV
 ENV_CORS_ALLOWED_ORIGINS = names.ENV_CORS_ALLOWED_ORIGINS
 ENV_EXPORTS_TABLE = names.ENV_EXPORTS_TABLE
@@ -141,6 +149,15 @@ CLOSED_ARCHIVE_AFTER_DAYS = 1
 CLOSED_RETENTION_DAYS = 3653  # 10 years after closure, then deleted
 NONCURRENT_RECORD_VERSION_DAYS = 30  # deleted/overwritten record versions stay recoverable this long
 EXPORT_ARCHIVE_DAYS = 8  # the exports bucket keeps an archive a day past its links' 7 days, then deletes it
+# Messaging (issue 11): raw inbound mail under incoming/ (notified), refused mail under rejected/ for 30 days; a
+# mail never handled (its event in the dead-letter queue) expires with the DLQ's retention.
+INBOUND_MAIL_PREFIX = names.INBOUND_MAIL_PREFIX
+INBOUND_REJECTED_PREFIX = names.INBOUND_REJECTED_PREFIX
+REJECTED_MAIL_DAYS = 30
+MAIL_DEFAULTS = {names.ENV_MAX_MIME_BYTES: str(25 * 1024 * 1024),
+                 names.ENV_MAIL_TRUSTED_DOMAINS: "*.mssante.fr,mssante.fr", names.ENV_MAIL_TRUSTED_RELAYS: ""}
+BOUNCE_SENDER = "MAILER-DAEMON@patient.mssante.fr"  # functions/messaging/inbound.py
+BOUNCE_IDENTITY = "patient.mssante.fr"
 
 # ---- SQS ------------------------------------------------------------------------------------------------------
 # Short names from functions/shared/names.py: the app's consumers declare mes-<name>, each stage's queue is
@@ -149,6 +166,7 @@ UPLOAD_EVENTS = names.UPLOAD_EVENTS
 AGENDA_SHARDS_QUEUE = names.AGENDA_SHARDS
 AGENDA_DELIVERIES_QUEUE = names.AGENDA_DELIVERIES
 EXPORTS_QUEUE = names.EXPORTS
+INBOUND_MAIL_QUEUE = names.INBOUND_MAIL
 MAX_RECEIVES = 3
 DLQ_RETENTION_DAYS = 14
 QUEUE_DEPTH_ALARM = 500

@@ -15,7 +15,7 @@ from infra.components.keys import Keys
 from infra.components.mail import ReminderEmail
 from infra.components.monitoring import Monitoring
 from infra.components.pseudonym import PseudonymKey
-from infra.components.queues import UploadEventQueues, WorkQueues, job_dead_letter_queue
+from infra.components.queues import InboundMailQueues, UploadEventQueues, WorkQueues, job_dead_letter_queue
 from infra.components.roles import FunctionRoles
 from infra.components.storage import Buckets, bucket_arn
 from infra.config import StageConfig
@@ -56,12 +56,20 @@ class MonEspaceSanteStack(cdk.Stack):
             consumer_timeout_seconds=c.FUNCTION_TIMEOUTS[c.CHALICE_AGENDA_DELIVERY_CONSUMER])
         exports = WorkQueues(self, "Exports", stage=stage, name=c.EXPORTS_QUEUE, key=keys.data,
                              consumer_timeout_seconds=c.FUNCTION_TIMEOUTS[c.CHALICE_EXPORT_CONSUMER])
+        inbound_mail = InboundMailQueues(
+            self, "InboundMail", stage=stage, key=keys.data,
+            consumer_timeout_seconds=c.FUNCTION_TIMEOUTS[c.CHALICE_INBOUND_MAIL_CONSUMER],
+            source_bucket_arn=bucket_arn(stage, "inbound-mail"))
         buckets = Buckets(self, "Buckets", stage=stage, key=keys.documents,
-                          log_retention_days=config.log_retention_days, notification_queue_arn=queues.queue.queue_arn)
+                          log_retention_days=config.log_retention_days, notification_queue_arn=queues.queue.queue_arn,
+                          inbound_mail_queue_arn=inbound_mail.queue.queue_arn)
         # The bucket checks its notification target when it is created: the queue policy must exist first.
         queue_policy = queues.queue.node.try_find_child("Policy")
         assert queue_policy is not None, "the upload-events queue has a resource policy"
         buckets.quarantine.node.add_dependency(queue_policy)
+        mail_queue_policy = inbound_mail.queue.node.try_find_child("Policy")
+        assert mail_queue_policy is not None, "the inbound-mail queue has a resource policy"
+        buckets.inbound_mail.node.add_dependency(mail_queue_policy)
 
         layer = lambda_.LayerVersion(
             self, "Dependencies",
@@ -103,6 +111,8 @@ class MonEspaceSanteStack(cdk.Stack):
             c.ENV_TERMS_VERSION: c.TERMS_VERSION,
             c.ENV_CODE_TTL_MAIL_HOURS: str(c.CODE_TTL_MAIL_HOURS),
             c.ENV_CODE_TTL_LETTER_DAYS: str(c.CODE_TTL_LETTER_DAYS),
+            c.ENV_INBOUND_MAIL_BUCKET: buckets.inbound_mail.bucket_name,
+            **c.MAIL_DEFAULTS,
             "POWERTOOLS_SERVICE_NAME": c.SERVICE,
             **config.issuer_environment(),
         }
@@ -116,7 +126,8 @@ class MonEspaceSanteStack(cdk.Stack):
                          consumer_queue_arns={c.CHALICE_UPLOAD_CONSUMER: queues.queue.queue_arn,
                                               c.CHALICE_AGENDA_SHARD_CONSUMER: agenda_shards.queue.queue_arn,
                                               c.CHALICE_AGENDA_DELIVERY_CONSUMER: agenda_deliveries.queue.queue_arn,
-                                              c.CHALICE_EXPORT_CONSUMER: exports.queue.queue_arn},
+                                              c.CHALICE_EXPORT_CONSUMER: exports.queue.queue_arn,
+                                              c.CHALICE_INBOUND_MAIL_CONSUMER: inbound_mail.queue.queue_arn},
                          job_dead_letter_arns={f: q.queue_arn for f, q in job_dead_letters.items()},
                          data_key=keys.data)
         self._key_policies(keys, roles)
@@ -137,6 +148,8 @@ class MonEspaceSanteStack(cdk.Stack):
                                age_seconds=c.DELIVERY_AGE_ALARM_SECONDS)
         monitoring.watch_queue("Exports", exports.queue, exports.dead_letters,
                                "The oldest export request is older than 15 minutes: exports are not being built.")
+        monitoring.watch_queue("InboundMail", inbound_mail.queue, inbound_mail.dead_letters,
+                               "The oldest inbound mail is older than 15 minutes: mail is not reaching the mailboxes.")
         for function, dead_letters in job_dead_letters.items():
             monitoring.watch_dead_letters(function, dead_letters)
 
@@ -175,6 +188,10 @@ class MonEspaceSanteStack(cdk.Stack):
         Keys.allow_role(keys.data, roles.export_consumer, DYNAMODB_KMS, "dynamodb", "ExportConsumerTables")
         Keys.allow_role(keys.data, roles.export_consumer, ["kms:Decrypt"], "sqs", "ExportConsumerQueue")
         Keys.allow_role(keys.data, roles.api, ["kms:GenerateDataKey", "kms:Decrypt"], "sqs", "ApiHandlerExportBuilds")
+        Keys.allow_role(keys.documents, roles.inbound_mail, ["kms:GenerateDataKey", "kms:Decrypt"], "s3",
+                        "InboundMailReadsMailAndStoresAttachments")
+        Keys.allow_role(keys.data, roles.inbound_mail, DYNAMODB_KMS, "dynamodb", "InboundMailTables")
+        Keys.allow_role(keys.data, roles.inbound_mail, ["kms:Decrypt"], "sqs", "InboundMailQueue")
         # The pseudonym key: every function reads the secret once per cold start.
         for function, role in roles.by_function.items():
             Keys.allow_role(keys.data, role, ["kms:Decrypt"], "secretsmanager", f"{function}PseudonymKey")

@@ -1,4 +1,4 @@
-"""`python -m local run | token citizen|professional|organisation | ins | tick | upload | verify-traces | outbox ...`
+"""`python -m local run | token ... | ins | tick | upload | smtp | verify-traces | outbox ...`
 
 A person's mistake (a wrong INS, the stack not running, a missing file, an unknown profession, a bad date) is one
 line on stderr and exit status 2, never a traceback: every command raises `UserError`, and `main` reports it."""
@@ -128,6 +128,7 @@ def run(_args: argparse.Namespace) -> int:
     threading.Thread(target=agenda.tick_on_date_change, daemon=True, name="agenda-daily-tick").start()
     exports = QueuePump(client("sqs", config.REGION), config.EXPORT_QUEUE, api.on_export, retry_delay_seconds=5)
     threading.Thread(target=exports.run_forever, daemon=True, name="exports").start()
+    _start_mail(api, client)
     http = gateway.serve(api.app, "127.0.0.1", config.API_PORT, issuer.jwks_path)
     print(_banner(), flush=True)
     try:
@@ -136,6 +137,41 @@ def run(_args: argparse.Namespace) -> int:
         pass
     finally:
         server.stop()
+    return 0
+
+
+def _start_mail(api: Any, client: Any) -> None:
+    """Inbound mail: the queue's consumer and the SMTP listener on config.SMTP_PORT (a busy port: no listener)."""
+    from local.pump import QueuePump
+    from local.smtp import controller
+
+    mail = QueuePump(client("sqs", config.REGION), config.INBOUND_MAIL_QUEUE, api.on_inbound_mail,
+                     retry_delay_seconds=5)
+    threading.Thread(target=mail.run_forever, daemon=True, name="inbound-mail").start()
+    if _listening(config.SMTP_PORT):
+        print(f"port {config.SMTP_PORT} is busy: no SMTP listener (MES_LOCAL_SMTP_PORT changes it)", flush=True)
+        return
+    controller().start()
+
+
+def smtp(args: argparse.Namespace) -> int:
+    """The SMTP listener alone, against a running `make run` (which also runs one on config.SMTP_PORT)."""
+    _need_stack()
+    if _listening(args.port):
+        raise UserError(f"port {args.port} is busy (is `make run` already listening on it?): use --port")
+    from local.smtp import controller
+
+    listener = controller(port=args.port)
+    listener.start()
+    print(f"SMTP on 127.0.0.1:{args.port}: mail to <INS>@patient.mssante.fr goes to the inbound-mail bucket "
+          "(Ctrl-C stops)", flush=True)
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        listener.stop()
     return 0
 
 
@@ -157,6 +193,7 @@ def _banner() -> str:
 Mon espace santé is running on {base}  (local AWS: http://127.0.0.1:{config.AWS_PORT}, Ctrl-C stops both)
 Data lives in memory: Ctrl-C forgets it, and the next `make run` starts again from the demo data below.
 API contract: {base}/v1/openapi.json, to try in a browser: {base}/docs
+Inbound mail: SMTP on 127.0.0.1:{config.SMTP_PORT} (MES_LOCAL_SMTP_PORT), to <INS>@patient.mssante.fr (README: swaks)
 
 Demo identities
   patients (INS): {DEMO_PATIENT} (has a discharge letter from hospital {HOSPITAL}), {OTHER_PATIENT}
@@ -553,6 +590,11 @@ def parser() -> argparse.ArgumentParser:
                                     "until the verifier decides (each read is traced)")
     up.add_argument("--wait", type=float, default=20.0, help="seconds to wait for the verifier (default 20)")
     up.set_defaults(handler=upload)
+
+    mail = sub.add_parser("smtp", help=f"an SMTP listener writing mail to the inbound-mail bucket "
+                                        f"(make run starts one on :{config.SMTP_PORT})")
+    mail.add_argument("--port", type=int, default=config.SMTP_PORT, help=f"default {config.SMTP_PORT}")
+    mail.set_defaults(handler=smtp)
 
     ver = sub.add_parser("verify-traces", help="check a signed export of GET /v1/me/traces/export")
     ver.add_argument("file")

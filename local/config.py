@@ -42,6 +42,9 @@ AGENDA_SHARD_DLQ = n.dead_letters(n.AGENDA_SHARD_QUEUE)
 AGENDA_DELIVERY_DLQ = n.dead_letters(n.AGENDA_DELIVERY_QUEUE)
 EXPORT_QUEUE = n.EXPORT_QUEUE
 EXPORT_DLQ = n.dead_letters(n.EXPORT_QUEUE)
+INBOUND_MAIL_QUEUE = n.INBOUND_MAIL_QUEUE
+INBOUND_MAIL_DLQ = n.dead_letters(n.INBOUND_MAIL_QUEUE)
+SMTP_PORT = _port("MES_LOCAL_SMTP_PORT", 2525)  # `python -m local smtp` (and `make run`) listen here
 EMAIL_SOURCE = "ne-pas-repondre@monespacesante.localhost"
 WEB_ORIGIN = "http://localhost:3000"  # the local web front end: the one origin CORS allows locally
 EMAIL_TEMPLATE = "mes-reminder"
@@ -73,6 +76,8 @@ def local_env(aws_port: int = AWS_PORT, api_port: int = API_PORT, prefix: str = 
         n.ENV_EXPORTS_BUCKET: f"{prefix}-exports",
         n.ENV_EXPORT_QUEUE_URL: f"http://127.0.0.1:{aws_port}/{ACCOUNT}/{EXPORT_QUEUE}",
         n.ENV_ATTACHMENTS_BUCKET: f"{prefix}-attachments",
+        n.ENV_ATTACHMENTS_BUCKET: f"{prefix}-attachments",
+        n.ENV_INBOUND_MAIL_BUCKET: f"{prefix}-inbound-mail",
         n.ENV_AGENDA_SHARD_QUEUE_URL: f"http://127.0.0.1:{aws_port}/{ACCOUNT}/{AGENDA_SHARD_QUEUE}",
         n.ENV_AGENDA_DELIVERY_QUEUE_URL: f"http://127.0.0.1:{aws_port}/{ACCOUNT}/{AGENDA_DELIVERY_QUEUE}",
         n.ENV_AGENDA_EMAIL_SOURCE: EMAIL_SOURCE,

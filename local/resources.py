@@ -9,6 +9,7 @@ import json
 from typing import Any
 
 from functions import deps
+from functions.messaging.models import MAILBOX_DOMAIN
 from functions.shared.aws import client
 from functions.shared.settings import settings
 from local.config import (
@@ -21,6 +22,8 @@ from local.config import (
     ENROLMENT_EMAIL_TEMPLATE,
     EXPORT_DLQ,
     EXPORT_QUEUE,
+    INBOUND_MAIL_DLQ,
+    INBOUND_MAIL_QUEUE,
     KMS_ALIAS,
     MAX_RECEIVES,
     SIGNING_ALIAS,
@@ -106,6 +109,25 @@ def create_all() -> None:
     _enrolment(s3, client("ses", s.region))
     s3.put_bucket_notification_configuration(Bucket=s.quarantine_bucket, NotificationConfiguration={
         "QueueConfigurations": [{"QueueArn": queue_arn, "Events": ["s3:ObjectCreated:*"]}]})
+    _inbound_mail(s3, client("sqs", s.region), client("ses", s.region))
+
+
+def _inbound_mail(s3: Any, sqs: Any, ses: Any) -> None:
+    """Messaging's mail path: the attachments bucket, the inbound-mail bucket (incoming/ notifies its queue,
+    rejected/ expires after 30 days) and the bounces' sending domain."""
+    from functions.shared.names import INBOUND_MAIL_PREFIX, INBOUND_REJECTED_PREFIX
+
+    s = settings()
+    _bucket(s3, s.attachments_bucket, s.region, versioned=True)
+    _bucket(s3, s.inbound_mail_bucket, s.region, versioned=False)
+    s3.put_bucket_lifecycle_configuration(Bucket=s.inbound_mail_bucket, LifecycleConfiguration={"Rules": [
+        {"ID": "expire-rejected", "Status": "Enabled", "Filter": {"Prefix": INBOUND_REJECTED_PREFIX},
+         "Expiration": {"Days": 30}}]})
+    queue_arn = _queues(sqs, INBOUND_MAIL_QUEUE, INBOUND_MAIL_DLQ)
+    s3.put_bucket_notification_configuration(Bucket=s.inbound_mail_bucket, NotificationConfiguration={
+        "QueueConfigurations": [{"QueueArn": queue_arn, "Events": ["s3:ObjectCreated:*"], "Filter": {
+            "Key": {"FilterRules": [{"Name": "prefix", "Value": INBOUND_MAIL_PREFIX}]}}}]})
+    ses.verify_domain_identity(Domain=MAILBOX_DOMAIN)
 
 
 def _email(ses: Any) -> None:

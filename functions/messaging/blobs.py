@@ -2,7 +2,8 @@
 `<holder INS>/<message id>/<attachment id>`, SSE-KMS under the project key with the encryption context
 {"patient": <INS>, "message": <message id>}, so an object decrypts only for the message it belongs to. API uploads
 arrive through quarantine (records' presigned POST, records' verifier) and are promoted here; MIME attachments
-are put directly (`put`). Downloads are short-lived presigned GETs. Presigning is local: no AWS call."""
+are put directly (`put`, `delete` if the mail does not land). Downloads are short-lived presigned GETs. Presigning is
+local: no AWS call."""
 
 from __future__ import annotations
 
@@ -69,3 +70,7 @@ class S3AttachmentBlobs:
 
     def location(self, holder_ins: str, message_id: str, attachment_id: str) -> tuple[str, str]:
         return self._bucket, attachment_key(holder_ins, message_id, attachment_id)
+
+    def delete(self, holder_ins: str, message_id: str, attachment_id: str) -> None:
+        """A MIME attachment of a mail that did not land: no object left behind."""
+        self._s3.delete_object(Bucket=self._bucket, Key=attachment_key(holder_ins, message_id, attachment_id))

@@ -7,6 +7,7 @@ from datetime import date, datetime
 from typing import Protocol
 
 from functions.identity.principal import Citizen
+from functions.messaging.mime import Envelope
 from functions.messaging.models import Conversation, Draft, Message, Pharmacy
 from functions.messaging.outmail import Outgoing
 from functions.shared.staging import Staged
@@ -63,11 +64,18 @@ class PharmacyBook(Protocol):
         ...
 
 
-class AttachmentBlobs(Protocol):
-    """The attachments bucket: one object per attachment, SSE-KMS with an encryption context bound to the
-    patient and the message."""
+class AttachmentObjects(Protocol):
+    """What the MIME path needs of the attachments bucket: put a verified attachment, take it back when its
+    mail did not land (no object left behind)."""
 
     def put(self, holder_ins: str, message_id: str, attachment_id: str, content_type: str, data: bytes) -> None: ...
+
+    def delete(self, holder_ins: str, message_id: str, attachment_id: str) -> None: ...
+
+
+class AttachmentBlobs(AttachmentObjects, Protocol):
+    """The attachments bucket: one object per attachment, SSE-KMS with an encryption context bound to the
+    patient and the message."""
 
     def promote(self, quarantine_key: str, etag: str, holder_ins: str, message_id: str, attachment_id: str,
                 content_type: str) -> None:
@@ -117,6 +125,22 @@ class RecordFiling(Protocol):
              reason: str) -> FiledDocument: ...
 
 
+class InboundMailObjects(Protocol):
+    """The inbound-mail bucket: raw mails under `incoming/` with their SMTP envelope as object metadata."""
+
+    def fetch(self, key: str, max_bytes: int) -> tuple[bytes, Envelope] | None:
+        """At most `max_bytes` of the mail and its envelope; None when the object is gone (already handled)."""
+        ...
+
+    def processed(self, key: str) -> None:
+        """The mail landed: its object is deleted (the messages and attachments hold what it carried)."""
+        ...
+
+    def rejected(self, key: str, reason: str) -> None:
+        """The mail was refused: moved under `rejected/<reason>/`, kept 30 days by the bucket's lifecycle."""
+        ...
+
+
 class MessageStore(Protocol):
     def conversation(self, holder_ins: str, conversation_id: str) -> Conversation | None:
         """The conversation item alone (one GetItem)."""
@@ -134,6 +158,11 @@ class MessageStore(Protocol):
 
     def staged_message(self, message: Message, holder_ins: str) -> Staged:
         """A new message (label `message`, its id must be new)."""
+        ...
+
+    def staged_once(self, holder_ins: str, message_id: str) -> Staged:
+        """The once-only marker of a received mail (label `once`): the transaction fails when that mail already
+        landed in this mailbox."""
         ...
 
     def staged_draft_removal(self, holder_ins: str, conversation_id: str) -> Staged: ...

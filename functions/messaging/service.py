@@ -9,7 +9,7 @@ blocked professional's messages still arrive (writing reveals nothing of the rec
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -158,36 +158,63 @@ def receive(deps: MessagingDeps, who: Professional | Organisation, raw_ins: str,
         raise Unprocessable("La saisie de balises HTML n'est pas autorisée.", code="html_in_subject")
     content = _content(body.html, body.text)
     sender = _sender(who, body.reply_to or body.sender_address)
-    now = deps.clock.now()
     previous: Conversation | None = None
     if body.conversation_id is not None:
         found = _valid_id(body.conversation_id) and deps.store.conversation(ins, body.conversation_id)
         if not found or sender.id not in {w.id for w in found.writers}:
             raise NotFound("conversation")
         previous = None if found.trashed else found
+    arrival = arrive(deps, ins, Actor.of(who), previous, Message(
+        message_id=new_id("msg"), conversation_id="", direction="IN", sender=sender, at=deps.clock.now(),
+        subject=body.subject.strip(), content=content,
+        ends_exchange=ends_exchange(body.subject, "FIN" if body.end_exchange else None),
+        reply_policy=body.reply_options, attachments=_declared(deps, body.attachments),
+        reply_to=body.reply_to, receipt_to=body.receipt_to))
+    _commit(deps, arrival.entry)
+    arrived(deps, arrival)
+    return arrival.message
+
+
+@dataclass(frozen=True)
+class Arrival:
+    """A received message and the journal entry that lands it (not committed yet); `email_to`: where the
+    new-message e-mail goes once it is committed (None: the holder's NOTIF_MESSAGE e-mail is off, or no address)."""
+
+    message: Message
+    entry: Entry
+    notice: Notification
+    email_to: str | None = None
+
+
+def arrive(deps: MessagingDeps, ins: str, actor: Actor, previous: Conversation | None, draft: Message,
+           also: Sequence[Staged] = ()) -> Arrival:
+    """The one end of both inbound paths (API and MIME): the message joins `previous` (else a new conversation),
+    and message + conversation + the once-only NEW_MESSAGE notification + the `message.received` trace, on the
+    condition that the space is open, form one entry; `also` adds the caller's own staged writes (the MIME path's
+    once-only key). `draft.conversation_id` is replaced by the conversation's."""
     conversation_id = previous.conversation_id if previous else new_id("conv")
-    message = Message(message_id=new_id("msg"), conversation_id=conversation_id, direction="IN", sender=sender,
-                      at=now, subject=body.subject.strip(), content=content,
-                      ends_exchange=ends_exchange(body.subject, "FIN" if body.end_exchange else None),
-                      reply_policy=body.reply_options, attachments=_declared(deps, body.attachments),
-                      reply_to=body.reply_to, receipt_to=body.receipt_to)
+    message = draft.model_copy(update={"conversation_id": conversation_id})
+    assert message.sender is not None
     start = previous or Conversation(holder_ins=ins, conversation_id=conversation_id, subject=message.subject,
-                                     last_message_at=now)
+                                     last_message_at=message.at)
     conversation = start.received(message)
     if message.attachments:
         conversation = conversation.model_copy(update={"has_attachment": True})
     prefs = deps.preferences(ins)
-    notice = Notification.for_message(ins, message.message_id, now, sender.name).honouring(prefs)
+    notice = Notification.for_message(ins, message.message_id, message.at, message.sender.name).honouring(prefs)
     email_to = _email_address(deps, ins, prefs)
-    trace = Trace.new(ins, now, Actor.of(who), TraceAction.MESSAGE_RECEIVED, reason=f"message:{message.message_id}")
+    trace = Trace.new(ins, message.at, actor, TraceAction.MESSAGE_RECEIVED, reason=f"message:{message.message_id}")
     staged: list[Staged] = [deps.spaces.open_condition(ins), deps.store.staged_conversation(conversation, previous),
                             deps.store.staged_message(message, ins),
                             *([deps.notifications.staged_once(notice, email_pending=True)] if email_to
-                              else deps.notifications.staged([notice]))]
-    _commit(deps, Entry(ins, traces=[trace], staged=staged))
-    if email_to and deps.email is not None:
-        _email(deps.email, notice, email_to)
-    return message
+                              else deps.notifications.staged([notice])), *also]
+    return Arrival(message, Entry(ins, traces=[trace], staged=staged), notice, email_to)
+
+
+def arrived(deps: MessagingDeps, arrival: Arrival) -> None:
+    """After the commit: the new-message e-mail, when the holder wants one."""
+    if arrival.email_to and deps.email is not None:
+        _email(deps.email, arrival.notice, arrival.email_to)
 
 
 def _declared(deps: MessagingDeps, declared: list[AttachmentDeclaration]) -> tuple[Attachment, ...]:

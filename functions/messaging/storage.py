@@ -1,6 +1,7 @@
 """The `messages` table, messaging's alone. Partition `holder` (the patient's INS); sort key `sk`:
 `C#<conversation>` the conversation, `C#<conversation>#M#<at>#<message>` its messages, `C#<conversation>#D` its
-draft, so a conversation is ONE Query (`begins_with C#<id>`). The sparse LSI `holder-by-recent` (range `recent`
+draft, `R#<message>` the once-only marker of a received mail (its id derives from the mail's Message-ID), so a
+conversation is ONE Query (`begins_with C#<id>`). The sparse LSI `holder-by-recent` (range `recent`
 = `<last message at>#<conversation>`) holds only conversations not in the trash: the holder's list, newest first,
 is ONE Query. Items keep their domain model as JSON (`body`); the conversation carries a `version` for
 optimistic writes.
@@ -109,6 +110,14 @@ class _UpdateMessage:
         tx.put("message", MessageItem(self.holder_ins, f"C#{m.conversation_id}#M#{iso(m.at)}#{m.message_id}",
                                       kind="M", body=m.model_dump_json()),
                MessageItem.body == self.previous.model_dump_json())
+@dataclass(frozen=True)
+class _Once:
+    holder_ins: str
+    message_id: str
+
+    def stage(self, tx: WriteSink) -> None:
+        tx.put("once", MessageItem(self.holder_ins, f"R#{self.message_id}", kind="R", body="{}"),
+               MessageItem.sk.does_not_exist())
 
 
 @dataclass(frozen=True)
@@ -232,6 +241,9 @@ class DynamoMessageStore:
 
     def staged_message(self, message: Message, holder_ins: str) -> _PutMessage:
         return _PutMessage(message, holder_ins)
+
+    def staged_once(self, holder_ins: str, message_id: str) -> _Once:
+        return _Once(holder_ins, message_id)
 
     def staged_draft_removal(self, holder_ins: str, conversation_id: str) -> _DeleteDraft:
         return _DeleteDraft(holder_ins, conversation_id)

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import codecs
 import hashlib
+from datetime import date
 from typing import Any, Protocol
 from xml.sax.handler import ContentHandler
 
-from functions.records.models import RejectionReason
+from functions.records.models import Declaration, RejectionReason
 
 HEAD_BYTES = 64 * 1024
 CDA_ROOT = ("urn:hl7-org:v3", "ClinicalDocument")
@@ -142,3 +143,15 @@ class UploadInspector:
                 return False
             return self._text_ok
         return False
+
+
+def content_matches(content_type: str, data: bytes) -> bool:
+    """Whether bytes already in memory are what `content_type` says (magic bytes, UTF-8 text, a DTD-free CDA),
+    by the same inspection as an upload; a type the verifier does not know is never a match. Messaging's mail
+    attachments are checked with it (wired through functions/deps.py), not with a copy of the rules."""
+    declared = Declaration(type_code="", title="", service_date=date(2000, 1, 1), content_type=content_type,
+                           size=len(data), sha256=hashlib.sha256(data).hexdigest())
+    inspector = UploadInspector(declared)
+    for start in range(0, len(data), HEAD_BYTES):
+        inspector.feed(data[start:start + HEAD_BYTES])
+    return inspector.verdict(None) is None

@@ -26,6 +26,11 @@ UPLOAD_EVENTS_QUEUE = app_queue(UPLOAD_EVENTS)
 AGENDA_SHARD_QUEUE = app_queue(AGENDA_SHARDS)
 AGENDA_DELIVERY_QUEUE = app_queue(AGENDA_DELIVERIES)
 EXPORT_QUEUE = app_queue(EXPORTS)
+# Inbound mail (issue 11): ObjectCreated under INBOUND_MAIL_PREFIX of the inbound-mail bucket -> this queue.
+INBOUND_MAIL = "inbound-mail"
+INBOUND_MAIL_QUEUE = app_queue(INBOUND_MAIL)
+INBOUND_MAIL_PREFIX = "incoming/"  # what SES / a relay / `python -m local smtp` writes; notified
+INBOUND_REJECTED_PREFIX = "rejected/"  # refused mails, kept 30 days (lifecycle), not notified
 
 # ---- Environment variables read by functions/shared/settings.py -------------------------------------------
 ENV_SPACES_TABLE = "MES_SPACES_TABLE"
@@ -59,6 +64,12 @@ ENV_EXPORT_QUEUE_URL = "MES_EXPORT_QUEUE_URL"
 # Local only: the bucket that captures the patients' outbound mail (functions/messaging/outbound.BucketOutbox);
 # unset, mail leaves through SES (a stage).
 ENV_OUTBOX_BUCKET = "MES_OUTBOX_BUCKET"
+# Messaging's mail path (functions/messaging/inbound.py): buckets, limits (A.6) and the MSSanté trust list.
+ENV_ATTACHMENTS_BUCKET = "MES_ATTACHMENTS_BUCKET"
+ENV_INBOUND_MAIL_BUCKET = "MES_INBOUND_MAIL_BUCKET"
+ENV_MAX_MIME_BYTES = "MES_MAX_MIME_BYTES"  # a whole inbound MIME message (25 MB by default)
+ENV_MAIL_TRUSTED_DOMAINS = "MES_MAIL_TRUSTED_DOMAINS"  # comma-separated globs, e.g. *.mssante.fr
+ENV_MAIL_TRUSTED_RELAYS = "MES_MAIL_TRUSTED_RELAYS"  # comma-separated globs of relay names; empty: any relay
 # Web origins a browser may call the API from (comma-separated; empty: none). A stage parameter in infra.
 ENV_CORS_ALLOWED_ORIGINS = "MES_CORS_ALLOWED_ORIGINS"
 # Enrolment (functions/accounts): proofs of opposition and letters' print records, the e-mail template of codes

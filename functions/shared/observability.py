@@ -47,6 +47,13 @@ OUTBOUND_MAIL_ABANDONED = "OutboundMailAbandoned"  # still refused a day after i
 BUSINESS_EVENTS = (DOCUMENTS_DECLARED, DOCUMENTS_VERIFIED, DOCUMENTS_REJECTED, DOCUMENT_READS, ACCESS_REFUSED,
                    EMERGENCY_GRANTS, REMINDERS_SENT, EMAILS_SENT, EMAILS_FAILED, QUARANTINE_DISCARDED,
                    OUTBOUND_MAIL_FAILED, OUTBOUND_MAIL_ABANDONED)
+# Inbound mail (functions/messaging/inbound.py): InboundMail(outcome: delivered|duplicate), one per mailbox;
+# InboundMailRefused(reason: a functions.messaging.mime.Refusal), one per refused mail or recipient.
+INBOUND_MAIL = "InboundMail"
+INBOUND_MAIL_REFUSED = "InboundMailRefused"
+BUSINESS_EVENTS = (DOCUMENTS_DECLARED, DOCUMENTS_VERIFIED, DOCUMENTS_REJECTED, DOCUMENT_READS, ACCESS_REFUSED,
+                   EMERGENCY_GRANTS, REMINDERS_SENT, EMAILS_SENT, EMAILS_FAILED, QUARANTINE_DISCARDED,
+                   INBOUND_MAIL, INBOUND_MAIL_REFUSED)
 
 
 def correlate(correlation_id: str | None) -> str:

@@ -72,6 +72,11 @@ class Settings(BaseModel):
     terms_version: str = Field(default="2026-12", min_length=1, max_length=40)
     code_ttl_mail_hours: int = Field(default=72, ge=1, le=24 * 30)
     code_ttl_letter_days: int = Field(default=90, ge=1, le=366)
+    inbound_mail_bucket: str
+    max_mime_bytes: int = Field(default=25 * 1024 * 1024, ge=1024, le=40 * 1024 * 1024)
+    # MSSanté's trust space: its operators' domains (a deployed stage may narrow or extend the list).
+    mail_trusted_domains: tuple[str, ...] = ("*.mssante.fr", "mssante.fr")
+    mail_trusted_relays: tuple[str, ...] = ()
 
     @model_validator(mode="after")
     def _pseudonym_key_source(self) -> Settings:
@@ -92,7 +97,7 @@ class Settings(BaseModel):
                 found["algorithms"] = tuple(a.strip() for a in algorithms.split(","))
             return found
 
-        raw = {
+        raw: dict[str, object] = {
             "region": env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or "eu-west-3",
             "spaces_table": env.get(n.ENV_SPACES_TABLE),
             "documents_table": env.get(n.ENV_DOCUMENTS_TABLE),
@@ -120,6 +125,7 @@ class Settings(BaseModel):
             "outbox_bucket": env.get(n.ENV_OUTBOX_BUCKET) or None,
             "proofs_bucket": env.get(n.ENV_PROOFS_BUCKET) or None,
             "enrolment_email_template": env.get(n.ENV_ENROLMENT_EMAIL_TEMPLATE) or None,
+            "inbound_mail_bucket": env.get(n.ENV_INBOUND_MAIL_BUCKET),
             "citizen_issuer": issuer("CITIZEN"),
             "professional_issuer": issuer("PRO"),
         }
@@ -132,9 +138,14 @@ class Settings(BaseModel):
             ("terms_version", env.get(n.ENV_TERMS_VERSION)),
             ("code_ttl_mail_hours", env.get(n.ENV_CODE_TTL_MAIL_HOURS)),
             ("code_ttl_letter_days", env.get(n.ENV_CODE_TTL_LETTER_DAYS)),
+            ("max_mime_bytes", env.get(n.ENV_MAX_MIME_BYTES)),
         ):
             if value:
                 raw[name] = value
+        for name, value in (("mail_trusted_domains", env.get(n.ENV_MAIL_TRUSTED_DOMAINS)),
+                            ("mail_trusted_relays", env.get(n.ENV_MAIL_TRUSTED_RELAYS))):
+            if value is not None and value.strip():
+                raw[name] = tuple(p.strip() for p in value.split(",") if p.strip())
         try:
             return cls.model_validate(raw)
         except ValidationError as exc:

@@ -83,6 +83,23 @@ class WorkQueues(Construct):
         )
 
 
+class InboundMailQueues(WorkQueues):
+    """ObjectCreated under incoming/ of the inbound-mail bucket -> the inbound-mail consumer."""
+
+    def __init__(self, scope: Construct, construct_id: str, *, stage: str, key: kms.IKey,
+                 consumer_timeout_seconds: int, source_bucket_arn: str) -> None:
+        super().__init__(scope, construct_id, stage=stage, name=c.INBOUND_MAIL_QUEUE, key=key,
+                         consumer_timeout_seconds=consumer_timeout_seconds)
+        self.queue.add_to_resource_policy(iam.PolicyStatement(
+            sid="InboundMailNotifications",
+            principals=[iam.ServicePrincipal("s3.amazonaws.com")],
+            actions=["sqs:SendMessage"],
+            resources=[self.queue.queue_arn],
+            conditions={"ArnEquals": {"aws:SourceArn": source_bucket_arn},
+                        "StringEquals": {"aws:SourceAccount": cdk.Aws.ACCOUNT_ID}},
+        ))
+
+
 class UploadEventQueues(WorkQueues):
     def __init__(self, scope: Construct, construct_id: str, *, stage: str, key: kms.IKey,
                  consumer_timeout_seconds: int, source_bucket_arn: str) -> None:

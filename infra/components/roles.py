@@ -48,6 +48,12 @@ write to `agenda` and `agenda-due` carries dynamodb:EnclosingOperation = Transac
   (next_due moved on, conditional), agenda-due PutItem (the next occurrence); ses:SendBulkTemplatedEmail on the
   sending identity and the reminder template, From the configured address only.
 
+Inbound mail (functions/messaging/inbound.py): consume inbound-mail; s3:GetObject + s3:DeleteObject on
+inbound-mail incoming/*, s3:PutObject on rejected/* (the CopyObject of a refused mail); s3:PutObject +
+s3:DeleteObject on attachments; spaces GetItem + ConditionCheckItem; messages GetItem + transactional PutItem;
+access GetItem/PutItem (the head); transactional trace PutItem; notifications GetItem + PutItem;
+ses:SendRawEmail from MAILER-DAEMON@patient.mssante.fr (bounces).
+
 Idempotency (functions/shared/idempotency_store.py): the API handler only, GetItem + UpdateItem on `idempotency`.
 
 Exports (functions/exports): the API handler reads the holder's export item, writes it only in the transaction
@@ -135,6 +141,8 @@ class FunctionRoles(Construct):
         attachment_objects = f"{bucket_arn(stage, 'attachments')}/*"  # keys start with the holder's INS
         proofs_objects = f"{bucket_arn(stage, 'proofs')}/{c.PROOFS_PREFIX}*"
         letters_objects = f"{bucket_arn(stage, 'proofs')}/{c.LETTERS_PREFIX}*"
+        mail_in = f"{bucket_arn(stage, 'inbound-mail')}/{c.INBOUND_MAIL_PREFIX}*"
+        mail_rejected = f"{bucket_arn(stage, 'inbound-mail')}/{c.INBOUND_REJECTED_PREFIX}*"
 
         self.api = self._role("ApiHandler", stage, c.CHALICE_API_HANDLER, [
             _dynamodb("Spaces", ["GetItem", "PutItem", "UpdateItem", "ConditionCheckItem"], [spaces]),
@@ -264,6 +272,26 @@ class FunctionRoles(Construct):
                                 conditions={"StringLike": {"ses:FromAddress": f"*@{c.MAILBOX_DOMAIN}"}}),
             _send("DeadLetters", queue_arn(stage, job_dead_letters(c.CHALICE_OUTBOX_RETRY))),
         ])
+        # Inbound mail: per recipient mailbox the space (GetItem), the preferences (GetItem), a continued
+        # conversation (GetItem), then one TransactWriteItems (space check, conversation + message + once-only
+        # marker, notification, trace + head); attachments put (and deleted when the mail does not land); the
+        # mail deleted, or copied under rejected/ and deleted; bounces by SES raw send from MAILER-DAEMON only.
+        self.inbound_mail = self._role("InboundMail", stage, c.CHALICE_INBOUND_MAIL_CONSUMER, [
+            iam.PolicyStatement(sid="Queue", actions=SQS_CONSUME, resources=[queue_arn(stage, c.INBOUND_MAIL_QUEUE)]),
+            iam.PolicyStatement(sid="Mail", actions=["s3:GetObject", "s3:DeleteObject"], resources=[mail_in]),
+            iam.PolicyStatement(sid="RejectedMail", actions=["s3:PutObject"], resources=[mail_rejected]),
+            iam.PolicyStatement(sid="Attachments", actions=["s3:PutObject", "s3:DeleteObject"],
+                                resources=[attachment_objects]),
+            _dynamodb("Spaces", ["GetItem", "ConditionCheckItem"], [spaces]),
+            _dynamodb("Messages", ["GetItem"], [messages]),
+            _in_transactions("MessageWritesInTransactions", ["PutItem"], [messages]),
+            _dynamodb("ChainHead", ["GetItem", "PutItem"], [access]),
+            _trace_appends(stage),
+            _dynamodb("Notifications", ["GetItem", "PutItem"], [notifications]),
+            iam.PolicyStatement(sid="Bounces", actions=["ses:SendRawEmail"],
+                                resources=[identity_arn(c.BOUNCE_IDENTITY)],
+                                conditions={"StringEquals": {"ses:FromAddress": c.BOUNCE_SENDER}}),
+        ])
         self.by_function = {c.CHALICE_API_HANDLER: self.api, c.CHALICE_AUTHORIZER: self.authorizer,
                             c.CHALICE_UPLOAD_CONSUMER: self.upload_consumer,
                             c.CHALICE_INVISIBLE_JOB: self.invisible_job,
@@ -271,7 +299,8 @@ class FunctionRoles(Construct):
                             c.CHALICE_AGENDA_SHARD_CONSUMER: self.agenda_shards,
                             c.CHALICE_AGENDA_DELIVERY_CONSUMER: self.agenda_deliveries,
                             c.CHALICE_EXPORT_CONSUMER: self.export_consumer,
-                            c.CHALICE_OUTBOX_RETRY: self.outbox_retry}
+                            c.CHALICE_OUTBOX_RETRY: self.outbox_retry,
+                            c.CHALICE_INBOUND_MAIL_CONSUMER: self.inbound_mail}
 
     def access_of(self, role: iam.Role) -> iam.ManagedPolicy:
         """The role's policy, for its function to depend on (the role itself is referenced by the function)."""
@@ -301,7 +330,8 @@ class FunctionRoles(Construct):
                     *(f"AwsSolutions-IAM5[Resource::arn:aws:s3:::{c.PREFIX}-{stage}-{b}-<AWS::AccountId>/{p}*]"
                       for b, p in (("quarantine", c.QUARANTINE_PREFIX), ("records", c.RECORDS_PREFIX),
                                    ("exports", ""), ("attachments", ""), ("proofs", c.PROOFS_PREFIX),
-                                   ("proofs", c.LETTERS_PREFIX))))
+                                   ("proofs", c.LETTERS_PREFIX), ("inbound-mail", c.INBOUND_MAIL_PREFIX),
+                                   ("inbound-mail", c.INBOUND_REJECTED_PREFIX))))
         acknowledge(group, "Lambda names the log streams at run time; the grant is limited to this function's own "
                     "log group.",
                     f"AwsSolutions-IAM5[Resource::arn:aws:logs:{c.REGION}:<AWS::AccountId>:log-group:"

@@ -41,7 +41,7 @@ def bucket_arn(stage: str, bucket: str) -> str:
 
 class Buckets(Construct):
     def __init__(self, scope: Construct, construct_id: str, *, stage: str, key: kms.IKey, log_retention_days: int,
-                 notification_queue_arn: str) -> None:
+                 notification_queue_arn: str, inbound_mail_queue_arn: str) -> None:
         super().__init__(scope, construct_id)
         self.access_logs = s3.Bucket(
             self, "AccessLogs",
@@ -93,11 +93,6 @@ class Buckets(Construct):
                 noncurrent_version_expiration=cdk.Duration.days(1),
                 abort_incomplete_multipart_upload_after=cdk.Duration.days(1))],
         )
-        self.attachments = self._data_bucket(
-            "Attachments", stage, "attachments", key, bucket_key=False,  # per-object context: {patient, message}
-            lifecycle=[s3.LifecycleRule(id="keep-versions", noncurrent_version_expiration=cdk.Duration.days(
-                c.NONCURRENT_RECORD_VERSION_DAYS), abort_incomplete_multipart_upload_after=cdk.Duration.days(1))],
-        )
         self.proofs = self._data_bucket(
             "Proofs", stage, "proofs", key, bucket_key=False,  # per-object context: the person's digest
             lifecycle=[s3.LifecycleRule(id="expire-letters", prefix=c.LETTERS_PREFIX,
@@ -114,6 +109,36 @@ class Buckets(Construct):
                 queue=notification_queue_arn,
                 filter=s3.CfnBucket.NotificationFilterProperty(s3_key=s3.CfnBucket.S3KeyFilterProperty(
                     rules=[s3.CfnBucket.FilterRuleProperty(name="prefix", value=c.QUARANTINE_PREFIX)])),
+            )])
+
+        self._mail(stage, key, inbound_mail_queue_arn)
+
+    def _mail(self, stage: str, key: kms.IKey, queue_arn: str) -> None:
+        """Messaging: attachments (per-object KMS, patient/message context; versions kept like records) and the
+        inbound-mail bucket (incoming/ notifies the inbound-mail queue; rejected/ expires after 30 days; nothing
+        else is kept: a landed mail is deleted by the consumer)."""
+        self.attachments = self._data_bucket(
+            "Attachments", stage, "attachments", key, bucket_key=False,
+            lifecycle=[s3.LifecycleRule(id="keep-versions", noncurrent_version_expiration=cdk.Duration.days(
+                c.NONCURRENT_RECORD_VERSION_DAYS), abort_incomplete_multipart_upload_after=cdk.Duration.days(1))])
+        self.inbound_mail = self._data_bucket(
+            "InboundMail", stage, "inbound-mail", key, bucket_key=True,
+            lifecycle=[
+                s3.LifecycleRule(id="expire-rejected", prefix=c.INBOUND_REJECTED_PREFIX,
+                                 expiration=cdk.Duration.days(c.REJECTED_MAIL_DAYS)),
+                s3.LifecycleRule(id="expire-unhandled", prefix=c.INBOUND_MAIL_PREFIX,
+                                 expiration=cdk.Duration.days(c.DLQ_RETENTION_DAYS)),
+                s3.LifecycleRule(id="old-versions", noncurrent_version_expiration=cdk.Duration.days(1),
+                                 abort_incomplete_multipart_upload_after=cdk.Duration.days(1)),
+            ])
+        cfn_mail = self.inbound_mail.node.default_child
+        assert isinstance(cfn_mail, s3.CfnBucket)
+        cfn_mail.notification_configuration = s3.CfnBucket.NotificationConfigurationProperty(
+            queue_configurations=[s3.CfnBucket.QueueConfigurationProperty(
+                event="s3:ObjectCreated:*",
+                queue=queue_arn,
+                filter=s3.CfnBucket.NotificationFilterProperty(s3_key=s3.CfnBucket.S3KeyFilterProperty(
+                    rules=[s3.CfnBucket.FilterRuleProperty(name="prefix", value=c.INBOUND_MAIL_PREFIX)])),
             )])
 
     def _data_bucket(self, construct_id: str, stage: str, name: str, key: kms.IKey, *, bucket_key: bool,

@@ -25,10 +25,11 @@ SETTINGS_ENV = (set(re.findall(r'"(MES_[A-Z_]+)"', (REPO / "functions" / "shared
                                     for what in ("ISSUER", "AUDIENCE", "JWKS_URI")} | {
     "MES_PSEUDONYM_SECRET_ARN", "MES_AGENDA_SHARDS", "MES_AGENDA_BATCH_SIZE"}
 FUNCTIONS = ("APIHandler", "Bearer", "OnUploadEvent", "InvisiblePatientDaily", "AgendaDailyDispatch", "OnAgendaShard",
-             "OnAgendaDelivery", "OnExport", "MessagingOutboxRetry")
+             "OnAgendaDelivery", "OnExport", "MessagingOutboxRetry", "OnInboundMail")
 SENDER = "ne-pas-repondre@dev.mon-espace-sante.invalid"  # infra/stages/dev.json agenda_email_source
 CONSUMERS = {"OnUploadEvent": ("mes-dev-upload-events", 10), "OnAgendaShard": ("mes-dev-agenda-shards", 1),
-             "OnAgendaDelivery": ("mes-dev-agenda-deliveries", 10), "OnExport": ("mes-dev-exports", 1)}
+             "OnAgendaDelivery": ("mes-dev-agenda-deliveries", 10), "OnExport": ("mes-dev-exports", 1),
+             "OnInboundMail": ("mes-dev-inbound-mail", 10)}
 SCHEDULED = {"InvisiblePatientDaily": ("cron(0 5 * * ? *)", "mes-dev-invisible-patient-daily-dlq", 300),
              "AgendaDailyDispatch": ("cron(0 5,6 * * ? *)", "mes-dev-agenda-daily-dispatch-dlq", 60),
              "MessagingOutboxRetry": ("rate(5 minutes)", "mes-dev-messaging-outbox-retry-dlq", 60)}
@@ -477,6 +478,10 @@ def test_only_the_delivery_worker_the_api_and_the_outbox_send_e_mail_from_the_co
         for statement in policy["Properties"]["PolicyDocument"]["Statement"]:
             if any(a.startswith("ses:") for a in _actions(statement)):
                 senders.setdefault(name.split("Access")[0], []).append(statement)
+    # the inbound-mail consumer sends bounces, raw, from MAILER-DAEMON@patient.mssante.fr only (issue 11)
+    (bounce,) = senders.pop("RolesInboundMail")
+    assert _actions(bounce) == ["ses:SendRawEmail"]
+    assert bounce["Condition"] == {"StringEquals": {"ses:FromAddress": "MAILER-DAEMON@patient.mssante.fr"}}
     assert set(senders) == {"RolesAgendaDeliveries", "RolesApiHandler", "RolesOutboxRetry"}
     templated = {(role, json.dumps(s["Resource"]).split(":template/")[1].split('"')[0]): s
                  for role, statements in senders.items() for s in statements

@@ -10,10 +10,10 @@ from typing import Any
 
 import requests
 
-from tests.integration.conftest import Stack, declaration, post_file
+from tests.integration.conftest import ACTIVATION_TRACES, Stack, declaration, post_file
 
 PDF = b"%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
-NOT_ABOUT_THE_DOCUMENT = {"document.listed", "space.activated", "enrolment.code_sent"}
+NOT_ABOUT_THE_DOCUMENT = {"document.listed", *ACTIVATION_TRACES}
 
 
 def declare(stack: Stack, ins: str, data: bytes = PDF, key: str = "hospital-upload-0001",

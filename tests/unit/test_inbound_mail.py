@@ -1,0 +1,256 @@
+"""One received mail through the inbound service on fakes: one transaction per recipient mailbox, once only per
+Message-ID, attachments stored per mailbox and none left behind by a mail that did not land, refusals bounced
+(never to an untrusted sender) and counted."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from email import message_from_bytes, policy
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from functions.accounts.models import Space, SpaceStatus
+from functions.journal.ports import Entry, Refused
+from functions.messaging import inbound
+from functions.messaging.inbound import InboundDeps, receive_mail
+from functions.messaging.mime import Envelope, MailLimits, Refusal, TrustList
+from functions.messaging.models import Conversation, Message
+from functions.messaging.service import MessagingDeps
+from functions.records.inspection import content_matches
+from functions.shared.observability import INBOUND_MAIL, INBOUND_MAIL_REFUSED
+
+MAIL = Path(__file__).resolve().parents[2] / "events" / "mail"
+PATIENT, PARENT = "204126388884207", "284038889195908"
+AT = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
+
+
+@dataclass(frozen=True)
+class Write:
+    """A staged write: `ok()` is its condition, `do()` applies it when the whole entry commits."""
+
+    label: str
+    do: Callable[[], None] = lambda: None
+    ok: Callable[[], bool] = lambda: True
+
+    def stage(self, tx: Any) -> None:
+        self.do()
+
+
+@dataclass
+class World:
+    spaces: dict[str, Space] = field(default_factory=dict)
+    conversations: dict[tuple[str, str], Conversation] = field(default_factory=dict)
+    messages: list[tuple[str, Message]] = field(default_factory=list)
+    markers: set[tuple[str, str]] = field(default_factory=set)
+    notifications: list[Any] = field(default_factory=list)
+    entries: list[Entry] = field(default_factory=list)
+    objects: dict[str, bytes] = field(default_factory=dict)
+    sent: list[tuple[bytes, str, list[str], str]] = field(default_factory=list)
+    close_on_commit: bool = False
+
+    # MessageStore
+    def conversation(self, holder_ins: str, conversation_id: str) -> Conversation | None:
+        return self.conversations.get((holder_ins, conversation_id))
+
+    def staged_conversation(self, conversation: Conversation, previous: Conversation | None) -> Write:
+        def put() -> None:
+            self.conversations[(conversation.holder_ins, conversation.conversation_id)] = conversation
+        return Write("conversation", put)
+
+    def staged_message(self, message: Message, holder_ins: str) -> Write:
+        return Write("message", lambda: self.messages.append((holder_ins, message)))
+
+    def staged_once(self, holder_ins: str, message_id: str) -> Write:
+        return Write("once", lambda: self.markers.add((holder_ins, message_id)),
+                     lambda: (holder_ins, message_id) not in self.markers)
+
+    # SpaceDirectory
+    def get(self, ins: str) -> Space | None:
+        return self.spaces.get(ins)
+
+    def open_condition(self, ins: str) -> Write:
+        return Write("space", ok=lambda: ins in self.spaces and self.spaces[ins].is_open)
+
+    # InAppNotifications
+    def staged(self, notifications: list[Any], once: bool = True) -> list[Write]:
+        return [Write("notification", self._notify(n)) for n in notifications]
+
+    def _notify(self, notification: Any) -> Callable[[], None]:
+        return lambda: self.notifications.append(notification)
+
+    # PatientJournal: all or nothing
+    def record(self, entry: Entry, head: Any = None, retry: bool = True) -> None:
+        if self.close_on_commit:
+            self.spaces = {k: v.model_copy(update={"status": SpaceStatus.CLOSED}) for k, v in self.spaces.items()}
+        failed = {w.label for w in entry.staged if isinstance(w, Write) and not w.ok()}
+        if failed:
+            raise Refused(failed)
+        for staged in entry.staged:
+            staged.stage(None)  # type: ignore[arg-type]
+        self.entries.append(entry)
+
+    # AttachmentBlobs
+    def put(self, holder_ins: str, message_id: str, attachment_id: str, content_type: str, data: bytes) -> None:
+        self.objects[f"{holder_ins}/{message_id}/{attachment_id}"] = data
+
+    def delete(self, holder_ins: str, message_id: str, attachment_id: str) -> None:
+        self.objects.pop(f"{holder_ins}/{message_id}/{attachment_id}", None)
+
+    # OutboundMail (once per key)
+    def send(self, raw: bytes, sender: str, recipients: list[str], once_key: str) -> None:
+        if once_key not in {s[3] for s in self.sent}:
+            self.sent.append((raw, sender, recipients, once_key))
+
+
+class Clock:
+    def now(self) -> datetime:
+        return AT
+
+
+def fresh_world() -> World:
+    """Both fixture patients with an open space, nothing else."""
+    opened = {ins: Space(ins=ins, status=SpaceStatus.OPEN, created_at=AT) for ins in (PATIENT, PARENT)}
+    return World(spaces=opened)
+
+
+@pytest.fixture
+def world() -> World:
+    return fresh_world()
+
+
+def deps_of(world: World) -> InboundDeps:
+    messaging = MessagingDeps(store=world, journal=world, notifications=world, spaces=world,  # type: ignore[arg-type]
+                              clock=Clock())
+    return InboundDeps(messaging=messaging, blobs=world, outbound=world, trust=TrustList(domains=("*.mssante.fr",)),
+                       limits=MailLimits(), content_matches=content_matches)
+
+
+def deliver(world: World, name: str, envelope: Envelope = Envelope()) -> inbound.MailReport:  # noqa: B008
+    return receive_mail(deps_of(world), (MAIL / name).read_bytes(), envelope)
+
+
+def test_a_mail_lands_as_message_conversation_notification_and_trace_in_one_transaction(world: World) -> None:
+    report = deliver(world, "html_attachment.eml")
+    assert (report.delivered, report.duplicates, report.refused) == (1, 0, [])
+    (entry,) = world.entries
+    assert {getattr(w, "label", "") for w in entry.staged} == {"space", "conversation", "message", "notification",
+                                                               "once"}
+    assert [t.action.value for t in entry.traces] == ["message.received"]
+    ((holder, message),) = world.messages
+    assert holder == PATIENT and message.rfc822_id == "<cardio-7781@chu-lyon.mssante.fr>"
+    assert message.sender is not None and message.sender.name == "Service de cardiologie"
+    assert message.reply_to == "secretariat.cardio@chu-lyon.mssante.fr"
+    (attachment,) = message.attachments
+    assert world.objects[f"{PATIENT}/{message.message_id}/{attachment.attachment_id}"].startswith(b"%PDF-")
+    (conversation,) = world.conversations.values()
+    assert conversation.has_attachment and conversation.unread_count == 1
+    assert world.notifications[0].document_id == message.message_id
+
+
+def test_a_redelivered_mail_creates_nothing_twice_and_counts_a_duplicate(world: World) -> None:
+    deliver(world, "html_attachment.eml")
+    again = deliver(world, "html_attachment.eml")
+    assert (again.delivered, again.duplicates) == (0, 1)
+    assert len(world.messages) == 1 and len(world.conversations) == 1 and len(world.objects) == 1
+
+
+def test_two_recipients_are_two_mailboxes_each_with_its_own_message(world: World) -> None:
+    report = deliver(world, "two_recipients.eml")
+    assert report.delivered == 2 and len(world.entries) == 2
+    assert {h for h, _ in world.messages} == {PATIENT, PARENT}
+    assert len({m.message_id for _, m in world.messages}) == 2
+
+
+def test_dynamodb_work_does_not_grow_with_attachments(world: World) -> None:
+    deliver(world, "html_attachment.eml")
+    deliver(world, "plain.eml")
+    with_pdf, plain = world.entries
+    assert len(with_pdf.staged) == len(plain.staged)
+
+
+def test_a_closed_mailbox_bounces_messagerie_fermee_and_stores_nothing(world: World) -> None:
+    world.spaces[PATIENT] = world.spaces[PATIENT].model_copy(update={"status": SpaceStatus.CLOSED})
+    report = deliver(world, "html_attachment.eml")
+    assert report.refused == [Refusal.MAILBOX_CLOSED] and report.bounced
+    assert world.messages == [] and world.objects == {} and world.entries == []
+    ((raw, sender, recipients, _),) = world.sent
+    bounce = message_from_bytes(raw, policy=policy.default)
+    assert recipients == ["cardiologie@chu-lyon.mssante.fr"] and sender.startswith("MAILER-DAEMON@")
+    assert bounce["Subject"] == "Message non distribué"
+    text = bounce.get_content()
+    assert "messagerie fermée" in text and "Courrier de sortie" not in text
+
+
+def test_a_space_closed_between_the_read_and_the_commit_leaves_no_object(world: World) -> None:
+    world.close_on_commit = True
+    report = deliver(world, "html_attachment.eml")
+    assert report.refused == [Refusal.MAILBOX_CLOSED] and world.objects == {} and world.messages == []
+
+
+def test_an_unknown_mailbox_is_refused_for_that_recipient_only(world: World) -> None:
+    del world.spaces[PARENT]
+    report = deliver(world, "two_recipients.eml")
+    assert report.delivered == 1 and report.refused == [Refusal.UNKNOWN_MAILBOX]
+    assert "patient introuvable" in message_from_bytes(world.sent[0][0], policy=policy.default).get_content()
+
+
+def test_an_untrusted_sender_is_counted_but_never_bounced(world: World) -> None:
+    report = deliver(world, "untrusted.eml")
+    assert report.refused == [Refusal.UNTRUSTED_SENDER] and not report.bounced
+    assert world.sent == [] and world.messages == []
+
+
+def test_a_bad_attachment_bounces_once_even_when_redelivered(world: World) -> None:
+    deliver(world, "executable.eml")
+    deliver(world, "executable.eml")
+    assert len(world.sent) == 1 and world.objects == {} and world.messages == []
+
+
+def test_a_reply_continues_the_conversation_its_sender_wrote_in(world: World) -> None:
+    deliver(world, "plain.eml")
+    ((_, first),) = world.messages
+    reply = (MAIL / "plain.eml").read_bytes().replace(b"<20261201091200.4242@", b"<reply-1@").replace(
+        b"MIME-Version", f"In-Reply-To: <{first.conversation_id}.msg_x@patient.mssante.fr>\r\nMIME-Version".encode())
+    receive_mail(deps_of(world), reply, Envelope())
+    assert len(world.conversations) == 1 and world.messages[1][1].conversation_id == first.conversation_id
+    stranger = reply.replace(b"<reply-1@", b"<reply-2@").replace(b"claire.martin@hopital-nord",
+                                                                 b"someone@hopital-nord")
+    receive_mail(deps_of(world), stranger, Envelope())
+    assert len(world.conversations) == 2  # who never wrote there starts a new conversation
+
+
+def test_refusals_are_counted_by_reason(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    counted: list[tuple[str, dict[str, str]]] = []
+    monkeypatch.setattr(inbound, "count", lambda metric, value=1, **dims: counted.append((metric, dims)))
+    deliver(world, "untrusted.eml")
+    deliver(world, "plain.eml")
+    deliver(world, "plain.eml")
+    assert counted == [(INBOUND_MAIL_REFUSED, {"reason": "untrusted_sender"}),
+                       (INBOUND_MAIL, {"outcome": "delivered"}),
+                       (INBOUND_MAIL, {"outcome": "duplicate"})]
+
+
+def test_the_trust_list_and_the_limits_are_configuration() -> None:
+    from functions.shared.settings import Settings
+    from local.config import local_env
+
+    defaults = Settings.from_env(local_env())
+    assert defaults.mail_trusted_domains == ("*.mssante.fr", "mssante.fr") and defaults.mail_trusted_relays == ()
+    assert (defaults.max_mime_bytes, defaults.attachment_budget_bytes) == (25 * 1024 * 1024, 20 * 1024 * 1024)
+    tuned = Settings.from_env({**local_env(), "MES_MAIL_TRUSTED_DOMAINS": " *.chu-lyon.fr , mssante.fr",
+                               "MES_MAIL_TRUSTED_RELAYS": "mx*.operateur.mssante.fr",
+                               "MES_MAX_MIME_BYTES": "10485760", "MES_ATTACHMENT_BUDGET_BYTES": "5242880"})
+    assert tuned.mail_trusted_domains == ("*.chu-lyon.fr", "mssante.fr")
+    assert tuned.mail_trusted_relays == ("mx*.operateur.mssante.fr",)
+    assert (tuned.max_mime_bytes, tuned.attachment_budget_bytes) == (10485760, 5242880)
+
+
+def test_another_sender_reusing_a_message_id_is_not_taken_for_a_duplicate(world: World) -> None:
+    deliver(world, "plain.eml")
+    forged = (MAIL / "plain.eml").read_bytes().replace(b"claire.martin@hopital-nord", b"paul.durand@cabinet-durand")
+    report = receive_mail(deps_of(world), forged, Envelope())
+    assert (report.delivered, report.duplicates) == (1, 0) and len(world.messages) == 2

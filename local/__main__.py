@@ -126,6 +126,9 @@ def run(_args: argparse.Namespace) -> int:
     threading.Thread(target=shards.run_forever, daemon=True, name="agenda-shards").start()
     threading.Thread(target=deliveries.run_forever, daemon=True, name="agenda-deliveries").start()
     threading.Thread(target=agenda.tick_on_date_change, daemon=True, name="agenda-daily-tick").start()
+    accounts = QueuePump(client("sqs", config.REGION), config.ACCOUNTS_TASK_QUEUE, api.on_accounts_task,
+                         retry_delay_seconds=5)  # beneficiaries files dropped into the intake bucket
+    threading.Thread(target=accounts.run_forever, daemon=True, name="accounts-tasks").start()
     http = gateway.serve(api.app, "127.0.0.1", config.API_PORT, issuer.jwks_path)
     print(_banner(), flush=True)
     try:

@@ -12,12 +12,15 @@ from functions import deps
 from functions.shared.aws import client
 from functions.shared.settings import settings
 from local.config import (
+    ACCOUNTS_TASK_DLQ,
+    ACCOUNTS_TASK_QUEUE,
     AGENDA_DELIVERY_DLQ,
     AGENDA_DELIVERY_QUEUE,
     AGENDA_SHARD_DLQ,
     AGENDA_SHARD_QUEUE,
     EMAIL_SOURCE,
     EMAIL_TEMPLATE,
+    INFORMATION_TEMPLATE,
     KMS_ALIAS,
     MAX_RECEIVES,
     SIGNING_ALIAS,
@@ -96,6 +99,7 @@ def create_all() -> None:
     _email(client("ses", s.region))
     s3.put_bucket_notification_configuration(Bucket=s.quarantine_bucket, NotificationConfiguration={
         "QueueConfigurations": [{"QueueArn": queue_arn, "Events": ["s3:ObjectCreated:*"]}]})
+    _opening(s3, client("sqs", s.region), client("ses", s.region))
 
 
 def _email(ses: Any) -> None:
@@ -103,3 +107,21 @@ def _email(ses: Any) -> None:
     with contextlib.suppress(ses.exceptions.AlreadyExistsException):
         ses.create_template(Template={"TemplateName": EMAIL_TEMPLATE, "SubjectPart": "Mon espace santé : un {{kind}}",
                                       "TextPart": EMAIL_BODY})
+
+
+def _opening(s3: Any, sqs: Any, ses: Any) -> None:
+    """Opening by default: the intake and print buckets, the accounts-tasks queue the intake bucket notifies
+    (`intake/` objects only), and the information e-mail template (functions/accounts/intake.py's text)."""
+    from functions.accounts.intake import INFORMATION_SUBJECT, template_text
+
+    s = settings()
+    assert s.intake_bucket and s.print_bucket
+    _bucket(s3, s.intake_bucket, s.region, versioned=True)
+    _bucket(s3, s.print_bucket, s.region, versioned=True)
+    arn = _queues(sqs, ACCOUNTS_TASK_QUEUE, ACCOUNTS_TASK_DLQ)
+    s3.put_bucket_notification_configuration(Bucket=s.intake_bucket, NotificationConfiguration={
+        "QueueConfigurations": [{"QueueArn": arn, "Events": ["s3:ObjectCreated:*"], "Filter": {"Key": {
+            "FilterRules": [{"Name": "prefix", "Value": "intake/"}]}}}]})
+    with contextlib.suppress(ses.exceptions.AlreadyExistsException):
+        ses.create_template(Template={"TemplateName": INFORMATION_TEMPLATE, "SubjectPart": INFORMATION_SUBJECT,
+                                      "TextPart": template_text()})

@@ -76,6 +76,8 @@ class TraceAction(StrEnum):
     MESSAGE_READ = "message.read"
     MESSAGE_SENT = "message.sent"
     CONVERSATION_TRASHED = "conversation.trashed"
+    SPACE_INFORMED = "space.informed"  # the insurer told the person their space will be created (opening by default)
+    SPACE_CREATED = "space.created"  # the objection window ended without objection: the space is open
 
 
 # The actor fields every entry has hashed since the first one; the later ones are hashed only when set, so the

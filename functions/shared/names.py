@@ -24,6 +24,9 @@ def dead_letters(queue: str) -> str:
 UPLOAD_EVENTS_QUEUE = app_queue(UPLOAD_EVENTS)
 AGENDA_SHARD_QUEUE = app_queue(AGENDA_SHARDS)
 AGENDA_DELIVERY_QUEUE = app_queue(AGENDA_DELIVERIES)
+# opening by default: the intake bucket's S3 notifications and the intake/creation tasks (functions/accounts/opening.py)
+ACCOUNTS_TASKS = "accounts-tasks"
+ACCOUNTS_TASK_QUEUE = app_queue(ACCOUNTS_TASKS)
 
 # ---- Environment variables read by functions/shared/settings.py -------------------------------------------
 ENV_SPACES_TABLE = "MES_SPACES_TABLE"
@@ -49,6 +52,13 @@ ENV_PSEUDONYM_KEY = "MES_PSEUDONYM_KEY"  # local only: deployed stages read the 
 ENV_PSEUDONYM_SECRET_ARN = "MES_PSEUDONYM_SECRET_ARN"  # noqa: S105 (a variable name, not a secret)
 ENV_UPLOAD_URL_TTL_SECONDS = "MES_UPLOAD_URL_TTL_SECONDS"
 ENV_DOWNLOAD_URL_TTL_SECONDS = "MES_DOWNLOAD_URL_TTL_SECONDS"
+ENV_INTAKE_BUCKET = "MES_INTAKE_BUCKET"  # beneficiaries files in (intake/), their reports out (reports/)
+ENV_PRINT_BUCKET = "MES_PRINT_BUCKET"  # letters/<date>/... and sms/<date>/... print batches
+ENV_ACCOUNTS_TASK_QUEUE_URL = "MES_ACCOUNTS_TASK_QUEUE_URL"
+ENV_INFORMATION_EMAIL_TEMPLATE = "MES_INFORMATION_EMAIL_TEMPLATE"  # the information e-mail (SES template)
+ENV_OBJECTION_WEEKS = "MES_OBJECTION_WEEKS"  # creation this many weeks after the information (6)
+ENV_CODE_DAYS = "MES_CODE_DAYS"  # provisional code lifetime per channel, e.g. "mail=60,sms=60,letter=90"
+ENV_INTAKE_CHUNK_LINES = "MES_INTAKE_CHUNK_LINES"  # lines per import task (2000)
 # Web origins a browser may call the API from (comma-separated; empty: none). A stage parameter in infra.
 ENV_CORS_ALLOWED_ORIGINS = "MES_CORS_ALLOWED_ORIGINS"
 

@@ -42,8 +42,13 @@ REMINDERS_SENT = "RemindersSent"
 EMAILS_SENT = "EmailsSent"
 EMAILS_FAILED = "EmailsFailed"
 QUARANTINE_DISCARDED = "QuarantineObjectsDiscarded"
+BUSINESS_EVENTS: tuple[str, ...]  # grows below as capabilities add theirs
 BUSINESS_EVENTS = (DOCUMENTS_DECLARED, DOCUMENTS_VERIFIED, DOCUMENTS_REJECTED, DOCUMENT_READS, ACCESS_REFUSED,
                    EMERGENCY_GRANTS, REMINDERS_SENT, EMAILS_SENT, EMAILS_FAILED, QUARANTINE_DISCARDED)
+# opening by default (functions/accounts/opening.py)
+SPACES_INFORMED = "SpacesInformed"
+SPACES_CREATED = "SpacesCreated"
+BUSINESS_EVENTS = (*BUSINESS_EVENTS, SPACES_INFORMED, SPACES_CREATED)
 
 
 def correlate(correlation_id: str | None) -> str:

@@ -59,6 +59,14 @@ class Settings(BaseModel):
     pseudonym_secret_arn: str | None = None
     upload_url_ttl_seconds: int = Field(default=600, ge=60, le=900)
     download_url_ttl_seconds: int = Field(default=300, ge=30, le=300)
+    # opening by default (functions/accounts/opening.py); deps.opening() says which is missing
+    intake_bucket: str | None = None
+    print_bucket: str | None = None
+    accounts_task_queue_url: str | None = None
+    information_email_template: str | None = None
+    objection_weeks: int = Field(default=6, ge=1, le=52)
+    code_days: dict[str, int] = Field(default_factory=dict)  # channel -> days; missing channels keep the default
+    intake_chunk_lines: int = Field(default=2_000, ge=10, le=20_000)
 
     @model_validator(mode="after")
     def _pseudonym_key_source(self) -> Settings:
@@ -98,6 +106,12 @@ class Settings(BaseModel):
             "agenda_delivery_queue_url": env.get(n.ENV_AGENDA_DELIVERY_QUEUE_URL),
             "agenda_email_source": env.get(n.ENV_AGENDA_EMAIL_SOURCE),
             "agenda_email_template": env.get(n.ENV_AGENDA_EMAIL_TEMPLATE),
+            "intake_bucket": env.get(n.ENV_INTAKE_BUCKET) or None,
+            "print_bucket": env.get(n.ENV_PRINT_BUCKET) or None,
+            "accounts_task_queue_url": env.get(n.ENV_ACCOUNTS_TASK_QUEUE_URL) or None,
+            "information_email_template": env.get(n.ENV_INFORMATION_EMAIL_TEMPLATE) or None,
+            "code_days": dict(part.strip().split("=", 1) for part in env.get(n.ENV_CODE_DAYS, "").split(",")
+                              if "=" in part),
             "pseudonym_key": env.get(n.ENV_PSEUDONYM_KEY) or None,
             "pseudonym_secret_arn": env.get(n.ENV_PSEUDONYM_SECRET_ARN) or None,
             "citizen_issuer": issuer("CITIZEN"),
@@ -108,6 +122,8 @@ class Settings(BaseModel):
             ("download_url_ttl_seconds", env.get(n.ENV_DOWNLOAD_URL_TTL_SECONDS)),
             ("agenda_shards", env.get(n.ENV_AGENDA_SHARDS)),
             ("agenda_batch_size", env.get(n.ENV_AGENDA_BATCH_SIZE)),
+            ("objection_weeks", env.get(n.ENV_OBJECTION_WEEKS)),
+            ("intake_chunk_lines", env.get(n.ENV_INTAKE_CHUNK_LINES)),
         ):
             if value:
                 raw[name] = value

@@ -20,6 +20,7 @@ from functions.accounts.worker import handle_tasks
 from functions.notifications.models import french_day
 from functions.shared.aws import client
 from functions.shared.clock import paris_day
+from functions.shared.settings import settings
 from local import config
 from local.pump import QueuePump
 from tests.integration.conftest import Stack, declaration, new_ins
@@ -40,7 +41,7 @@ def emails_sent() -> int:
 
 def print_objects(prefix: str) -> dict[str, str]:
     s3 = client("s3", config.REGION)
-    bucket = deps.settings().print_bucket
+    bucket = settings().print_bucket
     listed = s3.list_objects_v2(Bucket=bucket, Prefix=prefix).get("Contents", [])
     return {o["Key"]: s3.get_object(Bucket=bucket, Key=o["Key"])["Body"].read().decode() for o in listed}
 

@@ -153,7 +153,24 @@ def agenda_only(sizes: tuple[int, int]) -> None:
     print(json.dumps(results, indent=2))
 
 
+def accounts_only(sizes: tuple[int, ...]) -> None:
+    """`python -m bench accounts [n ...]` (2 000 by default): opening by default alone, printed, results.json
+    untouched."""
+    port = free_port()
+    moto = start_moto(port)
+    try:
+        from bench import accounts
+
+        results = accounts.run(port, free_port(), sizes)
+    finally:
+        moto.terminate()
+    print(json.dumps(results, indent=2))
+
+
 def main() -> None:
+    if sys.argv[1:2] == ["accounts"]:
+        accounts_only(tuple(int(a) for a in sys.argv[2:]) or (2_000,))
+        return
     if sys.argv[1:2] == ["agenda"]:
         small, large = (int(a) for a in sys.argv[2:4]) if len(sys.argv) >= 4 else (2_000, 8_000)
         agenda_only((small, large))
@@ -165,6 +182,9 @@ def main() -> None:
         from bench import agenda
 
         results["agenda"] = agenda.run(port, free_port())
+        from bench import accounts
+
+        results["accounts"] = accounts.run(port, free_port())  # 200 000 and 800 000 lines
         results["scan_calls"] = sum(v for k, v in CALLS.items() if k.endswith(":Scan"))
     finally:
         moto.terminate()

@@ -294,7 +294,7 @@ def opening() -> OpeningDeps:
     policy = IntakePolicy(objection_weeks=s.objection_weeks,
                           code_days={**IntakePolicy().code_days, **{Channel(k): v for k, v in s.code_days.items()}})
     files = S3IntakeFiles(client("s3", s.region), intake_bucket(),
-                          _required(s.print_bucket, names.ENV_PRINT_BUCKET))
+                          _required(s.print_bucket, names.ENV_PRINT_BUCKET), s.kms_key_id)
     template = _required(s.information_email_template, names.ENV_INFORMATION_EMAIL_TEMPLATE)
     queue = SqsQueue(client("sqs", s.region), _required(s.accounts_task_queue_url, names.ENV_ACCOUNTS_TASK_QUEUE_URL))
     return OpeningDeps(store=DynamoIntakeStore(), journal=journal(), files=files,

@@ -13,10 +13,12 @@ READ_CHUNK = 1 << 20
 
 
 class S3IntakeFiles:
-    def __init__(self, s3: Any, intake_bucket: str, print_bucket: str) -> None:
+    def __init__(self, s3: Any, intake_bucket: str, print_bucket: str, kms_key_id: str) -> None:
         self._s3 = s3
         self._intake = intake_bucket
         self._print = print_bucket
+        # both buckets refuse a PutObject that does not ask for SSE-KMS with the documents key (bucket policy)
+        self._sse = {"ServerSideEncryption": "aws:kms", "SSEKMSKeyId": kms_key_id}
 
     def lines(self, key: str) -> tuple[str, Iterator[tuple[int, int, bytes]]]:
         response = self._s3.get_object(Bucket=self._intake, Key=key)
@@ -34,10 +36,12 @@ class S3IntakeFiles:
         return data
 
     def put_report(self, key: str, body: str) -> None:
-        self._s3.put_object(Bucket=self._intake, Key=key, Body=body.encode(), ContentType="application/json")
+        self._s3.put_object(Bucket=self._intake, Key=key, Body=body.encode(), ContentType="application/json",
+                           **self._sse)
 
     def put_print(self, key: str, body: str) -> None:
-        self._s3.put_object(Bucket=self._print, Key=key, Body=body.encode(), ContentType="application/x-ndjson")
+        self._s3.put_object(Bucket=self._print, Key=key, Body=body.encode(),
+                           ContentType="application/x-ndjson", **self._sse)
 
 
 def _numbered(body: Any) -> Iterator[tuple[int, int, bytes]]:

@@ -12,10 +12,10 @@ from infra import constants as c
 from infra.components.api import ChaliceApi
 from infra.components.data import Tables
 from infra.components.keys import Keys
-from infra.components.mail import ReminderEmail
+from infra.components.mail import InformationEmail, ReminderEmail
 from infra.components.monitoring import Monitoring
 from infra.components.pseudonym import PseudonymKey
-from infra.components.queues import UploadEventQueues, WorkQueues, job_dead_letter_queue
+from infra.components.queues import AccountsTaskQueues, UploadEventQueues, WorkQueues, job_dead_letter_queue
 from infra.components.roles import FunctionRoles
 from infra.components.storage import Buckets, bucket_arn
 from infra.config import StageConfig
@@ -61,6 +61,17 @@ class MonEspaceSanteStack(cdk.Stack):
         assert queue_policy is not None, "the upload-events queue has a resource policy"
         buckets.quarantine.node.add_dependency(queue_policy)
 
+        # opening by default: the intake and print buckets, the accounts-tasks queue, the information template
+        accounts_tasks = AccountsTaskQueues(
+            self, "AccountsTasks", stage=stage, key=keys.data,
+            consumer_timeout_seconds=c.FUNCTION_TIMEOUTS[c.CHALICE_ACCOUNTS_CONSUMER],
+            source_bucket_arn=bucket_arn(stage, "intake"))
+        buckets.add_opening(stage, keys.documents, accounts_tasks.queue.queue_arn)
+        tasks_policy = accounts_tasks.queue.node.try_find_child("Policy")
+        assert tasks_policy is not None, "the accounts-tasks queue has a resource policy"
+        buckets.intake.node.add_dependency(tasks_policy)
+        information = InformationEmail(self, "InformationEmail", stage=stage)
+
         layer = lambda_.LayerVersion(
             self, "Dependencies",
             code=lambda_.Code.from_asset(str(layer_dir)),
@@ -94,6 +105,11 @@ class MonEspaceSanteStack(cdk.Stack):
             "POWERTOOLS_SERVICE_NAME": c.SERVICE,
             **config.issuer_environment(),
         }
+        environment.update({c.ENV_INTAKE_BUCKET: buckets.intake.bucket_name,
+                            c.ENV_PRINT_BUCKET: buckets.printing.bucket_name,
+                            c.ENV_ACCOUNTS_TASK_QUEUE_URL: accounts_tasks.queue.queue_url,
+                            c.ENV_INFORMATION_EMAIL_TEMPLATE: information.template_name,
+                            **c.OPENING_ENVIRONMENT})
         # Scheduled functions are Chalice's (@app.schedule: Chalice generates their EventBridge rules); the stack
         # adds what Chalice cannot: role, settings, concurrency, and a dead-letter queue with its alarms.
         job_dead_letters = {function: job_dead_letter_queue(self, f"{function}DeadLetters", stage=stage,
@@ -103,7 +119,8 @@ class MonEspaceSanteStack(cdk.Stack):
                          roles=roles, environment=environment,
                          consumer_queue_arns={c.CHALICE_UPLOAD_CONSUMER: queues.queue.queue_arn,
                                               c.CHALICE_AGENDA_SHARD_CONSUMER: agenda_shards.queue.queue_arn,
-                                              c.CHALICE_AGENDA_DELIVERY_CONSUMER: agenda_deliveries.queue.queue_arn},
+                                              c.CHALICE_AGENDA_DELIVERY_CONSUMER: agenda_deliveries.queue.queue_arn,
+                                              c.CHALICE_ACCOUNTS_CONSUMER: accounts_tasks.queue.queue_arn},
                          job_dead_letter_arns={f: q.queue_arn for f, q in job_dead_letters.items()},
                          data_key=keys.data)
         self._key_policies(keys, roles)
@@ -122,6 +139,9 @@ class MonEspaceSanteStack(cdk.Stack):
                                "The oldest reminder batch is older than an hour: reminders are late (delivery "
                                "errors, throttling, or SES sending rate).", depth=c.DELIVERY_DEPTH_ALARM,
                                age_seconds=c.DELIVERY_AGE_ALARM_SECONDS)
+        monitoring.watch_queue("AccountsTasks", accounts_tasks.queue, accounts_tasks.dead_letters,
+                               "The oldest accounts task is older than 15 minutes: a beneficiaries file is not being "
+                               "imported, or the day's spaces are not being created.", depth=c.DELIVERY_DEPTH_ALARM)
         for function, dead_letters in job_dead_letters.items():
             monitoring.watch_dead_letters(function, dead_letters)
 
@@ -155,6 +175,13 @@ class MonEspaceSanteStack(cdk.Stack):
                         "AgendaShardsQueues")
         Keys.allow_role(keys.data, roles.agenda_deliveries, DYNAMODB_KMS, "dynamodb", "AgendaDeliveriesTables")
         Keys.allow_role(keys.data, roles.agenda_deliveries, ["kms:Decrypt"], "sqs", "AgendaDeliveriesQueue")
+        Keys.allow_role(keys.data, roles.space_creation, ["kms:GenerateDataKey", "kms:Decrypt"], "sqs",
+                        "SpaceCreationTasksAndDeadLetters")
+        Keys.allow_role(keys.data, roles.accounts_tasks, DYNAMODB_KMS, "dynamodb", "AccountsTasksTables")
+        Keys.allow_role(keys.data, roles.accounts_tasks, ["kms:GenerateDataKey", "kms:Decrypt"], "sqs",
+                        "AccountsTasksQueue")
+        Keys.allow_role(keys.documents, roles.accounts_tasks, ["kms:GenerateDataKey", "kms:Decrypt"], "s3",
+                        "AccountsTasksIntakeAndPrint")
         # The pseudonym key: every function reads the secret once per cold start.
         for function, role in roles.by_function.items():
             Keys.allow_role(keys.data, role, ["kms:Decrypt"], "secretsmanager", f"{function}PseudonymKey")

@@ -78,6 +78,10 @@ class Tables(Construct):
         for index, range_key in c.MESSAGES_INDEXES.items():  # created with the table (LSI)
             self.messages.add_local_secondary_index(index_name=index, sort_key=ddb.Attribute(name=range_key, type=s),
                                                     projection_type=ddb.ProjectionType.ALL)
+        for index, (hash_key, range_key) in c.SPACES_GLOBAL_INDEXES.items():  # opening by default: sparse, keys only
+            self.spaces.add_global_secondary_index(index_name=index, partition_key=ddb.Attribute(name=hash_key, type=s),
+                                                   sort_key=ddb.Attribute(name=range_key, type=s),
+                                                   projection_type=ddb.ProjectionType.KEYS_ONLY)
         self.all = {c.SPACES: self.spaces, c.DOCUMENTS: self.documents, c.TRACES: self.traces,
                     c.NOTIFICATIONS: self.notifications, c.ACCESS: self.access, c.AGENDA: self.agenda,
                     c.AGENDA_DUE: self.agenda_due, c.MESSAGES: self.messages}

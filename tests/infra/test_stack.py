@@ -25,11 +25,14 @@ SETTINGS_ENV = (set(re.findall(r'"(MES_[A-Z_]+)"', (REPO / "functions" / "shared
     "MES_PSEUDONYM_SECRET_ARN", "MES_AGENDA_SHARDS", "MES_AGENDA_BATCH_SIZE"}
 FUNCTIONS = ("APIHandler", "Bearer", "OnUploadEvent", "InvisiblePatientDaily", "AgendaDailyDispatch", "OnAgendaShard",
              "OnAgendaDelivery")
+FUNCTIONS = (*FUNCTIONS, "SpaceCreationDaily", "OnAccountsTask")  # opening by default
 SENDER = "ne-pas-repondre@dev.mon-espace-sante.invalid"  # infra/stages/dev.json agenda_email_source
 CONSUMERS = {"OnUploadEvent": ("mes-dev-upload-events", 10), "OnAgendaShard": ("mes-dev-agenda-shards", 1),
              "OnAgendaDelivery": ("mes-dev-agenda-deliveries", 10)}
+CONSUMERS["OnAccountsTask"] = ("mes-dev-accounts-tasks", 1)  # opening by default
 SCHEDULED = {"InvisiblePatientDaily": ("cron(0 5 * * ? *)", "mes-dev-invisible-patient-daily-dlq", 300),
              "AgendaDailyDispatch": ("cron(0 5,6 * * ? *)", "mes-dev-agenda-daily-dispatch-dlq", 60)}
+SCHEDULED["SpaceCreationDaily"] = ("cron(0 3 * * ? *)", "mes-dev-space-creation-daily-dlq", 60)  # opening by default
 
 
 def of_type(template: dict[str, Any], kind: str) -> dict[str, dict[str, Any]]:
@@ -449,13 +452,15 @@ def test_only_the_delivery_worker_sends_e_mail_from_the_configured_address(templ
         for statement in policy["Properties"]["PolicyDocument"]["Statement"]:
             if any(a.startswith("ses:") for a in _actions(statement)):
                 senders[name] = statement
-    ((name, statement),) = senders.items()
-    assert name.startswith("RolesAgendaDeliveriesAccess")
-    assert _actions(statement) == ["ses:SendBulkTemplatedEmail"]
-    assert statement["Condition"] == {"StringEquals": {"ses:FromAddress": SENDER}}
-    resources = json.dumps(statement["Resource"])
-    assert f":identity/{SENDER}" in resources
-    assert ":template/mes-dev-reminder" in resources
+    # the reminder deliveries and (opening by default) the accounts-tasks consumer's information e-mail
+    assert sorted(n.split("Access")[0] for n in senders) == ["RolesAccountsTasks", "RolesAgendaDeliveries"]
+    for name, statement in senders.items():
+        assert _actions(statement) == ["ses:SendBulkTemplatedEmail"]
+        assert statement["Condition"] == {"StringEquals": {"ses:FromAddress": SENDER}}
+        resources = json.dumps(statement["Resource"])
+        assert f":identity/{SENDER}" in resources
+        template = "information" if name.startswith("RolesAccountsTasks") else "reminder"
+        assert f":template/mes-dev-{template}" in resources and resources.count(":template/") == 1
 
 
 def _local_email_template() -> tuple[str, str]:
@@ -474,9 +479,14 @@ def _local_email_template() -> tuple[str, str]:
 def test_ses_identity_and_template_match_the_app(template: dict[str, Any]) -> None:
     (identity,) = of_type(template, "AWS::SES::EmailIdentity").values()
     assert identity["Properties"]["EmailIdentity"] == SENDER
-    (email,) = of_type(template, "AWS::SES::Template").values()
-    props = email["Properties"]["Template"]
-    assert props["TemplateName"] == "mes-dev-reminder"
+    templates = {t["Properties"]["Template"]["TemplateName"]: t["Properties"]["Template"]
+                 for t in of_type(template, "AWS::SES::Template").values()}
+    assert set(templates) == {"mes-dev-reminder", "mes-dev-information"}  # information: opening by default
+    information = templates["mes-dev-information"]
+    assert set(re.findall(r"{{(\w+)}}", information["SubjectPart"] + information["TextPart"])) == {
+        "first_name", "last_name", "creation_day", "code", "code_expires", "objection_url"}
+    assert "HtmlPart" not in information
+    props = templates["mes-dev-reminder"]
     assert (props["SubjectPart"], props["TextPart"]) == _local_email_template()
     assert set(re.findall(r"{{(\w+)}}", props["SubjectPart"] + props["TextPart"])) == {"kind", "day"}
     assert "HtmlPart" not in props
@@ -752,3 +762,20 @@ def test_every_table_model_under_functions_has_its_table_in_the_stack(template: 
     for model, bound in models.items():
         assert bound["table"] in schemas, f"{model} is bound to {bound['table']!r}, which the stack does not create"
         assert bound["keys"] == schemas[bound["table"]], model
+
+
+def test_opening_by_default_functions_get_exactly_their_operations(template: dict[str, Any]) -> None:
+    # the accounts-tasks consumer: who is known, chain heads, the due index; every write in a transaction
+    assert _dynamodb_grants(template, "RolesAccountsTasksAccess") == {
+        "spaces": {"BatchGetItem", "PutItem+tx", "UpdateItem+tx"},
+        "spaces/index/creation-due": {"Query"},
+        "access": {"BatchGetItem", "GetItem", "PutItem+tx"},
+        "traces": {"PutItem+tx"},
+    }
+    assert _dynamodb_grants(template, "RolesSpaceCreationAccess") == {}
+    spaces = next(t["Properties"] for t in of_type(template, "AWS::DynamoDB::Table").values()
+                  if t["Properties"]["TableName"] == "mes-dev-spaces")
+    (index,) = spaces["GlobalSecondaryIndexes"]
+    assert index["IndexName"] == "creation-due" and index["Projection"] == {"ProjectionType": "KEYS_ONLY"}
+    assert index["KeySchema"] == [{"AttributeName": "creation_shard", "KeyType": "HASH"},
+                                  {"AttributeName": "ins", "KeyType": "RANGE"}]

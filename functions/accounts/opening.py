@@ -123,6 +123,7 @@ class SplitReport(BaseModel):
 class ChunkReport(BaseModel):
     informed: int = 0
     already: int = 0
+    reissued: int = 0  # informed before, information never sent: a new code sent now (counted in `informed` too)
     emails: int = 0
     emails_refused: int = 0
     sms: int = 0
@@ -217,22 +218,28 @@ def import_chunk(deps: OpeningDeps, task: ChunkTask) -> ChunkReport:
         return report
     people = list(_people(data, task))
     known = deps.store.known([p.ins for p in people])
+    # known but never informed (a crash between an earlier delivery's commit and its send): a new code, sent now
+    unsent = deps.store.unsent(sorted(known)) if known else set()
     now = deps.clock.now()
     due = deps.policy.creation_due(paris_day(now))
     entries: list[Entry] = []
     info: dict[str, Information] = {}
     for person in people:
-        if person.ins in known:
+        if person.ins in known and person.ins not in unsent:
             report.already += 1
             continue
         channel = person.channel
         assert channel is not None  # parse_line refuses a line without any contact
         code = codes.new_code()
         expires = deps.policy.code_expires(now, channel)
-        space = Space(ins=person.ins, status=SpaceStatus.INFORMED, created_at=now, birth_date=person.birth_date,
-                      email=person.email, informed_at=now, creation_due=due)
-        staged = deps.store.informed(space, codes.code_digest(person.ins, code), expires, channel.value,
-                                     shard_of(person.ins))
+        digest = codes.code_digest(person.ins, code)
+        if person.ins in unsent:
+            staged = deps.store.reissued(person.ins, digest, expires, channel.value, now, due, shard_of(person.ins))
+            report.reissued += 1
+        else:
+            space = Space(ins=person.ins, status=SpaceStatus.INFORMED, created_at=now, birth_date=person.birth_date,
+                          email=person.email, informed_at=now, creation_due=due)
+            staged = deps.store.informed(space, digest, expires, channel.value, shard_of(person.ins))
         entries.append(Entry(person.ins, traces=[Trace.new(person.ins, now, ACTOR, TraceAction.SPACE_INFORMED)],
                              staged=[staged]))
         info[person.ins] = Information(person=person, channel=channel, code=code, creation_due=due,
@@ -249,8 +256,8 @@ def import_chunk(deps: OpeningDeps, task: ChunkTask) -> ChunkReport:
 
 def _send(deps: OpeningDeps, task: ChunkTask, created: list[Information], now: datetime,
           report: ChunkReport) -> None:
-    """E-mails in bulk; SMS and letters as one print-batch object each, named by the chunk and by a keyed digest
-    of who is in it (a concurrent delivery that created others writes its own object)."""
+    """E-mails in bulk; SMS and letters as one print-batch object each, named by the chunk, the time and a keyed
+    digest of who is in it (a concurrent delivery that created others writes its own object)."""
     emails = [Email(address=i.person.email, data=i.template_data(deps.objection_url))
               for i in created if i.channel is Channel.MAIL and i.person.email]
     if emails:
@@ -264,7 +271,8 @@ def _send(deps: OpeningDeps, task: ChunkTask, created: list[Information], now: d
             continue
         who = privacy.digest("print-batch", ",".join(sorted(i.person.ins for i in batch)))[:16]
         body = "".join(json.dumps(_print_record(i, deps.objection_url), ensure_ascii=False) + "\n" for i in batch)
-        deps.files.put_print(f"{prefix}/{day}/{name}/{task.first_line:09d}-{who}.ndjson", body)
+        at = now.strftime("%H%M%S%f")  # a new code sent again for the same people is a new batch, not a rewrite
+        deps.files.put_print(f"{prefix}/{day}/{name}/{task.first_line:09d}-{at}-{who}.ndjson", body)
         if channel is Channel.SMS:
             report.sms = len(batch)
         else:

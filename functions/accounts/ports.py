@@ -53,6 +53,17 @@ class IntakeStore(Protocol):
         """The informed space's creation for the journal's commit, only if the INS has no space (label `space`)."""
         ...
 
+    def unsent(self, ins: list[str]) -> set[str]:
+        """Which of these are informed spaces whose information never left (no `code_sent_at`: a crash between
+        the commit and the send). Read only for people a chunk found known already (a redelivery)."""
+        ...
+
+    def reissued(self, ins: str, code_digest: str, code_expires_at: datetime, channel: str, informed_at: datetime,
+                 creation_due: date, shard: int) -> Staged:
+        """A new provisional code for such a space, informed now and due six weeks from now (the person gets the
+        whole window announced), only while it is informed and still unsent (label `space`)."""
+        ...
+
     def created(self, ins: str, at: datetime) -> Staged:
         """informed -> open, only if still informed and its information left (label `space`)."""
         ...

@@ -216,6 +216,37 @@ class _Created:
 
 
 @dataclass(frozen=True)
+class _Reissued:
+    ins: str
+    code_digest: str
+    code_expires_at: datetime
+    channel: str
+    informed_at: datetime
+    creation_due: date
+    shard: int
+
+    def stage(self, tx: WriteSink) -> None:
+        tx.update("space", SpaceItem(space_key(self.ins)),
+                  [SpaceItem.code_digest.set(self.code_digest), SpaceItem.code_expires_at.set(self.code_expires_at),
+                   SpaceItem.code_channel.set(self.channel), SpaceItem.informed_at.set(self.informed_at),
+                   SpaceItem.creation_due.set(self.creation_due.isoformat()),
+                   SpaceItem.creation_shard.set(creation_shard(self.creation_due, self.shard))],
+                  (SpaceItem.status == SpaceStatus.INFORMED.value) & SpaceItem.code_sent_at.does_not_exist())
+
+
+@dataclass(frozen=True)
+class _Unsent:
+    ins: list[str]
+
+    def requested(self) -> list[tuple[Any, Any, Any]]:
+        return [(SpaceItem, space_key(i), None) for i in sorted(set(self.ins))]
+
+    def parse(self, items: list[Any]) -> set[str]:
+        return {item.ins for item in items if isinstance(item, SpaceItem)
+                and item.status == SpaceStatus.INFORMED.value and item.code_sent_at is None}
+
+
+@dataclass(frozen=True)
 class _Known:
     ins: list[str]
 
@@ -243,6 +274,16 @@ class DynamoIntakeStore:
     def informed(self, space: Space, code_digest: str, code_expires_at: datetime, channel: str,
                  shard: int) -> Staged:
         return _Informed(space, code_digest, code_expires_at, channel, shard)
+
+    def unsent(self, ins: list[str]) -> set[str]:
+        if not ins:
+            return set()
+        found: set[str] = batch_get_many([_Unsent(ins)])[0]
+        return found
+
+    def reissued(self, ins: str, code_digest: str, code_expires_at: datetime, channel: str, informed_at: datetime,
+                 creation_due: date, shard: int) -> Staged:
+        return _Reissued(ins, code_digest, code_expires_at, channel, informed_at, creation_due, shard)
 
     def created(self, ins: str, at: datetime) -> Staged:
         return _Created(ins, at)

@@ -126,6 +126,17 @@ def test_a_file_informs_once_reports_bad_lines_and_the_job_opens_at_the_due_date
     assert len(print_objects("letters/")) == 1 and len(print_objects("sms/")) == 1
     assert traces(mailed) == ["space.informed"]
 
+    # A crash between the commit and the send (no `code_sent_at`): the next delivery sends a new code, once.
+    old_digest = SpaceItem.get(space_key(texted), consistent_read=True).code_digest
+    SpaceItem(space_key(texted)).update(actions=[SpaceItem.code_sent_at.remove()])
+    for _ in range(2):
+        drop("beneficiaires-2026-12", lines)
+        pump.drain()
+    item = SpaceItem.get(space_key(texted), consistent_read=True)
+    assert item.code_sent_at is not None and item.code_digest != old_digest
+    assert len(print_objects("sms/")) == 2 and emails_sent() - before == 4
+    assert traces(texted) == ["space.informed", "space.informed"]
+
     # Before its creation an informed space is not a space for documents: a hospital's declaration is a 404.
     refused = stack.call("POST", f"/v1/patients/{mailed}/documents", {**stack.professional(),
                          "Idempotency-Key": f"before-creation-{mailed}"}, json=declaration(b"%PDF-1.4 x"))
@@ -141,7 +152,7 @@ def test_a_file_informs_once_reports_bad_lines_and_the_job_opens_at_the_due_date
         for ins in (mailed, texted, lettered, parent, child):
             space = spaces.get(ins)
             assert space is not None and space.status is SpaceStatus.OPEN
-            assert traces(ins) == ["space.informed", "space.created"]
+            assert traces(ins) == ["space.informed"] * (2 if ins == texted else 1) + ["space.created"]
         still = spaces.get(opposed)
         assert still is not None and still.status is SpaceStatus.OPPOSED
         assert traces(opposed) == ["space.informed"]

@@ -120,6 +120,13 @@ class FakeStore:
                  shard: int) -> Any:
         return ("informed", space, code_digest, channel, shard)
 
+    def unsent(self, ins: list[str]) -> set[str]:
+        return {i for i in ins if self.items[i]["status"] == "informed" and self.items[i]["sent"] is None}
+
+    def reissued(self, ins: str, code_digest: str, code_expires_at: datetime, channel: str, informed_at: datetime,
+                 creation_due: date, shard: int) -> Any:
+        return ("reissued", ins, code_digest, creation_due)
+
     def created(self, ins: str, at: datetime) -> Any:
         return ("created", ins)
 
@@ -145,7 +152,14 @@ class FakeJournal:
         for entry in entries:
             staged: tuple[Any, ...] = entry.staged[0]  # type: ignore[assignment]  # FakeStore's tuples
             kind, rest = staged[0], staged[1:]
-            if kind == "informed":
+            if kind == "reissued":
+                ins, digest, due = rest
+                item = self.store.items[ins]
+                if item["status"] != "informed" or item["sent"] is not None:
+                    refused[ins] = {"space"}
+                    continue
+                item.update(digest=digest, due=due)
+            elif kind == "informed":
                 space, digest, channel, shard = rest
                 if space.ins in self.store.items:
                     refused[space.ins] = {"space"}
@@ -273,11 +287,22 @@ def test_the_job_opens_due_spaces_in_bounded_steps_and_leaves_opposed_ones() -> 
     assert sum(1 for _, action in journal.traces if action == "space.created") == 4
 
 
-def test_a_space_whose_information_never_left_is_not_created() -> None:
-    d, store, _, files, _, queue = deps()
-    files.files["intake/lot.ndjson"] = line() + b"\n"
+def test_a_space_whose_information_never_left_is_not_created_until_a_redelivery_sends_a_new_code() -> None:
+    d, store, _, files, mailer, queue = deps()
+    files.files["intake/lot.ndjson"] = line() + b"\n" + line(OTHER) + b"\n"
     split_file(d, "intake/lot.ndjson")
-    run_all(d, queue)
+    (task,) = queue.take()
+    assert isinstance(task, ChunkTask)
+    import_chunk(d, task)
     store.items[ADULT]["sent"] = None  # a crash between the commit and the send
-    report = run_creation(d, CreationTask(day=IntakePolicy().creation_due(TODAY), shard=shard_of(ADULT)))
+    due = IntakePolicy().creation_due(TODAY)
+    report = run_creation(d, CreationTask(day=due, shard=shard_of(ADULT)))
     assert (report.opened, report.refused) == (0, 1) and store.items[ADULT]["status"] == SpaceStatus.INFORMED.value
+    # The task is redelivered: the unsent person gets a new code (the old one was never seen), the other nothing.
+    mailer.sent.clear()
+    again = import_chunk(d, task)
+    assert (again.informed, again.reissued, again.already) == (1, 1, 1)
+    (email,) = mailer.sent
+    assert store.items[ADULT]["digest"] == codes.code_digest(ADULT, email.data["code"])
+    assert store.items[ADULT]["sent"] is not None
+    assert run_creation(d, CreationTask(day=due, shard=shard_of(ADULT))).opened == 1

@@ -15,6 +15,7 @@ from functions.shared import cors
 from functions.shared.clock import instant
 from functions.shared.http import RESPONSE_HEADERS, error_body
 from functions.shared.names import (
+    ACCOUNTS_TASK_QUEUE,
     AGENDA_DELIVERY_QUEUE,
     AGENDA_SHARD_QUEUE,
     EXPORT_QUEUE,
@@ -130,6 +131,8 @@ def messaging_outbox_retry(event: CloudWatchEvent) -> dict[str, int]:
     from functions.messaging.service import deliver_outbox
 
     return {"sent": deliver_outbox(deps.messaging())}
+
+
 # ---- messaging: inbound mail ---------------------------------------------------------------------------------
 
 
@@ -141,3 +144,27 @@ def on_inbound_mail(event: SQSEvent) -> dict[str, Any]:
 
     return handle_inbound_mail(deps.inbound_mail(), deps.inbound_mail_objects(), deps.inbound_mail_bucket(),
                                event.to_dict(), event.context)
+
+
+# ---- opening by default --------------------------------------------------------------------------------------
+
+
+@app.schedule(Cron(0, 3, "*", "*", "?", "*"), name="space-creation-daily")
+def space_creation_daily(event: CloudWatchEvent) -> dict[str, Any]:
+    """03:00 UTC (04:00 or 05:00 in Paris, the same Paris day either way): one creation task per shard of the day."""
+    from functions import deps
+    from functions.accounts.opening import dispatch_creation
+    from functions.shared.clock import paris_day
+
+    day = paris_day(instant(event.time))
+    return {"day": day.isoformat(), "shards": dispatch_creation(deps.opening().tasks, day)}
+
+
+@app.on_sqs_message(queue=ACCOUNTS_TASK_QUEUE, batch_size=1)
+def on_accounts_task(event: SQSEvent) -> dict[str, Any]:
+    """A new beneficiaries file (S3 notification), an import chunk, or a creation shard: one at a time, each
+    bounded (2 000 lines, 1 000 spaces)."""
+    from functions import deps
+    from functions.accounts.worker import handle_tasks
+
+    return handle_tasks(deps.opening(), deps.intake_bucket(), event.to_dict(), event.context)

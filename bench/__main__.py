@@ -18,6 +18,7 @@ Results are printed and written to bench/results.json."""
 from __future__ import annotations
 
 import hashlib
+import importlib
 import json
 import os
 import socket
@@ -141,53 +142,40 @@ def cold_import_ratio(runs: int = 7) -> dict[str, float]:
             "app_plus_records_capability_ratio": round(first_s / boto3_s, 3)}
 
 
-def agenda_only(sizes: tuple[int, int]) -> None:
-    """`python -m bench agenda 2000 8000`: the agenda scenario alone at the given sizes, printed, results.json
-    untouched (a quick before/after of a delivery change; `make bench` is the reference run)."""
+def scenario_only(name: str, args: tuple[Any, ...]) -> None:
+    """`python -m bench <scenario> [sizes]`: one scenario alone at the given sizes, printed, results.json untouched
+    (a quick before/after of a change; `make bench` is the reference run)."""
     port = free_port()
     moto = start_moto(port)
     try:
-        from bench import agenda
-
-        results = agenda.run(port, free_port(), sizes)
+        results = importlib.import_module(f"bench.{name}").run(port, free_port(), *args)
     finally:
         moto.terminate()
     print(json.dumps(results, indent=2))
 
 
-def messaging_only(mailboxes: int, messages: int) -> None:
-    """`python -m bench messaging [mailboxes messages]`: the inbound mail scenario alone (default 10 000 / 50 000),
-    printed, results.json untouched."""
-    port = free_port()
-    moto = start_moto(port)
-    try:
-        from bench import messaging
+def _ints(argv: list[str]) -> tuple[int, ...]:
+    return tuple(int(a) for a in argv)
 
-        results = messaging.run(port, free_port(), mailboxes, messages)
-    finally:
-        moto.terminate()
-    print(json.dumps(results, indent=2))
+
+# scenario -> its arguments from the command line (the defaults when none are given)
+SCENARIOS: dict[str, Any] = {
+    "agenda": lambda argv: (_ints(argv[:2]) if len(argv) >= 2 else (2_000, 8_000),),
+    "messaging": lambda argv: _ints(argv[:2]) if len(argv) >= 2 else (10_000, 50_000),
+    "accounts": lambda argv: (_ints(argv) or (2_000,),),
+}
 
 
 def main() -> None:
-    if sys.argv[1:2] == ["messaging"]:
-        mailboxes, messages = (int(a) for a in sys.argv[2:4]) if len(sys.argv) >= 4 else (10_000, 50_000)
-        messaging_only(mailboxes, messages)
-        return
-    if sys.argv[1:2] == ["agenda"]:
-        small, large = (int(a) for a in sys.argv[2:4]) if len(sys.argv) >= 4 else (2_000, 8_000)
-        agenda_only((small, large))
+    if sys.argv[1:2] and sys.argv[1] in SCENARIOS:
+        scenario_only(sys.argv[1], SCENARIOS[sys.argv[1]](sys.argv[2:]))
         return
     port = free_port()
     moto = start_moto(port)
     try:
         results = run(port)
-        from bench import agenda
-
-        results["agenda"] = agenda.run(port, free_port())
-        from bench import messaging
-
-        results["messaging"] = messaging.run(port, free_port())
+        for name in SCENARIOS:  # each at its full size (bench/<name>.py: the sizes and why)
+            results[name] = importlib.import_module(f"bench.{name}").run(port, free_port())
         results["scan_calls"] = sum(v for k, v in CALLS.items() if k.endswith(":Scan"))
     finally:
         moto.terminate()

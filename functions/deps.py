@@ -15,6 +15,7 @@ from functions.shared.settings import settings
 if TYPE_CHECKING:
     from functions.access.service import AccessDeps
     from functions.access.storage import JournalControlStore
+    from functions.accounts.opening import OpeningDeps
     from functions.accounts.service import EnrolmentDeps
     from functions.accounts.storage import DynamoSpaceStore
     from functions.agenda.fanout import SqsQueue
@@ -440,3 +441,41 @@ def inbound_mail() -> InboundDeps:
 
 def inbound_mail_bucket() -> str:
     return settings().inbound_mail_bucket
+
+
+def _required(value: str | None, variable: str) -> str:
+    if not value:
+        raise RuntimeError(f"configuration incomplete: {variable} is required for opening by default")
+    return value
+
+
+@factory
+def opening() -> OpeningDeps:
+    """Opening by default: the spaces table, the journal's bulk commit, the intake and print buckets, the
+    information e-mail (notifications' SES bulk mailer on its own template) and the accounts-tasks queue."""
+    from functions.accounts.files import S3IntakeFiles
+    from functions.accounts.intake import Channel, IntakePolicy
+    from functions.accounts.opening import OpeningDeps
+    from functions.accounts.storage import DynamoIntakeStore
+    from functions.notifications.mailer import SesMailer
+    from functions.shared import names
+    from functions.shared.aws import client
+    from functions.shared.queues import SqsQueue
+
+    bind_tables()
+    s = settings()
+    policy = IntakePolicy(objection_weeks=s.objection_weeks,
+                          code_days={**IntakePolicy().code_days, **{Channel(k): v for k, v in s.code_days.items()}})
+    files = S3IntakeFiles(client("s3", s.region), intake_bucket(),
+                          _required(s.print_bucket, names.ENV_PRINT_BUCKET), s.kms_key_id)
+    template = _required(s.information_email_template, names.ENV_INFORMATION_EMAIL_TEMPLATE)
+    queue = SqsQueue(client("sqs", s.region), _required(s.accounts_task_queue_url, names.ENV_ACCOUNTS_TASK_QUEUE_URL))
+    return OpeningDeps(store=DynamoIntakeStore(), journal=journal(), files=files,
+                       mailer=SesMailer(client("ses", s.region), s.agenda_email_source, template), tasks=queue,
+                       clock=clock(), policy=policy, chunk_lines=s.intake_chunk_lines)
+
+
+def intake_bucket() -> str:
+    from functions.shared import names
+
+    return _required(settings().intake_bucket, names.ENV_INTAKE_BUCKET)

@@ -180,6 +180,7 @@ def load(context: Mapping[str, Any]) -> StageConfig:
         if reserved_ints[function] < max_concurrency[function]:
             raise ConfigError(f"stage parameter '{parameter}' exceeds {function}'s reserved concurrency: messages "
                               "would be throttled into the dead-letter queue")
+    max_concurrency |= c.FIXED_MAX_CONCURRENCY  # consumers paced by design (infra/constants.py)
     retention = _int(values, "log_retention_days", 1, 3653)
     if retention not in _LOG_RETENTIONS:
         raise ConfigError(f"stage parameter 'log_retention_days' must be one of {_LOG_RETENTIONS}")

@@ -33,6 +33,7 @@ CHALICE_OUTBOX_RETRY = "MessagingOutboxRetry"  # @app.schedule(Rate(5, MINUTES),
 CHALICE_INBOUND_MAIL_CONSUMER = "OnInboundMail"  # @app.on_sqs_message(queue=INBOUND_MAIL_QUEUE, batch_size=10)
 CHALICE_REST_API = "RestAPI"
 # SQS consumers: Chalice names the event source `<Function>SqsEventSource`.
+SQS_CONSUMERS: tuple[str, ...]  # grows at the end of this file (opening by default)
 SQS_CONSUMERS = (CHALICE_UPLOAD_CONSUMER, CHALICE_AGENDA_SHARD_CONSUMER, CHALICE_AGENDA_DELIVERY_CONSUMER,
                  CHALICE_EXPORT_CONSUMER, CHALICE_INBOUND_MAIL_CONSUMER)
 API_STAGE_NAME = "api"  # .chalice/config.json api_gateway_stage
@@ -275,3 +276,37 @@ ENROLMENT_ROUTES = (("POST", "/v1/enrolment/code"), ("POST", "/v1/enrolment/acti
                     ("POST", "/v1/enrolment/opposition"), ("GET", "/v1/enrolment/opposition/{reference}"))
 ENROLMENT_RATE_LIMIT = 10  # requests per second, per route, for the whole stage
 ENROLMENT_BURST_LIMIT = 20
+# ---- Opening by default (functions/accounts/opening.py; appended as one block) --------------------------------
+CHALICE_SPACE_CREATION = "SpaceCreationDaily"  # @app.schedule(..., name="space-creation-daily")
+CHALICE_ACCOUNTS_CONSUMER = "OnAccountsTask"  # @app.on_sqs_message(queue=ACCOUNTS_TASK_QUEUE, batch_size=1)
+SQS_CONSUMERS = (*SQS_CONSUMERS, CHALICE_ACCOUNTS_CONSUMER)
+# A task: the split of a file (one streamed read, ~100 000 lines/s) or 2 000 lines (about 100 DynamoDB calls and
+# 30 SES bulk sends), or 1 000 spaces to open. The split keeps every INS of the file in memory (800 000: ~100 MB).
+FUNCTION_TIMEOUTS[CHALICE_SPACE_CREATION] = 60
+FUNCTION_TIMEOUTS[CHALICE_ACCOUNTS_CONSUMER] = 300
+FUNCTION_MEMORY[CHALICE_SPACE_CREATION] = 256
+FUNCTION_MEMORY[CHALICE_ACCOUNTS_CONSUMER] = 1024
+# Fixed by design: the import's pace is SES's sending rate (a chunk sends ~1 400 e-mails); raise both with the SES
+# quota (README "Opening by default at national scale").
+FIXED_CONCURRENCY[CHALICE_SPACE_CREATION] = 1
+FIXED_CONCURRENCY[CHALICE_ACCOUNTS_CONSUMER] = 4
+FIXED_MAX_CONCURRENCY = {CHALICE_ACCOUNTS_CONSUMER: 4}
+SCHEDULED_FUNCTIONS[CHALICE_SPACE_CREATION] = "space-creation-daily"
+SCHEDULES[CHALICE_SPACE_CREATION] = "cron(0 3 * * ? *)"
+ACCOUNTS_TASKS_QUEUE = names.ACCOUNTS_TASKS
+SPACES_GLOBAL_INDEXES = {"creation-due": ("creation_shard", "ins")}  # sparse, keys only
+INTAKE_PREFIX = "intake/"
+REPORTS_PREFIX = "reports/"
+PRINT_PREFIXES = ("letters/", "sms/")
+INTAKE_RETENTION_DAYS = 90  # beneficiaries files and their reports, then deleted
+PRINT_RETENTION_DAYS = 30  # print batches: collected by the printer / SMS operator within days
+INFORMATION_TEMPLATE = "information"  # mes-<stage>-information
+ENV_INTAKE_BUCKET = names.ENV_INTAKE_BUCKET
+ENV_PRINT_BUCKET = names.ENV_PRINT_BUCKET
+ENV_ACCOUNTS_TASK_QUEUE_URL = names.ENV_ACCOUNTS_TASK_QUEUE_URL
+ENV_INFORMATION_EMAIL_TEMPLATE = names.ENV_INFORMATION_EMAIL_TEMPLATE
+ENV_OBJECTION_WEEKS = names.ENV_OBJECTION_WEEKS
+ENV_CODE_DAYS = names.ENV_CODE_DAYS
+ENV_INTAKE_CHUNK_LINES = names.ENV_INTAKE_CHUNK_LINES
+OPENING_ENVIRONMENT = {ENV_OBJECTION_WEEKS: "6", ENV_CODE_DAYS: "mail=60,sms=60,letter=90",
+                       ENV_INTAKE_CHUNK_LINES: "2000"}

@@ -12,10 +12,16 @@ from infra import constants as c
 from infra.components.api import ChaliceApi
 from infra.components.data import Tables
 from infra.components.keys import Keys
-from infra.components.mail import ReminderEmail
+from infra.components.mail import InformationEmail, ReminderEmail
 from infra.components.monitoring import Monitoring
 from infra.components.pseudonym import PseudonymKey
-from infra.components.queues import InboundMailQueues, UploadEventQueues, WorkQueues, job_dead_letter_queue
+from infra.components.queues import (
+    AccountsTaskQueues,
+    InboundMailQueues,
+    UploadEventQueues,
+    WorkQueues,
+    job_dead_letter_queue,
+)
 from infra.components.roles import FunctionRoles
 from infra.components.storage import Buckets, bucket_arn
 from infra.config import StageConfig
@@ -71,6 +77,17 @@ class MonEspaceSanteStack(cdk.Stack):
         assert mail_queue_policy is not None, "the inbound-mail queue has a resource policy"
         buckets.inbound_mail.node.add_dependency(mail_queue_policy)
 
+        # opening by default: the intake and print buckets, the accounts-tasks queue, the information template
+        accounts_tasks = AccountsTaskQueues(
+            self, "AccountsTasks", stage=stage, key=keys.data,
+            consumer_timeout_seconds=c.FUNCTION_TIMEOUTS[c.CHALICE_ACCOUNTS_CONSUMER],
+            source_bucket_arn=bucket_arn(stage, "intake"))
+        buckets.add_opening(stage, keys.documents, accounts_tasks.queue.queue_arn)
+        tasks_policy = accounts_tasks.queue.node.try_find_child("Policy")
+        assert tasks_policy is not None, "the accounts-tasks queue has a resource policy"
+        buckets.intake.node.add_dependency(tasks_policy)
+        information = InformationEmail(self, "InformationEmail", stage=stage)
+
         layer = lambda_.LayerVersion(
             self, "Dependencies",
             code=lambda_.Code.from_asset(str(layer_dir)),
@@ -116,6 +133,11 @@ class MonEspaceSanteStack(cdk.Stack):
             "POWERTOOLS_SERVICE_NAME": c.SERVICE,
             **config.issuer_environment(),
         }
+        environment.update({c.ENV_INTAKE_BUCKET: buckets.intake.bucket_name,
+                            c.ENV_PRINT_BUCKET: buckets.printing.bucket_name,
+                            c.ENV_ACCOUNTS_TASK_QUEUE_URL: accounts_tasks.queue.queue_url,
+                            c.ENV_INFORMATION_EMAIL_TEMPLATE: information.template_name,
+                            **c.OPENING_ENVIRONMENT})
         # Scheduled functions are Chalice's (@app.schedule: Chalice generates their EventBridge rules); the stack
         # adds what Chalice cannot: role, settings, concurrency, and a dead-letter queue with its alarms.
         job_dead_letters = {function: job_dead_letter_queue(self, f"{function}DeadLetters", stage=stage,
@@ -127,7 +149,8 @@ class MonEspaceSanteStack(cdk.Stack):
                                               c.CHALICE_AGENDA_SHARD_CONSUMER: agenda_shards.queue.queue_arn,
                                               c.CHALICE_AGENDA_DELIVERY_CONSUMER: agenda_deliveries.queue.queue_arn,
                                               c.CHALICE_EXPORT_CONSUMER: exports.queue.queue_arn,
-                                              c.CHALICE_INBOUND_MAIL_CONSUMER: inbound_mail.queue.queue_arn},
+                                              c.CHALICE_INBOUND_MAIL_CONSUMER: inbound_mail.queue.queue_arn,
+                                              c.CHALICE_ACCOUNTS_CONSUMER: accounts_tasks.queue.queue_arn},
                          job_dead_letter_arns={f: q.queue_arn for f, q in job_dead_letters.items()},
                          data_key=keys.data)
         self._key_policies(keys, roles)
@@ -150,6 +173,9 @@ class MonEspaceSanteStack(cdk.Stack):
                                "The oldest export request is older than 15 minutes: exports are not being built.")
         monitoring.watch_queue("InboundMail", inbound_mail.queue, inbound_mail.dead_letters,
                                "The oldest inbound mail is older than 15 minutes: mail is not reaching the mailboxes.")
+        monitoring.watch_queue("AccountsTasks", accounts_tasks.queue, accounts_tasks.dead_letters,
+                               "The oldest accounts task is older than 15 minutes: a beneficiaries file is not being "
+                               "imported, or the day's spaces are not being created.", depth=c.DELIVERY_DEPTH_ALARM)
         for function, dead_letters in job_dead_letters.items():
             monitoring.watch_dead_letters(function, dead_letters)
 
@@ -192,6 +218,13 @@ class MonEspaceSanteStack(cdk.Stack):
                         "InboundMailReadsMailAndStoresAttachments")
         Keys.allow_role(keys.data, roles.inbound_mail, DYNAMODB_KMS, "dynamodb", "InboundMailTables")
         Keys.allow_role(keys.data, roles.inbound_mail, ["kms:Decrypt"], "sqs", "InboundMailQueue")
+        Keys.allow_role(keys.data, roles.space_creation, ["kms:GenerateDataKey", "kms:Decrypt"], "sqs",
+                        "SpaceCreationTasksAndDeadLetters")
+        Keys.allow_role(keys.data, roles.accounts_tasks, DYNAMODB_KMS, "dynamodb", "AccountsTasksTables")
+        Keys.allow_role(keys.data, roles.accounts_tasks, ["kms:GenerateDataKey", "kms:Decrypt"], "sqs",
+                        "AccountsTasksQueue")
+        Keys.allow_role(keys.documents, roles.accounts_tasks, ["kms:GenerateDataKey", "kms:Decrypt"], "s3",
+                        "AccountsTasksIntakeAndPrint")
         # The pseudonym key: every function reads the secret once per cold start.
         for function, role in roles.by_function.items():
             Keys.allow_role(keys.data, role, ["kms:Decrypt"], "secretsmanager", f"{function}PseudonymKey")

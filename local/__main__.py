@@ -129,6 +129,9 @@ def run(_args: argparse.Namespace) -> int:
     exports = QueuePump(client("sqs", config.REGION), config.EXPORT_QUEUE, api.on_export, retry_delay_seconds=5)
     threading.Thread(target=exports.run_forever, daemon=True, name="exports").start()
     _start_mail(api, client)
+    accounts = QueuePump(client("sqs", config.REGION), config.ACCOUNTS_TASK_QUEUE, api.on_accounts_task,
+                         retry_delay_seconds=5)  # beneficiaries files dropped into the intake bucket
+    threading.Thread(target=accounts.run_forever, daemon=True, name="accounts-tasks").start()
     http = gateway.serve(api.app, "127.0.0.1", config.API_PORT, issuer.jwks_path)
     print(_banner(), flush=True)
     try:

@@ -49,6 +49,9 @@ EMAIL_SOURCE = "ne-pas-repondre@monespacesante.localhost"
 WEB_ORIGIN = "http://localhost:3000"  # the local web front end: the one origin CORS allows locally
 EMAIL_TEMPLATE = "mes-reminder"
 ENROLMENT_EMAIL_TEMPLATE = "mes-enrolment"  # provisional codes and opposition notices (functions/accounts)
+ACCOUNTS_TASK_QUEUE = n.ACCOUNTS_TASK_QUEUE
+ACCOUNTS_TASK_DLQ = n.dead_letters(n.ACCOUNTS_TASK_QUEUE)
+INFORMATION_TEMPLATE = "mes-information"
 
 
 def local_env(aws_port: int = AWS_PORT, api_port: int = API_PORT, prefix: str = "mes-local") -> dict[str, str]:
@@ -95,6 +98,10 @@ def local_env(aws_port: int = AWS_PORT, api_port: int = API_PORT, prefix: str = 
         n.ENV_PSEUDONYM_KEY: "local-development-pseudonym-key-not-a-secret",
         n.ENV_PROOFS_BUCKET: f"{prefix}-proofs",
         n.ENV_ENROLMENT_EMAIL_TEMPLATE: ENROLMENT_EMAIL_TEMPLATE,
+        n.ENV_INTAKE_BUCKET: f"{prefix}-intake",
+        n.ENV_PRINT_BUCKET: f"{prefix}-print",
+        n.ENV_ACCOUNTS_TASK_QUEUE_URL: f"http://127.0.0.1:{aws_port}/{ACCOUNT}/{ACCOUNTS_TASK_QUEUE}",
+        n.ENV_INFORMATION_EMAIL_TEMPLATE: INFORMATION_TEMPLATE,
     }
 
 

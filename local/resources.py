@@ -13,6 +13,8 @@ from functions.messaging.models import MAILBOX_DOMAIN
 from functions.shared.aws import client
 from functions.shared.settings import settings
 from local.config import (
+    ACCOUNTS_TASK_DLQ,
+    ACCOUNTS_TASK_QUEUE,
     AGENDA_DELIVERY_DLQ,
     AGENDA_DELIVERY_QUEUE,
     AGENDA_SHARD_DLQ,
@@ -24,6 +26,7 @@ from local.config import (
     EXPORT_QUEUE,
     INBOUND_MAIL_DLQ,
     INBOUND_MAIL_QUEUE,
+    INFORMATION_TEMPLATE,
     KMS_ALIAS,
     MAX_RECEIVES,
     SIGNING_ALIAS,
@@ -128,6 +131,7 @@ def _inbound_mail(s3: Any, sqs: Any, ses: Any) -> None:
         "QueueConfigurations": [{"QueueArn": queue_arn, "Events": ["s3:ObjectCreated:*"], "Filter": {
             "Key": {"FilterRules": [{"Name": "prefix", "Value": INBOUND_MAIL_PREFIX}]}}}]})
     ses.verify_domain_identity(Domain=MAILBOX_DOMAIN)
+    _opening(s3, client("sqs", s.region), client("ses", s.region))
 
 
 def _email(ses: Any) -> None:
@@ -145,3 +149,19 @@ def _enrolment(s3: Any, ses: Any) -> None:
     with contextlib.suppress(ses.exceptions.AlreadyExistsException):
         ses.create_template(Template={"TemplateName": ENROLMENT_EMAIL_TEMPLATE,
                                       "SubjectPart": "Mon espace santé : {{subject}}", "TextPart": "{{text}}\n"})
+def _opening(s3: Any, sqs: Any, ses: Any) -> None:
+    """Opening by default: the intake and print buckets, the accounts-tasks queue the intake bucket notifies
+    (`intake/` objects only), and the information e-mail template (functions/accounts/intake.py's text)."""
+    from functions.accounts.intake import INFORMATION_SUBJECT, template_text
+
+    s = settings()
+    assert s.intake_bucket and s.print_bucket
+    _bucket(s3, s.intake_bucket, s.region, versioned=True)
+    _bucket(s3, s.print_bucket, s.region, versioned=True)
+    arn = _queues(sqs, ACCOUNTS_TASK_QUEUE, ACCOUNTS_TASK_DLQ)
+    s3.put_bucket_notification_configuration(Bucket=s.intake_bucket, NotificationConfiguration={
+        "QueueConfigurations": [{"QueueArn": arn, "Events": ["s3:ObjectCreated:*"], "Filter": {"Key": {
+            "FilterRules": [{"Name": "prefix", "Value": "intake/"}]}}}]})
+    with contextlib.suppress(ses.exceptions.AlreadyExistsException):
+        ses.create_template(Template={"TemplateName": INFORMATION_TEMPLATE, "SubjectPart": INFORMATION_SUBJECT,
+                                      "TextPart": template_text()})

@@ -3,7 +3,8 @@ knowing how accounts stores them. Storage-free: no pynamodb, botocore or boto3 h
 
 from __future__ import annotations
 
-from datetime import datetime
+from collections.abc import Iterator
+from datetime import date, datetime
 from typing import Protocol
 
 from functions.accounts.models import CodeChannel, Contact, Enrolment, Space
@@ -91,3 +92,53 @@ class Letters(Protocol):
     """Postal letters: a print record (name, address, the code) for the print provider."""
 
     def print_code(self, ins: str, name: str, address: str, code: str, expires_at: datetime) -> None: ...
+class IntakeStore(Protocol):
+    """What opening by default needs of the spaces table (functions/accounts/opening.py)."""
+
+    def known(self, ins: list[str]) -> set[str]:
+        """Which of these INS have a space item already, whatever its state (BatchGetItem, 100 keys a call)."""
+        ...
+
+    def informed(self, space: Space, code_digest: str, code_expires_at: datetime, channel: str,
+                 shard: int) -> Staged:
+        """The informed space's creation for the journal's commit, only if the INS has no space (label `space`)."""
+        ...
+
+    def unsent(self, ins: list[str]) -> set[str]:
+        """Which of these are informed spaces whose information never left (no `code_sent_at`: a crash between
+        the commit and the send). Read only for people a chunk found known already (a redelivery)."""
+        ...
+
+    def reissued(self, ins: str, code_digest: str, code_expires_at: datetime, channel: str, informed_at: datetime,
+                 creation_due: date, shard: int) -> Staged:
+        """A new provisional code for such a space, informed now and due six weeks from now (the person gets the
+        whole window announced), only while it is informed and still unsent (label `space`)."""
+        ...
+
+    def created(self, ins: str, at: datetime) -> Staged:
+        """informed -> open, only if still informed and its information left (label `space`)."""
+        ...
+
+    def mark_sent(self, ins: list[str], at: datetime) -> None:
+        """`code_sent_at` on these spaces: their information message left."""
+        ...
+
+    def due(self, day: date, shard: int, after: str | None, limit: int) -> tuple[list[str], str | None]:
+        """INS of the informed spaces due that day in that shard (one Query of the sparse index), and a cursor."""
+        ...
+
+
+class IntakeFiles(Protocol):
+    """The intake bucket (beneficiaries files in, reports out) and the print bucket (letters and SMS batches)."""
+
+    def lines(self, key: str) -> tuple[str, Iterator[tuple[int, int, bytes]]]:
+        """The file's version tag and its lines as (line number from 1, byte offset, raw bytes), streamed."""
+        ...
+
+    def read(self, key: str, version: str, start: int, end: int) -> bytes | None:
+        """Bytes [start, end) of that version of the file; None when the file was replaced since."""
+        ...
+
+    def put_report(self, key: str, body: str) -> None: ...
+
+    def put_print(self, key: str, body: str) -> None: ...

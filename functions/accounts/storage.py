@@ -5,19 +5,32 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from pynamodb.attributes import UnicodeAttribute, UTCDateTimeAttribute
 from pynamodb.exceptions import PutError
+from pynamodb.indexes import GlobalSecondaryIndex, KeysOnlyProjection
 from pynamodb.models import Model
 
 from functions.accounts.models import CodeChannel, Contact, Enrolment, Space, SpaceStatus
 from functions.notifications.models import NotificationPreferences
-from functions.shared.dynamo import error_code
+from functions.shared.dynamo import Transaction, TransactionCancelled, batch_get_many, error_code
 from functions.shared.lookup import BatchLookup
 from functions.shared.privacy import digest
 from functions.shared.staging import Staged, WriteSink
+
+
+class CreationDueIndex(GlobalSecondaryIndex["SpaceItem"]):
+    """Sparse: only informed spaces carry `creation_shard` (`<creation day>#<shard>`); opening removes it. The
+    daily creation job reads one partition per shard of the day, never a Scan."""
+
+    class Meta:
+        index_name = "creation-due"
+        projection = KeysOnlyProjection()
+
+    creation_shard = UnicodeAttribute(hash_key=True)
+    ins = UnicodeAttribute(range_key=True)
 
 
 class SpaceItem(Model):
@@ -37,8 +50,10 @@ class SpaceItem(Model):
     # beside notifications' PREFS item in one transaction: delivery reads them with the contact, one key a person.
     # Absent (never chosen, or a space from before the copy): every channel on.
     switches = UnicodeAttribute(null=True)
-    # Enrolment (mes-rules-next.md B.2, B.3): the insurer's identity and contact data and the provisional code's
-    # state (only its keyed hash, `functions.accounts.codes.code_digest`).
+    # The insurer's identity and contact data (mes-rules-next.md B.2, B.3), when the person was informed, the day
+    # the space is created unless they object and the creation job's partition while informed (opening by default,
+    # functions/accounts/opening.py), and the provisional code, kept as its keyed hash (functions/accounts/codes.py)
+    # with its expiry and channel (read by activation and opposition).
     first_name = UnicodeAttribute(null=True)
     last_name = UnicodeAttribute(null=True)
     postal_address = UnicodeAttribute(null=True)
@@ -46,15 +61,18 @@ class SpaceItem(Model):
     deceased_on = UnicodeAttribute(null=True)
     vitale_serial = UnicodeAttribute(null=True)
     informed_at = UTCDateTimeAttribute(null=True)
+    creation_due = UnicodeAttribute(null=True)
+    creation_shard = UnicodeAttribute(null=True)
     code_digest = UnicodeAttribute(null=True)
     code_expires_at = UTCDateTimeAttribute(null=True)
-    code_channel = UnicodeAttribute(null=True)
+    code_channel = UnicodeAttribute(null=True)  # mail | sms | letter
     code_used_at = UTCDateTimeAttribute(null=True)
-    code_sent_at = UTCDateTimeAttribute(null=True)
+    code_sent_at = UTCDateTimeAttribute(null=True)  # set once the information message left (e-mail, SMS, letter)
     opposed_at = UTCDateTimeAttribute(null=True)
     opposition_reference = UnicodeAttribute(null=True)
     terms_version = UnicodeAttribute(null=True)
     terms_accepted_at = UTCDateTimeAttribute(null=True)
+    by_creation_due = CreationDueIndex()
 
 
 def switches_json(prefs: NotificationPreferences) -> str:
@@ -115,8 +133,8 @@ class _Contacts:
 def _space(item: SpaceItem) -> Space:
     return Space(ins=item.ins, status=SpaceStatus(item.status), created_at=item.created_at,
                  activated_at=item.activated_at, birth_date=item.birth_date, email=item.email,
-                 informed_at=item.informed_at, opposed_at=item.opposed_at, terms_version=item.terms_version,
-                 terms_accepted_at=item.terms_accepted_at)
+                 informed_at=item.informed_at, creation_due=item.creation_due, opposed_at=item.opposed_at,
+                 terms_version=item.terms_version, terms_accepted_at=item.terms_accepted_at)
 
 
 def _enrolment(item: SpaceItem) -> Enrolment:
@@ -254,3 +272,139 @@ class DynamoSpaceStore:
 
     def open_condition(self, ins: str) -> Staged:
         return space_is_open(ins)
+
+
+def creation_shard(day: date, shard: int) -> str:
+    return f"{day.isoformat()}#{shard:02d}"
+
+
+@dataclass(frozen=True)
+class _Informed:
+    space: Space
+    code_digest: str
+    code_expires_at: datetime
+    channel: str
+    shard: int
+
+    def stage(self, tx: WriteSink) -> None:
+        space = self.space
+        assert space.creation_due is not None
+        tx.put("space", SpaceItem(
+            space_key(space.ins), ins=space.ins, status=space.status.value, created_at=space.created_at,
+            birth_date=space.birth_date.isoformat() if space.birth_date else None, email=space.email,
+            informed_at=space.informed_at, creation_due=space.creation_due.isoformat(),
+            creation_shard=creation_shard(space.creation_due, self.shard), code_digest=self.code_digest,
+            code_expires_at=self.code_expires_at, code_channel=self.channel), SpaceItem.key.does_not_exist())
+
+
+@dataclass(frozen=True)
+class _Created:
+    ins: str
+    at: datetime
+
+    def stage(self, tx: WriteSink) -> None:
+        # only a space still informed (not opposed meanwhile) whose information left; out of the index at once
+        tx.update("space", SpaceItem(space_key(self.ins)),
+                  [SpaceItem.status.set(SpaceStatus.OPEN.value), SpaceItem.created_at.set(self.at),
+                   SpaceItem.creation_shard.remove()],
+                  (SpaceItem.status == SpaceStatus.INFORMED.value) & SpaceItem.code_sent_at.exists())
+
+
+@dataclass(frozen=True)
+class _Reissued:
+    ins: str
+    code_digest: str
+    code_expires_at: datetime
+    channel: str
+    informed_at: datetime
+    creation_due: date
+    shard: int
+
+    def stage(self, tx: WriteSink) -> None:
+        tx.update("space", SpaceItem(space_key(self.ins)),
+                  [SpaceItem.code_digest.set(self.code_digest), SpaceItem.code_expires_at.set(self.code_expires_at),
+                   SpaceItem.code_channel.set(self.channel), SpaceItem.informed_at.set(self.informed_at),
+                   SpaceItem.creation_due.set(self.creation_due.isoformat()),
+                   SpaceItem.creation_shard.set(creation_shard(self.creation_due, self.shard))],
+                  (SpaceItem.status == SpaceStatus.INFORMED.value) & SpaceItem.code_sent_at.does_not_exist())
+
+
+@dataclass(frozen=True)
+class _Unsent:
+    ins: list[str]
+
+    def requested(self) -> list[tuple[Any, Any, Any]]:
+        return [(SpaceItem, space_key(i), None) for i in sorted(set(self.ins))]
+
+    def parse(self, items: list[Any]) -> set[str]:
+        return {item.ins for item in items if isinstance(item, SpaceItem)
+                and item.status == SpaceStatus.INFORMED.value and item.code_sent_at is None}
+
+
+@dataclass(frozen=True)
+class _Known:
+    ins: list[str]
+
+    def requested(self) -> list[tuple[Any, Any, Any]]:
+        return [(SpaceItem, space_key(i), None) for i in sorted(set(self.ins))]
+
+    def parse(self, items: list[Any]) -> set[str]:
+        return {item.ins for item in items if isinstance(item, SpaceItem)}
+
+
+TRANSACT_LIMIT = 100
+
+
+class DynamoIntakeStore:
+    """`functions.accounts.ports.IntakeStore` on the spaces table: BatchGetItem for who is known, staged puts and
+    updates for the journal's bulk commit, TransactWriteItems of 100 updates for `code_sent_at`, and the sparse
+    `creation-due` index for the job."""
+
+    def known(self, ins: list[str]) -> set[str]:
+        if not ins:
+            return set()
+        found: set[str] = batch_get_many([_Known(ins)])[0]
+        return found
+
+    def informed(self, space: Space, code_digest: str, code_expires_at: datetime, channel: str,
+                 shard: int) -> Staged:
+        return _Informed(space, code_digest, code_expires_at, channel, shard)
+
+    def unsent(self, ins: list[str]) -> set[str]:
+        if not ins:
+            return set()
+        found: set[str] = batch_get_many([_Unsent(ins)])[0]
+        return found
+
+    def reissued(self, ins: str, code_digest: str, code_expires_at: datetime, channel: str, informed_at: datetime,
+                 creation_due: date, shard: int) -> Staged:
+        return _Reissued(ins, code_digest, code_expires_at, channel, informed_at, creation_due, shard)
+
+    def created(self, ins: str, at: datetime) -> Staged:
+        return _Created(ins, at)
+
+    def mark_sent(self, ins: list[str], at: datetime) -> None:
+        for start in range(0, len(ins), TRANSACT_LIMIT):
+            pending = ins[start:start + TRANSACT_LIMIT]
+            while pending:
+                tx = Transaction()
+                for i in pending:
+                    tx.update(i, SpaceItem(space_key(i)), [SpaceItem.code_sent_at.set(at)],
+                              SpaceItem.status.exists())
+                try:
+                    tx.commit()
+                    break
+                except TransactionCancelled as exc:  # a space gone meanwhile (erased): the others still are sent
+                    pending = [i for i in pending if i not in exc.failed]
+
+    def due(self, day: date, shard: int, after: str | None, limit: int) -> tuple[list[str], str | None]:
+        """Up to `limit` INS of the spaces due that day in that shard, after `after`; the last one when more may
+        follow."""
+        condition = SpaceItem.ins > after if after else None
+        found: list[str] = []
+        for item in SpaceItem.by_creation_due.query(creation_shard(day, shard), range_key_condition=condition,
+                                                    page_size=min(limit, 1000)):
+            found.append(item.ins)
+            if len(found) >= limit:
+                return found, found[-1]
+        return found, None

@@ -14,7 +14,9 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from functions.agenda.models import DueEntry, dispatch_day
 
-SQS_BATCH = 10
+# SqsQueue lives in functions/shared/queues.py (the intake's tasks use it too); re-exported for the agenda's callers
+from functions.shared.queues import SQS_BATCH as SQS_BATCH
+from functions.shared.queues import SqsQueue as SqsQueue
 
 
 class ShardTask(BaseModel):
@@ -40,27 +42,6 @@ class Queue(Protocol):
 
 class DueIndex(Protocol):
     def shard(self, day: date, shard: int) -> Iterator[list[DueEntry]]: ...
-
-
-class SqsQueue:
-    """SendMessageBatch, 10 messages a call; entries SQS reports as failed are sent again once, then it raises
-    (the caller's record is retried: duplicates downstream are harmless, losses are not)."""
-
-    def __init__(self, sqs: Any, url: str) -> None:
-        self._sqs = sqs
-        self._url = url
-
-    def send_all(self, bodies: list[str]) -> None:
-        for start in range(0, len(bodies), SQS_BATCH):
-            batch = {str(i): body for i, body in enumerate(bodies[start:start + SQS_BATCH])}
-            for _attempt in range(2):
-                entries = [{"Id": k, "MessageBody": v} for k, v in batch.items()]
-                failed = self._sqs.send_message_batch(QueueUrl=self._url, Entries=entries).get("Failed", [])
-                batch = {f["Id"]: batch[f["Id"]] for f in failed}
-                if not batch:
-                    break
-            if batch:
-                raise RuntimeError(f"{len(batch)} messages could not be queued")
 
 
 def dispatch(queue: Queue, day: date, shards: int) -> int:

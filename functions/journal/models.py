@@ -91,6 +91,8 @@ class TraceAction(StrEnum):
     SPACE_OPPOSED = "space.opposed"
     OPPOSITION_PROOF_READ = "opposition.proof_read"
     TERMS_ACCEPTED = "terms.accepted"
+    SPACE_INFORMED = "space.informed"  # the insurer told the person their space will be created (opening by default)
+    SPACE_CREATED = "space.created"  # the objection window ended without objection: the space is open
 
 
 # The actor fields every entry has hashed since the first one; the later ones are hashed only when set, so the

@@ -136,3 +136,14 @@ class TraceReader(Protocol):
     def is_position(self, after: str) -> bool:
         """Whether a cursor names a position in the patient's own chain (never a withheld entry)."""
         ...
+
+
+class BatchJournal(Protocol):
+    """Entries of many patients committed together, several to a transaction (bulk jobs: the opening by
+    default informs and creates spaces by the thousand; one transaction per person would cost ten times the
+    target). Each entry is still all or nothing and its traces are linked on its patient's head."""
+
+    def record_all(self, entries: Sequence[Entry]) -> dict[str, set[str]]:
+        """Commit every entry (one per patient); returns the entries refused by a staged write's condition:
+        patient -> the labels that failed (nothing of theirs written). A moved head is retried for that entry."""
+        ...

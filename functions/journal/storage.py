@@ -30,7 +30,7 @@ from pynamodb.models import Model
 from functions.journal.models import Actor, ChainHead, Trace, TraceAction, link, verify_chain
 from functions.journal.ports import Attempt, Busy, ChainMoved, Entry, Fact, Ledger, Refused
 from functions.journal.retry import MAX_ATTEMPTS, back_off, until_settled
-from functions.shared.dynamo import Transaction, TransactionCancelled, get_together, newest_first
+from functions.shared.dynamo import Transaction, TransactionCancelled, batch_get_many, get_together, newest_first
 from functions.shared.observability import logger
 
 T = TypeVar("T")
@@ -391,6 +391,81 @@ class DynamoJournal:
 
     def finish_merge(self, patient_ins: str, document_id: str) -> int:
         return finish_merge(patient_ins, document_id)
+
+    def record_all(self, entries: Sequence[Entry]) -> dict[str, set[str]]:
+        """`BatchJournal`: the heads in BatchGetItem calls (100 keys each, eventually consistent: a stale head
+        only fails its own entry, which is then recorded alone on a consistent read), then the entries packed
+        into transactions of up to 100 items, each labelled by its position so a cancelled transaction says
+        whose condition failed; the others are committed again without it."""
+        patients = [e.patient_ins for e in entries]
+        assert len(set(patients)) == len(patients), "one entry per patient"
+        heads = batch_get_many([_HeadKeys(p) for p in patients])
+        refused: dict[str, set[str]] = {}
+        alone: list[Entry] = []
+        batch: list[tuple[Entry, Transaction]] = []
+        size = 0
+        for entry, head in zip(entries, heads, strict=True):
+            part = Transaction()
+            _stage_plain(part, entry, head)
+            if batch and size + len(part) > MAX_ITEMS:
+                alone.extend(_commit_packed(batch, refused))
+                batch, size = [], 0
+            batch.append((entry, part))
+            size += len(part)
+        if batch:
+            alone.extend(_commit_packed(batch, refused))
+        for entry in alone:
+            try:
+                self.record(entry)
+            except Refused as exc:
+                refused[entry.patient_ins] = exc.failed
+        return refused
+
+
+def _stage_plain(tx: Transaction, entry: Entry, head: ChainHead) -> None:
+    """An entry without withheld chains on its patient's head, labels prefixed by the patient (`<ins>|label`)."""
+    assert not entry.withheld and not entry.guard, "bulk entries have no withheld chain"
+    sink = tx.scoped(f"{entry.patient_ins}|")
+    for staged in entry.staged:
+        staged.stage(sink)
+    for fact in entry.facts:
+        sink.put("control", LedgerItem.of(entry.patient_ins, fact))
+    for fact in entry.forget:
+        sink.delete("control", LedgerItem(entry.patient_ins, fact_key(fact)))
+    linked, new_head = link(head, entry.traces)
+    for trace in linked:
+        sink.put("trace", TraceItem.from_domain(trace), TraceItem.sk.does_not_exist())
+    if linked:
+        sink.put("head", LedgerItem.head(entry.patient_ins, new_head), condition=_at(head))
+
+
+def _commit_packed(batch: list[tuple[Entry, Transaction]], refused: dict[str, set[str]]) -> list[Entry]:
+    """Commit packed entries; an entry whose own condition failed is left out and the rest committed again.
+    Returns the entries whose head had moved (to record alone)."""
+    moved: list[Entry] = []
+    pending = batch
+    while pending:
+        tx = Transaction()
+        for _, part in pending:
+            tx.absorb(part)
+        try:
+            tx.commit()
+            return moved
+        except TransactionCancelled as exc:
+            failed: dict[str, set[str]] = {}
+            for label in exc.failed:
+                patient, _, own = label.partition("|")
+                failed.setdefault(patient, set()).add(own)
+            for entry, _ in pending:
+                labels = failed.get(entry.patient_ins)
+                if labels is None:
+                    continue
+                if labels & {"head", "trace"}:
+                    moved.append(entry)
+                else:
+                    refused[entry.patient_ins] = labels
+            pending = [(e, p) for e, p in pending if e.patient_ins not in failed]
+    return moved
 
 
 def stage(journal: Journal, entry: Entry) -> None:

@@ -14,7 +14,7 @@ from functions.messaging.inbound import InboundDeps, receive_mail
 from functions.messaging.ports import InboundMailObjects
 from functions.shared.names import INBOUND_MAIL_PREFIX
 from functions.shared.observability import correlate, logger
-from functions.shared.s3_events import created_objects
+from functions.shared.s3events import created_objects
 
 
 def handle_inbound_mail(deps: InboundDeps, objects: InboundMailObjects, bucket_name: str, event: dict[str, Any],

@@ -92,6 +92,13 @@ class Transaction:
         notification is `notification`) still say which of several effects a failed condition belongs to."""
         return Scoped(self, prefix)
 
+    def absorb(self, other: Transaction) -> None:
+        """Add another transaction's writes to this one (a bulk job packs several patients' entries together)."""
+        self._checks.extend(other._checks)
+        self._deletes.extend(other._deletes)
+        self._puts.extend(other._puts)
+        self._updates.extend(other._updates)
+
     def __len__(self) -> int:
         return len(self._checks) + len(self._deletes) + len(self._puts) + len(self._updates)
 

@@ -31,6 +31,9 @@ INBOUND_MAIL = "inbound-mail"
 INBOUND_MAIL_QUEUE = app_queue(INBOUND_MAIL)
 INBOUND_MAIL_PREFIX = "incoming/"  # what SES / a relay / `python -m local smtp` writes; notified
 INBOUND_REJECTED_PREFIX = "rejected/"  # refused mails, kept 30 days (lifecycle), not notified
+# opening by default: the intake bucket's S3 notifications and the intake/creation tasks (functions/accounts/opening.py)
+ACCOUNTS_TASKS = "accounts-tasks"
+ACCOUNTS_TASK_QUEUE = app_queue(ACCOUNTS_TASKS)
 
 # ---- Environment variables read by functions/shared/settings.py -------------------------------------------
 ENV_SPACES_TABLE = "MES_SPACES_TABLE"
@@ -70,6 +73,13 @@ ENV_INBOUND_MAIL_BUCKET = "MES_INBOUND_MAIL_BUCKET"
 ENV_MAX_MIME_BYTES = "MES_MAX_MIME_BYTES"  # a whole inbound MIME message (25 MB by default)
 ENV_MAIL_TRUSTED_DOMAINS = "MES_MAIL_TRUSTED_DOMAINS"  # comma-separated globs, e.g. *.mssante.fr
 ENV_MAIL_TRUSTED_RELAYS = "MES_MAIL_TRUSTED_RELAYS"  # comma-separated globs of relay names; empty: any relay
+ENV_INTAKE_BUCKET = "MES_INTAKE_BUCKET"  # beneficiaries files in (intake/), their reports out (reports/)
+ENV_PRINT_BUCKET = "MES_PRINT_BUCKET"  # letters/<date>/... and sms/<date>/... print batches
+ENV_ACCOUNTS_TASK_QUEUE_URL = "MES_ACCOUNTS_TASK_QUEUE_URL"
+ENV_INFORMATION_EMAIL_TEMPLATE = "MES_INFORMATION_EMAIL_TEMPLATE"  # the information e-mail (SES template)
+ENV_OBJECTION_WEEKS = "MES_OBJECTION_WEEKS"  # creation this many weeks after the information (6)
+ENV_CODE_DAYS = "MES_CODE_DAYS"  # provisional code lifetime per channel, e.g. "mail=60,sms=60,letter=90"
+ENV_INTAKE_CHUNK_LINES = "MES_INTAKE_CHUNK_LINES"  # lines per import task (2000)
 # Web origins a browser may call the API from (comma-separated; empty: none). A stage parameter in infra.
 ENV_CORS_ALLOWED_ORIGINS = "MES_CORS_ALLOWED_ORIGINS"
 # Enrolment (functions/accounts): proofs of opposition and letters' print records, the e-mail template of codes

@@ -44,16 +44,18 @@ EMAILS_FAILED = "EmailsFailed"
 QUARANTINE_DISCARDED = "QuarantineObjectsDiscarded"
 OUTBOUND_MAIL_FAILED = "OutboundMailFailed"  # a patient's mail or receipt kept in the outbox for the retry pass
 OUTBOUND_MAIL_ABANDONED = "OutboundMailAbandoned"  # still refused a day after its commit: out of the outbox
-BUSINESS_EVENTS = (DOCUMENTS_DECLARED, DOCUMENTS_VERIFIED, DOCUMENTS_REJECTED, DOCUMENT_READS, ACCESS_REFUSED,
-                   EMERGENCY_GRANTS, REMINDERS_SENT, EMAILS_SENT, EMAILS_FAILED, QUARANTINE_DISCARDED,
-                   OUTBOUND_MAIL_FAILED, OUTBOUND_MAIL_ABANDONED)
 # Inbound mail (functions/messaging/inbound.py): InboundMail(outcome: delivered|duplicate), one per mailbox;
 # InboundMailRefused(reason: a functions.messaging.mime.Refusal), one per refused mail or recipient.
 INBOUND_MAIL = "InboundMail"
 INBOUND_MAIL_REFUSED = "InboundMailRefused"
+BUSINESS_EVENTS: tuple[str, ...]  # grows below as capabilities add theirs
 BUSINESS_EVENTS = (DOCUMENTS_DECLARED, DOCUMENTS_VERIFIED, DOCUMENTS_REJECTED, DOCUMENT_READS, ACCESS_REFUSED,
                    EMERGENCY_GRANTS, REMINDERS_SENT, EMAILS_SENT, EMAILS_FAILED, QUARANTINE_DISCARDED,
-                   INBOUND_MAIL, INBOUND_MAIL_REFUSED)
+                   OUTBOUND_MAIL_FAILED, OUTBOUND_MAIL_ABANDONED, INBOUND_MAIL, INBOUND_MAIL_REFUSED)
+# opening by default (functions/accounts/opening.py)
+SPACES_INFORMED = "SpacesInformed"
+SPACES_CREATED = "SpacesCreated"
+BUSINESS_EVENTS = (*BUSINESS_EVENTS, SPACES_INFORMED, SPACES_CREATED)
 
 
 def correlate(correlation_id: str | None) -> str:

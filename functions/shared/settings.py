@@ -77,6 +77,14 @@ class Settings(BaseModel):
     # MSSanté's trust space: its operators' domains (a deployed stage may narrow or extend the list).
     mail_trusted_domains: tuple[str, ...] = ("*.mssante.fr", "mssante.fr")
     mail_trusted_relays: tuple[str, ...] = ()
+    # opening by default (functions/accounts/opening.py); deps.opening() says which is missing
+    intake_bucket: str | None = None
+    print_bucket: str | None = None
+    accounts_task_queue_url: str | None = None
+    information_email_template: str | None = None
+    objection_weeks: int = Field(default=6, ge=1, le=52)
+    code_days: dict[str, int] = Field(default_factory=dict)  # channel -> days; missing channels keep the default
+    intake_chunk_lines: int = Field(default=2_000, ge=10, le=20_000)
 
     @model_validator(mode="after")
     def _pseudonym_key_source(self) -> Settings:
@@ -120,6 +128,12 @@ class Settings(BaseModel):
             "agenda_delivery_queue_url": env.get(n.ENV_AGENDA_DELIVERY_QUEUE_URL),
             "agenda_email_source": env.get(n.ENV_AGENDA_EMAIL_SOURCE),
             "agenda_email_template": env.get(n.ENV_AGENDA_EMAIL_TEMPLATE),
+            "intake_bucket": env.get(n.ENV_INTAKE_BUCKET) or None,
+            "print_bucket": env.get(n.ENV_PRINT_BUCKET) or None,
+            "accounts_task_queue_url": env.get(n.ENV_ACCOUNTS_TASK_QUEUE_URL) or None,
+            "information_email_template": env.get(n.ENV_INFORMATION_EMAIL_TEMPLATE) or None,
+            "code_days": dict(part.strip().split("=", 1) for part in env.get(n.ENV_CODE_DAYS, "").split(",")
+                              if "=" in part),
             "pseudonym_key": env.get(n.ENV_PSEUDONYM_KEY) or None,
             "pseudonym_secret_arn": env.get(n.ENV_PSEUDONYM_SECRET_ARN) or None,
             "outbox_bucket": env.get(n.ENV_OUTBOX_BUCKET) or None,
@@ -139,6 +153,8 @@ class Settings(BaseModel):
             ("code_ttl_mail_hours", env.get(n.ENV_CODE_TTL_MAIL_HOURS)),
             ("code_ttl_letter_days", env.get(n.ENV_CODE_TTL_LETTER_DAYS)),
             ("max_mime_bytes", env.get(n.ENV_MAX_MIME_BYTES)),
+            ("objection_weeks", env.get(n.ENV_OBJECTION_WEEKS)),
+            ("intake_chunk_lines", env.get(n.ENV_INTAKE_CHUNK_LINES)),
         ):
             if value:
                 raw[name] = value

@@ -83,6 +83,10 @@ class Tables(Construct):
         acknowledge(self.exports, "An export's status lives a week (TTL) and can be asked again; a restored copy "
                     "would point at archives already expired. PITR stays on.",
                     "HIPAA.Security::HIPAA.Security-DynamoDBInBackupPlan")
+        for index, (hash_key, range_key) in c.SPACES_GLOBAL_INDEXES.items():  # opening by default: sparse, keys only
+            self.spaces.add_global_secondary_index(index_name=index, partition_key=ddb.Attribute(name=hash_key, type=s),
+                                                   sort_key=ddb.Attribute(name=range_key, type=s),
+                                                   projection_type=ddb.ProjectionType.KEYS_ONLY)
         self.all = {c.SPACES: self.spaces, c.DOCUMENTS: self.documents, c.TRACES: self.traces,
                     c.NOTIFICATIONS: self.notifications, c.ACCESS: self.access, c.AGENDA: self.agenda,
                     c.AGENDA_DUE: self.agenda_due, c.MESSAGES: self.messages}

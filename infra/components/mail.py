@@ -57,3 +57,24 @@ class ReminderEmail(Construct):
                     (self.identity.dkim_dns_token_name3, self.identity.dkim_dns_token_value3)), start=1):
                 cdk.CfnOutput(scope, f"EmailDkim{n}", value=cdk.Fn.join(" CNAME ", [name, value]),
                               description=f"DNS record {n}/3 to publish for the SES domain identity {identity}")
+
+
+def information_template_name(stage: str) -> str:
+    return f"{c.PREFIX}-{stage}-{c.INFORMATION_TEMPLATE}"
+
+
+def information_template_arn(stage: str) -> str:
+    return f"arn:aws:ses:{c.REGION}:{cdk.Aws.ACCOUNT_ID}:template/{information_template_name(stage)}"
+
+
+class InformationEmail(Construct):
+    """The information e-mail of opening by default (`mes-<stage>-information`): the text of
+    functions/accounts/intake.py (creation date, provisional code, how to object), sent from the same identity."""
+
+    def __init__(self, scope: Construct, construct_id: str, *, stage: str) -> None:
+        from functions.accounts.intake import INFORMATION_SUBJECT, template_text
+
+        super().__init__(scope, construct_id)
+        self.template_name = information_template_name(stage)
+        self.template = ses.CfnTemplate(self, "Template", template=ses.CfnTemplate.TemplateProperty(
+            template_name=self.template_name, subject_part=INFORMATION_SUBJECT, text_part=template_text()))

@@ -114,3 +114,21 @@ class UploadEventQueues(WorkQueues):
             conditions={"ArnEquals": {"aws:SourceArn": source_bucket_arn},
                         "StringEquals": {"aws:SourceAccount": cdk.Aws.ACCOUNT_ID}},
         ))
+
+
+class AccountsTaskQueues(WorkQueues):
+    """The accounts-tasks queue (opening by default): the intake bucket's notifications and the tasks the app
+    sends itself (import chunks, creation shards)."""
+
+    def __init__(self, scope: Construct, construct_id: str, *, stage: str, key: kms.IKey,
+                 consumer_timeout_seconds: int, source_bucket_arn: str) -> None:
+        super().__init__(scope, construct_id, stage=stage, name=c.ACCOUNTS_TASKS_QUEUE, key=key,
+                         consumer_timeout_seconds=consumer_timeout_seconds)
+        self.queue.add_to_resource_policy(iam.PolicyStatement(
+            sid="IntakeNotifications",
+            principals=[iam.ServicePrincipal("s3.amazonaws.com")],
+            actions=["sqs:SendMessage"],
+            resources=[self.queue.queue_arn],
+            conditions={"ArnEquals": {"aws:SourceArn": source_bucket_arn},
+                        "StringEquals": {"aws:SourceAccount": cdk.Aws.ACCOUNT_ID}},
+        ))

@@ -79,7 +79,7 @@ from constructs import Construct
 
 from infra import constants as c
 from infra.components.data import table_arn
-from infra.components.mail import enrolment_template_arn, identity_arn, template_arn
+from infra.components.mail import enrolment_template_arn, identity_arn, information_template_arn, template_arn
 from infra.components.queues import job_dead_letters, queue_arn
 from infra.components.storage import bucket_arn
 from infra.nag import acknowledge
@@ -292,6 +292,7 @@ class FunctionRoles(Construct):
                                 resources=[identity_arn(c.BOUNCE_IDENTITY)],
                                 conditions={"StringEquals": {"ses:FromAddress": c.BOUNCE_SENDER}}),
         ])
+        self._opening(stage, email_identity, email_source)
         self.by_function = {c.CHALICE_API_HANDLER: self.api, c.CHALICE_AUTHORIZER: self.authorizer,
                             c.CHALICE_UPLOAD_CONSUMER: self.upload_consumer,
                             c.CHALICE_INVISIBLE_JOB: self.invisible_job,
@@ -301,6 +302,47 @@ class FunctionRoles(Construct):
                             c.CHALICE_EXPORT_CONSUMER: self.export_consumer,
                             c.CHALICE_OUTBOX_RETRY: self.outbox_retry,
                             c.CHALICE_INBOUND_MAIL_CONSUMER: self.inbound_mail}
+        self.by_function.update({c.CHALICE_SPACE_CREATION: self.space_creation,
+                                 c.CHALICE_ACCOUNTS_CONSUMER: self.accounts_tasks})
+
+    def _opening(self, stage: str, email_identity: str, email_source: str) -> None:
+        """Opening by default. The daily creation dispatch sends one task per shard; the accounts-tasks consumer
+        splits files (intake GetObject, reports PutObject, spaces BatchGetItem for representatives), imports chunks
+        (spaces and access BatchGetItem, then space + trace + head in transactions, the information e-mail, print
+        batches, `code_sent_at` in transactions) and opens spaces (Query on the `creation-due` index, the same
+        transactions). A head that moved is recorded alone (access GetItem, consistent)."""
+        spaces, access = table_arn(stage, c.SPACES), table_arn(stage, c.ACCESS)
+        tasks = queue_arn(stage, c.ACCOUNTS_TASKS_QUEUE)
+        intake, printed = bucket_arn(stage, "intake"), bucket_arn(stage, "print")
+        self.space_creation = self._role("SpaceCreation", stage, c.CHALICE_SPACE_CREATION, [
+            _send("CreationTasks", tasks),
+            _send("DeadLetters", queue_arn(stage, job_dead_letters(c.CHALICE_SPACE_CREATION))),
+        ])
+        self.accounts_tasks = self._role("AccountsTasks", stage, c.CHALICE_ACCOUNTS_CONSUMER, [
+            iam.PolicyStatement(sid="Queue", actions=SQS_CONSUME, resources=[tasks]),
+            _send("Tasks", tasks),
+            _dynamodb("KnownSpacesAndHeads", ["BatchGetItem"], [spaces, access]),
+            _dynamodb("ChainHead", ["GetItem"], [access]),
+            _dynamodb("DueSpaces", ["Query"], [f"{spaces}/index/{name}" for name in c.SPACES_GLOBAL_INDEXES]),
+            _in_transactions("SpacesInTransactions", ["PutItem", "UpdateItem"], [spaces]),
+            _in_transactions("HeadsInTransactions", ["PutItem"], [access]),
+            _trace_appends(stage),
+            iam.PolicyStatement(sid="ReadFiles", actions=["s3:GetObject"], resources=[f"{intake}/{c.INTAKE_PREFIX}*"]),
+            iam.PolicyStatement(sid="WriteReports", actions=["s3:PutObject"],
+                                resources=[f"{intake}/{c.REPORTS_PREFIX}*"]),
+            iam.PolicyStatement(sid="WritePrintBatches", actions=["s3:PutObject"],
+                                resources=[f"{printed}/{p}*" for p in c.PRINT_PREFIXES]),
+            iam.PolicyStatement(sid="InformationEmails", actions=["ses:SendBulkTemplatedEmail"],
+                                resources=[identity_arn(email_identity), information_template_arn(stage)],
+                                conditions={"StringEquals": {"ses:FromAddress": email_source}}),
+        ])
+        group = self.accounts_tasks.node.scope
+        assert group is not None
+        acknowledge(group, "Beneficiaries files, reports and print batches are "
+                    "named at run time; each grant is limited to one prefix of one bucket.",
+                    *(f"AwsSolutions-IAM5[Resource::arn:aws:s3:::{c.PREFIX}-{stage}-{b}-<AWS::AccountId>/{p}*]"
+                      for b, p in (("intake", c.INTAKE_PREFIX), ("intake", c.REPORTS_PREFIX),
+                                   *(("print", p) for p in c.PRINT_PREFIXES))))
 
     def access_of(self, role: iam.Role) -> iam.ManagedPolicy:
         """The role's policy, for its function to depend on (the role itself is referenced by the function)."""

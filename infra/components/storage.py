@@ -141,6 +141,30 @@ class Buckets(Construct):
                     rules=[s3.CfnBucket.FilterRuleProperty(name="prefix", value=c.INBOUND_MAIL_PREFIX)])),
             )])
 
+    def add_opening(self, stage: str, key: kms.IKey, tasks_queue_arn: str) -> None:
+        """Opening by default: the intake bucket (beneficiaries files in `intake/`, their reports in `reports/`),
+        which notifies the accounts-tasks queue of `intake/` objects, and the print bucket (letter and SMS
+        batches). Both like the data buckets: SSE-KMS with the documents key, versioned, TLS only, logged."""
+        self.intake = self._data_bucket(
+            "Intake", stage, "intake", key, bucket_key=True,
+            lifecycle=[s3.LifecycleRule(id="expire-intake", expiration=cdk.Duration.days(c.INTAKE_RETENTION_DAYS),
+                                        noncurrent_version_expiration=cdk.Duration.days(1),
+                                        abort_incomplete_multipart_upload_after=cdk.Duration.days(1))])
+        self.printing = self._data_bucket(
+            "Print", stage, "print", key, bucket_key=True,
+            lifecycle=[s3.LifecycleRule(id="expire-print", expiration=cdk.Duration.days(c.PRINT_RETENTION_DAYS),
+                                        noncurrent_version_expiration=cdk.Duration.days(1),
+                                        abort_incomplete_multipart_upload_after=cdk.Duration.days(1))])
+        cfn_intake = self.intake.node.default_child
+        assert isinstance(cfn_intake, s3.CfnBucket)
+        cfn_intake.notification_configuration = s3.CfnBucket.NotificationConfigurationProperty(
+            queue_configurations=[s3.CfnBucket.QueueConfigurationProperty(
+                event="s3:ObjectCreated:*",
+                queue=tasks_queue_arn,
+                filter=s3.CfnBucket.NotificationFilterProperty(s3_key=s3.CfnBucket.S3KeyFilterProperty(
+                    rules=[s3.CfnBucket.FilterRuleProperty(name="prefix", value=c.INTAKE_PREFIX)])),
+            )])
+
     def _data_bucket(self, construct_id: str, stage: str, name: str, key: kms.IKey, *, bucket_key: bool,
                      lifecycle: list[s3.LifecycleRule]) -> s3.Bucket:
         bucket = s3.Bucket(

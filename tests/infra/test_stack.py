@@ -33,6 +33,9 @@ CONSUMERS = {"OnUploadEvent": ("mes-dev-upload-events", 10), "OnAgendaShard": ("
 SCHEDULED = {"InvisiblePatientDaily": ("cron(0 5 * * ? *)", "mes-dev-invisible-patient-daily-dlq", 300),
              "AgendaDailyDispatch": ("cron(0 5,6 * * ? *)", "mes-dev-agenda-daily-dispatch-dlq", 60),
              "MessagingOutboxRetry": ("rate(5 minutes)", "mes-dev-messaging-outbox-retry-dlq", 60)}
+FUNCTIONS = (*FUNCTIONS, "SpaceCreationDaily", "OnAccountsTask")  # opening by default
+CONSUMERS["OnAccountsTask"] = ("mes-dev-accounts-tasks", 1)  # opening by default
+SCHEDULED["SpaceCreationDaily"] = ("cron(0 3 * * ? *)", "mes-dev-space-creation-daily-dlq", 60)  # opening by default
 
 
 def of_type(template: dict[str, Any], kind: str) -> dict[str, dict[str, Any]]:
@@ -482,12 +485,13 @@ def test_only_the_delivery_worker_the_api_and_the_outbox_send_e_mail_from_the_co
     (bounce,) = senders.pop("RolesInboundMail")
     assert _actions(bounce) == ["ses:SendRawEmail"]
     assert bounce["Condition"] == {"StringEquals": {"ses:FromAddress": "MAILER-DAEMON@patient.mssante.fr"}}
-    assert set(senders) == {"RolesAgendaDeliveries", "RolesApiHandler", "RolesOutboxRetry"}
+    assert set(senders) == {"RolesAgendaDeliveries", "RolesApiHandler", "RolesOutboxRetry", "RolesAccountsTasks"}
     templated = {(role, json.dumps(s["Resource"]).split(":template/")[1].split('"')[0]): s
                  for role, statements in senders.items() for s in statements
                  if _actions(s) == ["ses:SendBulkTemplatedEmail"]}
+    # ... and (opening by default) the accounts-tasks consumer's information e-mail
     assert set(templated) == {("RolesAgendaDeliveries", "mes-dev-reminder"), ("RolesApiHandler", "mes-dev-reminder"),
-                              ("RolesApiHandler", "mes-dev-enrolment")}
+                              ("RolesApiHandler", "mes-dev-enrolment"), ("RolesAccountsTasks", "mes-dev-information")}
     for statement in templated.values():
         assert statement["Condition"] == {"StringEquals": {"ses:FromAddress": SENDER}}
         resources = json.dumps(statement["Resource"])
@@ -518,11 +522,16 @@ def test_ses_identity_and_template_match_the_app(template: dict[str, Any]) -> No
     assert identity["Properties"]["EmailIdentity"] == SENDER
     by_name = {t["Properties"]["Template"]["TemplateName"]: t["Properties"]["Template"]
                for t in of_type(template, "AWS::SES::Template").values()}
-    assert set(by_name) == {"mes-dev-reminder", "mes-dev-enrolment"}
+    # enrolment's codes and notices; information: opening by default
+    assert set(by_name) == {"mes-dev-reminder", "mes-dev-enrolment", "mes-dev-information"}
     enrolment = by_name["mes-dev-enrolment"]  # local/resources.py creates the same one
     assert (enrolment["SubjectPart"], enrolment["TextPart"]) == ("Mon espace santé : {{subject}}", "{{text}}\n")
-    props = by_name["mes-dev-reminder"]
-    assert props["TemplateName"] == "mes-dev-reminder"
+    templates = by_name
+    information = templates["mes-dev-information"]
+    assert set(re.findall(r"{{(\w+)}}", information["SubjectPart"] + information["TextPart"])) == {
+        "first_name", "last_name", "creation_day", "code", "code_expires", "objection_url"}
+    assert "HtmlPart" not in information
+    props = templates["mes-dev-reminder"]
     assert (props["SubjectPart"], props["TextPart"]) == _local_email_template()
     assert set(re.findall(r"{{(\w+)}}", props["SubjectPart"] + props["TextPart"])) == {"kind", "day"}
     assert "HtmlPart" not in props
@@ -812,3 +821,20 @@ def test_every_table_model_under_functions_has_its_table_in_the_stack(template: 
     for model, bound in models.items():
         assert bound["table"] in schemas, f"{model} is bound to {bound['table']!r}, which the stack does not create"
         assert bound["keys"] == schemas[bound["table"]], model
+
+
+def test_opening_by_default_functions_get_exactly_their_operations(template: dict[str, Any]) -> None:
+    # the accounts-tasks consumer: who is known, chain heads, the due index; every write in a transaction
+    assert _dynamodb_grants(template, "RolesAccountsTasksAccess") == {
+        "spaces": {"BatchGetItem", "PutItem+tx", "UpdateItem+tx"},
+        "spaces/index/creation-due": {"Query"},
+        "access": {"BatchGetItem", "GetItem", "PutItem+tx"},
+        "traces": {"PutItem+tx"},
+    }
+    assert _dynamodb_grants(template, "RolesSpaceCreationAccess") == {}
+    spaces = next(t["Properties"] for t in of_type(template, "AWS::DynamoDB::Table").values()
+                  if t["Properties"]["TableName"] == "mes-dev-spaces")
+    (index,) = spaces["GlobalSecondaryIndexes"]
+    assert index["IndexName"] == "creation-due" and index["Projection"] == {"ProjectionType": "KEYS_ONLY"}
+    assert index["KeySchema"] == [{"AttributeName": "creation_shard", "KeyType": "HASH"},
+                                  {"AttributeName": "ins", "KeyType": "RANGE"}]

@@ -1,5 +1,5 @@
-"""S3 notifications as they reach a consumer through SQS (the upload verifier, the inbound mail). Keys arrive
-URL-encoded; S3's test event is ignored."""
+"""S3 notifications as they reach a consumer through SQS (the upload verifier, the inbound mail, the intake of
+beneficiaries files). Keys arrive URL-encoded; S3's test event is ignored."""
 
 from __future__ import annotations
 

@@ -1,0 +1,220 @@
+"""Opening by default at scale (`python -m bench accounts [n ...]`; `make bench` runs 200 000 and 800 000): a
+beneficiaries file of n people (e-mail, SMS and letter mixed, 5 % minors attached to an adult of the file, 0.5 % bad
+lines) dropped into the intake bucket of a moto server; the S3 notification, the split and every chunk task played
+through the accounts-tasks queue as Lambda's event source mapping would (its receive/delete calls counted apart, as
+`event_source_mapping`); then the same file dropped again, then every chunk task redelivered, then the daily
+creation job at the due date, run twice. Counts AWS calls (and billed items) per space informed and per space
+opened, Scan calls, duplicates (a second `space.informed`/`space.created` trace, a second e-mail to one address, a
+letter twice) and losses (an accepted line without its space, a due space not opened).
+
+Counting is by botocore hook (bench/__main__.py); moto's speed says nothing about AWS's."""
+
+from __future__ import annotations
+
+import json
+import random
+import time
+from collections import Counter
+from typing import Any
+
+from bench.__main__ import CALLS, EMAILED, ITEMS, counted
+from bench.agenda import Phase, _by_service, _drain
+
+SAMPLE = 500
+
+
+def _file(n: int, rng: random.Random) -> tuple[bytes, list[str], int]:
+    """The file, the INS of its accepted lines, and how many letters/SMS it should produce."""
+    from functions.identity.ins import with_key
+
+    lines: list[str] = []
+    accepted: list[str] = []
+    adults: list[str] = []
+    for i in range(n):
+        if i % 200 == 199:
+            lines.append('{"ins": "not an ins"}')
+            continue
+        sex = 1 + i % 2
+        ins = with_key(f"{sex}{80 + i % 19:02d}{1 + i % 12:02d}75{i:06d}")
+        person: dict[str, Any] = {"ins": ins, "last_name": "Martin", "first_name": "Camille", "sex": sex,
+                                  "birth_date": f"19{80 + i % 19}-{1 + i % 12:02d}-15"}
+        if i % 20 == 10 and adults:
+            person["birth_date"] = "2015-03-01"
+            person["legal_representative_ins"] = rng.choice(adults)
+        kind = i % 10
+        if kind < 7:
+            person["email"] = f"p{i}@bench.example"
+        elif kind < 9:
+            person["mobile"] = f"+336{i:08d}"
+        else:
+            person["postal_address"] = {"lines": [f"{i % 90 + 1} rue de la Paix"], "postal_code": "75002",
+                                        "city": "Paris"}
+        if "legal_representative_ins" not in person:
+            adults.append(ins)
+        lines.append(json.dumps(person))
+        accepted.append(ins)
+    return ("\n".join(lines) + "\n").encode(), accepted, n
+
+
+def _traces(ins: list[str], action: str) -> Counter[str]:
+    from functions.journal.storage import TraceItem
+
+    seen: Counter[str] = Counter()
+    for i in ins:
+        for item in TraceItem.query(i, TraceItem.sk.startswith("S#")):
+            if item.action == action:
+                seen[i] += 1
+    return seen
+
+
+def _statuses(ins: list[str]) -> Counter[str]:
+    from functions.accounts.storage import SpaceItem, space_key
+
+    found: Counter[str] = Counter()
+    for start in range(0, len(ins), 100):
+        for item in SpaceItem.batch_get([space_key(i) for i in ins[start:start + 100]]):
+            found[item.status or "none"] += 1
+    found["missing"] = len(ins) - sum(found.values())
+    return found
+
+
+def _printed() -> int:
+    from functions.shared.aws import client
+    from functions.shared.settings import settings
+
+    s3 = client("s3", settings().region)
+    total = 0
+    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=settings().print_bucket):
+        for obj in page.get("Contents", []):
+            body = s3.get_object(Bucket=settings().print_bucket, Key=obj["Key"])["Body"].read()
+            total += body.count(b"\n")
+    return total
+
+
+def _per(counter: Counter[str], n: int) -> float:
+    return round(sum(counter.values()) / max(n, 1), 4)
+
+
+def run_size(n: int, port: int, api_port: int) -> dict[str, Any]:
+    from local import config, resources
+
+    config.apply(config.local_env(aws_port=port, api_port=api_port, prefix=f"mes-bench-acc-{n}"))
+    resources.create_all()
+    import app as api
+    from functions import deps
+    from functions.accounts.intake import IntakePolicy
+    from functions.accounts.opening import dispatch_creation
+    from functions.shared.aws import client
+    from functions.shared.clock import paris_day
+
+    rng = random.Random(n)
+    data, accepted, _ = _file(n, rng)
+    s3, sqs = client("s3", config.REGION), client("sqs", config.REGION)
+    url = sqs.get_queue_url(QueueName=config.ACCOUNTS_TASK_QUEUE)["QueueUrl"]
+    scans_before = sum(v for k, v in CALLS.items() if k.endswith(":Scan"))
+    emails_before = sum(EMAILED.values())
+    items_before = Counter(ITEMS)
+
+    def drop(phase: Phase) -> None:
+        s3.put_object(Bucket=deps.intake_bucket(), Key="intake/beneficiaires.ndjson", Body=data)
+        _drain(sqs, url, api.on_accounts_task, phase, bodies)
+
+    bodies: list[str] = []
+    first = Phase()
+    started = time.perf_counter()
+    drop(first)
+    import_seconds = time.perf_counter() - started
+    items = Counter({k: v - items_before.get(k, 0) for k, v in ITEMS.items()})
+    emails_first = sum(EMAILED.values()) - emails_before
+    statuses = _statuses(accepted)
+    informed = statuses.get("informed", 0)
+    printed_first = _printed()
+
+    again = Phase()
+    bodies_first = list(bodies)
+    drop(again)
+    redelivery = Phase()
+    chunk_bodies = [b for b in bodies_first if '"intake-chunk"' in b]
+    for start in range(0, len(chunk_bodies), 10):
+        sqs.send_message_batch(QueueUrl=url, Entries=[{"Id": str(i), "MessageBody": b}
+                                                      for i, b in enumerate(chunk_bodies[start:start + 10])])
+    _drain(sqs, url, api.on_accounts_task, redelivery)
+    emails_after = sum(EMAILED.values()) - emails_before
+    most_to_one = max(EMAILED.values(), default=0)
+    sample = rng.sample(accepted, min(SAMPLE, len(accepted)))
+    informed_traces = _traces(sample, "space.informed")
+
+    due = IntakePolicy().creation_due(paris_day(deps.clock().now()))
+    creation = Phase()
+    with counted() as dispatch_calls:
+        dispatch_creation(deps.opening().tasks, due)
+    creation.calls.update(dispatch_calls)
+    _drain(sqs, url, api.on_accounts_task, creation)
+    opened_statuses = _statuses(accepted)
+    rerun = Phase()
+    dispatch_creation(deps.opening().tasks, due)
+    _drain(sqs, url, api.on_accounts_task, rerun)
+    created_traces = _traces(sample, "space.created")
+    opened = opened_statuses.get("open", 0)
+    scans = sum(v for k, v in CALLS.items() if k.endswith(":Scan")) - scans_before
+
+    return {
+        "lines": n,
+        "accepted_lines": len(accepted),
+        "spaces_informed": informed,
+        "import": {
+            "calls_per_space_informed": _per(first.calls, informed),
+            "by_operation_per_space": {k: round(v / max(informed, 1), 4) for k, v in sorted(first.calls.items())},
+            "by_service_per_space": {k: round(v / max(informed, 1), 4)
+                                     for k, v in _by_service(first.calls).items()},
+            "tasks": first.invocations,
+            "failed_records": first.failed_records,
+            "billed_items": {k: v for k, v in items.items() if v},
+            "event_source_mapping": dict(first.event_source_mapping),
+            "wall_seconds_against_moto": round(import_seconds, 1),
+        },
+        "emails": {"sent_first_drop": emails_first, "sent_in_total": emails_after, "most_to_one_address": most_to_one},
+        "print_records": {"after_first_drop": printed_first, "after_redrop_and_redelivery": _printed()},
+        "re_import": {"calls": sum(again.calls.values()), "calls_per_line": _per(again.calls, n)},
+        "redelivery_of_every_chunk": {"calls": sum(redelivery.calls.values()),
+                                      "chunks": len(chunk_bodies)},
+        "creation_job": {
+            "spaces_opened": opened,
+            "calls_per_space_opened": _per(creation.calls, opened),
+            "by_operation_per_space": {k: round(v / max(opened, 1), 4) for k, v in sorted(creation.calls.items())},
+            "tasks": creation.invocations,
+            "rerun_calls": sum(rerun.calls.values()),
+        },
+        "scan_calls": scans,
+        "duplicates": {
+            "spaces_informed_twice_in_sample": sum(1 for v in informed_traces.values() if v > 1),
+            "spaces_created_twice_in_sample": sum(1 for v in created_traces.values() if v > 1),
+            "emails_after_redrop_and_redelivery": emails_after - emails_first,
+            "print_records_after_redrop_and_redelivery": _printed() - printed_first,
+            "sample": len(sample),
+        },
+        "losses": {"accepted_without_space": statuses.get("missing", 0),
+                   "informed_not_opened": len(accepted) - opened,
+                   "emails_expected_minus_sent": sum(1 for i in range(n) if i % 200 != 199 and i % 10 < 7)
+                   - emails_first},
+    }
+
+
+def run(port: int, api_port: int, sizes: tuple[int, ...] = (200_000, 800_000)) -> dict[str, Any]:
+    results: dict[str, Any] = {str(n): run_size(n, port, api_port) for n in sizes}
+    worst_import = max(r["import"]["calls_per_space_informed"] for r in results.values())
+    worst_creation = max(r["creation_job"]["calls_per_space_opened"] for r in results.values())
+    results = dict(results)
+    results["summary"] = {
+        "targets": {"import_calls_per_space": 0.1, "scan_calls": 0, "duplicates": 0, "losses": 0},
+        "met": {
+            "import_calls_per_space": worst_import <= 0.1,
+            "scan_calls": all(r["scan_calls"] == 0 for r in results.values() if "lines" in r),
+            "no_duplicates": all(v == 0 for r in results.values() if "lines" in r
+                                 for k, v in r["duplicates"].items() if k != "sample"),
+            "no_losses": all(v == 0 for r in results.values() if "lines" in r for v in r["losses"].values()),
+        },
+        "worst_calls_per_space": {"import": worst_import, "creation_job": worst_creation},
+        "excluded": "event_source_mapping (Lambda's SQS poller) and the insurer's PutObject of the file",
+    }
+    return results

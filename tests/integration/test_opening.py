@@ -1,0 +1,158 @@
+"""Opening by default against moto, end to end: a beneficiaries file dropped into the intake bucket -> S3
+notification -> the accounts-tasks queue -> split into chunks -> spaces informed, e-mails and letters produced once,
+the report next to the file; the same file dropped again creates and sends nothing; the daily creation job at the
+due date opens them, leaves an opposed one opposed, and re-running the day changes nothing."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from datetime import timedelta
+from typing import Any
+
+import pytest
+
+from functions import deps
+from functions.accounts.models import SpaceStatus
+from functions.accounts.opening import dispatch_creation
+from functions.accounts.storage import SpaceItem, space_key
+from functions.accounts.worker import handle_tasks
+from functions.notifications.models import french_day
+from functions.shared.aws import client
+from functions.shared.clock import paris_day
+from functions.shared.settings import settings
+from local import config
+from local.pump import QueuePump
+from tests.integration.conftest import Stack, declaration, new_ins
+
+CHUNK_LINES = 3  # several chunks for a small file: a minor's representative sits in another chunk
+
+
+def person(ins: str, **over: Any) -> dict[str, Any]:
+    body: dict[str, Any] = {"ins": ins, "last_name": "Martin", "first_name": "Léa", "birth_date": "1980-04-02",
+                            "sex": int(ins[0])}
+    body.update(over)
+    return body
+
+
+def emails_sent() -> int:
+    return int(client("ses", config.REGION).get_send_quota()["SentLast24Hours"])
+
+
+def print_objects(prefix: str) -> dict[str, str]:
+    s3 = client("s3", config.REGION)
+    bucket = settings().print_bucket
+    listed = s3.list_objects_v2(Bucket=bucket, Prefix=prefix).get("Contents", [])
+    return {o["Key"]: s3.get_object(Bucket=bucket, Key=o["Key"])["Body"].read().decode() for o in listed}
+
+
+def traces(ins: str) -> list[str]:
+    return [t.action.value for t in deps.traces().all(ins)]
+
+
+@pytest.fixture
+def pump(stack: Stack) -> QueuePump:
+    def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+        return handle_tasks(replace(deps.opening(), chunk_lines=CHUNK_LINES), deps.intake_bucket(), event, context)
+
+    return QueuePump(client("sqs", config.REGION), config.ACCOUNTS_TASK_QUEUE, handler)
+
+
+def drop(name: str, lines: list[str]) -> None:
+    client("s3", config.REGION).put_object(Bucket=deps.intake_bucket(), Key=f"intake/{name}.ndjson",
+                                           Body=("\n".join(lines) + "\n").encode())
+
+
+def test_a_file_informs_once_reports_bad_lines_and_the_job_opens_at_the_due_date(stack: Stack,
+                                                                                 pump: QueuePump) -> None:
+    mailed, texted, lettered, parent, child, opposed = (new_ins() for _ in range(6))
+    bad_key = mailed[:13] + f"{(int(mailed[13:]) % 97) + 1:02d}"
+    letter_address = {"lines": ["3 rue des Lilas"], "postal_code": "69003", "city": "Lyon"}
+    lines = [
+        json.dumps(person(mailed, email="lea.martin@example.org")),
+        json.dumps(person(texted, mobile="+33612345678")),
+        "{not json",
+        json.dumps(person(lettered, postal_address=letter_address)),
+        json.dumps(person(bad_key, email="x@example.org")),  # wrong INS key
+        json.dumps(person(mailed, email="again@example.org")),  # duplicate INS: refused on this second line
+        json.dumps(person(child, birth_date="2016-05-01", email="parent@example.org",
+                          legal_representative_ins=parent)),  # representative further down, another chunk
+        json.dumps(person(new_ins(), birth_date="2015-01-01", email="kid@example.org")),  # minor, no representative
+        json.dumps(person(new_ins(), birth_date="2014-01-01", email="kid2@example.org",
+                          legal_representative_ins=new_ins())),  # representative neither in the file nor known
+        json.dumps(person(parent, email="parent@example.org")),
+        json.dumps(person(opposed, email="opposed@example.org")),
+    ]
+    before = emails_sent()
+    drop("beneficiaires-2026-12", lines)
+    pump.drain()
+
+    s3 = client("s3", config.REGION)
+    report = json.loads(s3.get_object(Bucket=deps.intake_bucket(),
+                                      Key="reports/beneficiaires-2026-12.json")["Body"].read())
+    assert [(r["line"], r["reason"]) for r in report["refused"]] == [
+        (3, "not_json"), (5, "invalid_ins"), (6, "duplicate_ins"), (8, "minor_without_representative"),
+        (9, "unknown_representative")]
+    assert report["lines"] == 11 and report["accepted"] == 6 and report["chunks"] == 4
+    assert mailed not in json.dumps(report) and "Martin" not in json.dumps(report)  # line numbers, no personal data
+
+    spaces = deps.spaces()
+    for ins in (mailed, texted, lettered, parent, child, opposed):
+        space = spaces.get(ins)
+        assert space is not None and space.status is SpaceStatus.INFORMED
+        assert traces(ins) == ["space.informed"]
+    informed = spaces.get(mailed)
+    assert informed is not None and informed.informed_at is not None
+    assert informed.creation_due == paris_day(informed.informed_at) + timedelta(weeks=6)
+    item = SpaceItem.get(space_key(lettered), consistent_read=True)
+    assert item.code_channel == "letter" and item.code_digest and item.code_sent_at is not None
+    assert SpaceItem.get(space_key(texted)).code_channel == "sms"
+    assert SpaceItem.get(space_key(mailed)).code_channel == "mail"
+    assert emails_sent() - before == 4  # mailed, child, parent, opposed
+    letters = print_objects("letters/")
+    assert len(letters) == 1
+    letter = json.loads(next(iter(letters.values())))
+    assert letter["address"]["city"] == "Lyon" and letter["addressee"] == "Léa Martin" and "{" not in letter["text"]
+    assert f"le {french_day(informed.creation_due)}, sauf si vous vous y opposez" in letter["text"]
+    assert "Votre code provisoire : " in letter["text"] and "ins" not in letter
+    assert len(print_objects("sms/")) == 1
+
+    # The same file again, then a file overlapping it: nothing created, nothing sent twice.
+    drop("beneficiaires-2026-12", lines)
+    drop("beneficiaires-2026-12-bis", [json.dumps(person(mailed, email="lea.martin@example.org")),
+                                       json.dumps(person(lettered, postal_address=letter_address))])
+    pump.drain()
+    assert emails_sent() - before == 4
+    assert len(print_objects("letters/")) == 1 and len(print_objects("sms/")) == 1
+    assert traces(mailed) == ["space.informed"]
+
+    # A crash between the commit and the send (no `code_sent_at`): the next delivery sends a new code, once.
+    old_digest = SpaceItem.get(space_key(texted), consistent_read=True).code_digest
+    SpaceItem(space_key(texted)).update(actions=[SpaceItem.code_sent_at.remove()])
+    for _ in range(2):
+        drop("beneficiaires-2026-12", lines)
+        pump.drain()
+    item = SpaceItem.get(space_key(texted), consistent_read=True)
+    assert item.code_sent_at is not None and item.code_digest != old_digest
+    assert len(print_objects("sms/")) == 2 and emails_sent() - before == 4
+    assert traces(texted) == ["space.informed", "space.informed"]
+
+    # Before its creation an informed space is not a space for documents: a hospital's declaration is a 404.
+    refused = stack.call("POST", f"/v1/patients/{mailed}/documents", {**stack.professional(),
+                         "Idempotency-Key": f"before-creation-{mailed}"}, json=declaration(b"%PDF-1.4 x"))
+    assert refused.status_code == 404
+
+    # The person objects (ACC-ENROL's route sets it; here through the store), then the day comes.
+    SpaceItem(space_key(opposed)).update(actions=[SpaceItem.status.set(SpaceStatus.OPPOSED.value)])
+    due = informed.creation_due
+    assert due is not None
+    for _ in range(2):  # re-running the day opens nothing twice
+        dispatch_creation(deps.opening().tasks, due)
+        pump.drain()
+        for ins in (mailed, texted, lettered, parent, child):
+            space = spaces.get(ins)
+            assert space is not None and space.status is SpaceStatus.OPEN
+            assert traces(ins) == ["space.informed"] * (2 if ins == texted else 1) + ["space.created"]
+        still = spaces.get(opposed)
+        assert still is not None and still.status is SpaceStatus.OPPOSED
+        assert traces(opposed) == ["space.informed"]

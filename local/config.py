@@ -40,6 +40,8 @@ AGENDA_SHARD_QUEUE = n.AGENDA_SHARD_QUEUE
 AGENDA_DELIVERY_QUEUE = n.AGENDA_DELIVERY_QUEUE
 AGENDA_SHARD_DLQ = n.dead_letters(n.AGENDA_SHARD_QUEUE)
 AGENDA_DELIVERY_DLQ = n.dead_letters(n.AGENDA_DELIVERY_QUEUE)
+ERASURE_QUEUE = n.ERASURE_QUEUE
+ERASURE_DLQ = n.dead_letters(n.ERASURE_QUEUE)
 EMAIL_SOURCE = "ne-pas-repondre@monespacesante.localhost"
 WEB_ORIGIN = "http://localhost:3000"  # the local web front end: the one origin CORS allows locally
 EMAIL_TEMPLATE = "mes-reminder"
@@ -68,6 +70,7 @@ def local_env(aws_port: int = AWS_PORT, api_port: int = API_PORT, prefix: str = 
         n.ENV_MESSAGES_TABLE: f"{prefix}-messages",
         n.ENV_AGENDA_SHARD_QUEUE_URL: f"http://127.0.0.1:{aws_port}/{ACCOUNT}/{AGENDA_SHARD_QUEUE}",
         n.ENV_AGENDA_DELIVERY_QUEUE_URL: f"http://127.0.0.1:{aws_port}/{ACCOUNT}/{AGENDA_DELIVERY_QUEUE}",
+        n.ENV_ERASURE_QUEUE_URL: f"http://127.0.0.1:{aws_port}/{ACCOUNT}/{ERASURE_QUEUE}",
         n.ENV_AGENDA_EMAIL_SOURCE: EMAIL_SOURCE,
         n.ENV_AGENDA_EMAIL_TEMPLATE: EMAIL_TEMPLATE,
         n.ENV_AGENDA_SHARDS: "8",

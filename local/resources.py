@@ -10,6 +10,7 @@ from typing import Any
 
 from functions import deps
 from functions.shared.aws import client
+from functions.shared.names import ERASURE_EMAIL_TEMPLATE
 from functions.shared.settings import settings
 from local.config import (
     AGENDA_DELIVERY_DLQ,
@@ -18,6 +19,8 @@ from local.config import (
     AGENDA_SHARD_QUEUE,
     EMAIL_SOURCE,
     EMAIL_TEMPLATE,
+    ERASURE_DLQ,
+    ERASURE_QUEUE,
     KMS_ALIAS,
     MAX_RECEIVES,
     SIGNING_ALIAS,
@@ -28,6 +31,11 @@ from local.config import (
 # What the reminder e-mail says: that a reminder waits in the app, of which kind, for which day. No health detail.
 EMAIL_BODY = ("Bonjour,\n\nUn {{kind}} vous attend dans Mon espace santé pour le {{day}}.\n"
               "Connectez-vous pour le consulter.\n")
+
+
+# The erasure's "done" e-mail (mes-rules-next.md B.1): no health detail, the date and the tombstone's reference.
+ERASURE_EMAIL_BODY = ("Bonjour,\n\nLa suppression des données de votre profil Mon espace santé est terminée "
+                      "(le {{day}}, référence {{reference}}).\nVous pouvez de nouveau activer votre profil.\n")
 
 
 def _tables() -> None:
@@ -93,6 +101,7 @@ def create_all() -> None:
     queue_arn = _queues(client("sqs", s.region))
     _queues(client("sqs", s.region), AGENDA_SHARD_QUEUE, AGENDA_SHARD_DLQ)
     _queues(client("sqs", s.region), AGENDA_DELIVERY_QUEUE, AGENDA_DELIVERY_DLQ)
+    _queues(client("sqs", s.region), ERASURE_QUEUE, ERASURE_DLQ)
     _email(client("ses", s.region))
     s3.put_bucket_notification_configuration(Bucket=s.quarantine_bucket, NotificationConfiguration={
         "QueueConfigurations": [{"QueueArn": queue_arn, "Events": ["s3:ObjectCreated:*"]}]})
@@ -103,3 +112,7 @@ def _email(ses: Any) -> None:
     with contextlib.suppress(ses.exceptions.AlreadyExistsException):
         ses.create_template(Template={"TemplateName": EMAIL_TEMPLATE, "SubjectPart": "Mon espace santé : un {{kind}}",
                                       "TextPart": EMAIL_BODY})
+    with contextlib.suppress(ses.exceptions.AlreadyExistsException):
+        ses.create_template(Template={"TemplateName": ERASURE_EMAIL_TEMPLATE,
+                                      "SubjectPart": "Mon espace santé : vos données sont supprimées",
+                                      "TextPart": ERASURE_EMAIL_BODY})

@@ -20,6 +20,7 @@ class SpaceStatus(StrEnum):
     OPPOSED = "opposed"
     OPEN = "open"
     CLOSED = "closed"
+    ERASED = "erased"  # the tombstone left by an erasure (functions/accounts/erasure.py): no data, no reopening
 
 
 class DeletionState(StrEnum):
@@ -45,6 +46,8 @@ class Space(BaseModel):
     archive_until: date | None = None  # closed + 10 years: purged then
     deletion: DeletionState | None = None
     deletion_due: date | None = None  # at most closed + 3 months
+    erased_at: datetime | None = None  # the tombstone's date: "space erased on <date>, reference"
+    erasure_reference: str | None = None
 
     @property
     def is_open(self) -> bool:

@@ -26,3 +26,10 @@ def activate(store: SpaceDirectory, clock: Clock, ins: str, issuer: str, subject
     refreshed = store.get(space.ins)
     assert refreshed is not None
     return refreshed
+
+
+def space_status(store: SpaceDirectory, ins: str) -> str | None:
+    """The status the authorizer hands the edge with a citizen (a closed space answers only its lifecycle
+    routes); None for a login whose space is gone."""
+    space = store.get(ins)
+    return space.status.value if space is not None else None

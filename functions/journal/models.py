@@ -76,6 +76,9 @@ class TraceAction(StrEnum):
     MESSAGE_READ = "message.read"
     MESSAGE_SENT = "message.sent"
     CONVERSATION_TRASHED = "conversation.trashed"
+    SPACE_CLOSED = "space.closed"
+    SPACE_DELETION_REQUESTED = "space.deletion_requested"
+    SPACE_REOPENED = "space.reopened"
 
 
 # The actor fields every entry has hashed since the first one; the later ones are hashed only when set, so the

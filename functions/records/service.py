@@ -179,7 +179,7 @@ def read_own_document(deps: RecordDeps, who: Citizen, space: str,
     url = None
     if doc.status is DocumentStatus.AVAILABLE:
         url = deps.blobs.presign_download(doc.record_key, deps.download_ttl_seconds, doc.declaration.content_type,
-                                         doc.download_name)
+                                         doc.download_name, patient_ins=doc.patient_ins)
     return doc, url
 
 
@@ -336,6 +336,8 @@ def verify_upload(deps: RecordDeps, key: str) -> VerificationOutcome:
     """Hold the quarantined bytes to their declaration, then promote or reject. Safe to run any number of times
     for the same object: only a pending document changes state, in one conditional transaction."""
     document_id = key.removeprefix("uploads/")
+    if key.startswith("downloads/"):  # records' own plaintext copies for download links (records/blobs.py)
+        return VerificationOutcome.IGNORED
     if not key.startswith("uploads/") or not _DOCUMENT_ID.match(document_id):
         return _discard_unmatched(deps, key, "unexpected_key")
     obj = deps.blobs.open_quarantined(key)
@@ -367,7 +369,8 @@ def verify_upload(deps: RecordDeps, key: str) -> VerificationOutcome:
         logger.info("upload rejected", extra={"document_id": document_id, "reason": reason.value})
         return VerificationOutcome.REJECTED
 
-    deps.blobs.promote(key, obj.etag, doc.record_key, doc.declaration.content_type, doc.encryption_context)
+    deps.blobs.promote(key, obj.etag, doc.record_key, doc.declaration.content_type, doc.encryption_context,
+                       patient_ins=doc.patient_ins)
     profile = deps.control.profile(doc.patient_ins)
     accepted = doc.accept(now, hide_from_professionals=profile.settings.hide_new_documents)
     trace = Trace.new(doc.patient_ins, now, VERIFIER, TraceAction.DOCUMENT_VERIFIED, doc.document_id)

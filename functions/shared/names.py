@@ -24,6 +24,9 @@ def dead_letters(queue: str) -> str:
 UPLOAD_EVENTS_QUEUE = app_queue(UPLOAD_EVENTS)
 AGENDA_SHARD_QUEUE = app_queue(AGENDA_SHARDS)
 AGENDA_DELIVERY_QUEUE = app_queue(AGENDA_DELIVERIES)
+ERASURES = "erasures"  # a closed space to erase at once (functions/accounts/erasure.py)
+ERASURE_QUEUE = app_queue(ERASURES)
+ERASURE_EMAIL_TEMPLATE = "mes-erasure-done"  # SES template of the "your data are erased" e-mail: {{day}}, {{reference}}
 
 # ---- Environment variables read by functions/shared/settings.py -------------------------------------------
 ENV_SPACES_TABLE = "MES_SPACES_TABLE"
@@ -49,6 +52,9 @@ ENV_PSEUDONYM_KEY = "MES_PSEUDONYM_KEY"  # local only: deployed stages read the 
 ENV_PSEUDONYM_SECRET_ARN = "MES_PSEUDONYM_SECRET_ARN"  # noqa: S105 (a variable name, not a secret)
 ENV_UPLOAD_URL_TTL_SECONDS = "MES_UPLOAD_URL_TTL_SECONDS"
 ENV_DOWNLOAD_URL_TTL_SECONDS = "MES_DOWNLOAD_URL_TTL_SECONDS"
+ENV_FRESH_AUTH_SECONDS = "MES_FRESH_AUTH_SECONDS"  # how recent a sign-in closing or deleting a space needs (300)
+ENV_DELETION_DELAY_DAYS = "MES_DELETION_DELAY_DAYS"  # a requested deletion runs this many days later (0, at most 92)
+ENV_ERASURE_QUEUE_URL = "MES_ERASURE_QUEUE_URL"  # optional: without it the daily job runs deletions due at once
 # Web origins a browser may call the API from (comma-separated; empty: none). A stage parameter in infra.
 ENV_CORS_ALLOWED_ORIGINS = "MES_CORS_ALLOWED_ORIGINS"
 

@@ -59,6 +59,9 @@ class Settings(BaseModel):
     pseudonym_secret_arn: str | None = None
     upload_url_ttl_seconds: int = Field(default=600, ge=60, le=900)
     download_url_ttl_seconds: int = Field(default=300, ge=30, le=300)
+    fresh_auth_seconds: int = Field(default=300, ge=30, le=3600)
+    deletion_delay_days: int = Field(default=0, ge=0, le=92)
+    erasure_queue_url: str | None = None
 
     @model_validator(mode="after")
     def _pseudonym_key_source(self) -> Settings:
@@ -100,6 +103,7 @@ class Settings(BaseModel):
             "agenda_email_template": env.get(n.ENV_AGENDA_EMAIL_TEMPLATE),
             "pseudonym_key": env.get(n.ENV_PSEUDONYM_KEY) or None,
             "pseudonym_secret_arn": env.get(n.ENV_PSEUDONYM_SECRET_ARN) or None,
+            "erasure_queue_url": env.get(n.ENV_ERASURE_QUEUE_URL) or None,
             "citizen_issuer": issuer("CITIZEN"),
             "professional_issuer": issuer("PRO"),
         }
@@ -108,6 +112,8 @@ class Settings(BaseModel):
             ("download_url_ttl_seconds", env.get(n.ENV_DOWNLOAD_URL_TTL_SECONDS)),
             ("agenda_shards", env.get(n.ENV_AGENDA_SHARDS)),
             ("agenda_batch_size", env.get(n.ENV_AGENDA_BATCH_SIZE)),
+            ("fresh_auth_seconds", env.get(n.ENV_FRESH_AUTH_SECONDS)),
+            ("deletion_delay_days", env.get(n.ENV_DELETION_DELAY_DAYS)),
         ):
             if value:
                 raw[name] = value

@@ -14,7 +14,7 @@ from chalicelib.routes import BLUEPRINTS
 from functions.shared import cors
 from functions.shared.clock import instant
 from functions.shared.http import RESPONSE_HEADERS, error_body
-from functions.shared.names import AGENDA_DELIVERY_QUEUE, AGENDA_SHARD_QUEUE, ERASURE_QUEUE, UPLOAD_EVENTS_QUEUE
+from functions.shared.names import AGENDA_DELIVERY_QUEUE, AGENDA_SHARD_QUEUE, UPLOAD_EVENTS_QUEUE
 
 __all__ = ["app", "bearer"]
 
@@ -98,27 +98,3 @@ def on_agenda_delivery(event: SQSEvent) -> dict[str, Any]:
     from functions.agenda.worker import handle_deliveries
 
     return handle_deliveries(deps.agenda_delivery(), event.to_dict(), event.context)
-
-
-# ---- closure and erasure -------------------------------------------------------------------------------------
-
-
-@app.on_sqs_message(queue=ERASURE_QUEUE, batch_size=1)
-def on_erasure_request(event: SQSEvent) -> dict[str, int]:
-    """A deletion due at once (POST /v1/me/closure with delete_data, or /v1/me/closure/deletion)."""
-    from functions import deps
-    from functions.accounts.erasure import erase_space
-    from functions.accounts.queue import requested_spaces
-
-    erased = [erase_space(deps.erasure(), ins) for ins in requested_spaces(event.to_dict())]
-    return {"erased": sum(r.erased for r in erased), "skipped": sum(r.skipped for r in erased)}
-
-
-@app.schedule(Cron(30, 2, "*", "*", "?", "*"), name="erasure-daily")
-def erasure_daily(event: CloudWatchEvent) -> dict[str, int]:
-    """Every night: deletions due (and any the queue missed), archives whose 10 years end, from the day index."""
-    from functions import deps
-    from functions.accounts.erasure import erase_due_spaces
-    from functions.shared.clock import paris_day
-
-    return erase_due_spaces(deps.erasure(), paris_day(instant(event.time))).model_dump()

@@ -153,7 +153,26 @@ def agenda_only(sizes: tuple[int, int]) -> None:
     print(json.dumps(results, indent=2))
 
 
+def erasure_only() -> None:
+    """`python -m bench erasure`: AWS calls per erased space of a typical size (bench/erasure.py), printed and kept
+    under `erasure` in results.json (the rest of it untouched)."""
+    port = free_port()
+    moto = start_moto(port)
+    try:
+        from bench import erasure
+
+        results = erasure.run(port, counted, api_event, CALLS)
+    finally:
+        moto.terminate()
+    kept = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
+    RESULTS.write_text(json.dumps({**kept, "erasure": results}, indent=2) + "\n")
+    print(json.dumps(results, indent=2))
+
+
 def main() -> None:
+    if sys.argv[1:2] == ["erasure"]:
+        erasure_only()
+        return
     if sys.argv[1:2] == ["agenda"]:
         small, large = (int(a) for a in sys.argv[2:4]) if len(sys.argv) >= 4 else (2_000, 8_000)
         agenda_only((small, large))

@@ -141,7 +141,7 @@ def records() -> RecordDeps:
     return RecordDeps(
         documents=DynamoDocumentStore(spaces(), notifications(), journal()),
         blobs=S3BlobStore(client("s3", s.region), s.quarantine_bucket, s.records_bucket, s.kms_key_id,
-                          keys=space_keys()),
+                          keys=space_keys() if s.envelope_encryption else None),
         control=control(),
         journal=journal(),
         clock=clock(),

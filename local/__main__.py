@@ -112,7 +112,7 @@ def run(_args: argparse.Namespace) -> int:
     from functions.shared.aws import client
     from local import gateway, resources, seed
     from local.issuer import DevIssuer
-    from local.pump import QueuePump
+    from local.pump import QueuePump, erasure_consumer
 
     issuer = DevIssuer()
     resources.create_all()
@@ -126,7 +126,7 @@ def run(_args: argparse.Namespace) -> int:
     threading.Thread(target=shards.run_forever, daemon=True, name="agenda-shards").start()
     threading.Thread(target=deliveries.run_forever, daemon=True, name="agenda-deliveries").start()
     threading.Thread(target=agenda.tick_on_date_change, daemon=True, name="agenda-daily-tick").start()
-    erasures = QueuePump(client("sqs", config.REGION), config.ERASURE_QUEUE, api.on_erasure_request,
+    erasures = QueuePump(client("sqs", config.REGION), config.ERASURE_QUEUE, erasure_consumer,
                          retry_delay_seconds=5)  # a deletion due at once (closure with delete_data)
     threading.Thread(target=erasures.run_forever, daemon=True, name="erasures").start()
     http = gateway.serve(api.app, "127.0.0.1", config.API_PORT, issuer.jwks_path)

@@ -70,6 +70,7 @@ def local_env(aws_port: int = AWS_PORT, api_port: int = API_PORT, prefix: str = 
         n.ENV_MESSAGES_TABLE: f"{prefix}-messages",
         n.ENV_AGENDA_SHARD_QUEUE_URL: f"http://127.0.0.1:{aws_port}/{ACCOUNT}/{AGENDA_SHARD_QUEUE}",
         n.ENV_AGENDA_DELIVERY_QUEUE_URL: f"http://127.0.0.1:{aws_port}/{ACCOUNT}/{AGENDA_DELIVERY_QUEUE}",
+        n.ENV_ENVELOPE_ENCRYPTION: "1",
         n.ENV_ERASURE_QUEUE_URL: f"http://127.0.0.1:{aws_port}/{ACCOUNT}/{ERASURE_QUEUE}",
         n.ENV_AGENDA_EMAIL_SOURCE: EMAIL_SOURCE,
         n.ENV_AGENDA_EMAIL_TEMPLATE: EMAIL_TEMPLATE,

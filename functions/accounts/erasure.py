@@ -11,6 +11,7 @@ import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
+from typing import Any
 
 from pydantic import BaseModel
 
@@ -71,3 +72,13 @@ def erase_due_spaces(deps: ErasureDeps, day: date) -> ErasureReport:
             total = ErasureReport(erased=total.erased + one.erased, skipped=total.skipped + one.skipped,
                                   removed=total.removed + one.removed)
     return total
+
+
+def handle_erasure_requests(deps: ErasureDeps, event: dict[str, Any]) -> dict[str, int]:
+    """The erasure queue's consumer: one erasure per message (`{"space": <ins>}`, see queue.py). Locally the runner
+    and the tests pump it; deployed, it becomes app.py's `@app.on_sqs_message(queue=ERASURE_QUEUE)` handler once
+    infra wires the function (README, "Not done"), as `erase_due_spaces` becomes the `erasure-daily` schedule."""
+    from functions.accounts.queue import requested_spaces
+
+    done = [erase_space(deps, ins) for ins in requested_spaces(event)]
+    return {"erased": sum(r.erased for r in done), "skipped": sum(r.skipped for r in done)}

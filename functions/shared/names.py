@@ -54,6 +54,9 @@ ENV_UPLOAD_URL_TTL_SECONDS = "MES_UPLOAD_URL_TTL_SECONDS"
 ENV_DOWNLOAD_URL_TTL_SECONDS = "MES_DOWNLOAD_URL_TTL_SECONDS"
 ENV_FRESH_AUTH_SECONDS = "MES_FRESH_AUTH_SECONDS"  # how recent a sign-in closing or deleting a space needs (300)
 ENV_DELETION_DELAY_DAYS = "MES_DELETION_DELAY_DAYS"  # a requested deletion runs this many days later (0, at most 92)
+# "1": records sealed under each space's data key (crypto-shredding). Off until a stage's roles may call KMS for the
+# data keys and write the download copies (infra, not done yet); on locally and in the tests.
+ENV_ENVELOPE_ENCRYPTION = "MES_ENVELOPE_ENCRYPTION"
 ENV_ERASURE_QUEUE_URL = "MES_ERASURE_QUEUE_URL"  # optional: without it the daily job runs deletions due at once
 # Web origins a browser may call the API from (comma-separated; empty: none). A stage parameter in infra.
 ENV_CORS_ALLOWED_ORIGINS = "MES_CORS_ALLOWED_ORIGINS"

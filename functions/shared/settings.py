@@ -62,6 +62,7 @@ class Settings(BaseModel):
     fresh_auth_seconds: int = Field(default=300, ge=30, le=3600)
     deletion_delay_days: int = Field(default=0, ge=0, le=92)
     erasure_queue_url: str | None = None
+    envelope_encryption: bool = False
 
     @model_validator(mode="after")
     def _pseudonym_key_source(self) -> Settings:
@@ -104,6 +105,7 @@ class Settings(BaseModel):
             "pseudonym_key": env.get(n.ENV_PSEUDONYM_KEY) or None,
             "pseudonym_secret_arn": env.get(n.ENV_PSEUDONYM_SECRET_ARN) or None,
             "erasure_queue_url": env.get(n.ENV_ERASURE_QUEUE_URL) or None,
+            "envelope_encryption": env.get(n.ENV_ENVELOPE_ENCRYPTION) == "1",
             "citizen_issuer": issuer("CITIZEN"),
             "professional_issuer": issuer("PRO"),
         }

@@ -63,11 +63,10 @@ def versions_naming(needles: list[str]) -> list[tuple[str, str]]:
 
 
 def drain_erasures() -> None:
-    import app as api
     from functions.shared.aws import client
-    from local.pump import QueuePump
+    from local.pump import QueuePump, erasure_consumer
 
-    QueuePump(client("sqs", config.REGION), config.ERASURE_QUEUE, api.on_erasure_request).drain()
+    QueuePump(client("sqs", config.REGION), config.ERASURE_QUEUE, erasure_consumer).drain()
 
 
 def emails_sent() -> int:
@@ -166,3 +165,33 @@ def test_a_backup_of_an_old_object_version_cannot_be_decrypted_after_erasure(
         deps.space_keys().data_key(full_space["ins"])
     with pytest.raises(Undecryptable):  # and no other key opens it
         unseal(os.urandom(32), full_space["record_key"], full_space["backup"])
+
+
+def test_the_daily_job_purges_a_closed_space_when_its_ten_year_archive_ends_and_not_before(stack: Stack) -> None:
+    from dataclasses import replace
+    from datetime import UTC, datetime, timedelta
+
+    from functions import deps
+    from functions.accounts.erasure import erase_due_spaces
+    from functions.shared.clock import FixedClock
+
+    ins, patient = stack.citizen()
+    declare_and_upload(stack, ins, f"archive-{ins}-1")
+    closed = stack.call("POST", "/v1/me/closure", patient, json={"delete_data": False}).json()
+    assert closed["deletion"] is None
+    end = date.fromisoformat(closed["archive_until"])
+    assert end.year == date.today().year + 10 or end.year == date.today().year + 11  # a Paris day, 10 years on
+    drain_erasures()  # nothing was queued: no deletion asked
+    assert stack.call("POST", "/v1/me/reopening", patient).json()["status"] == "open"  # still all there
+    closed = stack.call("POST", "/v1/me/closure", patient, json={"delete_data": False}).json()
+
+    def job_on(day: date) -> Any:
+        at = datetime(day.year, day.month, day.day, 2, 30, tzinfo=UTC)
+        return erase_due_spaces(replace(deps.erasure(), clock=FixedClock(at)), day)
+
+    assert job_on(end - timedelta(days=1)).erased == 0
+    assert deps.spaces().get(ins).status.value == "closed"  # type: ignore[union-attr]
+    assert job_on(end).erased == 1
+    assert deps.spaces().get(ins).status.value == "erased"  # type: ignore[union-attr]
+    assert [t for t, _ in items_naming([ins])] == [f"{_tables()[0]}"]  # the tombstone only
+    assert job_on(end + timedelta(days=1)).erased == 0  # once

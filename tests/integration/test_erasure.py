@@ -195,3 +195,25 @@ def test_the_daily_job_purges_a_closed_space_when_its_ten_year_archive_ends_and_
     assert deps.spaces().get(ins).status.value == "erased"  # type: ignore[union-attr]
     assert [t for t, _ in items_naming([ins])] == [f"{_tables()[0]}"]  # the tombstone only
     assert job_on(end + timedelta(days=1)).erased == 0  # once
+
+
+def test_a_closure_without_a_fresh_sign_in_is_a_step_up_401_and_changes_nothing(stack: Stack) -> None:
+    import time
+
+    from local.seed import citizen_subject
+
+    ins, fresh = stack.citizen()
+    old = stack.issuer.mint(config.CITIZEN_ISSUER, citizen_subject(ins), {"auth_time": int(time.time()) - 600})
+    stale = {"Authorization": f"Bearer {old}"}
+    for path, body in (("/v1/me/closure", {"delete_data": True}), ("/v1/me/closure/deletion", None)):
+        refused = stack.call("POST", path, stale, json=body)
+        assert refused.status_code == 401 and refused.json()["error"]["code"] == "reauthentication_required"
+        assert 'error="insufficient_user_authentication"' in refused.headers["WWW-Authenticate"]
+        assert "max_age=300" in refused.headers["WWW-Authenticate"]
+    assert stack.call("GET", "/v1/me/documents", stale).status_code == 200  # still open
+    assert [t["action"] for t in stack.call("GET", "/v1/me/traces", fresh).json()["items"]
+            if t["action"].startswith("space.")] == []
+    assert stack.call("POST", "/v1/me/closure", fresh, json={}).json()["status"] == "closed"
+    assert stack.call("POST", "/v1/me/reopening", stale).json()["status"] == "open"  # reopening asks no step-up
+    actions = [t["action"] for t in stack.call("GET", "/v1/me/traces", fresh).json()["items"]]
+    assert actions[:2] == ["space.reopened", "space.closed"]

@@ -217,3 +217,17 @@ def test_a_closure_without_a_fresh_sign_in_is_a_step_up_401_and_changes_nothing(
     assert stack.call("POST", "/v1/me/reopening", stale).json()["status"] == "open"  # reopening asks no step-up
     actions = [t["action"] for t in stack.call("GET", "/v1/me/traces", fresh).json()["items"]]
     assert actions[:2] == ["space.reopened", "space.closed"]
+
+
+def test_a_record_stored_before_the_envelope_still_downloads_as_it_is(stack: Stack) -> None:
+    """Objects promoted before sealing have no `envelope` metadata: the link points at the record itself."""
+    from functions import deps
+    from functions.shared.aws import client
+    from functions.shared.settings import settings
+
+    ins, _ = stack.citizen()
+    key = f"records/legacy/{new_ins()}"
+    client("s3", config.REGION).put_object(Bucket=settings().records_bucket, Key=key, Body=PDF,
+                                           ServerSideEncryption="aws:kms", SSEKMSKeyId=settings().kms_key_id)
+    url = deps.records().blobs.presign_download(key, 300, "application/pdf", "ancien", patient_ins=ins)
+    assert key in url and requests.get(url, timeout=10).content == PDF

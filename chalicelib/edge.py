@@ -120,7 +120,7 @@ def _inputs(spec: RouteSpec, params: dict[str, str]) -> tuple[dict[str, Any], di
             raise Forbidden(f"this route is for {' and '.join(r + 's' for r in spec.roles)}", code="wrong_principal")
         inputs["who"] = who
         if isinstance(who, Citizen):
-            if who.space_status == "closed" and not spec.closed_space:
+            if who.space_status in ("closed", "erased") and not spec.closed_space:
                 raise Forbidden("this space is closed: reopen it to use it again", code="space_closed")
             inputs["space"] = space_of(who)
     if spec.paginated or spec.query is not None:

@@ -79,9 +79,18 @@ ENV_AGENDA_BATCH_SIZE = names.ENV_AGENDA_BATCH_SIZE
 ENV_PSEUDONYM_SECRET_ARN = names.ENV_PSEUDONYM_SECRET_ARN
 ISSUER_ENV = names.ISSUER_ENV
 ENV_CORS_ALLOWED_ORIGINS = names.ENV_CORS_ALLOWED_ORIGINS
+ENV_FRESH_AUTH_SECONDS = names.ENV_FRESH_AUTH_SECONDS
+ENV_DELETION_DELAY_DAYS = names.ENV_DELETION_DELAY_DAYS
+ENV_ENVELOPE_ENCRYPTION = names.ENV_ENVELOPE_ENCRYPTION
+# Closure (functions/accounts/closure.py): a sign-in at most 5 minutes old to close or delete; a requested deletion
+# due at once. The envelope stays off until the roles may use KMS for the data keys (README, closure section).
+FRESH_AUTH_SECONDS = 300
+DELETION_DELAY_DAYS = 0
 
 # ---- DynamoDB (keys and indexes as the pynamodb models in functions/*/storage.py declare them) ---------------
 SPACES = "spaces"
+# functions/accounts/storage.py: the sparse `erase-due` GSI (closed spaces by the day their erasure is due, keys only)
+SPACES_GLOBAL_INDEXES = {"erase-due": ("erase_due", "key")}
 DOCUMENTS = "documents"
 TRACES = "traces"
 NOTIFICATIONS = "notifications"

@@ -91,6 +91,9 @@ class MonEspaceSanteStack(cdk.Stack):
             c.ENV_AGENDA_BATCH_SIZE: str(c.AGENDA_BATCH_SIZE),
             c.ENV_PSEUDONYM_SECRET_ARN: pseudonyms.secret.secret_arn,
             c.ENV_CORS_ALLOWED_ORIGINS: ",".join(config.cors_allowed_origins),
+            c.ENV_FRESH_AUTH_SECONDS: str(c.FRESH_AUTH_SECONDS),
+            c.ENV_DELETION_DELAY_DAYS: str(c.DELETION_DELAY_DAYS),
+            c.ENV_ENVELOPE_ENCRYPTION: "0",
             "POWERTOOLS_SERVICE_NAME": c.SERVICE,
             **config.issuer_environment(),
         }

@@ -39,6 +39,10 @@ class Tables(Construct):
         super().__init__(scope, construct_id)
         s = ddb.AttributeType.STRING
         self.spaces = self._table("Spaces", stage, c.SPACES, ddb.Attribute(name="key", type=s), None, key)
+        for index, (hash_key, range_key) in c.SPACES_GLOBAL_INDEXES.items():  # the erasure job's day index
+            self.spaces.add_global_secondary_index(index_name=index, partition_key=ddb.Attribute(name=hash_key, type=s),
+                                                   sort_key=ddb.Attribute(name=range_key, type=s),
+                                                   projection_type=ddb.ProjectionType.KEYS_ONLY)
         self.documents = self._table("Documents", stage, c.DOCUMENTS, ddb.Attribute(name="patient", type=s),
                                      ddb.Attribute(name="document_id", type=s), key,
                                      ttl=c.DOCUMENTS_TTL_ATTRIBUTE)

@@ -170,6 +170,9 @@ def main() -> None:
     if sys.argv[1:2] and sys.argv[1] in SCENARIOS:
         scenario_only(sys.argv[1], SCENARIOS[sys.argv[1]](sys.argv[2:]))
         return
+    if sys.argv[1:2] == ["erasure"]:
+        erasure_only()
+        return
     port = free_port()
     moto = start_moto(port)
     try:
@@ -183,6 +186,22 @@ def main() -> None:
     RESULTS.write_text(json.dumps(results, indent=2) + "\n")
     print(json.dumps(results, indent=2))
     print(f"\nwritten to {RESULTS.relative_to(ROOT)}")
+
+
+def erasure_only() -> None:
+    """`python -m bench erasure`: AWS calls per erased space of a typical size (bench/erasure.py), printed and kept
+    under `erasure` in results.json (the rest of it untouched)."""
+    port = free_port()
+    moto = start_moto(port)
+    try:
+        from bench import erasure
+
+        results = erasure.run(port, counted, api_event, CALLS)
+    finally:
+        moto.terminate()
+    kept = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
+    RESULTS.write_text(json.dumps({**kept, "erasure": results}, indent=2) + "\n")
+    print(json.dumps(results, indent=2))
 
 
 def run(port: int) -> dict[str, Any]:

@@ -20,8 +20,8 @@ from functions.identity.principal import Citizen, from_context
 from functions.identity.spaces import space_of
 from functions.shared import idempotency
 from functions.shared.cursor import page_request
-from functions.shared.errors import DomainError, Forbidden, InvalidRequest, PayloadTooLarge
-from functions.shared.http import render_domain_error, render_validation_error
+from functions.shared.errors import DomainError, Forbidden, InvalidRequest, PayloadTooLarge, ReauthenticationRequired
+from functions.shared.http import render_domain_error, render_validation_error, www_authenticate_step_up
 from functions.shared.observability import logger
 
 V = TypeVar("V", bound=Callable[..., BaseModel])
@@ -51,6 +51,10 @@ def bearer(auth_request: AuthRequest) -> AuthResponse | dict[str, Any]:
     except Unauthenticated as refused:
         logger.info("bearer token refused", extra={"reason": refused.code})
         return refusal(auth_request.method_arn, refused.code, refused.message)
+    if isinstance(who, Citizen):  # one GetItem per token and 5 minutes (the authorizer's cache), not per request
+        from functions.accounts.service import space_status
+
+        who = who.model_copy(update={"space_status": space_status(deps.spaces(), who.ins)})
     return AuthResponse(routes=["*"], principal_id=who.pseudonym, context=to_context(who))
 
 
@@ -116,6 +120,8 @@ def _inputs(spec: RouteSpec, params: dict[str, str]) -> tuple[dict[str, Any], di
             raise Forbidden(f"this route is for {' and '.join(r + 's' for r in spec.roles)}", code="wrong_principal")
         inputs["who"] = who
         if isinstance(who, Citizen):
+            if who.space_status in ("closed", "erased") and not spec.closed_space:
+                raise Forbidden("this space is closed: reopen it to use it again", code="space_closed")
             inputs["space"] = space_of(who)
     if spec.paginated or spec.query is not None:
         params_in = query()
@@ -188,7 +194,8 @@ def _once(claim: idempotency.Claim, produce: Callable[[], tuple[int, Any]]) -> R
 def route(bp: Blueprint, method: str, path: str, *, role: Role | tuple[Role, ...], response: type[BaseModel],
           status: int = 200, errors: tuple[int, ...] = (), request: type[BaseModel] | None = None,
           query: type[BaseModel] | None = None, paginated: bool = False, idempotent: bool = False,
-          idempotency_key_required: bool = False, name: str | None = None) -> Callable[[V], V]:
+          idempotency_key_required: bool = False, name: str | None = None,
+          closed_space: bool = False) -> Callable[[V], V]:
     """Declare a route in one place: its spec goes to the registry, its view to `bp` (behind the authorizer unless
     `role="none"`; `role` may name several kinds of caller, e.g. `("professional", "organisation")`). The view
     returns its response model; `status` is its success status, `errors` the statuses its service can answer
@@ -199,7 +206,7 @@ def route(bp: Blueprint, method: str, path: str, *, role: Role | tuple[Role, ...
         view_name = name or view.__name__
         spec = RouteSpec(method=method, path=path, role=role, response=response, status=status, errors=errors,
                          request=request, query=query, paginated=paginated, view=view_name, idempotent=idempotent,
-                         idempotency_key_required=idempotency_key_required)
+                         idempotency_key_required=idempotency_key_required, closed_space=closed_space)
         registry.record(spec)
 
         @functools.wraps(view)
@@ -211,7 +218,10 @@ def route(bp: Blueprint, method: str, path: str, *, role: Role | tuple[Role, ...
                     return json_response(spec.status, view(**inputs).model_dump(mode="json"))
                 return _once(claim, lambda: (spec.status, view(**inputs).model_dump(mode="json")))
             except DomainError as exc:
-                return json_response(*render_domain_error(exc))
+                response = json_response(*render_domain_error(exc))
+                if isinstance(exc, ReauthenticationRequired):
+                    response.headers["WWW-Authenticate"] = www_authenticate_step_up(exc.max_age)
+                return response
             except ValidationError as exc:
                 return json_response(*render_validation_error(exc))
 

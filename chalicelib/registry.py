@@ -35,6 +35,9 @@ class RouteSpec:
     # checks its format.
     idempotent: bool = False
     idempotency_key_required: bool = False
+    # `closed_space`: the route also serves the holder of a closed space (closure, deletion, reopening); every
+    # other citizen route answers them `403 space_closed` (chalicelib/edge.py).
+    closed_space: bool = False
 
     @property
     def path_params(self) -> tuple[str, ...]:

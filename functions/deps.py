@@ -15,9 +15,12 @@ from functions.shared.settings import settings
 if TYPE_CHECKING:
     from functions.access.service import AccessDeps
     from functions.access.storage import JournalControlStore
+    from functions.accounts.closure import ClosureDeps
+    from functions.accounts.erasure import ErasureDeps
     from functions.accounts.opening import OpeningDeps
+    from functions.accounts.queue import SqsErasureRequests
     from functions.accounts.service import EnrolmentDeps
-    from functions.accounts.storage import DynamoSpaceStore
+    from functions.accounts.storage import DynamoSpaceStore, KmsSpaceKeys
     from functions.agenda.fanout import SqsQueue
     from functions.agenda.service import AgendaDeps
     from functions.agenda.storage import DynamoDueIndex
@@ -148,7 +151,8 @@ def records() -> RecordDeps:
     s = settings()
     return RecordDeps(
         documents=DynamoDocumentStore(spaces(), notifications(), journal()),
-        blobs=S3BlobStore(client("s3", s.region), s.quarantine_bucket, s.records_bucket, s.kms_key_id),
+        blobs=S3BlobStore(client("s3", s.region), s.quarantine_bucket, s.records_bucket, s.kms_key_id,
+                          keys=space_keys() if s.envelope_encryption else None),
         control=control(),
         journal=journal(),
         clock=clock(),
@@ -479,3 +483,59 @@ def intake_bucket() -> str:
     from functions.shared import names
 
     return _required(settings().intake_bucket, names.ENV_INTAKE_BUCKET)
+
+
+# ---- closure, erasure (functions/accounts/closure.py, erasure.py) ----------------------------------------------
+
+
+@factory
+def space_keys() -> KmsSpaceKeys:
+    """Each space's data key, wrapped by the documents key (crypto-shredding: destroying it erases the objects)."""
+    from functions.accounts.storage import KmsSpaceKeys
+    from functions.shared.aws import client
+
+    bind_tables()
+    s = settings()
+    return KmsSpaceKeys(client("kms", s.region), s.kms_key_id)
+
+
+@factory
+def erasure_requests() -> SqsErasureRequests | None:
+    from functions.accounts.queue import SqsErasureRequests
+    from functions.shared.aws import client
+
+    s = settings()
+    return SqsErasureRequests(client("sqs", s.region), s.erasure_queue_url) if s.erasure_queue_url else None
+
+
+@factory
+def closure() -> ClosureDeps:
+    from functions.accounts.closure import ClosureDeps
+
+    s = settings()
+    return ClosureDeps(directory=spaces(), lifecycle=spaces(), journal=journal(), clock=clock(),
+                       fresh_auth_seconds=s.fresh_auth_seconds, deletion_delay=timedelta(days=s.deletion_delay_days),
+                       erasures=erasure_requests())
+
+
+@factory
+def erasure() -> ErasureDeps:
+    """The erasure and the capabilities' erasers, in order: records (documents and every object version),
+    agenda (items and due entries), messaging, notifications, then the journal (traces and ledger) last."""
+    from functions.accounts.erasure import ErasureDeps
+    from functions.accounts.ports import SpaceEraser
+    from functions.agenda.storage import AgendaErasure
+    from functions.journal.storage import JournalErasure
+    from functions.messaging.storage import MessagingErasure
+    from functions.notifications.mailer import SesMailer
+    from functions.notifications.storage import NotificationErasure
+    from functions.records.storage import RecordsErasure
+    from functions.shared.aws import client
+    from functions.shared.names import ERASURE_EMAIL_TEMPLATE
+
+    bind_tables()
+    s = settings()
+    erasers: list[SpaceEraser] = [RecordsErasure(records().blobs), AgendaErasure(s.agenda_shards), MessagingErasure(),
+               NotificationErasure(), JournalErasure()]
+    return ErasureDeps(directory=spaces(), lifecycle=spaces(), keys=space_keys(), erasers=erasers, clock=clock(),
+                       mailer=SesMailer(client("ses", s.region), s.agenda_email_source, ERASURE_EMAIL_TEMPLATE))

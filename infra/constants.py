@@ -102,9 +102,18 @@ ENV_ENROLMENT_EMAIL_TEMPLATE = names.ENV_ENROLMENT_EMAIL_TEMPLATE
 ENV_TERMS_VERSION = names.ENV_TERMS_VERSION
 ENV_CODE_TTL_MAIL_HOURS = names.ENV_CODE_TTL_MAIL_HOURS
 ENV_CODE_TTL_LETTER_DAYS = names.ENV_CODE_TTL_LETTER_DAYS
+ENV_FRESH_AUTH_SECONDS = names.ENV_FRESH_AUTH_SECONDS
+ENV_DELETION_DELAY_DAYS = names.ENV_DELETION_DELAY_DAYS
+ENV_ENVELOPE_ENCRYPTION = names.ENV_ENVELOPE_ENCRYPTION
+# Closure (functions/accounts/closure.py): a sign-in at most 5 minutes old to close or delete; a requested deletion
+# due at once. The envelope stays off until the roles may use KMS for the data keys (README, closure section).
+FRESH_AUTH_SECONDS = 300
+DELETION_DELAY_DAYS = 0
 
 # ---- DynamoDB (keys and indexes as the pynamodb models in functions/*/storage.py declare them) ---------------
 SPACES = "spaces"
+# functions/accounts/storage.py: the sparse `erase-due` GSI (closed spaces by the day their erasure is due, keys only)
+SPACES_GLOBAL_INDEXES = {"erase-due": ("erase_due", "key")}
 DOCUMENTS = "documents"
 TRACES = "traces"
 NOTIFICATIONS = "notifications"
@@ -294,7 +303,7 @@ FIXED_MAX_CONCURRENCY = {CHALICE_ACCOUNTS_CONSUMER: 4}
 SCHEDULED_FUNCTIONS[CHALICE_SPACE_CREATION] = "space-creation-daily"
 SCHEDULES[CHALICE_SPACE_CREATION] = "cron(0 3 * * ? *)"
 ACCOUNTS_TASKS_QUEUE = names.ACCOUNTS_TASKS
-SPACES_GLOBAL_INDEXES = {"creation-due": ("creation_shard", "ins")}  # sparse, keys only
+SPACES_GLOBAL_INDEXES["creation-due"] = ("creation_shard", "ins")  # sparse, keys only
 INTAKE_PREFIX = "intake/"
 REPORTS_PREFIX = "reports/"
 PRINT_PREFIXES = ("letters/", "sms/")

@@ -130,6 +130,9 @@ class MonEspaceSanteStack(cdk.Stack):
             c.ENV_CODE_TTL_LETTER_DAYS: str(c.CODE_TTL_LETTER_DAYS),
             c.ENV_INBOUND_MAIL_BUCKET: buckets.inbound_mail.bucket_name,
             **c.MAIL_DEFAULTS,
+            c.ENV_FRESH_AUTH_SECONDS: str(c.FRESH_AUTH_SECONDS),
+            c.ENV_DELETION_DELAY_DAYS: str(c.DELETION_DELAY_DAYS),
+            c.ENV_ENVELOPE_ENCRYPTION: "0",
             "POWERTOOLS_SERVICE_NAME": c.SERVICE,
             **config.issuer_environment(),
         }

@@ -112,7 +112,7 @@ def run(_args: argparse.Namespace) -> int:
     from functions.shared.aws import client
     from local import gateway, resources, seed
     from local.issuer import DevIssuer
-    from local.pump import QueuePump
+    from local.pump import QueuePump, erasure_consumer
 
     issuer = DevIssuer()
     resources.create_all()
@@ -132,6 +132,9 @@ def run(_args: argparse.Namespace) -> int:
     accounts = QueuePump(client("sqs", config.REGION), config.ACCOUNTS_TASK_QUEUE, api.on_accounts_task,
                          retry_delay_seconds=5)  # beneficiaries files dropped into the intake bucket
     threading.Thread(target=accounts.run_forever, daemon=True, name="accounts-tasks").start()
+    erasures = QueuePump(client("sqs", config.REGION), config.ERASURE_QUEUE, erasure_consumer,
+                         retry_delay_seconds=5)  # a deletion due at once (closure with delete_data)
+    threading.Thread(target=erasures.run_forever, daemon=True, name="erasures").start()
     http = gateway.serve(api.app, "127.0.0.1", config.API_PORT, issuer.jwks_path)
     print(_banner(), flush=True)
     try:

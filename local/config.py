@@ -45,6 +45,8 @@ EXPORT_DLQ = n.dead_letters(n.EXPORT_QUEUE)
 INBOUND_MAIL_QUEUE = n.INBOUND_MAIL_QUEUE
 INBOUND_MAIL_DLQ = n.dead_letters(n.INBOUND_MAIL_QUEUE)
 SMTP_PORT = _port("MES_LOCAL_SMTP_PORT", 2525)  # `python -m local smtp` (and `make run`) listen here
+ERASURE_QUEUE = n.ERASURE_QUEUE
+ERASURE_DLQ = n.dead_letters(n.ERASURE_QUEUE)
 EMAIL_SOURCE = "ne-pas-repondre@monespacesante.localhost"
 WEB_ORIGIN = "http://localhost:3000"  # the local web front end: the one origin CORS allows locally
 EMAIL_TEMPLATE = "mes-reminder"
@@ -83,6 +85,8 @@ def local_env(aws_port: int = AWS_PORT, api_port: int = API_PORT, prefix: str = 
         n.ENV_INBOUND_MAIL_BUCKET: f"{prefix}-inbound-mail",
         n.ENV_AGENDA_SHARD_QUEUE_URL: f"http://127.0.0.1:{aws_port}/{ACCOUNT}/{AGENDA_SHARD_QUEUE}",
         n.ENV_AGENDA_DELIVERY_QUEUE_URL: f"http://127.0.0.1:{aws_port}/{ACCOUNT}/{AGENDA_DELIVERY_QUEUE}",
+        n.ENV_ENVELOPE_ENCRYPTION: "1",
+        n.ENV_ERASURE_QUEUE_URL: f"http://127.0.0.1:{aws_port}/{ACCOUNT}/{ERASURE_QUEUE}",
         n.ENV_AGENDA_EMAIL_SOURCE: EMAIL_SOURCE,
         n.ENV_AGENDA_EMAIL_TEMPLATE: EMAIL_TEMPLATE,
         n.ENV_AGENDA_SHARDS: "8",

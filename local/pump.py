@@ -82,3 +82,11 @@ class QueuePump:
             except Exception:
                 logger.exception("queue pump error")
                 time.sleep(1)
+
+
+def erasure_consumer(event: dict[str, Any], context: Any) -> dict[str, int]:
+    """The erasure queue's consumer as the local runner and the tests run it (functions/accounts/erasure.py)."""
+    from functions import deps
+    from functions.accounts.erasure import handle_erasure_requests
+
+    return handle_erasure_requests(deps.erasure(), event)

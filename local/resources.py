@@ -11,6 +11,7 @@ from typing import Any
 from functions import deps
 from functions.messaging.models import MAILBOX_DOMAIN
 from functions.shared.aws import client
+from functions.shared.names import ERASURE_EMAIL_TEMPLATE
 from functions.shared.settings import settings
 from local.config import (
     ACCOUNTS_TASK_DLQ,
@@ -22,6 +23,8 @@ from local.config import (
     EMAIL_SOURCE,
     EMAIL_TEMPLATE,
     ENROLMENT_EMAIL_TEMPLATE,
+    ERASURE_DLQ,
+    ERASURE_QUEUE,
     EXPORT_DLQ,
     EXPORT_QUEUE,
     INBOUND_MAIL_DLQ,
@@ -37,6 +40,11 @@ from local.config import (
 # What the reminder e-mail says: that a reminder waits in the app, of which kind, for which day. No health detail.
 EMAIL_BODY = ("Bonjour,\n\nUn {{kind}} vous attend dans Mon espace santé pour le {{day}}.\n"
               "Connectez-vous pour le consulter.\n")
+
+
+# The erasure's "done" e-mail (mes-rules-next.md B.1): no health detail, the date and the tombstone's reference.
+ERASURE_EMAIL_BODY = ("Bonjour,\n\nLa suppression des données de votre profil Mon espace santé est terminée "
+                      "(le {{day}}, référence {{reference}}).\nVous pouvez de nouveau activer votre profil.\n")
 
 
 def _tables() -> None:
@@ -108,6 +116,7 @@ def create_all() -> None:
     _queues(client("sqs", s.region), AGENDA_DELIVERY_QUEUE, AGENDA_DELIVERY_DLQ)
     _queues(client("sqs", s.region), EXPORT_QUEUE, EXPORT_DLQ)
     _bucket(s3, s.exports_bucket, s.region, versioned=False)
+    _queues(client("sqs", s.region), ERASURE_QUEUE, ERASURE_DLQ)
     _email(client("ses", s.region))
     _enrolment(s3, client("ses", s.region))
     s3.put_bucket_notification_configuration(Bucket=s.quarantine_bucket, NotificationConfiguration={
@@ -165,3 +174,7 @@ def _opening(s3: Any, sqs: Any, ses: Any) -> None:
     with contextlib.suppress(ses.exceptions.AlreadyExistsException):
         ses.create_template(Template={"TemplateName": INFORMATION_TEMPLATE, "SubjectPart": INFORMATION_SUBJECT,
                                       "TextPart": template_text()})
+    with contextlib.suppress(ses.exceptions.AlreadyExistsException):
+        ses.create_template(Template={"TemplateName": ERASURE_EMAIL_TEMPLATE,
+                                      "SubjectPart": "Mon espace santé : vos données sont supprimées",
+                                      "TextPart": ERASURE_EMAIL_BODY})

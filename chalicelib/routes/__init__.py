@@ -4,6 +4,7 @@ from chalicelib.routes import (
     access,
     agenda,
     audit,
+    closure,
     enrolment,
     exports,
     health,
@@ -15,4 +16,4 @@ from chalicelib.routes import (
 )
 
 BLUEPRINTS = (health.bp, meta.bp, records.bp, access.bp, audit.bp, notifications.bp, agenda.bp, reference.bp,
-              messaging.bp, exports.bp, enrolment.bp)
+              messaging.bp, exports.bp, enrolment.bp, closure.bp)

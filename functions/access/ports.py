@@ -30,7 +30,8 @@ class PatientDocuments(Protocol[D]):
 
 
 class DownloadLinks(Protocol):
-    def presign_download(self, record_key: str, ttl_seconds: int, content_type: str, name: str) -> str: ...
+    def presign_download(self, record_key: str, ttl_seconds: int, content_type: str, name: str,
+                         patient_ins: str | None = None) -> str: ...
 
 
 class ControlWrite(BaseModel):

@@ -194,7 +194,7 @@ def read_patient_document(deps: AccessDeps[D], who: Professional | Organisation,
             url = None
             if found.available:
                 url = deps.blobs.presign_download(found.record_key, deps.download_ttl_seconds, found.content_type,
-                                                  found.download_name)
+                                                  found.download_name, patient_ins=patient)
             return found, url
 
         noted = _note_access(deps, who, profile, decision, TraceAction.DOCUMENT_READ, [doc.document_id], now)

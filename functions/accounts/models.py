@@ -20,6 +20,7 @@ class SpaceStatus(StrEnum):
     OPPOSED = "opposed"
     OPEN = "open"
     CLOSED = "closed"
+    ERASED = "erased"  # the tombstone left by an erasure (functions/accounts/erasure.py): no data, no reopening
 
 
 class DeletionState(StrEnum):
@@ -47,6 +48,8 @@ class Space(BaseModel):
     deletion_due: date | None = None  # at most closed + 3 months
     terms_version: str | None = None  # the version of the terms (CGU) the holder accepted, at activation or later
     terms_accepted_at: datetime | None = None
+    erased_at: datetime | None = None  # the tombstone's date: "space erased on <date>, reference"
+    erasure_reference: str | None = None
 
     @property
     def is_open(self) -> bool:

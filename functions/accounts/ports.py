@@ -60,9 +60,11 @@ class Enrolments(Protocol):
         space is not activated."""
         ...
 
-    def activated(self, ins: str, digest: str, at: datetime, terms_version: str) -> Staged:
+    def activated(self, ins: str, digest: str, at: datetime, terms_version: str,
+                  login: tuple[str, str] | None = None) -> Staged:
         """informed/opposed/open -> open + activated_at, the code used (conditional on its digest, unused, and the
-        space not activated yet: single use), the terms accepted."""
+        space not activated yet: single use), the terms accepted; `login` (issuer, subject) is listed on the space so
+        that its erasure deletes the link too."""
         ...
 
     def login_linked(self, issuer: str, subject: str, ins: str, at: datetime) -> Staged:
@@ -92,6 +94,8 @@ class Letters(Protocol):
     """Postal letters: a print record (name, address, the code) for the print provider."""
 
     def print_code(self, ins: str, name: str, address: str, code: str, expires_at: datetime) -> None: ...
+
+
 class IntakeStore(Protocol):
     """What opening by default needs of the spaces table (functions/accounts/opening.py)."""
 
@@ -142,3 +146,45 @@ class IntakeFiles(Protocol):
     def put_report(self, key: str, body: str) -> None: ...
 
     def put_print(self, key: str, body: str) -> None: ...
+class SpaceLifecycle(Protocol):
+    """Closure, reopening and erasure on the space item (accounts' own writes)."""
+
+    def lifecycle_write(self, space: Space, previous: Space) -> Staged:
+        """The space's new lifecycle fields, for the journal's transaction with its trace (label `space`): it
+        commits only if the stored status and deletion are still `previous`'s (a concurrent change refuses)."""
+        ...
+
+    def start_erasure(self, space: Space) -> Space | None:
+        """Mark a closed space's deletion `running` (conditional on it being closed and erasable as read):
+        from here reopening refuses. None when it changed meanwhile (reopened)."""
+        ...
+
+    def due_for_erasure(self, day: str) -> Iterator[str]:
+        """The INS of the spaces whose erasure is due on `day` (ISO date), from the sparse index of the day's
+        shards: one Query per shard, never a Scan."""
+        ...
+
+    def tombstone(self, space: Space, at: datetime, reference: str) -> None:
+        """Replace the space item by its tombstone (no contact, birth date, switches or dates but the erasure's)
+        and delete the login links it lists."""
+        ...
+
+
+class SpaceKeys(Protocol):
+    """Each space's data key (AES-256), wrapped by the project's documents key under the encryption context
+    {"space": ins}; only the wrapped key is stored. Destroying it is the crypto-shredding of every object sealed
+    under it (functions/shared/envelope.py), old versions and backups of the objects included."""
+
+    def data_key(self, ins: str) -> bytes:
+        """The plaintext data key, created on first use; cached per process a few minutes."""
+        ...
+
+    def destroy(self, ins: str) -> None: ...
+
+
+class SpaceEraser(Protocol):
+    """What each capability offers the erasure: delete every item it keeps of one person in its tables, and
+    every object and object version in its buckets (by the keys the person's own items point to, never a
+    Scan). Idempotent: a second run finds nothing. Returns how many items and object versions it deleted."""
+
+    def erase_space(self, ins: str) -> int: ...

@@ -215,7 +215,8 @@ def activate_with_code(deps: EnrolmentDeps, who: Identity, code: str, terms_vers
     e = _read(deps, who)
     now = deps.clock.now()
     may_activate(e, code, now)
-    staged = [deps.enrolments.activated(e.ins, code_digest(e.ins, code), now, terms_version)]
+    linked = login if login is not None and not who.child_ins else None
+    staged = [deps.enrolments.activated(e.ins, code_digest(e.ins, code), now, terms_version, linked)]
     if login is not None and not who.child_ins:
         staged.append(deps.enrolments.login_linked(login[0], login[1], e.ins, now))
     trace = Trace.new(e.ins, now, _actor(who), TraceAction.SPACE_ACTIVATED, reason=f"terms {terms_version}")
@@ -329,3 +330,8 @@ def _issue_anyhow(deps: EnrolmentDeps, who: Identity, channel: CodeChannel) -> t
     trace = Trace.new(e.ins, now, REQUESTED, TraceAction.ENROLMENT_CODE_SENT, reason="development")
     _record(deps, Entry(e.ins, traces=[trace], staged=[staged]), lambda: may_receive_code(_read(deps, who), now))
     return code, CodeSent(channel=channel, expires_at=now + deps.mail_code_ttl)
+def space_status(store: SpaceDirectory, ins: str) -> str | None:
+    """The status the authorizer hands the edge with a citizen (a closed space answers only its lifecycle
+    routes); None for a login whose space is gone."""
+    space = store.get(ins)
+    return space.status.value if space is not None else None

@@ -3,22 +3,40 @@ accounts touches `SpaceItem`; other capabilities go through `functions.accounts.
 
 from __future__ import annotations
 
+import base64
 import json
+import time
+import zlib
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from pynamodb.attributes import UnicodeAttribute, UTCDateTimeAttribute
-from pynamodb.exceptions import PutError
+from pynamodb.attributes import Attribute, UnicodeAttribute, UnicodeSetAttribute, UTCDateTimeAttribute
+from pynamodb.exceptions import PutError, UpdateError
 from pynamodb.indexes import GlobalSecondaryIndex, KeysOnlyProjection
 from pynamodb.models import Model
 
-from functions.accounts.models import CodeChannel, Contact, Enrolment, Space, SpaceStatus
+from functions.accounts.lifecycle import erase_due
+from functions.accounts.models import CodeChannel, Contact, DeletionState, Enrolment, Space, SpaceStatus
 from functions.notifications.models import NotificationPreferences
 from functions.shared.dynamo import Transaction, TransactionCancelled, batch_get_many, error_code
 from functions.shared.lookup import BatchLookup
 from functions.shared.privacy import digest
 from functions.shared.staging import Staged, WriteSink
+
+ERASE_SHARDS = 8
+
+
+class EraseDue(GlobalSecondaryIndex["SpaceItem"]):
+    """Sparse: only closed spaces, under the day their erasure is due (`<day>#<shard>`), keys only."""
+
+    class Meta:
+        index_name = "erase-due"
+        projection = KeysOnlyProjection()
+
+    erase_due = UnicodeAttribute(hash_key=True)
+    key = UnicodeAttribute(range_key=True)
 
 
 class CreationDueIndex(GlobalSecondaryIndex["SpaceItem"]):
@@ -34,7 +52,8 @@ class CreationDueIndex(GlobalSecondaryIndex["SpaceItem"]):
 
 
 class SpaceItem(Model):
-    """`key` is `SPACE#<ins>` for a space and `LOGIN#<issuer digest>#<subject digest>` for a login link."""
+    """`key` is `SPACE#<ins>` for a space, `LOGIN#<issuer digest>#<subject digest>` for a login link and
+    `KEY#<ins>` for the space's wrapped data key (`KmsSpaceKeys`)."""
 
     class Meta:
         table_name = "spaces"
@@ -73,6 +92,18 @@ class SpaceItem(Model):
     terms_version = UnicodeAttribute(null=True)
     terms_accepted_at = UTCDateTimeAttribute(null=True)
     by_creation_due = CreationDueIndex()
+    # The lifecycle (functions/accounts/lifecycle.py); `erase_due` is the sparse `erase-due` index's key.
+    closed_at = UTCDateTimeAttribute(null=True)
+    archive_until = UnicodeAttribute(null=True)
+    deletion = UnicodeAttribute(null=True)
+    deletion_due = UnicodeAttribute(null=True)
+    erase_due = UnicodeAttribute(null=True)
+    erase_due_index = EraseDue()
+    # The login links' keys, so the erasure deletes them without a Scan (a link's key is not the INS).
+    logins = UnicodeSetAttribute(null=True)
+    erased_at = UTCDateTimeAttribute(null=True)
+    erasure_reference = UnicodeAttribute(null=True)
+    wrapped_key = UnicodeAttribute(null=True)  # KEY# items only: base64 of KMS's CiphertextBlob
 
 
 def switches_json(prefs: NotificationPreferences) -> str:
@@ -90,6 +121,43 @@ def space_key(ins: str) -> str:
 
 def login_key(issuer: str, subject: str) -> str:
     return f"LOGIN#{digest('iss', issuer)}#{digest('sub', subject)}"
+
+
+def data_key_key(ins: str) -> str:
+    return f"KEY#{ins}"
+
+
+def erase_due_key(day: date | str, ins: str) -> str:
+    """`<day>#<shard>`: one day's erasures spread over ERASE_SHARDS partitions (stable per space)."""
+    text = day if isinstance(day, str) else day.isoformat()
+    return f"{text}#{zlib.crc32(ins.encode()) % ERASE_SHARDS}"
+
+
+def _iso(day: date | None) -> str | None:
+    return day.isoformat() if day else None
+
+
+def _set(attribute: Attribute[Any], value: Any) -> Any:
+    return attribute.remove() if value is None else attribute.set(value)
+
+
+@dataclass(frozen=True)
+class _Lifecycle:
+    space: Space
+    previous: Space
+
+    def stage(self, tx: WriteSink) -> None:
+        s = self.space
+        due = erase_due(s)
+        actions = [SpaceItem.status.set(s.status.value), _set(SpaceItem.closed_at, s.closed_at),
+                   _set(SpaceItem.archive_until, _iso(s.archive_until)),
+                   _set(SpaceItem.deletion, s.deletion.value if s.deletion else None),
+                   _set(SpaceItem.deletion_due, _iso(s.deletion_due)),
+                   _set(SpaceItem.erase_due, erase_due_key(due, s.ins) if due else None)]
+        was = self.previous
+        condition = SpaceItem.status == was.status.value
+        condition &= (SpaceItem.deletion == was.deletion.value) if was.deletion else SpaceItem.deletion.does_not_exist()
+        tx.update("space", SpaceItem(space_key(s.ins)), actions, condition)
 
 
 @dataclass(frozen=True)
@@ -134,7 +202,10 @@ def _space(item: SpaceItem) -> Space:
     return Space(ins=item.ins, status=SpaceStatus(item.status), created_at=item.created_at,
                  activated_at=item.activated_at, birth_date=item.birth_date, email=item.email,
                  informed_at=item.informed_at, creation_due=item.creation_due, opposed_at=item.opposed_at,
-                 terms_version=item.terms_version, terms_accepted_at=item.terms_accepted_at)
+                 terms_version=item.terms_version, terms_accepted_at=item.terms_accepted_at,
+                 closed_at=item.closed_at, archive_until=item.archive_until,
+                 deletion=DeletionState(item.deletion) if item.deletion else None, deletion_due=item.deletion_due,
+                 erased_at=item.erased_at, erasure_reference=item.erasure_reference)
 
 
 def _enrolment(item: SpaceItem) -> Enrolment:
@@ -235,10 +306,12 @@ class DynamoSpaceStore:
                             _ENROLLING & _NOT_ACTIVATED
                             & (SpaceItem.code_sent_at.does_not_exist() | (SpaceItem.code_sent_at <= not_after)))
 
-    def activated(self, ins: str, digest: str, at: datetime, terms_version: str) -> Staged:
+    def activated(self, ins: str, digest: str, at: datetime, terms_version: str,
+                  login: tuple[str, str] | None = None) -> Staged:
+        links = [SpaceItem.logins.add({login_key(*login)})] if login is not None else []
         return _SpaceUpdate(ins, [SpaceItem.status.set(SpaceStatus.OPEN.value), SpaceItem.activated_at.set(at),
                                   SpaceItem.code_used_at.set(at), SpaceItem.terms_version.set(terms_version),
-                                  SpaceItem.terms_accepted_at.set(at)],
+                                  SpaceItem.terms_accepted_at.set(at), *links],
                             _ENROLLING & _NOT_ACTIVATED & (SpaceItem.code_digest == digest)
                             & SpaceItem.code_used_at.does_not_exist())
 
@@ -255,8 +328,9 @@ class DynamoSpaceStore:
                             SpaceItem.activated_at.exists())
 
     def link_login(self, issuer: str, subject: str, ins: str, at: datetime) -> None:
-        SpaceItem(login_key(issuer, subject), ins=ins, created_at=at).save()
-        SpaceItem(space_key(ins)).update(actions=[SpaceItem.activated_at.set(at)])
+        link = login_key(issuer, subject)
+        SpaceItem(link, ins=ins, created_at=at).save()
+        SpaceItem(space_key(ins)).update(actions=[SpaceItem.activated_at.set(at), SpaceItem.logins.add({link})])
 
     def resolve_login(self, issuer: str, subject: str) -> str | None:
         try:
@@ -272,6 +346,41 @@ class DynamoSpaceStore:
 
     def open_condition(self, ins: str) -> Staged:
         return space_is_open(ins)
+
+    # ---- the lifecycle (functions.accounts.ports.SpaceLifecycle) ------------------------------------------
+
+    def lifecycle_write(self, space: Space, previous: Space) -> Staged:
+        return _Lifecycle(space, previous)
+
+    def start_erasure(self, space: Space) -> Space | None:
+        running = space.model_copy(update={"deletion": DeletionState.RUNNING})
+        due = erase_due(space)
+        try:
+            SpaceItem(space_key(space.ins)).update(
+                actions=[SpaceItem.deletion.set(DeletionState.RUNNING.value)],
+                condition=(SpaceItem.status == SpaceStatus.CLOSED.value)
+                & (SpaceItem.erase_due == (erase_due_key(due, space.ins) if due else "")))
+        except UpdateError as exc:
+            if error_code(exc) != "ConditionalCheckFailedException":
+                raise
+            return None
+        return running
+
+    def due_for_erasure(self, day: str) -> Iterator[str]:
+        for shard in range(ERASE_SHARDS):
+            for item in SpaceItem.erase_due_index.query(f"{day}#{shard}"):
+                yield item.key.removeprefix("SPACE#")
+
+    def tombstone(self, space: Space, at: datetime, reference: str) -> None:
+        try:
+            item = SpaceItem.get(space_key(space.ins), consistent_read=True)
+        except SpaceItem.DoesNotExist:
+            return
+        with SpaceItem.batch_write() as batch:
+            for link in sorted(item.logins or ()):
+                batch.delete(SpaceItem(link))
+        SpaceItem(space_key(space.ins), ins=space.ins, status=SpaceStatus.ERASED.value, created_at=at, erased_at=at,
+                  erasure_reference=reference).save()
 
 
 def creation_shard(day: date, shard: int) -> str:
@@ -408,3 +517,68 @@ class DynamoIntakeStore:
             if len(found) >= limit:
                 return found, found[-1]
         return found, None
+
+
+class NoDataKey(Exception):
+    """A data key was asked for a space that is missing or being erased."""
+
+
+class KmsSpaceKeys:
+    """`functions.accounts.ports.SpaceKeys` on KMS + the spaces table: GenerateDataKey (AES-256) under the
+    documents key, the CiphertextBlob kept as the `KEY#<ins>` item. The encryption context names the space by its
+    pseudonym, not the INS: CloudTrail records encryption contexts (functions/shared/privacy.py)."""
+
+    CACHE_SECONDS = 300
+
+    def __init__(self, kms: Any, key_id: str) -> None:
+        self._kms = kms
+        self._key_id = key_id
+        self._cache: dict[str, tuple[float, bytes]] = {}
+
+    @staticmethod
+    def context(ins: str) -> dict[str, str]:
+        return {"space": digest("ins", ins)}
+
+    def data_key(self, ins: str) -> bytes:
+        cached = self._cache.get(ins)
+        if cached is not None and cached[0] > time.monotonic():
+            return cached[1]
+        key = self._unwrap(ins) or self._create(ins)
+        self._cache[ins] = (time.monotonic() + self.CACHE_SECONDS, key)
+        return key
+
+    def _unwrap(self, ins: str) -> bytes | None:
+        try:
+            item = SpaceItem.get(data_key_key(ins), consistent_read=True)
+        except SpaceItem.DoesNotExist:
+            return None
+        assert item.wrapped_key is not None
+        plaintext: bytes = self._kms.decrypt(CiphertextBlob=base64.b64decode(item.wrapped_key), KeyId=self._key_id,
+                                             EncryptionContext=self.context(ins))["Plaintext"]
+        return plaintext
+
+    def _create(self, ins: str) -> bytes:
+        made = self._kms.generate_data_key(KeyId=self._key_id, KeySpec="AES_256", EncryptionContext=self.context(ins))
+        item = SpaceItem(data_key_key(ins), ins=ins, created_at=datetime.now().astimezone(),
+                         wrapped_key=base64.b64encode(made["CiphertextBlob"]).decode())
+        # Only for a space that is there and not being erased: a late upload after an erasure started must not
+        # leave a new key (and objects under it) behind the tombstone.
+        tx = Transaction()
+        tx.check("space", SpaceItem, space_key(ins), None,
+                 SpaceItem.status.is_in(SpaceStatus.OPEN.value, SpaceStatus.INFORMED.value,
+                                        SpaceStatus.CLOSED.value) & SpaceItem.deletion.does_not_exist())
+        tx.put("key", item, SpaceItem.key.does_not_exist())
+        try:
+            tx.commit()
+        except TransactionCancelled as exc:
+            if "key" not in exc.failed:
+                raise NoDataKey("this space has no data and takes none (missing or being erased)") from exc
+            found = self._unwrap(ins)  # another process created it first: theirs is the key
+            assert found is not None
+            return found
+        plaintext: bytes = made["Plaintext"]
+        return plaintext
+
+    def destroy(self, ins: str) -> None:
+        self._cache.pop(ins, None)
+        SpaceItem(data_key_key(ins)).delete()

@@ -417,3 +417,21 @@ class DynamoDeliveryStore:
                 raise
             return {}
         return None
+
+
+class AgendaErasure:
+    """`functions.accounts.ports.SpaceEraser` for the agenda: the person's items, and each item's pending entry in
+    the due index, found by the day the item points to (`next_due`) and the person's shard: no Scan."""
+
+    def __init__(self, shards: int) -> None:
+        self.shards = shards
+
+    def erase_space(self, ins: str) -> int:
+        from functions.shared.erasing import delete_items, delete_partition
+
+        items = list(AgendaItem.query(ins, consistent_read=True,
+                                      attributes_to_get=["owner", "item_id", "next_due"]))
+        due = [DueItem(bucket_key(date.fromisoformat(i.next_due), shard_of(ins, self.shards)), f"{ins}#{i.item_id}")
+               for i in items if i.next_due]
+        delete_items(DueItem, due)
+        return delete_partition(AgendaItem, ins) + len(due)

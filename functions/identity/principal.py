@@ -40,6 +40,12 @@ class Citizen(BaseModel):
 
     kind: Literal["citizen"] = "citizen"
     ins: str
+    # When the holder signed in (the token's OIDC `auth_time`, epoch seconds): closing or deleting the space asks
+    # for a recent one (functions/accounts/closure.py). None: the token did not say.
+    auth_time: int | None = None
+    # The status of the holder's own space when the authorizer resolved the login (functions/accounts/models.py
+    # SpaceStatus): a `closed` one answers only the closure, deletion and reopening routes (chalicelib/edge.py).
+    space_status: str | None = None
 
     @property
     def actor_id(self) -> str:
@@ -110,7 +116,7 @@ def to_context(principal: Citizen | Professional | Organisation) -> dict[str, st
 
 
 def from_context(context: dict[str, object] | None) -> Citizen | Professional | Organisation:
-    fields = {"kind", "ins", "rpps", "profession", "finess", "specialty", "name"}
+    fields = {"kind", "ins", "rpps", "profession", "finess", "specialty", "name", "auth_time", "space_status"}
     data = {k: v for k, v in (context or {}).items() if k in fields}
     try:
         return _PRINCIPAL.validate_python(data)

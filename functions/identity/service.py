@@ -23,7 +23,9 @@ def authenticate(verifier: TokenVerifier, citizen_issuer: str, logins: LoginDire
     ins = logins.resolve_login(token.issuer, token.subject)
     if ins is None:
         raise Unauthenticated("this login is not linked to an activated space", code="login_not_linked")
-    return Citizen(ins=ins)
+    auth_time = token.claims.get("auth_time")
+    return Citizen(ins=ins, auth_time=auth_time if isinstance(auth_time, int) and not isinstance(auth_time, bool)
+                   else None)
 
 
 def bearer_login(verifier: TokenVerifier, citizen_issuer: str, authorization: str | None) -> tuple[str, str]:

@@ -93,6 +93,9 @@ class TraceAction(StrEnum):
     TERMS_ACCEPTED = "terms.accepted"
     SPACE_INFORMED = "space.informed"  # the insurer told the person their space will be created (opening by default)
     SPACE_CREATED = "space.created"  # the objection window ended without objection: the space is open
+    SPACE_CLOSED = "space.closed"
+    SPACE_DELETION_REQUESTED = "space.deletion_requested"
+    SPACE_REOPENED = "space.reopened"
 
 
 # The actor fields every entry has hashed since the first one; the later ones are hashed only when set, so the

@@ -498,3 +498,13 @@ class DynamoTraceReader:
 
     def is_position(self, after: str) -> bool:
         return after.startswith(MAIN)
+
+
+class JournalErasure:
+    """`functions.accounts.ports.SpaceEraser` for the journal: the person's whole trace chain (withheld chains
+    included) and ledger partition (chain heads, access facts)."""
+
+    def erase_space(self, ins: str) -> int:
+        from functions.shared.erasing import delete_partition
+
+        return delete_partition(TraceItem, ins) + delete_partition(LedgerItem, ins)

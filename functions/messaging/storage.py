@@ -301,3 +301,13 @@ class DynamoMessageStore:
         items = [_to_conversation(item) for item in result]
         last = result.last_evaluated_key
         return items, (last["recent"]["S"] if last else None)
+
+
+class MessagingErasure:
+    """`functions.accounts.ports.SpaceEraser` for messaging: the holder's mailbox partition (conversations,
+    messages, drafts). Attachments (MSG-ATT) are not on this branch: their objects need their prefix erased too."""
+
+    def erase_space(self, ins: str) -> int:
+        from functions.shared.erasing import delete_partition
+
+        return delete_partition(MessageItem, ins)

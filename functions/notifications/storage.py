@@ -202,3 +202,13 @@ class DynamoNotificationStore:
                                    range_key_condition=notifications_only(),
                                    filter_condition=NotificationItem.hidden.does_not_exist())
         return [item.to_domain() for item in items], last
+
+
+class NotificationErasure:
+    """`functions.accounts.ports.SpaceEraser` for notifications: the holder's partition (notifications, pending
+    e-mails' markers, `PREFS`)."""
+
+    def erase_space(self, ins: str) -> int:
+        from functions.shared.erasing import delete_partition
+
+        return delete_partition(NotificationItem, ins)

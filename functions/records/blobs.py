@@ -1,5 +1,12 @@
 """S3 adapter: presigned POST into quarantine, streaming reads for the verifier, promotion into the records
-bucket under SSE-KMS with an encryption context, and short-lived download URLs. Presigning is local: no AWS call."""
+bucket under SSE-KMS with an encryption context, and short-lived download URLs. Presigning is local: no AWS call.
+
+With the space's data keys (accounts' `SpaceKeys`), a promoted object is also sealed under its space's key
+(functions/shared/envelope.py, AES-256-GCM, associated data = its key; metadata `envelope`), so destroying that key
+erases every copy. A download then opens it into a short-lived plaintext copy (`downloads/<patient pseudonym>/
+<document id>` in the quarantine bucket: SSE-KMS, expired after a day by its lifecycle, ignored by the verifier)
+that the presigned URL points to; deleting the record deletes it too, so a link stops working with its document.
+An object without the metadata (stored before the envelope) is served as is."""
 
 from __future__ import annotations
 
@@ -7,11 +14,33 @@ import base64
 import json
 import re
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from botocore.exceptions import ClientError
 
 from functions.records.models import PresignedPost, QuarantinedObject
+from functions.shared.envelope import seal, unseal
+from functions.shared.erasing import delete_versions
+from functions.shared.privacy import digest
+
+ENVELOPE = "aes-256-gcm"  # the `x-amz-meta-envelope` of a sealed record
+DOWNLOADS_PREFIX = "downloads/"
+
+
+class DataKeys(Protocol):
+    """The slice of accounts' `SpaceKeys` records uses (structurally)."""
+
+    def data_key(self, ins: str) -> bytes: ...
+
+
+def downloads_prefix(patient_ins: str) -> str:
+    return f"{DOWNLOADS_PREFIX}{digest('ins', patient_ins)}/"
+
+
+def download_copy_key(record_key: str) -> str:
+    """`records/<pseudonym>/<document>` -> `downloads/<pseudonym>/<document>`: one copy per document, replaced by
+    each read, deleted with the record (the presigned URL is what is secret, not the key)."""
+    return DOWNLOADS_PREFIX + record_key.removeprefix("records/")
 
 CHUNK_BYTES = 256 * 1024
 # Verified content type -> (type served on download, file extension). Text was checked as UTF-8 by the verifier,
@@ -34,11 +63,13 @@ def download_type(verified_content_type: str) -> tuple[str, str]:
 
 
 class S3BlobStore:
-    def __init__(self, s3: Any, quarantine_bucket: str, records_bucket: str, kms_key_id: str) -> None:
+    def __init__(self, s3: Any, quarantine_bucket: str, records_bucket: str, kms_key_id: str,
+                 keys: DataKeys | None = None) -> None:
         self._s3 = s3
         self._quarantine = quarantine_bucket
         self._records = records_bucket
         self._kms_key_id = kms_key_id
+        self._keys = keys
 
     def presign_upload(self, key: str, patient_ins: str, uploader: str, content_type: str, size: int,
                        now: datetime, expires_at: datetime) -> PresignedPost:
@@ -78,9 +109,25 @@ class S3BlobStore:
             last_modified=obj["LastModified"],
         )
 
-    def promote(self, key: str, etag: str, record_key: str, content_type: str, context: dict[str, str]) -> None:
-        """Server-side copy of exactly the version that was verified (If-Match on its ETag), re-encrypted under
-        the project key with the patient/document encryption context."""
+    def _sse(self, context: dict[str, str]) -> dict[str, Any]:
+        return {"ServerSideEncryption": "aws:kms", "SSEKMSKeyId": self._kms_key_id, "BucketKeyEnabled": False,
+                "SSEKMSEncryptionContext": base64.b64encode(json.dumps(context, sort_keys=True).encode()).decode()}
+
+    def promote(self, key: str, etag: str, record_key: str, content_type: str, context: dict[str, str],
+                patient_ins: str | None = None) -> None:
+        """Exactly the version that was verified (If-Match on its ETag), under the project key with the
+        patient/document encryption context: sealed under the space's data key (GET, seal, PUT) when the space
+        is given and keys are wired, else a server-side copy."""
+        if self._keys is not None and patient_ins is not None:
+            obj = self._s3.get_object(Bucket=self._quarantine, Key=key, IfMatch=etag)
+            try:
+                plaintext = obj["Body"].read()
+            finally:
+                obj["Body"].close()
+            self._s3.put_object(Bucket=self._records, Key=record_key, ContentType=content_type,
+                                Body=seal(self._keys.data_key(patient_ins), record_key, plaintext),
+                                Metadata={"envelope": ENVELOPE}, **self._sse(context))
+            return
         self._s3.copy_object(
             Bucket=self._records,
             Key=record_key,
@@ -115,22 +162,60 @@ class S3BlobStore:
 
     def delete_record(self, record_key: str) -> None:
         self._s3.delete_object(Bucket=self._records, Key=record_key)
+        if self._keys is not None:  # its plaintext copy, if it was ever read: the link dies with the document
+            self._s3.delete_object(Bucket=self._quarantine, Key=download_copy_key(record_key))
 
-    def read_record(self, record_key: str) -> bytes:
-        data: bytes = self._s3.get_object(Bucket=self._records, Key=record_key)["Body"].read()
+    def read_record(self, record_key: str, patient_ins: str) -> bytes:
+        """The original's bytes, opened when it is sealed under the space's key (the export reads them)."""
+        obj = self._s3.get_object(Bucket=self._records, Key=record_key)
+        try:
+            data: bytes = obj["Body"].read()
+        finally:
+            obj["Body"].close()
+        if self._keys is not None and obj.get("Metadata", {}).get("envelope") == ENVELOPE:
+            return unseal(self._keys.data_key(patient_ins), record_key, data)
         return data
 
-    def presign_download(self, record_key: str, ttl_seconds: int, content_type: str, name: str) -> str:
+    def presign_download(self, record_key: str, ttl_seconds: int, content_type: str, name: str,
+                         patient_ins: str | None = None) -> str:
         """`content_type` is the verified one (declared, and matched by the bytes). The URL makes S3 answer it as
         an attachment of that type, not cached: a PDF with JavaScript, a PDF/HTML polyglot or HTML declared as
         text never renders inline. S3 cannot add `X-Content-Type-Options: nosniff` to a GetObject answer; a
         forced attachment with the verified type is what it allows."""
+        bucket, key = self._records, record_key
+        if self._keys is not None and patient_ins is not None:
+            bucket, key = self._opened(record_key, patient_ins, content_type)
         served, extension = download_type(content_type)
-        params = {"Bucket": self._records, "Key": record_key, "ResponseContentType": served,
+        params = {"Bucket": bucket, "Key": key, "ResponseContentType": served,
                   "ResponseContentDisposition": f'attachment; filename="{_safe(name)}.{extension}"',
                   "ResponseCacheControl": "no-store"}
         url: str = self._s3.generate_presigned_url("get_object", Params=params, ExpiresIn=ttl_seconds)
         return url
+
+
+    def _opened(self, record_key: str, patient_ins: str, content_type: str) -> tuple[str, str]:
+        """Where the download URL points: a sealed record opened into a plaintext copy that lives a day, or the
+        record itself when it was stored before the envelope."""
+        assert self._keys is not None
+        obj = self._s3.get_object(Bucket=self._records, Key=record_key)
+        try:
+            if obj.get("Metadata", {}).get("envelope") != ENVELOPE:
+                return self._records, record_key
+            plaintext = unseal(self._keys.data_key(patient_ins), record_key, obj["Body"].read())
+        finally:
+            obj["Body"].close()
+        copy = download_copy_key(record_key)
+        self._s3.put_object(Bucket=self._quarantine, Key=copy, Body=plaintext, ContentType=content_type,
+                            **self._sse({"mes:patient": digest("ins", patient_ins), "mes:download": copy}))
+        return self._quarantine, copy
+
+    def erase_space(self, patient_ins: str, document_ids: list[str]) -> int:
+        """Every version of the person's records, download copies and quarantined uploads."""
+        removed = delete_versions(self._s3, self._records, f"records/{digest('ins', patient_ins)}/")
+        removed += delete_versions(self._s3, self._quarantine, downloads_prefix(patient_ins))
+        for document_id in document_ids:
+            removed += delete_versions(self._s3, self._quarantine, f"uploads/{document_id}")
+        return removed
 
 
 def _safe(name: str) -> str:

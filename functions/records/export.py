@@ -73,7 +73,7 @@ class RecordExport:
         for doc in self._visible(ins):
             _, extension = download_type(doc.content_type)
             path = f"documents/{doc.download_name}.{extension}"
-            data = self._blobs.read_record(doc.record_key)
+            data = self._blobs.read_record(doc.record_key, doc.patient_ins)
             entries.append({"fullUrl": f"urn:uuid:{doc.document_id}", "resource": _reference(doc, path, data)})
             yield path, data
         bundle = Bundle.model_validate({"resourceType": "Bundle", "type": "collection", "timestamp": at.isoformat(),

@@ -182,7 +182,7 @@ def read_own_document(deps: RecordDeps, who: Citizen, space: str,
     url = None
     if doc.status is DocumentStatus.AVAILABLE:
         url = deps.blobs.presign_download(doc.record_key, deps.download_ttl_seconds, doc.declaration.content_type,
-                                         doc.download_name)
+                                         doc.download_name, patient_ins=doc.patient_ins)
     return doc, url
 
 
@@ -373,6 +373,8 @@ def verify_upload(deps: RecordDeps, key: str, held: HeldUploads[Any] | None = No
     if held is not None and key.startswith(held.prefix):
         return _verify_held(deps, held, key)
     document_id = key.removeprefix("uploads/")
+    if key.startswith("downloads/"):  # records' own plaintext copies for download links (records/blobs.py)
+        return VerificationOutcome.IGNORED
     if not key.startswith("uploads/") or not _DOCUMENT_ID.match(document_id):
         return _discard_unmatched(deps, key, "unexpected_key")
     obj = deps.blobs.open_quarantined(key)
@@ -404,7 +406,8 @@ def verify_upload(deps: RecordDeps, key: str, held: HeldUploads[Any] | None = No
         logger.info("upload rejected", extra={"document_id": document_id, "reason": reason.value})
         return VerificationOutcome.REJECTED
 
-    deps.blobs.promote(key, obj.etag, doc.record_key, doc.declaration.content_type, doc.encryption_context)
+    deps.blobs.promote(key, obj.etag, doc.record_key, doc.declaration.content_type, doc.encryption_context,
+                       patient_ins=doc.patient_ins)
     profile = deps.control.profile(doc.patient_ins)
     accepted = doc.accept(now, hide_from_professionals=profile.settings.hide_new_documents)
     trace = Trace.new(doc.patient_ins, now, VERIFIER, TraceAction.DOCUMENT_VERIFIED, doc.document_id)

@@ -287,3 +287,20 @@ class DynamoDocumentStore:
             for shard in range(INVISIBLE_SHARDS):
                 for item in DocumentItem.invisible.query(f"{when}#{shard}"):
                     yield item.to_domain()
+
+
+class RecordsErasure:
+    """`functions.accounts.ports.SpaceEraser` for records: the person's documents partition, and through the blob
+    store every version of their records (`records/<pseudonym>/`), of their download copies and of the quarantined
+    uploads their documents point to (`uploads/<document id>`)."""
+
+    def __init__(self, blobs: Any) -> None:
+        self._blobs = blobs  # functions.records.blobs.S3BlobStore
+
+    def erase_space(self, ins: str) -> int:
+        from functions.shared.erasing import delete_items
+
+        items = list(DocumentItem.query(ins, consistent_read=True, attributes_to_get=["patient", "document_id"]))
+        removed: int = self._blobs.erase_space(ins, [i.document_id for i in items])
+        delete_items(DocumentItem, items)
+        return removed + len(items)

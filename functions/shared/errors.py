@@ -68,3 +68,12 @@ class TooManyRequests(DomainError):
     """Too soon after the previous request of the same kind (a provisional code asked again within 30 s)."""
 
     code = "too_many_requests"
+class ReauthenticationRequired(Unauthenticated):
+    """The action needs a fresh authentication (the token's `auth_time` within `max_age` seconds): OIDC step-up,
+    the client signs in again with `max_age` and retries (the edge adds the WWW-Authenticate hint)."""
+
+    code = "reauthentication_required"
+
+    def __init__(self, max_age: int) -> None:
+        super().__init__(f"this action needs a sign-in less than {max_age} seconds old: sign in again")
+        self.max_age = max_age

@@ -35,6 +35,14 @@ WWW_AUTHENTICATE_MISSING = f'Bearer realm="{REALM}"'
 # A token the authorizer refused (an explicit Deny, API Gateway's ACCESS_DENIED).
 WWW_AUTHENTICATE_REFUSED = (f'Bearer realm="{REALM}", error="invalid_token", '
                             'error_description="the bearer token was refused; error.code in the body says why"')
+
+
+def www_authenticate_step_up(max_age: int) -> str:
+    """A sign-in too old for the action (RFC 9470, OIDC step-up): sign in again with `max_age`, then retry."""
+    return (f'Bearer realm="{REALM}", error="insufficient_user_authentication", '
+            f'error_description="a more recent authentication is required", max_age={max_age}')
+
+
 # What an Authorization header must look like for the authorizer to be invoked (RFC 6750 b64token; API Gateway's
 # identityValidationExpression): anything else, an empty header or another scheme included, is "no bearer token".
 BEARER_PATTERN = r"^Bearer [A-Za-z0-9\-._~+/]+=*$"

@@ -34,6 +34,9 @@ INBOUND_REJECTED_PREFIX = "rejected/"  # refused mails, kept 30 days (lifecycle)
 # opening by default: the intake bucket's S3 notifications and the intake/creation tasks (functions/accounts/opening.py)
 ACCOUNTS_TASKS = "accounts-tasks"
 ACCOUNTS_TASK_QUEUE = app_queue(ACCOUNTS_TASKS)
+ERASURES = "erasures"  # a closed space to erase at once (functions/accounts/erasure.py)
+ERASURE_QUEUE = app_queue(ERASURES)
+ERASURE_EMAIL_TEMPLATE = "mes-erasure-done"  # SES template of the "your data are erased" e-mail: {{day}}, {{reference}}
 
 # ---- Environment variables read by functions/shared/settings.py -------------------------------------------
 ENV_SPACES_TABLE = "MES_SPACES_TABLE"
@@ -80,6 +83,12 @@ ENV_INFORMATION_EMAIL_TEMPLATE = "MES_INFORMATION_EMAIL_TEMPLATE"  # the informa
 ENV_OBJECTION_WEEKS = "MES_OBJECTION_WEEKS"  # creation this many weeks after the information (6)
 ENV_CODE_DAYS = "MES_CODE_DAYS"  # provisional code lifetime per channel, e.g. "mail=60,sms=60,letter=90"
 ENV_INTAKE_CHUNK_LINES = "MES_INTAKE_CHUNK_LINES"  # lines per import task (2000)
+ENV_FRESH_AUTH_SECONDS = "MES_FRESH_AUTH_SECONDS"  # how recent a sign-in closing or deleting a space needs (300)
+ENV_DELETION_DELAY_DAYS = "MES_DELETION_DELAY_DAYS"  # a requested deletion runs this many days later (0, at most 92)
+# "1": records sealed under each space's data key (crypto-shredding). Off until a stage's roles may call KMS for the
+# data keys and write the download copies (infra, not done yet); on locally and in the tests.
+ENV_ENVELOPE_ENCRYPTION = "MES_ENVELOPE_ENCRYPTION"
+ENV_ERASURE_QUEUE_URL = "MES_ERASURE_QUEUE_URL"  # optional: without it the daily job runs deletions due at once
 # Web origins a browser may call the API from (comma-separated; empty: none). A stage parameter in infra.
 ENV_CORS_ALLOWED_ORIGINS = "MES_CORS_ALLOWED_ORIGINS"
 # Enrolment (functions/accounts): proofs of opposition and letters' print records, the e-mail template of codes

@@ -85,6 +85,10 @@ class Settings(BaseModel):
     objection_weeks: int = Field(default=6, ge=1, le=52)
     code_days: dict[str, int] = Field(default_factory=dict)  # channel -> days; missing channels keep the default
     intake_chunk_lines: int = Field(default=2_000, ge=10, le=20_000)
+    fresh_auth_seconds: int = Field(default=300, ge=30, le=3600)
+    deletion_delay_days: int = Field(default=0, ge=0, le=92)
+    erasure_queue_url: str | None = None
+    envelope_encryption: bool = False
 
     @model_validator(mode="after")
     def _pseudonym_key_source(self) -> Settings:
@@ -140,6 +144,8 @@ class Settings(BaseModel):
             "proofs_bucket": env.get(n.ENV_PROOFS_BUCKET) or None,
             "enrolment_email_template": env.get(n.ENV_ENROLMENT_EMAIL_TEMPLATE) or None,
             "inbound_mail_bucket": env.get(n.ENV_INBOUND_MAIL_BUCKET),
+            "erasure_queue_url": env.get(n.ENV_ERASURE_QUEUE_URL) or None,
+            "envelope_encryption": env.get(n.ENV_ENVELOPE_ENCRYPTION) == "1",
             "citizen_issuer": issuer("CITIZEN"),
             "professional_issuer": issuer("PRO"),
         }
@@ -155,6 +161,8 @@ class Settings(BaseModel):
             ("max_mime_bytes", env.get(n.ENV_MAX_MIME_BYTES)),
             ("objection_weeks", env.get(n.ENV_OBJECTION_WEEKS)),
             ("intake_chunk_lines", env.get(n.ENV_INTAKE_CHUNK_LINES)),
+            ("fresh_auth_seconds", env.get(n.ENV_FRESH_AUTH_SECONDS)),
+            ("deletion_delay_days", env.get(n.ENV_DELETION_DELAY_DAYS)),
         ):
             if value:
                 raw[name] = value

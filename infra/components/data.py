@@ -39,6 +39,11 @@ class Tables(Construct):
         super().__init__(scope, construct_id)
         s = ddb.AttributeType.STRING
         self.spaces = self._table("Spaces", stage, c.SPACES, ddb.Attribute(name="key", type=s), None, key)
+        # sparse day indexes, keys only: the erasure job's (erase-due) and the creation job's (creation-due)
+        for index, (hash_key, range_key) in c.SPACES_GLOBAL_INDEXES.items():
+            self.spaces.add_global_secondary_index(index_name=index, partition_key=ddb.Attribute(name=hash_key, type=s),
+                                                   sort_key=ddb.Attribute(name=range_key, type=s),
+                                                   projection_type=ddb.ProjectionType.KEYS_ONLY)
         self.documents = self._table("Documents", stage, c.DOCUMENTS, ddb.Attribute(name="patient", type=s),
                                      ddb.Attribute(name="document_id", type=s), key,
                                      ttl=c.DOCUMENTS_TTL_ATTRIBUTE)
@@ -83,10 +88,6 @@ class Tables(Construct):
         acknowledge(self.exports, "An export's status lives a week (TTL) and can be asked again; a restored copy "
                     "would point at archives already expired. PITR stays on.",
                     "HIPAA.Security::HIPAA.Security-DynamoDBInBackupPlan")
-        for index, (hash_key, range_key) in c.SPACES_GLOBAL_INDEXES.items():  # opening by default: sparse, keys only
-            self.spaces.add_global_secondary_index(index_name=index, partition_key=ddb.Attribute(name=hash_key, type=s),
-                                                   sort_key=ddb.Attribute(name=range_key, type=s),
-                                                   projection_type=ddb.ProjectionType.KEYS_ONLY)
         self.all = {c.SPACES: self.spaces, c.DOCUMENTS: self.documents, c.TRACES: self.traces,
                     c.NOTIFICATIONS: self.notifications, c.ACCESS: self.access, c.AGENDA: self.agenda,
                     c.AGENDA_DUE: self.agenda_due, c.MESSAGES: self.messages}

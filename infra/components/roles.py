@@ -323,7 +323,7 @@ class FunctionRoles(Construct):
             _send("Tasks", tasks),
             _dynamodb("KnownSpacesAndHeads", ["BatchGetItem"], [spaces, access]),
             _dynamodb("ChainHead", ["GetItem"], [access]),
-            _dynamodb("DueSpaces", ["Query"], [f"{spaces}/index/{name}" for name in c.SPACES_GLOBAL_INDEXES]),
+            _dynamodb("DueSpaces", ["Query"], [f"{spaces}/index/creation-due"]),
             _in_transactions("SpacesInTransactions", ["PutItem", "UpdateItem"], [spaces]),
             _in_transactions("HeadsInTransactions", ["PutItem"], [access]),
             _trace_appends(stage),

@@ -5,6 +5,7 @@ statuses, bodies and content types as documented. One summary line at the end (a
 from __future__ import annotations
 
 import os
+import time
 from collections import Counter
 from collections.abc import Callable
 from typing import Any
@@ -19,6 +20,7 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from functions.identity.ins import with_key
+from local import config as local_config
 from tests.integration.conftest import Stack
 from tests.integration.contract import contract, violations
 
@@ -37,9 +39,15 @@ KNOWN = {"path.ins": [PATIENT], "path.rpps": ["10000000098", "10000000001"]}
 
 
 def tokens(stack: Stack) -> dict[str, str]:
-    """A valid bearer token per security scheme of the contract."""
-    _, citizen = stack.citizen(PATIENT)
-    return {"citizen_bearer": citizen["Authorization"], "professional_bearer": stack.professional()["Authorization"],
+    """A valid bearer token per security scheme of the contract. The citizen signed in an hour ago: closing or
+    deleting the space asks a fresh sign-in (401 reauthentication_required), so a fuzzed closure cannot close the
+    patient's space and turn every later case into a `403 space_closed`."""
+    from local.seed import citizen_subject
+
+    stack.citizen(PATIENT)
+    stale = stack.issuer.mint(local_config.CITIZEN_ISSUER, citizen_subject(PATIENT),
+                              {"auth_time": int(time.time()) - 3600})
+    return {"citizen_bearer": f"Bearer {stale}", "professional_bearer": stack.professional()["Authorization"],
             "organisation_bearer": stack.organisation()["Authorization"]}
 
 

@@ -130,6 +130,10 @@ RULES: dict[tuple[str, str], tuple[Any, dict[str, int]]] = {
     ("GET", "/v1/enrolment/opposition/{reference}"): (None, dict.fromkeys(KINDS, 422)),  # no identity: 422
     ("GET", "/v1/me"): (None, statuses(citizen=200)),
     ("POST", "/v1/me/terms"): ({"terms_version": "2026-12"}, statuses(citizen=200)),
+    # closure (the walk must not close its citizens' spaces: a bad body, and deletion/reopening of an open space)
+    ("POST", "/v1/me/closure"): ({"delete_data": "yes"}, statuses(citizen=422)),
+    ("POST", "/v1/me/closure/deletion"): (None, statuses(citizen=409)),
+    ("POST", "/v1/me/reopening"): (None, statuses(citizen=409)),
 }
 METHOD_ORDER = {"GET": 0, "POST": 1, "PUT": 2, "PATCH": 3, "DELETE": 4}
 

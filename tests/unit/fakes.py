@@ -263,7 +263,8 @@ class FakeBlobStore:
         """S3's ETag of a single-part upload: the quoted MD5 of the bytes."""
         return f'"{hashlib.md5(data).hexdigest()}"'  # noqa: S324 - an ETag, not security
 
-    def promote(self, key: str, etag: str, record_key: str, content_type: str, context: dict[str, str]) -> None:
+    def promote(self, key: str, etag: str, record_key: str, content_type: str, context: dict[str, str],
+                patient_ins: str | None = None) -> None:
         """S3's CopyObject with CopySourceIfMatch: a version other than the verified one is refused (S3's error)."""
         from botocore.exceptions import ClientError
 
@@ -281,10 +282,11 @@ class FakeBlobStore:
     def delete_record(self, record_key: str) -> None:
         self.records.pop(record_key, None)
 
-    def presign_download(self, record_key: str, ttl_seconds: int, content_type: str, name: str) -> str:
+    def presign_download(self, record_key: str, ttl_seconds: int, content_type: str, name: str,
+                         patient_ins: str | None = None) -> str:
         return f"https://records.example/{record_key}?ttl={ttl_seconds}"
 
-    def read_record(self, record_key: str) -> bytes:
+    def read_record(self, record_key: str, patient_ins: str) -> bytes:
         return self.records[record_key]
     def import_object(self, source_bucket: str, source_key: str, record_key: str, content_type: str,
                       context: dict[str, str]) -> None:

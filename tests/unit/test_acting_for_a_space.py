@@ -62,6 +62,10 @@ class FakeSwitches:
     def notification_switches(self, ins: str, prefs: NotificationPreferences) -> Staged:
         return StagedSwitches(ins, prefs)
 
+    def get(self, ins: str) -> None:
+        """The authorizer reads the caller's space status (a closed space answers only its lifecycle routes)."""
+        return None
+
 
 @pytest.fixture
 def control() -> FakeControlStore:

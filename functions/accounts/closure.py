@@ -1,0 +1,101 @@
+"""The holder closes their space, asks for its deletion, reopens it (issue 12 points 4 and 6). Each change
+commits with its trace in one journal transaction, on the condition that the space is still as read. Only the
+holder acting on their own space may do it (a caregiver may not close, delete or download: B.7), and closing or
+deleting needs a fresh sign-in (B.4: "the password must be typed again")."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Protocol
+
+from functions.accounts import lifecycle
+from functions.accounts.models import Space
+from functions.accounts.ports import SpaceDirectory, SpaceLifecycle
+from functions.identity.principal import Citizen
+from functions.journal.models import Actor, Trace, TraceAction
+from functions.journal.ports import Entry, PatientJournal, Refused
+from functions.shared.clock import Clock, paris_day
+from functions.shared.errors import Conflict, Forbidden, NotFound, ReauthenticationRequired
+
+
+class ErasureRequests(Protocol):
+    """Where an erasure due at once is asked for (a queue the erasure worker reads); the daily job catches up
+    whatever this misses."""
+
+    def request_erasure(self, ins: str) -> None: ...
+
+
+@dataclass(frozen=True)
+class ClosureDeps:
+    directory: SpaceDirectory
+    lifecycle: SpaceLifecycle
+    journal: PatientJournal
+    clock: Clock
+    fresh_auth_seconds: int = 300
+    deletion_delay: timedelta = timedelta(0)
+    erasures: ErasureRequests | None = None
+
+
+def _holder(who: Citizen, space: str) -> None:
+    if who.ins != space:
+        raise Forbidden("only the holder of a space may close it, delete it or reopen it", code="holder_only")
+
+
+def _fresh(deps: ClosureDeps, who: Citizen) -> None:
+    now = int(deps.clock.now().timestamp())
+    if who.auth_time is None or not 0 <= now - who.auth_time <= deps.fresh_auth_seconds:
+        raise ReauthenticationRequired(deps.fresh_auth_seconds)
+
+
+def _current(deps: ClosureDeps, space: str) -> Space:
+    found = deps.directory.get(space)
+    if found is None:
+        raise NotFound("space")
+    return found
+
+
+def _commit(deps: ClosureDeps, who: Citizen, previous: Space, changed: Space, actions: Sequence[TraceAction],
+            reason: str | None = None) -> Space:
+    if changed == previous:
+        return changed  # asked again: nothing to write
+    now = deps.clock.now()
+    traces = [Trace.new(changed.ins, now, Actor.acting_on(who, changed.ins), a, reason=reason) for a in actions]
+    try:
+        deps.journal.record(Entry(changed.ins, traces=traces, staged=[deps.lifecycle.lifecycle_write(changed,
+                                                                                                      previous)]))
+    except Refused as exc:
+        raise Conflict("the space changed meanwhile: read it again", code="space_changed") from exc
+    due = lifecycle.erase_due(changed) if changed.deletion is not None else None
+    if due is not None and due <= paris_day(now) and deps.erasures is not None:
+        deps.erasures.request_erasure(changed.ins)
+    return changed
+
+
+def close_space(deps: ClosureDeps, who: Citizen, space: str, delete_data: bool) -> Space:
+    """Closed and archived 10 years; with `delete_data`, erased at `deletion_due` (at once by default)."""
+    _holder(who, space)
+    _fresh(deps, who)
+    current = _current(deps, space)
+    closed = lifecycle.close(current, deps.clock.now(), delete_data, deps.deletion_delay)
+    actions = [TraceAction.SPACE_CLOSED] + ([TraceAction.SPACE_DELETION_REQUESTED] if delete_data else [])
+    return _commit(deps, who, current, closed, actions)
+
+
+def ask_deletion(deps: ClosureDeps, who: Citizen, space: str) -> Space:
+    """A closed space's deletion, asked after its closure."""
+    _holder(who, space)
+    _fresh(deps, who)
+    current = _current(deps, space)
+    changed = lifecycle.ask_deletion(current, deps.clock.now(), deps.deletion_delay)
+    return _commit(deps, who, current, changed, [TraceAction.SPACE_DELETION_REQUESTED])
+
+
+def reopen_space(deps: ClosureDeps, who: Citizen, space: str) -> Space:
+    """Open again, with its data; a requested deletion is cancelled (the trace says so)."""
+    _holder(who, space)
+    current = _current(deps, space)
+    reopened = lifecycle.reopen(current, deps.clock.now())
+    cancelled = "deletion_cancelled" if current.deletion is not None else None
+    return _commit(deps, who, current, reopened, [TraceAction.SPACE_REOPENED], reason=cancelled)

@@ -1,0 +1,233 @@
+"""Closure and erasure by crypto-shredding against moto (issue 12 points 4 and 5): a space with documents (and
+object versions), traces, agenda entries, notifications, preferences, messages and access rules is closed with
+`delete_data`; while closed it answers only its lifecycle routes and professionals see nothing; the erasure queued
+at once leaves, in every table (Scan: in tests only) and every bucket version, nothing of that person but the
+tombstone, and an object version saved before ("a backup") cannot be decrypted."""
+
+from __future__ import annotations
+
+import json
+import os
+from datetime import date
+from typing import Any
+
+import pytest
+import requests
+
+from functions.shared.envelope import Undecryptable, unseal
+from local import config
+from local.seed import ensure_citizen
+from tests.integration.conftest import ACTIVATION_TRACES, Stack, declaration, new_ins, post_file
+
+PDF = b"%PDF-1.4\n% erasure test\n" + os.urandom(64)
+TEXT = "Mes notes personnelles, à supprimer.\n".encode()
+
+
+def _tables() -> list[str]:
+    from functions.shared.settings import settings
+
+    s = settings()
+    return [s.spaces_table, s.documents_table, s.traces_table, s.notifications_table, s.access_table,
+            s.agenda_table, s.agenda_due_table, s.idempotency_table, s.messages_table]
+
+
+def _buckets() -> list[str]:
+    from functions.shared.settings import settings
+
+    return [settings().quarantine_bucket, settings().records_bucket]
+
+
+def items_naming(needles: list[str]) -> list[tuple[str, dict[str, Any]]]:
+    """Every item of every table (a Scan: fine in a test) whose JSON holds one of `needles`."""
+    from functions.shared.aws import client
+
+    ddb = client("dynamodb", config.REGION)
+    found = []
+    for table in _tables():
+        for page in ddb.get_paginator("scan").paginate(TableName=table):
+            found += [(table, item) for item in page["Items"] if any(n in json.dumps(item) for n in needles)]
+    return found
+
+
+def versions_naming(needles: list[str]) -> list[tuple[str, str]]:
+    """Every object version and delete marker of every bucket whose key holds one of `needles`."""
+    from functions.shared.aws import client
+
+    s3 = client("s3", config.REGION)
+    found = []
+    for bucket in _buckets():
+        for page in s3.get_paginator("list_object_versions").paginate(Bucket=bucket):
+            found += [(bucket, v["Key"]) for v in [*page.get("Versions", []), *page.get("DeleteMarkers", [])]
+                      if any(n in v["Key"] for n in needles)]
+    return found
+
+
+def drain_erasures() -> None:
+    from functions.shared.aws import client
+    from local.pump import QueuePump, erasure_consumer
+
+    QueuePump(client("sqs", config.REGION), config.ERASURE_QUEUE, erasure_consumer).drain()
+
+
+def emails_sent() -> int:
+    from functions.shared.aws import client
+
+    return int(client("ses", config.REGION).get_send_quota()["SentLast24Hours"])
+
+
+def declare_and_upload(stack: Stack, ins: str, key: str) -> str:
+    pro = {**stack.professional(), "Idempotency-Key": key}
+    ticket = stack.call("POST", f"/v1/patients/{ins}/documents", pro, json=declaration(PDF)).json()
+    post_file(ticket["upload"], PDF)
+    stack.pump.drain()
+    return str(ticket["document_id"])
+
+
+@pytest.fixture
+def full_space(stack: Stack) -> dict[str, Any]:
+    """A person with some of everything; returns their ids, headers and a saved record version."""
+    from functions.shared.aws import client
+    from functions.shared.privacy import digest
+    from functions.shared.settings import settings
+
+    ins = new_ins()
+    ensure_citizen(ins, date(1980, 5, 17), "a.effacer@example.org")
+    _, patient = stack.citizen(ins)
+    doc_id = declare_and_upload(stack, ins, f"erase-{ins}-1")
+    detail = stack.call("GET", f"/v1/me/documents/{doc_id}", patient).json()
+    assert requests.get(detail["download_url"], timeout=10).content == PDF  # opened into a plaintext copy
+    own = stack.call("POST", "/v1/me/documents", {**patient, "Idempotency-Key": f"erase-own-{ins}"},
+                     json=declaration(TEXT, "text/plain", type_code="DOCPAT09")).json()
+    post_file(own["upload"], TEXT)
+    stack.pump.drain()
+    assert stack.call("DELETE", f"/v1/me/documents/{own['document_id']}", patient).status_code == 200  # a marker
+    assert stack.call("POST", "/v1/me/appointments", patient, json={
+        "start": "2031-06-10T09:30:00+02:00", "professional": "Dr Martin", "reminder_lead_days": 1}).status_code == 201
+    assert stack.call("POST", "/v1/me/reminders", patient,
+                      json={"label": "Renouveler l'ordonnance", "date": "2030-01-15"}).status_code == 201
+    assert stack.call("POST", "/v1/me/care-team", patient, json={"rpps": "10000000002"}).status_code == 201
+    assert stack.call("POST", "/v1/me/blocked-professionals", patient, json={"rpps": "10000000003"}).status_code == 201
+    assert stack.call("PUT", "/v1/me/notification-preferences", patient, json={"preferences": {}}).status_code == 200
+    assert stack.call("POST", f"/v1/patients/{ins}/messages", stack.professional(),
+                      json={"subject": "Résultats", "text": "Bonjour"}).status_code == 201
+    record_key = f"records/{digest('ins', ins)}/{doc_id}"
+    backup = client("s3", config.REGION).get_object(Bucket=settings().records_bucket, Key=record_key)
+    return {"ins": ins, "patient": patient, "doc_id": doc_id, "own_id": own["document_id"],
+            "pseudonym": digest("ins", ins), "record_key": record_key, "backup": backup["Body"].read()}
+
+
+def test_a_stored_record_is_sealed_under_the_space_key_not_kept_in_clear(full_space: dict[str, Any]) -> None:
+    assert PDF not in full_space["backup"] and len(full_space["backup"]) == len(PDF) + 12 + 16
+
+
+def test_closure_with_deletion_erases_everything_of_the_person_but_the_tombstone(
+        stack: Stack, full_space: dict[str, Any]) -> None:
+
+    ins, patient, doc_id = full_space["ins"], full_space["patient"], full_space["doc_id"]
+    needles = [ins, full_space["pseudonym"], doc_id, full_space["own_id"]]
+    _, bystander = stack.citizen()
+    assert len(items_naming(needles)) > 20 and versions_naming(needles)  # there was a lot to erase
+    sent_before = emails_sent()
+
+    closed = stack.call("POST", "/v1/me/closure", patient, json={"delete_data": True})
+    assert closed.status_code == 200, closed.text
+    assert closed.json()["status"] == "closed" and closed.json()["deletion"] == "requested"
+    refused = stack.call("GET", "/v1/me/documents", patient)
+    assert refused.status_code == 403 and refused.json()["error"]["code"] == "space_closed"
+    assert stack.call("GET", f"/v1/patients/{ins}/documents/{doc_id}", stack.professional()).status_code == 404
+    assert stack.call("POST", f"/v1/patients/{ins}/messages", stack.professional(),
+                      json={"subject": "Encore", "text": "Bonjour"}).status_code == 404
+
+    drain_erasures()
+
+    left = items_naming(needles)
+    assert [(table.removeprefix("mes-test-"), item["key"]["S"]) for table, item in left] == [
+        ("spaces", f"SPACE#{ins}")]
+    tombstone = left[0][1]
+    assert tombstone["status"]["S"] == "erased" and tombstone["erasure_reference"]["S"]
+    assert not {"email", "birth_date", "switches", "logins", "wrapped_key"} & set(tombstone)
+    assert versions_naming(needles) == []
+    assert emails_sent() == sent_before + 1  # "la suppression de vos données est terminée"
+    # the login is gone with the space: the holder's token resolves to nothing
+    assert stack.call("GET", "/v1/me/documents", patient).status_code == 401
+    assert stack.call("GET", "/v1/me/documents", bystander).status_code == 200
+
+
+def test_a_backup_of_an_old_object_version_cannot_be_decrypted_after_erasure(
+        stack: Stack, full_space: dict[str, Any]) -> None:
+    from functions import deps
+    from functions.accounts.storage import NoDataKey
+
+    assert stack.call("POST", "/v1/me/closure", full_space["patient"], json={"delete_data": True}).status_code == 200
+    drain_erasures()
+    deps.reset()  # a new process: no data key cached anywhere
+    with pytest.raises(NoDataKey):  # the wrapped key is gone and none is made for an erased space
+        deps.space_keys().data_key(full_space["ins"])
+    with pytest.raises(Undecryptable):  # and no other key opens it
+        unseal(os.urandom(32), full_space["record_key"], full_space["backup"])
+
+
+def test_the_daily_job_purges_a_closed_space_when_its_ten_year_archive_ends_and_not_before(stack: Stack) -> None:
+    from dataclasses import replace
+    from datetime import UTC, datetime, timedelta
+
+    from functions import deps
+    from functions.accounts.erasure import erase_due_spaces
+    from functions.shared.clock import FixedClock
+
+    ins, patient = stack.citizen()
+    declare_and_upload(stack, ins, f"archive-{ins}-1")
+    closed = stack.call("POST", "/v1/me/closure", patient, json={"delete_data": False}).json()
+    assert closed["deletion"] is None
+    end = date.fromisoformat(closed["archive_until"])
+    assert end.year == date.today().year + 10 or end.year == date.today().year + 11  # a Paris day, 10 years on
+    drain_erasures()  # nothing was queued: no deletion asked
+    assert stack.call("POST", "/v1/me/reopening", patient).json()["status"] == "open"  # still all there
+    closed = stack.call("POST", "/v1/me/closure", patient, json={"delete_data": False}).json()
+
+    def job_on(day: date) -> Any:
+        at = datetime(day.year, day.month, day.day, 2, 30, tzinfo=UTC)
+        return erase_due_spaces(replace(deps.erasure(), clock=FixedClock(at)), day)
+
+    assert job_on(end - timedelta(days=1)).erased == 0
+    assert deps.spaces().get(ins).status.value == "closed"  # type: ignore[union-attr]
+    assert job_on(end).erased == 1
+    assert deps.spaces().get(ins).status.value == "erased"  # type: ignore[union-attr]
+    assert [t for t, _ in items_naming([ins])] == [f"{_tables()[0]}"]  # the tombstone only
+    assert job_on(end + timedelta(days=1)).erased == 0  # once
+
+
+def test_a_closure_without_a_fresh_sign_in_is_a_step_up_401_and_changes_nothing(stack: Stack) -> None:
+    import time
+
+    from local.seed import citizen_subject
+
+    ins, fresh = stack.citizen()
+    old = stack.issuer.mint(config.CITIZEN_ISSUER, citizen_subject(ins), {"auth_time": int(time.time()) - 600})
+    stale = {"Authorization": f"Bearer {old}"}
+    for path, body in (("/v1/me/closure", {"delete_data": True}), ("/v1/me/closure/deletion", None)):
+        refused = stack.call("POST", path, stale, json=body)
+        assert refused.status_code == 401 and refused.json()["error"]["code"] == "reauthentication_required"
+        assert 'error="insufficient_user_authentication"' in refused.headers["WWW-Authenticate"]
+        assert "max_age=300" in refused.headers["WWW-Authenticate"]
+    assert stack.call("GET", "/v1/me/documents", stale).status_code == 200  # still open
+    assert [t["action"] for t in stack.call("GET", "/v1/me/traces", fresh).json()["items"]
+            if t["action"].startswith("space.") and t["action"] not in ACTIVATION_TRACES] == []
+    assert stack.call("POST", "/v1/me/closure", fresh, json={}).json()["status"] == "closed"
+    assert stack.call("POST", "/v1/me/reopening", stale).json()["status"] == "open"  # reopening asks no step-up
+    actions = [t["action"] for t in stack.call("GET", "/v1/me/traces", fresh).json()["items"]]
+    assert actions[:2] == ["space.reopened", "space.closed"]
+
+
+def test_a_record_stored_before_the_envelope_still_downloads_as_it_is(stack: Stack) -> None:
+    """Objects promoted before sealing have no `envelope` metadata: the link points at the record itself."""
+    from functions import deps
+    from functions.shared.aws import client
+    from functions.shared.settings import settings
+
+    ins, _ = stack.citizen()
+    key = f"records/legacy/{new_ins()}"
+    client("s3", config.REGION).put_object(Bucket=settings().records_bucket, Key=key, Body=PDF,
+                                           ServerSideEncryption="aws:kms", SSEKMSKeyId=settings().kms_key_id)
+    url = deps.records().blobs.presign_download(key, 300, "application/pdf", "ancien", patient_ins=ins)
+    assert key in url and requests.get(url, timeout=10).content == PDF

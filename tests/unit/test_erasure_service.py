@@ -1,0 +1,135 @@
+"""The erasure's order and its refusals (functions/accounts/erasure.py) over in-memory stores: the data key is
+destroyed before anything else, every capability's eraser runs, then the tombstone and the holder's e-mail; a space
+reopened meanwhile, not yet due, or already erased is left alone."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+
+from functions.accounts.erasure import ErasureDeps, erase_due_spaces, erase_space, handle_erasure_requests
+from functions.accounts.models import DeletionState, Space, SpaceStatus
+from functions.notifications.models import Email
+from functions.shared.clock import FixedClock
+
+INS = "284067512345688"
+NOW = datetime(2026, 12, 1, 3, 0, tzinfo=UTC)
+
+
+@dataclass
+class Log:
+    steps: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Spaces:
+    log: Log
+    spaces: dict[str, Space]
+    reopen_on_start: bool = False
+
+    def get(self, ins: str) -> Space | None:
+        return self.spaces.get(ins)
+
+    def start_erasure(self, space: Space) -> Space | None:
+        if self.reopen_on_start:
+            return None
+        self.log.steps.append("running")
+        running = space.model_copy(update={"deletion": DeletionState.RUNNING})
+        self.spaces[space.ins] = running
+        return running
+
+    def due_for_erasure(self, day: str) -> Iterator[str]:
+        return iter([INS] if day == "2026-12-01" else [])
+
+    def tombstone(self, space: Space, at: datetime, reference: str) -> None:
+        self.log.steps.append("tombstone")
+        self.spaces[space.ins] = Space(ins=space.ins, status=SpaceStatus.ERASED, created_at=at, erased_at=at,
+                                       erasure_reference=reference)
+
+
+@dataclass
+class Keys:
+    log: Log
+
+    def data_key(self, ins: str) -> bytes:
+        return b"k" * 32
+
+    def destroy(self, ins: str) -> None:
+        self.log.steps.append("key destroyed")
+
+
+@dataclass
+class Eraser:
+    log: Log
+    name: str
+
+    def erase_space(self, ins: str) -> int:
+        self.log.steps.append(self.name)
+        return 3
+
+
+@dataclass
+class Mailer:
+    log: Log
+    sent: list[Email] = field(default_factory=list)
+
+    def send(self, emails: list[Email]) -> int:
+        self.log.steps.append("e-mail")
+        self.sent.extend(emails)
+        return 0
+
+
+def setup(space: Space, reopen_on_start: bool = False) -> tuple[ErasureDeps, Log, Spaces, Mailer]:
+    log = Log()
+    spaces = Spaces(log, {space.ins: space}, reopen_on_start)
+    mailer = Mailer(log)
+    deps = ErasureDeps(directory=spaces, lifecycle=spaces, keys=Keys(log),  # type: ignore[arg-type]
+                       erasers=[Eraser(log, "records"), Eraser(log, "journal")], clock=FixedClock(NOW), mailer=mailer)
+    return deps, log, spaces, mailer
+
+
+def closed(**over: object) -> Space:
+    fields: dict[str, object] = {"ins": INS, "status": SpaceStatus.CLOSED, "created_at": NOW, "closed_at": NOW,
+                                 "archive_until": date(2036, 12, 1), "deletion": DeletionState.REQUESTED,
+                                 "deletion_due": date(2026, 12, 1), "email": "a.effacer@example.org"}
+    fields.update(over)
+    return Space.model_validate(fields)
+
+
+def test_the_key_goes_first_then_every_eraser_then_the_tombstone_then_the_holder_is_told() -> None:
+    deps, log, spaces, mailer = setup(closed())
+    report = erase_space(deps, INS)
+    assert log.steps == ["running", "key destroyed", "records", "journal", "tombstone", "e-mail"]
+    assert (report.erased, report.removed) == (1, 6)
+    tomb = spaces.spaces[INS]
+    assert tomb.status is SpaceStatus.ERASED and tomb.email is None and tomb.erasure_reference
+    assert [e.address for e in mailer.sent] == ["a.effacer@example.org"]
+    assert mailer.sent[0].data == {"day": "01/12/2026", "reference": tomb.erasure_reference}
+
+
+def test_an_erased_a_reopened_or_a_not_yet_due_space_is_left_alone() -> None:
+    for space, reopening in ((closed(deletion_due=date(2026, 12, 2)), False),
+                             (closed(status=SpaceStatus.OPEN, deletion=None, deletion_due=None, closed_at=None,
+                                     archive_until=None), False),
+                             (closed(), True)):
+        deps, log, _, _ = setup(space, reopen_on_start=reopening)
+        assert erase_space(deps, INS).skipped == 1
+        assert "key destroyed" not in log.steps
+    deps, log, _, _ = setup(closed())
+    erase_space(deps, INS)
+    assert erase_space(deps, INS).skipped == 1  # the tombstone: once only
+
+
+def test_a_closed_space_without_deletion_is_erased_when_its_archive_ends() -> None:
+    deps, log, _, _ = setup(closed(deletion=None, deletion_due=None, archive_until=date(2026, 12, 1)))
+    assert erase_due_spaces(deps, date(2026, 12, 1)).erased == 1
+    assert log.steps[:2] == ["running", "key destroyed"]
+
+
+def test_the_queue_consumer_erases_each_named_space_and_drops_malformed_messages() -> None:
+    deps, _, spaces, _ = setup(closed())
+    event = {"Records": [{"body": json.dumps({"space": INS})}, {"body": "not json"}, {"body": '{"other": 1}'}]}
+    assert handle_erasure_requests(deps, event) == {"erased": 1, "skipped": 0}
+    assert spaces.spaces[INS].status is SpaceStatus.ERASED

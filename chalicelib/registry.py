@@ -35,6 +35,10 @@ class RouteSpec:
     # checks its format.
     idempotent: bool = False
     idempotency_key_required: bool = False
+    # `form`: the body is application/x-www-form-urlencoded (the OAuth token endpoint, RFC 6749), not JSON.
+    # `oauth`: the route's own errors are RFC 6749's `{error, error_description}` (functions/shared/oauth.py).
+    form: bool = False
+    oauth: bool = False
 
     @property
     def path_params(self) -> tuple[str, ...]:

@@ -21,6 +21,8 @@ if TYPE_CHECKING:
     from functions.agenda.storage import DynamoDueIndex
     from functions.agenda.worker import DeliveryDeps
     from functions.audit.export import KmsSigner
+    from functions.catalogue.service import CatalogueDeps
+    from functions.catalogue.storage import DynamoCatalogueStore
     from functions.identity.tokens import TokenVerifier
     from functions.journal.storage import DynamoJournal, DynamoTraceReader
     from functions.messaging.service import MessagingDeps
@@ -59,6 +61,7 @@ def reset() -> None:
 def bind_tables() -> None:
     from functions.accounts.storage import SpaceItem
     from functions.agenda.storage import AgendaItem, DueItem
+    from functions.catalogue.storage import CatalogueItem
     from functions.journal.storage import LedgerItem, TraceItem
     from functions.messaging.storage import MessageItem
     from functions.notifications.storage import NotificationItem, PreferencesItem
@@ -77,6 +80,7 @@ def bind_tables() -> None:
     bind(DueItem, s.agenda_due_table, s.region)
     bind(IdempotencyItem, s.idempotency_table, s.region)
     bind(MessageItem, s.messages_table, s.region)
+    bind(CatalogueItem, s.catalogue_table, s.region)
 
 
 @factory
@@ -267,3 +271,27 @@ def messaging() -> MessagingDeps:
     bind_tables()
     return MessagingDeps(store=DynamoMessageStore(), journal=journal(), notifications=notifications(),
                          spaces=spaces(), clock=clock(), preferences=preferences)
+
+
+@factory
+def catalogue_store() -> DynamoCatalogueStore:
+    """Pairings, OAuth codes and refresh tokens, the deny list; also the measures flow's PairingDirectory and
+    RevokedPairings (functions/identity/ports.py)."""
+    from functions.catalogue.storage import DynamoCatalogueStore
+
+    bind_tables()
+    return DynamoCatalogueStore(clock())
+
+
+@factory
+def catalogue() -> CatalogueDeps:
+    """The catalogue: its own table, the journal for the traces, spaces, the KMS key that signs service tokens."""
+    from functions.catalogue.catalogue import catalogue as published
+    from functions.catalogue.service import CatalogueDeps
+    from functions.catalogue.signer import KmsTokenSigner
+    from functions.shared.aws import client
+
+    s = settings()
+    return CatalogueDeps(store=catalogue_store(), journal=journal(), spaces=spaces(),
+                         signer=KmsTokenSigner(client("kms", s.region), s.service_token_key), clock=clock(),
+                         published=published, issuer=s.service_token_issuer)

@@ -49,6 +49,11 @@ ENV_PSEUDONYM_KEY = "MES_PSEUDONYM_KEY"  # local only: deployed stages read the 
 ENV_PSEUDONYM_SECRET_ARN = "MES_PSEUDONYM_SECRET_ARN"  # noqa: S105 (a variable name, not a secret)
 ENV_UPLOAD_URL_TTL_SECONDS = "MES_UPLOAD_URL_TTL_SECONDS"
 ENV_DOWNLOAD_URL_TTL_SECONDS = "MES_DOWNLOAD_URL_TTL_SECONDS"
+ENV_CATALOGUE_TABLE = "MES_CATALOGUE_TABLE"  # pairings, OAuth codes and refresh tokens, revocations (catalogue)
+# The KMS asymmetric key (alias or ARN; RSA_2048, SIGN_VERIFY) that signs the tokens issued to paired services,
+# and their `iss` (the token endpoint is `<issuer>/token`).
+SERVICE_TOKEN_KEY = "MES_SERVICE_TOKEN_KEY"  # noqa: S105 (a variable name, not a secret)
+ENV_SERVICE_TOKEN_ISSUER = "MES_SERVICE_TOKEN_ISSUER"  # noqa: S105 (a variable name)
 # Web origins a browser may call the API from (comma-separated; empty: none). A stage parameter in infra.
 ENV_CORS_ALLOWED_ORIGINS = "MES_CORS_ALLOWED_ORIGINS"
 

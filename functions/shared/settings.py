@@ -57,6 +57,9 @@ class Settings(BaseModel):
     agenda_batch_size: int = Field(default=100, ge=1, le=500)
     pseudonym_key: str | None = Field(default=None, min_length=32)
     pseudonym_secret_arn: str | None = None
+    catalogue_table: str
+    service_token_key: str
+    service_token_issuer: str = Field(default="https://mes.local/oauth", min_length=1)
     upload_url_ttl_seconds: int = Field(default=600, ge=60, le=900)
     download_url_ttl_seconds: int = Field(default=300, ge=30, le=300)
 
@@ -100,6 +103,8 @@ class Settings(BaseModel):
             "agenda_email_template": env.get(n.ENV_AGENDA_EMAIL_TEMPLATE),
             "pseudonym_key": env.get(n.ENV_PSEUDONYM_KEY) or None,
             "pseudonym_secret_arn": env.get(n.ENV_PSEUDONYM_SECRET_ARN) or None,
+            "catalogue_table": env.get(n.ENV_CATALOGUE_TABLE),
+            "service_token_key": env.get(n.SERVICE_TOKEN_KEY),
             "citizen_issuer": issuer("CITIZEN"),
             "professional_issuer": issuer("PRO"),
         }
@@ -108,6 +113,7 @@ class Settings(BaseModel):
             ("download_url_ttl_seconds", env.get(n.ENV_DOWNLOAD_URL_TTL_SECONDS)),
             ("agenda_shards", env.get(n.ENV_AGENDA_SHARDS)),
             ("agenda_batch_size", env.get(n.ENV_AGENDA_BATCH_SIZE)),
+            ("service_token_issuer", env.get(n.ENV_SERVICE_TOKEN_ISSUER)),
         ):
             if value:
                 raw[name] = value

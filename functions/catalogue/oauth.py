@@ -78,7 +78,8 @@ def _algorithms(key: jwt.PyJWK) -> list[str]:
 def verify_assertion(service: Service, assertion: str | None, assertion_type: str | None, audience: str,
                      now: datetime) -> dict[str, Any]:
     """The client assertion's claims once it is signed by one of the service's registered keys, with iss = sub =
-    its OID, aud = the token endpoint, an exp at most 5 minutes away and a jti (its single use is the caller's)."""
+    its OID, aud = the token endpoint, an exp at most 5 minutes away and a jti (its single use is the caller's).
+    Time is `now` (the service's clock), not PyJWT's own."""
     if assertion_type != ASSERTION_TYPE or not assertion:
         raise OAuthError("invalid_client", f"client_assertion_type must be {ASSERTION_TYPE}", status=401)
     try:
@@ -99,7 +100,8 @@ def verify_assertion(service: Service, assertion: str | None, assertion_type: st
         try:
             claims: dict[str, Any] = jwt.decode(
                 assertion, key.key, algorithms=algorithms, audience=audience, issuer=service.oid,
-                leeway=LEEWAY_SECONDS, options={"require": ["iss", "sub", "aud", "exp", "jti"]},
+                options={"require": ["iss", "sub", "aud", "exp", "jti"], "verify_exp": False,
+                         "verify_nbf": False, "verify_iat": False},
             )
         except jwt.InvalidAudienceError as exc:
             raise OAuthError("invalid_client", "the client assertion's aud is not the token endpoint",
@@ -111,6 +113,8 @@ def verify_assertion(service: Service, assertion: str | None, assertion_type: st
             continue
         except (jwt.PyJWTError, TypeError, ValueError) as exc:
             raise OAuthError("invalid_client", "the client assertion is invalid", status=401) from exc
+        if not isinstance(claims["exp"], int | float) or float(claims["exp"]) + LEEWAY_SECONDS < now.timestamp():
+            raise OAuthError("invalid_client", "the client assertion has expired", status=401)
         if claims["sub"] != service.oid:
             raise OAuthError("invalid_client", "the client assertion's sub must be the client id", status=401)
         if float(claims["exp"]) > now.timestamp() + ASSERTION_MAX_SECONDS + LEEWAY_SECONDS:

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from functions.audit.export import KmsSigner
     from functions.catalogue.service import CatalogueDeps
     from functions.catalogue.storage import DynamoCatalogueStore
+    from functions.catalogue.summary import SummaryDeps
     from functions.identity.tokens import TokenVerifier
     from functions.journal.storage import DynamoJournal, DynamoTraceReader
     from functions.messaging.service import MessagingDeps
@@ -295,3 +296,18 @@ def catalogue() -> CatalogueDeps:
     return CatalogueDeps(store=catalogue_store(), journal=journal(), spaces=spaces(),
                          signer=KmsTokenSigner(client("kms", s.region), s.service_token_key), clock=clock(),
                          published=published, issuer=s.service_token_issuer)
+
+
+@factory
+def catalogue_summaries() -> SummaryDeps:
+    """The every-90-days summary of paired services: the catalogue's index, notifications and their e-mail."""
+    from functions.catalogue.catalogue import catalogue as published
+    from functions.catalogue.summary import SummaryDeps
+    from functions.notifications.delivery import ClaimThenSend
+    from functions.notifications.mailer import SesMailer
+    from functions.shared.aws import client
+
+    s = settings()
+    mailer = SesMailer(client("ses", s.region), s.agenda_email_source, s.agenda_email_template)
+    return SummaryDeps(store=catalogue_store(), spaces=spaces(), notifications=notifications(),
+                       email=ClaimThenSend(notifications(), mailer), clock=clock(), published=published)

@@ -3,6 +3,7 @@ what the OAuth flow keeps between its steps (codes, refresh tokens). Pure: no I/
 
 from __future__ import annotations
 
+import hashlib
 from datetime import date, datetime
 from enum import StrEnum
 from typing import Any, Literal
@@ -196,3 +197,19 @@ class IssuedTokens(BaseModel):
     id_token: str
     expires_in: int
     scope: str
+
+
+SUMMARY_SHARDS = 16
+SUMMARY_PERIOD_DAYS = 90
+
+
+def summary_cycle(ins: str) -> tuple[int, int]:
+    """The day of the 90-day cycle a holder's summary falls on, and its shard (the `by-cycle` index partition):
+    spread evenly and fixed per person, so every holder gets one summary every 90 days with no due list to keep."""
+    number = int(hashlib.sha256(f"summary:{ins}".encode()).hexdigest()[:12], 16)
+    return number % SUMMARY_PERIOD_DAYS, (number // SUMMARY_PERIOD_DAYS) % SUMMARY_SHARDS
+
+
+def summary_slot(day: date) -> int:
+    """Which day of the cycle `day` is."""
+    return day.toordinal() % SUMMARY_PERIOD_DAYS

@@ -10,13 +10,16 @@ import hmac
 import re
 import secrets
 from datetime import datetime
-from typing import Any
-
-import jwt
-from jwt.algorithms import ECAlgorithm, RSAAlgorithm
+from typing import TYPE_CHECKING, Any
 
 from functions.catalogue.models import Service
 from functions.shared.oauth import OAuthError
+
+if TYPE_CHECKING:
+    import jwt
+
+# PyJWT is imported where it is used: importing the app (the CDK synth does, in an environment without it) loads
+# these routes but verifies nothing.
 
 ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 ACCESS_TOKEN_AUDIENCE = "mes-fhir"  # noqa: S105 (an audience, not a secret)
@@ -58,6 +61,8 @@ def hashed(secret: str) -> str:
 
 
 def _keys(service: Service) -> list[jwt.PyJWK]:
+    import jwt
+
     if service.jwks is None:  # a jwks_uri service: its keys are fetched by operations into the file (not built)
         raise OAuthError("invalid_client", "no key is registered for this client", status=401)
     try:
@@ -68,6 +73,8 @@ def _keys(service: Service) -> list[jwt.PyJWK]:
 
 def _algorithms(key: jwt.PyJWK) -> list[str]:
     """The algorithm follows the registered key's type, never the assertion's header alone."""
+    from jwt.algorithms import ECAlgorithm, RSAAlgorithm
+
     if isinstance(key.Algorithm, RSAAlgorithm):
         return ["RS256", "PS256"]
     if isinstance(key.Algorithm, ECAlgorithm):
@@ -80,6 +87,8 @@ def verify_assertion(service: Service, assertion: str | None, assertion_type: st
     """The client assertion's claims once it is signed by one of the service's registered keys, with iss = sub =
     its OID, aud = the token endpoint, an exp at most 5 minutes away and a jti (its single use is the caller's).
     Time is `now` (the service's clock), not PyJWT's own."""
+    import jwt
+
     if assertion_type != ASSERTION_TYPE or not assertion:
         raise OAuthError("invalid_client", f"client_assertion_type must be {ASSERTION_TYPE}", status=401)
     try:

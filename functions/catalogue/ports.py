@@ -25,6 +25,15 @@ class PairingStore(Protocol):
         """Active pairings of one service, a page at a time (the per-service index: no Scan)."""
         ...
 
+    def pairings_in_cycle(self, slot: int, shard: int, after: str | None,
+                          limit: int) -> tuple[list[Pairing], str | None]:
+        """Active pairings of the holders whose 90-day summary falls on `slot`, in `shard` (an index: no Scan)."""
+        ...
+
+    def commit_once(self, staged: Sequence[Staged]) -> bool:
+        """Commit; False when a condition failed (a once-only notification already written)."""
+        ...
+
     def staged_pairing(self, pairing: Pairing, previous: Pairing | None) -> Staged:
         """Put the pairing (and its idPe directory entry) on the condition that it did not change meanwhile."""
         ...

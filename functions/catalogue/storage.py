@@ -23,10 +23,17 @@ from pynamodb.exceptions import PutError
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
 
-from functions.catalogue.models import AuthorizationCode, Pairing, PairingState, RefreshToken, ServiceStatus
+from functions.catalogue.models import (
+    AuthorizationCode,
+    Pairing,
+    PairingState,
+    RefreshToken,
+    ServiceStatus,
+    summary_cycle,
+)
 from functions.catalogue.oauth import ACCESS_TOKEN_SECONDS
 from functions.shared.clock import Clock
-from functions.shared.dynamo import Transaction, error_code
+from functions.shared.dynamo import Transaction, TransactionCancelled, error_code
 from functions.shared.staging import Staged, WriteSink
 
 REVOKED = "REVOKED"
@@ -45,6 +52,15 @@ class ByService(GlobalSecondaryIndex["CatalogueItem"]):
     pk = UnicodeAttribute(range_key=True)
 
 
+class ByCycle(GlobalSecondaryIndex["CatalogueItem"]):
+    class Meta:
+        index_name = "by-cycle"
+        projection = AllProjection()
+
+    cycle = UnicodeAttribute(hash_key=True)
+    pk = UnicodeAttribute(range_key=True)
+
+
 class CatalogueItem(Model):
     class Meta:
         table_name = "catalogue"
@@ -59,7 +75,14 @@ class CatalogueItem(Model):
     min_pv = NumberAttribute(null=True)
     expires_at_epoch = TTLAttribute(null=True)
 
+    cycle = UnicodeAttribute(null=True)
+
     by_service = ByService()
+    by_cycle = ByCycle()
+
+
+def _cycle_key(slot: int, shard: int) -> str:
+    return f"{slot:02d}#{shard:02d}"
 
 
 def _holder(ins: str) -> str:
@@ -67,8 +90,10 @@ def _holder(ins: str) -> str:
 
 
 def _pairing_item(p: Pairing) -> CatalogueItem:
+    active = p.state is PairingState.ACTIVE
     return CatalogueItem(_holder(p.holder_ins), f"P#{p.oid}", body=p.model_dump_json(), version=p.version,
-                         svc=p.oid if p.state is PairingState.ACTIVE else None)
+                         svc=p.oid if active else None,
+                         cycle=_cycle_key(*summary_cycle(p.holder_ins)) if active else None)
 
 
 def _get(pk: str, sk: str = "-") -> CatalogueItem | None:
@@ -150,6 +175,28 @@ class DynamoCatalogueStore:
 
     def staged_pairing(self, pairing: Pairing, previous: Pairing | None) -> Staged:
         return _PutPairing(pairing, previous)
+
+    def pairings_in_cycle(self, slot: int, shard: int, after: str | None,
+                          limit: int) -> tuple[list[Pairing], str | None]:
+        """Active pairings whose holders' summary falls on this day of the cycle, in this shard (one page of the
+        `by-cycle` index, holders together: it is ordered by their partition)."""
+        key = _cycle_key(slot, shard)
+        start = None
+        if after is not None:
+            holder, oid = after.split("|", 1)
+            start = {"cycle": {"S": key}, "pk": {"S": holder}, "sk": {"S": oid}}
+        result = CatalogueItem.by_cycle.query(key, limit=limit, last_evaluated_key=start)
+        items = [Pairing.model_validate_json(i.body) for i in result if i.body is not None]
+        last = result.last_evaluated_key
+        return items, (f"{last['pk']['S']}|{last['sk']['S']}" if last else None)
+
+    def commit_once(self, staged: Sequence[Staged]) -> bool:
+        """Commit; False if a condition failed (a once-only notification already there)."""
+        try:
+            self.commit(staged)
+        except TransactionCancelled:
+            return False
+        return True
 
     def resolve(self, oid: str, id_pe: str) -> str | None:
         """The holder behind a pairwise id (PairingDirectory): one GetItem; None once unpaired."""

@@ -26,6 +26,7 @@ class NotificationKind(StrEnum):
     PERSONAL_REMINDER = "agenda.reminder"
     PREVENTION_DUE = "prevention.due"
     NEW_MESSAGE = "message.new"
+    SYNCHRONIZED_SERVICES = "catalogue.synchronized_services"  # the every-90-days summary of paired services
 
 
 class Labelled(Protocol):
@@ -57,6 +58,7 @@ PREFERENCE_OF_KIND = {
     NotificationKind.PERSONAL_REMINDER: PreferenceCode.NOTIF_APPOINTMENT,
     NotificationKind.PREVENTION_DUE: PreferenceCode.NOTIF_DEPISTAGE,
     NotificationKind.NEW_MESSAGE: PreferenceCode.NOTIF_MESSAGE,
+    NotificationKind.SYNCHRONIZED_SERVICES: PreferenceCode.NOTIF_SYNCHRONIZED_SERVICE,
 }
 
 
@@ -168,6 +170,12 @@ class Notification(BaseModel):
         or the body."""
         return cls(recipient_ins=patient_ins, notification_id=f"msg-{message_id}", kind=NotificationKind.NEW_MESSAGE,
                    created_at=at, document_id=message_id, professional=sender)
+
+    @classmethod
+    def for_synchronized_services(cls, holder_ins: str, day: date, at: datetime, names: list[str]) -> Notification:
+        """The every-90-days list of the services paired with the space: once per holder and day."""
+        return cls(recipient_ins=holder_ins, notification_id=f"sync-summary-{day.isoformat()}",
+                   kind=NotificationKind.SYNCHRONIZED_SERVICES, created_at=at, what=", ".join(names))
 
     def to(self, recipient: str) -> Notification:
         """The same notification for another recipient (e.g. `professional_recipient(gp)`)."""
@@ -282,6 +290,11 @@ def wording(n: Notification) -> Wording:
         what = n.what or "Rappel"
         return Wording(title=f"Rappel : {what}", text=" ".join(filter(None, [what, when])) + ".",
                        link=f"urn:reminder:{_item_of(n)}")
+    if n.kind is k.SYNCHRONIZED_SERVICES:
+        return Wording(title="Vos services synchronisés",
+                       text=f"Ces services échangent des données avec votre profil Mon espace santé : "
+                            f"{n.what or 'aucun'}. Vous pouvez retirer une autorisation ou désynchroniser un service "
+                            "à tout moment.", link="urn:me:services")
     if n.kind is not k.PREVENTION_DUE:
         assert_never(n.kind)
     items = n.what or "un examen de prévention"
@@ -316,7 +329,8 @@ class Email(BaseModel):
 # What the reminder e-mail calls each kind (`Un {{kind}} vous attend`), alone and as several of one kind.
 EMAIL_KIND = {NotificationKind.APPOINTMENT_REMINDER: "rappel de rendez-vous",
               NotificationKind.PERSONAL_REMINDER: "rappel",
-              NotificationKind.PREVENTION_DUE: "rappel de prévention"}
+              NotificationKind.PREVENTION_DUE: "rappel de prévention",
+              NotificationKind.SYNCHRONIZED_SERVICES: "récapitulatif de vos services synchronisés"}
 EMAIL_KINDS = {NotificationKind.APPOINTMENT_REMINDER: "rappels de rendez-vous",
                NotificationKind.PERSONAL_REMINDER: "rappels",
                NotificationKind.PREVENTION_DUE: "rappels de prévention"}

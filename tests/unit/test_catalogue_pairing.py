@@ -85,6 +85,23 @@ class FakePairingStore:
         found = [p for p in found if after is None or p.holder_ins > after][:limit]
         return found, (found[-1].holder_ins if len(found) == limit else None)
 
+    def pairings_in_cycle(self, slot: int, shard: int, after: str | None,
+                          limit: int) -> tuple[list[Pairing], str | None]:
+        from functions.catalogue.models import summary_cycle
+
+        found = [p for p in self.pairings_by_key.values()
+                 if p.state is PairingState.ACTIVE and summary_cycle(p.holder_ins) == (slot, shard)]
+        return found, None
+
+    def commit_once(self, staged: Sequence[Staged]) -> bool:
+        from functions.shared.dynamo import TransactionCancelled
+
+        try:
+            self.commit(staged)
+        except TransactionCancelled:
+            return False
+        return True
+
     def _staged(self, label: str, apply: Any, ok: Any = lambda: True) -> Staged:
         @dataclass(frozen=True)
         class _S:
@@ -410,3 +427,48 @@ def test_suspension_bites_at_once_and_dereferencing_ends_every_pairing(world: Wo
     assert other is not None and other.state is PairingState.ENDED
     assert world.store.revoked[other.pairing_id] == -1
     assert [s.oid for s, _ in service.list_services(world.deps, INS)] == [OTHER_OID]
+
+
+# ---- the 90-day summary -------------------------------------------------------------------------------------------
+
+
+class FakeMailer:
+    def __init__(self) -> None:
+        self.sent: list[Any] = []
+
+    def send(self, emails: list[Any]) -> int:
+        self.sent.extend(emails)
+        return 0
+
+
+def test_the_ninety_day_summary_lists_paired_services_once_unless_switched_off(world: World) -> None:
+    from functions.catalogue.models import summary_cycle
+    from functions.catalogue.summary import SummaryDeps, send_summaries
+    from functions.notifications.delivery import ClaimThenSend
+    from functions.notifications.models import Channels, NotificationPreferences, PreferenceCode
+    from tests.unit.fakes import FakeNotificationStore
+
+    other = "184067512345699"
+    world.spaces.spaces[INS] = world.spaces.spaces[INS].model_copy(update={"email": "a@example.fr"})
+    world.spaces.spaces[other] = world.spaces.spaces[other].model_copy(update={"email": "b@example.fr"})
+    paired(world)
+    paired(world, oid=OTHER_OID)
+    paired(world, ins=other)
+    notifications, mailer = FakeNotificationStore(), FakeMailer()
+    notifications.prefs[other] = NotificationPreferences(
+        channels={PreferenceCode.NOTIF_SYNCHRONIZED_SERVICE: Channels(in_app=True, email=False)})
+    deps = SummaryDeps(store=world.store, spaces=world.spaces, notifications=notifications,
+                       email=ClaimThenSend(notifications, mailer), clock=world.clock, published=world.deps.published)
+    def summary_day(ins: str) -> date:
+        slot, _ = summary_cycle(ins)
+        return next(d for d in (date(2027, 1, 1) + timedelta(days=i) for i in range(90)) if d.toordinal() % 90 == slot)
+
+    day = summary_day(INS)
+    report = send_summaries(deps, day)
+    mine = [n for (r, _), (n, _) in notifications.items.items() if r == INS]
+    assert [n.wording().text.split(" : ")[1].split(".")[0] for n in mine] == ["App 1, App 2"]
+    assert [e.address for e in mailer.sent] == ["a@example.fr"]
+    again = send_summaries(deps, day)  # a rerun of the day notifies nobody twice
+    assert (report.notified, again.notified, len(mailer.sent)) == (1, 0, 1)
+    assert send_summaries(deps, summary_day(other)).notified == 0  # e-mail switched off: no summary
+    assert not any(r == other for r, _ in notifications.items)

@@ -29,6 +29,7 @@ def every_kind() -> list[Notification]:
         emergency, emergency.to(professional_recipient("10000000002")),
         Notification.for_night_emergency(INS, RPPS, AT),
         Notification.for_message(INS, "msg_1", AT, "Dr Claire Martin"),
+        Notification.for_synchronized_services(INS, DAY, AT, ["GlucoSuivi", "Ma Balance"]),
         Notification.for_reminder(INS, "appt_1", DAY, NotificationKind.APPOINTMENT_REMINDER, AT, what="Rendez-vous",
                                   when="2032-03-16T09:30:00+01:00", professional="Dr Claire Martin",
                                   place="12 rue de la Paix"),

@@ -79,6 +79,8 @@ ENV_AGENDA_BATCH_SIZE = names.ENV_AGENDA_BATCH_SIZE
 ENV_PSEUDONYM_SECRET_ARN = names.ENV_PSEUDONYM_SECRET_ARN
 ISSUER_ENV = names.ISSUER_ENV
 ENV_CORS_ALLOWED_ORIGINS = names.ENV_CORS_ALLOWED_ORIGINS
+ENV_CATALOGUE_TABLE = names.ENV_CATALOGUE_TABLE
+ENV_SERVICE_TOKEN_KEY = names.SERVICE_TOKEN_KEY
 
 # ---- DynamoDB (keys and indexes as the pynamodb models in functions/*/storage.py declare them) ---------------
 SPACES = "spaces"
@@ -108,6 +110,12 @@ IDEMPOTENCY_TTL_ATTRIBUTE = "expires_at_epoch"
 MESSAGES = "messages"
 MESSAGES_KEYS = ("holder", "sk")
 MESSAGES_INDEXES = {"holder-by-recent": "recent"}
+# functions/catalogue/storage.py: CatalogueItem (pk, sk; sparse GSIs by-service (svc, pk), by-cycle (cycle, pk); TTL on
+# codes, refresh tokens, assertion ids and revocation entries).
+CATALOGUE = "catalogue"
+CATALOGUE_KEYS = ("pk", "sk")
+CATALOGUE_GLOBAL_INDEXES = {"by-service": ("svc", "pk"), "by-cycle": ("cycle", "pk")}
+CATALOGUE_TTL_ATTRIBUTE = "expires_at_epoch"
 # Reminders per delivery message (MES_AGENDA_BATCH_SIZE; the app accepts 1-500, one TransactWriteItems holds 100).
 AGENDA_BATCH_SIZE = 100
 
@@ -206,3 +214,6 @@ SIGNING_KEY_ALIAS = "trace-signing"
 # What functions/audit/export.py asks KMS for (the key policy allows kms:Sign with these values only).
 TRACE_SIGNING_ALGORITHM = "ECDSA_SHA_256"
 TRACE_SIGNING_MESSAGE_TYPE = "RAW"
+# The key that signs the tokens issued to paired services (functions/catalogue/signer.py: RS256).
+SERVICE_TOKEN_KEY_ALIAS = "service-tokens"  # noqa: S105 (an alias name)
+SERVICE_TOKEN_SIGNING_ALGORITHM = "RSASSA_PKCS1_V1_5_SHA_256"  # noqa: S105 (an algorithm)

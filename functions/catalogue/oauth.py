@@ -93,7 +93,7 @@ def verify_assertion(service: Service, assertion: str | None, assertion_type: st
         raise OAuthError("invalid_client", f"client_assertion_type must be {ASSERTION_TYPE}", status=401)
     try:
         header = jwt.get_unverified_header(assertion)
-    except jwt.PyJWTError as exc:
+    except (jwt.PyJWTError, ValueError, TypeError) as exc:
         raise OAuthError("invalid_client", "the client assertion is not a JWT", status=401) from exc
     keys = _keys(service)
     kid = header.get("kid")

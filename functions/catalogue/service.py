@@ -223,7 +223,7 @@ def _client(deps: CatalogueDeps, req: TokenRequest) -> Service:
     if oid is None and req.client_assertion:
         try:
             oid = str(jwt.decode(req.client_assertion, options={"verify_signature": False}).get("iss") or "")
-        except jwt.PyJWTError as exc:
+        except (jwt.PyJWTError, ValueError, TypeError) as exc:
             raise OAuthError("invalid_client", "the client assertion is not a JWT", status=401) from exc
     service = current_catalogue(deps).service(oid or "")
     if service is None or service.status is ServiceStatus.DEREFERENCEE:

@@ -18,7 +18,8 @@ BIN = Path(sys.executable).parent
 # Every MES_* variable functions/shared/settings.py reads (named in functions/shared/names.py), but those with a default
 # and the local-only key; the issuer variables are built with f-strings there. MES_PSEUDONYM_SECRET_ARN: the
 # pseudonym key's secret, read by functions/shared/privacy.py.
-_OPTIONAL_ENV = {"MES_UPLOAD_URL_TTL_SECONDS", "MES_DOWNLOAD_URL_TTL_SECONDS", "MES_PSEUDONYM_KEY"}
+_OPTIONAL_ENV = {"MES_UPLOAD_URL_TTL_SECONDS", "MES_DOWNLOAD_URL_TTL_SECONDS", "MES_PSEUDONYM_KEY",
+                 "MES_SERVICE_TOKEN_ISSUER"}
 SETTINGS_ENV = (set(re.findall(r'"(MES_[A-Z_]+)"', (REPO / "functions" / "shared" / "names.py").read_text()))
                 - _OPTIONAL_ENV) | {f"MES_{who}_{what}" for who in ("CITIZEN", "PRO")
                                     for what in ("ISSUER", "AUDIENCE", "JWKS_URI")} | {
@@ -110,7 +111,7 @@ def test_stack_is_pinned_to_eu_west_3(assembly: Assembly, template: dict[str, An
 
 def test_tables_are_retained_protected_recoverable_and_encrypted(template: dict[str, Any]) -> None:
     tables = of_type(template, "AWS::DynamoDB::Table")
-    assert len(tables) == 9  # the eight of the data (messages included), and idempotency (a day each)
+    assert len(tables) == 10  # the nine of the data (messages, catalogue included), and idempotency (a day each)
     for table in tables.values():
         props = table["Properties"]
         assert table["DeletionPolicy"] == "Retain" and table["UpdateReplacePolicy"] == "Retain"
@@ -133,7 +134,12 @@ def test_table_keys_and_indexes_match_the_models(template: dict[str, Any]) -> No
                     "mes-dev-agenda": [("owner", "HASH"), ("item_id", "RANGE")],
                     "mes-dev-agenda-due": [("bucket", "HASH"), ("entry", "RANGE")],
                     "mes-dev-idempotency": [("scope", "HASH")],
-                    "mes-dev-messages": [("holder", "HASH"), ("sk", "RANGE")]}
+                    "mes-dev-messages": [("holder", "HASH"), ("sk", "RANGE")],
+                    "mes-dev-catalogue": [("pk", "HASH"), ("sk", "RANGE")]}
+    catalogue = by_name["mes-dev-catalogue"]
+    assert {i["IndexName"]: [k["AttributeName"] for k in i["KeySchema"]]
+            for i in catalogue["GlobalSecondaryIndexes"]} == {"by-service": ["svc", "pk"], "by-cycle": ["cycle", "pk"]}
+    assert catalogue["TimeToLiveSpecification"] == {"AttributeName": "expires_at_epoch", "Enabled": True}
     documents = by_name["mes-dev-documents"]
     local = {i["IndexName"]: ([(k["AttributeName"], k["KeyType"]) for k in i["KeySchema"]],
                               i["Projection"]["ProjectionType"]) for i in documents["LocalSecondaryIndexes"]}
@@ -172,7 +178,7 @@ def test_table_keys_and_indexes_match_the_models(template: dict[str, Any]) -> No
 
 def test_tables_are_backed_up_daily(template: dict[str, Any]) -> None:
     selection = next(iter(of_type(template, "AWS::Backup::BackupSelection").values()))
-    assert len(selection["Properties"]["BackupSelection"]["Resources"]) == 8  # every data table, messages too
+    assert len(selection["Properties"]["BackupSelection"]["Resources"]) == 9  # every data table, catalogue too
 
 
 def test_no_data_resource_is_deleted_with_the_stack(template: dict[str, Any]) -> None:
@@ -205,7 +211,8 @@ def test_keys_rotate_and_grant_functions_through_their_service_only(template: di
 
 def test_trace_exports_are_signed_by_an_asymmetric_key_only_the_api_handler_may_use(
         template: dict[str, Any]) -> None:
-    (name, key), = ((k, v) for k, v in of_type(template, "AWS::KMS::Key").items() if "KeySpec" in v["Properties"])
+    (name, key), = ((k, v) for k, v in of_type(template, "AWS::KMS::Key").items()
+                    if v["Properties"].get("KeySpec") == "ECC_NIST_P256")
     props = key["Properties"]
     assert props["KeySpec"] == "ECC_NIST_P256" and props["KeyUsage"] == "SIGN_VERIFY"
     assert props["EnableKeyRotation"] is False  # KMS cannot rotate asymmetric keys
@@ -223,6 +230,19 @@ def test_trace_exports_are_signed_by_an_asymmetric_key_only_the_api_handler_may_
                 assert sorted(_actions(statement)) == ["kms:DescribeKey", "kms:GetPublicKey"]
     env = template["Resources"]["APIHandler"]["Properties"]["Environment"]["Variables"]
     assert env["MES_TRACE_SIGNING_KEY_ID"] == {"Fn::GetAtt": [name, "Arn"]}
+
+
+def test_service_tokens_are_signed_rs256_by_an_rsa_key_only_the_api_handler_may_use(
+        template: dict[str, Any]) -> None:
+    (_name, key), = ((k, v) for k, v in of_type(template, "AWS::KMS::Key").items()
+                    if v["Properties"].get("KeySpec") == "RSA_2048")
+    props = key["Properties"]
+    assert props["KeyUsage"] == "SIGN_VERIFY" and props["EnableKeyRotation"] is False
+    signers = [s for s in props["KeyPolicy"]["Statement"] if "kms:Sign" in _actions(s)]
+    assert len(signers) == 1 and "RolesApiHandlerAccess" in json.dumps(signers[0]["Principal"])
+    assert signers[0]["Condition"]["StringEquals"]["kms:SigningAlgorithm"] == "RSASSA_PKCS1_V1_5_SHA_256"
+    env = template["Resources"]["APIHandler"]["Properties"]["Environment"]["Variables"]
+    assert env["MES_SERVICE_TOKEN_KEY"] == "alias/mes-dev-service-tokens"
 
 
 # ---- buckets --------------------------------------------------------------------------------------------------
@@ -387,6 +407,10 @@ def test_each_function_gets_exactly_its_dynamodb_operations(template: dict[str, 
         # messaging: conversations read by GetItem or one Query, listed on the LSI, written only in transactions
         "messages": {"GetItem", "Query", "PutItem+tx", "DeleteItem+tx"},
         "messages/index/holder-by-recent": {"Query"},
+        # catalogue: GetItem/Query to read, a client assertion's jti one conditional PutItem, the rest with traces
+        "catalogue": {"GetItem", "Query", "PutItem", "UpdateItem+tx", "DeleteItem+tx", "ConditionCheckItem+tx"},
+        "catalogue/index/by-service": {"Query"},
+        "catalogue/index/by-cycle": {"Query"},
     }
     assert _dynamodb_grants(template, "RolesAuthorizerAccess") == {"spaces": {"GetItem"}}
     assert _dynamodb_grants(template, "RolesUploadConsumerAccess") == {
@@ -540,7 +564,9 @@ def _api(template: dict[str, Any]) -> dict[str, Any]:
     return props
 
 
-OPEN_PATHS = {"/v1/health", "/v1/openapi.json"}  # liveness and the contract (issue 14.1: no token)
+# liveness and the contract (issue 14.1: no token), and the OAuth token endpoint (the app authenticates with its
+# private_key_jwt assertion, issue 13.2)
+OPEN_PATHS = {"/v1/health", "/v1/openapi.json", "/v1/oauth/token"}
 
 
 def test_every_route_but_health_has_the_bearer_authorizer(template: dict[str, Any]) -> None:

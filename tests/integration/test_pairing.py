@@ -247,3 +247,53 @@ def test_the_catalogue_lists_what_may_be_shown_with_the_callers_pairing(stack: S
     assert detail["synchronization"] == {"is_synchronized": True, "is_acknowledged": True,
                                          "reapproval_limit_date": None}
     assert stack.call("GET", "/v1/catalogue/services/1.2.250.1.213.4.10.5", me).status_code == 404
+
+
+def test_dereferencing_ends_every_pairing_through_the_service_index(stack: Stack, app_key: rsa.RSAPrivateKey,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """On the real table: a status change by operations, and the job that pages the by-service index."""
+    from functions import deps
+    from functions.catalogue import operations
+    from functions.catalogue.catalogue import use_catalogue
+    from functions.catalogue.models import ServiceStatus
+
+    public = {**json.loads(RSAAlgorithm.to_jwk(app_key.public_key())), "kid": "test-app-1", "alg": "RS256"}
+    oid = f"1.2.250.1.213.4.98.{secrets.randbelow(10**6)}"
+    use_catalogue((balance_service(public), balance_service(public, oid)))
+    try:
+        holders = [stack.citizen() for _ in range(3)]
+        for _, me in holders:
+            verifier = secrets.token_urlsafe(48)
+            answer = stack.call("POST", "/v1/oauth/authorize", me,
+                                json={**authorize_params(verifier, client_id=oid), "accepted": ["22"]})
+            assert answer.status_code == 200, answer.text
+        monkeypatch.setattr(operations, "PAGE", 2)  # two pages of the index
+        ended = operations.change_status(deps.catalogue(), oid, ServiceStatus.DEREFERENCEE)
+        assert ended == 3
+        assert all(stack.call("GET", "/v1/me/services", me).json()["items"] == [] for _, me in holders)
+        deny = revoked()
+        assert deny[f"svc:{oid}"] > time.time() - 60
+        assert sum(1 for v in deny.values() if v == -1) >= 3
+        assert stack.call("GET", f"/v1/catalogue/services/{oid}", holders[0][1]).status_code == 404
+        traces = stack.call("GET", "/v1/me/traces", holders[0][1]).json()["items"]
+        assert traces[0]["action"] == "service.unpaired" and "service_dereferenced" in traces[0]["reason"]
+    finally:
+        use_catalogue((balance_service(public),))  # the module's test service alone again
+
+
+def test_the_summary_job_reads_the_cycle_index(stack: Stack, app_key: rsa.RSAPrivateKey) -> None:
+    from datetime import date, timedelta
+
+    from functions import deps
+    from functions.catalogue.models import summary_cycle
+    from functions.catalogue.summary import send_summaries
+
+    ins, me = stack.citizen()
+    pair(stack, app_key, me)
+    slot, shard = summary_cycle(ins)
+    day = next(d for d in (date(2027, 1, 1) + timedelta(days=i) for i in range(90)) if d.toordinal() % 90 == slot)
+    report = send_summaries(deps.catalogue_summaries(), day, range(shard, shard + 1))
+    assert report.holders >= 1
+    items = stack.call("GET", "/v1/me/notifications", me).json()["items"]
+    summary = [n for n in items if n["kind"] == "catalogue.synchronized_services"]
+    assert len(summary) == 1 and "Balance de test" in summary[0]["text"]

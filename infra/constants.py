@@ -28,6 +28,7 @@ CHALICE_INVISIBLE_JOB = "InvisiblePatientDaily"  # @app.schedule(..., name="invi
 CHALICE_AGENDA_DISPATCH = "AgendaDailyDispatch"  # @app.schedule(..., name="agenda-daily-dispatch")
 CHALICE_AGENDA_SHARD_CONSUMER = "OnAgendaShard"  # @app.on_sqs_message(queue=AGENDA_SHARD_QUEUE, batch_size=1)
 CHALICE_AGENDA_DELIVERY_CONSUMER = "OnAgendaDelivery"  # @app.on_sqs_message(queue=AGENDA_DELIVERY_QUEUE, ...)
+CHALICE_CATALOGUE_SUMMARIES = "CatalogueSummaries"  # @app.schedule(..., name="catalogue-summaries")
 CHALICE_REST_API = "RestAPI"
 # SQS consumers: Chalice names the event source `<Function>SqsEventSource`.
 SQS_CONSUMERS = (CHALICE_UPLOAD_CONSUMER, CHALICE_AGENDA_SHARD_CONSUMER, CHALICE_AGENDA_DELIVERY_CONSUMER)
@@ -41,20 +42,22 @@ LAMBDA_RUNTIME = "python3.11"
 # up to 100 reminders, BatchGetItem, 1-3 TransactWriteItems and SES bulk calls of 50 (10 messages a batch).
 FUNCTION_TIMEOUTS = {CHALICE_API_HANDLER: 29, CHALICE_AUTHORIZER: 10, CHALICE_UPLOAD_CONSUMER: 60,
                      CHALICE_INVISIBLE_JOB: 300, CHALICE_AGENDA_DISPATCH: 60, CHALICE_AGENDA_SHARD_CONSUMER: 120,
-                     CHALICE_AGENDA_DELIVERY_CONSUMER: 180}
+                     CHALICE_AGENDA_DELIVERY_CONSUMER: 180, CHALICE_CATALOGUE_SUMMARIES: 900}
 FUNCTION_MEMORY = {CHALICE_API_HANDLER: 512, CHALICE_AUTHORIZER: 256, CHALICE_UPLOAD_CONSUMER: 512,
                    CHALICE_INVISIBLE_JOB: 512, CHALICE_AGENDA_DISPATCH: 256, CHALICE_AGENDA_SHARD_CONSUMER: 512,
-                   CHALICE_AGENDA_DELIVERY_CONSUMER: 512}
+                   CHALICE_AGENDA_DELIVERY_CONSUMER: 512, CHALICE_CATALOGUE_SUMMARIES: 512}
 VISIBILITY_TIMEOUT_FACTOR = 6
 # Reserved concurrency fixed by design, not a stage parameter: the daily jobs run one at a time (a retry that
 # overlaps a run still going is throttled and retried later by Lambda's asynchronous invocation).
-FIXED_CONCURRENCY = {CHALICE_INVISIBLE_JOB: 1, CHALICE_AGENDA_DISPATCH: 1}
+FIXED_CONCURRENCY = {CHALICE_INVISIBLE_JOB: 1, CHALICE_AGENDA_DISPATCH: 1, CHALICE_CATALOGUE_SUMMARIES: 1}
 # Functions invoked asynchronously (EventBridge schedule): their failed events go to a dead-letter queue.
 SCHEDULED_FUNCTIONS = {CHALICE_INVISIBLE_JOB: "invisible-patient-daily",
-                       CHALICE_AGENDA_DISPATCH: "agenda-daily-dispatch"}
+                       CHALICE_AGENDA_DISPATCH: "agenda-daily-dispatch",
+                       CHALICE_CATALOGUE_SUMMARIES: "catalogue-summaries"}
 # The schedules as app.py declares them (Chalice generates the rules; tests/infra checks them). The dispatch fires at
 # 05:00 and 06:00 UTC and acts only on the tick that is 07:00 in Paris (CEST then CET): DST needs no redeploy.
-SCHEDULES = {CHALICE_INVISIBLE_JOB: "cron(0 5 * * ? *)", CHALICE_AGENDA_DISPATCH: "cron(0 5,6 * * ? *)"}
+SCHEDULES = {CHALICE_INVISIBLE_JOB: "cron(0 5 * * ? *)", CHALICE_AGENDA_DISPATCH: "cron(0 5,6 * * ? *)",
+             CHALICE_CATALOGUE_SUMMARIES: "cron(0 7 * * ? *)"}
 
 # ---- Environment variables read by functions/shared/settings.py (named once, in functions/shared/names.py) ---
 ENV_SPACES_TABLE = names.ENV_SPACES_TABLE

@@ -143,6 +143,9 @@ class MonEspaceSanteStack(cdk.Stack):
                         "UploadConsumerVerifyAndPromote")
         Keys.allow_role(keys.data, roles.api, DYNAMODB_KMS, "dynamodb", "ApiHandlerTables")
         Keys.allow_token_signing(keys.service_tokens, roles.api, "ApiHandlerServiceTokens")
+        Keys.allow_role(keys.data, roles.catalogue_summaries, DYNAMODB_KMS, "dynamodb", "CatalogueSummariesTables")
+        Keys.allow_role(keys.data, roles.catalogue_summaries, ["kms:GenerateDataKey", "kms:Decrypt"], "sqs",
+                        "CatalogueSummariesDeadLetters")
         Keys.allow_role(keys.data, roles.authorizer, ["kms:Decrypt", "kms:DescribeKey"], "dynamodb",
                         "AuthorizerSpaces")
         Keys.allow_role(keys.data, roles.upload_consumer, DYNAMODB_KMS, "dynamodb", "UploadConsumerTables")

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime, time
 
 from pydantic import BaseModel
 
@@ -16,7 +16,7 @@ from functions.catalogue.models import SUMMARY_SHARDS, Catalogue, summary_slot
 from functions.catalogue.ports import PairingStore
 from functions.notifications.models import Notification, PreferenceCode
 from functions.notifications.ports import EmailDelivery, InAppNotifications
-from functions.shared.clock import Clock
+from functions.shared.clock import PARIS, Clock
 
 PAGE = 100
 
@@ -42,6 +42,8 @@ def send_summaries(deps: SummaryDeps, day: date, shards: range = range(SUMMARY_S
     report = SummaryReport()
     slot = summary_slot(day)
     names = {s.oid: s.name for s in deps.published().services}
+    # Dated by its day, not by the run: the notification's key includes its time, so a rerun finds it there.
+    at = datetime.combine(day, time(8, 0), tzinfo=PARIS)
     for shard in shards:
         by_holder: dict[str, list[str]] = {}
         after: str | None = None
@@ -59,7 +61,7 @@ def send_summaries(deps: SummaryDeps, day: date, shards: range = range(SUMMARY_S
             if space is None or not space.is_open or not prefs.for_code(
                     PreferenceCode.NOTIF_SYNCHRONIZED_SERVICE).email:
                 continue
-            notification = Notification.for_synchronized_services(ins, day, deps.clock.now(), sorted(services))
+            notification = Notification.for_synchronized_services(ins, day, at, sorted(services))
             notification = notification.honouring(prefs)
             email = space.email is not None
             if deps.store.commit_once([deps.notifications.staged_once(notification, email_pending=email)]):

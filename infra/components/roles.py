@@ -48,6 +48,13 @@ write to `agenda` and `agenda-due` carries dynamodb:EnclosingOperation = Transac
   (next_due moved on, conditional), agenda-due PutItem (the next occurrence); ses:SendBulkTemplatedEmail on the
   sending identity and the reminder template, From the configured address only.
 
+Catalogue (functions/catalogue/): the API handler reads `catalogue` with GetItem/Query (and the by-service index),
+writes a client assertion's jti with one conditional PutItem and the rest in transactions with the traces; the
+90-day summary job (schedule, 07:00 UTC) queries the `by-cycle` index, GetItem on spaces and notifications
+(preferences), transactional notifications PutItem + UpdateItem (the claim), ses:SendBulkTemplatedEmail as the
+delivery consumer, sqs:SendMessage to its own dead-letter queue. kms:Sign on the service-token key is in its key
+policy (API handler only).
+
 Idempotency (functions/shared/idempotency_store.py): the API handler only, GetItem + UpdateItem on `idempotency`.
 
 Every function: secretsmanager:GetSecretValue on the pseudonym key (read once per cold start).
@@ -199,12 +206,23 @@ class FunctionRoles(Construct):
                                 resources=[identity_arn(email_identity), template_arn(stage)],
                                 conditions={"StringEquals": {"ses:FromAddress": email_source}}),
         ])
+        self.catalogue_summaries = self._role("CatalogueSummaries", stage, c.CHALICE_CATALOGUE_SUMMARIES, [
+            _dynamodb("DueHolders", ["Query"], [f"{catalogue}/index/by-cycle"]),
+            _dynamodb("Spaces", ["GetItem"], [spaces]),
+            _dynamodb("Preferences", ["GetItem"], [notifications]),
+            _in_transactions("Notifications", ["PutItem", "UpdateItem"], [notifications]),
+            iam.PolicyStatement(sid="SummaryEmails", actions=["ses:SendBulkTemplatedEmail"],
+                                resources=[identity_arn(email_identity), template_arn(stage)],
+                                conditions={"StringEquals": {"ses:FromAddress": email_source}}),
+            _send("DeadLetters", queue_arn(stage, job_dead_letters(c.CHALICE_CATALOGUE_SUMMARIES))),
+        ])
         self.by_function = {c.CHALICE_API_HANDLER: self.api, c.CHALICE_AUTHORIZER: self.authorizer,
                             c.CHALICE_UPLOAD_CONSUMER: self.upload_consumer,
                             c.CHALICE_INVISIBLE_JOB: self.invisible_job,
                             c.CHALICE_AGENDA_DISPATCH: self.agenda_dispatch,
                             c.CHALICE_AGENDA_SHARD_CONSUMER: self.agenda_shards,
-                            c.CHALICE_AGENDA_DELIVERY_CONSUMER: self.agenda_deliveries}
+                            c.CHALICE_AGENDA_DELIVERY_CONSUMER: self.agenda_deliveries,
+                            c.CHALICE_CATALOGUE_SUMMARIES: self.catalogue_summaries}
 
     def access_of(self, role: iam.Role) -> iam.ManagedPolicy:
         """The role's policy, for its function to depend on (the role itself is referenced by the function)."""

@@ -25,12 +25,13 @@ SETTINGS_ENV = (set(re.findall(r'"(MES_[A-Z_]+)"', (REPO / "functions" / "shared
                                     for what in ("ISSUER", "AUDIENCE", "JWKS_URI")} | {
     "MES_PSEUDONYM_SECRET_ARN", "MES_AGENDA_SHARDS", "MES_AGENDA_BATCH_SIZE"}
 FUNCTIONS = ("APIHandler", "Bearer", "OnUploadEvent", "InvisiblePatientDaily", "AgendaDailyDispatch", "OnAgendaShard",
-             "OnAgendaDelivery")
+             "OnAgendaDelivery", "CatalogueSummaries")
 SENDER = "ne-pas-repondre@dev.mon-espace-sante.invalid"  # infra/stages/dev.json agenda_email_source
 CONSUMERS = {"OnUploadEvent": ("mes-dev-upload-events", 10), "OnAgendaShard": ("mes-dev-agenda-shards", 1),
              "OnAgendaDelivery": ("mes-dev-agenda-deliveries", 10)}
 SCHEDULED = {"InvisiblePatientDaily": ("cron(0 5 * * ? *)", "mes-dev-invisible-patient-daily-dlq", 300),
-             "AgendaDailyDispatch": ("cron(0 5,6 * * ? *)", "mes-dev-agenda-daily-dispatch-dlq", 60)}
+             "AgendaDailyDispatch": ("cron(0 5,6 * * ? *)", "mes-dev-agenda-daily-dispatch-dlq", 60),
+             "CatalogueSummaries": ("cron(0 7 * * ? *)", "mes-dev-catalogue-summaries-dlq", 900)}
 
 
 def of_type(template: dict[str, Any], kind: str) -> dict[str, dict[str, Any]]:
@@ -467,19 +468,20 @@ def test_agenda_functions_send_and_consume_only_their_queues(template: dict[str,
         "sqs", "logs", "secretsmanager", "dynamodb"}
 
 
-def test_only_the_delivery_worker_sends_e_mail_from_the_configured_address(template: dict[str, Any]) -> None:
+def test_only_the_delivery_worker_and_the_summary_job_send_e_mail_from_the_configured_address(
+        template: dict[str, Any]) -> None:
     senders = {}
     for name, policy in of_type(template, "AWS::IAM::ManagedPolicy").items():
         for statement in policy["Properties"]["PolicyDocument"]["Statement"]:
             if any(a.startswith("ses:") for a in _actions(statement)):
                 senders[name] = statement
-    ((name, statement),) = senders.items()
-    assert name.startswith("RolesAgendaDeliveriesAccess")
-    assert _actions(statement) == ["ses:SendBulkTemplatedEmail"]
-    assert statement["Condition"] == {"StringEquals": {"ses:FromAddress": SENDER}}
-    resources = json.dumps(statement["Resource"])
-    assert f":identity/{SENDER}" in resources
-    assert ":template/mes-dev-reminder" in resources
+    assert sorted(n.split("Access")[0] for n in senders) == ["RolesAgendaDeliveries", "RolesCatalogueSummaries"]
+    for statement in senders.values():
+        assert _actions(statement) == ["ses:SendBulkTemplatedEmail"]
+        assert statement["Condition"] == {"StringEquals": {"ses:FromAddress": SENDER}}
+        resources = json.dumps(statement["Resource"])
+        assert f":identity/{SENDER}" in resources
+        assert ":template/mes-dev-reminder" in resources
 
 
 def _local_email_template() -> tuple[str, str]:

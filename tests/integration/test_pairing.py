@@ -294,6 +294,13 @@ def test_the_summary_job_reads_the_cycle_index(stack: Stack, app_key: rsa.RSAPri
     day = next(d for d in (date(2027, 1, 1) + timedelta(days=i) for i in range(90)) if d.toordinal() % 90 == slot)
     report = send_summaries(deps.catalogue_summaries(), day, range(shard, shard + 1))
     assert report.holders >= 1
+    import app as api
+    from local.pump import LambdaContext
+    from tests.events import load
+
+    event = {**load("schedule/daily.json"), "time": f"{day.isoformat()}T07:00:00Z"}
+    again = api.catalogue_summaries(event, LambdaContext())  # the deployed schedule's handler, all shards
+    assert again["holders"] >= 1 and again["notified"] == 0  # this holder's summary of the day exists already
     items = stack.call("GET", "/v1/me/notifications", me).json()["items"]
     summary = [n for n in items if n["kind"] == "catalogue.synchronized_services"]
     assert len(summary) == 1 and "Balance de test" in summary[0]["text"]

@@ -91,6 +91,19 @@ def agenda_daily_dispatch(event: CloudWatchEvent) -> dict[str, Any]:
     return {"dispatched": day.isoformat() if day else None}
 
 
+# ---- catalogue ------------------------------------------------------------------------------------------------
+
+
+@app.schedule(Cron(0, 7, "*", "*", "?", "*"), name="catalogue-summaries")
+def catalogue_summaries(event: CloudWatchEvent) -> dict[str, int]:
+    """The day's every-90-days summaries of paired services (08:00 or 09:00 Paris), all shards in one run."""
+    from functions import deps
+    from functions.catalogue.summary import send_summaries
+    from functions.shared.clock import paris_day
+
+    return send_summaries(deps.catalogue_summaries(), paris_day(instant(event.time))).model_dump()
+
+
 @app.on_sqs_message(queue=AGENDA_SHARD_QUEUE, batch_size=1)
 def on_agenda_shard(event: SQSEvent) -> dict[str, Any]:
     from functions import deps

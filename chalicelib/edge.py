@@ -22,6 +22,7 @@ from functions.shared import idempotency
 from functions.shared.cursor import page_request
 from functions.shared.errors import DomainError, Forbidden, InvalidRequest, PayloadTooLarge, ReauthenticationRequired
 from functions.shared.http import render_domain_error, render_validation_error, www_authenticate_step_up
+from functions.shared.oauth import OAuthError
 from functions.shared.observability import logger
 
 V = TypeVar("V", bound=Callable[..., BaseModel])
@@ -99,6 +100,26 @@ def json_object(max_bytes: int = JSON_BODY_MAX_BYTES) -> dict[str, Any]:
     return data
 
 
+def form_object(max_bytes: int = JSON_BODY_MAX_BYTES) -> dict[str, str]:
+    """An application/x-www-form-urlencoded body (RFC 6749 appendix B) as a dict. A parameter sent twice, or bytes
+    that are not UTF-8, are an OAuth invalid_request (RFC 6749 3.1, 3.2)."""
+    from urllib.parse import parse_qsl
+
+    raw = request().raw_body or b""
+    if isinstance(raw, str):
+        raw = raw.encode()
+    if len(raw) > max_bytes:
+        raise PayloadTooLarge(f"the body must be at most {max_bytes} bytes")
+    try:
+        pairs = parse_qsl(raw.decode("utf-8"), keep_blank_values=True)
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise OAuthError("invalid_request", "the body is not a UTF-8 form") from exc
+    found = {k: v for k, v in pairs if v != ""}
+    if len({k for k, _ in pairs}) != len(pairs):
+        raise OAuthError("invalid_request", "a parameter is repeated")
+    return found
+
+
 def query() -> dict[str, str]:
     return dict(request().query_params or {})
 
@@ -131,7 +152,12 @@ def _inputs(spec: RouteSpec, params: dict[str, str]) -> tuple[dict[str, Any], di
             params_in.pop("limit", None)
         if spec.query is not None:
             inputs["query"] = spec.query.model_validate(params_in)
-    if spec.request is not None:
+    if spec.request is not None and spec.form:
+        try:
+            inputs["body"] = spec.request.model_validate(form_object())
+        except ValidationError as exc:
+            raise OAuthError("invalid_request", render_validation_error(exc)[1]["error"]["message"]) from exc
+    elif spec.request is not None:
         data = json_object()
         inputs["body"] = spec.request.model_validate(data)
     return inputs, data
@@ -195,18 +221,19 @@ def route(bp: Blueprint, method: str, path: str, *, role: Role | tuple[Role, ...
           status: int = 200, errors: tuple[int, ...] = (), request: type[BaseModel] | None = None,
           query: type[BaseModel] | None = None, paginated: bool = False, idempotent: bool = False,
           idempotency_key_required: bool = False, name: str | None = None,
-          closed_space: bool = False) -> Callable[[V], V]:
+          closed_space: bool = False, form: bool = False, oauth: bool = False) -> Callable[[V], V]:
     """Declare a route in one place: its spec goes to the registry, its view to `bp` (behind the authorizer unless
     `role="none"`; `role` may name several kinds of caller, e.g. `("professional", "organisation")`). The view
     returns its response model; `status` is its success status, `errors` the statuses its service can answer
     (those the machinery adds are in RouteSpec.statuses). `idempotent`: a POST that creates takes Idempotency-Key
-    (see RouteSpec)."""
+    (see RouteSpec). `form`: the body is form-encoded; `oauth`: errors are RFC 6749's (the OAuth endpoints)."""
 
     def declare(view: V) -> V:
         view_name = name or view.__name__
         spec = RouteSpec(method=method, path=path, role=role, response=response, status=status, errors=errors,
                          request=request, query=query, paginated=paginated, view=view_name, idempotent=idempotent,
-                         idempotency_key_required=idempotency_key_required, closed_space=closed_space)
+                         idempotency_key_required=idempotency_key_required, closed_space=closed_space,
+                         form=form, oauth=oauth)
         registry.record(spec)
 
         @functools.wraps(view)
@@ -217,6 +244,8 @@ def route(bp: Blueprint, method: str, path: str, *, role: Role | tuple[Role, ...
                 if claim is None:
                     return json_response(spec.status, view(**inputs).model_dump(mode="json"))
                 return _once(claim, lambda: (spec.status, view(**inputs).model_dump(mode="json")))
+            except OAuthError as exc:
+                return json_response(exc.status, exc.body())
             except DomainError as exc:
                 response = json_response(*render_domain_error(exc))
                 if isinstance(exc, ReauthenticationRequired):
@@ -226,7 +255,8 @@ def route(bp: Blueprint, method: str, path: str, *, role: Role | tuple[Role, ...
                 return json_response(*render_validation_error(exc))
 
         run.__name__ = view_name
-        bp.route(path, methods=[method], authorizer=None if spec.public else bearer)(run)
+        media = {"content_types": ["application/x-www-form-urlencoded"]} if form else {}
+        bp.route(path, methods=[method], authorizer=None if spec.public else bearer, **media)(run)
         return view
 
     return declare

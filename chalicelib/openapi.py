@@ -56,6 +56,13 @@ class ErrorOut(BaseModel):
     error: ErrorDetail
 
 
+class OAuthErrorOut(BaseModel):
+    """RFC 6749 5.2: what the OAuth routes answer for their own errors (OAuth client libraries parse it)."""
+
+    error: str
+    error_description: str
+
+
 def security_of(spec: RouteSpec) -> tuple[str, ...]:
     """The bearer schemes a route accepts (any one of them): a name today, a tuple once a route takes several
     roles, nothing for an open route."""
@@ -72,6 +79,8 @@ def _is_professional(spec: RouteSpec) -> bool:
 
 def _models(routes: list[RouteSpec]) -> list[_ModelKey]:
     wanted: list[_ModelKey] = [(ErrorOut, "serialization")]
+    if any(spec.oauth for spec in routes):
+        wanted.append((OAuthErrorOut, "serialization"))
     for spec in routes:
         wanted.append((spec.response, "serialization"))
         if spec.request is not None:
@@ -118,14 +127,17 @@ def _header_parameters(spec: RouteSpec) -> list[dict[str, Any]]:
 
 
 def _operation(spec: RouteSpec, refs: _Refs, defs: dict[str, Any]) -> dict[str, Any]:
-    error = {"content": {"application/json": {"schema": refs[(ErrorOut, "serialization")]}}}
+    error: dict[str, Any] = {"content": {"application/json": {"schema": refs[(ErrorOut, "serialization")]}}}
+    if spec.oauth:  # the route's own errors are RFC 6749's; the machinery's (415, 413...) stay ours
+        error = {"content": {"application/json": {"schema": {"oneOf": [
+            refs[(OAuthErrorOut, "serialization")], refs[(ErrorOut, "serialization")]]}}}}
     responses: dict[str, Any] = {}
     for status in spec.statuses:
         if status == spec.status:
             body = {"content": {"application/json": {"schema": refs[(spec.response, "serialization")]}}}
             responses[str(status)] = {"description": _REASONS.get(status, "Success"), **body}
         else:
-            responses[str(status)] = {"description": _REASONS.get(status, "Error"), **error}
+            responses[str(status)] = {**error, "description": _REASONS.get(status, "Error")}
     path_params = [{"name": p, "in": "path", "required": True, "schema": {"type": "string"}}
                    for p in spec.path_params]
     op: dict[str, Any] = {
@@ -136,8 +148,9 @@ def _operation(spec: RouteSpec, refs: _Refs, defs: dict[str, Any]) -> dict[str, 
         "security": [{scheme: []} for scheme in security_of(spec)],
     }
     if spec.request is not None:
+        media = "application/x-www-form-urlencoded" if spec.form else "application/json"
         op["requestBody"] = {"required": True, "content": {
-            "application/json": {"schema": refs[(spec.request, "validation")]}}}
+            media: {"schema": refs[(spec.request, "validation")]}}}
     return op
 
 

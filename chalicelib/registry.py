@@ -38,6 +38,10 @@ class RouteSpec:
     # `closed_space`: the route also serves the holder of a closed space (closure, deletion, reopening); every
     # other citizen route answers them `403 space_closed` (chalicelib/edge.py).
     closed_space: bool = False
+    # `form`: the body is application/x-www-form-urlencoded (the OAuth token endpoint, RFC 6749), not JSON.
+    # `oauth`: the route's own errors are RFC 6749's `{error, error_description}` (functions/shared/oauth.py).
+    form: bool = False
+    oauth: bool = False
 
     @property
     def path_params(self) -> tuple[str, ...]:

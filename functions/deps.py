@@ -26,6 +26,9 @@ if TYPE_CHECKING:
     from functions.agenda.storage import DynamoDueIndex
     from functions.agenda.worker import DeliveryDeps
     from functions.audit.export import KmsSigner
+    from functions.catalogue.service import CatalogueDeps
+    from functions.catalogue.storage import DynamoCatalogueStore
+    from functions.catalogue.summary import SummaryDeps
     from functions.exports.service import ExportDeps
     from functions.identity.tokens import TokenVerifier
     from functions.journal.storage import DynamoJournal, DynamoTraceReader
@@ -71,6 +74,7 @@ def reset() -> None:
 def bind_tables() -> None:
     from functions.accounts.storage import SpaceItem
     from functions.agenda.storage import AgendaItem, DueItem
+    from functions.catalogue.storage import CatalogueItem
     from functions.exports.storage import ExportItem
     from functions.journal.storage import LedgerItem, TraceItem
     from functions.messaging.storage import MessageItem
@@ -90,6 +94,7 @@ def bind_tables() -> None:
     bind(DueItem, s.agenda_due_table, s.region)
     bind(IdempotencyItem, s.idempotency_table, s.region)
     bind(MessageItem, s.messages_table, s.region)
+    bind(CatalogueItem, s.catalogue_table, s.region)
     bind(ExportItem, s.exports_table, s.region)
 
 
@@ -539,3 +544,42 @@ def erasure() -> ErasureDeps:
                NotificationErasure(), JournalErasure()]
     return ErasureDeps(directory=spaces(), lifecycle=spaces(), keys=space_keys(), erasers=erasers, clock=clock(),
                        mailer=SesMailer(client("ses", s.region), s.agenda_email_source, ERASURE_EMAIL_TEMPLATE))
+
+
+@factory
+def catalogue_store() -> DynamoCatalogueStore:
+    """Pairings, OAuth codes and refresh tokens, the deny list; also the measures flow's PairingDirectory and
+    RevokedPairings (functions/identity/ports.py)."""
+    from functions.catalogue.storage import DynamoCatalogueStore
+
+    bind_tables()
+    return DynamoCatalogueStore(clock())
+
+
+@factory
+def catalogue() -> CatalogueDeps:
+    """The catalogue: its own table, the journal for the traces, spaces, the KMS key that signs service tokens."""
+    from functions.catalogue.catalogue import catalogue as published
+    from functions.catalogue.service import CatalogueDeps
+    from functions.catalogue.signer import KmsTokenSigner
+    from functions.shared.aws import client
+
+    s = settings()
+    return CatalogueDeps(store=catalogue_store(), journal=journal(), spaces=spaces(),
+                         signer=KmsTokenSigner(client("kms", s.region), s.service_token_key), clock=clock(),
+                         published=published, issuer=s.service_token_issuer)
+
+
+@factory
+def catalogue_summaries() -> SummaryDeps:
+    """The every-90-days summary of paired services: the catalogue's index, notifications and their e-mail."""
+    from functions.catalogue.catalogue import catalogue as published
+    from functions.catalogue.summary import SummaryDeps
+    from functions.notifications.delivery import ClaimThenSend
+    from functions.notifications.mailer import SesMailer
+    from functions.shared.aws import client
+
+    s = settings()
+    mailer = SesMailer(client("ses", s.region), s.agenda_email_source, s.agenda_email_template)
+    return SummaryDeps(store=catalogue_store(), spaces=spaces(), notifications=notifications(),
+                       email=ClaimThenSend(notifications(), mailer), clock=clock(), published=published)

@@ -31,6 +31,7 @@ CHALICE_AGENDA_DELIVERY_CONSUMER = "OnAgendaDelivery"  # @app.on_sqs_message(que
 CHALICE_EXPORT_CONSUMER = "OnExport"  # @app.on_sqs_message(queue=EXPORT_QUEUE, batch_size=1)
 CHALICE_OUTBOX_RETRY = "MessagingOutboxRetry"  # @app.schedule(Rate(5, MINUTES), name="messaging-outbox-retry")
 CHALICE_INBOUND_MAIL_CONSUMER = "OnInboundMail"  # @app.on_sqs_message(queue=INBOUND_MAIL_QUEUE, batch_size=10)
+CHALICE_CATALOGUE_SUMMARIES = "CatalogueSummaries"  # @app.schedule(..., name="catalogue-summaries")
 CHALICE_REST_API = "RestAPI"
 # SQS consumers: Chalice names the event source `<Function>SqsEventSource`.
 SQS_CONSUMERS: tuple[str, ...]  # grows at the end of this file (opening by default)
@@ -53,16 +54,20 @@ FUNCTION_MEMORY = {CHALICE_API_HANDLER: 512, CHALICE_AUTHORIZER: 256, CHALICE_UP
                    CHALICE_AGENDA_DELIVERY_CONSUMER: 512, CHALICE_EXPORT_CONSUMER: 1024,
                    # a 25 MB mail, its decoded parts and their copies for each recipient's attachments
                    CHALICE_INBOUND_MAIL_CONSUMER: 1024}
+FUNCTION_TIMEOUTS[CHALICE_CATALOGUE_SUMMARIES] = 900
+FUNCTION_MEMORY[CHALICE_CATALOGUE_SUMMARIES] = 512
 VISIBILITY_TIMEOUT_FACTOR = 6
 # Reserved concurrency fixed by design, not a stage parameter: the daily jobs run one at a time (a retry that
 # overlaps a run still going is throttled and retried later by Lambda's asynchronous invocation).
-FIXED_CONCURRENCY = {CHALICE_INVISIBLE_JOB: 1, CHALICE_AGENDA_DISPATCH: 1}
+FIXED_CONCURRENCY = {CHALICE_INVISIBLE_JOB: 1, CHALICE_AGENDA_DISPATCH: 1, CHALICE_CATALOGUE_SUMMARIES: 1}
 # Functions invoked asynchronously (EventBridge schedule): their failed events go to a dead-letter queue.
 SCHEDULED_FUNCTIONS = {CHALICE_INVISIBLE_JOB: "invisible-patient-daily",
-                       CHALICE_AGENDA_DISPATCH: "agenda-daily-dispatch"}
+                       CHALICE_AGENDA_DISPATCH: "agenda-daily-dispatch",
+                       CHALICE_CATALOGUE_SUMMARIES: "catalogue-summaries"}
 # The schedules as app.py declares them (Chalice generates the rules; tests/infra checks them). The dispatch fires at
 # 05:00 and 06:00 UTC and acts only on the tick that is 07:00 in Paris (CEST then CET): DST needs no redeploy.
-SCHEDULES = {CHALICE_INVISIBLE_JOB: "cron(0 5 * * ? *)", CHALICE_AGENDA_DISPATCH: "cron(0 5,6 * * ? *)"}
+SCHEDULES = {CHALICE_INVISIBLE_JOB: "cron(0 5 * * ? *)", CHALICE_AGENDA_DISPATCH: "cron(0 5,6 * * ? *)",
+             CHALICE_CATALOGUE_SUMMARIES: "cron(0 7 * * ? *)"}
 
 # ---- Environment variables read by functions/shared/settings.py (named once, in functions/shared/names.py) ---
 ENV_SPACES_TABLE = names.ENV_SPACES_TABLE
@@ -109,6 +114,8 @@ ENV_ENVELOPE_ENCRYPTION = names.ENV_ENVELOPE_ENCRYPTION
 # due at once. The envelope stays off until the roles may use KMS for the data keys (README, closure section).
 FRESH_AUTH_SECONDS = 300
 DELETION_DELAY_DAYS = 0
+ENV_CATALOGUE_TABLE = names.ENV_CATALOGUE_TABLE
+ENV_SERVICE_TOKEN_KEY = names.SERVICE_TOKEN_KEY
 
 # ---- DynamoDB (keys and indexes as the pynamodb models in functions/*/storage.py declare them) ---------------
 SPACES = "spaces"
@@ -144,6 +151,12 @@ MESSAGES_INDEXES = {"holder-by-recent": "recent"}
 EXPORTS = "exports"
 EXPORTS_KEY = "ins"
 EXPORTS_TTL_ATTRIBUTE = "expires"
+# functions/catalogue/storage.py: CatalogueItem (pk, sk; sparse GSIs by-service (svc, pk), by-cycle (cycle, pk); TTL on
+# codes, refresh tokens, assertion ids and revocation entries).
+CATALOGUE = "catalogue"
+CATALOGUE_KEYS = ("pk", "sk")
+CATALOGUE_GLOBAL_INDEXES = {"by-service": ("svc", "pk"), "by-cycle": ("cycle", "pk")}
+CATALOGUE_TTL_ATTRIBUTE = "expires_at_epoch"
 # Reminders per delivery message (MES_AGENDA_BATCH_SIZE; the app accepts 1-500, one TransactWriteItems holds 100).
 AGENDA_BATCH_SIZE = 100
 ATTACHMENT_BUDGET_BYTES = 20 * 1024 * 1024  # one message's attachments together (mes-rules-next.md A.6)
@@ -319,3 +332,6 @@ ENV_CODE_DAYS = names.ENV_CODE_DAYS
 ENV_INTAKE_CHUNK_LINES = names.ENV_INTAKE_CHUNK_LINES
 OPENING_ENVIRONMENT = {ENV_OBJECTION_WEEKS: "6", ENV_CODE_DAYS: "mail=60,sms=60,letter=90",
                        ENV_INTAKE_CHUNK_LINES: "2000"}
+# The key that signs the tokens issued to paired services (functions/catalogue/signer.py: RS256).
+SERVICE_TOKEN_KEY_ALIAS = "service-tokens"  # noqa: S105 (an alias name)
+SERVICE_TOKEN_SIGNING_ALGORITHM = "RSASSA_PKCS1_V1_5_SHA_256"  # noqa: S105 (an algorithm)

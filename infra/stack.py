@@ -115,6 +115,8 @@ class MonEspaceSanteStack(cdk.Stack):
             c.ENV_EXPORT_QUEUE_URL: exports.queue.queue_url,
             c.ENV_ATTACHMENTS_BUCKET: buckets.attachments.bucket_name,
             c.ENV_ATTACHMENT_BUDGET_BYTES: str(c.ATTACHMENT_BUDGET_BYTES),
+            c.ENV_CATALOGUE_TABLE: tables.catalogue.table_name,
+            c.ENV_SERVICE_TOKEN_KEY: Keys.service_token_alias(stage),
             c.ENV_AGENDA_SHARD_QUEUE_URL: agenda_shards.queue.queue_url,
             c.ENV_AGENDA_DELIVERY_QUEUE_URL: agenda_deliveries.queue.queue_url,
             c.ENV_AGENDA_EMAIL_SOURCE: email.source,
@@ -197,6 +199,10 @@ class MonEspaceSanteStack(cdk.Stack):
         Keys.allow_role(keys.documents, roles.upload_consumer, ["kms:GenerateDataKey", "kms:Decrypt"], "s3",
                         "UploadConsumerVerifyAndPromote")
         Keys.allow_role(keys.data, roles.api, DYNAMODB_KMS, "dynamodb", "ApiHandlerTables")
+        Keys.allow_token_signing(keys.service_tokens, roles.api, "ApiHandlerServiceTokens")
+        Keys.allow_role(keys.data, roles.catalogue_summaries, DYNAMODB_KMS, "dynamodb", "CatalogueSummariesTables")
+        Keys.allow_role(keys.data, roles.catalogue_summaries, ["kms:GenerateDataKey", "kms:Decrypt"], "sqs",
+                        "CatalogueSummariesDeadLetters")
         Keys.allow_role(keys.data, roles.authorizer, ["kms:Decrypt", "kms:DescribeKey"], "dynamodb",
                         "AuthorizerSpaces")
         Keys.allow_role(keys.data, roles.upload_consumer, DYNAMODB_KMS, "dynamodb", "UploadConsumerTables")

@@ -333,6 +333,30 @@ def tick(args: argparse.Namespace) -> int:
     return 0
 
 
+def catalogue_status(args: argparse.Namespace) -> int:
+    """What operations do to a referenced service after publication (functions/catalogue/operations.py)."""
+    _need_stack()
+    from functions import deps
+    from functions.catalogue.models import ServiceStatus
+    from functions.catalogue.operations import change_status
+
+    ended = change_status(deps.catalogue(), args.oid, ServiceStatus(args.status))
+    print(f"{args.oid}: {args.status}" + (f", {ended} pairing(s) ended" if ended else ""))
+    return 0
+
+
+def catalogue_summaries(args: argparse.Namespace) -> int:
+    """Send the day's 90-day summaries of paired services (the job's function; not scheduled in a stage yet)."""
+    _need_stack()
+    from functions import deps
+    from functions.catalogue.summary import send_summaries
+    from functions.shared.clock import paris_day
+
+    report = send_summaries(deps.catalogue_summaries(), args.date or paris_day(datetime.now(UTC)))
+    print(report.model_dump_json())
+    return 0
+
+
 # ---- upload -----------------------------------------------------------------------------------------------------
 
 _REASONS = {
@@ -587,6 +611,15 @@ def parser() -> argparse.ArgumentParser:
     tick_cmd = sub.add_parser("tick", help="run one day's reminder fan-out and delivery against `make run`")
     tick_cmd.add_argument("--date", type=_day, help="the Paris day to fan out (default: today)")
     tick_cmd.set_defaults(handler=tick)
+
+    status_cmd = sub.add_parser("catalogue-status", help="change a referenced service's status (suspension and "
+                                                         "dereferencing bite at once) against `make run`")
+    status_cmd.add_argument("oid")
+    status_cmd.add_argument("status", choices=["EN_LIGNE", "HORS_LIGNE", "PRESERIE", "SUSPENDUE", "DEREFERENCEE"])
+    status_cmd.set_defaults(handler=catalogue_status)
+    summary_cmd = sub.add_parser("catalogue-summaries", help="send one day's 90-day summaries of paired services")
+    summary_cmd.add_argument("--date", type=_day, help="the Paris day (default: today)")
+    summary_cmd.set_defaults(handler=catalogue_summaries)
 
     up = sub.add_parser("upload", help="send a file to the presigned POST of an upload answer and say whether "
                                        "the verifier accepted it")

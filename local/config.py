@@ -33,6 +33,7 @@ PRO_ISSUER = "https://dev-issuer.localhost/pro"
 AUDIENCE = "mon-espace-sante-api"
 KMS_ALIAS = "alias/mes-local-records"
 SIGNING_ALIAS = "alias/mes-local-trace-signing"
+SERVICE_TOKEN_ALIAS = "alias/mes-local-service-tokens"
 UPLOAD_EVENTS_QUEUE = n.UPLOAD_EVENTS_QUEUE
 UPLOAD_EVENTS_DLQ = n.dead_letters(n.UPLOAD_EVENTS_QUEUE)
 MAX_RECEIVES = 3
@@ -83,6 +84,8 @@ def local_env(aws_port: int = AWS_PORT, api_port: int = API_PORT, prefix: str = 
         n.ENV_ATTACHMENTS_BUCKET: f"{prefix}-attachments",
         n.ENV_ATTACHMENTS_BUCKET: f"{prefix}-attachments",
         n.ENV_INBOUND_MAIL_BUCKET: f"{prefix}-inbound-mail",
+        n.ENV_CATALOGUE_TABLE: f"{prefix}-catalogue",
+        n.SERVICE_TOKEN_KEY: SERVICE_TOKEN_ALIAS,
         n.ENV_AGENDA_SHARD_QUEUE_URL: f"http://127.0.0.1:{aws_port}/{ACCOUNT}/{AGENDA_SHARD_QUEUE}",
         n.ENV_AGENDA_DELIVERY_QUEUE_URL: f"http://127.0.0.1:{aws_port}/{ACCOUNT}/{AGENDA_DELIVERY_QUEUE}",
         n.ENV_ENVELOPE_ENCRYPTION: "1",

@@ -32,6 +32,7 @@ from local.config import (
     INFORMATION_TEMPLATE,
     KMS_ALIAS,
     MAX_RECEIVES,
+    SERVICE_TOKEN_ALIAS,
     SIGNING_ALIAS,
     UPLOAD_EVENTS_DLQ,
     UPLOAD_EVENTS_QUEUE,
@@ -50,6 +51,7 @@ ERASURE_EMAIL_BODY = ("Bonjour,\n\nLa suppression des données de votre profil M
 def _tables() -> None:
     from functions.accounts.storage import SpaceItem
     from functions.agenda.storage import AgendaItem, DueItem
+    from functions.catalogue.storage import CatalogueItem
     from functions.exports.storage import ExportItem
     from functions.journal.storage import LedgerItem, TraceItem
     from functions.messaging.storage import MessageItem
@@ -59,10 +61,10 @@ def _tables() -> None:
 
     deps.bind_tables()
     for model in (SpaceItem, DocumentItem, TraceItem, NotificationItem, LedgerItem, AgendaItem, DueItem,
-                  IdempotencyItem, MessageItem, ExportItem):
+                  IdempotencyItem, MessageItem, ExportItem, CatalogueItem):
         if not model.exists():
             model.create_table(billing_mode="PAY_PER_REQUEST", wait=True)
-    for model in (DocumentItem, DueItem, IdempotencyItem):
+    for model in (DocumentItem, DueItem, IdempotencyItem, CatalogueItem):
         client("dynamodb", settings().region).update_time_to_live(
             TableName=model.Meta.table_name,
             TimeToLiveSpecification={"Enabled": True, "AttributeName": "expires_at_epoch"})
@@ -77,6 +79,10 @@ def _keys(kms: Any) -> None:
         key_id = kms.create_key(Description="Mon espace santé trace exports (local)", KeyUsage="SIGN_VERIFY",
                                 KeySpec="ECC_NIST_P256")["KeyMetadata"]["KeyId"]
         kms.create_alias(AliasName=SIGNING_ALIAS, TargetKeyId=key_id)
+    if SERVICE_TOKEN_ALIAS not in aliases:
+        key_id = kms.create_key(Description="Mon espace santé service tokens (local)", KeyUsage="SIGN_VERIFY",
+                                KeySpec="RSA_2048")["KeyMetadata"]["KeyId"]
+        kms.create_alias(AliasName=SERVICE_TOKEN_ALIAS, TargetKeyId=key_id)
 
 
 def _bucket(s3: Any, name: str, region: str, versioned: bool) -> None:

@@ -4,6 +4,7 @@ from chalicelib.routes import (
     access,
     agenda,
     audit,
+    catalogue,
     closure,
     enrolment,
     exports,
@@ -16,4 +17,4 @@ from chalicelib.routes import (
 )
 
 BLUEPRINTS = (health.bp, meta.bp, records.bp, access.bp, audit.bp, notifications.bp, agenda.bp, reference.bp,
-              messaging.bp, exports.bp, enrolment.bp, closure.bp)
+              messaging.bp, exports.bp, enrolment.bp, closure.bp, catalogue.bp)

@@ -35,6 +35,8 @@ def label(a: Actor) -> str:
         return "Mon espace santé"
     if a.kind == "citizen":
         return "Une personne qui vous accompagne"
+    if a.kind == "SERVICE_TIERS":
+        return a.name or f"Service {a.id}"
     if a.kind == "professional":
         return professional_display(a.id, a.name)
     organisation = organisation_display(a.id, a.name)

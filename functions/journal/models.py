@@ -96,6 +96,12 @@ class TraceAction(StrEnum):
     SPACE_CLOSED = "space.closed"
     SPACE_DELETION_REQUESTED = "space.deletion_requested"
     SPACE_REOPENED = "space.reopened"
+    SERVICE_PAIRED = "service.paired"
+    SERVICE_CONSENT_CHANGED = "service.consent_changed"
+    SERVICE_ACKNOWLEDGED = "service.acknowledged"
+    SERVICE_TOKEN_ISSUED = "service.token_issued"  # noqa: S105 (a trace action)
+    SERVICE_UNPAIRED = "service.unpaired"
+    SERVICE_TOKENS_REVOKED = "service.tokens_revoked"
 
 
 # The actor fields every entry has hashed since the first one; the later ones are hashed only when set, so the
@@ -111,8 +117,9 @@ class Actor(BaseModel):
 
     model_config = ConfigDict(frozen=True)
 
-    # citizen: a citizen acting on a space not their own (a family member, a caregiver)
-    kind: Literal["patient", "professional", "organisation", "system", "citizen"]
+    # citizen: a citizen acting on a space not their own (a family member, a caregiver); SERVICE_TIERS: a
+    # referenced app paired with the space (`id` its OID, `name` its catalogue name)
+    kind: Literal["patient", "professional", "organisation", "system", "citizen", "SERVICE_TIERS"]
     id: str
     organisation: str | None = None
     profession: str | None = None
@@ -134,6 +141,11 @@ class Actor(BaseModel):
     @classmethod
     def system(cls, name: str) -> Actor:
         return cls(kind="system", id=name)
+
+    @classmethod
+    def service_tiers(cls, oid: str, name: str) -> Actor:
+        """A referenced app acting through its pairing (the catalogue's tokens)."""
+        return cls(kind="SERVICE_TIERS", id=oid, name=name)
 
     def naming(self, rpps: str, profession: str | None, name: str | None) -> Actor:
         """An organisation's action on behalf of the professional it names as author."""

@@ -27,6 +27,7 @@ class NotificationKind(StrEnum):
     PREVENTION_DUE = "prevention.due"
     NEW_MESSAGE = "message.new"
     EXPORT_READY = "export.ready"
+    SYNCHRONIZED_SERVICES = "catalogue.synchronized_services"  # the every-90-days summary of paired services
 
 
 class Labelled(Protocol):
@@ -58,6 +59,7 @@ PREFERENCE_OF_KIND = {
     NotificationKind.PERSONAL_REMINDER: PreferenceCode.NOTIF_APPOINTMENT,
     NotificationKind.PREVENTION_DUE: PreferenceCode.NOTIF_DEPISTAGE,
     NotificationKind.NEW_MESSAGE: PreferenceCode.NOTIF_MESSAGE,
+    NotificationKind.SYNCHRONIZED_SERVICES: PreferenceCode.NOTIF_SYNCHRONIZED_SERVICE,
 }
 
 
@@ -176,6 +178,12 @@ class Notification(BaseModel):
         return cls(recipient_ins=patient_ins, notification_id=f"export-{export_id}", kind=NotificationKind.EXPORT_READY,
                    created_at=at)
 
+    @classmethod
+    def for_synchronized_services(cls, holder_ins: str, day: date, at: datetime, names: list[str]) -> Notification:
+        """The every-90-days list of the services paired with the space: once per holder and day."""
+        return cls(recipient_ins=holder_ins, notification_id=f"sync-summary-{day.isoformat()}",
+                   kind=NotificationKind.SYNCHRONIZED_SERVICES, created_at=at, what=", ".join(names))
+
     def to(self, recipient: str) -> Notification:
         """The same notification for another recipient (e.g. `professional_recipient(gp)`)."""
         return self.model_copy(update={"recipient_ins": recipient})
@@ -293,6 +301,11 @@ def wording(n: Notification) -> Wording:
         what = n.what or "Rappel"
         return Wording(title=f"Rappel : {what}", text=" ".join(filter(None, [what, when])) + ".",
                        link=f"urn:reminder:{_item_of(n)}")
+    if n.kind is k.SYNCHRONIZED_SERVICES:
+        return Wording(title="Vos services synchronisés",
+                       text=f"Ces services échangent des données avec votre profil Mon espace santé : "
+                            f"{n.what or 'aucun'}. Vous pouvez retirer une autorisation ou désynchroniser un service "
+                            "à tout moment.", link="urn:me:services")
     if n.kind is not k.PREVENTION_DUE:
         assert_never(n.kind)
     items = n.what or "un examen de prévention"
@@ -331,7 +344,8 @@ class Email(BaseModel):
 EMAIL_KIND = {NotificationKind.APPOINTMENT_REMINDER: "rappel de rendez-vous",
               NotificationKind.PERSONAL_REMINDER: "rappel",
               NotificationKind.PREVENTION_DUE: "rappel de prévention",
-              NotificationKind.NEW_MESSAGE: "nouveau message"}
+              NotificationKind.NEW_MESSAGE: "nouveau message",
+              NotificationKind.SYNCHRONIZED_SERVICES: "récapitulatif de vos services synchronisés"}
 EMAIL_KINDS = {NotificationKind.APPOINTMENT_REMINDER: "rappels de rendez-vous",
                NotificationKind.PERSONAL_REMINDER: "rappels",
                NotificationKind.PREVENTION_DUE: "rappels de prévention"}

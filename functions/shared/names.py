@@ -89,6 +89,11 @@ ENV_DELETION_DELAY_DAYS = "MES_DELETION_DELAY_DAYS"  # a requested deletion runs
 # data keys and write the download copies (infra, not done yet); on locally and in the tests.
 ENV_ENVELOPE_ENCRYPTION = "MES_ENVELOPE_ENCRYPTION"
 ENV_ERASURE_QUEUE_URL = "MES_ERASURE_QUEUE_URL"  # optional: without it the daily job runs deletions due at once
+ENV_CATALOGUE_TABLE = "MES_CATALOGUE_TABLE"  # pairings, OAuth codes and refresh tokens, revocations (catalogue)
+# The KMS asymmetric key (alias or ARN; RSA_2048, SIGN_VERIFY) that signs the tokens issued to paired services,
+# and their `iss` (the token endpoint is `<issuer>/token`).
+SERVICE_TOKEN_KEY = "MES_SERVICE_TOKEN_KEY"  # noqa: S105 (a variable name, not a secret)
+ENV_SERVICE_TOKEN_ISSUER = "MES_SERVICE_TOKEN_ISSUER"  # noqa: S105 (a variable name)
 # Web origins a browser may call the API from (comma-separated; empty: none). A stage parameter in infra.
 ENV_CORS_ALLOWED_ORIGINS = "MES_CORS_ALLOWED_ORIGINS"
 # Enrolment (functions/accounts): proofs of opposition and letters' print records, the e-mail template of codes

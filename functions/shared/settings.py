@@ -61,6 +61,9 @@ class Settings(BaseModel):
     agenda_batch_size: int = Field(default=100, ge=1, le=500)
     pseudonym_key: str | None = Field(default=None, min_length=32)
     pseudonym_secret_arn: str | None = None
+    catalogue_table: str
+    service_token_key: str
+    service_token_issuer: str = Field(default="https://mes.local/oauth", min_length=1)
     upload_url_ttl_seconds: int = Field(default=600, ge=60, le=900)
     download_url_ttl_seconds: int = Field(default=300, ge=30, le=300)
     # What one message's attachments may weigh together (mes-rules-next.md A.6: about 20 MB, configuration).
@@ -146,6 +149,8 @@ class Settings(BaseModel):
             "inbound_mail_bucket": env.get(n.ENV_INBOUND_MAIL_BUCKET),
             "erasure_queue_url": env.get(n.ENV_ERASURE_QUEUE_URL) or None,
             "envelope_encryption": env.get(n.ENV_ENVELOPE_ENCRYPTION) == "1",
+            "catalogue_table": env.get(n.ENV_CATALOGUE_TABLE),
+            "service_token_key": env.get(n.SERVICE_TOKEN_KEY),
             "citizen_issuer": issuer("CITIZEN"),
             "professional_issuer": issuer("PRO"),
         }
@@ -163,6 +168,7 @@ class Settings(BaseModel):
             ("intake_chunk_lines", env.get(n.ENV_INTAKE_CHUNK_LINES)),
             ("fresh_auth_seconds", env.get(n.ENV_FRESH_AUTH_SECONDS)),
             ("deletion_delay_days", env.get(n.ENV_DELETION_DELAY_DAYS)),
+            ("service_token_issuer", env.get(n.ENV_SERVICE_TOKEN_ISSUER)),
         ):
             if value:
                 raw[name] = value

@@ -10,7 +10,8 @@ patient's control partition: settings, care team, blocks, administrator, grants,
 agenda (appointments, reminders, the prevention item; LSI `agenda-by-time`) and agenda-due (the daily reminder
 index: partition DUE#<day>#<shard>, TTL a month after the day) and idempotency (the Idempotency-Key records of
 the API's creating POSTs, a day each by TTL; not in AWS Backup: a restored day-old record would replay nothing)
-and messages (the patients' mailboxes: conversations, messages, drafts; sparse LSI `holder-by-recent`)."""
+and messages (the patients' mailboxes: conversations, messages, drafts; sparse LSI `holder-by-recent`) and
+catalogue (pairings, OAuth codes and refresh tokens, the revocation list; sparse GSI `by-service` + TTL)."""
 
 from __future__ import annotations
 
@@ -88,9 +89,17 @@ class Tables(Construct):
         acknowledge(self.exports, "An export's status lives a week (TTL) and can be asked again; a restored copy "
                     "would point at archives already expired. PITR stays on.",
                     "HIPAA.Security::HIPAA.Security-DynamoDBInBackupPlan")
+        pk, sk = c.CATALOGUE_KEYS
+        self.catalogue = self._table("Catalogue", stage, c.CATALOGUE, ddb.Attribute(name=pk, type=s),
+                                     ddb.Attribute(name=sk, type=s), key, ttl=c.CATALOGUE_TTL_ATTRIBUTE)
+        for index, (hash_key, range_key) in c.CATALOGUE_GLOBAL_INDEXES.items():
+            self.catalogue.add_global_secondary_index(index_name=index,
+                                                      partition_key=ddb.Attribute(name=hash_key, type=s),
+                                                      sort_key=ddb.Attribute(name=range_key, type=s),
+                                                      projection_type=ddb.ProjectionType.ALL)
         self.all = {c.SPACES: self.spaces, c.DOCUMENTS: self.documents, c.TRACES: self.traces,
                     c.NOTIFICATIONS: self.notifications, c.ACCESS: self.access, c.AGENDA: self.agenda,
-                    c.AGENDA_DUE: self.agenda_due, c.MESSAGES: self.messages}
+                    c.AGENDA_DUE: self.agenda_due, c.MESSAGES: self.messages, c.CATALOGUE: self.catalogue}
         self._backups(stage, key, backup_retention_days)
 
     def _table(self, construct_id: str, stage: str, name: str, pk: ddb.Attribute, sk: ddb.Attribute | None,

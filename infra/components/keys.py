@@ -17,6 +17,8 @@ statements, bound to this account.
   exports) while the old one stays enabled for verification. Only the API handler's role may kms:Sign, and only
   with the algorithm and message type the app uses (ECDSA_SHA_256, RAW). Verifying needs only the public key:
   `verifier_policy` (kms:GetPublicKey, kms:DescribeKey) is a managed policy for auditors' roles, attached to none.
+- service tokens: RSA_2048 SIGN_VERIFY, signs the access and id tokens issued to paired services (RS256,
+  MES_SERVICE_TOKEN_KEY = its alias); not rotated, for the same reason. The API handler signs and reads its public key.
 """
 
 from __future__ import annotations
@@ -46,6 +48,16 @@ class Keys(Construct):
             pending_window=cdk.Duration.days(30),
             removal_policy=cdk.RemovalPolicy.RETAIN,  # exports already handed out stay verifiable
         )
+        self.service_tokens = kms.Key(
+            self, "ServiceTokens",
+            alias=self.service_token_alias(stage),
+            description="Mon espace santé: signs the tokens issued to paired services (RS256)",
+            key_spec=kms.KeySpec.RSA_2048,
+            key_usage=kms.KeyUsage.SIGN_VERIFY,
+            enable_key_rotation=False,  # asymmetric: replaced by a new key, never rotated (see above)
+            pending_window=cdk.Duration.days(30),
+            removal_policy=cdk.RemovalPolicy.RETAIN,
+        )
         # cdk-nag's rotation rules (AwsSolutions-KMS5, HIPAA KMSBackingKeyRotationEnabled) skip asymmetric keys.
         self.verifier_policy = iam.ManagedPolicy(
             self, "TraceExportVerifier",
@@ -54,6 +66,23 @@ class Keys(Construct):
             statements=[iam.PolicyStatement(actions=["kms:GetPublicKey", "kms:DescribeKey"],
                                             resources=[self.signing.key_arn])],
         )
+
+    @staticmethod
+    def service_token_alias(stage: str) -> str:
+        return f"alias/{c.PREFIX}-{stage}-{c.SERVICE_TOKEN_KEY_ALIAS}"
+
+    @staticmethod
+    def allow_token_signing(key: kms.Key, role: iam.IRole, sid: str) -> None:
+        """Key-policy statement: `role` signs service tokens (RS256 over the raw JWS input, functions/catalogue/
+        signer.py) and reads the public key their verifier uses."""
+        key.add_to_resource_policy(iam.PolicyStatement(
+            sid=sid, principals=[iam.ArnPrincipal(role.role_arn)], actions=["kms:Sign"], resources=["*"],
+            conditions={"StringEquals": {"kms:SigningAlgorithm": c.SERVICE_TOKEN_SIGNING_ALGORITHM,
+                                         "kms:MessageType": "RAW", "kms:CallerAccount": cdk.Aws.ACCOUNT_ID}}))
+        key.add_to_resource_policy(iam.PolicyStatement(
+            sid=f"{sid}PublicKey", principals=[iam.ArnPrincipal(role.role_arn)],
+            actions=["kms:GetPublicKey", "kms:DescribeKey"], resources=["*"],
+            conditions={"StringEquals": {"kms:CallerAccount": cdk.Aws.ACCOUNT_ID}}))
 
     def _key(self, construct_id: str, stage: str, alias: str, description: str) -> kms.Key:
         return kms.Key(

@@ -53,6 +53,12 @@ inbound-mail incoming/*, s3:PutObject on rejected/* (the CopyObject of a refused
 s3:DeleteObject on attachments; spaces GetItem + ConditionCheckItem; messages GetItem + transactional PutItem;
 access GetItem/PutItem (the head); transactional trace PutItem; notifications GetItem + PutItem;
 ses:SendRawEmail from MAILER-DAEMON@patient.mssante.fr (bounces).
+Catalogue (functions/catalogue/): the API handler reads `catalogue` with GetItem/Query (and the by-service index),
+writes a client assertion's jti with one conditional PutItem and the rest in transactions with the traces; the
+90-day summary job (schedule, 07:00 UTC) queries the `by-cycle` index, GetItem on spaces and notifications
+(preferences), transactional notifications PutItem + UpdateItem (the claim), ses:SendBulkTemplatedEmail as the
+delivery consumer, sqs:SendMessage to its own dead-letter queue. kms:Sign on the service-token key is in its key
+policy (API handler only).
 
 Idempotency (functions/shared/idempotency_store.py): the API handler only, GetItem + UpdateItem on `idempotency`.
 
@@ -131,6 +137,7 @@ class FunctionRoles(Construct):
         export_queue = queue_arn(stage, c.EXPORTS_QUEUE)
         export_archives = f"{bucket_arn(stage, 'exports')}/*"
         message_lsis = [f"{messages}/index/{name}" for name in c.MESSAGES_INDEXES]
+        catalogue = table_arn(stage, c.CATALOGUE)
         agenda_lsis = [f"{agenda}/index/{name}" for name in c.AGENDA_INDEXES]
         shards_queue, deliveries_queue = (queue_arn(stage, q) for q in (c.AGENDA_SHARDS_QUEUE,
                                                                          c.AGENDA_DELIVERIES_QUEUE))
@@ -175,6 +182,14 @@ class FunctionRoles(Construct):
             iam.PolicyStatement(sid="MessageEmails", actions=["ses:SendBulkTemplatedEmail"],
                                 resources=[identity_arn(email_identity), template_arn(stage)],
                                 conditions={"StringEquals": {"ses:FromAddress": email_source}}),
+            # Catalogue: pairings, codes, refresh tokens and revocations are read with GetItem or one Query and
+            # written in transactions with the holder's traces; a client assertion's jti is one conditional PutItem;
+            # dereferencing pages the by-service index.
+            _dynamodb("Catalogue", ["GetItem", "Query", "PutItem"], [catalogue]),
+            _dynamodb("CatalogueByService", ["Query"], [f"{catalogue}/index/{name}"
+                                                       for name in c.CATALOGUE_GLOBAL_INDEXES]),
+            _in_transactions("CatalogueWritesInTransactions", ["UpdateItem", "DeleteItem", "ConditionCheckItem"],
+                             [catalogue]),
             # Signing a presigned POST needs the signer to hold s3:PutObject on the key it pins.
             iam.PolicyStatement(sid="SignUploads", actions=["s3:PutObject"], resources=[quarantine_uploads]),
             iam.PolicyStatement(sid="DiscardUploads", actions=["s3:DeleteObject"], resources=[quarantine_uploads]),
@@ -293,6 +308,16 @@ class FunctionRoles(Construct):
                                 conditions={"StringEquals": {"ses:FromAddress": c.BOUNCE_SENDER}}),
         ])
         self._opening(stage, email_identity, email_source)
+        self.catalogue_summaries = self._role("CatalogueSummaries", stage, c.CHALICE_CATALOGUE_SUMMARIES, [
+            _dynamodb("DueHolders", ["Query"], [f"{catalogue}/index/by-cycle"]),
+            _dynamodb("Spaces", ["GetItem"], [spaces]),
+            _dynamodb("Preferences", ["GetItem"], [notifications]),
+            _in_transactions("Notifications", ["PutItem", "UpdateItem"], [notifications]),
+            iam.PolicyStatement(sid="SummaryEmails", actions=["ses:SendBulkTemplatedEmail"],
+                                resources=[identity_arn(email_identity), template_arn(stage)],
+                                conditions={"StringEquals": {"ses:FromAddress": email_source}}),
+            _send("DeadLetters", queue_arn(stage, job_dead_letters(c.CHALICE_CATALOGUE_SUMMARIES))),
+        ])
         self.by_function = {c.CHALICE_API_HANDLER: self.api, c.CHALICE_AUTHORIZER: self.authorizer,
                             c.CHALICE_UPLOAD_CONSUMER: self.upload_consumer,
                             c.CHALICE_INVISIBLE_JOB: self.invisible_job,
@@ -303,7 +328,8 @@ class FunctionRoles(Construct):
                             c.CHALICE_OUTBOX_RETRY: self.outbox_retry,
                             c.CHALICE_INBOUND_MAIL_CONSUMER: self.inbound_mail}
         self.by_function.update({c.CHALICE_SPACE_CREATION: self.space_creation,
-                                 c.CHALICE_ACCOUNTS_CONSUMER: self.accounts_tasks})
+                                 c.CHALICE_ACCOUNTS_CONSUMER: self.accounts_tasks,
+                                 c.CHALICE_CATALOGUE_SUMMARIES: self.catalogue_summaries})
 
     def _opening(self, stage: str, email_identity: str, email_source: str) -> None:
         """Opening by default. The daily creation dispatch sends one task per shard; the accounts-tasks consumer

@@ -20,13 +20,14 @@ BIN = Path(sys.executable).parent
 # pseudonym key's secret, read by functions/shared/privacy.py.
 _OPTIONAL_ENV = {"MES_UPLOAD_URL_TTL_SECONDS", "MES_DOWNLOAD_URL_TTL_SECONDS", "MES_PSEUDONYM_KEY",
                  "MES_OUTBOX_BUCKET",  # local only: a stage sends the patients' mail through SES
-                 "MES_ERASURE_QUEUE_URL"}  # no erasure queue until its consumer is wired (README, closure section)
+                 "MES_ERASURE_QUEUE_URL",  # no erasure queue until its consumer is wired (README, closure section)
+                 "MES_SERVICE_TOKEN_ISSUER"}
 SETTINGS_ENV = (set(re.findall(r'"(MES_[A-Z_]+)"', (REPO / "functions" / "shared" / "names.py").read_text()))
                 - _OPTIONAL_ENV) | {f"MES_{who}_{what}" for who in ("CITIZEN", "PRO")
                                     for what in ("ISSUER", "AUDIENCE", "JWKS_URI")} | {
     "MES_PSEUDONYM_SECRET_ARN", "MES_AGENDA_SHARDS", "MES_AGENDA_BATCH_SIZE"}
 FUNCTIONS = ("APIHandler", "Bearer", "OnUploadEvent", "InvisiblePatientDaily", "AgendaDailyDispatch", "OnAgendaShard",
-             "OnAgendaDelivery", "OnExport", "MessagingOutboxRetry", "OnInboundMail")
+             "OnAgendaDelivery", "OnExport", "MessagingOutboxRetry", "OnInboundMail", "CatalogueSummaries")
 SENDER = "ne-pas-repondre@dev.mon-espace-sante.invalid"  # infra/stages/dev.json agenda_email_source
 CONSUMERS = {"OnUploadEvent": ("mes-dev-upload-events", 10), "OnAgendaShard": ("mes-dev-agenda-shards", 1),
              "OnAgendaDelivery": ("mes-dev-agenda-deliveries", 10), "OnExport": ("mes-dev-exports", 1),
@@ -37,6 +38,7 @@ SCHEDULED = {"InvisiblePatientDaily": ("cron(0 5 * * ? *)", "mes-dev-invisible-p
 FUNCTIONS = (*FUNCTIONS, "SpaceCreationDaily", "OnAccountsTask")  # opening by default
 CONSUMERS["OnAccountsTask"] = ("mes-dev-accounts-tasks", 1)  # opening by default
 SCHEDULED["SpaceCreationDaily"] = ("cron(0 3 * * ? *)", "mes-dev-space-creation-daily-dlq", 60)  # opening by default
+SCHEDULED["CatalogueSummaries"] = ("cron(0 7 * * ? *)", "mes-dev-catalogue-summaries-dlq", 900)
 
 
 def of_type(template: dict[str, Any], kind: str) -> dict[str, dict[str, Any]]:
@@ -117,7 +119,8 @@ def test_stack_is_pinned_to_eu_west_3(assembly: Assembly, template: dict[str, An
 
 def test_tables_are_retained_protected_recoverable_and_encrypted(template: dict[str, Any]) -> None:
     tables = of_type(template, "AWS::DynamoDB::Table")
-    assert len(tables) == 10  # the eight of the data (messages included), idempotency (a day each), exports
+    # the nine of the data (messages, catalogue included), idempotency (a day each), exports
+    assert len(tables) == 11
     for table in tables.values():
         props = table["Properties"]
         assert table["DeletionPolicy"] == "Retain" and table["UpdateReplacePolicy"] == "Retain"
@@ -141,7 +144,12 @@ def test_table_keys_and_indexes_match_the_models(template: dict[str, Any]) -> No
                     "mes-dev-agenda-due": [("bucket", "HASH"), ("entry", "RANGE")],
                     "mes-dev-idempotency": [("scope", "HASH")],
                     "mes-dev-messages": [("holder", "HASH"), ("sk", "RANGE")],
-                    "mes-dev-exports": [("ins", "HASH")]}
+                    "mes-dev-exports": [("ins", "HASH")],
+                    "mes-dev-catalogue": [("pk", "HASH"), ("sk", "RANGE")]}
+    catalogue = by_name["mes-dev-catalogue"]
+    assert {i["IndexName"]: [k["AttributeName"] for k in i["KeySchema"]]
+            for i in catalogue["GlobalSecondaryIndexes"]} == {"by-service": ["svc", "pk"], "by-cycle": ["cycle", "pk"]}
+    assert catalogue["TimeToLiveSpecification"] == {"AttributeName": "expires_at_epoch", "Enabled": True}
     documents = by_name["mes-dev-documents"]
     local = {i["IndexName"]: ([(k["AttributeName"], k["KeyType"]) for k in i["KeySchema"]],
                               i["Projection"]["ProjectionType"]) for i in documents["LocalSecondaryIndexes"]}
@@ -181,7 +189,7 @@ def test_table_keys_and_indexes_match_the_models(template: dict[str, Any]) -> No
 
 def test_tables_are_backed_up_daily(template: dict[str, Any]) -> None:
     selection = next(iter(of_type(template, "AWS::Backup::BackupSelection").values()))
-    assert len(selection["Properties"]["BackupSelection"]["Resources"]) == 8  # every data table, messages too
+    assert len(selection["Properties"]["BackupSelection"]["Resources"]) == 9  # every data table, catalogue too
 
 
 def test_no_data_resource_is_deleted_with_the_stack(template: dict[str, Any]) -> None:
@@ -214,7 +222,8 @@ def test_keys_rotate_and_grant_functions_through_their_service_only(template: di
 
 def test_trace_exports_are_signed_by_an_asymmetric_key_only_the_api_handler_may_use(
         template: dict[str, Any]) -> None:
-    (name, key), = ((k, v) for k, v in of_type(template, "AWS::KMS::Key").items() if "KeySpec" in v["Properties"])
+    (name, key), = ((k, v) for k, v in of_type(template, "AWS::KMS::Key").items()
+                    if v["Properties"].get("KeySpec") == "ECC_NIST_P256")
     props = key["Properties"]
     assert props["KeySpec"] == "ECC_NIST_P256" and props["KeyUsage"] == "SIGN_VERIFY"
     assert props["EnableKeyRotation"] is False  # KMS cannot rotate asymmetric keys
@@ -232,6 +241,19 @@ def test_trace_exports_are_signed_by_an_asymmetric_key_only_the_api_handler_may_
                 assert sorted(_actions(statement)) == ["kms:DescribeKey", "kms:GetPublicKey"]
     env = template["Resources"]["APIHandler"]["Properties"]["Environment"]["Variables"]
     assert env["MES_TRACE_SIGNING_KEY_ID"] == {"Fn::GetAtt": [name, "Arn"]}
+
+
+def test_service_tokens_are_signed_rs256_by_an_rsa_key_only_the_api_handler_may_use(
+        template: dict[str, Any]) -> None:
+    (_name, key), = ((k, v) for k, v in of_type(template, "AWS::KMS::Key").items()
+                    if v["Properties"].get("KeySpec") == "RSA_2048")
+    props = key["Properties"]
+    assert props["KeyUsage"] == "SIGN_VERIFY" and props["EnableKeyRotation"] is False
+    signers = [s for s in props["KeyPolicy"]["Statement"] if "kms:Sign" in _actions(s)]
+    assert len(signers) == 1 and "RolesApiHandlerAccess" in json.dumps(signers[0]["Principal"])
+    assert signers[0]["Condition"]["StringEquals"]["kms:SigningAlgorithm"] == "RSASSA_PKCS1_V1_5_SHA_256"
+    env = template["Resources"]["APIHandler"]["Properties"]["Environment"]["Variables"]
+    assert env["MES_SERVICE_TOKEN_KEY"] == "alias/mes-dev-service-tokens"
 
 
 # ---- buckets --------------------------------------------------------------------------------------------------
@@ -400,6 +422,10 @@ def test_each_function_gets_exactly_its_dynamodb_operations(template: dict[str, 
         "messages/index/holder-by-recent": {"Query"},
         # the export's status item, written only with its trace
         "exports": {"GetItem", "PutItem+tx"},
+        # catalogue: GetItem/Query to read, a client assertion's jti one conditional PutItem, the rest with traces
+        "catalogue": {"GetItem", "Query", "PutItem", "UpdateItem+tx", "DeleteItem+tx", "ConditionCheckItem+tx"},
+        "catalogue/index/by-service": {"Query"},
+        "catalogue/index/by-cycle": {"Query"},
     }
     assert _dynamodb_grants(template, "RolesAuthorizerAccess") == {"spaces": {"GetItem"}}
     assert _dynamodb_grants(template, "RolesUploadConsumerAccess") == {
@@ -486,13 +512,16 @@ def test_only_the_delivery_worker_the_api_and_the_outbox_send_e_mail_from_the_co
     (bounce,) = senders.pop("RolesInboundMail")
     assert _actions(bounce) == ["ses:SendRawEmail"]
     assert bounce["Condition"] == {"StringEquals": {"ses:FromAddress": "MAILER-DAEMON@patient.mssante.fr"}}
-    assert set(senders) == {"RolesAgendaDeliveries", "RolesApiHandler", "RolesOutboxRetry", "RolesAccountsTasks"}
+    assert set(senders) == {"RolesAgendaDeliveries", "RolesApiHandler", "RolesOutboxRetry", "RolesAccountsTasks",
+                            "RolesCatalogueSummaries"}
     templated = {(role, json.dumps(s["Resource"]).split(":template/")[1].split('"')[0]): s
                  for role, statements in senders.items() for s in statements
                  if _actions(s) == ["ses:SendBulkTemplatedEmail"]}
     # ... and (opening by default) the accounts-tasks consumer's information e-mail
     assert set(templated) == {("RolesAgendaDeliveries", "mes-dev-reminder"), ("RolesApiHandler", "mes-dev-reminder"),
-                              ("RolesApiHandler", "mes-dev-enrolment"), ("RolesAccountsTasks", "mes-dev-information")}
+                              ("RolesApiHandler", "mes-dev-enrolment"), ("RolesAccountsTasks", "mes-dev-information"),
+                              # the every-90-days summary of paired services (issue 13.6), on the reminder template
+                              ("RolesCatalogueSummaries", "mes-dev-reminder")}
     for statement in templated.values():
         assert statement["Condition"] == {"StringEquals": {"ses:FromAddress": SENDER}}
         resources = json.dumps(statement["Resource"])
@@ -503,8 +532,6 @@ def test_only_the_delivery_worker_the_api_and_the_outbox_send_e_mail_from_the_co
         assert sorted(_actions(raw)) == ["ses:SendEmail", "ses:SendRawEmail"]
         assert raw["Condition"] == {"StringLike": {"ses:FromAddress": "*@patient.mssante.fr"}}
         assert ":identity/patient.mssante.fr" in json.dumps(raw["Resource"])
-
-
 def _local_email_template() -> tuple[str, str]:
     """(subject, text) of the template local/resources.py creates (read without importing the app)."""
     import ast
@@ -599,8 +626,11 @@ def _api(template: dict[str, Any]) -> dict[str, Any]:
 
 
 # liveness and the contract (issue 14.1: no token), and enrolment (issue 12: identity check and code are the proof)
+# liveness and the contract (issue 14.1: no token), enrolment (no linked login yet: the code and the identity
+# check are the proof, issue 12) and the OAuth token endpoint (the app authenticates with its private_key_jwt
+# assertion, issue 13.2)
 OPEN_PATHS = {"/v1/health", "/v1/openapi.json", "/v1/enrolment/code", "/v1/enrolment/activation",
-              "/v1/enrolment/opposition", "/v1/enrolment/opposition/{reference}"}
+              "/v1/enrolment/opposition", "/v1/enrolment/opposition/{reference}", "/v1/oauth/token"}
 
 
 def test_every_route_but_health_has_the_bearer_authorizer(template: dict[str, Any]) -> None:

@@ -134,6 +134,18 @@ RULES: dict[tuple[str, str], tuple[Any, dict[str, int]]] = {
     ("POST", "/v1/me/closure"): ({"delete_data": "yes"}, statuses(citizen=422)),
     ("POST", "/v1/me/closure/deletion"): (None, statuses(citizen=409)),
     ("POST", "/v1/me/reopening"): (None, statuses(citizen=409)),
+    # catalogue and pairing: the walk's OID is referenced nowhere; the OAuth routes are called without their
+    # parameters (422 for the query, 400 for no JSON body); the token endpoint takes a form only (415 for none)
+    ("GET", "/v1/catalogue/services"): (None, statuses(citizen=200)),
+    ("GET", "/v1/catalogue/services/{oid}"): (None, statuses(citizen=404)),
+    ("GET", "/v1/oauth/authorize"): (None, statuses(citizen=422)),
+    ("POST", "/v1/oauth/authorize"): (None, statuses(citizen=400)),
+    ("POST", "/v1/oauth/token"): (None, dict.fromkeys(KINDS, 415)),
+    ("GET", "/v1/me/services"): (None, statuses(citizen=200)),
+    ("PUT", "/v1/me/services/{oid}/purposes/{code}"): (None, statuses(citizen=404)),
+    ("DELETE", "/v1/me/services/{oid}/purposes/{code}"): (None, statuses(citizen=404)),
+    ("POST", "/v1/me/services/{oid}/acknowledgement"): (None, statuses(citizen=404)),
+    ("DELETE", "/v1/me/services/{oid}"): (None, statuses(citizen=404)),
 }
 METHOD_ORDER = {"GET": 0, "POST": 1, "PUT": 2, "PATCH": 3, "DELETE": 4}
 
@@ -155,7 +167,10 @@ def test_only_health_and_the_contract_go_without_the_authorizer() -> None:
     assert open_routes == {("GET", "/v1/health"), ("GET", "/v1/openapi.json"),
                            # enrolment: no linked login yet, the code and identity check are the proof (issue 12)
                            ("POST", "/v1/enrolment/code"), ("POST", "/v1/enrolment/activation"),
-                           ("POST", "/v1/enrolment/opposition"), ("GET", "/v1/enrolment/opposition/{reference}")}
+                           ("POST", "/v1/enrolment/opposition"), ("GET", "/v1/enrolment/opposition/{reference}"),
+                           # and the OAuth token endpoint, where the client authenticates with its own assertion
+                           # (private_key_jwt)
+                           ("POST", "/v1/oauth/token")}
 
 
 def test_every_route_is_declared_once_with_its_role_and_authorizer() -> None:
@@ -213,7 +228,7 @@ def callers(stack: Stack) -> tuple[dict[str, dict[str, str]], dict[str, str]]:
               "appointment_id": "appt_" + "0" * 24, "reminder_id": "rem_" + "0" * 24, "code": PREVENTION_CODE,
               "conversation_id": "conv_" + "0" * 24, "message_id": "msg_" + "0" * 24,
               "attachment_id": "att_" + "0" * 24, "part": "record", "finess": "750099999",
-              "reference": "opp_" + "0" * 24}
+              "reference": "opp_" + "0" * 24, "oid": "1.2.250.1.213.4.0.0"}
     return who, params
 
 

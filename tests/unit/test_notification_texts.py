@@ -30,6 +30,7 @@ def every_kind() -> list[Notification]:
         Notification.for_night_emergency(INS, RPPS, AT),
         Notification.for_message(INS, "msg_1", AT, "Dr Claire Martin"),
         Notification.for_export(INS, "exp_1", AT),
+        Notification.for_synchronized_services(INS, DAY, AT, ["GlucoSuivi", "Ma Balance"]),
         Notification.for_reminder(INS, "appt_1", DAY, NotificationKind.APPOINTMENT_REMINDER, AT, what="Rendez-vous",
                                   when="2032-03-16T09:30:00+01:00", professional="Dr Claire Martin",
                                   place="12 rue de la Paix"),

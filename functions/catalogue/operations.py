@@ -1,0 +1,45 @@
+"""What operations do to a referenced service after the data file was published: change its status
+(`python -m local catalogue-status <oid> <STATUS>` locally; a deployed stage runs the same function from an
+operations task). Suspension and dereferencing bite at once: a `svc:<oid>` revocation entry (the time of the
+change) makes the measures flow refuse every token of the service issued before it, and the token endpoint refuses
+new ones; dereferencing also ends every pairing of the service, a page of the per-service index at a time."""
+
+from __future__ import annotations
+
+from functions.catalogue.models import PairingState, ServiceStatus
+from functions.catalogue.service import CatalogueDeps, current_catalogue, end_pairing
+from functions.journal.models import Actor
+from functions.shared.errors import NotFound
+
+PAGE = 100
+
+
+def change_status(deps: CatalogueDeps, oid: str, status: ServiceStatus) -> int:
+    """Set the status; returns how many pairings a dereferencing ended."""
+    service = deps.published().service(oid)
+    if service is None:
+        raise NotFound("service")
+    now = deps.clock.now()
+    staged = [deps.store.staged_status(oid, status, now)]
+    if status in (ServiceStatus.SUSPENDUE, ServiceStatus.DEREFERENCEE, ServiceStatus.HORS_LIGNE):
+        staged.append(deps.store.staged_revocation(f"svc:{oid}", int(now.timestamp()) + 1, now))
+    deps.store.commit(staged)
+    return end_pairings(deps, oid) if status is ServiceStatus.DEREFERENCEE else 0
+
+
+def end_pairings(deps: CatalogueDeps, oid: str) -> int:
+    """End every active pairing of a dereferenced service, each in its holder's chain (idempotent: a rerun
+    after a crash finds only those left)."""
+    service = current_catalogue(deps).service(oid)
+    if service is None:
+        return 0
+    ended, after = 0, None
+    while True:
+        page, after = deps.store.pairings_of_service(oid, after, PAGE)
+        for pairing in page:
+            if pairing.state is PairingState.ACTIVE and end_pairing(
+                    deps, service, pairing.holder_ins, "service_dereferenced", Actor.system("catalogue"),
+                    PairingState.ENDED) is not None:
+                ended += 1
+        if after is None:
+            return ended

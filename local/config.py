@@ -66,6 +66,7 @@ def local_env(aws_port: int = AWS_PORT, api_port: int = API_PORT, prefix: str = 
         n.ENV_AGENDA_DUE_TABLE: f"{prefix}-agenda-due",
         n.ENV_IDEMPOTENCY_TABLE: f"{prefix}-idempotency",
         n.ENV_MESSAGES_TABLE: f"{prefix}-messages",
+        n.ENV_MEASURES_TABLE: f"{prefix}-measures",
         n.ENV_AGENDA_SHARD_QUEUE_URL: f"http://127.0.0.1:{aws_port}/{ACCOUNT}/{AGENDA_SHARD_QUEUE}",
         n.ENV_AGENDA_DELIVERY_QUEUE_URL: f"http://127.0.0.1:{aws_port}/{ACCOUNT}/{AGENDA_DELIVERY_QUEUE}",
         n.ENV_AGENDA_EMAIL_SOURCE: EMAIL_SOURCE,

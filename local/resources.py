@@ -34,6 +34,7 @@ def _tables() -> None:
     from functions.accounts.storage import SpaceItem
     from functions.agenda.storage import AgendaItem, DueItem
     from functions.journal.storage import LedgerItem, TraceItem
+    from functions.measures.storage import MeasureItem
     from functions.messaging.storage import MessageItem
     from functions.notifications.storage import NotificationItem
     from functions.records.storage import DocumentItem
@@ -41,7 +42,7 @@ def _tables() -> None:
 
     deps.bind_tables()
     for model in (SpaceItem, DocumentItem, TraceItem, NotificationItem, LedgerItem, AgendaItem, DueItem,
-                  IdempotencyItem, MessageItem):
+                  IdempotencyItem, MessageItem, MeasureItem):
         if not model.exists():
             model.create_table(billing_mode="PAY_PER_REQUEST", wait=True)
     for model in (DocumentItem, DueItem, IdempotencyItem):

@@ -37,6 +37,8 @@ def label(a: Actor) -> str:
         return "Une personne qui vous accompagne"
     if a.kind == "professional":
         return professional_display(a.id, a.name)
+    if a.kind == "SERVICE_TIERS":
+        return a.name or f"Service référencé (OID {a.id})"
     organisation = organisation_display(a.id, a.name)
     if a.author is None:
         return organisation

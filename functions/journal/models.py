@@ -76,6 +76,10 @@ class TraceAction(StrEnum):
     MESSAGE_READ = "message.read"
     MESSAGE_SENT = "message.sent"
     CONVERSATION_TRASHED = "conversation.trashed"
+    MEASURE_WRITTEN = "measure.written"
+    MEASURE_UPDATED = "measure.updated"
+    MEASURE_DELETED = "measure.deleted"
+    MEASURES_READ = "measures.read"
 
 
 # The actor fields every entry has hashed since the first one; the later ones are hashed only when set, so the
@@ -91,8 +95,9 @@ class Actor(BaseModel):
 
     model_config = ConfigDict(frozen=True)
 
-    # citizen: a citizen acting on a space not their own (a family member, a caregiver)
-    kind: Literal["patient", "professional", "organisation", "system", "citizen"]
+    # citizen: a citizen acting on a space not their own (a family member, a caregiver); SERVICE_TIERS: a
+    # referenced app acting through its pairing (`id` its OID), the guide's actor type
+    kind: Literal["patient", "professional", "organisation", "system", "citizen", "SERVICE_TIERS"]
     id: str
     organisation: str | None = None
     profession: str | None = None

@@ -62,3 +62,15 @@ class Unavailable(DomainError):
     """Not the caller's fault and worth retrying (e.g. too many simultaneous changes to one record)."""
 
     code = "unavailable"
+
+
+class Answered(DomainError):
+    """An error whose body a standard dictates (FHIR's OperationOutcome, not our `{"error"}` schema): the edge
+    answers `body` as is, with `status` and `media_type`."""
+
+    def __init__(self, status: int, body: dict[str, object], media_type: str, message: str,
+                 code: str | None = None) -> None:
+        super().__init__(message, code)
+        self.status = status
+        self.body = body
+        self.media_type = media_type

@@ -63,3 +63,8 @@ ISSUER_FIELDS = {"issuer": "ISSUER", "audience": "AUDIENCE", "jwks_uri": "JWKS_U
 # settings field -> variable, e.g. "citizen_issuer" -> "MES_CITIZEN_ISSUER" (infra sets these per stage)
 ISSUER_ENV = {f"{who}_{field}": issuer_env(upper, var) for who, upper in ISSUERS.items()
               for field, var in ISSUER_FIELDS.items()}
+
+# ---- Referenced apps: service access tokens (KMS RS256 key alias, issuer) and the measures table -----------------
+SERVICE_TOKEN_KEY = "MES_SERVICE_TOKEN_KEY"  # noqa: S105 (a variable name: the KMS alias signing service tokens)
+SERVICE_TOKEN_ISSUER = "MES_SERVICE_TOKEN_ISSUER"  # noqa: S105 (a variable name: their `iss`)
+ENV_MEASURES_TABLE = "MES_MEASURES_TABLE"  # health measures (functions/measures/storage.py)

@@ -59,6 +59,9 @@ class Settings(BaseModel):
     pseudonym_secret_arn: str | None = None
     upload_url_ttl_seconds: int = Field(default=600, ge=60, le=900)
     download_url_ttl_seconds: int = Field(default=300, ge=30, le=300)
+    measures_table: str
+    service_token_key: str | None = None  # unset: no service access token is accepted
+    service_token_issuer: str = "https://mes.local/oauth"  # noqa: S105 (an issuer URL, not a secret)
 
     @model_validator(mode="after")
     def _pseudonym_key_source(self) -> Settings:
@@ -102,6 +105,9 @@ class Settings(BaseModel):
             "pseudonym_secret_arn": env.get(n.ENV_PSEUDONYM_SECRET_ARN) or None,
             "citizen_issuer": issuer("CITIZEN"),
             "professional_issuer": issuer("PRO"),
+            "measures_table": env.get(n.ENV_MEASURES_TABLE),
+            "service_token_key": env.get(n.SERVICE_TOKEN_KEY) or None,
+            "service_token_issuer": env.get(n.SERVICE_TOKEN_ISSUER) or "https://mes.local/oauth",
         }
         for name, value in (
             ("upload_url_ttl_seconds", env.get(n.ENV_UPLOAD_URL_TTL_SECONDS)),

@@ -153,7 +153,25 @@ def agenda_only(sizes: tuple[int, int]) -> None:
     print(json.dumps(results, indent=2))
 
 
+def measures_only(pairings: int, writes: int) -> None:
+    """`python -m bench measures [pairings writes]` (10 000 / 100 000 by default): the measures scenario alone
+    (bench/measures.py), printed, results.json untouched."""
+    port = free_port()
+    moto = start_moto(port)
+    try:
+        from bench import measures
+
+        results = measures.run(port, free_port(), pairings, writes)
+    finally:
+        moto.terminate()
+    print(json.dumps(results, indent=2))
+
+
 def main() -> None:
+    if sys.argv[1:2] == ["measures"]:
+        pairings, writes = (int(a) for a in sys.argv[2:4]) if len(sys.argv) >= 4 else (10_000, 100_000)
+        measures_only(pairings, writes)
+        return
     if sys.argv[1:2] == ["agenda"]:
         small, large = (int(a) for a in sys.argv[2:4]) if len(sys.argv) >= 4 else (2_000, 8_000)
         agenda_only((small, large))

@@ -12,8 +12,7 @@ from chalicelib.edge import json_object, route
 from functions import deps
 from functions.identity.principal import Citizen, Service
 from functions.measures import api
-from functions.measures.fhir import BODY_MAX_BYTES, FHIR_JSON, MAX_DEPTH, depth
-from functions.measures.models import MeasureCode
+from functions.measures.models import BODY_MAX_BYTES, FHIR_JSON, MAX_DEPTH, MeasureCode, depth
 from functions.shared.cursor import Page, PageRequest
 from functions.shared.errors import InvalidRequest, NotFound
 

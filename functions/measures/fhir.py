@@ -22,6 +22,7 @@ from pydantic import ValidationError
 from functions.measures.models import (
     BMI_PROFILE,
     BY_CODE,
+    FHIR_JSON,
     MOMENT_EXTENSION,
     NUMBER_OF_DAYS_EXTENSION,
     PROFILE_STEM,
@@ -34,14 +35,10 @@ from functions.measures.models import (
 )
 from functions.shared.errors import Answered
 
-FHIR_JSON = "application/fhir+json"
 # The IG's example MES OID (a placeholder: the real one is not public); subject identifiers and our locations use it.
 MES_OID = "1.2.840.10004.1.1.1.0.0.1.0.0.1.2560"
 # The guide's regex, written as it means it (its `[\.[0-9]+]+` is a character class in Python's re).
 IF_NONE_EXIST = re.compile(r"identifier=urn:oid:([0-9]+(?:\.[0-9]+)+)\|([a-zA-Z0-9]+(?:-[a-zA-Z0-9]+)*)")
-# A measure bundle is one Observation and one Device: a few KiB, nested about ten levels deep.
-BODY_MAX_BYTES = 64 * 1024
-MAX_DEPTH = 24
 EARLIEST = datetime(1900, 1, 1, tzinfo=UTC)
 
 IssueCode = Literal["invalid", "not-supported", "value", "incomplete", "forbidden", "conflict", "processing"]
@@ -62,19 +59,6 @@ def outcome(summary: str, issue: IssueCode, diagnostics: str | None) -> dict[str
     if diagnostics:
         entry["diagnostics"] = diagnostics
     return {"resourceType": "OperationOutcome", "issue": [entry]}
-
-
-def depth(value: Any, limit: int = MAX_DEPTH) -> int:
-    """How deeply a parsed JSON value nests, counted without recursion, stopping past `limit`."""
-    deepest, stack = 0, [(value, 1)]
-    while stack:
-        node, level = stack.pop()
-        if isinstance(node, dict | list):
-            deepest = max(deepest, level)
-            if deepest > limit:
-                return deepest
-            stack.extend((child, level + 1) for child in (node.values() if isinstance(node, dict) else node))
-    return deepest
 
 
 @dataclass(frozen=True)
@@ -111,8 +95,10 @@ def parse_bundle(data: Any) -> Submission:
         raise FhirRefusal(422, "No bundle provided.", "invalid")
     try:
         bundle = Bundle.model_validate(data)
-    except (ValidationError, ValueError, TypeError) as exc:
-        raise _invalid(_fields(exc) if isinstance(exc, ValidationError) else "Invalid FHIR content.") from exc
+    except ValidationError as exc:
+        raise _invalid(_fields(exc)) from exc
+    except Exception as exc:  # the library's own failures (an unknown resourceType is a KeyError): still invalid
+        raise _invalid("Invalid FHIR content.") from exc
     if bundle.type != "transaction":
         raise _invalid("Bundle.type must be transaction.")
     observations: list[BundleEntry] = []
@@ -232,7 +218,11 @@ def measure_of(submission: Submission, oid: str, patient_ins: str, measure_id: s
     if not isinstance(effective, datetime):
         raise _observation_invalid("Observation.effectiveDateTime is mandatory (a date and time).", "incomplete")
     effective = effective if effective.tzinfo else effective.replace(tzinfo=UTC)
-    if not EARLIEST <= effective <= now + timedelta(days=1):
+    try:
+        in_range = EARLIEST <= effective <= now + timedelta(days=1)
+    except OverflowError:  # an offset near year 1 or 9999
+        in_range = False
+    if not in_range:
         raise _observation_invalid("Observation.effectiveDateTime is out of range.", "value")
     reason = _extension(obs, REASON_EXTENSION)
     return Measure(patient_ins=patient_ins, measure_id=measure_id, measure=kind.measure, code=kind.code,

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
@@ -20,6 +20,25 @@ DEVICE_PROFILE = "http://hl7.org/fhir/uv/phd/StructureDefinition/PhdDevice"
 MOMENT_EXTENSION = "mes-moment-of-measurement"
 NUMBER_OF_DAYS_EXTENSION = "mes-number-of-days"
 REASON_EXTENSION = "mesures-reason-for-measurement"
+
+
+FHIR_JSON = "application/fhir+json"
+# A measure bundle is one Observation and one Device: a few KiB, nested about ten levels deep.
+BODY_MAX_BYTES = 64 * 1024
+MAX_DEPTH = 24
+
+
+def depth(value: Any, limit: int = MAX_DEPTH) -> int:
+    """How deeply a parsed JSON value nests, counted without recursion, stopping past `limit`."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        node, level = stack.pop()
+        if isinstance(node, dict | list):
+            deepest = max(deepest, level)
+            if deepest > limit:
+                return deepest
+            stack.extend((child, level + 1) for child in (node.values() if isinstance(node, dict) else node))
+    return deepest
 
 
 class MeasureCode(StrEnum):

@@ -202,7 +202,11 @@ def _checked(change: PersonMeasure, now: datetime) -> tuple[float, dict[str, flo
         raise Unprocessable(f"the value must be between {kind.low:g} and {kind.high:g} {kind.units[0]}",
                             code="value_out_of_range")
     effective = _bounded(change.effective)
-    if effective is None or not fhir.EARLIEST <= effective <= now + timedelta(days=1):
+    try:
+        in_range = effective is not None and fhir.EARLIEST <= effective <= now + timedelta(days=1)
+    except OverflowError:  # an offset near year 1 or 9999
+        in_range = False
+    if not in_range:
         raise Unprocessable("`effective` must be a date between 1900 and tomorrow", code="invalid_date")
     first = kind.components[0][1] if kind.components else "value"
     return values[first], (values if kind.components else {})

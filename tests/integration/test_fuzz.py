@@ -34,13 +34,20 @@ TALLY: Counter[str] = Counter()
 # the patient has a space (and the citizen token is theirs), the RPPS is well formed.
 PATIENT = with_key("2850375001414")
 KNOWN = {"path.ins": [PATIENT], "path.rpps": ["10000000098", "10000000001"]}
+FUZZ_SERVICE = "1.2.250.1.999.77"
 
 
 def tokens(stack: Stack) -> dict[str, str]:
     """A valid bearer token per security scheme of the contract."""
+    from functions import deps
+    from tests.integration.service_tokens import ensure_key, mint
+
+    ensure_key()
     _, citizen = stack.citizen(PATIENT)
+    deps.pairings().pair(FUZZ_SERVICE, "fuzz-idpe", PATIENT)  # a paired app whose bundles reach the rules
     return {"citizen_bearer": citizen["Authorization"], "professional_bearer": stack.professional()["Authorization"],
-            "organisation_bearer": stack.organisation()["Authorization"]}
+            "organisation_bearer": stack.organisation()["Authorization"],
+            "service_bearer": f"Bearer {mint('fuzz-idpe', FUZZ_SERVICE, 'fuzz-pairing', ttl=3600)}"}
 
 
 def _schema() -> Any:

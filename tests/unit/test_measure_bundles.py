@@ -13,7 +13,7 @@ import pytest
 
 from functions.measures import fhir
 from functions.measures.fhir import FhirRefusal
-from functions.measures.models import PROFILES, MeasureCode, bmi
+from functions.measures.models import MAX_DEPTH, PROFILES, MeasureCode, bmi, depth
 
 EVENTS = Path(__file__).resolve().parents[2] / "events" / "fhir"
 OID = "1.2.840.10004.1.1.1.0.0.1.0.0.1.2680"
@@ -179,8 +179,8 @@ def test_nesting_is_measured_without_recursion() -> None:
     deep: Any = "x"
     for _ in range(100_000):
         deep = [deep]
-    assert fhir.depth(deep) > fhir.MAX_DEPTH
-    assert fhir.depth(bundle()) <= fhir.MAX_DEPTH
+    assert depth(deep) > MAX_DEPTH
+    assert depth(bundle()) <= MAX_DEPTH
 
 
 def test_bmi_is_computed_from_the_latest_weight_and_height() -> None:
@@ -197,3 +197,9 @@ def test_a_stored_measure_reads_back_as_a_valid_r4_observation() -> None:
     measure = fhir.measure_of(fhir.parse_bundle(bundle()), OID, "284067512345688", "m1", NOW)
     found = Bundle.model_validate(fhir.searchset([measure], "id-value"))
     assert found.total == 1 and "284067512345688" not in json.dumps(fhir.searchset([measure], "id-value"))
+
+
+def test_an_unknown_resource_type_is_an_invalid_bundle_not_a_crash() -> None:
+    b = bundle()
+    b["entry"][1]["resource"]["resourceType"] = "Nope"
+    assert issue(refusal(b))[:2] == (422, "Bundle not valid.")

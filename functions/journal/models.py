@@ -50,6 +50,15 @@ class SpaceHolder(Protocol):
     def pseudonym(self) -> str: ...
 
 
+@runtime_checkable
+class ReferencedApp(Protocol):
+    """A referenced app acting through its pairing (identity's `Service`), structurally: its OID names it."""
+
+    oid: str
+    pairing: str
+    name: str | None
+
+
 class TraceAction(StrEnum):
     DOCUMENT_UPLOAD_REQUESTED = "document.upload_requested"
     DOCUMENT_VERIFIED = "document.verified"
@@ -108,7 +117,9 @@ class Actor(BaseModel):
     @classmethod
     def of(cls, principal: object) -> Actor:
         """A professional (anything with `rpps`, `finess`, `profession`), an organisation (a `finess` and no
-        `rpps`), else the holder."""
+        `rpps`), a referenced app (an `oid` and a `pairing`: the guide's SERVICE_TIERS), else the holder."""
+        if isinstance(principal, ReferencedApp):
+            return cls(kind="SERVICE_TIERS", id=principal.oid, name=principal.name)
         if isinstance(principal, Practitioner):
             return cls(kind="professional", id=principal.rpps, organisation=principal.finess,
                        profession=principal.profession, name=principal.name)

@@ -62,10 +62,6 @@ def new_measure_id(effective: datetime) -> str:
     return f"{effective.astimezone(UTC).strftime('%Y%m%dT%H%M%S%fZ')}-{secrets.token_hex(4)}"
 
 
-def _service_actor(who: Service) -> Actor:
-    return Actor(kind="SERVICE_TIERS", id=who.oid, name=who.name)
-
-
 def _forbidden_consent() -> FhirRefusal:
     return FhirRefusal(403, "Consent not given, access refused.", "forbidden")
 
@@ -126,7 +122,7 @@ def write_from_app(deps: MeasuresDeps, who: Service, data: Any) -> dict[str, Any
     now = deps.clock.now()
     measure = fhir.measure_of(submission, who.oid, ins, "", now)
     measure = measure.model_copy(update={"measure_id": new_measure_id(measure.effective)})
-    trace = Trace.new(ins, now, _service_actor(who), TraceAction.MEASURE_WRITTEN, reason=f"measure:{measure.measure}")
+    trace = Trace.new(ins, now, Actor.of(who), TraceAction.MEASURE_WRITTEN, reason=f"measure:{measure.measure}")
     created = _commit(deps, ins, measure, None, measure.device, trace)
     return fhir.transaction_response(measure, created)
 
@@ -141,7 +137,7 @@ def read_for_app(deps: MeasuresDeps, who: Service, code: str | None) -> dict[str
     _allowed(deps, who, kind.code, "read")
     measures, _ = deps.store.history(ins, kind.measure, None, None, None, APP_READ_LIMIT)
     found = [m for m in measures if m.code == kind.code]
-    trace = Trace.new(ins, deps.clock.now(), _service_actor(who), TraceAction.MEASURES_READ,
+    trace = Trace.new(ins, deps.clock.now(), Actor.of(who), TraceAction.MEASURES_READ,
                       reason=f"fhir:{kind.measure}")
     deps.journal.record(Entry(ins, traces=[trace]))
     return fhir.searchset(found, who.id_pe)

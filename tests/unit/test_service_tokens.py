@@ -88,3 +88,10 @@ def test_the_revocation_snapshot_is_read_at_most_once_a_minute() -> None:
 def test_a_service_principal_never_carries_an_ins() -> None:
     who = Service(oid=OID, id_pe="idpe-1", pairing="pair-1", pv=1, scope="22")
     assert "ins" not in to_context(who) and who.pseudonym != who.id_pe
+
+
+def test_a_services_traces_name_it_by_its_oid_as_service_tiers() -> None:
+    from functions.journal.models import Actor
+
+    actor = Actor.of(Service(oid=OID, id_pe="idpe-1", pairing="pair-1", pv=1, scope="22", name="GlucoApp"))
+    assert (actor.kind, actor.id, actor.name) == ("SERVICE_TIERS", OID, "GlucoApp")

@@ -83,6 +83,7 @@ class MonEspaceSanteStack(cdk.Stack):
             c.ENV_AGENDA_DUE_TABLE: tables.agenda_due.table_name,
             c.ENV_IDEMPOTENCY_TABLE: tables.idempotency.table_name,
             c.ENV_MESSAGES_TABLE: tables.messages.table_name,
+            c.ENV_MEASURES_TABLE: tables.measures.table_name,
             c.ENV_AGENDA_SHARD_QUEUE_URL: agenda_shards.queue.queue_url,
             c.ENV_AGENDA_DELIVERY_QUEUE_URL: agenda_deliveries.queue.queue_url,
             c.ENV_AGENDA_EMAIL_SOURCE: email.source,

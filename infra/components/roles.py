@@ -111,6 +111,7 @@ class FunctionRoles(Construct):
             table_arn(stage, t) for t in (c.SPACES, c.DOCUMENTS, c.TRACES, c.NOTIFICATIONS, c.ACCESS, c.AGENDA,
                                           c.AGENDA_DUE, c.IDEMPOTENCY, c.MESSAGES))
         message_lsis = [f"{messages}/index/{name}" for name in c.MESSAGES_INDEXES]
+        measures = table_arn(stage, c.MEASURES)
         agenda_lsis = [f"{agenda}/index/{name}" for name in c.AGENDA_INDEXES]
         shards_queue, deliveries_queue = (queue_arn(stage, q) for q in (c.AGENDA_SHARDS_QUEUE,
                                                                          c.AGENDA_DELIVERIES_QUEUE))
@@ -139,6 +140,10 @@ class FunctionRoles(Construct):
             _dynamodb("Messages", ["GetItem", "Query"], [messages]),
             _dynamodb("MessageLists", ["Query"], message_lsis),
             _in_transactions("MessageWritesInTransactions", ["PutItem", "DeleteItem"], [messages]),
+            # Measures: latest values and history are Queries of the person's partition; a write reads its state
+            # in one TransactGetItems and writes in one transaction (functions/measures/storage.py).
+            _dynamodb("Measures", ["GetItem", "Query"], [measures]),
+            _in_transactions("MeasureWritesInTransactions", ["PutItem", "DeleteItem"], [measures]),
             # Signing a presigned POST needs the signer to hold s3:PutObject on the key it pins.
             iam.PolicyStatement(sid="SignUploads", actions=["s3:PutObject"], resources=[quarantine_uploads]),
             iam.PolicyStatement(sid="DiscardUploads", actions=["s3:DeleteObject"], resources=[quarantine_uploads]),

@@ -18,7 +18,10 @@ BIN = Path(sys.executable).parent
 # Every MES_* variable functions/shared/settings.py reads (named in functions/shared/names.py), but those with a default
 # and the local-only key; the issuer variables are built with f-strings there. MES_PSEUDONYM_SECRET_ARN: the
 # pseudonym key's secret, read by functions/shared/privacy.py.
-_OPTIONAL_ENV = {"MES_UPLOAD_URL_TTL_SECONDS", "MES_DOWNLOAD_URL_TTL_SECONDS", "MES_PSEUDONYM_KEY"}
+_OPTIONAL_ENV = {"MES_UPLOAD_URL_TTL_SECONDS", "MES_DOWNLOAD_URL_TTL_SECONDS", "MES_PSEUDONYM_KEY",
+                 # the service-token key and issuer: set with the key by the pairing's infra (CAT-PAIR); unset, no
+                 # service token is accepted
+                 "MES_SERVICE_TOKEN_KEY", "MES_SERVICE_TOKEN_ISSUER"}
 SETTINGS_ENV = (set(re.findall(r'"(MES_[A-Z_]+)"', (REPO / "functions" / "shared" / "names.py").read_text()))
                 - _OPTIONAL_ENV) | {f"MES_{who}_{what}" for who in ("CITIZEN", "PRO")
                                     for what in ("ISSUER", "AUDIENCE", "JWKS_URI")} | {
@@ -110,7 +113,7 @@ def test_stack_is_pinned_to_eu_west_3(assembly: Assembly, template: dict[str, An
 
 def test_tables_are_retained_protected_recoverable_and_encrypted(template: dict[str, Any]) -> None:
     tables = of_type(template, "AWS::DynamoDB::Table")
-    assert len(tables) == 9  # the eight of the data (messages included), and idempotency (a day each)
+    assert len(tables) == 10  # the nine of the data (messages, measures included), and idempotency (a day each)
     for table in tables.values():
         props = table["Properties"]
         assert table["DeletionPolicy"] == "Retain" and table["UpdateReplacePolicy"] == "Retain"
@@ -133,7 +136,8 @@ def test_table_keys_and_indexes_match_the_models(template: dict[str, Any]) -> No
                     "mes-dev-agenda": [("owner", "HASH"), ("item_id", "RANGE")],
                     "mes-dev-agenda-due": [("bucket", "HASH"), ("entry", "RANGE")],
                     "mes-dev-idempotency": [("scope", "HASH")],
-                    "mes-dev-messages": [("holder", "HASH"), ("sk", "RANGE")]}
+                    "mes-dev-messages": [("holder", "HASH"), ("sk", "RANGE")],
+                    "mes-dev-measures": [("holder", "HASH"), ("sk", "RANGE")]}
     documents = by_name["mes-dev-documents"]
     local = {i["IndexName"]: ([(k["AttributeName"], k["KeyType"]) for k in i["KeySchema"]],
                               i["Projection"]["ProjectionType"]) for i in documents["LocalSecondaryIndexes"]}
@@ -172,7 +176,7 @@ def test_table_keys_and_indexes_match_the_models(template: dict[str, Any]) -> No
 
 def test_tables_are_backed_up_daily(template: dict[str, Any]) -> None:
     selection = next(iter(of_type(template, "AWS::Backup::BackupSelection").values()))
-    assert len(selection["Properties"]["BackupSelection"]["Resources"]) == 8  # every data table, messages too
+    assert len(selection["Properties"]["BackupSelection"]["Resources"]) == 9  # every data table, measures too
 
 
 def test_no_data_resource_is_deleted_with_the_stack(template: dict[str, Any]) -> None:
@@ -387,6 +391,9 @@ def test_each_function_gets_exactly_its_dynamodb_operations(template: dict[str, 
         # messaging: conversations read by GetItem or one Query, listed on the LSI, written only in transactions
         "messages": {"GetItem", "Query", "PutItem+tx", "DeleteItem+tx"},
         "messages/index/holder-by-recent": {"Query"},
+        # measures: latest values and history by Query; a write's state by TransactGetItems (GetItem), its
+        # writes only in the transaction
+        "measures": {"GetItem", "Query", "PutItem+tx", "DeleteItem+tx"},
     }
     assert _dynamodb_grants(template, "RolesAuthorizerAccess") == {"spaces": {"GetItem"}}
     assert _dynamodb_grants(template, "RolesUploadConsumerAccess") == {

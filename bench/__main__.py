@@ -163,6 +163,7 @@ SCENARIOS: dict[str, Any] = {
     "agenda": lambda argv: (_ints(argv[:2]) if len(argv) >= 2 else (2_000, 8_000),),
     "messaging": lambda argv: _ints(argv[:2]) if len(argv) >= 2 else (10_000, 50_000),
     "accounts": lambda argv: (_ints(argv) or (2_000,),),
+    "measures": lambda argv: _ints(argv[:2]) if len(argv) >= 2 else (10_000, 100_000),
 }
 
 

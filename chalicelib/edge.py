@@ -20,7 +20,14 @@ from functions.identity.principal import Citizen, from_context
 from functions.identity.spaces import space_of
 from functions.shared import idempotency
 from functions.shared.cursor import page_request
-from functions.shared.errors import DomainError, Forbidden, InvalidRequest, PayloadTooLarge, ReauthenticationRequired
+from functions.shared.errors import (
+    Answered,
+    DomainError,
+    Forbidden,
+    InvalidRequest,
+    PayloadTooLarge,
+    ReauthenticationRequired,
+)
 from functions.shared.http import render_domain_error, render_validation_error, www_authenticate_step_up
 from functions.shared.oauth import OAuthError
 from functions.shared.observability import logger
@@ -48,7 +55,8 @@ def bearer(auth_request: AuthRequest) -> AuthResponse | dict[str, Any]:
     from functions.shared.observability import logger
 
     try:
-        who = authenticate(deps.token_verifier(), deps.citizen_issuer(), deps.spaces(), auth_request.token)
+        who = authenticate(deps.token_verifier(), deps.citizen_issuer(), deps.spaces(), auth_request.token,
+                           deps.service_tokens())
     except Unauthenticated as refused:
         logger.info("bearer token refused", extra={"reason": refused.code})
         return refusal(auth_request.method_arn, refused.code, refused.message)
@@ -79,9 +87,9 @@ def request() -> Request:
     return current
 
 
-def json_response(status: int, body: Any) -> Response:
+def json_response(status: int, body: Any, media_type: str = "application/json") -> Response:
     return Response(body=json.dumps(body, ensure_ascii=False), status_code=status,
-                    headers={"Content-Type": "application/json"})
+                    headers={"Content-Type": media_type})
 
 
 def json_object(max_bytes: int = JSON_BODY_MAX_BYTES) -> dict[str, Any]:
@@ -221,20 +229,26 @@ def route(bp: Blueprint, method: str, path: str, *, role: Role | tuple[Role, ...
           status: int = 200, errors: tuple[int, ...] = (), request: type[BaseModel] | None = None,
           query: type[BaseModel] | None = None, paginated: bool = False, idempotent: bool = False,
           idempotency_key_required: bool = False, name: str | None = None,
-          closed_space: bool = False, form: bool = False, oauth: bool = False) -> Callable[[V], V]:
+          closed_space: bool = False, form: bool = False, oauth: bool = False, media_type: str = "application/json",
+          outcome: type[BaseModel] | None = None,
+          documented_body: type[BaseModel] | None = None) -> Callable[[V], V]:
     """Declare a route in one place: its spec goes to the registry, its view to `bp` (behind the authorizer unless
     `role="none"`; `role` may name several kinds of caller, e.g. `("professional", "organisation")`). The view
     returns its response model; `status` is its success status, `errors` the statuses its service can answer
     (those the machinery adds are in RouteSpec.statuses). `idempotent`: a POST that creates takes Idempotency-Key
-    (see RouteSpec). `form`: the body is form-encoded; `oauth`: errors are RFC 6749's (the OAuth endpoints)."""
+    (see RouteSpec). `form`: the body is form-encoded; `oauth`: errors are RFC 6749's (the OAuth endpoints).
+    `media_type`, `outcome`, `documented_body`: a route of another JSON media type (FHIR), see
+    RouteSpec; its view may raise `Answered` (an OperationOutcome), rendered as is."""
 
     def declare(view: V) -> V:
         view_name = name or view.__name__
         spec = RouteSpec(method=method, path=path, role=role, response=response, status=status, errors=errors,
                          request=request, query=query, paginated=paginated, view=view_name, idempotent=idempotent,
                          idempotency_key_required=idempotency_key_required, closed_space=closed_space,
-                         form=form, oauth=oauth)
+                         form=form, oauth=oauth, media_type=media_type, outcome=outcome,
+                         documented_body=documented_body)
         registry.record(spec)
+        exclude_none = media_type != "application/json"  # FHIR has no nulls
 
         @functools.wraps(view)
         def run(**params: str) -> Response:
@@ -242,10 +256,14 @@ def route(bp: Blueprint, method: str, path: str, *, role: Role | tuple[Role, ...
                 inputs, body = _inputs(spec, params)
                 claim = _claim(spec, inputs, params, body) if spec.idempotent else None
                 if claim is None:
-                    return json_response(spec.status, view(**inputs).model_dump(mode="json"))
+                    return json_response(spec.status, view(**inputs).model_dump(mode="json",
+                                                                                exclude_none=exclude_none),
+                                         spec.media_type)
                 return _once(claim, lambda: (spec.status, view(**inputs).model_dump(mode="json")))
             except OAuthError as exc:
                 return json_response(exc.status, exc.body())
+            except Answered as exc:
+                return json_response(exc.status, exc.body, exc.media_type)
             except DomainError as exc:
                 response = json_response(*render_domain_error(exc))
                 if isinstance(exc, ReauthenticationRequired):
@@ -255,8 +273,10 @@ def route(bp: Blueprint, method: str, path: str, *, role: Role | tuple[Role, ...
                 return json_response(*render_validation_error(exc))
 
         run.__name__ = view_name
-        media = {"content_types": ["application/x-www-form-urlencoded"]} if form else {}
-        bp.route(path, methods=[method], authorizer=None if spec.public else bearer, **media)(run)
+        content_types = (["application/x-www-form-urlencoded"] if form else
+                         ["application/json"] + ([media_type] if media_type != "application/json" else []))
+        bp.route(path, methods=[method], authorizer=None if spec.public else bearer,
+                 content_types=content_types)(run)
         return view
 
     return declare

@@ -29,6 +29,8 @@ _SCHEMES: dict[str, str] = {
     "citizen_bearer": "A citizen's OIDC access token (FranceConnect-style identity provider).",
     "professional_bearer": "A health professional's token (Pro Santé Connect): RPPS, profession, FINESS.",
     "organisation_bearer": "A health organisation's software, as itself (client credentials): FINESS.",
+    "service_bearer": "A referenced app's service access token (pairing with the person): pairwise idPe, OID, "
+                      "consented purposes; signed RS256 by Mon espace santé.",
 }
 
 _ACCESS_REASON = {
@@ -87,6 +89,10 @@ def _models(routes: list[RouteSpec]) -> list[_ModelKey]:
             wanted.append((spec.request, "validation"))
         if spec.query is not None:
             wanted.append((spec.query, "validation"))
+        if spec.outcome is not None:
+            wanted.append((spec.outcome, "serialization"))
+        if spec.documented_body is not None:
+            wanted.append((spec.documented_body, "validation"))
     return list(dict.fromkeys(wanted))
 
 
@@ -131,10 +137,12 @@ def _operation(spec: RouteSpec, refs: _Refs, defs: dict[str, Any]) -> dict[str, 
     if spec.oauth:  # the route's own errors are RFC 6749's; the machinery's (415, 413...) stay ours
         error = {"content": {"application/json": {"schema": {"oneOf": [
             refs[(OAuthErrorOut, "serialization")], refs[(ErrorOut, "serialization")]]}}}}
+    if spec.outcome is not None:  # e.g. FHIR's OperationOutcome, beside our own errors (gateway, edge)
+        error["content"][spec.media_type] = {"schema": refs[(spec.outcome, "serialization")]}
     responses: dict[str, Any] = {}
     for status in spec.statuses:
         if status == spec.status:
-            body = {"content": {"application/json": {"schema": refs[(spec.response, "serialization")]}}}
+            body = {"content": {spec.media_type: {"schema": refs[(spec.response, "serialization")]}}}
             responses[str(status)] = {"description": _REASONS.get(status, "Success"), **body}
         else:
             responses[str(status)] = {**error, "description": _REASONS.get(status, "Error")}
@@ -151,6 +159,10 @@ def _operation(spec: RouteSpec, refs: _Refs, defs: dict[str, Any]) -> dict[str, 
         media = "application/x-www-form-urlencoded" if spec.form else "application/json"
         op["requestBody"] = {"required": True, "content": {
             media: {"schema": refs[(spec.request, "validation")]}}}
+    if spec.documented_body is not None:
+        schema = refs[(spec.documented_body, "validation")]
+        op["requestBody"] = {"required": True, "content": {spec.media_type: {"schema": schema},
+                                                           "application/json": {"schema": schema}}}
     return op
 
 

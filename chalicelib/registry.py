@@ -9,11 +9,12 @@ from typing import Literal
 
 from pydantic import BaseModel
 
-Role = Literal["citizen", "professional", "organisation", "none"]
+Role = Literal["citizen", "professional", "organisation", "service", "none"]
 # The bearer scheme each role authenticates with (the issuer that signs its tokens); "none": no token. An
 # organisation's token comes from the professional issuer too, but without an RPPS (a client-credentials token).
 SECURITY: dict[Role, str | None] = {"citizen": "citizen_bearer", "professional": "professional_bearer",
-                                    "organisation": "organisation_bearer", "none": None}
+                                    "organisation": "organisation_bearer", "none": None,
+                                    "service": "service_bearer"}  # a referenced app's service access token
 _PATH_PARAM = re.compile(r"{([a-z_]+)}")
 
 
@@ -42,6 +43,12 @@ class RouteSpec:
     # `oauth`: the route's own errors are RFC 6749's `{error, error_description}` (functions/shared/oauth.py).
     form: bool = False
     oauth: bool = False
+    # A route speaking another JSON media type (FHIR: application/fhir+json): its success body, and `outcome` (the
+    # error body its standard dictates, beside our own) in that type; `documented_body`: a body the view parses
+    # itself (its own size cap and rules), documented in both types.
+    media_type: str = "application/json"
+    outcome: type[BaseModel] | None = None
+    documented_body: type[BaseModel] | None = None
 
     @property
     def path_params(self) -> tuple[str, ...]:

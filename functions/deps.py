@@ -30,8 +30,12 @@ if TYPE_CHECKING:
     from functions.catalogue.storage import DynamoCatalogueStore
     from functions.catalogue.summary import SummaryDeps
     from functions.exports.service import ExportDeps
+    from functions.identity.interim import InMemoryPairings
+    from functions.identity.service_tokens import ServiceTokenVerifier
     from functions.identity.tokens import TokenVerifier
     from functions.journal.storage import DynamoJournal, DynamoTraceReader
+    from functions.measures.catalogue import FilePurposeCatalogue
+    from functions.measures.service import MeasuresDeps
     from functions.messaging.blobs import S3AttachmentBlobs
     from functions.messaging.inbound import InboundDeps
     from functions.messaging.mailbucket import S3InboundMail
@@ -77,6 +81,7 @@ def bind_tables() -> None:
     from functions.catalogue.storage import CatalogueItem
     from functions.exports.storage import ExportItem
     from functions.journal.storage import LedgerItem, TraceItem
+    from functions.measures.storage import MeasureItem
     from functions.messaging.storage import MessageItem
     from functions.notifications.storage import NotificationItem, PreferencesItem
     from functions.records.storage import DocumentItem
@@ -95,6 +100,7 @@ def bind_tables() -> None:
     bind(IdempotencyItem, s.idempotency_table, s.region)
     bind(MessageItem, s.messages_table, s.region)
     bind(CatalogueItem, s.catalogue_table, s.region)
+    bind(MeasureItem, s.measures_table, s.region)
     bind(ExportItem, s.exports_table, s.region)
 
 
@@ -583,3 +589,46 @@ def catalogue_summaries() -> SummaryDeps:
     mailer = SesMailer(client("ses", s.region), s.agenda_email_source, s.agenda_email_template)
     return SummaryDeps(store=catalogue_store(), spaces=spaces(), notifications=notifications(),
                        email=ClaimThenSend(notifications(), mailer), clock=clock(), published=published)
+
+
+@factory
+def pairings() -> InMemoryPairings:
+    """INTERIM (swap at CAT-PAIR's merge): the pairing directory (idPe -> INS) and the revocation list, in memory
+    per process and empty at start, until CAT-PAIR's pairing storage fits `functions.identity.ports`."""
+    from functions.identity.interim import InMemoryPairings
+
+    return InMemoryPairings()
+
+
+@factory
+def purpose_catalogue() -> FilePurposeCatalogue:
+    """INTERIM (swap at CAT-PAIR's merge): which purposes allow reading or writing a measure code, from
+    `functions/measures/data/purposes.json`, until the catalogue carries `measure_codes` per purpose."""
+    from functions.measures.catalogue import FilePurposeCatalogue
+
+    return FilePurposeCatalogue()
+
+
+@factory
+def service_tokens() -> ServiceTokenVerifier | None:
+    """Service access tokens: signature with the KMS key's public half (read once), revocation from `pairings()`
+    cached 60 s. None when no key is configured (MES_SERVICE_TOKEN_KEY)."""
+    from functions.identity.service_tokens import CachedRevocations, KmsPublicKey, ServiceTokenVerifier
+    from functions.shared.aws import client
+
+    s = settings()
+    if not s.service_token_key:
+        return None
+    return ServiceTokenVerifier(s.service_token_issuer, KmsPublicKey(client("kms", s.region), s.service_token_key),
+                                CachedRevocations(pairings()))
+
+
+@factory
+def measures() -> MeasuresDeps:
+    """Measures' own table; the journal for the traces; spaces (open condition); the pairings and purposes."""
+    from functions.measures.service import MeasuresDeps
+    from functions.measures.storage import DynamoMeasureStore
+
+    bind_tables()
+    return MeasuresDeps(store=DynamoMeasureStore(journal()), journal=journal(), spaces=spaces(),
+                        pairings=pairings(), catalogue=purpose_catalogue(), clock=clock())

@@ -117,6 +117,7 @@ class MonEspaceSanteStack(cdk.Stack):
             c.ENV_ATTACHMENT_BUDGET_BYTES: str(c.ATTACHMENT_BUDGET_BYTES),
             c.ENV_CATALOGUE_TABLE: tables.catalogue.table_name,
             c.ENV_SERVICE_TOKEN_KEY: Keys.service_token_alias(stage),
+            c.ENV_MEASURES_TABLE: tables.measures.table_name,
             c.ENV_AGENDA_SHARD_QUEUE_URL: agenda_shards.queue.queue_url,
             c.ENV_AGENDA_DELIVERY_QUEUE_URL: agenda_deliveries.queue.queue_url,
             c.ENV_AGENDA_EMAIL_SOURCE: email.source,

@@ -86,6 +86,7 @@ def local_env(aws_port: int = AWS_PORT, api_port: int = API_PORT, prefix: str = 
         n.ENV_INBOUND_MAIL_BUCKET: f"{prefix}-inbound-mail",
         n.ENV_CATALOGUE_TABLE: f"{prefix}-catalogue",
         n.SERVICE_TOKEN_KEY: SERVICE_TOKEN_ALIAS,
+        n.ENV_MEASURES_TABLE: f"{prefix}-measures",
         n.ENV_AGENDA_SHARD_QUEUE_URL: f"http://127.0.0.1:{aws_port}/{ACCOUNT}/{AGENDA_SHARD_QUEUE}",
         n.ENV_AGENDA_DELIVERY_QUEUE_URL: f"http://127.0.0.1:{aws_port}/{ACCOUNT}/{AGENDA_DELIVERY_QUEUE}",
         n.ENV_ENVELOPE_ENCRYPTION: "1",

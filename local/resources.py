@@ -54,6 +54,7 @@ def _tables() -> None:
     from functions.catalogue.storage import CatalogueItem
     from functions.exports.storage import ExportItem
     from functions.journal.storage import LedgerItem, TraceItem
+    from functions.measures.storage import MeasureItem
     from functions.messaging.storage import MessageItem
     from functions.notifications.storage import NotificationItem
     from functions.records.storage import DocumentItem
@@ -61,7 +62,7 @@ def _tables() -> None:
 
     deps.bind_tables()
     for model in (SpaceItem, DocumentItem, TraceItem, NotificationItem, LedgerItem, AgendaItem, DueItem,
-                  IdempotencyItem, MessageItem, ExportItem, CatalogueItem):
+                  IdempotencyItem, MessageItem, ExportItem, CatalogueItem, MeasureItem):
         if not model.exists():
             model.create_table(billing_mode="PAY_PER_REQUEST", wait=True)
     for model in (DocumentItem, DueItem, IdempotencyItem, CatalogueItem):

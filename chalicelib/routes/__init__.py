@@ -9,6 +9,7 @@ from chalicelib.routes import (
     enrolment,
     exports,
     health,
+    measures,
     messaging,
     meta,
     notifications,
@@ -17,4 +18,4 @@ from chalicelib.routes import (
 )
 
 BLUEPRINTS = (health.bp, meta.bp, records.bp, access.bp, audit.bp, notifications.bp, agenda.bp, reference.bp,
-              messaging.bp, exports.bp, enrolment.bp, closure.bp, catalogue.bp)
+              messaging.bp, exports.bp, enrolment.bp, closure.bp, catalogue.bp, measures.bp)

@@ -36,7 +36,7 @@ def label(a: Actor) -> str:
     if a.kind == "citizen":
         return "Une personne qui vous accompagne"
     if a.kind == "SERVICE_TIERS":
-        return a.name or f"Service {a.id}"
+        return a.name or f"Service référencé (OID {a.id})"
     if a.kind == "professional":
         return professional_display(a.id, a.name)
     organisation = organisation_display(a.id, a.name)

@@ -106,17 +106,50 @@ class Organisation(BaseModel):
         return digest("finess", self.finess)
 
 
-Principal = Annotated[Citizen | Professional | Organisation, Field(discriminator="kind")]
-_PRINCIPAL: TypeAdapter[Citizen | Professional | Organisation] = TypeAdapter(Principal)
+# A referenced app's service OID (ISO OID: digits and dots).
+OID = Annotated[str, Field(pattern=r"^[0-9]+(\.[0-9]+)+$", max_length=128)]
 
 
-def to_context(principal: Citizen | Professional | Organisation) -> dict[str, str]:
+class Service(BaseModel):
+    """A referenced app (catalogue service) acting for one person through one pairing, with a service access token:
+    `id_pe` is the pairwise patient id (it means nothing outside this pairing; the INS is never in the token),
+    `scope` the purpose codes the person consented to, space-separated (authorizer contexts are flat strings)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    kind: Literal["service"] = "service"
+    oid: OID
+    id_pe: str = Field(min_length=1, max_length=128)
+    pairing: str = Field(min_length=1, max_length=128)
+    pv: int = Field(ge=0)
+    scope: str = ""
+    name: str | None = None
+
+    @property
+    def purposes(self) -> frozenset[str]:
+        return frozenset(self.scope.split())
+
+    @property
+    def actor_id(self) -> str:
+        return self.oid
+
+    @property
+    def pseudonym(self) -> str:
+        return digest("service", f"{self.oid}|{self.pairing}")
+
+
+Principal = Annotated[Citizen | Professional | Organisation | Service, Field(discriminator="kind")]
+_PRINCIPAL: TypeAdapter[Citizen | Professional | Organisation | Service] = TypeAdapter(Principal)
+
+
+def to_context(principal: Citizen | Professional | Organisation | Service) -> dict[str, str]:
     """API Gateway authorizer contexts only carry flat strings."""
     return {k: str(v) for k, v in principal.model_dump(exclude_none=True).items()}
 
 
-def from_context(context: dict[str, object] | None) -> Citizen | Professional | Organisation:
-    fields = {"kind", "ins", "rpps", "profession", "finess", "specialty", "name", "auth_time", "space_status"}
+def from_context(context: dict[str, object] | None) -> Citizen | Professional | Organisation | Service:
+    fields = {"kind", "ins", "rpps", "profession", "finess", "specialty", "name", "auth_time", "space_status", "oid",
+              "id_pe", "pairing", "pv", "scope"}
     data = {k: v for k, v in (context or {}).items() if k in fields}
     try:
         return _PRINCIPAL.validate_python(data)

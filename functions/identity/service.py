@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from functions.identity.principal import Citizen, Organisation, Professional
+from functions.identity.principal import Citizen, Organisation, Professional, Service
+from functions.identity.service_tokens import ServiceTokenVerifier
 from functions.identity.tokens import TokenVerifier, professional_from
 from functions.shared.errors import Unauthenticated
 
@@ -14,10 +15,16 @@ class LoginDirectory(Protocol):
 
 
 def authenticate(verifier: TokenVerifier, citizen_issuer: str, logins: LoginDirectory,
-                 authorization: str | None) -> Citizen | Professional | Organisation:
+                 authorization: str | None, services: ServiceTokenVerifier | None = None,
+                 ) -> Citizen | Professional | Organisation | Service:
+    """`services`: the verifier of our own service access tokens (referenced apps), recognised by their issuer;
+    None where no service-token key is configured (such tokens are then from an unknown issuer)."""
     if not authorization or not authorization.startswith("Bearer "):
         raise Unauthenticated("a bearer token is required", code="missing_token")
-    token = verifier.verify(authorization.removeprefix("Bearer ").strip())
+    raw = authorization.removeprefix("Bearer ").strip()
+    if services is not None and services.recognises(raw):
+        return services.verify(raw)
+    token = verifier.verify(raw)
     if token.issuer != citizen_issuer:
         return professional_from(token)
     ins = logins.resolve_login(token.issuer, token.subject)

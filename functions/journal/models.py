@@ -50,6 +50,15 @@ class SpaceHolder(Protocol):
     def pseudonym(self) -> str: ...
 
 
+@runtime_checkable
+class ReferencedApp(Protocol):
+    """A referenced app acting through its pairing (identity's `Service`), structurally: its OID names it."""
+
+    oid: str
+    pairing: str
+    name: str | None
+
+
 class TraceAction(StrEnum):
     DOCUMENT_UPLOAD_REQUESTED = "document.upload_requested"
     DOCUMENT_VERIFIED = "document.verified"
@@ -102,6 +111,10 @@ class TraceAction(StrEnum):
     SERVICE_TOKEN_ISSUED = "service.token_issued"  # noqa: S105 (a trace action)
     SERVICE_UNPAIRED = "service.unpaired"
     SERVICE_TOKENS_REVOKED = "service.tokens_revoked"
+    MEASURE_WRITTEN = "measure.written"
+    MEASURE_UPDATED = "measure.updated"
+    MEASURE_DELETED = "measure.deleted"
+    MEASURES_READ = "measures.read"
 
 
 # The actor fields every entry has hashed since the first one; the later ones are hashed only when set, so the
@@ -118,7 +131,8 @@ class Actor(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     # citizen: a citizen acting on a space not their own (a family member, a caregiver); SERVICE_TIERS: a
-    # referenced app paired with the space (`id` its OID, `name` its catalogue name)
+    # referenced app paired with the space or acting through its pairing (`id` its OID, `name` its catalogue name),
+    # the guide's actor type
     kind: Literal["patient", "professional", "organisation", "system", "citizen", "SERVICE_TIERS"]
     id: str
     organisation: str | None = None
@@ -130,7 +144,9 @@ class Actor(BaseModel):
     @classmethod
     def of(cls, principal: object) -> Actor:
         """A professional (anything with `rpps`, `finess`, `profession`), an organisation (a `finess` and no
-        `rpps`), else the holder."""
+        `rpps`), a referenced app (an `oid` and a `pairing`: the guide's SERVICE_TIERS), else the holder."""
+        if isinstance(principal, ReferencedApp):
+            return cls(kind="SERVICE_TIERS", id=principal.oid, name=principal.name)
         if isinstance(principal, Practitioner):
             return cls(kind="professional", id=principal.rpps, organisation=principal.finess,
                        profession=principal.profession, name=principal.name)

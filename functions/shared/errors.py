@@ -68,6 +68,8 @@ class TooManyRequests(DomainError):
     """Too soon after the previous request of the same kind (a provisional code asked again within 30 s)."""
 
     code = "too_many_requests"
+
+
 class ReauthenticationRequired(Unauthenticated):
     """The action needs a fresh authentication (the token's `auth_time` within `max_age` seconds): OIDC step-up,
     the client signs in again with `max_age` and retries (the edge adds the WWW-Authenticate hint)."""
@@ -77,3 +79,13 @@ class ReauthenticationRequired(Unauthenticated):
     def __init__(self, max_age: int) -> None:
         super().__init__(f"this action needs a sign-in less than {max_age} seconds old: sign in again")
         self.max_age = max_age
+class Answered(DomainError):
+    """An error whose body a standard dictates (FHIR's OperationOutcome, not our `{"error"}` schema): the edge
+    answers `body` as is, with `status` and `media_type`."""
+
+    def __init__(self, status: int, body: dict[str, object], media_type: str, message: str,
+                 code: str | None = None) -> None:
+        super().__init__(message, code)
+        self.status = status
+        self.body = body
+        self.media_type = media_type

@@ -53,6 +53,8 @@ def error_body(code: str, message: str) -> dict[str, Any]:
 
 
 def render_domain_error(exc: errors.DomainError) -> tuple[int, dict[str, Any]]:
+    if isinstance(exc, errors.Answered):
+        return exc.status, dict(exc.body)
     for cls in type(exc).__mro__:
         if cls in STATUS:
             return STATUS[cls], error_body(exc.code, exc.message)

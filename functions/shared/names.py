@@ -115,3 +115,6 @@ ISSUER_FIELDS = {"issuer": "ISSUER", "audience": "AUDIENCE", "jwks_uri": "JWKS_U
 # settings field -> variable, e.g. "citizen_issuer" -> "MES_CITIZEN_ISSUER" (infra sets these per stage)
 ISSUER_ENV = {f"{who}_{field}": issuer_env(upper, var) for who, upper in ISSUERS.items()
               for field, var in ISSUER_FIELDS.items()}
+
+# ---- Referenced apps: service access tokens (KMS RS256 key alias, issuer) and the measures table -----------------
+ENV_MEASURES_TABLE = "MES_MEASURES_TABLE"  # health measures (functions/measures/storage.py)

@@ -92,6 +92,7 @@ class Settings(BaseModel):
     deletion_delay_days: int = Field(default=0, ge=0, le=92)
     erasure_queue_url: str | None = None
     envelope_encryption: bool = False
+    measures_table: str
 
     @model_validator(mode="after")
     def _pseudonym_key_source(self) -> Settings:
@@ -153,6 +154,7 @@ class Settings(BaseModel):
             "service_token_key": env.get(n.SERVICE_TOKEN_KEY),
             "citizen_issuer": issuer("CITIZEN"),
             "professional_issuer": issuer("PRO"),
+            "measures_table": env.get(n.ENV_MEASURES_TABLE),
         }
         for name, value in (
             ("upload_url_ttl_seconds", env.get(n.ENV_UPLOAD_URL_TTL_SECONDS)),

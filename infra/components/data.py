@@ -97,9 +97,13 @@ class Tables(Construct):
                                                       partition_key=ddb.Attribute(name=hash_key, type=s),
                                                       sort_key=ddb.Attribute(name=range_key, type=s),
                                                       projection_type=ddb.ProjectionType.ALL)
+        holder, sort = c.MEASURES_KEYS
+        self.measures = self._table("Measures", stage, c.MEASURES, ddb.Attribute(name=holder, type=s),
+                                    ddb.Attribute(name=sort, type=s), key)
         self.all = {c.SPACES: self.spaces, c.DOCUMENTS: self.documents, c.TRACES: self.traces,
                     c.NOTIFICATIONS: self.notifications, c.ACCESS: self.access, c.AGENDA: self.agenda,
-                    c.AGENDA_DUE: self.agenda_due, c.MESSAGES: self.messages, c.CATALOGUE: self.catalogue}
+                    c.AGENDA_DUE: self.agenda_due, c.MESSAGES: self.messages, c.CATALOGUE: self.catalogue,
+                    c.MEASURES: self.measures}
         self._backups(stage, key, backup_retention_days)
 
     def _table(self, construct_id: str, stage: str, name: str, pk: ddb.Attribute, sk: ddb.Attribute | None,

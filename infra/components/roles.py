@@ -138,6 +138,7 @@ class FunctionRoles(Construct):
         export_archives = f"{bucket_arn(stage, 'exports')}/*"
         message_lsis = [f"{messages}/index/{name}" for name in c.MESSAGES_INDEXES]
         catalogue = table_arn(stage, c.CATALOGUE)
+        measures = table_arn(stage, c.MEASURES)
         agenda_lsis = [f"{agenda}/index/{name}" for name in c.AGENDA_INDEXES]
         shards_queue, deliveries_queue = (queue_arn(stage, q) for q in (c.AGENDA_SHARDS_QUEUE,
                                                                          c.AGENDA_DELIVERIES_QUEUE))
@@ -190,6 +191,10 @@ class FunctionRoles(Construct):
                                                        for name in c.CATALOGUE_GLOBAL_INDEXES]),
             _in_transactions("CatalogueWritesInTransactions", ["UpdateItem", "DeleteItem", "ConditionCheckItem"],
                              [catalogue]),
+            # Measures: latest values and history are Queries of the person's partition; a write reads its state
+            # in one TransactGetItems and writes in one transaction (functions/measures/storage.py).
+            _dynamodb("Measures", ["GetItem", "Query"], [measures]),
+            _in_transactions("MeasureWritesInTransactions", ["PutItem", "DeleteItem"], [measures]),
             # Signing a presigned POST needs the signer to hold s3:PutObject on the key it pins.
             iam.PolicyStatement(sid="SignUploads", actions=["s3:PutObject"], resources=[quarantine_uploads]),
             iam.PolicyStatement(sid="DiscardUploads", actions=["s3:DeleteObject"], resources=[quarantine_uploads]),

@@ -21,7 +21,7 @@ BIN = Path(sys.executable).parent
 _OPTIONAL_ENV = {"MES_UPLOAD_URL_TTL_SECONDS", "MES_DOWNLOAD_URL_TTL_SECONDS", "MES_PSEUDONYM_KEY",
                  "MES_OUTBOX_BUCKET",  # local only: a stage sends the patients' mail through SES
                  "MES_ERASURE_QUEUE_URL",  # no erasure queue until its consumer is wired (README, closure section)
-                 "MES_SERVICE_TOKEN_ISSUER"}
+                 "MES_SERVICE_TOKEN_ISSUER"}  # a default (https://mes.local/oauth) until a stage sets its own
 SETTINGS_ENV = (set(re.findall(r'"(MES_[A-Z_]+)"', (REPO / "functions" / "shared" / "names.py").read_text()))
                 - _OPTIONAL_ENV) | {f"MES_{who}_{what}" for who in ("CITIZEN", "PRO")
                                     for what in ("ISSUER", "AUDIENCE", "JWKS_URI")} | {
@@ -120,7 +120,7 @@ def test_stack_is_pinned_to_eu_west_3(assembly: Assembly, template: dict[str, An
 def test_tables_are_retained_protected_recoverable_and_encrypted(template: dict[str, Any]) -> None:
     tables = of_type(template, "AWS::DynamoDB::Table")
     # the nine of the data (messages, catalogue included), idempotency (a day each), exports
-    assert len(tables) == 11
+    assert len(tables) == 12  # ... and measures
     for table in tables.values():
         props = table["Properties"]
         assert table["DeletionPolicy"] == "Retain" and table["UpdateReplacePolicy"] == "Retain"
@@ -145,7 +145,8 @@ def test_table_keys_and_indexes_match_the_models(template: dict[str, Any]) -> No
                     "mes-dev-idempotency": [("scope", "HASH")],
                     "mes-dev-messages": [("holder", "HASH"), ("sk", "RANGE")],
                     "mes-dev-exports": [("ins", "HASH")],
-                    "mes-dev-catalogue": [("pk", "HASH"), ("sk", "RANGE")]}
+                    "mes-dev-catalogue": [("pk", "HASH"), ("sk", "RANGE")],
+                    "mes-dev-measures": [("holder", "HASH"), ("sk", "RANGE")]}
     catalogue = by_name["mes-dev-catalogue"]
     assert {i["IndexName"]: [k["AttributeName"] for k in i["KeySchema"]]
             for i in catalogue["GlobalSecondaryIndexes"]} == {"by-service": ["svc", "pk"], "by-cycle": ["cycle", "pk"]}
@@ -189,7 +190,7 @@ def test_table_keys_and_indexes_match_the_models(template: dict[str, Any]) -> No
 
 def test_tables_are_backed_up_daily(template: dict[str, Any]) -> None:
     selection = next(iter(of_type(template, "AWS::Backup::BackupSelection").values()))
-    assert len(selection["Properties"]["BackupSelection"]["Resources"]) == 9  # every data table, catalogue too
+    assert len(selection["Properties"]["BackupSelection"]["Resources"]) == 10  # every data table, catalogue, measures
 
 
 def test_no_data_resource_is_deleted_with_the_stack(template: dict[str, Any]) -> None:
@@ -426,6 +427,9 @@ def test_each_function_gets_exactly_its_dynamodb_operations(template: dict[str, 
         "catalogue": {"GetItem", "Query", "PutItem", "UpdateItem+tx", "DeleteItem+tx", "ConditionCheckItem+tx"},
         "catalogue/index/by-service": {"Query"},
         "catalogue/index/by-cycle": {"Query"},
+        # measures: latest values and history by Query; a write's state by TransactGetItems (GetItem), its
+        # writes only in the transaction
+        "measures": {"GetItem", "Query", "PutItem+tx", "DeleteItem+tx"},
     }
     assert _dynamodb_grants(template, "RolesAuthorizerAccess") == {"spaces": {"GetItem"}}
     assert _dynamodb_grants(template, "RolesUploadConsumerAccess") == {

@@ -146,6 +146,15 @@ RULES: dict[tuple[str, str], tuple[Any, dict[str, int]]] = {
     ("DELETE", "/v1/me/services/{oid}/purposes/{code}"): (None, statuses(citizen=404)),
     ("POST", "/v1/me/services/{oid}/acknowledgement"): (None, statuses(citizen=404)),
     ("DELETE", "/v1/me/services/{oid}"): (None, statuses(citizen=404)),
+    # measures: the person's own (the walk's code is no measure type: 404); FHIR routes are for paired apps only
+    ("GET", "/v1/me/measures"): (None, statuses(citizen=200)),
+    ("POST", "/v1/me/measures"): ({"code": "WEIGHT", "effective": "2026-11-30T08:00:00+01:00", "value": 70},
+                                  statuses(citizen=201)),
+    ("GET", "/v1/me/measures/{code}"): (None, statuses(citizen=404)),
+    ("PUT", "/v1/me/measures/{code}/{measure_id}"): ({"value": 70}, statuses(citizen=404)),
+    ("DELETE", "/v1/me/measures/{code}/{measure_id}"): (None, statuses(citizen=404)),
+    ("POST", "/v1/fhir"): ({"resourceType": "Bundle", "type": "transaction", "entry": []}, statuses()),
+    ("GET", "/v1/fhir/Observation"): (None, statuses()),
 }
 METHOD_ORDER = {"GET": 0, "POST": 1, "PUT": 2, "PATCH": 3, "DELETE": 4}
 
@@ -188,7 +197,7 @@ def test_every_route_is_declared_once_with_its_role_and_authorizer() -> None:
             assert entry.authorizer in (None, api.bearer), (method, path)
             assert tuple(entry.view_args) == spec.path_params, (method, path)
             schemes = {"none": (), "citizen": ("citizen_bearer",), "professional": ("professional_bearer",),
-                       "organisation": ("organisation_bearer",)}
+                       "organisation": ("organisation_bearer",), "service": ("service_bearer",)}
             assert spec.security == tuple(s for role in spec.roles for s in schemes[role]), (method, path)
 
 
@@ -228,7 +237,8 @@ def callers(stack: Stack) -> tuple[dict[str, dict[str, str]], dict[str, str]]:
               "appointment_id": "appt_" + "0" * 24, "reminder_id": "rem_" + "0" * 24, "code": PREVENTION_CODE,
               "conversation_id": "conv_" + "0" * 24, "message_id": "msg_" + "0" * 24,
               "attachment_id": "att_" + "0" * 24, "part": "record", "finess": "750099999",
-              "reference": "opp_" + "0" * 24, "oid": "1.2.250.1.213.4.0.0"}
+              "reference": "opp_" + "0" * 24, "oid": "1.2.250.1.213.4.0.0",
+              "measure_id": "20260101T000000000000Z-00000000"}
     return who, params
 
 

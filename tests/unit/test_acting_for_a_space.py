@@ -91,7 +91,7 @@ def client(monkeypatch: pytest.MonkeyPatch, control: FakeControlStore,
     access = AccessDeps(control=control, documents=store, blobs=FakeBlobStore(), clock=FixedClock(AT),
                         matrix=matrix, download_ttl_seconds=300)
     monkeypatch.setattr(identity, "authenticate", lambda *_args: CAREGIVER)
-    for name in ("token_verifier", "citizen_issuer"):
+    for name in ("token_verifier", "citizen_issuer", "service_tokens"):
         monkeypatch.setattr(deps, name, lambda: None)
     monkeypatch.setattr(deps, "spaces", FakeSwitches)
     monkeypatch.setattr(deps, "access", lambda: access)

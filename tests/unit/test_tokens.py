@@ -12,7 +12,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
-from functions.identity.principal import Citizen, Organisation, Professional
+from functions.identity.principal import Citizen, Organisation, Professional, Service
 from functions.identity.service import authenticate
 from functions.identity.tokens import TokenVerifier
 from functions.shared.errors import Unauthenticated
@@ -55,7 +55,7 @@ VERIFIER = TokenVerifier([CITIZEN, PRO], keys=lookup)
 LOGINS = Logins({(CITIZEN.issuer, "pairwise-1"): "284067512345688"})
 
 
-def auth(token: str) -> Citizen | Professional | Organisation:
+def auth(token: str) -> Citizen | Professional | Organisation | Service:
     return authenticate(VERIFIER, CITIZEN.issuer, LOGINS, f"Bearer {token}")
 
 

@@ -1,6 +1,7 @@
-"""Service access tokens for the integration tests, signed for real: an RSA_2048 SIGN_VERIFY key in the local KMS
-(moto), its alias given to the stack as MES_SERVICE_TOKEN_KEY, each token signed with kms.sign, so the authorizer's
-verification (GetPublicKey, RS256) is the deployed one. CAT-PAIR's pairing server mints them in the product."""
+"""Service access tokens for the integration tests, signed for real with the stack's own key (the RSA_2048
+SIGN_VERIFY key local/resources.py creates, MES_SERVICE_TOKEN_KEY, the one the catalogue's token endpoint signs
+with), each token signed with kms.sign, so the authorizer's verification (GetPublicKey, RS256) is the deployed one.
+The catalogue's pairing mints them in the product; these tests mint their own to reach the measures' rules."""
 
 from __future__ import annotations
 
@@ -12,8 +13,9 @@ import uuid
 from typing import Any
 
 from functions.shared.names import SERVICE_TOKEN_KEY
+from local.config import SERVICE_TOKEN_ALIAS
 
-ALIAS = "alias/mes-test-service-tokens"
+ALIAS = SERVICE_TOKEN_ALIAS  # the stack's key: one signing key, so tokens of both origins verify alike
 ISSUER = "https://mes.local/oauth"
 
 

@@ -536,6 +536,7 @@ def erasure() -> ErasureDeps:
     from functions.accounts.erasure import ErasureDeps
     from functions.accounts.ports import SpaceEraser
     from functions.agenda.storage import AgendaErasure
+    from functions.exports.storage import ExportsErasure
     from functions.journal.storage import JournalErasure
     from functions.messaging.storage import MessagingErasure
     from functions.notifications.mailer import SesMailer
@@ -546,8 +547,10 @@ def erasure() -> ErasureDeps:
 
     bind_tables()
     s = settings()
-    erasers: list[SpaceEraser] = [RecordsErasure(records().blobs), AgendaErasure(s.agenda_shards), MessagingErasure(),
-               NotificationErasure(), JournalErasure()]
+    erasers: list[SpaceEraser] = [RecordsErasure(records().blobs), AgendaErasure(s.agenda_shards),
+                                  MessagingErasure(client("s3", s.region), s.attachments_bucket),
+                                  NotificationErasure(),
+                                  ExportsErasure(client("s3", s.region), s.exports_bucket), JournalErasure()]
     return ErasureDeps(directory=spaces(), lifecycle=spaces(), keys=space_keys(), erasers=erasers, clock=clock(),
                        mailer=SesMailer(client("ses", s.region), s.agenda_email_source, ERASURE_EMAIL_TEMPLATE))
 

@@ -77,3 +77,17 @@ class SqsExportQueue:
 
     def send(self, ins: str, export_id: str) -> None:
         self._sqs.send_message(QueueUrl=self._url, MessageBody=json.dumps({"ins": ins, "export_id": export_id}))
+
+
+class ExportsErasure:
+    """`functions.accounts.ports.SpaceEraser` for exports: the holder's export item and every archive (and version)
+    under `<ins>/` of the exports bucket."""
+
+    def __init__(self, s3: Any, bucket: str) -> None:
+        self._s3 = s3
+        self._bucket = bucket
+
+    def erase_space(self, ins: str) -> int:
+        from functions.shared.erasing import delete_partition, delete_versions
+
+        return delete_partition(ExportItem, ins) + delete_versions(self._s3, self._bucket, f"{ins}/")

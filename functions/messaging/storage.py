@@ -305,9 +305,14 @@ class DynamoMessageStore:
 
 class MessagingErasure:
     """`functions.accounts.ports.SpaceEraser` for messaging: the holder's mailbox partition (conversations,
-    messages, drafts). Attachments (MSG-ATT) are not on this branch: their objects need their prefix erased too."""
+    messages, drafts, outbox marks) and every attachment object and version under `<ins>/` of the attachments
+    bucket (functions/messaging/blobs.py's key scheme)."""
+
+    def __init__(self, s3: Any, attachments_bucket: str) -> None:
+        self._s3 = s3
+        self._bucket = attachments_bucket
 
     def erase_space(self, ins: str) -> int:
-        from functions.shared.erasing import delete_partition
+        from functions.shared.erasing import delete_partition, delete_versions
 
-        return delete_partition(MessageItem, ins)
+        return delete_partition(MessageItem, ins) + delete_versions(self._s3, self._bucket, f"{ins}/")

@@ -6,8 +6,10 @@ tombstone, and an object version saved before ("a backup") cannot be decrypted."
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
+import time
 from datetime import date
 from typing import Any
 
@@ -26,15 +28,22 @@ TEXT = "Mes notes personnelles, à supprimer.\n".encode()
 def _tables() -> list[str]:
     from functions.shared.settings import settings
 
-    s = settings()
-    return [s.spaces_table, s.documents_table, s.traces_table, s.notifications_table, s.access_table,
-            s.agenda_table, s.agenda_due_table, s.idempotency_table, s.messages_table]
+    s = settings()  # every table the functions are configured with: a table added later is listed too
+    return [s.spaces_table, *(getattr(s, f) for f in sorted(type(s).model_fields)
+                              if f.endswith("_table") and f != "spaces_table" and getattr(s, f))]
 
 
 def _buckets() -> list[str]:
     from functions.shared.settings import settings
 
-    return [settings().quarantine_bucket, settings().records_bucket]
+    s = settings()  # every bucket, likewise
+    return [getattr(s, f) for f in sorted(type(s).model_fields) if f.endswith("_bucket") and getattr(s, f)]
+
+
+def settings_idempotency_table() -> str:
+    from functions.shared.settings import settings
+
+    return settings().idempotency_table
 
 
 def items_naming(needles: list[str]) -> list[tuple[str, dict[str, Any]]]:
@@ -110,6 +119,19 @@ def full_space(stack: Stack) -> dict[str, Any]:
     assert stack.call("PUT", "/v1/me/notification-preferences", patient, json={"preferences": {}}).status_code == 200
     assert stack.call("POST", f"/v1/patients/{ins}/messages", stack.professional(),
                       json={"subject": "Résultats", "text": "Bonjour"}).status_code == 201
+    data = b"%PDF-1.4\n% a message's attachment\n"  # a message with a verified attachment (attachments bucket)
+    sent = stack.call("POST", f"/v1/patients/{ins}/messages", {**stack.professional(), "Idempotency-Key": f"e-{ins}"},
+                      json={"subject": "Compte rendu", "text": "Ci-joint.", "attachments": [{
+                          "name": "cr.pdf", "content_type": "application/pdf", "size": len(data),
+                          "sha256": hashlib.sha256(data).hexdigest()}]})
+    assert sent.status_code == 201, sent.text
+    post_file(sent.json()["uploads"][0], data)
+    stack.pump.drain()
+    assert stack.call("POST", "/v1/me/export", patient).status_code == 202  # an export: its item and archives
+    from app import on_export
+    from local.pump import QueuePump
+
+    QueuePump(client("sqs", config.REGION), config.EXPORT_QUEUE, on_export, retry_delay_seconds=0).drain()
     record_key = f"records/{digest('ins', ins)}/{doc_id}"
     backup = client("s3", config.REGION).get_object(Bucket=settings().records_bucket, Key=record_key)
     return {"ins": ins, "patient": patient, "doc_id": doc_id, "own_id": own["document_id"],
@@ -141,6 +163,11 @@ def test_closure_with_deletion_erases_everything_of_the_person_but_the_tombstone
     drain_erasures()
 
     left = items_naming(needles)
+    # Known gap (README, closure section): an Idempotency-Key record keeps the answer it replays and cannot be found
+    # from the person without a Scan; it is left to its TTL, at most a day. Anything else left is a failure.
+    idempotency = [item for table, item in left if table == settings_idempotency_table()]
+    assert all(int(item["expires_at_epoch"]["N"]) <= time.time() + 24 * 3600 + 60 for item in idempotency)
+    left = [(table, item) for table, item in left if table != settings_idempotency_table()]
     assert [(table.removeprefix("mes-test-"), item["key"]["S"]) for table, item in left] == [
         ("spaces", f"SPACE#{ins}")]
     tombstone = left[0][1]

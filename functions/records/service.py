@@ -18,7 +18,7 @@ from functions.journal.ports import Entry
 from functions.journal.retry import until_settled
 from functions.notifications.models import Notification, NotificationPreferences
 from functions.records import catalog, policy
-from functions.records.inspection import UploadInspector
+from functions.records.inspection import Declared, UploadInspector
 from functions.records.models import (
     Author,
     Declaration,
@@ -346,16 +346,7 @@ def _verify_held(deps: RecordDeps, held: HeldUploads[Any], key: str) -> Verifica
     if expected is None:
         obj.close()
         return _discard_unmatched(deps, key, "no_matching_pending_attachment")
-    expired = obj.last_modified > expected.expires_at
-    inspector = UploadInspector(expected)
-    try:
-        for chunk in () if expired else obj.chunks:
-            inspector.feed(chunk)
-            if not inspector.wants_more:
-                break
-    finally:
-        obj.close()
-    reason = RejectionReason.UPLOAD_EXPIRED if expired else inspector.verdict(obj.content_type)
+    reason = _inspected(obj, expected, obj.last_modified > expected.expires_at)
     if reason is None:
         held.accept(expected, key, obj.etag)
     else:
@@ -364,6 +355,21 @@ def _verify_held(deps: RecordDeps, held: HeldUploads[Any], key: str) -> Verifica
     logger.info("attachment verified", extra={"outcome": "accepted" if reason is None else "rejected",
                                               "reason": reason.value if reason else None})
     return VerificationOutcome.ACCEPTED if reason is None else VerificationOutcome.REJECTED
+
+
+def _inspected(obj: QuarantinedObject, declared: Declared, expired: bool) -> RejectionReason | None:
+    """The one inspection of a quarantined object against what was declared (documents and attachments alike):
+    streamed until the inspector has its verdict, the object closed whatever happens; an upload that arrived
+    after its ticket expired is refused unread."""
+    inspector = UploadInspector(declared)
+    try:
+        for chunk in () if expired else obj.chunks:
+            inspector.feed(chunk)
+            if not inspector.wants_more:
+                break
+    finally:
+        obj.close()
+    return RejectionReason.UPLOAD_EXPIRED if expired else inspector.verdict(obj.content_type)
 
 
 def verify_upload(deps: RecordDeps, key: str, held: HeldUploads[Any] | None = None) -> VerificationOutcome:
@@ -385,16 +391,7 @@ def verify_upload(deps: RecordDeps, key: str, held: HeldUploads[Any] | None = No
         obj.close()
         return _discard_unmatched(deps, key, "no_matching_pending_declaration")
 
-    expired = _arrived_after_expiry(doc, obj)
-    inspector = UploadInspector(doc.declaration)
-    try:
-        for chunk in () if expired else obj.chunks:
-            inspector.feed(chunk)
-            if not inspector.wants_more:
-                break
-    finally:
-        obj.close()
-    reason = RejectionReason.UPLOAD_EXPIRED if expired else inspector.verdict(obj.content_type)
+    reason = _inspected(obj, doc.declaration, _arrived_after_expiry(doc, obj))
     now = deps.clock.now()
     if reason is not None:
         rejected = doc.reject(reason, now)

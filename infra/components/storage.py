@@ -39,6 +39,20 @@ def bucket_arn(stage: str, bucket: str) -> str:
     return f"arn:aws:s3:::{bucket_name(stage, bucket)}"
 
 
+def _notify(bucket: s3.Bucket, queue_arn: str, prefix: str) -> None:
+    """S3 -> SQS directly on the bucket for objects created under `prefix` (no CDK notifications custom resource,
+    hence no extra Lambda)."""
+    cfn = bucket.node.default_child
+    assert isinstance(cfn, s3.CfnBucket)
+    cfn.notification_configuration = s3.CfnBucket.NotificationConfigurationProperty(
+        queue_configurations=[s3.CfnBucket.QueueConfigurationProperty(
+            event="s3:ObjectCreated:*",
+            queue=queue_arn,
+            filter=s3.CfnBucket.NotificationFilterProperty(s3_key=s3.CfnBucket.S3KeyFilterProperty(
+                rules=[s3.CfnBucket.FilterRuleProperty(name="prefix", value=prefix)])),
+        )])
+
+
 class Buckets(Construct):
     def __init__(self, scope: Construct, construct_id: str, *, stage: str, key: kms.IKey, log_retention_days: int,
                  notification_queue_arn: str, inbound_mail_queue_arn: str) -> None:
@@ -100,16 +114,7 @@ class Buckets(Construct):
                                         noncurrent_version_expiration=cdk.Duration.days(1),
                                         abort_incomplete_multipart_upload_after=cdk.Duration.days(1))],
         )
-        # S3 -> SQS directly on the bucket (no CDK notifications custom resource, hence no extra Lambda).
-        cfn_quarantine = self.quarantine.node.default_child
-        assert isinstance(cfn_quarantine, s3.CfnBucket)
-        cfn_quarantine.notification_configuration = s3.CfnBucket.NotificationConfigurationProperty(
-            queue_configurations=[s3.CfnBucket.QueueConfigurationProperty(
-                event="s3:ObjectCreated:*",
-                queue=notification_queue_arn,
-                filter=s3.CfnBucket.NotificationFilterProperty(s3_key=s3.CfnBucket.S3KeyFilterProperty(
-                    rules=[s3.CfnBucket.FilterRuleProperty(name="prefix", value=c.QUARANTINE_PREFIX)])),
-            )])
+        _notify(self.quarantine, notification_queue_arn, c.QUARANTINE_PREFIX)
 
         self._mail(stage, key, inbound_mail_queue_arn)
 
@@ -131,15 +136,7 @@ class Buckets(Construct):
                 s3.LifecycleRule(id="old-versions", noncurrent_version_expiration=cdk.Duration.days(1),
                                  abort_incomplete_multipart_upload_after=cdk.Duration.days(1)),
             ])
-        cfn_mail = self.inbound_mail.node.default_child
-        assert isinstance(cfn_mail, s3.CfnBucket)
-        cfn_mail.notification_configuration = s3.CfnBucket.NotificationConfigurationProperty(
-            queue_configurations=[s3.CfnBucket.QueueConfigurationProperty(
-                event="s3:ObjectCreated:*",
-                queue=queue_arn,
-                filter=s3.CfnBucket.NotificationFilterProperty(s3_key=s3.CfnBucket.S3KeyFilterProperty(
-                    rules=[s3.CfnBucket.FilterRuleProperty(name="prefix", value=c.INBOUND_MAIL_PREFIX)])),
-            )])
+        _notify(self.inbound_mail, queue_arn, c.INBOUND_MAIL_PREFIX)
 
     def add_opening(self, stage: str, key: kms.IKey, tasks_queue_arn: str) -> None:
         """Opening by default: the intake bucket (beneficiaries files in `intake/`, their reports in `reports/`),
@@ -155,15 +152,7 @@ class Buckets(Construct):
             lifecycle=[s3.LifecycleRule(id="expire-print", expiration=cdk.Duration.days(c.PRINT_RETENTION_DAYS),
                                         noncurrent_version_expiration=cdk.Duration.days(1),
                                         abort_incomplete_multipart_upload_after=cdk.Duration.days(1))])
-        cfn_intake = self.intake.node.default_child
-        assert isinstance(cfn_intake, s3.CfnBucket)
-        cfn_intake.notification_configuration = s3.CfnBucket.NotificationConfigurationProperty(
-            queue_configurations=[s3.CfnBucket.QueueConfigurationProperty(
-                event="s3:ObjectCreated:*",
-                queue=tasks_queue_arn,
-                filter=s3.CfnBucket.NotificationFilterProperty(s3_key=s3.CfnBucket.S3KeyFilterProperty(
-                    rules=[s3.CfnBucket.FilterRuleProperty(name="prefix", value=c.INTAKE_PREFIX)])),
-            )])
+        _notify(self.intake, tasks_queue_arn, c.INTAKE_PREFIX)
 
     def _data_bucket(self, construct_id: str, stage: str, name: str, key: kms.IKey, *, bucket_key: bool,
                      lifecycle: list[s3.LifecycleRule]) -> s3.Bucket:

@@ -11,9 +11,10 @@ from typing import TypeVar
 from functions.journal.ports import Busy, ChainMoved
 
 T = TypeVar("T")
-MAX_ATTEMPTS = 12
+MAX_ATTEMPTS = 48
 BACKOFF_SECONDS = 0.01
-MAX_BACKOFF_SECONDS = 0.4
+MAX_BACKOFF_SECONDS = 0.5
+BUDGET_SECONDS = 10.0  # well inside the gateway's 29 s: a burst of one holder's own requests all get through
 
 
 def back_off(attempt: int) -> None:
@@ -24,10 +25,15 @@ def back_off(attempt: int) -> None:
 
 def until_settled(attempt: Callable[[], T]) -> T:
     """Run `attempt` (which reads what it needs, decides and commits on the head it read) until no other writer
-    moved the chain first: ChainMoved means back off and run it again on fresh data; Busy (503) after too many."""
+    moved the chain first: ChainMoved means back off and run it again on fresh data; Busy (503) after MAX_ATTEMPTS or
+    BUDGET_SECONDS, whichever comes first. A time budget rather than a count alone: when the store is slow, each
+    attempt takes longer and the burst of writers that collide lasts longer, so a fixed count gave up too early."""
+    deadline = time.monotonic() + BUDGET_SECONDS
     for n in range(MAX_ATTEMPTS):
         try:
             return attempt()
         except ChainMoved:
+            if time.monotonic() >= deadline:
+                break
             back_off(n)
     raise Busy("too many simultaneous changes to this record; try again")

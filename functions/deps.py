@@ -26,15 +26,14 @@ if TYPE_CHECKING:
     from functions.agenda.storage import DynamoDueIndex
     from functions.agenda.worker import DeliveryDeps
     from functions.audit.export import KmsSigner
+    from functions.catalogue.purposes import CataloguePurposes
     from functions.catalogue.service import CatalogueDeps
     from functions.catalogue.storage import DynamoCatalogueStore
     from functions.catalogue.summary import SummaryDeps
     from functions.exports.service import ExportDeps
-    from functions.identity.interim import InMemoryPairings
-    from functions.identity.service_tokens import ServiceTokenVerifier
+    from functions.identity.service_tokens import CachedDirectory, ServiceTokenVerifier
     from functions.identity.tokens import TokenVerifier
     from functions.journal.storage import DynamoJournal, DynamoTraceReader
-    from functions.measures.catalogue import FilePurposeCatalogue
     from functions.measures.service import MeasuresDeps
     from functions.messaging.blobs import S3AttachmentBlobs
     from functions.messaging.inbound import InboundDeps
@@ -595,27 +594,28 @@ def catalogue_summaries() -> SummaryDeps:
 
 
 @factory
-def pairings() -> InMemoryPairings:
-    """INTERIM (swap at CAT-PAIR's merge): the pairing directory (idPe -> INS) and the revocation list, in memory
-    per process and empty at start, until CAT-PAIR's pairing storage fits `functions.identity.ports`."""
-    from functions.identity.interim import InMemoryPairings
+def pairings() -> CachedDirectory:
+    """The measures flow's pairing directory (idPe -> INS): the catalogue's table, each found entry kept 60 s."""
+    from functions.identity.service_tokens import CachedDirectory
 
-    return InMemoryPairings()
+    return CachedDirectory(catalogue_store())
 
 
 @factory
-def purpose_catalogue() -> FilePurposeCatalogue:
-    """INTERIM (swap at CAT-PAIR's merge): which purposes allow reading or writing a measure code, from
-    `functions/measures/data/purposes.json`, until the catalogue carries `measure_codes` per purpose."""
-    from functions.measures.catalogue import FilePurposeCatalogue
+def purpose_catalogue() -> CataloguePurposes:
+    """Which purposes allow reading or writing a measure code (the published catalogue's `measure_codes`), and the
+    statuses operations set (the catalogue's table, read at most every 60 s)."""
+    from functions.catalogue.catalogue import catalogue as published
+    from functions.catalogue.purposes import CataloguePurposes
 
-    return FilePurposeCatalogue()
+    return CataloguePurposes(published, catalogue_store().statuses)
 
 
 @factory
 def service_tokens() -> ServiceTokenVerifier | None:
-    """Service access tokens: signature with the KMS key's public half (read once), revocation from `pairings()`
-    cached 60 s. None when no key is configured (MES_SERVICE_TOKEN_KEY)."""
+    """Service access tokens: signature with the KMS key's public half (read once), revocation from the
+    catalogue's deny list (its `REVOKED` partition) cached 60 s. None when no key is configured
+    (MES_SERVICE_TOKEN_KEY)."""
     from functions.identity.service_tokens import CachedRevocations, KmsPublicKey, ServiceTokenVerifier
     from functions.shared.aws import client
 
@@ -623,7 +623,7 @@ def service_tokens() -> ServiceTokenVerifier | None:
     if not s.service_token_key:
         return None
     return ServiceTokenVerifier(s.service_token_issuer, KmsPublicKey(client("kms", s.region), s.service_token_key),
-                                CachedRevocations(pairings()))
+                                CachedRevocations(catalogue_store()))
 
 
 @factory

@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from functions.accounts.closure import ClosureDeps
     from functions.accounts.erasure import ErasureDeps
     from functions.accounts.opening import OpeningDeps
+    from functions.accounts.ports import SpaceEraser
     from functions.accounts.queue import SqsErasureRequests
     from functions.accounts.service import EnrolmentDeps
     from functions.accounts.storage import DynamoSpaceStore, KmsSpaceKeys
@@ -534,7 +535,6 @@ def erasure() -> ErasureDeps:
     """The erasure and the capabilities' erasers, in order: records (documents and every object version),
     agenda (items and due entries), messaging, notifications, then the journal (traces and ledger) last."""
     from functions.accounts.erasure import ErasureDeps
-    from functions.accounts.ports import SpaceEraser
     from functions.agenda.storage import AgendaErasure
     from functions.exports.storage import ExportsErasure
     from functions.journal.storage import JournalErasure
@@ -550,9 +550,31 @@ def erasure() -> ErasureDeps:
     erasers: list[SpaceEraser] = [RecordsErasure(records().blobs), AgendaErasure(s.agenda_shards),
                                   MessagingErasure(client("s3", s.region), s.attachments_bucket),
                                   NotificationErasure(),
-                                  ExportsErasure(client("s3", s.region), s.exports_bucket), JournalErasure()]
+                                  ExportsErasure(client("s3", s.region), s.exports_bucket)]
+    erasers += _more_erasers()
+    erasers.append(JournalErasure())  # last: a crash before it leaves the chain that says what was done
     return ErasureDeps(directory=spaces(), lifecycle=spaces(), keys=space_keys(), erasers=erasers, clock=clock(),
                        mailer=SesMailer(client("ses", s.region), s.agenda_email_source, ERASURE_EMAIL_TEMPLATE))
+
+
+def _more_erasers() -> list[SpaceEraser]:
+    """The catalogue (tokens revoked first, pairings, directory entries, codes, refresh tokens), measures, the
+    proof of opposition (found by the space's reference, so before the tombstone replaces the space item)."""
+    from functions.accounts.blobs import ProofsErasure
+    from functions.catalogue.storage import CatalogueErasure
+    from functions.measures.storage import MeasuresErasure
+    from functions.shared.aws import client
+
+    s = settings()
+    erasers: list[SpaceEraser] = [CatalogueErasure(clock()), MeasuresErasure()]
+    if s.proofs_bucket:
+        erasers.append(ProofsErasure(client("s3", s.region), s.proofs_bucket, _opposition_reference))
+    return erasers
+
+
+def _opposition_reference(ins: str) -> str | None:
+    found = spaces().enrolment(ins)
+    return None if found is None else found.opposition_reference
 
 
 @factory

@@ -132,10 +132,55 @@ def full_space(stack: Stack) -> dict[str, Any]:
     from local.pump import QueuePump
 
     QueuePump(client("sqs", config.REGION), config.EXPORT_QUEUE, on_export, retry_delay_seconds=0).drain()
+    added = stack.call("POST", "/v1/me/measures", patient,  # a measure (measures table)
+                       json={"code": "WEIGHT", "effective": "2026-11-30T08:00:00+01:00", "value": 72.5})
+    assert added.status_code == 201, added.text
+    pairing_id = pair_an_app(ins)
+    reference = keep_an_opposition_proof(ins)
     record_key = f"records/{digest('ins', ins)}/{doc_id}"
     backup = client("s3", config.REGION).get_object(Bucket=settings().records_bucket, Key=record_key)
     return {"ins": ins, "patient": patient, "doc_id": doc_id, "own_id": own["document_id"],
-            "pseudonym": digest("ins", ins), "record_key": record_key, "backup": backup["Body"].read()}
+            "pseudonym": digest("ins", ins), "record_key": record_key, "backup": backup["Body"].read(),
+            "pairing_id": pairing_id, "reference": reference}
+
+
+APP_OID = "1.2.250.1.999.1"
+
+
+def pair_an_app(ins: str) -> str:
+    """A pairing with its directory entry, an authorization code and a refresh token, through the catalogue's
+    store (tests/integration/test_pairing.py runs the whole OAuth flow)."""
+    from datetime import UTC, datetime, timedelta
+
+    from functions import deps
+    from functions.catalogue.models import AuthorizationCode, Pairing, RefreshToken
+    from functions.shared.ids import new_id
+
+    store, now = deps.catalogue_store(), datetime.now(UTC)
+    pairing = Pairing(pairing_id=new_id("pair"), holder_ins=ins, oid=APP_OID, id_pe=f"idpe-{ins}", consented=("1",),
+                      acknowledged_version=1, paired_at=now, changed_at=now, family="fam_1")
+    code = AuthorizationCode(oid=APP_OID, holder_ins=ins, pairing_id=pairing.pairing_id, redirect_uri="https://a.fr/cb",
+                             code_challenge="x" * 43, expires_at=now + timedelta(seconds=60))
+    refresh = RefreshToken(oid=APP_OID, holder_ins=ins, pairing_id=pairing.pairing_id, family="fam_1",
+                           expires_at=now + timedelta(days=180))
+    store.commit([store.staged_pairing(pairing, None), store.staged_code(f"c{ins}", code),
+                  store.staged_refresh_token(f"r{ins}", refresh)])
+    assert store.resolve(APP_OID, pairing.id_pe) == ins and pairing.pairing_id not in store.snapshot()
+    return pairing.pairing_id
+
+
+def keep_an_opposition_proof(ins: str) -> str:
+    """The space once opposed (its reference kept on the space item, its PDF in the proofs bucket), then was
+    activated: the state the erasure finds after an opposition, an activation and a closure."""
+    from functions import deps
+    from functions.accounts.storage import SpaceItem, space_key
+
+    reference = f"OPP{ins[-8:]}"
+    SpaceItem(space_key(ins)).update(actions=[SpaceItem.opposition_reference.set(reference)])
+    proofs = deps.enrolment().proofs
+    proofs.put(reference, ins, b"%PDF-1.4\n% proof v1\n")
+    proofs.put(reference, ins, b"%PDF-1.4\n% proof v2\n")  # two versions if the bucket keeps them
+    return reference
 
 
 def test_a_stored_record_is_sealed_under_the_space_key_not_kept_in_clear(full_space: dict[str, Any]) -> None:
@@ -145,8 +190,10 @@ def test_a_stored_record_is_sealed_under_the_space_key_not_kept_in_clear(full_sp
 def test_closure_with_deletion_erases_everything_of_the_person_but_the_tombstone(
         stack: Stack, full_space: dict[str, Any]) -> None:
 
+    from functions import deps
+
     ins, patient, doc_id = full_space["ins"], full_space["patient"], full_space["doc_id"]
-    needles = [ins, full_space["pseudonym"], doc_id, full_space["own_id"]]
+    needles = [ins, full_space["pseudonym"], doc_id, full_space["own_id"], full_space["reference"]]
     _, bystander = stack.citizen()
     assert len(items_naming(needles)) > 20 and versions_naming(needles)  # there was a lot to erase
     sent_before = emails_sent()
@@ -168,12 +215,16 @@ def test_closure_with_deletion_erases_everything_of_the_person_but_the_tombstone
     idempotency = [item for table, item in left if table == settings_idempotency_table()]
     assert all(int(item["expires_at_epoch"]["N"]) <= time.time() + 24 * 3600 + 60 for item in idempotency)
     left = [(table, item) for table, item in left if table != settings_idempotency_table()]
-    assert [(table.removeprefix("mes-test-"), item["key"]["S"]) for table, item in left] == [
+    assert [(table.removeprefix("mes-test-"), item.get("key", {"S": json.dumps(item)})["S"])
+            for table, item in left] == [
         ("spaces", f"SPACE#{ins}")]
     tombstone = left[0][1]
     assert tombstone["status"]["S"] == "erased" and tombstone["erasure_reference"]["S"]
     assert not {"email", "birth_date", "switches", "logins", "wrapped_key"} & set(tombstone)
     assert versions_naming(needles) == []
+    # the app's tokens died before its pairing went: every token of the pairing is refused, its idPe names nobody
+    assert deps.catalogue_store().snapshot()[full_space["pairing_id"]] == -1
+    assert deps.catalogue_store().resolve(APP_OID, f"idpe-{ins}") is None
     assert emails_sent() == sent_before + 1  # "la suppression de vos données est terminée"
     # the login is gone with the space: the holder's token resolves to nothing
     assert stack.call("GET", "/v1/me/documents", patient).status_code == 401

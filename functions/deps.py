@@ -512,12 +512,17 @@ def space_keys() -> KmsSpaceKeys:
 
 
 @factory
-def erasure_requests() -> SqsErasureRequests | None:
+def erasure_requests() -> SqsErasureRequests:
+    """The erasures queue (MES_ERASURE_QUEUE_URL, every stage): the closure's deletions due at once, the daily
+    dispatch's due spaces."""
     from functions.accounts.queue import SqsErasureRequests
+    from functions.shared import names
     from functions.shared.aws import client
 
     s = settings()
-    return SqsErasureRequests(client("sqs", s.region), s.erasure_queue_url) if s.erasure_queue_url else None
+    if not s.erasure_queue_url:
+        raise RuntimeError(f"configuration incomplete: {names.ENV_ERASURE_QUEUE_URL} is required for the erasure")
+    return SqsErasureRequests(client("sqs", s.region), s.erasure_queue_url)
 
 
 @factory
@@ -543,7 +548,6 @@ def erasure() -> ErasureDeps:
     from functions.notifications.storage import NotificationErasure
     from functions.records.storage import RecordsErasure
     from functions.shared.aws import client
-    from functions.shared.names import ERASURE_EMAIL_TEMPLATE
 
     bind_tables()
     s = settings()
@@ -554,7 +558,7 @@ def erasure() -> ErasureDeps:
     erasers += _more_erasers()
     erasers.append(JournalErasure())  # last: a crash before it leaves the chain that says what was done
     return ErasureDeps(directory=spaces(), lifecycle=spaces(), keys=space_keys(), erasers=erasers, clock=clock(),
-                       mailer=SesMailer(client("ses", s.region), s.agenda_email_source, ERASURE_EMAIL_TEMPLATE))
+                       mailer=SesMailer(client("ses", s.region), s.agenda_email_source, s.erasure_email_template))
 
 
 def _more_erasers() -> list[SpaceEraser]:

@@ -72,10 +72,10 @@ def versions_naming(needles: list[str]) -> list[tuple[str, str]]:
 
 
 def drain_erasures() -> None:
-    from functions.shared.aws import client
-    from local.pump import QueuePump, erasure_consumer
+    """The erasures queue pumped as `make run` does, through the deployed consumer (app.on_erasure_request)."""
+    from local import erasure
 
-    QueuePump(client("sqs", config.REGION), config.ERASURE_QUEUE, erasure_consumer).drain()
+    erasure.pump().drain()
 
 
 def emails_sent() -> int:
@@ -309,3 +309,31 @@ def test_a_record_stored_before_the_envelope_still_downloads_as_it_is(stack: Sta
                                            ServerSideEncryption="aws:kms", SSEKMSKeyId=settings().kms_key_id)
     url = deps.records().blobs.presign_download(key, 300, "application/pdf", "ancien", patient_ins=ins)
     assert key in url and requests.get(url, timeout=10).content == PDF
+
+
+def test_the_daily_schedule_queues_the_spaces_due_and_the_deployed_consumer_erases_them(
+        stack: Stack, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`erasure-daily` (app.erasure_daily) sends the day's due spaces onto the erasures queue; the consumer
+    (app.on_erasure_request) erases them, as a stage runs them. The clock is moved to the archive's end."""
+    from dataclasses import replace
+    from datetime import UTC, datetime, timedelta
+
+    from functions import deps
+    from functions.shared.clock import FixedClock
+    from local import erasure
+
+    ins, patient = stack.citizen()
+    end = date.fromisoformat(stack.call("POST", "/v1/me/closure", patient, json={"delete_data": False})
+                             .json()["archive_until"])
+    real = deps.erasure
+
+    def run_on(day: date) -> dict[str, Any]:
+        at = datetime(day.year, day.month, day.day, 2, 30, tzinfo=UTC)
+        monkeypatch.setattr(deps, "erasure", lambda: replace(real(), clock=FixedClock(at)))
+        return erasure.daily(day)
+
+    assert run_on(end - timedelta(days=1))["requested"] == 0  # not before its day
+    assert deps.spaces().get(ins).status.value == "closed"  # type: ignore[union-attr]
+    assert run_on(end)["requested"] >= 1
+    assert deps.spaces().get(ins).status.value == "erased"  # type: ignore[union-attr]
+    assert [t for t, _ in items_naming([ins])] == [f"{_tables()[0]}"]

@@ -562,15 +562,17 @@ def erasure() -> ErasureDeps:
 
 
 def _more_erasers() -> list[SpaceEraser]:
-    """The catalogue (tokens revoked first, pairings, directory entries, codes, refresh tokens), measures, the
-    proof of opposition (found by the space's reference, so before the tombstone replaces the space item)."""
+    """The catalogue (tokens revoked first, pairings, directory entries, codes, refresh tokens), measures, the space's
+    Idempotency-Key records (their cached answers), the proof of opposition (found by the space's reference, so
+    before the tombstone replaces the space item)."""
     from functions.accounts.blobs import ProofsErasure
     from functions.catalogue.storage import CatalogueErasure
     from functions.measures.storage import MeasuresErasure
     from functions.shared.aws import client
+    from functions.shared.idempotency_store import IdempotencyErasure
 
     s = settings()
-    erasers: list[SpaceEraser] = [CatalogueErasure(clock()), MeasuresErasure()]
+    erasers: list[SpaceEraser] = [CatalogueErasure(clock()), MeasuresErasure(), IdempotencyErasure()]
     if s.proofs_bucket:
         erasers.append(ProofsErasure(client("s3", s.region), s.proofs_bucket, _opposition_reference))
     return erasers

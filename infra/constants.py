@@ -362,3 +362,5 @@ ERASURE_TEMPLATE = "erasure-done"  # mes-<stage>-erasure-done
 DOWNLOADS_PREFIX = "downloads/"  # the quarantine's plaintext download copies (functions/records/blobs.py)
 # functions/catalogue/storage.py: the sparse keys-only GSI of a holder's codes and refresh tokens (erasure only).
 CATALOGUE_HOLDER_INDEX = ("by-holder", "holder", "pk")
+# functions/shared/idempotency_store.py: the sparse keys-only GSI of a space's Idempotency-Key records (erasure only).
+IDEMPOTENCY_OWNER_INDEX = ("by-owner", "owner", "scope")

@@ -303,8 +303,8 @@ class CatalogueErasure:
     def erase_space(self, ins: str) -> int:
         from functions.shared.erasing import delete_items
 
-        pairings = [Pairing.model_validate_json(i.body) for i in
-                    CatalogueItem.query(_holder(ins), consistent_read=True) if i.body is not None]
+        held = list(CatalogueItem.query(_holder(ins), consistent_read=True))
+        pairings = [Pairing.model_validate_json(i.body) for i in held if i.body is not None]
         active = [p for p in pairings if p.state is PairingState.ACTIVE]
         now = self._clock.now()
         revocations = [CatalogueItem(REVOKED, p.pairing_id, min_pv=DEAD, expires_at_epoch=now + REVOCATION_TTL)
@@ -314,7 +314,7 @@ class CatalogueErasure:
             for item in revocations[start:start + 100]:
                 tx.put("revocation", item)
             tx.commit()
-        doomed = [*CatalogueItem.query(_holder(ins), consistent_read=True, attributes_to_get=["pk", "sk"]),
+        doomed = [*held,
                   *(CatalogueItem(f"IDPE#{p.oid}#{p.id_pe}", "-") for p in active),  # only active ones have one
                   *CatalogueItem.by_holder.query(ins)]
         delete_items(CatalogueItem, doomed)

@@ -385,21 +385,22 @@ class FunctionRoles(Construct):
                                    *(("print", p) for p in c.PRINT_PREFIXES))))
 
     def _erasure(self, stage: str, email_identity: str, email_source: str) -> None:
-        """The erasure (functions/accounts/erasure.py). The API handler queues a deletion due at once
-        (SendMessage); the daily dispatch only reads the `erase-due` index and queues the day's spaces; the
-        consumer alone deletes: on spaces the data key's item, the login links and the space item replaced by the
-        tombstone (GetItem, UpdateItem to `running`, DeleteItem, BatchWriteItem, PutItem); on every table holding
-        the person's items one Query of their partition and BatchWriteItem (agenda-due: entries found from the
-        agenda items, catalogue: codes and refresh tokens on `by-holder`, revocation entries put in a transaction
-        before the pairings go); every object version under the person's prefixes (ListBucketVersions limited to
-        those prefixes where the bucket holds others, DeleteObjectVersion); the "done" e-mail. No KMS call of its
-        own: destroying the space's data key is a DeleteItem (crypto-shredding); the tables' and the queue's KMS
-        use is in the key policies."""
+        """The erasure (functions/accounts/erasure.py). The API handler queues a deletion due at once (SendMessage); the
+        daily dispatch only reads the `erase-due` index and queues the day's spaces; the consumer alone deletes: on
+        spaces the data key's item, the login links and the space item replaced by the tombstone (GetItem, UpdateItem
+        to `running`, DeleteItem, BatchWriteItem, PutItem); on every table holding the person's items one Query of
+        their partition and BatchWriteItem (agenda-due: entries found from the agenda items, catalogue: codes and
+        refresh tokens on `by-holder`, revocation entries put in a transaction before the pairings go; idempotency:
+        the space's records on `by-owner`); every object version under the person's prefixes (ListBucketVersions
+        limited to those prefixes where the bucket holds others, DeleteObjectVersion); the "done" e-mail. No KMS call
+        of its own: destroying the space's data key is a DeleteItem (crypto-shredding); the tables' and the queue's
+        KMS use is in the key policies."""
         erasures = queue_arn(stage, c.ERASURES_QUEUE)
         tables = [table_arn(stage, t) for t in (c.DOCUMENTS, c.TRACES, c.NOTIFICATIONS, c.ACCESS, c.AGENDA,
                                                 c.MESSAGES, c.EXPORTS, c.CATALOGUE, c.MEASURES)]
         spaces, catalogue = table_arn(stage, c.SPACES), table_arn(stage, c.CATALOGUE)
         holder_index, _, _ = c.CATALOGUE_HOLDER_INDEX
+        owner_index, _, _ = c.IDEMPOTENCY_OWNER_INDEX
         # bucket -> the prefixes of the person's objects in it ("": the bucket holds only people's prefixes)
         prefixes = {"records": (c.RECORDS_PREFIX,), "quarantine": (c.DOWNLOADS_PREFIX, c.QUARANTINE_PREFIX),
                     "attachments": ("",), "exports": ("",), "proofs": (c.PROOFS_PREFIX,)}
@@ -418,8 +419,11 @@ class FunctionRoles(Construct):
             iam.PolicyStatement(sid="Queue", actions=SQS_CONSUME, resources=[erasures]),
             _dynamodb("Spaces", ["GetItem", "UpdateItem", "PutItem", "DeleteItem", "BatchWriteItem"], [spaces]),
             _dynamodb("PersonsItems", ["Query", "BatchWriteItem"], tables),
-            _dynamodb("DueEntries", ["BatchWriteItem"], [table_arn(stage, c.AGENDA_DUE)]),
+            _dynamodb("DueEntriesAndIdempotencyRecords", ["BatchWriteItem"],
+                      [table_arn(stage, c.AGENDA_DUE), table_arn(stage, c.IDEMPOTENCY)]),
             _dynamodb("HolderCodesAndTokens", ["Query"], [f"{catalogue}/index/{holder_index}"]),
+            _dynamodb("SpaceIdempotencyRecords", ["Query"],
+                      [f"{table_arn(stage, c.IDEMPOTENCY)}/index/{owner_index}"]),
             _in_transactions("RevocationsInTransactions", ["PutItem"], [catalogue]),
             *listings,
             iam.PolicyStatement(sid="DeleteVersions", actions=["s3:DeleteObjectVersion"],

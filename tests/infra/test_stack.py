@@ -189,6 +189,9 @@ def test_table_keys_and_indexes_match_the_models(template: dict[str, Any]) -> No
     assert by_name["mes-dev-exports"]["TimeToLiveSpecification"] == {"AttributeName": "expires", "Enabled": True}
     idempotency = by_name["mes-dev-idempotency"]
     assert idempotency["TimeToLiveSpecification"] == {"AttributeName": "expires_at_epoch", "Enabled": True}
+    (by_owner,) = idempotency["GlobalSecondaryIndexes"]  # the erasure's: a space's records, keys only
+    assert (by_owner["IndexName"], [k["AttributeName"] for k in by_owner["KeySchema"]],
+            by_owner["Projection"]) == ("by-owner", ["owner", "scope"], {"ProjectionType": "KEYS_ONLY"})
 
 
 def test_tables_are_backed_up_daily(template: dict[str, Any]) -> None:
@@ -917,6 +920,8 @@ def test_only_the_erasure_consumer_deletes_and_only_what_erasure_touches(templat
         "catalogue": people | {"PutItem+tx"},  # the revocation entries, before the pairings go
         "catalogue/index/by-holder": {"Query"},
         "agenda-due": {"BatchWriteItem"},
+        "idempotency": {"BatchWriteItem"},  # the space's Idempotency-Key records, found on by-owner
+        "idempotency/index/by-owner": {"Query"},
     }
     assert _dynamodb_grants(template, "RolesErasureDailyAccess") == {"spaces/index/erase-due": {"Query"}}
     consume = {"sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility", "sqs:GetQueueAttributes"}

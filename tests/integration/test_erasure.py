@@ -9,7 +9,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import time
 from datetime import date
 from typing import Any
 
@@ -40,10 +39,14 @@ def _buckets() -> list[str]:
     return [getattr(s, f) for f in sorted(type(s).model_fields) if f.endswith("_bucket") and getattr(s, f)]
 
 
-def settings_idempotency_table() -> str:
+def idempotency_records(ins: str) -> list[dict[str, Any]]:
+    """The space's Idempotency-Key records (their keys are hashes: found by their owner, a Scan in a test)."""
+    from functions.shared.aws import client
+    from functions.shared.idempotency import owner_of
     from functions.shared.settings import settings
 
-    return settings().idempotency_table
+    pages = client("dynamodb", config.REGION).get_paginator("scan").paginate(TableName=settings().idempotency_table)
+    return [item for page in pages for item in page["Items"] if item.get("owner", {}).get("S") == owner_of(ins)]
 
 
 def items_naming(needles: list[str]) -> list[tuple[str, dict[str, Any]]]:
@@ -110,7 +113,7 @@ def full_space(stack: Stack) -> dict[str, Any]:
     post_file(own["upload"], TEXT)
     stack.pump.drain()
     assert stack.call("DELETE", f"/v1/me/documents/{own['document_id']}", patient).status_code == 200  # a marker
-    assert stack.call("POST", "/v1/me/appointments", patient, json={
+    assert stack.call("POST", "/v1/me/appointments", {**patient, "Idempotency-Key": f"erase-rdv-{ins}"}, json={
         "start": "2031-06-10T09:30:00+02:00", "professional": "Dr Martin", "reminder_lead_days": 1}).status_code == 201
     assert stack.call("POST", "/v1/me/reminders", patient,
                       json={"label": "Renouveler l'ordonnance", "date": "2030-01-15"}).status_code == 201
@@ -196,6 +199,7 @@ def test_closure_with_deletion_erases_everything_of_the_person_but_the_tombstone
     needles = [ins, full_space["pseudonym"], doc_id, full_space["own_id"], full_space["reference"]]
     _, bystander = stack.citizen()
     assert len(items_naming(needles)) > 20 and versions_naming(needles)  # there was a lot to erase
+    assert len(idempotency_records(ins)) == 2  # the appointment's and the message's cached answers
     sent_before = emails_sent()
 
     closed = stack.call("POST", "/v1/me/closure", patient, json={"delete_data": True})
@@ -210,11 +214,8 @@ def test_closure_with_deletion_erases_everything_of_the_person_but_the_tombstone
     drain_erasures()
 
     left = items_naming(needles)
-    # Known gap (README, closure section): an Idempotency-Key record keeps the answer it replays and cannot be found
-    # from the person without a Scan; it is left to its TTL, at most a day. Anything else left is a failure.
-    idempotency = [item for table, item in left if table == settings_idempotency_table()]
-    assert all(int(item["expires_at_epoch"]["N"]) <= time.time() + 24 * 3600 + 60 for item in idempotency)
-    left = [(table, item) for table, item in left if table != settings_idempotency_table()]
+    # the Idempotency-Key records of the space (an appointment's answer, a professional's message) went too
+    assert idempotency_records(ins) == []
     assert [(table.removeprefix("mes-test-"), item.get("key", {"S": json.dumps(item)})["S"])
             for table, item in left] == [
         ("spaces", f"SPACE#{ins}")]

@@ -166,3 +166,28 @@ def test_the_daily_dispatch_queues_every_space_due_that_day_or_the_week_before_i
     assert queue.batches[0][0] == "a-week-ago"  # the oldest first
     assert {s for b in queue.batches for s in b} == {"a-week-ago", *(f"today-{n}" for n in range(12))}
     assert dispatch_due_erasures(DueIndex({}), queue, date(2026, 12, 1)) == 0  # type: ignore[arg-type]
+
+
+def test_the_deployed_consumer_reports_a_failed_erasure_alone_and_the_retry_finishes_it() -> None:
+    from dataclasses import replace
+
+    from functions.accounts.worker import handle_erasure_events
+    from local.pump import LambdaContext
+
+    deps, _, spaces, _ = setup(closed())
+
+    class Failing:
+        def erase_space(self, ins: str) -> int:
+            raise RuntimeError("throttled")
+
+    def record(message_id: str, body: str) -> dict[str, object]:
+        return {"messageId": message_id, "body": body, "receiptHandle": "r", "attributes": {},
+                "messageAttributes": {}, "md5OfBody": "", "eventSource": "aws:sqs", "awsRegion": "eu-west-3",
+                "eventSourceARN": "arn:aws:sqs:eu-west-3:123456789012:mes-erasures"}
+
+    event = {"Records": [record("m-1", json.dumps({"space": INS})), record("m-2", "not json: dropped")]}
+    failed = handle_erasure_events(replace(deps, erasers=[Failing()]), event, LambdaContext())
+    assert failed == {"batchItemFailures": [{"itemIdentifier": "m-1"}]}  # retried alone; m-2 is done with
+    assert spaces.spaces[INS].deletion is DeletionState.RUNNING  # left running: reopening refuses, a retry resumes
+    assert handle_erasure_events(deps, event, LambdaContext()) == {"batchItemFailures": []}
+    assert spaces.spaces[INS].status is SpaceStatus.ERASED

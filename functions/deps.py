@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from functions.accounts.closure import ClosureDeps
     from functions.accounts.erasure import ErasureDeps
     from functions.accounts.opening import OpeningDeps
+    from functions.accounts.ports import SpaceEraser
     from functions.accounts.queue import SqsErasureRequests
     from functions.accounts.service import EnrolmentDeps
     from functions.accounts.storage import DynamoSpaceStore, KmsSpaceKeys
@@ -510,12 +511,17 @@ def space_keys() -> KmsSpaceKeys:
 
 
 @factory
-def erasure_requests() -> SqsErasureRequests | None:
+def erasure_requests() -> SqsErasureRequests:
+    """The erasures queue (MES_ERASURE_QUEUE_URL, every stage): the closure's deletions due at once, the daily
+    dispatch's due spaces."""
     from functions.accounts.queue import SqsErasureRequests
+    from functions.shared import names
     from functions.shared.aws import client
 
     s = settings()
-    return SqsErasureRequests(client("sqs", s.region), s.erasure_queue_url) if s.erasure_queue_url else None
+    if not s.erasure_queue_url:
+        raise RuntimeError(f"configuration incomplete: {names.ENV_ERASURE_QUEUE_URL} is required for the erasure")
+    return SqsErasureRequests(client("sqs", s.region), s.erasure_queue_url)
 
 
 @factory
@@ -533,7 +539,6 @@ def erasure() -> ErasureDeps:
     """The erasure and the capabilities' erasers, in order: records (documents and every object version),
     agenda (items and due entries), messaging, notifications, then the journal (traces and ledger) last."""
     from functions.accounts.erasure import ErasureDeps
-    from functions.accounts.ports import SpaceEraser
     from functions.agenda.storage import AgendaErasure
     from functions.exports.storage import ExportsErasure
     from functions.journal.storage import JournalErasure
@@ -542,16 +547,39 @@ def erasure() -> ErasureDeps:
     from functions.notifications.storage import NotificationErasure
     from functions.records.storage import RecordsErasure
     from functions.shared.aws import client
-    from functions.shared.names import ERASURE_EMAIL_TEMPLATE
 
     bind_tables()
     s = settings()
     erasers: list[SpaceEraser] = [RecordsErasure(records().blobs), AgendaErasure(s.agenda_shards),
                                   MessagingErasure(client("s3", s.region), s.attachments_bucket),
                                   NotificationErasure(),
-                                  ExportsErasure(client("s3", s.region), s.exports_bucket), JournalErasure()]
+                                  ExportsErasure(client("s3", s.region), s.exports_bucket)]
+    erasers += _more_erasers()
+    erasers.append(JournalErasure())  # last: a crash before it leaves the chain that says what was done
     return ErasureDeps(directory=spaces(), lifecycle=spaces(), keys=space_keys(), erasers=erasers, clock=clock(),
-                       mailer=SesMailer(client("ses", s.region), s.agenda_email_source, ERASURE_EMAIL_TEMPLATE))
+                       mailer=SesMailer(client("ses", s.region), s.agenda_email_source, s.erasure_email_template))
+
+
+def _more_erasers() -> list[SpaceEraser]:
+    """The catalogue (tokens revoked first, pairings, directory entries, codes, refresh tokens), measures, the space's
+    Idempotency-Key records (their cached answers), the proof of opposition (found by the space's reference, so
+    before the tombstone replaces the space item)."""
+    from functions.accounts.blobs import ProofsErasure
+    from functions.catalogue.storage import CatalogueErasure
+    from functions.measures.storage import MeasuresErasure
+    from functions.shared.aws import client
+    from functions.shared.idempotency_store import IdempotencyErasure
+
+    s = settings()
+    erasers: list[SpaceEraser] = [CatalogueErasure(clock()), MeasuresErasure(), IdempotencyErasure()]
+    if s.proofs_bucket:
+        erasers.append(ProofsErasure(client("s3", s.region), s.proofs_bucket, _opposition_reference))
+    return erasers
+
+
+def _opposition_reference(ins: str) -> str | None:
+    found = spaces().enrolment(ins)
+    return None if found is None else found.opposition_reference
 
 
 @factory

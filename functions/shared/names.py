@@ -88,7 +88,7 @@ ENV_DELETION_DELAY_DAYS = "MES_DELETION_DELAY_DAYS"  # a requested deletion runs
 # "1": records sealed under each space's data key (crypto-shredding). Off until a stage's roles may call KMS for the
 # data keys and write the download copies (infra, not done yet); on locally and in the tests.
 ENV_ENVELOPE_ENCRYPTION = "MES_ENVELOPE_ENCRYPTION"
-ENV_ERASURE_QUEUE_URL = "MES_ERASURE_QUEUE_URL"  # optional: without it the daily job runs deletions due at once
+ENV_ERASURE_QUEUE_URL = "MES_ERASURE_QUEUE_URL"  # the erasures queue (closure, daily dispatch -> consumer)
 ENV_CATALOGUE_TABLE = "MES_CATALOGUE_TABLE"  # pairings, OAuth codes and refresh tokens, revocations (catalogue)
 # The KMS asymmetric key (alias or ARN; RSA_2048, SIGN_VERIFY) that signs the tokens issued to paired services,
 # and their `iss` (the token endpoint is `<issuer>/token`).
@@ -118,3 +118,4 @@ ISSUER_ENV = {f"{who}_{field}": issuer_env(upper, var) for who, upper in ISSUERS
 
 # ---- Referenced apps: service access tokens (KMS RS256 key alias, issuer) and the measures table -----------------
 ENV_MEASURES_TABLE = "MES_MEASURES_TABLE"  # health measures (functions/measures/storage.py)
+ENV_ERASURE_EMAIL_TEMPLATE = "MES_ERASURE_EMAIL_TEMPLATE"  # the erasure's "done" e-mail (SES template)

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import random
 import time
-from time import monotonic
 from collections.abc import Callable
+from time import monotonic
 from typing import TypeVar
 
 from functions.journal.ports import Busy, ChainMoved

@@ -293,7 +293,7 @@ def messaging() -> MessagingDeps:
     bind_tables()
     store = DynamoMessageStore()
     return MessagingDeps(store=store, journal=journal(), notifications=notifications(),
-                         spaces=spaces(), clock=clock(), preferences=preferences,
+                         spaces=spaces(), clock=clock(),
                          outbox=outbox(), outbound=outbound(), email=notification_email(), pharmacies=store,
                          **_attachment_wiring())
 

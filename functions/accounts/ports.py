@@ -40,6 +40,12 @@ class SpaceDirectory(Protocol):
         """A condition for another owner's transaction: the space exists and is open (label `space`)."""
         ...
 
+    def contact(self, ins: str) -> Contact | None:
+        """One space's contact (status, e-mail, the copy of the notification switches) in one consistent read:
+        what delivering to that person needs, without a second read of notifications' `PREFS` item (the copy is
+        written in the preferences' own transaction). None when there is no space item (a tombstone is `erased`)."""
+        ...
+
 
 class Enrolments(Protocol):
     """The space item as enrolment reads and writes it (identity, provisional code, opposition, terms). Every write

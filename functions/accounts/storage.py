@@ -347,6 +347,15 @@ class DynamoSpaceStore:
     def open_condition(self, ins: str) -> Staged:
         return space_is_open(ins)
 
+    def contact(self, ins: str) -> Contact | None:
+        try:
+            item = SpaceItem.get(space_key(ins), consistent_read=True,
+                                 attributes_to_get=["ins", "status", "email", "switches"])
+        except SpaceItem.DoesNotExist:
+            return None
+        found = _Contacts([ins]).parse([item])
+        return found.get(ins)
+
     # ---- the lifecycle (functions.accounts.ports.SpaceLifecycle) ------------------------------------------
 
     def lifecycle_write(self, space: Space, previous: Space) -> Staged:

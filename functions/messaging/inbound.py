@@ -104,7 +104,7 @@ def _deliver(deps: InboundDeps, mail: ParsedMail, local: str, report: MailReport
         ins = parse_ins(local).value
     except InvalidRequest:
         return Refusal.UNKNOWN_MAILBOX
-    space = m.spaces.get(ins)
+    space = m.spaces.contact(ins)  # status, e-mail and the switches' copy: the mail's only read of the space
     if space is None:
         return Refusal.UNKNOWN_MAILBOX
     if not space.is_open:
@@ -117,7 +117,7 @@ def _deliver(deps: InboundDeps, mail: ParsedMail, local: str, report: MailReport
                     ends_exchange=ends_exchange(mail.subject, mail.ends_exchange_header), attachments=attachments,
                     rfc822_id=mail.once_key, reply_to=mail.reply_to, receipt_to=mail.receipt_to)
     actor = Actor(kind="professional", id=mail.sender, name=mail.sender_name)
-    arrival = arrive(m, ins, actor, _continued(m, ins, mail), draft, also=[m.store.staged_once(ins, message_id)])
+    arrival = arrive(m, space, actor, _continued(m, ins, mail), draft, also=[m.store.staged_once(ins, message_id)])
     try:
         m.journal.record(arrival.entry)
     except Refused as exc:

@@ -9,10 +9,11 @@ blocked professional's messages still arrive (writing reveals nothing of the rec
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from functions.accounts.models import Contact as SpaceContact
 from functions.accounts.ports import SpaceDirectory
 from functions.identity.ins import parse_ins
 from functions.identity.principal import (
@@ -57,7 +58,7 @@ from functions.messaging.ports import (
     RecordFiling,
     UploadForm,
 )
-from functions.notifications.models import Notification, NotificationPreferences, PreferenceCode
+from functions.notifications.models import Notification, PreferenceCode
 from functions.notifications.ports import EmailDelivery, InAppNotifications
 from functions.shared import cursor
 from functions.shared.clock import Clock, paris_day
@@ -85,7 +86,6 @@ class MessagingDeps:
     notifications: InAppNotifications
     spaces: SpaceDirectory
     clock: Clock
-    preferences: Callable[[str], NotificationPreferences] = field(default=lambda _ins: NotificationPreferences())
     attachments: AttachmentBlobs | None = None  # the attachments bucket
     tickets: QuarantineTickets | None = None  # records' presigned POST into quarantine
     record: RecordFiling | None = None  # "save into my record", records' side
@@ -158,13 +158,16 @@ def receive(deps: MessagingDeps, who: Professional | Organisation, raw_ins: str,
         raise Unprocessable("La saisie de balises HTML n'est pas autorisée.", code="html_in_subject")
     content = _content(body.html, body.text)
     sender = _sender(who, body.reply_to or body.sender_address)
+    space = deps.spaces.contact(ins)
+    if space is None or not space.is_open:
+        raise NotFound("patient")
     previous: Conversation | None = None
     if body.conversation_id is not None:
         found = _valid_id(body.conversation_id) and deps.store.conversation(ins, body.conversation_id)
         if not found or sender.id not in {w.id for w in found.writers}:
             raise NotFound("conversation")
         previous = None if found.trashed else found
-    arrival = arrive(deps, ins, Actor.of(who), previous, Message(
+    arrival = arrive(deps, space, Actor.of(who), previous, Message(
         message_id=new_id("msg"), conversation_id="", direction="IN", sender=sender, at=deps.clock.now(),
         subject=body.subject.strip(), content=content,
         ends_exchange=ends_exchange(body.subject, "FIN" if body.end_exchange else None),
@@ -186,12 +189,15 @@ class Arrival:
     email_to: str | None = None
 
 
-def arrive(deps: MessagingDeps, ins: str, actor: Actor, previous: Conversation | None, draft: Message,
+def arrive(deps: MessagingDeps, space: SpaceContact, actor: Actor, previous: Conversation | None, draft: Message,
            also: Sequence[Staged] = ()) -> Arrival:
     """The one end of both inbound paths (API and MIME): the message joins `previous` (else a new conversation),
     and message + conversation + the once-only NEW_MESSAGE notification + the `message.received` trace, on the
     condition that the space is open, form one entry; `also` adds the caller's own staged writes (the MIME path's
-    once-only key). `draft.conversation_id` is replaced by the conversation's."""
+    once-only key). `draft.conversation_id` is replaced by the conversation's. `space` is the holder's contact as
+    the caller read it (one GetItem): its status, its e-mail and the copy of the switches the preferences'
+    transaction keeps on it, so no second read of the preferences or of the space."""
+    ins = space.ins
     conversation_id = previous.conversation_id if previous else new_id("conv")
     message = draft.model_copy(update={"conversation_id": conversation_id})
     assert message.sender is not None
@@ -200,9 +206,9 @@ def arrive(deps: MessagingDeps, ins: str, actor: Actor, previous: Conversation |
     conversation = start.received(message)
     if message.attachments:
         conversation = conversation.model_copy(update={"has_attachment": True})
-    prefs = deps.preferences(ins)
+    prefs = space.preferences
     notice = Notification.for_message(ins, message.message_id, message.at, message.sender.name).honouring(prefs)
-    email_to = _email_address(deps, ins, prefs)
+    email_to = _email_address(deps, space)
     trace = Trace.new(ins, message.at, actor, TraceAction.MESSAGE_RECEIVED, reason=f"message:{message.message_id}")
     staged: list[Staged] = [deps.spaces.open_condition(ins), deps.store.staged_conversation(conversation, previous),
                             deps.store.staged_message(message, ins),
@@ -262,13 +268,12 @@ def write_to_patient(deps: MessagingDeps, who: Professional | Organisation, raw_
             tickets.append(UploadTicket(a.attachment_id, form, expires_at))
     left = deps.attachment_budget_bytes - sum(a.size for a in message.attachments)
     return Sent(message, tickets, left)
-def _email_address(deps: MessagingDeps, ins: str, prefs: NotificationPreferences) -> str | None:
+def _email_address(deps: MessagingDeps, space: SpaceContact) -> str | None:
     """The holder's personal address when NOTIF_MESSAGE's e-mail switch is on (A.1, A.7: the patient is told by
     e-mail that a message arrived), else None."""
-    if deps.email is None or not prefs.for_code(PreferenceCode.NOTIF_MESSAGE).email:
+    if deps.email is None or not space.preferences.for_code(PreferenceCode.NOTIF_MESSAGE).email:
         return None
-    space = deps.spaces.get(ins)
-    return space.email if space is not None else None
+    return space.email
 
 
 def _email(delivery: EmailDelivery, notice: Notification, address: str) -> None:

@@ -160,3 +160,129 @@ def test_mail_sent_with_smtplib_to_the_local_listener_appears_through_the_api(
             break
         time.sleep(0.1)
     assert [c["subject"] for c in found] == ["Compte rendu de consultation"]
+
+
+def _objects_everywhere() -> set[tuple[str, str]]:
+    """The current objects of every bucket the functions are configured with."""
+    from functions.shared.settings import settings
+
+    s = settings()
+    buckets = [getattr(s, f) for f in sorted(type(s).model_fields) if f.endswith("_bucket") and getattr(s, f)]
+    found: set[tuple[str, str]] = set()
+    for name in buckets:
+        for page in s3().get_paginator("list_objects_v2").paginate(Bucket=name):
+            found |= {(name, o["Key"]) for o in page.get("Contents", [])}
+    return found
+
+
+def _emails_sent() -> int:
+    from functions.shared.aws import client
+
+    return int(client("ses", config.REGION).get_send_quota()["SentLast24Hours"])
+
+
+def test_one_mail_costs_three_dynamodb_calls_space_chain_head_and_the_transaction(
+        stack: Stack, mail_pump: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    import botocore.client
+
+    ins, _ = stack.citizen()
+    drop("html_attachment.eml", ins)
+    calls: list[str] = []
+    original = botocore.client.BaseClient._make_api_call
+
+    def counting(self: Any, operation: str, params: dict[str, Any]) -> Any:
+        if self.meta.service_model.service_name == "dynamodb":
+            calls.append(f"{operation}:{params.get('Key', {}).get('key', {}).get('S', '')[:6]}")
+        return original(self, operation, params)
+
+    monkeypatch.setattr(botocore.client.BaseClient, "_make_api_call", counting)
+    mail_pump.drain()
+    # the space item once (status, e-mail, switches), the chain head, the one transaction: no preferences read
+    assert sorted(c.split(":")[0] for c in calls) == ["GetItem", "GetItem", "TransactWriteItems"], calls
+    assert "GetItem:SPACE#" in calls
+
+
+def test_notif_message_switched_off_stops_the_email_for_the_next_mail(stack: Stack, mail_pump: Any) -> None:
+    from local.seed import ensure_citizen
+
+    ins = new_ins()
+    ensure_citizen(ins, email="patient@example.org")
+    _, owner = stack.citizen(ins)
+    before = _emails_sent()
+    drop("plain.eml", ins)
+    mail_pump.drain()
+    assert _emails_sent() - before == 1
+    # When the holder switches the e-mail of NOTIF_MESSAGE off
+    put = stack.call("PUT", "/v1/me/notification-preferences", owner,
+                     json={"preferences": {"NOTIF_MESSAGE": {"in_app": True, "email": False}}})
+    assert put.status_code == 200, put.text
+    # Then the next mail lands, notified in-app, and no e-mail leaves
+    drop("html_attachment.eml", ins)
+    mail_pump.drain()
+    assert len(conversations(stack, owner)) == 2
+    assert _emails_sent() - before == 1
+    notes = [n for n in stack.call("GET", "/v1/me/notifications", owner).json()["items"] if n["kind"] == "message.new"]
+    assert len(notes) == 2
+
+
+def test_a_mail_over_25_mb_is_bounced_counted_and_leaves_nothing_but_the_rejected_mail(
+        stack: Stack, mail_pump: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    from email.message import EmailMessage
+
+    from functions.messaging import inbound
+
+    ins, owner = stack.citizen()
+    sender = f"dr-{uuid.uuid4().hex[:8]}@hopital-nord.mssante.fr"
+    mail = EmailMessage()
+    mail["From"], mail["To"], mail["Subject"] = sender, f"{ins}@patient.mssante.fr", "Imagerie"
+    mail["Message-ID"] = f"<big-{uuid.uuid4().hex}@hopital-nord.mssante.fr>"
+    mail.set_content("Les images de votre examen.")
+    mail.add_attachment(b"%PDF-1.4\n" + b"0" * (19 * 1024 * 1024 + 512 * 1024), maintype="application",
+                        subtype="pdf", filename="imagerie.pdf")
+    raw = bytes(mail)
+    assert len(raw) > 25 * 1024 * 1024  # base64: 19.5 MB of PDF is over 25 MB of mail
+    counted: list[dict[str, str]] = []
+    monkeypatch.setattr(inbound, "count", lambda metric, value=1, **dims: counted.append({"metric": metric, **dims}))
+    before = _objects_everywhere()
+    key = f"incoming/{uuid.uuid4().hex}"
+    s3().put_object(Bucket=bucket(), Key=key, Body=raw)
+    mail_pump.drain()
+    (bounce,) = bounces_to(sender)
+    assert bounce["Subject"] == "Undelivered Mail Returned to Sender"
+    assert counted == [{"metric": "InboundMailRefused", "reason": "too_large"}]
+    assert conversations(stack, owner) == []
+    assert _objects_everywhere() - before == {(bucket(), f"rejected/too_large/{key.removeprefix('incoming/')}")}
+
+
+def test_an_executable_attachment_is_refused_and_leaves_no_object_anywhere(stack: Stack, mail_pump: Any) -> None:
+    ins, owner = stack.citizen()
+    sender = f"dr-{uuid.uuid4().hex[:8]}@hopital-nord.mssante.fr"
+    before = _objects_everywhere()
+    key = drop("executable.eml", ins, **{"claire.martin@hopital-nord.mssante.fr": sender})
+    mail_pump.drain()
+    (bounce,) = bounces_to(sender)
+    assert "bad_attachment" in bounce.get_content()
+    assert conversations(stack, owner) == []
+    assert _objects_everywhere() - before == {(bucket(), f"rejected/bad_attachment/{key.removeprefix('incoming/')}")}
+
+
+def test_a_reply_to_a_conversation_a_mail_ended_with_fin_is_refused_and_sends_nothing(
+        stack: Stack, mail_pump: Any) -> None:
+    ins, owner = stack.citizen()
+    drop("fin.eml", ins)
+    mail_pump.drain()
+    (conversation,) = conversations(stack, owner)
+    cid = conversation["conversation_id"]
+    thread = stack.call("GET", f"/v1/me/conversations/{cid}", owner).json()
+    assert thread["conversation"]["reply_options"] == [] and thread["conversation"]["conversation_finalized_by"]
+    before = _objects_everywhere()
+    refused = stack.call("POST", f"/v1/me/conversations/{cid}/messages",
+                         {**owner, "Idempotency-Key": f"fin-reply-{uuid.uuid4().hex[:8]}"},
+                         json={"content": "Une dernière question"})
+    assert refused.status_code == 409 and refused.json()["error"]["code"] == "conversation_ended"
+    draft = stack.call("PUT", f"/v1/me/conversations/{cid}/draft", owner, json={"content": "Une question"})
+    assert draft.status_code == 409
+    assert _objects_everywhere() == before  # no mail in the outbox bucket, nothing anywhere
+    traces = [t["action"] for t in stack.call("GET", "/v1/me/traces?limit=100", owner).json()["items"]]
+    assert "message.sent" not in traces
+    assert len(stack.call("GET", f"/v1/me/conversations/{cid}", owner).json()["messages"]) == 1

@@ -430,6 +430,9 @@ class FakeSpaceDirectory:
     def open_condition(self, ins: str) -> Staged:
         return _FakeCheck("space", lambda: (s := self.spaces.get(ins)) is not None and s.is_open)
 
+    def contact(self, ins: str) -> Contact | None:
+        return _FakeContacts(self, [ins]).parse([s for s in [self.spaces.get(ins)] if s is not None]).get(ins)
+
 
 @dataclass(frozen=True)
 class _FakeSwitches:

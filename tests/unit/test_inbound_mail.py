@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from functions.accounts.models import Contact as SpaceContact
 from functions.accounts.models import Space, SpaceStatus
 from functions.journal.ports import Entry, Refused
 from functions.messaging import inbound
@@ -20,6 +21,7 @@ from functions.messaging.inbound import InboundDeps, receive_mail
 from functions.messaging.mime import Envelope, MailLimits, Refusal, TrustList
 from functions.messaging.models import Conversation, Message
 from functions.messaging.service import MessagingDeps
+from functions.notifications.models import Channels, NotificationPreferences, PreferenceCode
 from functions.records.inspection import content_matches
 from functions.shared.observability import INBOUND_MAIL, INBOUND_MAIL_REFUSED
 
@@ -51,6 +53,9 @@ class World:
     objects: dict[str, bytes] = field(default_factory=dict)
     sent: list[tuple[bytes, str, list[str], str]] = field(default_factory=list)
     close_on_commit: bool = False
+    switches: dict[str, NotificationPreferences] = field(default_factory=dict)  # the copy on the space item
+    space_reads: list[str] = field(default_factory=list)
+    emails: list[tuple[Any, str]] = field(default_factory=list)
 
     # MessageStore
     def conversation(self, holder_ins: str, conversation_id: str) -> Conversation | None:
@@ -68,19 +73,17 @@ class World:
         return Write("once", lambda: self.markers.add((holder_ins, message_id)),
                      lambda: (holder_ins, message_id) not in self.markers)
 
-    # SpaceDirectory
-    def get(self, ins: str) -> Space | None:
-        return self.spaces.get(ins)
+    # SpaceDirectory: the contact is the only read of the space (no `get`, no preferences read here)
+    def contact(self, ins: str) -> SpaceContact | None:
+        self.space_reads.append(ins)
+        space = self.spaces.get(ins)
+        return None if space is None else SpaceContact(
+            ins=ins, status=space.status, email=space.email,
+            preferences=self.switches.get(ins, NotificationPreferences()))
 
     def open_condition(self, ins: str) -> Write:
         return Write("space", ok=lambda: ins in self.spaces and self.spaces[ins].is_open)
 
-    # InAppNotifications
-    def staged(self, notifications: list[Any], once: bool = True) -> list[Write]:
-        return [Write("notification", self._notify(n)) for n in notifications]
-
-    def _notify(self, notification: Any) -> Callable[[], None]:
-        return lambda: self.notifications.append(notification)
 
     # PatientJournal: all or nothing
     def record(self, entry: Entry, head: Any = None, retry: bool = True) -> None:
@@ -106,6 +109,22 @@ class World:
             self.sent.append((raw, sender, recipients, once_key))
 
 
+@dataclass(frozen=True)
+class Notices:
+    """InAppNotifications and EmailDelivery over the world: the notices land with the entry, e-mails after it."""
+
+    world: World
+
+    def staged(self, notifications: list[Any], once: bool = True) -> list[Write]:
+        return [self.staged_once(n, email_pending=False) for n in notifications]
+
+    def staged_once(self, notification: Any, email_pending: bool) -> Write:
+        return Write("notification", lambda: self.world.notifications.append(notification))
+
+    def send_once(self, mail: list[tuple[Any, str]]) -> None:
+        self.world.emails.extend(mail)
+
+
 class Clock:
     def now(self) -> datetime:
         return AT
@@ -123,8 +142,9 @@ def world() -> World:
 
 
 def deps_of(world: World) -> InboundDeps:
-    messaging = MessagingDeps(store=world, journal=world, notifications=world, spaces=world,  # type: ignore[arg-type]
-                              clock=Clock())
+    notices = Notices(world)
+    messaging = MessagingDeps(store=world, journal=world, notifications=notices,  # type: ignore[arg-type]
+                              spaces=world, clock=Clock(), email=notices)  # type: ignore[arg-type]
     return InboundDeps(messaging=messaging, blobs=world, outbound=world, trust=TrustList(domains=("*.mssante.fr",)),
                        limits=MailLimits(), content_matches=content_matches)
 
@@ -254,3 +274,22 @@ def test_another_sender_reusing_a_message_id_is_not_taken_for_a_duplicate(world:
     forged = (MAIL / "plain.eml").read_bytes().replace(b"claire.martin@hopital-nord", b"paul.durand@cabinet-durand")
     report = receive_mail(deps_of(world), forged, Envelope())
     assert (report.delivered, report.duplicates) == (1, 0) and len(world.messages) == 2
+
+
+def test_a_mail_reads_each_recipients_space_once_for_status_address_and_switches(world: World) -> None:
+    deliver(world, "two_recipients.eml")
+    assert sorted(world.space_reads) == sorted([PATIENT, PARENT])
+
+
+def test_notif_message_switched_off_stops_the_email_for_the_next_mail_but_not_the_in_app_notice(
+        world: World) -> None:
+    world.spaces[PATIENT] = world.spaces[PATIENT].model_copy(update={"email": "patient@example.org"})
+    deliver(world, "plain.eml")
+    assert [address for _, address in world.emails] == ["patient@example.org"]
+    # When the holder switches NOTIF_MESSAGE's e-mail off (the preferences' transaction writes the copy)
+    world.switches[PATIENT] = NotificationPreferences(
+        channels={PreferenceCode.NOTIF_MESSAGE: Channels(in_app=True, email=False)})
+    deliver(world, "html_attachment.eml")
+    # Then the next mail lands and is notified in-app, with no e-mail
+    assert len(world.messages) == 2 and len(world.notifications) == 2
+    assert len(world.emails) == 1

@@ -13,7 +13,8 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from functions.accounts.models import Space, SpaceStatus
+from functions.accounts.models import Contact as SpaceContact
+from functions.accounts.models import SpaceStatus
 from functions.identity.principal import Citizen, Organisation, Professional
 from functions.messaging import service
 from functions.messaging.models import (
@@ -109,10 +110,14 @@ class FakeNotices:
 
 @dataclass
 class FakeSpaces:
+    """Open spaces with an address; `prefs` is the copy of the switches kept on the space item."""
+
+    prefs: dict[str, NotificationPreferences] = field(default_factory=dict)
     email: str | None = "patient@example.org"
 
-    def get(self, ins: str) -> Space | None:
-        return Space(ins=ins, status=SpaceStatus.OPEN, created_at=AT, email=self.email)
+    def contact(self, ins: str) -> SpaceContact | None:
+        return SpaceContact(ins=ins, status=SpaceStatus.OPEN, email=self.email,
+                            preferences=self.prefs.get(ins, NotificationPreferences()))
 
     def open_condition(self, ins: str) -> Apply:
         return Apply(lambda: None)
@@ -136,8 +141,7 @@ def world() -> World:
     outbox, outbound, notices, journal = FakeOutbox(), FakeOutbound(), FakeNotices(), FakeJournal()
     prefs: dict[str, NotificationPreferences] = {}
     deps = MessagingDeps(store=FakeStore(), journal=journal, notifications=notices,  # type: ignore[arg-type]
-                         spaces=FakeSpaces(), clock=Clock(),  # type: ignore[arg-type]
-                         preferences=lambda ins: prefs.get(ins, NotificationPreferences()),
+                         spaces=FakeSpaces(prefs), clock=Clock(),  # type: ignore[arg-type]
                          outbox=outbox, outbound=outbound, email=notices, pharmacies=FakeBook())
     return World(deps, outbox, outbound, notices, journal, prefs)
 

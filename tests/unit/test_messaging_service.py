@@ -9,6 +9,8 @@ from typing import Any
 
 import pytest
 
+from functions.accounts.models import Contact as SpaceContact
+from functions.accounts.models import SpaceStatus
 from functions.identity.principal import Citizen, Professional
 from functions.journal.ports import Entry
 from functions.messaging import service
@@ -87,6 +89,10 @@ class Nothing:
 
     def open_condition(self, ins: str) -> Apply:
         return Apply(lambda: None)
+
+    def contact(self, ins: str) -> SpaceContact:
+        """Every space is open and has no address (no e-mail in these tests)."""
+        return SpaceContact(ins=ins, status=SpaceStatus.OPEN)
 
 
 class Clock:

@@ -168,7 +168,7 @@ def _operation(spec: RouteSpec, refs: _Refs, defs: dict[str, Any]) -> dict[str, 
 
 def build(routes: list[RouteSpec]) -> dict[str, Any]:
     """The document for these declarations (tests build it for a registry of their own)."""
-    ordered = sorted(routes, key=lambda s: (s.path, s.method))
+    ordered = sorted((s.resolved() for s in routes), key=lambda s: (s.path, s.method))  # models imported now
     refs, top = models_json_schema(_models(ordered), ref_template=_REF)
     defs: dict[str, Any] = top.get("$defs", {})
     paths: dict[str, dict[str, Any]] = {}

@@ -13,7 +13,6 @@ from pydantic.json_schema import JsonSchemaMode, models_json_schema
 from chalicelib.registry import ROUTES, RouteSpec
 
 VERSION = "1.0.0"
-PATH = "/v1/openapi.json"
 _REF = "#/components/schemas/{model}"
 _ModelKey = tuple[type[BaseModel], JsonSchemaMode]
 _Refs = dict[Any, Any]  # (model, mode) -> its {"$ref"}, as models_json_schema returns it

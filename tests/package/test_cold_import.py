@@ -110,6 +110,7 @@ def test_importing_the_app_builds_no_capability_and_loads_no_aws_sdk() -> None:
     modules = json.loads(_run(IMPORT_ONLY))
     assert _loaded(modules, ("boto3", "botocore", "pynamodb", "cryptography", *HEAVY)) == []
     assert [m for m in modules if m.startswith("functions.") and m.split(".")[1] not in ("shared", "deps")] == []
+    assert "chalicelib.openapi" not in modules  # the contract is built when someone asks for it
 
 
 def test_a_citizens_first_document_list_loads_the_records_capability_only(local_aws: dict[str, str]) -> None:

@@ -47,6 +47,8 @@ class ModelRef:
         return self._model
 
     def __getattr__(self, attr: str) -> Any:
+        if attr in ModelRef.__slots__:  # not set yet (a copy being built): not the model's to answer
+            raise AttributeError(attr)
         return getattr(self.resolve(), attr)
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:

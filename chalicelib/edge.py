@@ -9,15 +9,13 @@ from __future__ import annotations
 import functools
 import json
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from chalice.app import AuthRequest, AuthResponse, Blueprint, Request, Response
 from pydantic import BaseModel, ValidationError
 
 from chalicelib import registry
 from chalicelib.registry import Role, RouteSpec
-from functions.identity.principal import Citizen, from_context
-from functions.identity.spaces import space_of
 from functions.shared import idempotency
 from functions.shared.cursor import page_request
 from functions.shared.errors import (
@@ -31,6 +29,9 @@ from functions.shared.errors import (
 from functions.shared.http import render_domain_error, render_validation_error, www_authenticate_step_up
 from functions.shared.oauth import OAuthError
 from functions.shared.observability import logger
+
+if TYPE_CHECKING:
+    from functions.identity.principal import Citizen
 
 V = TypeVar("V", bound=Callable[..., BaseModel])
 # The one cap on JSON bodies (resource consumption). Every body of this API is a few hundred bytes to a few KiB
@@ -49,7 +50,7 @@ def bearer(auth_request: AuthRequest) -> AuthResponse | dict[str, Any]:
     a refusal included. A refused token gets an explicit Deny carrying why (see `refusal`); the log records the
     reason code, never the token."""
     from functions import deps
-    from functions.identity.principal import to_context
+    from functions.identity.principal import Citizen, to_context
     from functions.identity.service import authenticate
     from functions.shared.errors import Unauthenticated
     from functions.shared.observability import logger
@@ -137,6 +138,13 @@ def header(name: str) -> str | None:
     return str(value) if value is not None else None
 
 
+def space_of(who: Citizen) -> str:
+    """The space a citizen acts on (functions/identity/spaces.py), imported with the first citizen request."""
+    from functions.identity.spaces import space_of as resolve
+
+    return resolve(who)
+
+
 def _inputs(spec: RouteSpec, params: dict[str, str]) -> tuple[dict[str, Any], dict[str, Any] | None]:
     """The view's arguments: path parameters, `who` and, for citizens, `space`; `page`, `query`, `body` as
     declared. Parsed in this order, so a bad page or query is refused before a body is read. Also the body as
@@ -144,6 +152,8 @@ def _inputs(spec: RouteSpec, params: dict[str, str]) -> tuple[dict[str, Any], di
     inputs: dict[str, Any] = dict(params)
     data: dict[str, Any] | None = None
     if not spec.public:
+        from functions.identity.principal import Citizen, from_context
+
         who = from_context(request().context.get("authorizer"))
         if who.kind not in spec.roles:
             raise Forbidden(f"this route is for {' and '.join(r + 's' for r in spec.roles)}", code="wrong_principal")

@@ -13,7 +13,6 @@ from pydantic.json_schema import JsonSchemaMode, models_json_schema
 from chalicelib.registry import ROUTES, RouteSpec
 
 VERSION = "1.0.0"
-PATH = "/v1/openapi.json"
 _REF = "#/components/schemas/{model}"
 _ModelKey = tuple[type[BaseModel], JsonSchemaMode]
 _Refs = dict[Any, Any]  # (model, mode) -> its {"$ref"}, as models_json_schema returns it
@@ -168,7 +167,7 @@ def _operation(spec: RouteSpec, refs: _Refs, defs: dict[str, Any]) -> dict[str, 
 
 def build(routes: list[RouteSpec]) -> dict[str, Any]:
     """The document for these declarations (tests build it for a registry of their own)."""
-    ordered = sorted(routes, key=lambda s: (s.path, s.method))
+    ordered = sorted((s.resolved() for s in routes), key=lambda s: (s.path, s.method))  # models imported now
     refs, top = models_json_schema(_models(ordered), ref_template=_REF)
     defs: dict[str, Any] = top.get("$defs", {})
     paths: dict[str, dict[str, Any]] = {}

@@ -3,11 +3,17 @@ say (method, path and its parameters, role and security scheme, query, body and 
 
 from __future__ import annotations
 
+import importlib
 import re
-from dataclasses import dataclass
-from typing import Literal
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
-from pydantic import BaseModel
+if TYPE_CHECKING:
+    from pydantic import BaseModel
+
+    from functions.shared.cursor import Page
+
+M = TypeVar("M", bound="BaseModel")
 
 Role = Literal["citizen", "professional", "organisation", "service", "none"]
 # The bearer scheme each role authenticates with (the issuer that signs its tokens); "none": no token. An
@@ -16,6 +22,69 @@ SECURITY: dict[Role, str | None] = {"citizen": "citizen_bearer", "professional":
                                     "organisation": "organisation_bearer", "none": None,
                                     "service": "service_bearer"}  # a referenced app's service access token
 _PATH_PARAM = re.compile(r"{([a-z_]+)}")
+
+
+class ModelRef:
+    """A model a declaration names without importing it: Chalice needs every route when app.py is imported, a
+    route's models only when it runs (or when the OpenAPI document is built), so importing app builds none of the
+    capabilities' pydantic models (the cold start). It stands for its model: an attribute or a call goes to the
+    model, imported on first use (`api.DocumentOut.from_domain(...)` in a view body)."""
+
+    __slots__ = ("_model", "module", "name", "paged")
+
+    def __init__(self, module: str, name: str, paged: bool = False) -> None:
+        self.module, self.name, self.paged = module, name, paged
+        self._model: type[BaseModel] | None = None
+
+    def resolve(self) -> type[BaseModel]:
+        if self._model is None:
+            model: type[BaseModel] = getattr(importlib.import_module(self.module), self.name)
+            if self.paged:
+                from functions.shared.cursor import Page
+
+                model = Page[model]  # type: ignore[valid-type]
+            self._model = model
+        return self._model
+
+    def __getattr__(self, attr: str) -> Any:
+        if attr in ModelRef.__slots__:  # not set yet (a copy being built): not the model's to answer
+            raise AttributeError(attr)
+        return getattr(self.resolve(), attr)
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        return self.resolve()(*args, **kwargs)
+
+    def __repr__(self) -> str:
+        return f"ModelRef({self.module}:{self.name}{'[paged]' if self.paged else ''})"
+
+
+class Models:
+    """A module's models as route declarations name them (`api.DocumentOut`), the module imported only when one is
+    used. A route module binds it under the module's own name, with the real import for the type checker:
+    `if TYPE_CHECKING: from functions.records import api` / `else: api = Models("functions.records.api")`."""
+
+    def __init__(self, module: str) -> None:
+        self._module = module
+        self._refs: dict[str, ModelRef] = {}
+
+    def __getattr__(self, name: str) -> ModelRef:
+        if name.startswith("__"):
+            raise AttributeError(name)
+        return self._refs.setdefault(name, ModelRef(self._module, name))
+
+
+def paged(model: type[M]) -> type[Page[M]]:
+    """`Page[model]` for a declaration, built when first used if `model` is a ModelRef."""
+    if isinstance(model, ModelRef):
+        return ModelRef(model.module, model.name, paged=True)
+    from functions.shared.cursor import Page
+
+    return Page[model]  # type: ignore[valid-type]
+
+
+def model_of(model: Any) -> Any:
+    """The model class itself, for what needs the class (the OpenAPI schemas, identity)."""
+    return model.resolve() if isinstance(model, ModelRef) else model
 
 
 @dataclass(frozen=True)
@@ -49,6 +118,12 @@ class RouteSpec:
     media_type: str = "application/json"
     outcome: type[BaseModel] | None = None
     documented_body: type[BaseModel] | None = None
+
+    def resolved(self) -> RouteSpec:
+        """The same declaration with its models imported (the OpenAPI document reads their schemas)."""
+        return replace(self, response=model_of(self.response), request=model_of(self.request),
+                       query=model_of(self.query), outcome=model_of(self.outcome),
+                       documented_body=model_of(self.documented_body))
 
     @property
     def path_params(self) -> tuple[str, ...]:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import timedelta
-from functools import lru_cache
+from functools import cache, lru_cache
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from functions.shared.clock import Clock, SystemClock
@@ -74,34 +74,43 @@ def reset() -> None:
         cached.cache_clear()
 
 
-@factory
-def bind_tables() -> None:
-    from functions.accounts.storage import SpaceItem
-    from functions.agenda.storage import AgendaItem, DueItem
-    from functions.catalogue.storage import CatalogueItem
-    from functions.exports.storage import ExportItem
-    from functions.journal.storage import LedgerItem, TraceItem
-    from functions.measures.storage import MeasureItem
-    from functions.messaging.storage import MessageItem
-    from functions.notifications.storage import NotificationItem, PreferencesItem
-    from functions.records.storage import DocumentItem
+# Each storage module's item models and the settings field naming their table.
+TABLES: dict[str, tuple[tuple[str, str], ...]] = {
+    "functions.accounts.storage": (("SpaceItem", "spaces_table"),),
+    "functions.records.storage": (("DocumentItem", "documents_table"),),
+    "functions.journal.storage": (("TraceItem", "traces_table"), ("LedgerItem", "access_table")),
+    "functions.notifications.storage": (("NotificationItem", "notifications_table"),
+                                        ("PreferencesItem", "notifications_table")),
+    "functions.agenda.storage": (("AgendaItem", "agenda_table"), ("DueItem", "agenda_due_table")),
+    "functions.shared.idempotency_store": (("IdempotencyItem", "idempotency_table"),),
+    "functions.messaging.storage": (("MessageItem", "messages_table"),),
+    "functions.catalogue.storage": (("CatalogueItem", "catalogue_table"),),
+    "functions.measures.storage": (("MeasureItem", "measures_table"),),
+    "functions.exports.storage": (("ExportItem", "exports_table"),),
+}
+
+
+def bind_tables(*modules: str) -> None:
+    """Point the item models of these storage modules at the stage's tables, or those of every storage module
+    (local resources, tests). A factory names the storage it builds on: a first request imports no other
+    capability's storage (the cold start)."""
+    for module in modules or tuple(TABLES):
+        _bind_module(module)
+
+
+@cache
+def _bind_module(module: str) -> None:
+    import importlib
+
     from functions.shared.dynamo import bind
-    from functions.shared.idempotency_store import IdempotencyItem
 
     s = settings()
-    bind(SpaceItem, s.spaces_table, s.region)
-    bind(DocumentItem, s.documents_table, s.region)
-    bind(TraceItem, s.traces_table, s.region)
-    bind(NotificationItem, s.notifications_table, s.region)
-    bind(PreferencesItem, s.notifications_table, s.region)
-    bind(LedgerItem, s.access_table, s.region)
-    bind(AgendaItem, s.agenda_table, s.region)
-    bind(DueItem, s.agenda_due_table, s.region)
-    bind(IdempotencyItem, s.idempotency_table, s.region)
-    bind(MessageItem, s.messages_table, s.region)
-    bind(CatalogueItem, s.catalogue_table, s.region)
-    bind(MeasureItem, s.measures_table, s.region)
-    bind(ExportItem, s.exports_table, s.region)
+    items = importlib.import_module(module)
+    for item, table in TABLES[module]:
+        bind(getattr(items, item), getattr(s, table), s.region)
+
+
+FACTORIES.append(_bind_module)  # reset() forgets the bindings too
 
 
 @factory
@@ -114,7 +123,7 @@ def idempotency() -> DynamoIdempotencyStore:
     """The Idempotency-Key records of the routes declared `idempotent=True` (chalicelib/edge.py)."""
     from functions.shared.idempotency_store import DynamoIdempotencyStore
 
-    bind_tables()
+    bind_tables("functions.shared.idempotency_store")
     return DynamoIdempotencyStore(clock())
 
 
@@ -122,7 +131,7 @@ def idempotency() -> DynamoIdempotencyStore:
 def spaces() -> DynamoSpaceStore:
     from functions.accounts.storage import DynamoSpaceStore
 
-    bind_tables()
+    bind_tables("functions.accounts.storage")
     return DynamoSpaceStore()
 
 
@@ -130,7 +139,7 @@ def spaces() -> DynamoSpaceStore:
 def traces() -> DynamoTraceReader:
     from functions.journal.storage import DynamoTraceReader
 
-    bind_tables()
+    bind_tables("functions.journal.storage")
     return DynamoTraceReader()
 
 
@@ -139,7 +148,7 @@ def journal() -> DynamoJournal:
     """The patient journal: traces, chain heads and the ledger partition (see functions/journal/ports.py)."""
     from functions.journal.storage import DynamoJournal
 
-    bind_tables()
+    bind_tables("functions.journal.storage")
     return DynamoJournal()
 
 
@@ -147,7 +156,7 @@ def journal() -> DynamoJournal:
 def notifications() -> DynamoNotificationStore:
     from functions.notifications.storage import DynamoNotificationStore
 
-    bind_tables()
+    bind_tables("functions.notifications.storage")
     return DynamoNotificationStore()
 
 
@@ -158,7 +167,7 @@ def records() -> RecordDeps:
     from functions.records.storage import DynamoDocumentStore
     from functions.shared.aws import client
 
-    bind_tables()
+    bind_tables("functions.records.storage")
     s = settings()
     return RecordDeps(
         documents=DynamoDocumentStore(spaces(), notifications(), journal()),
@@ -238,7 +247,7 @@ def agenda() -> AgendaDeps:
     from functions.agenda.service import AgendaDeps
     from functions.agenda.storage import DynamoAgendaStore
 
-    bind_tables()
+    bind_tables("functions.agenda.storage")
     return AgendaDeps(agenda=DynamoAgendaStore(settings().agenda_shards), spaces=spaces(), clock=clock())
 
 
@@ -247,7 +256,7 @@ def due_index() -> DynamoDueIndex:
     """The day's due entries, read by the shard worker."""
     from functions.agenda.storage import DynamoDueIndex
 
-    bind_tables()
+    bind_tables("functions.agenda.storage")
     return DynamoDueIndex()
 
 
@@ -277,7 +286,7 @@ def agenda_delivery() -> DeliveryDeps:
     from functions.notifications.mailer import SesMailer
     from functions.shared.aws import client
 
-    bind_tables()
+    bind_tables("functions.agenda.storage")
     s = settings()
     mailer = SesMailer(client("ses", s.region), s.agenda_email_source, s.agenda_email_template)
     return DeliveryDeps(store=DynamoDeliveryStore(s.agenda_shards, spaces(), notifications()),
@@ -290,7 +299,7 @@ def messaging() -> MessagingDeps:
     from functions.messaging.service import MessagingDeps
     from functions.messaging.storage import DynamoMessageStore
 
-    bind_tables()
+    bind_tables("functions.messaging.storage")
     store = DynamoMessageStore()
     return MessagingDeps(store=store, journal=journal(), notifications=notifications(),
                          spaces=spaces(), clock=clock(),
@@ -313,7 +322,7 @@ def exports() -> ExportDeps:
     from functions.records.export import RecordExport
     from functions.shared.aws import client
 
-    bind_tables()
+    bind_tables("functions.exports.storage", "functions.messaging.storage")
     s = settings()
     r = records()
     sources: dict[ExportPart, PartSource] = {
@@ -352,7 +361,7 @@ def outbox() -> DynamoOutbox:
     """Mail committed with its message until OutboundMail takes it (and the SES sends' once-only marks)."""
     from functions.messaging.storage import DynamoOutbox
 
-    bind_tables()
+    bind_tables("functions.messaging.storage")
     return DynamoOutbox()
 
 
@@ -477,7 +486,7 @@ def opening() -> OpeningDeps:
     from functions.shared.aws import client
     from functions.shared.queues import SqsQueue
 
-    bind_tables()
+    bind_tables("functions.accounts.storage")
     s = settings()
     policy = IntakePolicy(objection_weeks=s.objection_weeks,
                           code_days={**IntakePolicy().code_days, **{Channel(k): v for k, v in s.code_days.items()}})
@@ -505,7 +514,7 @@ def space_keys() -> KmsSpaceKeys:
     from functions.accounts.storage import KmsSpaceKeys
     from functions.shared.aws import client
 
-    bind_tables()
+    bind_tables("functions.accounts.storage")
     s = settings()
     return KmsSpaceKeys(client("kms", s.region), s.kms_key_id)
 
@@ -588,7 +597,7 @@ def catalogue_store() -> DynamoCatalogueStore:
     RevokedPairings (functions/identity/ports.py)."""
     from functions.catalogue.storage import DynamoCatalogueStore
 
-    bind_tables()
+    bind_tables("functions.catalogue.storage")
     return DynamoCatalogueStore(clock())
 
 
@@ -660,6 +669,6 @@ def measures() -> MeasuresDeps:
     from functions.measures.service import MeasuresDeps
     from functions.measures.storage import DynamoMeasureStore
 
-    bind_tables()
+    bind_tables("functions.measures.storage")
     return MeasuresDeps(store=DynamoMeasureStore(journal()), journal=journal(), spaces=spaces(),
                         pairings=pairings(), catalogue=purpose_catalogue(), clock=clock())

@@ -3,14 +3,23 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from chalice.app import Blueprint
 
 from chalicelib.edge import header, route
+from chalicelib.registry import Models, paged
 from functions import deps
-from functions.access import api, models
-from functions.identity.principal import Citizen, Organisation, Professional
-from functions.records.api import DocumentOut
-from functions.shared.cursor import Page, PageRequest
+from functions.shared.cursor import Page
+
+if TYPE_CHECKING:
+    from functions.access import api, models
+    from functions.identity.principal import Citizen, Organisation, Professional
+    from functions.records import api as records_api
+    from functions.shared.cursor import PageRequest
+else:
+    api, models = Models("functions.access.api"), Models("functions.access.models")
+    records_api = Models("functions.records.api")
 
 bp = Blueprint(__name__)
 
@@ -28,21 +37,21 @@ def consent_presented() -> bool:
 
 
 @route(bp, "GET", "/v1/patients/{ins}/documents", role=("professional", "organisation"), paginated=True,
-       response=Page[DocumentOut], errors=(400, 403, 404))
-def professional_list(who: Professional | Organisation, ins: str, page: PageRequest) -> Page[DocumentOut]:
+       response=paged(records_api.DocumentOut), errors=(400, 403, 404))
+def professional_list(who: Professional | Organisation, ins: str, page: PageRequest) -> Page[records_api.DocumentOut]:
     from functions.access import service
 
     docs, nxt = service.list_patient_documents(deps.access(), who, ins, consent_presented(), page.cursor, page.limit)
-    return Page(items=[DocumentOut.from_domain(d) for d in docs], next=nxt)
+    return Page(items=[records_api.DocumentOut.from_domain(d) for d in docs], next=nxt)
 
 
 @route(bp, "GET", "/v1/patients/{ins}/documents/{document_id}", role=("professional", "organisation"),
-       response=DocumentOut, errors=(400, 403, 404))
-def professional_read(who: Professional | Organisation, ins: str, document_id: str) -> DocumentOut:
+       response=records_api.DocumentOut, errors=(400, 403, 404))
+def professional_read(who: Professional | Organisation, ins: str, document_id: str) -> records_api.DocumentOut:
     from functions.access import service
 
     doc, url = service.read_patient_document(deps.access(), who, ins, document_id, consent_presented())
-    return DocumentOut.from_domain(doc, url)
+    return records_api.DocumentOut.from_domain(doc, url)
 
 
 @route(bp, "POST", "/v1/patients/{ins}/emergency-access", role="professional", request=api.EmergencyIn,

@@ -4,16 +4,22 @@ prevention calendar."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chalice.app import Blueprint
-from pydantic import BaseModel
 
 from chalicelib.edge import route
+from chalicelib.registry import Models, paged
 from functions import deps
-from functions.agenda import api
-from functions.identity.principal import Citizen
-from functions.shared.cursor import Page, PageRequest
+
+if TYPE_CHECKING:
+    from pydantic import BaseModel
+
+    from functions.agenda import api
+    from functions.identity.principal import Citizen
+    from functions.shared.cursor import PageRequest
+else:
+    api = Models("functions.agenda.api")
 
 bp = Blueprint(__name__)
 
@@ -41,9 +47,9 @@ class AgendaKind:
 
 KINDS = (
     AgendaKind("appointment", "/v1/me/appointments", "appointment_id", api.AppointmentIn, api.AppointmentPatch,
-               api.AppointmentOut, Page[api.AppointmentOut], api.AppointmentDeletedOut),
+               api.AppointmentOut, paged(api.AppointmentOut), api.AppointmentDeletedOut),
     AgendaKind("reminder", "/v1/me/reminders", "reminder_id", api.ReminderIn, api.ReminderPatch, api.ReminderOut,
-               Page[api.ReminderOut], api.ReminderDeletedOut),
+               paged(api.ReminderOut), api.ReminderDeletedOut),
 )
 
 

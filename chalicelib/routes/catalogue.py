@@ -3,12 +3,19 @@ private_key_jwt) and the holder's paired services with their per-purpose consent
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from chalice.app import Blueprint
 
 from chalicelib.edge import route
+from chalicelib.registry import Models
 from functions import deps
-from functions.catalogue import api
-from functions.identity.principal import Citizen
+
+if TYPE_CHECKING:
+    from functions.catalogue import api
+    from functions.identity.principal import Citizen
+else:
+    api = Models("functions.catalogue.api")
 
 bp = Blueprint(__name__)
 

@@ -3,12 +3,19 @@ other citizen route answers its holder `403 space_closed`)."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from chalice.app import Blueprint
 
 from chalicelib.edge import route
+from chalicelib.registry import Models
 from functions import deps
-from functions.accounts import closure_api as api
-from functions.identity.principal import Citizen
+
+if TYPE_CHECKING:
+    from functions.accounts import closure_api as api
+    from functions.identity.principal import Citizen
+else:
+    api = Models("functions.accounts.closure_api")
 
 bp = Blueprint(__name__)
 

@@ -5,12 +5,19 @@ whose login it links (the authorizer refuses a login not linked yet, and caches 
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from chalice.app import Blueprint
 
 from chalicelib.edge import header, route
+from chalicelib.registry import Models
 from functions import deps
-from functions.accounts import api
-from functions.identity.principal import Citizen
+
+if TYPE_CHECKING:
+    from functions.accounts import api
+    from functions.identity.principal import Citizen
+else:
+    api = Models("functions.accounts.api")
 
 bp = Blueprint(__name__)
 IDENTITY_ERRORS = (400, 403, 404, 409, 503)  # 400: an INS whose shape or key is wrong

@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from chalice.app import Blueprint
 
 from chalicelib.edge import route
+from chalicelib.registry import Models
 from functions import deps
-from functions.exports import api
-from functions.exports.models import ExportPart
-from functions.identity.principal import Citizen
 from functions.shared.errors import NotFound
+
+if TYPE_CHECKING:
+    from functions.exports import api
+    from functions.identity.principal import Citizen
+else:
+    api = Models("functions.exports.api")
 
 bp = Blueprint(__name__)
 
@@ -35,6 +41,7 @@ def export_status(who: Citizen, space: str) -> api.ExportOut:
 @route(bp, "GET", "/v1/me/export/{part}", role="citizen", response=api.ExportLinkOut, errors=(403, 404))
 def export_link(who: Citizen, space: str, part: str) -> api.ExportLinkOut:
     from functions.exports import service
+    from functions.exports.models import ExportPart
 
     try:
         which = ExportPart(part)

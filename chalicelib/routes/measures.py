@@ -5,25 +5,35 @@ own measures."""
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from chalice.app import Blueprint
 
 from chalicelib.edge import json_object, route
+from chalicelib.registry import Models, paged
 from functions import deps
-from functions.identity.principal import Citizen, Service
-from functions.measures import api
-from functions.measures.models import BODY_MAX_BYTES, FHIR_JSON, MAX_DEPTH, MeasureCode, depth
-from functions.shared.cursor import Page, PageRequest
+from functions.shared.cursor import Page
 from functions.shared.errors import InvalidRequest, NotFound
+
+if TYPE_CHECKING:
+    from functions.identity.principal import Citizen, Service
+    from functions.measures import api
+    from functions.measures.models import MeasureCode
+    from functions.shared.cursor import PageRequest
+else:
+    api = Models("functions.measures.api")
 
 bp = Blueprint(__name__)
 OUTCOME = api.OperationOutcomeOut
+# HL7's media type (functions.measures.models.FHIR_JSON), named here so that declaring these routes imports no model
+FHIR_JSON = "application/fhir+json"
 
 
 @route(bp, "POST", "/v1/fhir", role="service", response=api.FhirBundleOut, documented_body=api.FhirBundleIn,
        errors=(400, 403, 404, 409, 413, 422, 503), media_type=FHIR_JSON, outcome=OUTCOME)
 def fhir_transaction(who: Service) -> api.FhirBundleOut:
     from functions.measures import service
+    from functions.measures.models import BODY_MAX_BYTES, MAX_DEPTH, depth
 
     data = json_object(max_bytes=BODY_MAX_BYTES)
     if depth(data) > MAX_DEPTH:
@@ -48,14 +58,14 @@ def my_latest_measures(who: Citizen, space: str) -> api.LatestOut:
 
 
 @route(bp, "GET", "/v1/me/measures/{code}", role="citizen", query=api.HistoryQuery, paginated=True,
-       response=Page[api.MeasureOut], errors=(404, 422))
+       response=paged(api.MeasureOut), errors=(404, 422))
 def my_measure_history(who: Citizen, space: str, code: str, query: api.HistoryQuery,
                        page: PageRequest) -> Page[api.MeasureOut]:
     from functions.measures import service
 
     items, nxt = service.history(deps.measures(), who, space, _code(code), query.start, query.end, page.cursor,
                                  page.limit)
-    return Page[api.MeasureOut](items=[api.MeasureOut.from_domain(m) for m in items], next=nxt)
+    return Page(items=[api.MeasureOut.from_domain(m) for m in items], next=nxt)
 
 
 @route(bp, "POST", "/v1/me/measures", role="citizen", request=api.MeasureIn, response=api.MeasureOut, status=201,
@@ -95,6 +105,8 @@ def _parts(components: dict[str, float] | None) -> dict[str, float] | None:
 
 def _code(raw: str) -> MeasureCode:
     """A measure type of the path; anything else is a 404 like a missing one."""
+    from functions.measures.models import MeasureCode
+
     try:
         return MeasureCode(raw)
     except ValueError:

@@ -4,13 +4,21 @@ Conversation ids that are not the holder's are a 404 like a missing one."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from chalice.app import Blueprint
 
 from chalicelib.edge import header, route
+from chalicelib.registry import Models, paged
 from functions import deps
-from functions.identity.principal import Citizen, Organisation, Professional
-from functions.messaging import api
-from functions.shared.cursor import Page, PageRequest
+from functions.shared.cursor import Page
+
+if TYPE_CHECKING:
+    from functions.identity.principal import Citizen, Organisation, Professional
+    from functions.messaging import api
+    from functions.shared.cursor import PageRequest
+else:
+    api = Models("functions.messaging.api")
 
 bp = Blueprint(__name__)
 CONVERSATION = "/v1/me/conversations/{conversation_id}"
@@ -29,12 +37,12 @@ def my_mailbox(who: Citizen, space: str) -> api.MailboxOut:
     return api.MailboxOut.from_domain(space)
 
 
-@route(bp, "GET", "/v1/me/conversations", role="citizen", paginated=True, response=Page[api.ConversationOut])
+@route(bp, "GET", "/v1/me/conversations", role="citizen", paginated=True, response=paged(api.ConversationOut))
 def my_conversations(who: Citizen, space: str, page: PageRequest) -> Page[api.ConversationOut]:
     from functions.messaging import service
 
     items, nxt = service.list_conversations(deps.messaging(), space, page.cursor, page.limit)
-    return Page[api.ConversationOut](items=[api.ConversationOut.from_domain(c) for c in items], next=nxt)
+    return Page(items=[api.ConversationOut.from_domain(c) for c in items], next=nxt)
 
 
 @route(bp, "GET", CONVERSATION, role="citizen", response=api.ThreadOut, errors=(404, 409))

@@ -8,7 +8,8 @@ from chalice.app import Blueprint
 from pydantic import BaseModel, ConfigDict
 
 from chalicelib.edge import route
-from chalicelib.openapi import PATH, document
+
+PATH = "/v1/openapi.json"  # chalicelib/openapi.py, which builds the document, is imported on the first call
 
 bp = Blueprint(__name__)
 
@@ -26,4 +27,6 @@ class OpenApiOut(BaseModel):
 
 @route(bp, "GET", PATH, role="none", response=OpenApiOut)
 def openapi() -> OpenApiOut:
+    from chalicelib.openapi import document
+
     return OpenApiOut.model_validate(document())

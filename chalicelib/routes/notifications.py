@@ -2,18 +2,26 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from chalice.app import Blueprint
 
 from chalicelib.edge import route
+from chalicelib.registry import Models, paged
 from functions import deps
-from functions.identity.principal import Citizen
-from functions.notifications import api
-from functions.shared.cursor import Page, PageRequest
+from functions.shared.cursor import Page
+
+if TYPE_CHECKING:
+    from functions.identity.principal import Citizen
+    from functions.notifications import api
+    from functions.shared.cursor import PageRequest
+else:
+    api = Models("functions.notifications.api")
 
 bp = Blueprint(__name__)
 
 
-@route(bp, "GET", "/v1/me/notifications", role="citizen", paginated=True, response=Page[api.NotificationOut])
+@route(bp, "GET", "/v1/me/notifications", role="citizen", paginated=True, response=paged(api.NotificationOut))
 def my_notifications(who: Citizen, space: str, page: PageRequest) -> Page[api.NotificationOut]:
     from functions.notifications import service
 

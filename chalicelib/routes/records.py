@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from chalice.app import Blueprint
 
 from chalicelib.edge import header, route
+from chalicelib.registry import Models, paged
 from functions import deps
-from functions.identity.principal import Citizen, Organisation, Professional
-from functions.records import api
-from functions.shared.cursor import Page, PageRequest
+from functions.shared.cursor import Page
+
+if TYPE_CHECKING:
+    from functions.identity.principal import Citizen, Organisation, Professional
+    from functions.records import api
+    from functions.shared.cursor import PageRequest
+else:
+    api = Models("functions.records.api")
 
 bp = Blueprint(__name__)
 UPLOAD_ERRORS = (400, 404, 409, 413, 415, 422)
@@ -45,7 +53,7 @@ def professional_release(who: Professional | Organisation, ins: str, document_id
 
 
 @route(bp, "GET", "/v1/me/documents", role="citizen", query=api.ListFilter, paginated=True,
-       response=Page[api.DocumentOut])
+       response=paged(api.DocumentOut))
 def my_documents(who: Citizen, space: str, page: PageRequest, query: api.ListFilter) -> Page[api.DocumentOut]:
     from functions.records import service
 

@@ -4,12 +4,18 @@ route; no AWS call (data files read once per cold start)."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from chalice.app import Blueprint
 
 from chalicelib.edge import route
-from chalicelib.registry import Role
-from functions.identity.principal import Citizen, Organisation, Professional
-from functions.reference import api
+from chalicelib.registry import Models, Role
+
+if TYPE_CHECKING:
+    from functions.identity.principal import Citizen, Organisation, Professional
+    from functions.reference import api
+else:
+    api = Models("functions.reference.api")
 
 bp = Blueprint(__name__)
 ANYONE: tuple[Role, ...] = ("citizen", "professional", "organisation")

@@ -7,8 +7,7 @@ from __future__ import annotations
 
 import os
 
-from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+# cryptography is imported by seal/unseal, not here: a request that opens no blob (a list) does not load it.
 
 NONCE_BYTES = 12
 KEY_BYTES = 32
@@ -19,6 +18,8 @@ class Undecryptable(Exception):
 
 
 def seal(data_key: bytes, object_key: str, plaintext: bytes) -> bytes:
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
     nonce = os.urandom(NONCE_BYTES)
     return nonce + AESGCM(data_key).encrypt(nonce, plaintext, object_key.encode())
 
@@ -26,6 +27,9 @@ def seal(data_key: bytes, object_key: str, plaintext: bytes) -> bytes:
 def unseal(data_key: bytes, object_key: str, blob: bytes) -> bytes:
     if len(blob) < NONCE_BYTES + 16:
         raise Undecryptable("too short to be a sealed object")
+    from cryptography.exceptions import InvalidTag
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
     try:
         return AESGCM(data_key).decrypt(blob[:NONCE_BYTES], blob[NONCE_BYTES:], object_key.encode())
     except InvalidTag as exc:

@@ -20,7 +20,10 @@ as fit, and `finish_merge` moves the rest."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+import threading
+import zlib
+from collections.abc import Callable, Generator, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -29,7 +32,7 @@ from pynamodb.models import Model
 
 from functions.journal.models import Actor, ChainHead, Trace, TraceAction, link, verify_chain
 from functions.journal.ports import Attempt, Busy, ChainMoved, Entry, Fact, Ledger, Refused
-from functions.journal.retry import MAX_ATTEMPTS, back_off, until_settled
+from functions.journal.retry import BUDGET_SECONDS, MAX_ATTEMPTS, back_off, until_settled
 from functions.shared.dynamo import Transaction, TransactionCancelled, batch_get_many, get_together, newest_first
 from functions.shared.observability import logger
 
@@ -253,6 +256,24 @@ class Journal(Transaction):
         self.left = left
 
 
+# Writers of one chain inside one process take turns: a process serving many requests at once (the local gateway, a
+# test's threads) would otherwise have them collide on the head and spend their retry budget on each other. Striped
+# by INS (64 re-entrant locks, a nested journal of the same patient in the same thread is fine). A Lambda serves
+# one request at a time, so there it never waits; writers in other processes still meet at the head's condition.
+_STRIPES = tuple(threading.RLock() for _ in range(64))
+
+
+@contextmanager
+def _taking_turns(patient_ins: str) -> Generator[None, None, None]:
+    lock = _STRIPES[zlib.crc32(patient_ins.encode()) % len(_STRIPES)]
+    if not lock.acquire(timeout=BUDGET_SECONDS):
+        raise Busy("too many simultaneous changes to this record; try again")
+    try:
+        yield
+    finally:
+        lock.release()
+
+
 def with_journal(patient_ins: str, head: ChainHead | None, load_head: Callable[[str], ChainHead],
                  write: Callable[[Journal], T], guard: bool = False, retry: bool = True) -> T:
     """Run `write` (which fills and commits a journal) until it commits on the current head: `head` as given for
@@ -262,7 +283,8 @@ def with_journal(patient_ins: str, head: ChainHead | None, load_head: Callable[[
 
     def attempt() -> T:
         first = given.pop() if given else None
-        return write(Journal(patient_ins, first if first is not None else load_head(patient_ins), guard))
+        with _taking_turns(patient_ins):
+            return write(Journal(patient_ins, first if first is not None else load_head(patient_ins), guard))
 
     return until_settled(attempt) if retry else attempt()
 

@@ -64,3 +64,27 @@ def test_a_withheld_read_needs_its_chains_head_and_leaves_the_main_chain_alone(l
         log.log.record(guarded, ChainHead(), retry=False)
     log.log.record(guarded, log.head(ins), retry=False)
     assert log.withheld(ins, DOC).seq == 2 and log.seqs(ins) == [1]
+
+
+def test_simultaneous_writers_of_one_chain_in_one_process_take_turns(log: Log, side: str,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """24 threads trace reads of one patient at once: every trace lands, in one unbroken chain, and no writer had
+    to back off (before they took turns, they collided on the head, and under CI's load some spent their whole
+    retry budget: `503 busy` to a plain document list)."""
+    from concurrent.futures import ThreadPoolExecutor
+    from threading import Barrier
+
+    if side == "fake":
+        pytest.skip("the fake journal is single-threaded: taking turns is the DynamoDB journal's")
+    backed_off: list[int] = []
+    monkeypatch.setattr("functions.journal.retry.back_off", lambda attempt: backed_off.append(attempt))
+    ins = new_ins()
+    start = Barrier(24, timeout=10)
+
+    def one(_: int) -> None:
+        start.wait()
+        log.log.record(Entry(ins, traces=[trace(ins)]))
+
+    with ThreadPoolExecutor(max_workers=24) as pool:
+        list(pool.map(one, range(24), timeout=120))
+    assert log.seqs(ins) == list(range(1, 25)) and backed_off == []

@@ -18,6 +18,7 @@ from functions.shared.names import (
     ACCOUNTS_TASK_QUEUE,
     AGENDA_DELIVERY_QUEUE,
     AGENDA_SHARD_QUEUE,
+    ERASURE_QUEUE,
     EXPORT_QUEUE,
     INBOUND_MAIL_QUEUE,
     UPLOAD_EVENTS_QUEUE,
@@ -181,3 +182,27 @@ def on_accounts_task(event: SQSEvent) -> dict[str, Any]:
     from functions.accounts.worker import handle_tasks
 
     return handle_tasks(deps.opening(), deps.intake_bucket(), event.to_dict(), event.context)
+
+
+# ---- closure: erasure ------------------------------------------------------------------------------------------
+
+
+@app.schedule(Cron(30, 2, "*", "*", "?", "*"), name="erasure-daily")
+def erasure_daily(event: CloudWatchEvent) -> dict[str, Any]:
+    """02:30 UTC (03:30 or 04:30 in Paris, the same Paris day): one erasure request per space due that day or the
+    7 before (requested deletions, archives ending after 10 years) onto the erasures queue; its consumer erases."""
+    from functions import deps
+    from functions.accounts.erasure import dispatch_due_erasures
+    from functions.shared.clock import paris_day
+
+    day = paris_day(instant(event.time))
+    return {"day": day.isoformat(), "requested": dispatch_due_erasures(deps.spaces(), deps.erasure_requests(), day)}
+
+
+@app.on_sqs_message(queue=ERASURE_QUEUE, batch_size=1)
+def on_erasure_request(event: SQSEvent) -> dict[str, Any]:
+    """A closed space to erase: one at a time (a space is tens to hundreds of deletes), retried alone."""
+    from functions import deps
+    from functions.accounts.worker import handle_erasure_events
+
+    return handle_erasure_events(deps.erasure(), event.to_dict(), event.context)

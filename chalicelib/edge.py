@@ -179,7 +179,9 @@ def _claim(spec: RouteSpec, inputs: dict[str, Any], params: dict[str, str],
     if key is None or spec.idempotency_key_required:
         return None  # the service derives the created id from the key (document declarations)
     caller = inputs["who"].pseudonym if "who" in inputs else "anonymous"
-    return idempotency.Claim.of(caller, spec.method, spec.path.format(**params), key, body)
+    space = inputs.get("space") or params.get("ins")  # a citizen's space, or the patient a professional names
+    return idempotency.Claim.of(caller, spec.method, spec.path.format(**params), key, body,
+                                owner=idempotency.owner_of(space) if space else None)
 
 
 def _error(exc: DomainError | ValidationError) -> tuple[int, Any]:

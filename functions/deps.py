@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from functions.accounts.closure import ClosureDeps
     from functions.accounts.erasure import ErasureDeps
     from functions.accounts.opening import OpeningDeps
+    from functions.accounts.ports import SpaceEraser
     from functions.accounts.queue import SqsErasureRequests
     from functions.accounts.service import EnrolmentDeps
     from functions.accounts.storage import DynamoSpaceStore, KmsSpaceKeys
@@ -26,15 +27,14 @@ if TYPE_CHECKING:
     from functions.agenda.storage import DynamoDueIndex
     from functions.agenda.worker import DeliveryDeps
     from functions.audit.export import KmsSigner
+    from functions.catalogue.purposes import CataloguePurposes
     from functions.catalogue.service import CatalogueDeps
     from functions.catalogue.storage import DynamoCatalogueStore
     from functions.catalogue.summary import SummaryDeps
     from functions.exports.service import ExportDeps
-    from functions.identity.interim import InMemoryPairings
-    from functions.identity.service_tokens import ServiceTokenVerifier
+    from functions.identity.service_tokens import CachedDirectory, ServiceTokenVerifier
     from functions.identity.tokens import TokenVerifier
     from functions.journal.storage import DynamoJournal, DynamoTraceReader
-    from functions.measures.catalogue import FilePurposeCatalogue
     from functions.measures.service import MeasuresDeps
     from functions.messaging.blobs import S3AttachmentBlobs
     from functions.messaging.inbound import InboundDeps
@@ -513,12 +513,17 @@ def space_keys() -> KmsSpaceKeys:
 
 
 @factory
-def erasure_requests() -> SqsErasureRequests | None:
+def erasure_requests() -> SqsErasureRequests:
+    """The erasures queue (MES_ERASURE_QUEUE_URL, every stage): the closure's deletions due at once, the daily
+    dispatch's due spaces."""
     from functions.accounts.queue import SqsErasureRequests
+    from functions.shared import names
     from functions.shared.aws import client
 
     s = settings()
-    return SqsErasureRequests(client("sqs", s.region), s.erasure_queue_url) if s.erasure_queue_url else None
+    if not s.erasure_queue_url:
+        raise RuntimeError(f"configuration incomplete: {names.ENV_ERASURE_QUEUE_URL} is required for the erasure")
+    return SqsErasureRequests(client("sqs", s.region), s.erasure_queue_url)
 
 
 @factory
@@ -536,7 +541,6 @@ def erasure() -> ErasureDeps:
     """The erasure and the capabilities' erasers, in order: records (documents and every object version),
     agenda (items and due entries), messaging, notifications, then the journal (traces and ledger) last."""
     from functions.accounts.erasure import ErasureDeps
-    from functions.accounts.ports import SpaceEraser
     from functions.agenda.storage import AgendaErasure
     from functions.exports.storage import ExportsErasure
     from functions.journal.storage import JournalErasure
@@ -545,16 +549,39 @@ def erasure() -> ErasureDeps:
     from functions.notifications.storage import NotificationErasure
     from functions.records.storage import RecordsErasure
     from functions.shared.aws import client
-    from functions.shared.names import ERASURE_EMAIL_TEMPLATE
 
     bind_tables()
     s = settings()
     erasers: list[SpaceEraser] = [RecordsErasure(records().blobs), AgendaErasure(s.agenda_shards),
                                   MessagingErasure(client("s3", s.region), s.attachments_bucket),
                                   NotificationErasure(),
-                                  ExportsErasure(client("s3", s.region), s.exports_bucket), JournalErasure()]
+                                  ExportsErasure(client("s3", s.region), s.exports_bucket)]
+    erasers += _more_erasers()
+    erasers.append(JournalErasure())  # last: a crash before it leaves the chain that says what was done
     return ErasureDeps(directory=spaces(), lifecycle=spaces(), keys=space_keys(), erasers=erasers, clock=clock(),
-                       mailer=SesMailer(client("ses", s.region), s.agenda_email_source, ERASURE_EMAIL_TEMPLATE))
+                       mailer=SesMailer(client("ses", s.region), s.agenda_email_source, s.erasure_email_template))
+
+
+def _more_erasers() -> list[SpaceEraser]:
+    """The catalogue (tokens revoked first, pairings, directory entries, codes, refresh tokens), measures, the space's
+    Idempotency-Key records (their cached answers), the proof of opposition (found by the space's reference, so
+    before the tombstone replaces the space item)."""
+    from functions.accounts.blobs import ProofsErasure
+    from functions.catalogue.storage import CatalogueErasure
+    from functions.measures.storage import MeasuresErasure
+    from functions.shared.aws import client
+    from functions.shared.idempotency_store import IdempotencyErasure
+
+    s = settings()
+    erasers: list[SpaceEraser] = [CatalogueErasure(clock()), MeasuresErasure(), IdempotencyErasure()]
+    if s.proofs_bucket:
+        erasers.append(ProofsErasure(client("s3", s.region), s.proofs_bucket, _opposition_reference))
+    return erasers
+
+
+def _opposition_reference(ins: str) -> str | None:
+    found = spaces().enrolment(ins)
+    return None if found is None else found.opposition_reference
 
 
 @factory
@@ -597,27 +624,28 @@ def catalogue_summaries() -> SummaryDeps:
 
 
 @factory
-def pairings() -> InMemoryPairings:
-    """INTERIM (swap at CAT-PAIR's merge): the pairing directory (idPe -> INS) and the revocation list, in memory
-    per process and empty at start, until CAT-PAIR's pairing storage fits `functions.identity.ports`."""
-    from functions.identity.interim import InMemoryPairings
+def pairings() -> CachedDirectory:
+    """The measures flow's pairing directory (idPe -> INS): the catalogue's table, each found entry kept 60 s."""
+    from functions.identity.service_tokens import CachedDirectory
 
-    return InMemoryPairings()
+    return CachedDirectory(catalogue_store())
 
 
 @factory
-def purpose_catalogue() -> FilePurposeCatalogue:
-    """INTERIM (swap at CAT-PAIR's merge): which purposes allow reading or writing a measure code, from
-    `functions/measures/data/purposes.json`, until the catalogue carries `measure_codes` per purpose."""
-    from functions.measures.catalogue import FilePurposeCatalogue
+def purpose_catalogue() -> CataloguePurposes:
+    """Which purposes allow reading or writing a measure code (the published catalogue's `measure_codes`), and the
+    statuses operations set (the catalogue's table, read at most every 60 s)."""
+    from functions.catalogue.catalogue import catalogue as published
+    from functions.catalogue.purposes import CataloguePurposes
 
-    return FilePurposeCatalogue()
+    return CataloguePurposes(published, catalogue_store().statuses)
 
 
 @factory
 def service_tokens() -> ServiceTokenVerifier | None:
-    """Service access tokens: signature with the KMS key's public half (read once), revocation from `pairings()`
-    cached 60 s. None when no key is configured (MES_SERVICE_TOKEN_KEY)."""
+    """Service access tokens: signature with the KMS key's public half (read once), revocation from the
+    catalogue's deny list (its `REVOKED` partition) cached 60 s. None when no key is configured
+    (MES_SERVICE_TOKEN_KEY)."""
     from functions.identity.service_tokens import CachedRevocations, KmsPublicKey, ServiceTokenVerifier
     from functions.shared.aws import client
 
@@ -625,7 +653,7 @@ def service_tokens() -> ServiceTokenVerifier | None:
     if not s.service_token_key:
         return None
     return ServiceTokenVerifier(s.service_token_issuer, KmsPublicKey(client("kms", s.region), s.service_token_key),
-                                CachedRevocations(pairings()))
+                                CachedRevocations(catalogue_store()))
 
 
 @factory

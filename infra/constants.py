@@ -345,4 +345,29 @@ SERVICE_TOKEN_SIGNING_ALGORITHM = "RSASSA_PKCS1_V1_5_SHA_256"  # noqa: S105 (an 
 ENVELOPE_ENCRYPTION = "1"
 SPACE_KEY_CONTEXT = names.SPACE_KEY_CONTEXT
 SPACE_KEY_ITEMS = "KEY#*"
-DOWNLOADS_PREFIX = "downloads/"
+# ---- Erasure (functions/accounts/erasure.py, issue 12 point 5; appended as one block) -----------------------------
+CHALICE_ERASURE_DAILY = "ErasureDaily"  # @app.schedule(Cron(30, 2, ...), name="erasure-daily")
+CHALICE_ERASURE_CONSUMER = "OnErasureRequest"  # @app.on_sqs_message(queue=ERASURE_QUEUE, batch_size=1)
+SQS_CONSUMERS = (*SQS_CONSUMERS, CHALICE_ERASURE_CONSUMER)
+# The daily dispatch reads the erase-due index (8 days x 8 shards, keys only) and sends batches of 10; one erasure
+# is tens to hundreds of deletes (a typical space: 36 calls, bench), a space with thousands of documents minutes.
+FUNCTION_TIMEOUTS[CHALICE_ERASURE_DAILY] = 300
+FUNCTION_TIMEOUTS[CHALICE_ERASURE_CONSUMER] = 900
+FUNCTION_MEMORY[CHALICE_ERASURE_DAILY] = 256
+FUNCTION_MEMORY[CHALICE_ERASURE_CONSUMER] = 512
+# Fixed by design: erasures are never urgent to the minute (the law gives 3 months) and must not compete with the
+# API for the tables' throughput; 4 at a time erase a few thousand spaces an hour.
+FIXED_CONCURRENCY[CHALICE_ERASURE_DAILY] = 1
+FIXED_CONCURRENCY[CHALICE_ERASURE_CONSUMER] = 4
+FIXED_MAX_CONCURRENCY[CHALICE_ERASURE_CONSUMER] = 4
+SCHEDULED_FUNCTIONS[CHALICE_ERASURE_DAILY] = "erasure-daily"
+SCHEDULES[CHALICE_ERASURE_DAILY] = "cron(30 2 * * ? *)"
+ERASURES_QUEUE = names.ERASURES
+ENV_ERASURE_QUEUE_URL = names.ENV_ERASURE_QUEUE_URL
+ENV_ERASURE_EMAIL_TEMPLATE = names.ENV_ERASURE_EMAIL_TEMPLATE
+ERASURE_TEMPLATE = "erasure-done"  # mes-<stage>-erasure-done
+DOWNLOADS_PREFIX = "downloads/"  # the quarantine's plaintext download copies (functions/records/blobs.py)
+# functions/catalogue/storage.py: the sparse keys-only GSI of a holder's codes and refresh tokens (erasure only).
+CATALOGUE_HOLDER_INDEX = ("by-holder", "holder", "pk")
+# functions/shared/idempotency_store.py: the sparse keys-only GSI of a space's Idempotency-Key records (erasure only).
+IDEMPOTENCY_OWNER_INDEX = ("by-owner", "owner", "scope")

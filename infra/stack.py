@@ -12,7 +12,7 @@ from infra import constants as c
 from infra.components.api import ChaliceApi
 from infra.components.data import Tables
 from infra.components.keys import Keys
-from infra.components.mail import InformationEmail, ReminderEmail
+from infra.components.mail import ErasureEmail, InformationEmail, ReminderEmail
 from infra.components.monitoring import Monitoring
 from infra.components.pseudonym import PseudonymKey
 from infra.components.queues import (
@@ -87,6 +87,10 @@ class MonEspaceSanteStack(cdk.Stack):
         assert tasks_policy is not None, "the accounts-tasks queue has a resource policy"
         buckets.intake.node.add_dependency(tasks_policy)
         information = InformationEmail(self, "InformationEmail", stage=stage)
+        # erasure: the erasures queue (the closure's deletions due at once, the daily dispatch), the "done" e-mail
+        erasures = WorkQueues(self, "Erasures", stage=stage, name=c.ERASURES_QUEUE, key=keys.data,
+                              consumer_timeout_seconds=c.FUNCTION_TIMEOUTS[c.CHALICE_ERASURE_CONSUMER])
+        erasure_email = ErasureEmail(self, "ErasureEmail", stage=stage)
 
         layer = lambda_.LayerVersion(
             self, "Dependencies",
@@ -144,6 +148,8 @@ class MonEspaceSanteStack(cdk.Stack):
                             c.ENV_ACCOUNTS_TASK_QUEUE_URL: accounts_tasks.queue.queue_url,
                             c.ENV_INFORMATION_EMAIL_TEMPLATE: information.template_name,
                             **c.OPENING_ENVIRONMENT})
+        environment.update({c.ENV_ERASURE_QUEUE_URL: erasures.queue.queue_url,
+                            c.ENV_ERASURE_EMAIL_TEMPLATE: erasure_email.template_name})
         # Scheduled functions are Chalice's (@app.schedule: Chalice generates their EventBridge rules); the stack
         # adds what Chalice cannot: role, settings, concurrency, and a dead-letter queue with its alarms.
         job_dead_letters = {function: job_dead_letter_queue(self, f"{function}DeadLetters", stage=stage,
@@ -156,7 +162,8 @@ class MonEspaceSanteStack(cdk.Stack):
                                               c.CHALICE_AGENDA_DELIVERY_CONSUMER: agenda_deliveries.queue.queue_arn,
                                               c.CHALICE_EXPORT_CONSUMER: exports.queue.queue_arn,
                                               c.CHALICE_INBOUND_MAIL_CONSUMER: inbound_mail.queue.queue_arn,
-                                              c.CHALICE_ACCOUNTS_CONSUMER: accounts_tasks.queue.queue_arn},
+                                              c.CHALICE_ACCOUNTS_CONSUMER: accounts_tasks.queue.queue_arn,
+                                              c.CHALICE_ERASURE_CONSUMER: erasures.queue.queue_arn},
                          job_dead_letter_arns={f: q.queue_arn for f, q in job_dead_letters.items()},
                          data_key=keys.data)
         self._key_policies(keys, roles)
@@ -182,6 +189,9 @@ class MonEspaceSanteStack(cdk.Stack):
         monitoring.watch_queue("AccountsTasks", accounts_tasks.queue, accounts_tasks.dead_letters,
                                "The oldest accounts task is older than 15 minutes: a beneficiaries file is not being "
                                "imported, or the day's spaces are not being created.", depth=c.DELIVERY_DEPTH_ALARM)
+        monitoring.watch_queue("Erasures", erasures.queue, erasures.dead_letters,
+                               "The oldest erasure request is older than 15 minutes: closed spaces whose deletion is "
+                               "due are not being erased.")
         for function, dead_letters in job_dead_letters.items():
             monitoring.watch_dead_letters(function, dead_letters)
 
@@ -245,6 +255,12 @@ class MonEspaceSanteStack(cdk.Stack):
                                     "InboundMailSpaceDataKeys"),
                                    (roles.export_consumer, ["kms:Decrypt"], "ExportConsumerSpaceDataKeys")):
             Keys.allow_data_keys(keys.documents, role, actions, sid)
+        Keys.allow_role(keys.data, roles.erasure_daily, ["kms:Decrypt", "kms:DescribeKey"], "dynamodb",
+                        "ErasureDailyDueIndex")
+        Keys.allow_role(keys.data, roles.erasure_daily, ["kms:GenerateDataKey", "kms:Decrypt"], "sqs",
+                        "ErasureDailyRequestsAndDeadLetters")
+        Keys.allow_role(keys.data, roles.erasure_consumer, DYNAMODB_KMS, "dynamodb", "ErasureConsumerTables")
+        Keys.allow_role(keys.data, roles.erasure_consumer, ["kms:Decrypt"], "sqs", "ErasureConsumerQueue")
         # The pseudonym key: every function reads the secret once per cold start.
         for function, role in roles.by_function.items():
             Keys.allow_role(keys.data, role, ["kms:Decrypt"], "secretsmanager", f"{function}PseudonymKey")

@@ -112,7 +112,7 @@ def run(_args: argparse.Namespace) -> int:
     from functions.shared.aws import client
     from local import gateway, resources, seed
     from local.issuer import DevIssuer
-    from local.pump import QueuePump, erasure_consumer
+    from local.pump import QueuePump
 
     issuer = DevIssuer()
     resources.create_all()
@@ -132,9 +132,11 @@ def run(_args: argparse.Namespace) -> int:
     accounts = QueuePump(client("sqs", config.REGION), config.ACCOUNTS_TASK_QUEUE, api.on_accounts_task,
                          retry_delay_seconds=5)  # beneficiaries files dropped into the intake bucket
     threading.Thread(target=accounts.run_forever, daemon=True, name="accounts-tasks").start()
-    erasures = QueuePump(client("sqs", config.REGION), config.ERASURE_QUEUE, erasure_consumer,
-                         retry_delay_seconds=5)  # a deletion due at once (closure with delete_data)
+    from local import erasure
+
+    erasures = erasure.pump(retry_delay_seconds=5)  # the closure's deletions due at once, the daily job's
     threading.Thread(target=erasures.run_forever, daemon=True, name="erasures").start()
+    threading.Thread(target=erasure.daily_on_date_change, daemon=True, name="erasure-daily").start()
     http = gateway.serve(api.app, "127.0.0.1", config.API_PORT, issuer.jwks_path)
     print(_banner(), flush=True)
     try:
@@ -354,6 +356,15 @@ def catalogue_summaries(args: argparse.Namespace) -> int:
 
     report = send_summaries(deps.catalogue_summaries(), args.date or paris_day(datetime.now(UTC)))
     print(report.model_dump_json())
+    return 0
+
+
+def erasure_daily(args: argparse.Namespace) -> int:
+    """The `erasure-daily` schedule for one Paris day, then the erasures queue drained (`make run` runs it daily)."""
+    _need_stack()
+    from local import erasure
+
+    print(json.dumps(erasure.daily(args.date)))
     return 0
 
 
@@ -620,6 +631,10 @@ def parser() -> argparse.ArgumentParser:
     summary_cmd = sub.add_parser("catalogue-summaries", help="send one day's 90-day summaries of paired services")
     summary_cmd.add_argument("--date", type=_day, help="the Paris day (default: today)")
     summary_cmd.set_defaults(handler=catalogue_summaries)
+    erasure_cmd = sub.add_parser("erasure-daily", help="erase the closed spaces due on a day (deletions asked, "
+                                                       "10-year archives ending) against `make run`")
+    erasure_cmd.add_argument("--date", type=_day, help="the Paris day (default: today)")
+    erasure_cmd.set_defaults(handler=erasure_daily)
 
     up = sub.add_parser("upload", help="send a file to the presigned POST of an upload answer and say whether "
                                        "the verifier accepted it")

@@ -84,9 +84,9 @@ class QueuePump:
                 time.sleep(1)
 
 
-def erasure_consumer(event: dict[str, Any], context: Any) -> dict[str, int]:
-    """The erasure queue's consumer as the local runner and the tests run it (functions/accounts/erasure.py)."""
-    from functions import deps
-    from functions.accounts.erasure import handle_erasure_requests
+def erasure_consumer(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """The erasures queue's consumer: the deployed handler (app.on_erasure_request), as the bench runs it."""
+    import app as api
 
-    return handle_erasure_requests(deps.erasure(), event)
+    answer: dict[str, Any] = api.on_erasure_request(event, context)
+    return answer

@@ -43,9 +43,6 @@ EMAIL_BODY = ("Bonjour,\n\nUn {{kind}} vous attend dans Mon espace santé pour l
               "Connectez-vous pour le consulter.\n")
 
 
-# The erasure's "done" e-mail (mes-rules-next.md B.1): no health detail, the date and the tombstone's reference.
-ERASURE_EMAIL_BODY = ("Bonjour,\n\nLa suppression des données de votre profil Mon espace santé est terminée "
-                      "(le {{day}}, référence {{reference}}).\nVous pouvez de nouveau activer votre profil.\n")
 
 
 def _tables() -> None:
@@ -182,6 +179,7 @@ def _opening(s3: Any, sqs: Any, ses: Any) -> None:
         ses.create_template(Template={"TemplateName": INFORMATION_TEMPLATE, "SubjectPart": INFORMATION_SUBJECT,
                                       "TextPart": template_text()})
     with contextlib.suppress(ses.exceptions.AlreadyExistsException):
-        ses.create_template(Template={"TemplateName": ERASURE_EMAIL_TEMPLATE,
-                                      "SubjectPart": "Mon espace santé : vos données sont supprimées",
+        from functions.accounts.erasure import ERASURE_EMAIL_BODY, ERASURE_EMAIL_SUBJECT
+
+        ses.create_template(Template={"TemplateName": ERASURE_EMAIL_TEMPLATE, "SubjectPart": ERASURE_EMAIL_SUBJECT,
                                       "TextPart": ERASURE_EMAIL_BODY})

@@ -61,3 +61,56 @@ def seed(upload: Any) -> None:
 
 # The authorizer context of the hospital physician, as API Gateway hands it to the routes (bench, manual invokes).
 DOCTOR_CONTEXT = {"kind": "professional", "rpps": "10000000001", "profession": "10", "finess": HOSPITAL}
+
+
+# ---- the guide's example app (measures) --------------------------------------------------------------------
+# The ANS implementation guide's example editor OID (the `meta.source` of events/fhir's bundles), with the
+# purposes of the official app's guest data. A development catalogue entry: tests and the measures bench publish
+# it with `use_catalogue` and pair people with it in the catalogue's table, as the OAuth flow would.
+GUIDE_APP = "1.2.840.10004.1.1.1.0.0.1.0.0.1.2680"
+_GUIDE_PURPOSES = (
+    ("11", "Consulter mon poids", "read", ("29463-7",)), ("22", "Ajouter mon poids", "write", ("29463-7",)),
+    ("13", "Consulter ma taille", "read", ("8302-2",)), ("23", "Ajouter ma taille", "write", ("8302-2",)),
+    ("14", "Consulter ma tension et ma fréquence cardiaque", "read", ("85354-9", "8867-4")),
+    ("24", "Ajouter ma tension et ma fréquence cardiaque", "write", ("85354-9", "8867-4")),
+    ("15", "Consulter ma glycémie", "read", ("2345-7", "4548-4", "MED-969", "MED-972")),
+    ("25", "Ajouter ma glycémie", "write", ("2345-7", "4548-4", "MED-969", "MED-972")),
+    ("16", "Consulter mes autres mesures", "read",
+     ("8310-5", "8280-0", "41950-7", "72514-3", "8287-5", "2708-6", "59408-5")),
+    ("26", "Ajouter mes autres mesures", "write",
+     ("8310-5", "8280-0", "41950-7", "72514-3", "8287-5", "2708-6", "59408-5")),
+)
+
+
+def guide_app(oid: str = GUIDE_APP) -> Any:
+    """The example app as a catalogue `Service` (no keys: its tokens are minted by the tests and the bench)."""
+    from functions.catalogue.models import Service
+
+    purposes = [{"code": code, "label": label, "action": action, "measure_codes": list(codes)}
+                for code, label, action, codes in _GUIDE_PURPOSES]
+    return Service.model_validate({
+        "oid": oid, "name": "Application exemple du guide", "editor": {"name": "ANS (exemple)"},
+        "description": "L'application des exemples du guide d'implémentation Mesures.",
+        "economical_model": "GRATUIT", "status": "EN_LIGNE", "redirect_uris": ["https://app.example.test/oauth/retour"],
+        "jwks": {"keys": []}, "thematics": ["PREVENTION"], "versions": [{"version": 1, "purposes": purposes}]})
+
+
+def pair_app(ins: str, oid: str = GUIDE_APP, consented: tuple[str, ...] | None = None) -> Any:
+    """A pairing of `ins` with the app in the catalogue's table, as the OAuth flow leaves it (directory entry,
+    by-service and cycle indexes); returns the `Pairing` (its `id_pe` and `pairing_id` go in the app's tokens)."""
+    from datetime import UTC, datetime
+
+    from functions.catalogue.models import Pairing, PairingState
+    from functions.catalogue.service import pairwise_id
+    from functions.shared.ids import new_id
+
+    store = deps.catalogue_store()
+    known = store.pairing(ins, oid)
+    if known is not None and known.state is PairingState.ACTIVE:
+        return known
+    now = datetime.now(UTC)
+    codes = consented if consented is not None else tuple(code for code, *_ in _GUIDE_PURPOSES)
+    pairing = Pairing(pairing_id=new_id("pair"), holder_ins=ins, oid=oid, id_pe=pairwise_id(ins, oid),
+                      consented=tuple(sorted(codes)), acknowledged_version=1, paired_at=now, changed_at=now)
+    store.commit([store.staged_pairing(pairing, None)])
+    return pairing

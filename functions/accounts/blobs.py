@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import json
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -61,3 +62,22 @@ class S3Proofs:
         self._s3.put_object(Bucket=self._bucket, Key=f"letters/{record_id}.json", Body=body,
                             ContentType="application/json", ServerSideEncryption="aws:kms",
                             SSEKMSKeyId=self._kms_key_id, SSEKMSEncryptionContext=_context(ins, record_id))
+
+
+class ProofsErasure:
+    """`functions.accounts.ports.SpaceEraser` for the proofs bucket: the person's proof of opposition, every
+    version, found by the reference their space item keeps (`reference_of`). Only a closed space is erased, and a
+    space is closed only after it was activated, which ended the opposition: the proof has nothing left to prove
+    (a space that stays opposed is never erased and keeps it). Letters' print records are not named by the person
+    (a random id) and expire after 30 days (infra)."""
+
+    def __init__(self, s3: Any, bucket: str, reference_of: Callable[[str], str | None]) -> None:
+        self._s3 = s3
+        self._bucket = bucket
+        self._reference_of = reference_of
+
+    def erase_space(self, ins: str) -> int:
+        from functions.shared.erasing import delete_versions
+
+        reference = self._reference_of(ins)
+        return 0 if reference is None else delete_versions(self._s3, self._bucket, proof_key(reference))

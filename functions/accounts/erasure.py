@@ -8,10 +8,10 @@ Safe to run again: a crash leaves the deletion `running` and the space in the da
 from __future__ import annotations
 
 import secrets
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from pydantic import BaseModel
 
@@ -24,6 +24,18 @@ from functions.shared.clock import PARIS, Clock, paris_day
 from functions.shared.observability import logger
 
 CATCH_UP_DAYS = 7  # the daily job looks back this far (a missed run, a crash mid-erasure)
+DISPATCH_BATCH = 10  # spaces per SendMessageBatch
+# The "erasure done" e-mail (SES template; mes-rules-next.md B.1): the day and the tombstone's reference, no health
+# detail. local/resources.py and infra create it from these.
+ERASURE_EMAIL_SUBJECT = "Mon espace santé : vos données sont supprimées"
+ERASURE_EMAIL_BODY = ("Bonjour,\n\nLa suppression des données de votre profil Mon espace santé est terminée "
+                      "(le {{day}}, référence {{reference}}).\nVous pouvez de nouveau activer votre profil.\n")
+
+
+class ErasureQueue(Protocol):
+    """The erasures queue, as the daily dispatch fills it (functions/accounts/queue.py)."""
+
+    def request_erasures(self, spaces: Sequence[str]) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -66,18 +78,38 @@ def erase_due_spaces(deps: ErasureDeps, day: date) -> ErasureReport:
     """The daily job: every space whose erasure is due from `CATCH_UP_DAYS` before `day` to `day` (a requested
     deletion, or an archive's 10 years ending), from the sparse day index, never a Scan."""
     total = ErasureReport()
-    for back in range(CATCH_UP_DAYS, -1, -1):
-        for ins in list(deps.lifecycle.due_for_erasure((day - timedelta(days=back)).isoformat())):
-            one = erase_space(deps, ins)
-            total = ErasureReport(erased=total.erased + one.erased, skipped=total.skipped + one.skipped,
-                                  removed=total.removed + one.removed)
+    for ins in list(due_spaces(deps.lifecycle, day)):
+        one = erase_space(deps, ins)
+        total = ErasureReport(erased=total.erased + one.erased, skipped=total.skipped + one.skipped,
+                              removed=total.removed + one.removed)
     return total
 
 
+def due_spaces(lifecycle: SpaceLifecycle, day: date) -> Iterator[str]:
+    """Every space whose erasure is due from `CATCH_UP_DAYS` before `day` to `day`, from the sparse day index."""
+    for back in range(CATCH_UP_DAYS, -1, -1):
+        yield from lifecycle.due_for_erasure((day - timedelta(days=back)).isoformat())
+
+
+def dispatch_due_erasures(lifecycle: SpaceLifecycle, queue: ErasureQueue, day: date) -> int:
+    """The `erasure-daily` schedule: one erasure request per space due (a requested deletion whose delay ended, an
+    archive's 10 years ending, one a crash left `running`), for the erasures queue's consumer to erase; the
+    schedule's function only reads the index and sends, the consumer alone may delete. A space sent twice (still
+    queued from yesterday) is skipped by `erase_space` once erased. Returns how many were sent."""
+    sent, batch = 0, []
+    for ins in due_spaces(lifecycle, day):
+        batch.append(ins)
+        if len(batch) == DISPATCH_BATCH:
+            queue.request_erasures(batch)
+            sent, batch = sent + len(batch), []
+    if batch:
+        queue.request_erasures(batch)
+    return sent + len(batch)
+
+
 def handle_erasure_requests(deps: ErasureDeps, event: dict[str, Any]) -> dict[str, int]:
-    """The erasure queue's consumer: one erasure per message (`{"space": <ins>}`, see queue.py). Locally the runner
-    and the tests pump it; deployed, it becomes app.py's `@app.on_sqs_message(queue=ERASURE_QUEUE)` handler once
-    infra wires the function (README, "Not done"), as `erase_due_spaces` becomes the `erasure-daily` schedule."""
+    """Erase the spaces an SQS batch names (`{"space": <ins>}`, see queue.py), all or nothing: deployed, app.py's
+    `on_erasure_request` runs functions/accounts/worker.py's partial-batch consumer instead."""
     from functions.accounts.queue import requested_spaces
 
     done = [erase_space(deps, ins) for ins in requested_spaces(event)]

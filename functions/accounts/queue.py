@@ -4,6 +4,7 @@ erasure queue (app.py's consumer runs `functions.accounts.erasure.erase_space`);
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from typing import Any
 
 
@@ -14,6 +15,14 @@ class SqsErasureRequests:
 
     def request_erasure(self, ins: str) -> None:
         self._sqs.send_message(QueueUrl=self._url, MessageBody=json.dumps({"space": ins}))
+
+    def request_erasures(self, spaces: Sequence[str]) -> None:
+        """Up to 10 requests in one SendMessageBatch (the daily dispatch); a refused entry fails the run, which
+        Lambda retries (a space sent twice is erased once)."""
+        answer = self._sqs.send_message_batch(QueueUrl=self._url, Entries=[
+            {"Id": str(n), "MessageBody": json.dumps({"space": ins})} for n, ins in enumerate(spaces)])
+        if answer.get("Failed"):
+            raise RuntimeError(f"{len(answer['Failed'])} erasure requests were not queued")
 
 
 def requested_spaces(event: dict[str, Any]) -> list[str]:

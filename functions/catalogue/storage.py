@@ -5,6 +5,8 @@
 - `IDPE#<oid>#<idPe>` / `-`: the directory entry (`ins`), so the measures flow resolves a token's idPe by GetItem.
 - `CODE#<sha256>` / `-`: an authorization code (60 s); `family` once consumed.
 - `RT#<sha256>` / `-`: a refresh token's record (`current` or `used`).
+  Both carry `holder` = the holder's INS: the sparse keys-only GSI `by-holder` (hash `holder`, range `pk`) finds
+  them at the holder's erasure (no Scan; they hold the INS until their TTL otherwise).
 - `JTI#<oid>#<jti>` / `-`: a client assertion already used (until it expires).
 - `REVOKED` / `<pairing id>` or `svc:<oid>`: the deny list (`min_pv`), kept the token lifetime + 5 minutes (TTL), so
   one Query of this small partition is the whole list.
@@ -20,7 +22,7 @@ from typing import Any
 
 from pynamodb.attributes import NumberAttribute, TTLAttribute, UnicodeAttribute
 from pynamodb.exceptions import PutError
-from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, KeysOnlyProjection
 from pynamodb.models import Model
 
 from functions.catalogue.models import (
@@ -61,6 +63,17 @@ class ByCycle(GlobalSecondaryIndex["CatalogueItem"]):
     pk = UnicodeAttribute(range_key=True)
 
 
+class ByHolder(GlobalSecondaryIndex["CatalogueItem"]):
+    """Sparse, keys only: a holder's authorization codes and refresh tokens, for the erasure alone."""
+
+    class Meta:
+        index_name = "by-holder"
+        projection = KeysOnlyProjection()
+
+    holder = UnicodeAttribute(hash_key=True)
+    pk = UnicodeAttribute(range_key=True)
+
+
 class CatalogueItem(Model):
     class Meta:
         table_name = "catalogue"
@@ -76,9 +89,11 @@ class CatalogueItem(Model):
     expires_at_epoch = TTLAttribute(null=True)
 
     cycle = UnicodeAttribute(null=True)
+    holder = UnicodeAttribute(null=True)  # on codes and refresh tokens: the `by-holder` index
 
     by_service = ByService()
     by_cycle = ByCycle()
+    by_holder = ByHolder()
 
 
 def _cycle_key(slot: int, shard: int) -> str:
@@ -217,7 +232,8 @@ class DynamoCatalogueStore:
     # ---- authorization codes -----------------------------------------------------------------------------
     def staged_code(self, code_hash: str, code: AuthorizationCode) -> Staged:
         return _Put("code", CatalogueItem(f"CODE#{code_hash}", "-", body=code.model_dump_json(),
-                                          expires_at_epoch=code.expires_at + timedelta(minutes=10)),
+                                          expires_at_epoch=code.expires_at + timedelta(minutes=10),
+                                          holder=code.holder_ins),
                     CatalogueItem.pk.does_not_exist())
 
     def code(self, code_hash: str) -> tuple[AuthorizationCode, str | None] | None:
@@ -240,7 +256,8 @@ class DynamoCatalogueStore:
 
     def staged_refresh_token(self, token_hash: str, token: RefreshToken) -> Staged:
         return _Put("refresh_token", CatalogueItem(f"RT#{token_hash}", "-", body=token.model_dump_json(),
-                                                   state="current", expires_at_epoch=token.expires_at),
+                                                   state="current", expires_at_epoch=token.expires_at,
+                                                   holder=token.holder_ins),
                     CatalogueItem.pk.does_not_exist())
 
     def staged_refresh_use(self, token_hash: str) -> Staged:
@@ -270,3 +287,35 @@ class DynamoCatalogueStore:
         for s in staged:
             s.stage(tx)
         tx.commit()
+
+
+class CatalogueErasure:
+    """`functions.accounts.ports.SpaceEraser` for the catalogue. Every active pairing's tokens die first: its
+    revocation entry (`min_pv` DEAD, as unpairing writes) is committed before anything is deleted, so no app can
+    write or read with a token issued before (the measures flow reads the deny list). Then the holder's partition
+    (pairings: their `by-service` and `by-cycle` entries go with them), each pairing's `IDPE#` directory entry (its
+    idPe resolves to nobody), and the holder's authorization codes and refresh tokens found on `by-holder`.
+    Revocation entries name a pairing id, not the person, and expire with the tokens (TTL)."""
+
+    def __init__(self, clock: Clock) -> None:
+        self._clock = clock
+
+    def erase_space(self, ins: str) -> int:
+        from functions.shared.erasing import delete_items
+
+        held = list(CatalogueItem.query(_holder(ins), consistent_read=True))
+        pairings = [Pairing.model_validate_json(i.body) for i in held if i.body is not None]
+        active = [p for p in pairings if p.state is PairingState.ACTIVE]
+        now = self._clock.now()
+        revocations = [CatalogueItem(REVOKED, p.pairing_id, min_pv=DEAD, expires_at_epoch=now + REVOCATION_TTL)
+                       for p in active]
+        for start in range(0, len(revocations), 100):  # one TransactWriteItems holds 100 items
+            tx = Transaction()
+            for item in revocations[start:start + 100]:
+                tx.put("revocation", item)
+            tx.commit()
+        doomed = [*held,
+                  *(CatalogueItem(f"IDPE#{p.oid}#{p.id_pe}", "-") for p in active),  # only active ones have one
+                  *CatalogueItem.by_holder.query(ins)]
+        delete_items(CatalogueItem, doomed)
+        return len(doomed)

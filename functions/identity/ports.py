@@ -11,4 +11,7 @@ class PairingDirectory(Protocol):
 
 
 class RevokedPairings(Protocol):
+    """The deny list: pairing id -> the lowest token version still alive (negative: the pairing ended, none is),
+    `svc:<oid>` -> epoch seconds before which every token of the service is dead."""
+
     def snapshot(self) -> dict[str, int]: ...

@@ -15,7 +15,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.serialization import load_der_public_key
 from pydantic import ValidationError
 
-from functions.identity.ports import RevokedPairings
+from functions.identity.ports import PairingDirectory, RevokedPairings
 from functions.identity.principal import Service
 from functions.identity.tokens import LEEWAY_SECONDS, reason
 from functions.shared.errors import Unauthenticated
@@ -67,6 +67,35 @@ class CachedRevocations:
         return self._snapshot
 
 
+class CachedDirectory:
+    """The pairing directory (idPe -> INS), each answer kept at most `ttl` seconds: an app syncing a batch of
+    measures resolves its idPe once, not once per write. Only found entries are kept (a pairing made a moment ago
+    resolves at once). Safe because an idPe never names someone else: a pairwise id is a keyed hash of (INS, OID),
+    and an ended pairing's tokens are refused by the revocation snapshot, whose staleness bound is the same."""
+
+    def __init__(self, source: PairingDirectory, ttl: float = REVOCATION_TTL_SECONDS, size: int = 4096,
+                 now: Callable[[], float] = time.monotonic) -> None:
+        self._source = source
+        self._ttl = ttl
+        self._size = size
+        self._now = now
+        self._found: dict[tuple[str, str], tuple[str, float]] = {}
+
+    def resolve(self, oid: str, id_pe: str) -> str | None:
+        at = self._now()
+        kept = self._found.get((oid, id_pe))
+        if kept is not None and at - kept[1] < self._ttl:
+            return kept[0]
+        ins = self._source.resolve(oid, id_pe)
+        if ins is None:
+            self._found.pop((oid, id_pe), None)
+            return None
+        if len(self._found) >= self._size:
+            self._found.clear()  # bounded memory; the next writes of each app resolve again
+        self._found[(oid, id_pe)] = (ins, at)
+        return ins
+
+
 class ServiceTokenVerifier:
     """Verifies service access tokens from one issuer (ours: the pairing's authorization server)."""
 
@@ -106,7 +135,8 @@ class ServiceTokenVerifier:
 
     def _check_not_revoked(self, who: Service, iat: int) -> None:
         revoked = self._revoked.snapshot()
-        if who.pv < revoked.get(who.pairing, 0):
+        minimum = revoked.get(who.pairing, 0)
+        if minimum < 0 or who.pv < minimum:  # negative: the pairing ended, every version of its tokens is dead
             raise Unauthenticated("this pairing was revoked or changed", code="pairing_revoked")
         if iat < revoked.get(f"svc:{who.oid}", 0):
             raise Unauthenticated("this service is suspended or no longer referenced", code="service_suspended")

@@ -6,6 +6,7 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Callable
+from time import monotonic
 from typing import TypeVar
 
 from functions.journal.ports import Busy, ChainMoved
@@ -28,12 +29,12 @@ def until_settled(attempt: Callable[[], T]) -> T:
     moved the chain first: ChainMoved means back off and run it again on fresh data; Busy (503) after MAX_ATTEMPTS or
     BUDGET_SECONDS, whichever comes first. A time budget rather than a count alone: when the store is slow, each
     attempt takes longer and the burst of writers that collide lasts longer, so a fixed count gave up too early."""
-    deadline = time.monotonic() + BUDGET_SECONDS
+    deadline = monotonic() + BUDGET_SECONDS
     for n in range(MAX_ATTEMPTS):
         try:
             return attempt()
         except ChainMoved:
-            if time.monotonic() >= deadline:
+            if monotonic() >= deadline:
                 break
             back_off(n)
     raise Busy("too many simultaneous changes to this record; try again")

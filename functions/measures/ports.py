@@ -17,8 +17,8 @@ Action = Literal["read", "write"]
 
 
 class PurposeCatalogue(Protocol):
-    """The catalogue's purposes as measures reads them (CAT-PAIR's catalogue will fit it; until then the data file
-    `data/purposes.json`): which purpose codes of a service allow reading or writing a measure code, and the
+    """The catalogue's purposes as measures reads them (functions/catalogue/purposes.py fits it, deps wires it):
+    which purpose codes of a service allow reading or writing a measure code, and the
     service's status (EN_LIGNE, PRESERIE, SUSPENDUE, DEREFERENCEE, HORS_LIGNE)."""
 
     def purposes_for(self, oid: str, loinc: str, action: Action) -> set[str]: ...

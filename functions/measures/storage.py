@@ -181,3 +181,13 @@ class DynamoMeasureStore:
             if item.sk != high:
                 return _to_measure(item)
         return None
+
+
+class MeasuresErasure:
+    """`functions.accounts.ports.SpaceEraser` for measures: the person's one partition (history, latest items,
+    devices their apps declared)."""
+
+    def erase_space(self, ins: str) -> int:
+        from functions.shared.erasing import delete_partition
+
+        return delete_partition(MeasureItem, ins)

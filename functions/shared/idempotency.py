@@ -72,15 +72,17 @@ def request_hash(body: Any) -> str:
 @dataclass(frozen=True)
 class Claim:
     """`scope`: the key as stored, a hash of caller + method + path + key (one caller's key never meets another's;
-    no identifier in clear). `request`: the hash of the body sent with it."""
+    no identifier in clear). `request`: the hash of the body sent with it. `owner`: a keyed pseudonym of the space
+    the request acts on (None: none), so the erasure finds the records whose answers hold that person's data."""
 
     scope: str
     request: str
+    owner: str | None = None
 
     @classmethod
-    def of(cls, caller: str, method: str, path: str, key: str, body: Any) -> Claim:
+    def of(cls, caller: str, method: str, path: str, key: str, body: Any, owner: str | None = None) -> Claim:
         scope = hashlib.sha256(f"{caller}|{method.upper()}|{path}|{key}".encode()).hexdigest()
-        return cls(scope=scope, request=request_hash(body))
+        return cls(scope=scope, request=request_hash(body), owner=owner)
 
 
 @dataclass(frozen=True)
@@ -150,3 +152,10 @@ def replay(found: FirstResponse | None, claim: Claim) -> FirstResponse | None:
     if found.status is None:
         raise KeyInProgress()
     return found
+
+
+def owner_of(ins: str) -> str:
+    """The `owner` of a record: a keyed pseudonym of the person (functions/shared/privacy.py), never the INS."""
+    from functions.shared.privacy import digest
+
+    return digest("idempotency-owner", ins)

@@ -3,7 +3,9 @@
 Every write is an UpdateItem, so the API function needs GetItem + UpdateItem only: the claim joins the creating
 transaction as its last item (an update creates the item; being last, it shifts no other item's cancellation
 reason), the first response is set after it, and a request that wrote nothing keeps its answer the same way.
-A record past its expiry counts as absent, for the condition as for reads (TTL deletes within days, not on time)."""
+A record past its expiry counts as absent, for the condition as for reads (TTL deletes within days, not on time).
+A record carries the keyed pseudonym of the space its request acted on (`owner`): the sparse keys-only GSI
+`by-owner` lets the erasure delete the person's records (their answers hold the person's data) without a Scan."""
 
 from __future__ import annotations
 
@@ -14,6 +16,7 @@ from typing import Any
 from pynamodb.attributes import NumberAttribute, UnicodeAttribute
 from pynamodb.exceptions import UpdateError
 from pynamodb.expressions.condition import Condition
+from pynamodb.indexes import GlobalSecondaryIndex, KeysOnlyProjection
 from pynamodb.models import Model
 from pynamodb.transactions import TransactWrite
 
@@ -22,6 +25,17 @@ from functions.shared.dynamo import error_code
 from functions.shared.idempotency import Claim, FirstResponse, Joining
 
 DEFAULT_TTL = timedelta(hours=24)
+
+
+class ByOwner(GlobalSecondaryIndex["IdempotencyItem"]):  # type: ignore[no-untyped-call]  # pynamodb's untyped hook
+    """Sparse, keys only: the records of one person's space, for the erasure alone."""
+
+    class Meta:
+        index_name = "by-owner"
+        projection = KeysOnlyProjection()
+
+    owner = UnicodeAttribute(hash_key=True)
+    scope = UnicodeAttribute(range_key=True)
 
 
 class IdempotencyItem(Model):
@@ -33,6 +47,9 @@ class IdempotencyItem(Model):
     status = NumberAttribute(null=True)
     body = UnicodeAttribute(null=True)  # the first response's JSON
     expires_at_epoch = NumberAttribute()  # DynamoDB TTL
+    owner = UnicodeAttribute(null=True)  # functions.shared.idempotency.owner_of(the space's INS)
+
+    by_owner = ByOwner()
 
 
 class DynamoIdempotencyStore:
@@ -51,9 +68,13 @@ class DynamoIdempotencyStore:
         return free
 
     def _claim_actions(self, claim: Claim) -> list[Any]:
+        return [*self._identity(claim), IdempotencyItem.status.remove(), IdempotencyItem.body.remove()]
+
+    def _identity(self, claim: Claim) -> list[Any]:
+        """The request's hash, the expiry and the owner (or none: a record claimed again loses the old one's)."""
+        owner = IdempotencyItem.owner.set(claim.owner) if claim.owner else IdempotencyItem.owner.remove()
         return [IdempotencyItem.request.set(claim.request),
-                IdempotencyItem.expires_at_epoch.set(self._now() + int(self._ttl.total_seconds())),
-                IdempotencyItem.status.remove(), IdempotencyItem.body.remove()]
+                IdempotencyItem.expires_at_epoch.set(self._now() + int(self._ttl.total_seconds())), owner]
 
     def joining(self, claim: Claim) -> Joining:
         def stage(tx: TransactWrite) -> None:
@@ -72,8 +93,7 @@ class DynamoIdempotencyStore:
             # The record expired and was claimed again meanwhile: that claim's answer is not ours to set.
 
     def record(self, claim: Claim, status: int, body: Any) -> FirstResponse | None:
-        actions = [*self._claim_actions(claim)[:2], IdempotencyItem.status.set(status),
-                   IdempotencyItem.body.set(_dump(body))]
+        actions = [*self._identity(claim), IdempotencyItem.status.set(status), IdempotencyItem.body.set(_dump(body))]
         try:
             IdempotencyItem(claim.scope).update(actions=actions, condition=self._free())
         except UpdateError as exc:
@@ -92,6 +112,20 @@ class DynamoIdempotencyStore:
         status = int(item.status) if item.status is not None else None
         return FirstResponse(request=item.request, status=status,
                              body=json.loads(item.body) if item.body is not None else None)
+
+
+class IdempotencyErasure:
+    """`functions.accounts.ports.SpaceEraser` for the Idempotency-Key records of a person's space (their cached
+    answers: an appointment, a care-team member, a message...), found on `by-owner`. Records written before
+    `owner` existed are left to their TTL (a day)."""
+
+    def erase_space(self, ins: str) -> int:
+        from functions.shared.erasing import delete_items
+        from functions.shared.idempotency import owner_of
+
+        found = list(IdempotencyItem.by_owner.query(owner_of(ins)))
+        delete_items(IdempotencyItem, found)
+        return len(found)
 
 
 def _dump(body: Any) -> str:

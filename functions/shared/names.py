@@ -88,7 +88,7 @@ ENV_DELETION_DELAY_DAYS = "MES_DELETION_DELAY_DAYS"  # a requested deletion runs
 # "1": records sealed under each space's data key (crypto-shredding). Off until a stage's roles may call KMS for the
 # data keys and write the download copies (infra, not done yet); on locally and in the tests.
 ENV_ENVELOPE_ENCRYPTION = "MES_ENVELOPE_ENCRYPTION"
-ENV_ERASURE_QUEUE_URL = "MES_ERASURE_QUEUE_URL"  # optional: without it the daily job runs deletions due at once
+ENV_ERASURE_QUEUE_URL = "MES_ERASURE_QUEUE_URL"  # the erasures queue (closure, daily dispatch -> consumer)
 ENV_CATALOGUE_TABLE = "MES_CATALOGUE_TABLE"  # pairings, OAuth codes and refresh tokens, revocations (catalogue)
 # The KMS asymmetric key (alias or ARN; RSA_2048, SIGN_VERIFY) that signs the tokens issued to paired services,
 # and their `iss` (the token endpoint is `<issuer>/token`).
@@ -122,3 +122,4 @@ ENV_MEASURES_TABLE = "MES_MEASURES_TABLE"  # health measures (functions/measures
 # ---- The per-space envelope (functions/shared/sealing.py): the KMS encryption context key of a space's data key
 # (its value: the space's pseudonym), which the stages' key policy requires (infra/components/keys.py).
 SPACE_KEY_CONTEXT = "space"
+ENV_ERASURE_EMAIL_TEMPLATE = "MES_ERASURE_EMAIL_TEMPLATE"  # the erasure's "done" e-mail (SES template)

@@ -91,6 +91,7 @@ class Settings(BaseModel):
     fresh_auth_seconds: int = Field(default=300, ge=30, le=3600)
     deletion_delay_days: int = Field(default=0, ge=0, le=92)
     erasure_queue_url: str | None = None
+    erasure_email_template: str = n.ERASURE_EMAIL_TEMPLATE  # a stage names its own (mes-<stage>-erasure-done)
     envelope_encryption: bool = False
     measures_table: str
 
@@ -149,6 +150,7 @@ class Settings(BaseModel):
             "enrolment_email_template": env.get(n.ENV_ENROLMENT_EMAIL_TEMPLATE) or None,
             "inbound_mail_bucket": env.get(n.ENV_INBOUND_MAIL_BUCKET),
             "erasure_queue_url": env.get(n.ENV_ERASURE_QUEUE_URL) or None,
+            "erasure_email_template": env.get(n.ENV_ERASURE_EMAIL_TEMPLATE) or n.ERASURE_EMAIL_TEMPLATE,
             "envelope_encryption": env.get(n.ENV_ENVELOPE_ENCRYPTION) == "1",
             "catalogue_table": env.get(n.ENV_CATALOGUE_TABLE),
             "service_token_key": env.get(n.SERVICE_TOKEN_KEY),

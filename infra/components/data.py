@@ -97,6 +97,14 @@ class Tables(Construct):
                                                       partition_key=ddb.Attribute(name=hash_key, type=s),
                                                       sort_key=ddb.Attribute(name=range_key, type=s),
                                                       projection_type=ddb.ProjectionType.ALL)
+        index, hash_key, range_key = c.IDEMPOTENCY_OWNER_INDEX  # the erasure's: keys only
+        self.idempotency.add_global_secondary_index(
+            index_name=index, partition_key=ddb.Attribute(name=hash_key, type=s),
+            sort_key=ddb.Attribute(name=range_key, type=s), projection_type=ddb.ProjectionType.KEYS_ONLY)
+        index, hash_key, range_key = c.CATALOGUE_HOLDER_INDEX  # the erasure's: keys only
+        self.catalogue.add_global_secondary_index(index_name=index, partition_key=ddb.Attribute(name=hash_key, type=s),
+                                                  sort_key=ddb.Attribute(name=range_key, type=s),
+                                                  projection_type=ddb.ProjectionType.KEYS_ONLY)
         holder, sort = c.MEASURES_KEYS
         self.measures = self._table("Measures", stage, c.MEASURES, ddb.Attribute(name=holder, type=s),
                                     ddb.Attribute(name=sort, type=s), key)

@@ -78,3 +78,24 @@ class InformationEmail(Construct):
         self.template_name = information_template_name(stage)
         self.template = ses.CfnTemplate(self, "Template", template=ses.CfnTemplate.TemplateProperty(
             template_name=self.template_name, subject_part=INFORMATION_SUBJECT, text_part=template_text()))
+
+
+def erasure_template_name(stage: str) -> str:
+    return f"{c.PREFIX}-{stage}-{c.ERASURE_TEMPLATE}"
+
+
+def erasure_template_arn(stage: str) -> str:
+    return f"arn:aws:ses:{c.REGION}:{cdk.Aws.ACCOUNT_ID}:template/{erasure_template_name(stage)}"
+
+
+class ErasureEmail(Construct):
+    """The erasure's "done" e-mail (`mes-<stage>-erasure-done`, MES_ERASURE_EMAIL_TEMPLATE): the day and the
+    tombstone's reference (functions/accounts/erasure.py), sent from the reminders' identity."""
+
+    def __init__(self, scope: Construct, construct_id: str, *, stage: str) -> None:
+        from functions.accounts.erasure import ERASURE_EMAIL_BODY, ERASURE_EMAIL_SUBJECT
+
+        super().__init__(scope, construct_id)
+        self.template_name = erasure_template_name(stage)
+        self.template = ses.CfnTemplate(self, "Template", template=ses.CfnTemplate.TemplateProperty(
+            template_name=self.template_name, subject_part=ERASURE_EMAIL_SUBJECT, text_part=ERASURE_EMAIL_BODY))

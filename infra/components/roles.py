@@ -92,7 +92,13 @@ from constructs import Construct
 
 from infra import constants as c
 from infra.components.data import table_arn
-from infra.components.mail import enrolment_template_arn, identity_arn, information_template_arn, template_arn
+from infra.components.mail import (
+    enrolment_template_arn,
+    erasure_template_arn,
+    identity_arn,
+    information_template_arn,
+    template_arn,
+)
 from infra.components.queues import job_dead_letters, queue_arn
 from infra.components.storage import bucket_arn
 from infra.nag import acknowledge
@@ -370,6 +376,9 @@ class FunctionRoles(Construct):
         self.by_function.update({c.CHALICE_SPACE_CREATION: self.space_creation,
                                  c.CHALICE_ACCOUNTS_CONSUMER: self.accounts_tasks,
                                  c.CHALICE_CATALOGUE_SUMMARIES: self.catalogue_summaries})
+        self._erasure(stage, email_identity, email_source)
+        self.by_function.update({c.CHALICE_ERASURE_DAILY: self.erasure_daily,
+                                 c.CHALICE_ERASURE_CONSUMER: self.erasure_consumer})
 
     def _opening(self, stage: str, email_identity: str, email_source: str) -> None:
         """Opening by default. The daily creation dispatch sends one task per shard; the accounts-tasks consumer
@@ -409,6 +418,62 @@ class FunctionRoles(Construct):
                     *(f"AwsSolutions-IAM5[Resource::arn:aws:s3:::{c.PREFIX}-{stage}-{b}-<AWS::AccountId>/{p}*]"
                       for b, p in (("intake", c.INTAKE_PREFIX), ("intake", c.REPORTS_PREFIX),
                                    *(("print", p) for p in c.PRINT_PREFIXES))))
+
+    def _erasure(self, stage: str, email_identity: str, email_source: str) -> None:
+        """The erasure (functions/accounts/erasure.py). The API handler queues a deletion due at once (SendMessage); the
+        daily dispatch only reads the `erase-due` index and queues the day's spaces; the consumer alone deletes: on
+        spaces the data key's item, the login links and the space item replaced by the tombstone (GetItem, UpdateItem
+        to `running`, DeleteItem, BatchWriteItem, PutItem); on every table holding the person's items one Query of
+        their partition and BatchWriteItem (agenda-due: entries found from the agenda items, catalogue: codes and
+        refresh tokens on `by-holder`, revocation entries put in a transaction before the pairings go; idempotency:
+        the space's records on `by-owner`); every object version under the person's prefixes (ListBucketVersions
+        limited to those prefixes where the bucket holds others, DeleteObjectVersion); the "done" e-mail. No KMS call
+        of its own: destroying the space's data key is a DeleteItem (crypto-shredding); the tables' and the queue's
+        KMS use is in the key policies."""
+        erasures = queue_arn(stage, c.ERASURES_QUEUE)
+        tables = [table_arn(stage, t) for t in (c.DOCUMENTS, c.TRACES, c.NOTIFICATIONS, c.ACCESS, c.AGENDA,
+                                                c.MESSAGES, c.EXPORTS, c.CATALOGUE, c.MEASURES)]
+        spaces, catalogue = table_arn(stage, c.SPACES), table_arn(stage, c.CATALOGUE)
+        holder_index, _, _ = c.CATALOGUE_HOLDER_INDEX
+        owner_index, _, _ = c.IDEMPOTENCY_OWNER_INDEX
+        # bucket -> the prefixes of the person's objects in it ("": the bucket holds only people's prefixes)
+        prefixes = {"records": (c.RECORDS_PREFIX,), "quarantine": (c.DOWNLOADS_PREFIX, c.QUARANTINE_PREFIX),
+                    "attachments": ("",), "exports": ("",), "proofs": (c.PROOFS_PREFIX,)}
+        listings = [iam.PolicyStatement(
+            sid=f"ListVersions{bucket.title()}", actions=["s3:ListBucketVersions"],
+            resources=[bucket_arn(stage, bucket)],
+            conditions={"StringLike": {"s3:prefix": [f"{p}*" for p in kept]}} if kept != ("",) else None)
+            for bucket, kept in prefixes.items()]
+        self._groups["ApiHandler"].add_statements(_send("ErasureRequests", erasures))
+        self.erasure_daily = self._role("ErasureDaily", stage, c.CHALICE_ERASURE_DAILY, [
+            _dynamodb("DueSpaces", ["Query"], [f"{spaces}/index/erase-due"]),
+            _send("ErasureRequests", erasures),
+            _send("DeadLetters", queue_arn(stage, job_dead_letters(c.CHALICE_ERASURE_DAILY))),
+        ])
+        self.erasure_consumer = self._role("ErasureConsumer", stage, c.CHALICE_ERASURE_CONSUMER, [
+            iam.PolicyStatement(sid="Queue", actions=SQS_CONSUME, resources=[erasures]),
+            _dynamodb("Spaces", ["GetItem", "UpdateItem", "PutItem", "DeleteItem", "BatchWriteItem"], [spaces]),
+            _dynamodb("PersonsItems", ["Query", "BatchWriteItem"], tables),
+            _dynamodb("DueEntriesAndIdempotencyRecords", ["BatchWriteItem"],
+                      [table_arn(stage, c.AGENDA_DUE), table_arn(stage, c.IDEMPOTENCY)]),
+            _dynamodb("HolderCodesAndTokens", ["Query"], [f"{catalogue}/index/{holder_index}"]),
+            _dynamodb("SpaceIdempotencyRecords", ["Query"],
+                      [f"{table_arn(stage, c.IDEMPOTENCY)}/index/{owner_index}"]),
+            _in_transactions("RevocationsInTransactions", ["PutItem"], [catalogue]),
+            *listings,
+            iam.PolicyStatement(sid="DeleteVersions", actions=["s3:DeleteObjectVersion"],
+                                resources=[f"{bucket_arn(stage, b)}/{p}*" for b, kept in prefixes.items()
+                                           for p in kept]),
+            iam.PolicyStatement(sid="ErasureEmails", actions=["ses:SendBulkTemplatedEmail"],
+                                resources=[identity_arn(email_identity), erasure_template_arn(stage)],
+                                conditions={"StringEquals": {"ses:FromAddress": email_source}}),
+        ])
+        group = self.erasure_consumer.node.scope
+        assert group is not None
+        acknowledge(group, "The erasure deletes every version of a person's objects, named at run time; the grant is "
+                    "limited to the prefixes that hold people's objects (the quarantine's download copies).",
+                    f"AwsSolutions-IAM5[Resource::arn:aws:s3:::{c.PREFIX}-{stage}-quarantine-<AWS::AccountId>/"
+                    f"{c.DOWNLOADS_PREFIX}*]")
 
     def access_of(self, role: iam.Role) -> iam.ManagedPolicy:
         """The role's policy, for its function to depend on (the role itself is referenced by the function)."""

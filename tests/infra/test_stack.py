@@ -20,7 +20,6 @@ BIN = Path(sys.executable).parent
 # pseudonym key's secret, read by functions/shared/privacy.py.
 _OPTIONAL_ENV = {"MES_UPLOAD_URL_TTL_SECONDS", "MES_DOWNLOAD_URL_TTL_SECONDS", "MES_PSEUDONYM_KEY",
                  "MES_OUTBOX_BUCKET",  # local only: a stage sends the patients' mail through SES
-                 "MES_ERASURE_QUEUE_URL",  # no erasure queue until its consumer is wired (README, closure section)
                  "MES_SERVICE_TOKEN_ISSUER"}  # a default (https://mes.local/oauth) until a stage sets its own
 SETTINGS_ENV = (set(re.findall(r'"(MES_[A-Z_]+)"', (REPO / "functions" / "shared" / "names.py").read_text()))
                 - _OPTIONAL_ENV) | {f"MES_{who}_{what}" for who in ("CITIZEN", "PRO")
@@ -39,6 +38,9 @@ FUNCTIONS = (*FUNCTIONS, "SpaceCreationDaily", "OnAccountsTask")  # opening by d
 CONSUMERS["OnAccountsTask"] = ("mes-dev-accounts-tasks", 1)  # opening by default
 SCHEDULED["SpaceCreationDaily"] = ("cron(0 3 * * ? *)", "mes-dev-space-creation-daily-dlq", 60)  # opening by default
 SCHEDULED["CatalogueSummaries"] = ("cron(0 7 * * ? *)", "mes-dev-catalogue-summaries-dlq", 900)
+FUNCTIONS = (*FUNCTIONS, "ErasureDaily", "OnErasureRequest")  # erasure (issue 12 point 5)
+CONSUMERS["OnErasureRequest"] = ("mes-dev-erasures", 1)
+SCHEDULED["ErasureDaily"] = ("cron(30 2 * * ? *)", "mes-dev-erasure-daily-dlq", 300)
 
 
 def of_type(template: dict[str, Any], kind: str) -> dict[str, dict[str, Any]]:
@@ -149,7 +151,8 @@ def test_table_keys_and_indexes_match_the_models(template: dict[str, Any]) -> No
                     "mes-dev-measures": [("holder", "HASH"), ("sk", "RANGE")]}
     catalogue = by_name["mes-dev-catalogue"]
     assert {i["IndexName"]: [k["AttributeName"] for k in i["KeySchema"]]
-            for i in catalogue["GlobalSecondaryIndexes"]} == {"by-service": ["svc", "pk"], "by-cycle": ["cycle", "pk"]}
+            for i in catalogue["GlobalSecondaryIndexes"]} == {"by-service": ["svc", "pk"], "by-cycle": ["cycle", "pk"],
+                                                              "by-holder": ["holder", "pk"]}  # the erasure's
     assert catalogue["TimeToLiveSpecification"] == {"AttributeName": "expires_at_epoch", "Enabled": True}
     documents = by_name["mes-dev-documents"]
     local = {i["IndexName"]: ([(k["AttributeName"], k["KeyType"]) for k in i["KeySchema"]],
@@ -186,6 +189,9 @@ def test_table_keys_and_indexes_match_the_models(template: dict[str, Any]) -> No
     assert by_name["mes-dev-exports"]["TimeToLiveSpecification"] == {"AttributeName": "expires", "Enabled": True}
     idempotency = by_name["mes-dev-idempotency"]
     assert idempotency["TimeToLiveSpecification"] == {"AttributeName": "expires_at_epoch", "Enabled": True}
+    (by_owner,) = idempotency["GlobalSecondaryIndexes"]  # the erasure's: a space's records, keys only
+    assert (by_owner["IndexName"], [k["AttributeName"] for k in by_owner["KeySchema"]],
+            by_owner["Projection"]) == ("by-owner", ["owner", "scope"], {"ProjectionType": "KEYS_ONLY"})
 
 
 def test_tables_are_backed_up_daily(template: dict[str, Any]) -> None:
@@ -525,7 +531,7 @@ def test_only_the_delivery_worker_the_api_and_the_outbox_send_e_mail_from_the_co
     assert _actions(bounce) == ["ses:SendRawEmail"]
     assert bounce["Condition"] == {"StringEquals": {"ses:FromAddress": "MAILER-DAEMON@patient.mssante.fr"}}
     assert set(senders) == {"RolesAgendaDeliveries", "RolesApiHandler", "RolesOutboxRetry", "RolesAccountsTasks",
-                            "RolesCatalogueSummaries"}
+                            "RolesCatalogueSummaries", "RolesErasureConsumer"}
     templated = {(role, json.dumps(s["Resource"]).split(":template/")[1].split('"')[0]): s
                  for role, statements in senders.items() for s in statements
                  if _actions(s) == ["ses:SendBulkTemplatedEmail"]}
@@ -533,7 +539,9 @@ def test_only_the_delivery_worker_the_api_and_the_outbox_send_e_mail_from_the_co
     assert set(templated) == {("RolesAgendaDeliveries", "mes-dev-reminder"), ("RolesApiHandler", "mes-dev-reminder"),
                               ("RolesApiHandler", "mes-dev-enrolment"), ("RolesAccountsTasks", "mes-dev-information"),
                               # the every-90-days summary of paired services (issue 13.6), on the reminder template
-                              ("RolesCatalogueSummaries", "mes-dev-reminder")}
+                              ("RolesCatalogueSummaries", "mes-dev-reminder"),
+                              # the erasure's "done" e-mail (issue 12 point 5), on its own template
+                              ("RolesErasureConsumer", "mes-dev-erasure-done")}
     for statement in templated.values():
         assert statement["Condition"] == {"StringEquals": {"ses:FromAddress": SENDER}}
         resources = json.dumps(statement["Resource"])
@@ -562,8 +570,8 @@ def test_ses_identity_and_template_match_the_app(template: dict[str, Any]) -> No
     assert identity["Properties"]["EmailIdentity"] == SENDER
     by_name = {t["Properties"]["Template"]["TemplateName"]: t["Properties"]["Template"]
                for t in of_type(template, "AWS::SES::Template").values()}
-    # enrolment's codes and notices; information: opening by default
-    assert set(by_name) == {"mes-dev-reminder", "mes-dev-enrolment", "mes-dev-information"}
+    # enrolment's codes and notices; information: opening by default; erasure-done: the erasure's last word
+    assert set(by_name) == {"mes-dev-reminder", "mes-dev-enrolment", "mes-dev-information", "mes-dev-erasure-done"}
     enrolment = by_name["mes-dev-enrolment"]  # local/resources.py creates the same one
     assert (enrolment["SubjectPart"], enrolment["TextPart"]) == ("Mon espace santé : {{subject}}", "{{text}}\n")
     templates = by_name
@@ -930,3 +938,57 @@ def test_plaintext_download_copies_are_written_and_signed_by_the_api_only(templa
     assert _s3_grants(template, "RolesUploadConsumerAccess", "/downloads/*") == {"s3:DeleteObject"}
     for role in ("RolesInboundMailAccess", "RolesExportConsumerAccess", "RolesInvisibleJobAccess"):
         assert _s3_grants(template, role, "/downloads/*") == set(), role
+
+
+# ---- erasure (issue 12 point 5) ---------------------------------------------------------------------------------
+
+
+def test_erasure_is_triggered_by_its_queue_and_its_daily_schedule(template: dict[str, Any], transformed: Path) -> None:
+    # the consumer is subscribed to the stage's erasures queue, one message at a time, partial batch failures
+    resources = json.loads(transformed.read_text())["Resources"]
+    (mapping,) = [r["Properties"] for r in resources.values() if r["Type"] == "AWS::Lambda::EventSourceMapping"
+                  and r["Properties"]["FunctionName"] == {"Ref": "OnErasureRequest"}]
+    queue = resources[mapping["EventSourceArn"]["Fn::GetAtt"][0]]["Properties"]
+    assert queue["QueueName"] == "mes-dev-erasures" and mapping["BatchSize"] == 1
+    assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    assert queue["RedrivePolicy"]["maxReceiveCount"] == 3  # then the dead-letter queue, alarmed
+    # the daily dispatch runs at 02:30 UTC (the same Paris day), alone
+    rules = [r["Properties"] for r in resources.values() if r["Type"] == "AWS::Events::Rule"
+             and r["Properties"].get("ScheduleExpression") == "cron(30 2 * * ? *)"]
+    assert len(rules) == 1 and "ErasureDaily" in json.dumps(rules[0]["Targets"])
+    assert template["Resources"]["ErasureDaily"]["Properties"]["ReservedConcurrentExecutions"] == 1
+    # every function knows the queue (the API's closure sends to it) and the e-mail's template
+    for name in FUNCTIONS:
+        variables = template["Resources"][name]["Properties"]["Environment"]["Variables"]
+        assert variables["MES_ERASURE_EMAIL_TEMPLATE"] == "mes-dev-erasure-done"
+        assert "MES_ERASURE_QUEUE_URL" in variables
+    (email,) = [t["Properties"]["Template"] for t in of_type(template, "AWS::SES::Template").values()
+                if t["Properties"]["Template"]["TemplateName"] == "mes-dev-erasure-done"]
+    assert set(re.findall(r"{{(\w+)}}", email["SubjectPart"] + email["TextPart"])) == {"day", "reference"}
+
+
+def test_only_the_erasure_consumer_deletes_and_only_what_erasure_touches(template: dict[str, Any]) -> None:
+    people = {"Query", "BatchWriteItem"}
+    assert _dynamodb_grants(template, "RolesErasureConsumerAccess") == {
+        "spaces": {"GetItem", "UpdateItem", "PutItem", "DeleteItem", "BatchWriteItem"},
+        **{t: people for t in ("documents", "traces", "notifications", "access", "agenda", "messages", "exports",
+                               "measures")},
+        "catalogue": people | {"PutItem+tx"},  # the revocation entries, before the pairings go
+        "catalogue/index/by-holder": {"Query"},
+        "agenda-due": {"BatchWriteItem"},
+        "idempotency": {"BatchWriteItem"},  # the space's Idempotency-Key records, found on by-owner
+        "idempotency/index/by-owner": {"Query"},
+    }
+    assert _dynamodb_grants(template, "RolesErasureDailyAccess") == {"spaces/index/erase-due": {"Query"}}
+    consume = {"sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility", "sqs:GetQueueAttributes"}
+    assert _sqs_grants(template, "RolesErasureConsumerAccess") == {"mes-dev-erasures": consume}
+    assert _sqs_grants(template, "RolesErasureDailyAccess") == {
+        "mes-dev-erasures": {"sqs:SendMessage"}, "mes-dev-erasure-daily-dlq": {"sqs:SendMessage"}}
+    assert _sqs_grants(template, "RolesApiHandlerAccess")["mes-dev-erasures"] == {"sqs:SendMessage"}
+    actions = _policy_actions(template, "RolesErasureConsumerAccess")
+    assert {a for a in actions if a.startswith("s3:")} == {"s3:ListBucketVersions", "s3:DeleteObjectVersion"}
+    assert {a.split(":")[0] for a in actions} == {"dynamodb", "sqs", "s3", "ses", "logs", "secretsmanager"}
+    # no other function may delete an object version
+    for name, policy in of_type(template, "AWS::IAM::ManagedPolicy").items():
+        if not name.startswith("RolesErasureConsumerAccess"):
+            assert "s3:DeleteObjectVersion" not in json.dumps(policy), name

@@ -9,7 +9,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import time
 from datetime import date
 from typing import Any
 
@@ -40,10 +39,14 @@ def _buckets() -> list[str]:
     return [getattr(s, f) for f in sorted(type(s).model_fields) if f.endswith("_bucket") and getattr(s, f)]
 
 
-def settings_idempotency_table() -> str:
+def idempotency_records(ins: str) -> list[dict[str, Any]]:
+    """The space's Idempotency-Key records (their keys are hashes: found by their owner, a Scan in a test)."""
+    from functions.shared.aws import client
+    from functions.shared.idempotency import owner_of
     from functions.shared.settings import settings
 
-    return settings().idempotency_table
+    pages = client("dynamodb", config.REGION).get_paginator("scan").paginate(TableName=settings().idempotency_table)
+    return [item for page in pages for item in page["Items"] if item.get("owner", {}).get("S") == owner_of(ins)]
 
 
 def items_naming(needles: list[str]) -> list[tuple[str, dict[str, Any]]]:
@@ -72,10 +75,10 @@ def versions_naming(needles: list[str]) -> list[tuple[str, str]]:
 
 
 def drain_erasures() -> None:
-    from functions.shared.aws import client
-    from local.pump import QueuePump, erasure_consumer
+    """The erasures queue pumped as `make run` does, through the deployed consumer (app.on_erasure_request)."""
+    from local import erasure
 
-    QueuePump(client("sqs", config.REGION), config.ERASURE_QUEUE, erasure_consumer).drain()
+    erasure.pump().drain()
 
 
 def emails_sent() -> int:
@@ -110,7 +113,7 @@ def full_space(stack: Stack) -> dict[str, Any]:
     post_file(own["upload"], TEXT)
     stack.pump.drain()
     assert stack.call("DELETE", f"/v1/me/documents/{own['document_id']}", patient).status_code == 200  # a marker
-    assert stack.call("POST", "/v1/me/appointments", patient, json={
+    assert stack.call("POST", "/v1/me/appointments", {**patient, "Idempotency-Key": f"erase-rdv-{ins}"}, json={
         "start": "2031-06-10T09:30:00+02:00", "professional": "Dr Martin", "reminder_lead_days": 1}).status_code == 201
     assert stack.call("POST", "/v1/me/reminders", patient,
                       json={"label": "Renouveler l'ordonnance", "date": "2030-01-15"}).status_code == 201
@@ -132,10 +135,55 @@ def full_space(stack: Stack) -> dict[str, Any]:
     from local.pump import QueuePump
 
     QueuePump(client("sqs", config.REGION), config.EXPORT_QUEUE, on_export, retry_delay_seconds=0).drain()
+    added = stack.call("POST", "/v1/me/measures", patient,  # a measure (measures table)
+                       json={"code": "WEIGHT", "effective": "2026-11-30T08:00:00+01:00", "value": 72.5})
+    assert added.status_code == 201, added.text
+    pairing_id = pair_an_app(ins)
+    reference = keep_an_opposition_proof(ins)
     record_key = f"records/{digest('ins', ins)}/{doc_id}"
     backup = client("s3", config.REGION).get_object(Bucket=settings().records_bucket, Key=record_key)
     return {"ins": ins, "patient": patient, "doc_id": doc_id, "own_id": own["document_id"],
-            "pseudonym": digest("ins", ins), "record_key": record_key, "backup": backup["Body"].read()}
+            "pseudonym": digest("ins", ins), "record_key": record_key, "backup": backup["Body"].read(),
+            "pairing_id": pairing_id, "reference": reference}
+
+
+APP_OID = "1.2.250.1.999.1"
+
+
+def pair_an_app(ins: str) -> str:
+    """A pairing with its directory entry, an authorization code and a refresh token, through the catalogue's
+    store (tests/integration/test_pairing.py runs the whole OAuth flow)."""
+    from datetime import UTC, datetime, timedelta
+
+    from functions import deps
+    from functions.catalogue.models import AuthorizationCode, Pairing, RefreshToken
+    from functions.shared.ids import new_id
+
+    store, now = deps.catalogue_store(), datetime.now(UTC)
+    pairing = Pairing(pairing_id=new_id("pair"), holder_ins=ins, oid=APP_OID, id_pe=f"idpe-{ins}", consented=("1",),
+                      acknowledged_version=1, paired_at=now, changed_at=now, family="fam_1")
+    code = AuthorizationCode(oid=APP_OID, holder_ins=ins, pairing_id=pairing.pairing_id, redirect_uri="https://a.fr/cb",
+                             code_challenge="x" * 43, expires_at=now + timedelta(seconds=60))
+    refresh = RefreshToken(oid=APP_OID, holder_ins=ins, pairing_id=pairing.pairing_id, family="fam_1",
+                           expires_at=now + timedelta(days=180))
+    store.commit([store.staged_pairing(pairing, None), store.staged_code(f"c{ins}", code),
+                  store.staged_refresh_token(f"r{ins}", refresh)])
+    assert store.resolve(APP_OID, pairing.id_pe) == ins and pairing.pairing_id not in store.snapshot()
+    return pairing.pairing_id
+
+
+def keep_an_opposition_proof(ins: str) -> str:
+    """The space once opposed (its reference kept on the space item, its PDF in the proofs bucket), then was
+    activated: the state the erasure finds after an opposition, an activation and a closure."""
+    from functions import deps
+    from functions.accounts.storage import SpaceItem, space_key
+
+    reference = f"OPP{ins[-8:]}"
+    SpaceItem(space_key(ins)).update(actions=[SpaceItem.opposition_reference.set(reference)])
+    proofs = deps.enrolment().proofs
+    proofs.put(reference, ins, b"%PDF-1.4\n% proof v1\n")
+    proofs.put(reference, ins, b"%PDF-1.4\n% proof v2\n")  # two versions if the bucket keeps them
+    return reference
 
 
 def test_a_stored_record_is_sealed_under_the_space_key_not_kept_in_clear(full_space: dict[str, Any]) -> None:
@@ -145,10 +193,13 @@ def test_a_stored_record_is_sealed_under_the_space_key_not_kept_in_clear(full_sp
 def test_closure_with_deletion_erases_everything_of_the_person_but_the_tombstone(
         stack: Stack, full_space: dict[str, Any]) -> None:
 
+    from functions import deps
+
     ins, patient, doc_id = full_space["ins"], full_space["patient"], full_space["doc_id"]
-    needles = [ins, full_space["pseudonym"], doc_id, full_space["own_id"]]
+    needles = [ins, full_space["pseudonym"], doc_id, full_space["own_id"], full_space["reference"]]
     _, bystander = stack.citizen()
     assert len(items_naming(needles)) > 20 and versions_naming(needles)  # there was a lot to erase
+    assert len(idempotency_records(ins)) == 2  # the appointment's and the message's cached answers
     sent_before = emails_sent()
 
     closed = stack.call("POST", "/v1/me/closure", patient, json={"delete_data": True})
@@ -163,17 +214,18 @@ def test_closure_with_deletion_erases_everything_of_the_person_but_the_tombstone
     drain_erasures()
 
     left = items_naming(needles)
-    # Known gap (README, closure section): an Idempotency-Key record keeps the answer it replays and cannot be found
-    # from the person without a Scan; it is left to its TTL, at most a day. Anything else left is a failure.
-    idempotency = [item for table, item in left if table == settings_idempotency_table()]
-    assert all(int(item["expires_at_epoch"]["N"]) <= time.time() + 24 * 3600 + 60 for item in idempotency)
-    left = [(table, item) for table, item in left if table != settings_idempotency_table()]
-    assert [(table.removeprefix("mes-test-"), item["key"]["S"]) for table, item in left] == [
+    # the Idempotency-Key records of the space (an appointment's answer, a professional's message) went too
+    assert idempotency_records(ins) == []
+    assert [(table.removeprefix("mes-test-"), item.get("key", {"S": json.dumps(item)})["S"])
+            for table, item in left] == [
         ("spaces", f"SPACE#{ins}")]
     tombstone = left[0][1]
     assert tombstone["status"]["S"] == "erased" and tombstone["erasure_reference"]["S"]
     assert not {"email", "birth_date", "switches", "logins", "wrapped_key"} & set(tombstone)
     assert versions_naming(needles) == []
+    # the app's tokens died before its pairing went: every token of the pairing is refused, its idPe names nobody
+    assert deps.catalogue_store().snapshot()[full_space["pairing_id"]] == -1
+    assert deps.catalogue_store().resolve(APP_OID, f"idpe-{ins}") is None
     assert emails_sent() == sent_before + 1  # "la suppression de vos données est terminée"
     # the login is gone with the space: the holder's token resolves to nothing
     assert stack.call("GET", "/v1/me/documents", patient).status_code == 401
@@ -258,3 +310,31 @@ def test_a_record_stored_before_the_envelope_still_downloads_as_it_is(stack: Sta
                                            ServerSideEncryption="aws:kms", SSEKMSKeyId=settings().kms_key_id)
     url = deps.records().blobs.presign_download(key, 300, "application/pdf", "ancien", patient_ins=ins)
     assert key in url and requests.get(url, timeout=10).content == PDF
+
+
+def test_the_daily_schedule_queues_the_spaces_due_and_the_deployed_consumer_erases_them(
+        stack: Stack, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`erasure-daily` (app.erasure_daily) sends the day's due spaces onto the erasures queue; the consumer
+    (app.on_erasure_request) erases them, as a stage runs them. The clock is moved to the archive's end."""
+    from dataclasses import replace
+    from datetime import UTC, datetime, timedelta
+
+    from functions import deps
+    from functions.shared.clock import FixedClock
+    from local import erasure
+
+    ins, patient = stack.citizen()
+    end = date.fromisoformat(stack.call("POST", "/v1/me/closure", patient, json={"delete_data": False})
+                             .json()["archive_until"])
+    real = deps.erasure
+
+    def run_on(day: date) -> dict[str, Any]:
+        at = datetime(day.year, day.month, day.day, 2, 30, tzinfo=UTC)
+        monkeypatch.setattr(deps, "erasure", lambda: replace(real(), clock=FixedClock(at)))
+        return erasure.daily(day)
+
+    assert run_on(end - timedelta(days=1))["requested"] == 0  # not before its day
+    assert deps.spaces().get(ins).status.value == "closed"  # type: ignore[union-attr]
+    assert run_on(end)["requested"] >= 1
+    assert deps.spaces().get(ins).status.value == "erased"  # type: ignore[union-attr]
+    assert [t for t, _ in items_naming([ins])] == [f"{_tables()[0]}"]

@@ -36,7 +36,6 @@ TALLY: Counter[str] = Counter()
 # the patient has a space (and the citizen token is theirs), the RPPS is well formed.
 PATIENT = with_key("2850375001414")
 KNOWN = {"path.ins": [PATIENT], "path.rpps": ["10000000098", "10000000001"]}
-FUZZ_SERVICE = "1.2.250.1.999.77"
 
 
 def tokens(stack: Stack) -> dict[str, str]:
@@ -44,18 +43,19 @@ def tokens(stack: Stack) -> dict[str, str]:
     deleting the space asks a fresh sign-in (401 reauthentication_required), so a fuzzed closure cannot close the
     patient's space and turn every later case into a `403 space_closed`. The app is paired, so its bundles reach
     the rules."""
-    from functions import deps
-    from local.seed import citizen_subject
+    from functions.catalogue.catalogue import use_catalogue
+    from local.seed import GUIDE_APP, citizen_subject, guide_app, pair_app
     from tests.integration.service_tokens import ensure_key, mint
 
     ensure_key()
     stack.citizen(PATIENT)
     stale = stack.issuer.mint(local_config.CITIZEN_ISSUER, citizen_subject(PATIENT),
                               {"auth_time": int(time.time()) - 3600})
-    deps.pairings().pair(FUZZ_SERVICE, "fuzz-idpe", PATIENT)
+    use_catalogue((guide_app(),))
+    pairing = pair_app(PATIENT)
     return {"citizen_bearer": f"Bearer {stale}", "professional_bearer": stack.professional()["Authorization"],
             "organisation_bearer": stack.organisation()["Authorization"],
-            "service_bearer": f"Bearer {mint('fuzz-idpe', FUZZ_SERVICE, 'fuzz-pairing', ttl=3600)}"}
+            "service_bearer": f"Bearer {mint(pairing.id_pe, GUIDE_APP, pairing.pairing_id, ttl=3600)}"}
 
 
 def _schema() -> Any:

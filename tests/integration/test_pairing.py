@@ -307,3 +307,31 @@ def test_the_summary_job_reads_the_cycle_index(stack: Stack, app_key: rsa.RSAPri
     items = stack.call("GET", "/v1/me/notifications", me).json()["items"]
     summary = [n for n in items if n["kind"] == "catalogue.synchronized_services"]
     assert len(summary) == 1 and "Balance de test" in summary[0]["text"]
+
+
+def test_an_app_paired_over_oauth_writes_a_measure_with_its_access_token_until_unpaired(
+        stack: Stack, app_key: rsa.RSAPrivateKey) -> None:
+    """Pairing and measures meet in the real tables: the token endpoint's access token is accepted by POST /v1/fhir
+    (its idPe resolves through the catalogue's directory, its purpose through the catalogue's measure codes), the
+    person sees the weight, and once unpaired the same token is refused at the edge."""
+    from pathlib import Path
+
+    from functions import deps
+
+    _, me = stack.citizen()
+    code, verifier = pair(stack, app_key, me, accepted=("22", "11"))
+    access = exchange(stack, app_key, code, verifier).json()["access_token"]
+    id_pe = jwt.decode(access, options={"verify_signature": False})["sub"]
+    raw = (Path(__file__).resolve().parents[2] / "events" / "fhir" / "body-weight-bundle.json").read_text()
+    body = json.loads(raw.replace("1.2.840.10004.1.1.1.0.0.1.0.0.1.2680", OID))
+    body["entry"][1]["resource"]["subject"]["identifier"]["value"] = id_pe
+    app = {"Authorization": f"Bearer {access}", "Content-Type": "application/fhir+json"}
+    written = stack.call("POST", "/v1/fhir", app, data=json.dumps(body).encode())
+    assert written.status_code == 200, written.text
+    weight = {m["code"]: m for m in stack.call("GET", "/v1/me/measures", me).json()["items"]}["WEIGHT"]
+    assert (weight["value"], weight["author"]) == (71, "EDITOR_SOLUTION")
+    assert stack.call("DELETE", f"/v1/me/services/{OID}", me).status_code == 200
+    deps.service_tokens.cache_clear()  # type: ignore[attr-defined]  # as after the deny list's 60 s
+    refused = stack.call("POST", "/v1/fhir", app, data=json.dumps(body).encode())
+    assert refused.status_code == 401 and refused.json()["error"]["code"] == "pairing_revoked"
+    assert len(stack.call("GET", "/v1/me/measures/WEIGHT", me).json()["items"]) == 1

@@ -756,3 +756,31 @@ class FakeDeliveryStore:
                 self.agenda._bucket(nxt.owner_ins, nxt.day)[f"{nxt.owner_ins}#{nxt.item_id}"] = nxt
             outcomes[effect.key] = Outcome.DONE
         return outcomes
+
+
+class FakePairings:
+    """The catalogue's pairing directory and deny list as the token check and the measures flow read them
+    (`functions.identity.ports`), in memory."""
+
+    def __init__(self) -> None:
+        self._persons: dict[tuple[str, str], str] = {}
+        self._revoked: dict[str, int] = {}
+        self.resolved = 0
+
+    def pair(self, oid: str, id_pe: str, ins: str) -> None:
+        self._persons[(oid, id_pe)] = ins
+
+    def unpair(self, oid: str, id_pe: str) -> None:
+        self._persons.pop((oid, id_pe), None)
+
+    def revoke(self, key: str, minimum: int) -> None:
+        """`key`: a pairing id (tokens with `pv` below `minimum` are dead) or `svc:<oid>` (tokens issued before
+        `minimum`, epoch seconds, are dead)."""
+        self._revoked[key] = minimum
+
+    def resolve(self, oid: str, id_pe: str) -> str | None:
+        self.resolved += 1
+        return self._persons.get((oid, id_pe))
+
+    def snapshot(self) -> dict[str, int]:
+        return dict(self._revoked)

@@ -27,7 +27,7 @@ class SlowStore:
 @pytest.fixture
 def store(monkeypatch: pytest.MonkeyPatch) -> SlowStore:
     slow = SlowStore(seconds=0.05, collisions=20)
-    monkeypatch.setattr(retry.time, "monotonic", lambda: slow.now)
+    monkeypatch.setattr(retry, "monotonic", lambda: slow.now)
     monkeypatch.setattr(retry, "back_off", lambda attempt: setattr(slow, "now", slow.now + 0.1))
     return slow
 

@@ -9,7 +9,13 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 
-from functions.accounts.erasure import ErasureDeps, erase_due_spaces, erase_space, handle_erasure_requests
+from functions.accounts.erasure import (
+    ErasureDeps,
+    dispatch_due_erasures,
+    erase_due_spaces,
+    erase_space,
+    handle_erasure_requests,
+)
 from functions.accounts.models import DeletionState, Space, SpaceStatus
 from functions.notifications.models import Email
 from functions.shared.clock import FixedClock
@@ -132,4 +138,56 @@ def test_the_queue_consumer_erases_each_named_space_and_drops_malformed_messages
     deps, _, spaces, _ = setup(closed())
     event = {"Records": [{"body": json.dumps({"space": INS})}, {"body": "not json"}, {"body": '{"other": 1}'}]}
     assert handle_erasure_requests(deps, event) == {"erased": 1, "skipped": 0}
+    assert spaces.spaces[INS].status is SpaceStatus.ERASED
+
+
+@dataclass
+class Queue:
+    batches: list[list[str]] = field(default_factory=list)
+
+    def request_erasures(self, spaces: list[str]) -> None:
+        self.batches.append(list(spaces))
+
+
+@dataclass
+class DueIndex:
+    days: dict[str, list[str]]
+
+    def due_for_erasure(self, day: str) -> Iterator[str]:
+        return iter(self.days.get(day, []))
+
+
+def test_the_daily_dispatch_queues_every_space_due_that_day_or_the_week_before_in_batches_of_ten() -> None:
+    index = DueIndex({"2026-12-01": [f"today-{n}" for n in range(12)], "2026-11-24": ["a-week-ago"],
+                      "2026-11-23": ["eight-days-ago"], "2026-12-02": ["tomorrow"]})
+    queue = Queue()
+    sent = dispatch_due_erasures(index, queue, date(2026, 12, 1))  # type: ignore[arg-type]
+    assert sent == 13 and [len(b) for b in queue.batches] == [10, 3]
+    assert queue.batches[0][0] == "a-week-ago"  # the oldest first
+    assert {s for b in queue.batches for s in b} == {"a-week-ago", *(f"today-{n}" for n in range(12))}
+    assert dispatch_due_erasures(DueIndex({}), queue, date(2026, 12, 1)) == 0  # type: ignore[arg-type]
+
+
+def test_the_deployed_consumer_reports_a_failed_erasure_alone_and_the_retry_finishes_it() -> None:
+    from dataclasses import replace
+
+    from functions.accounts.worker import handle_erasure_events
+    from local.pump import LambdaContext
+
+    deps, _, spaces, _ = setup(closed())
+
+    class Failing:
+        def erase_space(self, ins: str) -> int:
+            raise RuntimeError("throttled")
+
+    def record(message_id: str, body: str) -> dict[str, object]:
+        return {"messageId": message_id, "body": body, "receiptHandle": "r", "attributes": {},
+                "messageAttributes": {}, "md5OfBody": "", "eventSource": "aws:sqs", "awsRegion": "eu-west-3",
+                "eventSourceARN": "arn:aws:sqs:eu-west-3:123456789012:mes-erasures"}
+
+    event = {"Records": [record("m-1", json.dumps({"space": INS})), record("m-2", "not json: dropped")]}
+    failed = handle_erasure_events(replace(deps, erasers=[Failing()]), event, LambdaContext())
+    assert failed == {"batchItemFailures": [{"itemIdentifier": "m-1"}]}  # retried alone; m-2 is done with
+    assert spaces.spaces[INS].deletion is DeletionState.RUNNING  # left running: reopening refuses, a retry resumes
+    assert handle_erasure_events(deps, event, LambdaContext()) == {"batchItemFailures": []}
     assert spaces.spaces[INS].status is SpaceStatus.ERASED

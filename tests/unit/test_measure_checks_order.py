@@ -10,11 +10,12 @@ from typing import Any
 
 import pytest
 
-from functions.identity.interim import InMemoryPairings
+from functions.catalogue.models import Catalogue, ServiceStatus
+from functions.catalogue.purposes import CataloguePurposes
 from functions.identity.principal import Service
 from functions.measures import service
-from functions.measures.catalogue import FilePurposeCatalogue
 from functions.measures.fhir import FhirRefusal
+from tests.unit.fakes import FakePairings
 
 OID = "1.2.840.10004.1.1.1.0.0.1.0.0.1.2680"
 EVENTS = Path(__file__).resolve().parents[2] / "events" / "fhir"
@@ -32,12 +33,20 @@ class FixedClock:
         return datetime(2026, 12, 1, tzinfo=UTC)
 
 
+def published() -> Catalogue:
+    purposes = [{"code": "22", "label": "Ajouter mon poids", "action": "write", "measure_codes": ["29463-7", "2345-7"]},
+                {"code": "11", "label": "Consulter mon poids", "action": "read", "measure_codes": ["29463-7"]}]
+    return Catalogue.model_validate({"version": "t", "services": [{
+        "oid": OID, "name": "Balance", "editor": {"name": "Tests SAS"}, "description": "Une balance.",
+        "economical_model": "GRATUIT", "status": "EN_LIGNE", "redirect_uris": ["https://app.example.test/cb"],
+        "jwks": {"keys": []}, "versions": [{"version": 1, "purposes": purposes}]}]})
+
+
 def deps(statuses: dict[str, str] | None = None) -> service.MeasuresDeps:
-    pairings = InMemoryPairings()
+    pairings = FakePairings()
     pairings.pair(OID, "idpe-1", "284067512345688")
-    catalogue = FilePurposeCatalogue({"services": {"*": [
-        {"code": "22", "action": "write", "measure_codes": ["29463-7", "2345-7"]},
-        {"code": "11", "action": "read", "measure_codes": ["29463-7"]}]}, "statuses": statuses or {}})
+    overrides = {oid: ServiceStatus(v) for oid, v in (statuses or {}).items()}
+    catalogue = CataloguePurposes(published, lambda: overrides)
     nothing: Any = Untouchable()
     return service.MeasuresDeps(store=nothing, journal=nothing, spaces=nothing, pairings=pairings,
                                 catalogue=catalogue, clock=FixedClock())

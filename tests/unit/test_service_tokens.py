@@ -10,10 +10,10 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from functions.identity.interim import InMemoryPairings
 from functions.identity.principal import Service, from_context, to_context
 from functions.identity.service_tokens import CachedRevocations, ServiceTokenVerifier
 from functions.shared.errors import Unauthenticated
+from tests.unit.fakes import FakePairings
 
 ISSUER = "https://mes.local/oauth"
 KEY = rsa.generate_private_key(public_exponent=65537, key_size=2048)
@@ -32,11 +32,11 @@ def sign(body: dict[str, Any], key: Any = KEY, alg: str = "RS256") -> str:
     return jwt.encode(body, key, algorithm=alg)
 
 
-def verifier(pairings: InMemoryPairings | None = None) -> ServiceTokenVerifier:
-    return ServiceTokenVerifier(ISSUER, KEY.public_key, pairings or InMemoryPairings())
+def verifier(pairings: FakePairings | None = None) -> ServiceTokenVerifier:
+    return ServiceTokenVerifier(ISSUER, KEY.public_key, pairings or FakePairings())
 
 
-def refused(token: str, pairings: InMemoryPairings | None = None) -> str:
+def refused(token: str, pairings: FakePairings | None = None) -> str:
     with pytest.raises(Unauthenticated) as caught:
         verifier(pairings).verify(token)
     return caught.value.code
@@ -66,7 +66,7 @@ def test_signature_audience_expiry_and_claims_are_checked() -> None:
 
 
 def test_a_revoked_pairing_or_a_suspended_service_is_refused() -> None:
-    pairings = InMemoryPairings()
+    pairings = FakePairings()
     pairings.revoke("pair-1", 3)
     assert refused(sign(claims()), pairings) == "pairing_revoked"
     assert verifier(pairings).verify(sign(claims(pv=3))).pv == 3
@@ -74,8 +74,17 @@ def test_a_revoked_pairing_or_a_suspended_service_is_refused() -> None:
     assert refused(sign(claims(pv=3)), pairings) == "service_suspended"
 
 
+def test_an_ended_pairing_refuses_every_version_of_its_tokens() -> None:
+    """The catalogue ends a pairing with a negative minimum (DEAD): the check read it as "version -1 and up alive"
+    and let the ended pairing's tokens through the edge."""
+    pairings = FakePairings()
+    pairings.revoke("pair-1", -1)
+    assert refused(sign(claims()), pairings) == "pairing_revoked"
+    assert refused(sign(claims(pv=7)), pairings) == "pairing_revoked"
+
+
 def test_the_revocation_snapshot_is_read_at_most_once_a_minute() -> None:
-    pairings, at = InMemoryPairings(), [0.0]
+    pairings, at = FakePairings(), [0.0]
     cached = CachedRevocations(pairings, ttl=60, now=lambda: at[0])
     assert cached.snapshot() == {}
     pairings.revoke("pair-1", 3)
@@ -95,3 +104,19 @@ def test_a_services_traces_name_it_by_its_oid_as_service_tiers() -> None:
 
     actor = Actor.of(Service(oid=OID, id_pe="idpe-1", pairing="pair-1", pv=1, scope="22", name="GlucoApp"))
     assert (actor.kind, actor.id, actor.name) == ("SERVICE_TIERS", OID, "GlucoApp")
+
+
+def test_an_apps_idpe_is_resolved_once_a_minute_and_an_unknown_one_every_time() -> None:
+    from functions.identity.service_tokens import CachedDirectory
+
+    pairings, at = FakePairings(), [0.0]
+    directory = CachedDirectory(pairings, ttl=60, now=lambda: at[0])
+    assert directory.resolve(OID, "idpe-1") is None
+    pairings.pair(OID, "idpe-1", "284067512345688")
+    assert directory.resolve(OID, "idpe-1") == "284067512345688"  # a pairing made a moment ago resolves at once
+    for _ in range(5):
+        assert directory.resolve(OID, "idpe-1") == "284067512345688"
+    assert pairings.resolved == 2  # a batch of writes of one app read the directory once
+    pairings.unpair(OID, "idpe-1")
+    at[0] = 60.0
+    assert directory.resolve(OID, "idpe-1") is None  # at most the revocation snapshot's bound

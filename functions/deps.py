@@ -421,12 +421,14 @@ def terms_version() -> str:
 
 @factory
 def attachment_blobs() -> S3AttachmentBlobs:
-    """Messages' attachments: one object each, SSE-KMS with the documents key (patient/message context)."""
+    """Messages' attachments: one object each, SSE-KMS with the documents key (patient/message context), sealed
+    under the space's data key like the documents when the envelope is on."""
     from functions.messaging.blobs import S3AttachmentBlobs
     from functions.shared.aws import client
 
     s = settings()
-    return S3AttachmentBlobs(client("s3", s.region), s.attachments_bucket, s.kms_key_id, s.quarantine_bucket)
+    return S3AttachmentBlobs(client("s3", s.region), s.attachments_bucket, s.kms_key_id, s.quarantine_bucket,
+                             keys=space_keys() if s.envelope_encryption else None)
 
 
 @factory

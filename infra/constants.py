@@ -112,7 +112,7 @@ ENV_FRESH_AUTH_SECONDS = names.ENV_FRESH_AUTH_SECONDS
 ENV_DELETION_DELAY_DAYS = names.ENV_DELETION_DELAY_DAYS
 ENV_ENVELOPE_ENCRYPTION = names.ENV_ENVELOPE_ENCRYPTION
 # Closure (functions/accounts/closure.py): a sign-in at most 5 minutes old to close or delete; a requested deletion
-# due at once. The envelope stays off until the roles may use KMS for the data keys (README, closure section).
+# due at once.
 FRESH_AUTH_SECONDS = 300
 DELETION_DELAY_DAYS = 0
 ENV_CATALOGUE_TABLE = names.ENV_CATALOGUE_TABLE
@@ -338,6 +338,13 @@ OPENING_ENVIRONMENT = {ENV_OBJECTION_WEEKS: "6", ENV_CODE_DAYS: "mail=60,sms=60,
 # The key that signs the tokens issued to paired services (functions/catalogue/signer.py: RS256).
 SERVICE_TOKEN_KEY_ALIAS = "service-tokens"  # noqa: S105 (an alias name)
 SERVICE_TOKEN_SIGNING_ALGORITHM = "RSASSA_PKCS1_V1_5_SHA_256"  # noqa: S105 (an algorithm)
+
+# The per-space envelope (functions/shared/sealing.py): on in every stage. The data keys' KMS encryption context
+# key (functions/accounts/storage.py `KmsSpaceKeys.context`), the spaces-table items that hold the wrapped keys
+# (`KEY#<ins>`), and the quarantine prefix of the short-lived plaintext download copies.
+ENVELOPE_ENCRYPTION = "1"
+SPACE_KEY_CONTEXT = names.SPACE_KEY_CONTEXT
+SPACE_KEY_ITEMS = "KEY#*"
 # ---- Erasure (functions/accounts/erasure.py, issue 12 point 5; appended as one block) -----------------------------
 CHALICE_ERASURE_DAILY = "ErasureDaily"  # @app.schedule(Cron(30, 2, ...), name="erasure-daily")
 CHALICE_ERASURE_CONSUMER = "OnErasureRequest"  # @app.on_sqs_message(queue=ERASURE_QUEUE, batch_size=1)

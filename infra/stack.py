@@ -139,7 +139,7 @@ class MonEspaceSanteStack(cdk.Stack):
             **c.MAIL_DEFAULTS,
             c.ENV_FRESH_AUTH_SECONDS: str(c.FRESH_AUTH_SECONDS),
             c.ENV_DELETION_DELAY_DAYS: str(c.DELETION_DELAY_DAYS),
-            c.ENV_ENVELOPE_ENCRYPTION: "0",
+            c.ENV_ENVELOPE_ENCRYPTION: c.ENVELOPE_ENCRYPTION,
             "POWERTOOLS_SERVICE_NAME": c.SERVICE,
             **config.issuer_environment(),
         }
@@ -245,6 +245,16 @@ class MonEspaceSanteStack(cdk.Stack):
                         "AccountsTasksQueue")
         Keys.allow_role(keys.documents, roles.accounts_tasks, ["kms:GenerateDataKey", "kms:Decrypt"], "s3",
                         "AccountsTasksIntakeAndPrint")
+        # The per-space data keys of the envelope, wrapped by the documents key: made (GenerateDataKey) and unwrapped
+        # (Decrypt) by the functions that seal objects (the verifier, inbound mail, the API saving an attachment
+        # into the record), only unwrapped by the export. The erasure destroys a key without KMS.
+        for role, actions, sid in ((roles.api, ["kms:GenerateDataKey", "kms:Decrypt"], "ApiHandlerSpaceDataKeys"),
+                                   (roles.upload_consumer, ["kms:GenerateDataKey", "kms:Decrypt"],
+                                    "UploadConsumerSpaceDataKeys"),
+                                   (roles.inbound_mail, ["kms:GenerateDataKey", "kms:Decrypt"],
+                                    "InboundMailSpaceDataKeys"),
+                                   (roles.export_consumer, ["kms:Decrypt"], "ExportConsumerSpaceDataKeys")):
+            Keys.allow_data_keys(keys.documents, role, actions, sid)
         Keys.allow_role(keys.data, roles.erasure_daily, ["kms:Decrypt", "kms:DescribeKey"], "dynamodb",
                         "ErasureDailyDueIndex")
         Keys.allow_role(keys.data, roles.erasure_daily, ["kms:GenerateDataKey", "kms:Decrypt"], "sqs",

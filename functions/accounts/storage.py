@@ -22,6 +22,7 @@ from functions.accounts.models import CodeChannel, Contact, DeletionState, Enrol
 from functions.notifications.models import NotificationPreferences
 from functions.shared.dynamo import Transaction, TransactionCancelled, batch_get_many, error_code
 from functions.shared.lookup import BatchLookup
+from functions.shared.names import SPACE_KEY_CONTEXT
 from functions.shared.privacy import digest
 from functions.shared.staging import Staged, WriteSink
 
@@ -546,7 +547,7 @@ class KmsSpaceKeys:
 
     @staticmethod
     def context(ins: str) -> dict[str, str]:
-        return {"space": digest("ins", ins)}
+        return {SPACE_KEY_CONTEXT: digest("ins", ins)}
 
     def data_key(self, ins: str) -> bytes:
         cached = self._cache.get(ins)

@@ -3,7 +3,13 @@
 {"patient": <INS>, "message": <message id>}, so an object decrypts only for the message it belongs to. API uploads
 arrive through quarantine (records' presigned POST, records' verifier) and are promoted here; MIME attachments
 are put directly (`put`, `delete` if the mail does not land). Downloads are short-lived presigned GETs. Presigning is
-local: no AWS call."""
+local: no AWS call.
+
+With the space keys (`MES_ENVELOPE_ENCRYPTION=1`), every stored attachment is also sealed under its space's data key
+exactly as records' documents are (functions/shared/sealing.py: one implementation), so the erasure's
+crypto-shredding covers them: a download then opens it into a plaintext copy `downloads/<patient pseudonym>/
+attachments/<message>/<attachment>` of the quarantine bucket (expired after a day; erased with the person's other
+copies under `downloads/<pseudonym>/`) and presigns that copy. An attachment stored before is served as it is."""
 
 from __future__ import annotations
 
@@ -12,6 +18,8 @@ import json
 from typing import Any
 
 from functions.messaging.models import ATTACHMENT_TYPES
+from functions.shared.privacy import digest
+from functions.shared.sealing import DOWNLOADS_PREFIX, DataKeys, SealedObjects
 
 
 def attachment_key(holder_ins: str, message_id: str, attachment_id: str) -> str:
@@ -24,6 +32,12 @@ def encryption_context(holder_ins: str, message_id: str) -> str:
     return base64.b64encode(json.dumps(context, sort_keys=True).encode()).decode()
 
 
+def download_copy_key(holder_ins: str, message_id: str, attachment_id: str) -> str:
+    """The plaintext copy a download of a sealed attachment points to: no INS in the key, under the person's
+    `downloads/<pseudonym>/` like the documents' copies (one prefix the erasure clears)."""
+    return f"{DOWNLOADS_PREFIX}{digest('ins', holder_ins)}/attachments/{message_id}/{attachment_id}"
+
+
 def _served_as(content_type: str) -> str:
     """Text was checked as UTF-8 by the verifier: served with that charset."""
     return "text/plain; charset=utf-8" if content_type == "text/plain" else content_type
@@ -32,13 +46,23 @@ def _served_as(content_type: str) -> str:
 class S3AttachmentBlobs:
     """Fits `functions.messaging.ports.AttachmentBlobs`."""
 
-    def __init__(self, s3: Any, bucket: str, kms_key_id: str, quarantine_bucket: str) -> None:
+    def __init__(self, s3: Any, bucket: str, kms_key_id: str, quarantine_bucket: str,
+                 keys: DataKeys | None = None) -> None:
         self._s3 = s3
         self._bucket = bucket
         self._kms_key_id = kms_key_id
         self._quarantine = quarantine_bucket
+        self._sealed = SealedObjects(s3, kms_key_id, keys, quarantine_bucket) if keys is not None else None
+
+    @staticmethod
+    def _context(holder_ins: str, message_id: str) -> dict[str, str]:
+        return {"patient": holder_ins, "message": message_id}
 
     def put(self, holder_ins: str, message_id: str, attachment_id: str, content_type: str, data: bytes) -> None:
+        if self._sealed is not None:
+            self._sealed.put(self._bucket, attachment_key(holder_ins, message_id, attachment_id), holder_ins, data,
+                             content_type, self._context(holder_ins, message_id))
+            return
         self._s3.put_object(Bucket=self._bucket, Key=attachment_key(holder_ins, message_id, attachment_id),
                             Body=data, ContentType=content_type, ServerSideEncryption="aws:kms",
                             SSEKMSKeyId=self._kms_key_id,
@@ -47,8 +71,13 @@ class S3AttachmentBlobs:
 
     def promote(self, quarantine_key: str, etag: str, holder_ins: str, message_id: str, attachment_id: str,
                 content_type: str) -> None:
-        """Server-side copy of exactly the version the verifier read (If-Match on its ETag), re-encrypted with
-        the attachment's context."""
+        """Exactly the version the verifier read (If-Match on its ETag), with the attachment's context: sealed
+        under the space's key (GET, seal, PUT) with the envelope, else a server-side copy."""
+        if self._sealed is not None:
+            self._sealed.promote(self._quarantine, quarantine_key, etag, self._bucket,
+                                 attachment_key(holder_ins, message_id, attachment_id), holder_ins, content_type,
+                                 self._context(holder_ins, message_id))
+            return
         self._s3.copy_object(Bucket=self._bucket, Key=attachment_key(holder_ins, message_id, attachment_id),
                              CopySource={"Bucket": self._quarantine, "Key": quarantine_key},
                              CopySourceIfMatch=etag, MetadataDirective="REPLACE", ContentType=content_type,
@@ -61,7 +90,12 @@ class S3AttachmentBlobs:
         """A forced attachment of the verified type, not cached. The file name is the attachment's id, never the
         name the sender gave it: the URL's query string ends up in S3 access logs, and a name is health data."""
         extension = ATTACHMENT_TYPES.get(content_type, "bin")
-        params = {"Bucket": self._bucket, "Key": attachment_key(holder_ins, message_id, attachment_id),
+        bucket, key = self._bucket, attachment_key(holder_ins, message_id, attachment_id)
+        if self._sealed is not None:
+            copy = download_copy_key(holder_ins, message_id, attachment_id)
+            bucket, key = self._sealed.downloadable(bucket, key, holder_ins, content_type, copy,
+                                                    {"mes:patient": digest("ins", holder_ins), "mes:download": copy})
+        params = {"Bucket": bucket, "Key": key,
                   "ResponseContentType": _served_as(content_type),
                   "ResponseContentDisposition": f'attachment; filename="piece-jointe_{attachment_id}.{extension}"',
                   "ResponseCacheControl": "no-store"}
@@ -69,6 +103,7 @@ class S3AttachmentBlobs:
         return url
 
     def location(self, holder_ins: str, message_id: str, attachment_id: str) -> tuple[str, str]:
+        """Where the record's filing reads it (records opens a sealed one with the same space key)."""
         return self._bucket, attachment_key(holder_ins, message_id, attachment_id)
 
     def delete(self, holder_ins: str, message_id: str, attachment_id: str) -> None:

@@ -2,35 +2,24 @@
 bucket under SSE-KMS with an encryption context, and short-lived download URLs. Presigning is local: no AWS call.
 
 With the space's data keys (accounts' `SpaceKeys`), a promoted object is also sealed under its space's key
-(functions/shared/envelope.py, AES-256-GCM, associated data = its key; metadata `envelope`), so destroying that key
-erases every copy. A download then opens it into a short-lived plaintext copy (`downloads/<patient pseudonym>/
-<document id>` in the quarantine bucket: SSE-KMS, expired after a day by its lifecycle, ignored by the verifier)
-that the presigned URL points to; deleting the record deletes it too, so a link stops working with its document.
-An object without the metadata (stored before the envelope) is served as is."""
+(functions/shared/sealing.py, the same code as messaging's attachments: AES-256-GCM, associated data = its key;
+metadata `envelope`), so destroying that key erases every copy. A download then opens it into a short-lived
+plaintext copy (`downloads/<patient pseudonym>/<document id>` in the quarantine bucket: SSE-KMS, expired after a day
+by its lifecycle, ignored by the verifier) that the presigned URL points to; deleting the record deletes it too, so a
+link stops working with its document. An object without the metadata (stored before the envelope) is served as is."""
 
 from __future__ import annotations
 
-import base64
-import json
 import re
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any
 
 from botocore.exceptions import ClientError
 
 from functions.records.models import PresignedPost, QuarantinedObject
-from functions.shared.envelope import seal, unseal
 from functions.shared.erasing import delete_versions
 from functions.shared.privacy import digest
-
-ENVELOPE = "aes-256-gcm"  # the `x-amz-meta-envelope` of a sealed record
-DOWNLOADS_PREFIX = "downloads/"
-
-
-class DataKeys(Protocol):
-    """The slice of accounts' `SpaceKeys` records uses (structurally)."""
-
-    def data_key(self, ins: str) -> bytes: ...
+from functions.shared.sealing import DOWNLOADS_PREFIX, DataKeys, SealedObjects, sse
 
 
 def downloads_prefix(patient_ins: str) -> str:
@@ -69,7 +58,7 @@ class S3BlobStore:
         self._quarantine = quarantine_bucket
         self._records = records_bucket
         self._kms_key_id = kms_key_id
-        self._keys = keys
+        self._sealed = SealedObjects(s3, kms_key_id, keys, quarantine_bucket) if keys is not None else None
 
     def presign_upload(self, key: str, patient_ins: str, uploader: str, content_type: str, size: int,
                        now: datetime, expires_at: datetime) -> PresignedPost:
@@ -109,24 +98,14 @@ class S3BlobStore:
             last_modified=obj["LastModified"],
         )
 
-    def _sse(self, context: dict[str, str]) -> dict[str, Any]:
-        return {"ServerSideEncryption": "aws:kms", "SSEKMSKeyId": self._kms_key_id, "BucketKeyEnabled": False,
-                "SSEKMSEncryptionContext": base64.b64encode(json.dumps(context, sort_keys=True).encode()).decode()}
-
     def promote(self, key: str, etag: str, record_key: str, content_type: str, context: dict[str, str],
                 patient_ins: str | None = None) -> None:
         """Exactly the version that was verified (If-Match on its ETag), under the project key with the
         patient/document encryption context: sealed under the space's data key (GET, seal, PUT) when the space
         is given and keys are wired, else a server-side copy."""
-        if self._keys is not None and patient_ins is not None:
-            obj = self._s3.get_object(Bucket=self._quarantine, Key=key, IfMatch=etag)
-            try:
-                plaintext = obj["Body"].read()
-            finally:
-                obj["Body"].close()
-            self._s3.put_object(Bucket=self._records, Key=record_key, ContentType=content_type,
-                                Body=seal(self._keys.data_key(patient_ins), record_key, plaintext),
-                                Metadata={"envelope": ENVELOPE}, **self._sse(context))
+        if self._sealed is not None and patient_ins is not None:
+            self._sealed.promote(self._quarantine, key, etag, self._records, record_key, patient_ins, content_type,
+                                 context)
             return
         self._s3.copy_object(
             Bucket=self._records,
@@ -135,26 +114,26 @@ class S3BlobStore:
             CopySourceIfMatch=etag,
             MetadataDirective="REPLACE",
             ContentType=content_type,
-            ServerSideEncryption="aws:kms",
-            SSEKMSKeyId=self._kms_key_id,
-            SSEKMSEncryptionContext=base64.b64encode(json.dumps(context, sort_keys=True).encode()).decode(),
-            BucketKeyEnabled=False,
+            **sse(self._kms_key_id, context),
         )
 
     def import_object(self, source_bucket: str, source_key: str, record_key: str, content_type: str,
-                      context: dict[str, str]) -> None:
-        """A server-side copy of an object another capability verified and keeps (a message attachment) into
-        the records bucket, re-encrypted under the records' encryption context: the bytes never leave S3."""
+                      context: dict[str, str], patient_ins: str | None = None) -> None:
+        """An object another capability verified and keeps (a message attachment) into the records bucket under
+        the records' encryption context: with the envelope (and the space given), read and opened if it is
+        sealed (under the same space's key, its own key as associated data), then sealed again under the record's
+        key, since a sealed blob does not open under another key; without it, a server-side copy."""
+        if self._sealed is not None and patient_ins is not None:
+            plaintext = self._sealed.read(source_bucket, source_key, patient_ins)
+            self._sealed.put(self._records, record_key, patient_ins, plaintext, content_type, context)
+            return
         self._s3.copy_object(
             Bucket=self._records,
             Key=record_key,
             CopySource={"Bucket": source_bucket, "Key": source_key},
             MetadataDirective="REPLACE",
             ContentType=content_type,
-            ServerSideEncryption="aws:kms",
-            SSEKMSKeyId=self._kms_key_id,
-            SSEKMSEncryptionContext=base64.b64encode(json.dumps(context, sort_keys=True).encode()).decode(),
-            BucketKeyEnabled=False,
+            **sse(self._kms_key_id, context),
         )
 
     def discard_quarantined(self, key: str) -> None:
@@ -162,18 +141,18 @@ class S3BlobStore:
 
     def delete_record(self, record_key: str) -> None:
         self._s3.delete_object(Bucket=self._records, Key=record_key)
-        if self._keys is not None:  # its plaintext copy, if it was ever read: the link dies with the document
-            self._s3.delete_object(Bucket=self._quarantine, Key=download_copy_key(record_key))
+        if self._sealed is not None:  # its plaintext copy, if it was ever read: the link dies with the document
+            self._sealed.discard_copy(download_copy_key(record_key))
 
     def read_record(self, record_key: str, patient_ins: str) -> bytes:
         """The original's bytes, opened when it is sealed under the space's key (the export reads them)."""
+        if self._sealed is not None:
+            return self._sealed.read(self._records, record_key, patient_ins)
         obj = self._s3.get_object(Bucket=self._records, Key=record_key)
         try:
             data: bytes = obj["Body"].read()
         finally:
             obj["Body"].close()
-        if self._keys is not None and obj.get("Metadata", {}).get("envelope") == ENVELOPE:
-            return unseal(self._keys.data_key(patient_ins), record_key, data)
         return data
 
     def presign_download(self, record_key: str, ttl_seconds: int, content_type: str, name: str,
@@ -183,31 +162,16 @@ class S3BlobStore:
         text never renders inline. S3 cannot add `X-Content-Type-Options: nosniff` to a GetObject answer; a
         forced attachment with the verified type is what it allows."""
         bucket, key = self._records, record_key
-        if self._keys is not None and patient_ins is not None:
-            bucket, key = self._opened(record_key, patient_ins, content_type)
+        if self._sealed is not None and patient_ins is not None:
+            copy = download_copy_key(record_key)
+            bucket, key = self._sealed.downloadable(self._records, record_key, patient_ins, content_type, copy,
+                                                    {"mes:patient": digest("ins", patient_ins), "mes:download": copy})
         served, extension = download_type(content_type)
         params = {"Bucket": bucket, "Key": key, "ResponseContentType": served,
                   "ResponseContentDisposition": f'attachment; filename="{_safe(name)}.{extension}"',
                   "ResponseCacheControl": "no-store"}
         url: str = self._s3.generate_presigned_url("get_object", Params=params, ExpiresIn=ttl_seconds)
         return url
-
-
-    def _opened(self, record_key: str, patient_ins: str, content_type: str) -> tuple[str, str]:
-        """Where the download URL points: a sealed record opened into a plaintext copy that lives a day, or the
-        record itself when it was stored before the envelope."""
-        assert self._keys is not None
-        obj = self._s3.get_object(Bucket=self._records, Key=record_key)
-        try:
-            if obj.get("Metadata", {}).get("envelope") != ENVELOPE:
-                return self._records, record_key
-            plaintext = unseal(self._keys.data_key(patient_ins), record_key, obj["Body"].read())
-        finally:
-            obj["Body"].close()
-        copy = download_copy_key(record_key)
-        self._s3.put_object(Bucket=self._quarantine, Key=copy, Body=plaintext, ContentType=content_type,
-                            **self._sse({"mes:patient": digest("ins", patient_ins), "mes:download": copy}))
-        return self._quarantine, copy
 
     def erase_space(self, patient_ins: str, document_ids: list[str]) -> int:
         """Every version of the person's records, download copies and quarantined uploads."""

@@ -85,7 +85,9 @@ class BlobStore(Protocol):
         """The stored original, opened if sealed (the export copies it into the holder's archive)."""
         ...
     def import_object(self, source_bucket: str, source_key: str, record_key: str, content_type: str,
-                      context: dict[str, str]) -> None: ...
+                      context: dict[str, str], patient_ins: str | None = None) -> None:
+        """`patient_ins`: the object is opened if sealed and the record sealed under that space's data key."""
+        ...
 
 
 class ExpectedUpload(Protocol):

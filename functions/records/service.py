@@ -434,7 +434,8 @@ def file_existing_object(deps: RecordDeps, who: Citizen, space: str, source: Exi
                          type_code: str, service_date: date, idempotency_key: str | None,
                          reason: str) -> Document:
     """A document the holder adds from an object another capability verified and keeps (a message
-    attachment): a server-side copy into the records bucket under the records' encryption context, then the
+    attachment): copied into the records bucket under the records' encryption context (sealed again under the
+    space's key when the envelope is on), then the
     document, available at once, and its trace (`attachment.saved_to_record`, `reason` says from what) in one
     transaction. The same Idempotency-Key gives the same document; if the space closed meanwhile, the copy goes."""
     idempotency_key = required_key(idempotency_key)
@@ -452,7 +453,8 @@ def file_existing_object(deps: RecordDeps, who: Citizen, space: str, source: Exi
         if stored.request_digest != doc.request_digest:
             raise KeyReused()
         return stored
-    deps.blobs.import_object(source.bucket, source.key, doc.record_key, source.content_type, doc.encryption_context)
+    deps.blobs.import_object(source.bucket, source.key, doc.record_key, source.content_type, doc.encryption_context,
+                             patient_ins=space)
     trace = Trace.new(space, now, Actor.acting_on(who, space), TraceAction.ATTACHMENT_SAVED_TO_RECORD,
                       doc.document_id, reason=reason)
     try:

@@ -118,4 +118,8 @@ ISSUER_ENV = {f"{who}_{field}": issuer_env(upper, var) for who, upper in ISSUERS
 
 # ---- Referenced apps: service access tokens (KMS RS256 key alias, issuer) and the measures table -----------------
 ENV_MEASURES_TABLE = "MES_MEASURES_TABLE"  # health measures (functions/measures/storage.py)
+
+# ---- The per-space envelope (functions/shared/sealing.py): the KMS encryption context key of a space's data key
+# (its value: the space's pseudonym), which the stages' key policy requires (infra/components/keys.py).
+SPACE_KEY_CONTEXT = "space"
 ENV_ERASURE_EMAIL_TEMPLATE = "MES_ERASURE_EMAIL_TEMPLATE"  # the erasure's "done" e-mail (SES template)

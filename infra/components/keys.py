@@ -1,7 +1,9 @@
 """Customer-managed KMS keys, rotated yearly, retained on stack deletion (destroying a key destroys the data).
 
 - documents: SSE-KMS of the quarantine and records objects (MES_KMS_KEY_ID); the app adds an encryption context
-  {mes:patient, mes:document} to every record.
+  {mes:patient, mes:document} to every record. It also wraps each space's data key (the envelope,
+  MES_ENVELOPE_ENCRYPTION=1): the functions that seal or open objects call GenerateDataKey/Decrypt directly, with
+  the encryption context {space: <pseudonym>} only (`allow_data_keys`).
 - data: DynamoDB tables, SQS queues, the operations SNS topic, CloudWatch log groups and the backup vault.
 
 The key policies keep the account-root statement (it delegates key administration to IAM) and add one statement per
@@ -107,6 +109,24 @@ class Keys(Construct):
                 "kms:ViaService": f"{via_service}.{c.REGION}.amazonaws.com",
                 "kms:CallerAccount": cdk.Aws.ACCOUNT_ID,
             }},
+        ))
+
+    @staticmethod
+    def allow_data_keys(key: kms.Key, role: iam.IRole, actions: list[str], sid: str) -> None:
+        """Key-policy statement: `role` calls KMS itself (no kms:ViaService) for the per-space data keys of the
+        envelope (functions/accounts/storage.py `KmsSpaceKeys`: GenerateDataKey to make one, Decrypt to unwrap
+        it), only with an encryption context made of exactly the `space` key (the space's pseudonym): the same
+        actions with any other context, S3's included, are refused outside S3."""
+        key.add_to_resource_policy(iam.PolicyStatement(
+            sid=sid,
+            principals=[iam.ArnPrincipal(role.role_arn)],
+            actions=actions,
+            resources=["*"],
+            conditions={
+                "StringEquals": {"kms:CallerAccount": cdk.Aws.ACCOUNT_ID},
+                "ForAllValues:StringEquals": {"kms:EncryptionContextKeys": [c.SPACE_KEY_CONTEXT]},
+                "Null": {f"kms:EncryptionContext:{c.SPACE_KEY_CONTEXT}": "false"},
+            },
         ))
 
     @staticmethod

@@ -75,6 +75,13 @@ DeleteItem outside transactions for the outbox item and SES's once-only marks.
   (once-only marks, the outbox item once handed over); SES v2 raw sends as the API's; its dead-letter queue.
 
 Every function: secretsmanager:GetSecretValue on the pseudonym key (read once per cold start).
+
+The per-space envelope (MES_ENVELOPE_ENCRYPTION=1, functions/shared/sealing.py): the verifier and the inbound-mail
+consumer read a space's wrapped data key (GetItem of its `KEY#<ins>` item, dynamodb:LeadingKeys `KEY#*` where the
+role reads no other spaces item) and make the first one in a transaction (PutItem limited to `KEY#*` items, with the
+space's ConditionCheckItem); the API handler does both with its spaces grants and puts, presigns and deletes the
+plaintext download copies under quarantine `downloads/*`; the export consumer reads keys with its GetItem. The KMS
+side (GenerateDataKey/Decrypt with the `space` encryption context only) is in the documents key's policy.
 """
 
 from __future__ import annotations
@@ -132,6 +139,23 @@ def _send(sid: str, *queue_arns: str) -> iam.PolicyStatement:
     return iam.PolicyStatement(sid=sid, actions=["sqs:SendMessage"], resources=list(queue_arns))
 
 
+def _space_keys(spaces: str, *, read: bool, check: bool) -> list[iam.PolicyStatement]:
+    """The wrapped per-space data keys (the spaces table's `KEY#<ins>` items, functions/accounts/storage.py
+    `KmsSpaceKeys`): read with a consistent GetItem (`read`: for a role that reads no other spaces item), made only
+    in the transaction that also checks the space is there and not being erased (`check`: ConditionCheckItem, for a
+    role that has none yet)."""
+    keys_only = {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": [c.SPACE_KEY_ITEMS]}}
+    statements = [iam.PolicyStatement(
+        sid="SpaceKeysMadeInTransactions", actions=["dynamodb:PutItem"], resources=[spaces],
+        conditions={"StringEquals": {"dynamodb:EnclosingOperation": "TransactWriteItems"}, **keys_only})]
+    if read:
+        statements.append(iam.PolicyStatement(sid="SpaceKeysRead", actions=["dynamodb:GetItem"], resources=[spaces],
+                                              conditions=keys_only))
+    if check:
+        statements.append(_in_transactions("SpaceChecksInTransactions", ["ConditionCheckItem"], [spaces]))
+    return statements
+
+
 class FunctionRoles(Construct):
     def __init__(self, scope: Construct, construct_id: str, *, stage: str, pseudonym_secret_arn: str,
                  email_identity: str, email_source: str) -> None:
@@ -152,6 +176,7 @@ class FunctionRoles(Construct):
         invisible_due = [f"{documents}/index/{name}" for name in c.DOCUMENTS_GLOBAL_INDEXES]
         quarantine_uploads = f"{bucket_arn(stage, 'quarantine')}/{c.QUARANTINE_PREFIX}*"
         records_objects = f"{bucket_arn(stage, 'records')}/{c.RECORDS_PREFIX}*"
+        quarantine_downloads = f"{bucket_arn(stage, 'quarantine')}/{c.DOWNLOADS_PREFIX}*"
         attachment_objects = f"{bucket_arn(stage, 'attachments')}/*"  # keys start with the holder's INS
         proofs_objects = f"{bucket_arn(stage, 'proofs')}/{c.PROOFS_PREFIX}*"
         letters_objects = f"{bucket_arn(stage, 'proofs')}/{c.LETTERS_PREFIX}*"
@@ -215,6 +240,11 @@ class FunctionRoles(Construct):
             # Message attachments: presigned downloads, and the server-side copy of one into the record.
             iam.PolicyStatement(sid="Attachments", actions=["s3:GetObject"], resources=[attachment_objects]),
             iam.PolicyStatement(sid="RecordsFromAttachments", actions=["s3:PutObject"], resources=[records_objects]),
+            # The envelope: a sealed document or attachment is opened into a plaintext copy under downloads/ of
+            # quarantine (put, presigned GET, deleted with its document); the space keys are read and made with
+            # the spaces grants above (GetItem, PutItem and ConditionCheckItem in the key's transaction).
+            iam.PolicyStatement(sid="DownloadCopies", actions=["s3:PutObject", "s3:GetObject", "s3:DeleteObject"],
+                                resources=[quarantine_downloads]),
             # Enrolment: proofs of opposition (put, head, presigned get) and letters' print records (put only);
             # codes and notices by e-mail on the enrolment template, from the configured address.
             iam.PolicyStatement(sid="OppositionProofs", actions=["s3:PutObject", "s3:GetObject"],
@@ -241,6 +271,10 @@ class FunctionRoles(Construct):
             iam.PolicyStatement(sid="Attachments", actions=["s3:PutObject"], resources=[attachment_objects]),
             _dynamodb("Messages", ["Query"], [messages]),
             _in_transactions("MessageVerdictsInTransactions", ["PutItem"], [messages]),
+            # The envelope: the space's data key read, or made with its space check, before sealing; a document
+            # deleted while it was verified loses its record and its download copy (delete_record).
+            *_space_keys(spaces, read=True, check=True),
+            iam.PolicyStatement(sid="DownloadCopies", actions=["s3:DeleteObject"], resources=[quarantine_downloads]),
         ])
         self.invisible_job = self._role("InvisibleJob", stage, c.CHALICE_INVISIBLE_JOB, [
             _dynamodb("DueDocuments", ["Query"], invisible_due),
@@ -309,6 +343,7 @@ class FunctionRoles(Construct):
             iam.PolicyStatement(sid="Attachments", actions=["s3:PutObject", "s3:DeleteObject"],
                                 resources=[attachment_objects]),
             _dynamodb("Spaces", ["GetItem", "ConditionCheckItem"], [spaces]),
+            *_space_keys(spaces, read=False, check=False),  # the envelope: a space's first key made, sealing
             _dynamodb("Messages", ["GetItem"], [messages]),
             _in_transactions("MessageWritesInTransactions", ["PutItem"], [messages]),
             _dynamodb("ChainHead", ["GetItem", "PutItem"], [access]),
@@ -466,7 +501,8 @@ class FunctionRoles(Construct):
                     "prefix this function works on (uploads/ or records/) of one bucket, or the exports bucket whose "
                     "objects are all export archives.",
                     *(f"AwsSolutions-IAM5[Resource::arn:aws:s3:::{c.PREFIX}-{stage}-{b}-<AWS::AccountId>/{p}*]"
-                      for b, p in (("quarantine", c.QUARANTINE_PREFIX), ("records", c.RECORDS_PREFIX),
+                      for b, p in (("quarantine", c.QUARANTINE_PREFIX), ("quarantine", c.DOWNLOADS_PREFIX),
+                                   ("records", c.RECORDS_PREFIX),
                                    ("exports", ""), ("attachments", ""), ("proofs", c.PROOFS_PREFIX),
                                    ("proofs", c.LETTERS_PREFIX), ("inbound-mail", c.INBOUND_MAIL_PREFIX),
                                    ("inbound-mail", c.INBOUND_REJECTED_PREFIX))))

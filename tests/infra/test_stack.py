@@ -221,8 +221,10 @@ def test_keys_rotate_and_grant_functions_through_their_service_only(template: di
         assert key["Properties"]["EnableKeyRotation"] is True
         for statement in key["Properties"]["KeyPolicy"]["Statement"]:
             principal = json.dumps(statement["Principal"])
-            if "Roles" in principal:  # a function role: only via its AWS service, never kms:*
-                assert "kms:ViaService" in statement["Condition"]["StringEquals"]
+            if "Roles" in principal:  # a function role: via its AWS service, or a space data key; never kms:*
+                if "kms:ViaService" not in statement["Condition"]["StringEquals"]:
+                    assert statement["Condition"]["ForAllValues:StringEquals"] == {
+                        "kms:EncryptionContextKeys": ["space"]}, statement["Sid"]
                 actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
                 assert "kms:*" not in actions
 
@@ -398,10 +400,14 @@ def _dynamodb_grants(template: dict[str, Any], role_prefix: str) -> dict[str, se
             match = re.search(r":table/mes-dev-([a-z-]+)(/index/[a-z-]+)?", text)
             if match is None:
                 continue
-            suffix = "+tx" if "Condition" in statement else ""
+            condition = dict(statement.get("Condition", {}))
+            # "+KEY#": only the spaces table's wrapped data keys (the envelope), by their partition key
+            keys_only = condition.pop("ForAllValues:StringLike", None)
+            assert keys_only in (None, {"dynamodb:LeadingKeys": ["KEY#*"]})
+            suffix = "+tx" if condition else ""
             if suffix:
-                assert statement["Condition"] == {
-                    "StringEquals": {"dynamodb:EnclosingOperation": "TransactWriteItems"}}
+                assert condition == {"StringEquals": {"dynamodb:EnclosingOperation": "TransactWriteItems"}}
+            suffix += "+KEY#" if keys_only else ""
             table = match.group(1) + (match.group(2) or "")
             grants.setdefault(table, set()).update(a.removeprefix("dynamodb:") + suffix for a in _actions(statement))
     return grants
@@ -444,6 +450,8 @@ def test_each_function_gets_exactly_its_dynamodb_operations(template: dict[str, 
         "traces": {"PutItem+tx"},
         "notifications": {"GetItem", "PutItem"},  # preferences, read for the new-document notice
         "messages": {"Query", "PutItem+tx"},  # a message attachment's verdict, written with its trace
+        # the envelope: the space's wrapped data key read, or made with the space's check, and nothing else
+        "spaces": {"GetItem+KEY#", "PutItem+tx+KEY#", "ConditionCheckItem+tx"},
     }
     assert _dynamodb_grants(template, "RolesInvisibleJobAccess") == {
         "documents/index/invisible-due": {"Query"},
@@ -882,6 +890,54 @@ def test_opening_by_default_functions_get_exactly_their_operations(template: dic
     assert index["Projection"] == {"ProjectionType": "KEYS_ONLY"}
     assert index["KeySchema"] == [{"AttributeName": "creation_shard", "KeyType": "HASH"},
                                   {"AttributeName": "ins", "KeyType": "RANGE"}]
+
+
+# ---- the per-space envelope (functions/shared/sealing.py) -------------------------------------------------------
+
+
+def test_the_envelope_is_on_in_every_function_of_the_stage(template: dict[str, Any]) -> None:
+    """One constant for every stage (infra/constants.py ENVELOPE_ENCRYPTION), not a stage parameter."""
+    for name in FUNCTIONS:
+        variables = template["Resources"][name]["Properties"]["Environment"]["Variables"]
+        assert variables["MES_ENVELOPE_ENCRYPTION"] == "1", name
+
+
+def test_only_the_functions_that_seal_or_open_use_the_space_data_keys_with_their_context(
+        template: dict[str, Any]) -> None:
+    """GenerateDataKey/Decrypt called by the app itself (no kms:ViaService) on the documents key, only with the
+    encryption context {space: <pseudonym>} (functions/accounts/storage.py KmsSpaceKeys.context)."""
+    (documents,) = (k for k in of_type(template, "AWS::KMS::Key").values()
+                    if "documents" in k["Properties"]["Description"])
+    direct = {s["Sid"]: s for s in documents["Properties"]["KeyPolicy"]["Statement"]
+              if "Roles" in json.dumps(s["Principal"]) and "kms:ViaService" not in s["Condition"]["StringEquals"]}
+    assert {sid: sorted(_actions(s)) for sid, s in direct.items()} == {
+        "ApiHandlerSpaceDataKeys": ["kms:Decrypt", "kms:GenerateDataKey"],
+        "UploadConsumerSpaceDataKeys": ["kms:Decrypt", "kms:GenerateDataKey"],
+        "InboundMailSpaceDataKeys": ["kms:Decrypt", "kms:GenerateDataKey"],
+        "ExportConsumerSpaceDataKeys": ["kms:Decrypt"],
+    }
+    for statement in direct.values():
+        assert statement["Condition"]["ForAllValues:StringEquals"] == {"kms:EncryptionContextKeys": ["space"]}
+        assert statement["Condition"]["Null"] == {"kms:EncryptionContext:space": "false"}
+        assert "kms:CallerAccount" in statement["Condition"]["StringEquals"]
+    # the wrapped keys: the inbound-mail consumer makes a space's first key (its reads and checks it had already)
+    inbound = _dynamodb_grants(template, "RolesInboundMailAccess")["spaces"]
+    assert inbound == {"GetItem", "ConditionCheckItem", "PutItem+tx+KEY#"}
+    assert _dynamodb_grants(template, "RolesExportConsumerAccess")["spaces"] == {"GetItem"}
+
+
+def _s3_grants(template: dict[str, Any], role_prefix: str, prefix: str) -> set[str]:
+    (policy,) = (p for k, p in of_type(template, "AWS::IAM::ManagedPolicy").items() if k.startswith(role_prefix))
+    return {a for s in policy["Properties"]["PolicyDocument"]["Statement"] if prefix in json.dumps(s["Resource"])
+            for a in _actions(s)}
+
+
+def test_plaintext_download_copies_are_written_and_signed_by_the_api_only(template: dict[str, Any]) -> None:
+    assert _s3_grants(template, "RolesApiHandlerAccess", "/downloads/*") == {
+        "s3:PutObject", "s3:GetObject", "s3:DeleteObject"}
+    assert _s3_grants(template, "RolesUploadConsumerAccess", "/downloads/*") == {"s3:DeleteObject"}
+    for role in ("RolesInboundMailAccess", "RolesExportConsumerAccess", "RolesInvisibleJobAccess"):
+        assert _s3_grants(template, role, "/downloads/*") == set(), role
 
 
 # ---- erasure (issue 12 point 5) ---------------------------------------------------------------------------------

@@ -10,11 +10,12 @@ import time
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
-from email import message_from_string, policy
+from email import message_from_bytes, message_from_string, policy
 from pathlib import Path
 from typing import Any
 
 import pytest
+import requests
 
 from local import config
 from tests.integration.conftest import Stack, free_port, new_ins
@@ -88,6 +89,16 @@ def test_a_dropped_mail_shows_in_the_mailbox_with_its_attachment_trace_and_notif
     listed = s3().list_objects_v2(Bucket=_attachments(), Prefix=f"{ins}/{message['message_id']}/")
     assert listed["KeyCount"] == 1
     assert s3().list_objects_v2(Bucket=bucket(), Prefix=key)["KeyCount"] == 0
+    # sealed under the space's key at rest (the envelope is on), the original bytes through the download link
+    original = next(message_from_bytes((MAIL / "html_attachment.eml").read_bytes(),
+                                       policy=policy.default).iter_attachments()).get_content()
+    at_rest = s3().get_object(Bucket=_attachments(), Key=listed["Contents"][0]["Key"])
+    assert at_rest["Metadata"] == {"envelope": "aes-256-gcm"} and original not in at_rest["Body"].read()
+    (attachment,) = message["attachments"]
+    link = stack.call("GET", f"/v1/me/conversations/{conversation['conversation_id']}/messages/"
+                      f"{message['message_id']}/attachments/{attachment['attachment_id']}", owner)
+    assert link.status_code == 200, link.text
+    assert requests.get(link.json()["download_url"], timeout=10).content == original
 
     # When the same mail is delivered again (a relay's retry writes the same key again)
     drop("html_attachment.eml", ins, key=key)

@@ -1,8 +1,10 @@
 """Message attachments through the HTTP stack and the moto server (issue 11, A.6): a professional declares them
 with the message, uploads each to its presigned POST, the records' verifier holds each to its declaration and
-promotes it into the attachments bucket; the patient downloads one and saves it into the record (a server-side
-copy under the records' encryption context). A lying upload is REJECTED and nothing is promoted; a message over
-its budget is refused and nothing is written."""
+promotes it into the attachments bucket, sealed under the space's data key as documents are (the envelope is on, as
+in every stage); the patient downloads one (opened into a short-lived plaintext copy) and saves it into the record
+(opened, sealed again under the record's key, under the records' encryption context). A lying upload is REJECTED
+and nothing is promoted; a message over its budget is refused and nothing is written. After the erasure destroyed
+the space's key, an old version of an attachment does not open."""
 
 from __future__ import annotations
 
@@ -10,13 +12,16 @@ import base64
 import hashlib
 import itertools
 import json
+import os
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 import requests
 
+from functions.shared.envelope import Undecryptable, unseal
 from functions.shared.privacy import digest
+from local import config
 from tests.integration.conftest import Stack, post_file
 
 PDF = b"%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
@@ -56,8 +61,8 @@ def objects(stack: Stack, bucket_env: str) -> list[str]:
 
 @pytest.fixture
 def copies() -> Iterator[list[dict[str, Any]]]:
-    """The CopyObject calls the app makes (it runs in this process): what S3 was asked to encrypt with which
-    context, which moto does not keep."""
+    """The CopyObject and PutObject calls the app makes (it runs in this process): what S3 was asked to store
+    with which encryption context, which moto does not keep."""
     from functions.shared.aws import client
 
     seen: list[dict[str, Any]] = []
@@ -66,9 +71,19 @@ def copies() -> Iterator[list[dict[str, Any]]]:
         seen.append(dict(params))
 
     events = client("s3", "eu-west-3").meta.events
-    events.register("provide-client-params.s3.CopyObject", hook)
+    for operation in ("CopyObject", "PutObject"):
+        events.register(f"provide-client-params.s3.{operation}", hook)
     yield seen
-    events.unregister("provide-client-params.s3.CopyObject", hook)
+    for operation in ("CopyObject", "PutObject"):
+        events.unregister(f"provide-client-params.s3.{operation}", hook)
+
+
+def stored(stack: Stack, bucket_env: str, key: str) -> tuple[bytes, dict[str, str]]:
+    """An object's bytes at rest (what a backup of the bucket holds) and its metadata."""
+    from functions.shared.aws import client
+
+    obj = client("s3", config.REGION).get_object(Bucket=stack.env[bucket_env], Key=key)
+    return obj["Body"].read(), obj.get("Metadata", {})
 
 
 def context_of(call: dict[str, Any]) -> dict[str, str]:
@@ -99,12 +114,14 @@ def test_an_attachment_goes_from_the_professional_to_the_patients_record(stack: 
     assert post_file(upload, PDF).status_code in (200, 201, 204)
     stack.pump.drain()
 
-    # Then it is available, promoted with the patient/message context, and nothing is left in quarantine
+    # Then it is available, promoted with the patient/message context, sealed (not the PDF at rest), and nothing is
+    # left in quarantine
     after = thread(stack, owner, sent["conversation_id"])["messages"][0]["attachments"][0]
     assert (after["state"], after["can_add_to_record"]) == ("AVAILABLE", True)
     promoted = [c for c in copies if c["Bucket"] == stack.env["MES_ATTACHMENTS_BUCKET"]]
     assert len(promoted) == 1 and context_of(promoted[0]) == {"patient": ins, "message": sent["message_id"]}
-    assert f"{ins}/{sent['message_id']}/{aid}" in objects(stack, "MES_ATTACHMENTS_BUCKET")
+    at_rest, metadata = stored(stack, "MES_ATTACHMENTS_BUCKET", f"{ins}/{sent['message_id']}/{aid}")
+    assert PDF not in at_rest and len(at_rest) == len(PDF) + 12 + 16 and metadata == {"envelope": "aes-256-gcm"}
     assert upload["fields"]["key"] not in objects(stack, "MES_QUARANTINE_BUCKET")
 
     # And the patient downloads it through a short-lived URL
@@ -124,8 +141,10 @@ def test_an_attachment_goes_from_the_professional_to_the_patients_record(stack: 
     assert [(d["document_id"], d["status"], d["title"], d["author"]["kind"]) for d in documents] == [
         (doc_id, "available", "compte-rendu.pdf", "patient")]
     filed = [c for c in copies if c["Bucket"] == stack.env["MES_RECORDS_BUCKET"]]
-    assert len(filed) == 1 and filed[0]["CopySource"]["Bucket"] == stack.env["MES_ATTACHMENTS_BUCKET"]
+    assert len(filed) == 1 and "CopySource" not in filed[0]  # opened and sealed again: a copy would not open
     assert context_of(filed[0]) == {"mes:patient": digest("ins", ins), "mes:document": doc_id}
+    record_at_rest, _ = stored(stack, "MES_RECORDS_BUCKET", filed[0]["Key"])
+    assert PDF not in record_at_rest and record_at_rest != at_rest
     record = stack.call("GET", f"/v1/me/documents/{doc_id}", owner).json()
     assert requests.get(record["download_url"], timeout=10).content == PDF
 
@@ -188,3 +207,34 @@ def test_someone_elses_attachment_is_a_404_like_a_missing_one(stack: Stack) -> N
     saved = stack.call("POST", path(sent, aid) + "/record", {**other, "Idempotency-Key": "steal-att-0001"}, json={})
     assert saved.status_code == 404
     assert stack.call("GET", "/v1/me/documents", other).json()["items"] == []
+
+
+def test_an_attachment_saved_before_the_erasure_does_not_open_once_the_space_key_is_destroyed(stack: Stack) -> None:
+    from functions import deps
+    from functions.accounts.storage import NoDataKey
+    from functions.shared.aws import client
+    from local.pump import QueuePump, erasure_consumer
+
+    # Given a verified attachment, and a copy of its object version as a backup of the bucket would keep it
+    ins, owner = stack.citizen()
+    sent = send(stack, ins, attachment(PDF), rpps="10000000404").json()
+    post_file(sent["uploads"][0], PDF)
+    stack.pump.drain()
+    key = f"{ins}/{sent['message_id']}/{sent['uploads'][0]['attachment_id']}"
+    backup, _ = stored(stack, "MES_ATTACHMENTS_BUCKET", key)
+    assert unseal(deps.space_keys().data_key(ins), key, backup) == PDF  # the space's key opens it, for now
+
+    # When the holder closes the space with deletion and the erasure runs
+    closed = stack.call("POST", "/v1/me/closure", owner, json={"delete_data": True})
+    assert closed.status_code == 200, closed.text
+    QueuePump(client("sqs", config.REGION), config.ERASURE_QUEUE, erasure_consumer).drain()
+
+    # Then no version is left in the bucket, the key is gone for good, and nothing else opens the backup
+    versions = client("s3", config.REGION).list_object_versions(Bucket=stack.env["MES_ATTACHMENTS_BUCKET"],
+                                                                Prefix=f"{ins}/")
+    assert not versions.get("Versions") and not versions.get("DeleteMarkers")
+    deps.reset()  # a new process: no data key cached anywhere
+    with pytest.raises(NoDataKey):
+        deps.space_keys().data_key(ins)
+    with pytest.raises(Undecryptable):
+        unseal(os.urandom(32), key, backup)

@@ -289,7 +289,7 @@ class FakeBlobStore:
     def read_record(self, record_key: str, patient_ins: str) -> bytes:
         return self.records[record_key]
     def import_object(self, source_bucket: str, source_key: str, record_key: str, content_type: str,
-                      context: dict[str, str]) -> None:
+                      context: dict[str, str], patient_ins: str | None = None) -> None:
         """Copies from `elsewhere`, the other buckets (`<bucket>/<key>` -> bytes)."""
         self.records[record_key] = self.elsewhere[f"{source_bucket}/{source_key}"]
         self.contexts[record_key] = context

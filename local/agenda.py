@@ -3,12 +3,10 @@ through the same handlers Lambda runs. `make run` ticks by itself when the Paris
 
 from __future__ import annotations
 
-import time
 from datetime import date
 
-from functions.shared.observability import logger
 from local import config
-from local.pump import QueuePump
+from local.pump import QueuePump, on_date_change
 
 
 def pumps(retry_delay_seconds: int = 0) -> tuple[QueuePump, QueuePump]:
@@ -36,17 +34,6 @@ def tick(day: date | None = None, drain: bool = True) -> str:
 
 
 def tick_on_date_change(poll_seconds: float = 30.0) -> None:
-    """A thread of `make run`: the first tick is for today, then one each time the Paris date changes."""
-    from functions import deps
-    from functions.shared.clock import paris_day
-
-    last: date | None = None
-    while True:
-        today = paris_day(deps.clock().now())
-        if today != last:
-            try:
-                tick(today, drain=False)  # the running pumps deliver
-                last = today
-            except Exception:
-                logger.exception("daily tick failed")
-        time.sleep(poll_seconds)
+    """A thread of `make run`: the first tick is for today, then one each time the Paris date changes (the running
+    pumps deliver)."""
+    on_date_change(lambda today: tick(today, drain=False), "daily tick", poll_seconds)

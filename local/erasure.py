@@ -5,13 +5,11 @@ date changes; its pump erases what the closure queues at once."""
 
 from __future__ import annotations
 
-import time
 from datetime import UTC, date, datetime
 from typing import Any
 
-from functions.shared.observability import logger
 from local import config
-from local.pump import LambdaContext, QueuePump
+from local.pump import LambdaContext, QueuePump, on_date_change
 
 
 def pump(retry_delay_seconds: int = 0) -> QueuePump:
@@ -39,17 +37,6 @@ def daily(day: date | None = None, drain: bool = True) -> dict[str, Any]:
 
 
 def daily_on_date_change(poll_seconds: float = 60.0) -> None:
-    """A thread of `make run`: today's run at start, then one each time the Paris date changes."""
-    from functions import deps
-    from functions.shared.clock import paris_day
-
-    last: date | None = None
-    while True:
-        today = paris_day(deps.clock().now())
-        if today != last:
-            try:
-                daily(today, drain=False)  # the running pump erases
-                last = today
-            except Exception:
-                logger.exception("daily erasure run failed")
-        time.sleep(poll_seconds)
+    """A thread of `make run`: today's run at start, then one each time the Paris date changes (the running pump
+    erases)."""
+    on_date_change(lambda today: daily(today, drain=False), "daily erasure run", poll_seconds)

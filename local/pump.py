@@ -90,3 +90,21 @@ def erasure_consumer(event: dict[str, Any], context: Any) -> dict[str, Any]:
 
     answer: dict[str, Any] = api.on_erasure_request(event, context)
     return answer
+
+
+def on_date_change(run: Callable[[Any], Any], what: str, poll_seconds: float) -> None:
+    """A thread of `make run` standing in for a daily schedule: `run(today)` at start, then each time the Paris
+    date changes; a failed run is logged and tried again at the next poll."""
+    from functions import deps
+    from functions.shared.clock import paris_day
+
+    last = None
+    while True:
+        today = paris_day(deps.clock().now())
+        if today != last:
+            try:
+                run(today)
+                last = today
+            except Exception:
+                logger.exception(f"{what} failed")
+        time.sleep(poll_seconds)

@@ -538,11 +538,15 @@ def erasure_requests() -> SqsErasureRequests:
 @factory
 def closure() -> ClosureDeps:
     from functions.accounts.closure import ClosureDeps
+    from functions.notifications.mailer import SesMailer
+    from functions.shared.aws import client
 
     s = settings()
+    mailer = (SesMailer(client("ses", s.region), s.agenda_email_source, s.enrolment_email_template)
+              if s.enrolment_email_template else None)  # the holder's notice of each change
     return ClosureDeps(directory=spaces(), lifecycle=spaces(), journal=journal(), clock=clock(),
                        fresh_auth_seconds=s.fresh_auth_seconds, deletion_delay=timedelta(days=s.deletion_delay_days),
-                       erasures=erasure_requests())
+                       erasures=erasure_requests(), mailer=mailer)
 
 
 @factory

@@ -205,6 +205,7 @@ def test_closure_with_deletion_erases_everything_of_the_person_but_the_tombstone
     closed = stack.call("POST", "/v1/me/closure", patient, json={"delete_data": True})
     assert closed.status_code == 200, closed.text
     assert closed.json()["status"] == "closed" and closed.json()["deletion"] == "requested"
+    assert emails_sent() == sent_before + 1  # "votre profil a été clôturé avec une demande de suppression"
     refused = stack.call("GET", "/v1/me/documents", patient)
     assert refused.status_code == 403 and refused.json()["error"]["code"] == "space_closed"
     assert stack.call("GET", f"/v1/patients/{ins}/documents/{doc_id}", stack.professional()).status_code == 404
@@ -226,7 +227,7 @@ def test_closure_with_deletion_erases_everything_of_the_person_but_the_tombstone
     # the app's tokens died before its pairing went: every token of the pairing is refused, its idPe names nobody
     assert deps.catalogue_store().snapshot()[full_space["pairing_id"]] == -1
     assert deps.catalogue_store().resolve(APP_OID, f"idpe-{ins}") is None
-    assert emails_sent() == sent_before + 1  # "la suppression de vos données est terminée"
+    assert emails_sent() == sent_before + 2  # then "la suppression de vos données est terminée"
     # the login is gone with the space: the holder's token resolves to nothing
     assert stack.call("GET", "/v1/me/documents", patient).status_code == 401
     assert stack.call("GET", "/v1/me/documents", bystander).status_code == 200

@@ -203,3 +203,44 @@ def test_a_concurrent_change_refuses_the_write_and_leaves_no_trace() -> None:
     with pytest.raises(Conflict) as refused:
         closure.close_space(w.deps, holder(), INS, delete_data=False)
     assert refused.value.code == "space_changed" and w.journal.actions == []
+
+
+@dataclass
+class FakeMailer:
+    sent: list[tuple[str, dict[str, str]]] = field(default_factory=list)
+    fail: bool = False
+
+    def send(self, emails: list[Any]) -> int:
+        if self.fail:
+            raise RuntimeError("SES is down")
+        self.sent.extend((e.address, e.data) for e in emails)
+        return 0
+
+
+def mailed(**fields: Any) -> tuple[World, FakeMailer]:
+    w = world(email="camille@example.org", **fields)
+    mailer = FakeMailer()
+    w.deps = ClosureDeps(**{**w.deps.__dict__, "mailer": mailer})
+    return w, mailer
+
+
+def test_the_holder_is_told_of_each_change_by_e_mail_once() -> None:
+    w, mailer = mailed()
+    closure.close_space(w.deps, holder(), INS, delete_data=False)
+    closure.ask_deletion(w.deps, holder(), INS)
+    closure.ask_deletion(w.deps, holder(), INS)  # asked again: nothing changes, nothing sent
+    closure.reopen_space(w.deps, holder(), INS)
+    subjects = [data["subject"] for _, data in mailer.sent]
+    assert subjects == ["votre profil a été clôturé", "votre profil a été clôturé avec une demande de suppression "
+                        "des données", "votre profil a été réactivé"]
+    assert all(address == "camille@example.org" for address, _ in mailer.sent)
+    assert "archivées jusqu'au 01/12/2036" in mailer.sent[0][1]["text"]
+    assert "La demande de suppression des données est annulée." in mailer.sent[2][1]["text"]
+    assert all(INS not in data["text"] for _, data in mailer.sent)
+
+
+def test_a_notice_that_cannot_leave_does_not_undo_or_fail_the_change() -> None:
+    w, mailer = mailed()
+    mailer.fail = True
+    closed = closure.close_space(w.deps, holder(), INS, delete_data=True)
+    assert closed.status is SpaceStatus.CLOSED and w.space == closed and w.queue.asked == [INS]

@@ -43,6 +43,7 @@ if TYPE_CHECKING:
     from functions.messaging.service import AttachmentUploads, MessagingDeps
     from functions.messaging.storage import DynamoOutbox
     from functions.notifications.delivery import ClaimThenSend
+    from functions.notifications.mailer import SesMailer
     from functions.notifications.models import NotificationPreferences
     from functions.notifications.storage import DynamoNotificationStore
     from functions.records.models import Document
@@ -88,6 +89,14 @@ TABLES: dict[str, tuple[tuple[str, str], ...]] = {
     "functions.measures.storage": (("MeasureItem", "measures_table"),),
     "functions.exports.storage": (("ExportItem", "exports_table"),),
 }
+
+
+def mailer_for(template: str) -> SesMailer:
+    """The SES bulk templated mailer of one template, from the stage's sender (every e-mail the project sends)."""
+    from functions.notifications.mailer import SesMailer
+    from functions.shared.aws import client
+
+    return SesMailer(client("ses", settings().region), settings().agenda_email_source, template)
 
 
 def bind_tables(*modules: str) -> None:
@@ -283,12 +292,10 @@ def agenda_delivery() -> DeliveryDeps:
     from functions.agenda.storage import DynamoDeliveryStore
     from functions.agenda.worker import DeliveryDeps
     from functions.notifications.delivery import ClaimThenSend
-    from functions.notifications.mailer import SesMailer
-    from functions.shared.aws import client
 
     bind_tables("functions.agenda.storage")
     s = settings()
-    mailer = SesMailer(client("ses", s.region), s.agenda_email_source, s.agenda_email_template)
+    mailer = mailer_for(s.agenda_email_template)
     return DeliveryDeps(store=DynamoDeliveryStore(s.agenda_shards, spaces(), notifications()),
                         email=ClaimThenSend(notifications(), mailer))
 
@@ -382,12 +389,9 @@ def outbound() -> OutboundMail:
 def notification_email() -> ClaimThenSend:
     """Notifications' e-mail delivery (claim, then SES), for the capabilities that notify outside the agenda."""
     from functions.notifications.delivery import ClaimThenSend
-    from functions.notifications.mailer import SesMailer
-    from functions.shared.aws import client
 
     s = settings()
-    return ClaimThenSend(notifications(), SesMailer(client("ses", s.region), s.agenda_email_source,
-                                                    s.agenda_email_template))
+    return ClaimThenSend(notifications(), mailer_for(s.agenda_email_template))
 
 
 @factory
@@ -398,7 +402,6 @@ def enrolment() -> EnrolmentDeps:
 
     from functions.accounts.blobs import S3Proofs
     from functions.accounts.service import EnrolmentDeps
-    from functions.notifications.mailer import SesMailer
     from functions.shared.aws import client
     from functions.shared.errors import Unavailable
 
@@ -408,7 +411,7 @@ def enrolment() -> EnrolmentDeps:
     proofs = S3Proofs(client("s3", s.region), s.proofs_bucket, s.kms_key_id)
     return EnrolmentDeps(
         enrolments=spaces(), spaces=spaces(), journal=journal(),
-        mailer=SesMailer(client("ses", s.region), s.agenda_email_source, s.enrolment_email_template),
+        mailer=mailer_for(s.enrolment_email_template),
         letters=proofs, proofs=proofs, clock=clock(), terms_version=s.terms_version,
         mail_code_ttl=timedelta(hours=s.code_ttl_mail_hours), letter_code_ttl=timedelta(days=s.code_ttl_letter_days),
         proof_link_ttl_seconds=s.download_url_ttl_seconds)
@@ -483,7 +486,6 @@ def opening() -> OpeningDeps:
     from functions.accounts.intake import Channel, IntakePolicy
     from functions.accounts.opening import OpeningDeps
     from functions.accounts.storage import DynamoIntakeStore
-    from functions.notifications.mailer import SesMailer
     from functions.shared import names
     from functions.shared.aws import client
     from functions.shared.queues import SqsQueue
@@ -497,7 +499,7 @@ def opening() -> OpeningDeps:
     template = _required(s.information_email_template, names.ENV_INFORMATION_EMAIL_TEMPLATE)
     queue = SqsQueue(client("sqs", s.region), _required(s.accounts_task_queue_url, names.ENV_ACCOUNTS_TASK_QUEUE_URL))
     return OpeningDeps(store=DynamoIntakeStore(), journal=journal(), files=files,
-                       mailer=SesMailer(client("ses", s.region), s.agenda_email_source, template), tasks=queue,
+                       mailer=mailer_for(template), tasks=queue,
                        clock=clock(), policy=policy, chunk_lines=s.intake_chunk_lines)
 
 
@@ -538,11 +540,9 @@ def erasure_requests() -> SqsErasureRequests:
 @factory
 def closure() -> ClosureDeps:
     from functions.accounts.closure import ClosureDeps
-    from functions.notifications.mailer import SesMailer
-    from functions.shared.aws import client
 
     s = settings()
-    mailer = (SesMailer(client("ses", s.region), s.agenda_email_source, s.enrolment_email_template)
+    mailer = (mailer_for(s.enrolment_email_template)
               if s.enrolment_email_template else None)  # the holder's notice of each change
     return ClosureDeps(directory=spaces(), lifecycle=spaces(), journal=journal(), clock=clock(),
                        fresh_auth_seconds=s.fresh_auth_seconds, deletion_delay=timedelta(days=s.deletion_delay_days),
@@ -558,7 +558,6 @@ def erasure() -> ErasureDeps:
     from functions.exports.storage import ExportsErasure
     from functions.journal.storage import JournalErasure
     from functions.messaging.storage import MessagingErasure
-    from functions.notifications.mailer import SesMailer
     from functions.notifications.storage import NotificationErasure
     from functions.records.storage import RecordsErasure
     from functions.shared.aws import client
@@ -572,7 +571,7 @@ def erasure() -> ErasureDeps:
     erasers += _more_erasers()
     erasers.append(JournalErasure())  # last: a crash before it leaves the chain that says what was done
     return ErasureDeps(directory=spaces(), lifecycle=spaces(), keys=space_keys(), erasers=erasers, clock=clock(),
-                       mailer=SesMailer(client("ses", s.region), s.agenda_email_source, s.erasure_email_template))
+                       mailer=mailer_for(s.erasure_email_template))
 
 
 def _more_erasers() -> list[SpaceEraser]:
@@ -627,11 +626,9 @@ def catalogue_summaries() -> SummaryDeps:
     from functions.catalogue.catalogue import catalogue as published
     from functions.catalogue.summary import SummaryDeps
     from functions.notifications.delivery import ClaimThenSend
-    from functions.notifications.mailer import SesMailer
-    from functions.shared.aws import client
 
     s = settings()
-    mailer = SesMailer(client("ses", s.region), s.agenda_email_source, s.agenda_email_template)
+    mailer = mailer_for(s.agenda_email_template)
     return SummaryDeps(store=catalogue_store(), spaces=spaces(), notifications=notifications(),
                        email=ClaimThenSend(notifications(), mailer), clock=clock(), published=published)
 

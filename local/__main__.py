@@ -101,9 +101,11 @@ def run(_args: argparse.Namespace) -> int:
     from moto.server import ThreadedMotoServer
 
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
-    from local.moto_fidelity import serialize_dynamodb_writes
+    from local.moto_fidelity import faster_answers, serialize_dynamodb_writes
 
     serialize_dynamodb_writes()
+
+    faster_answers()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=config.AWS_PORT, verbose=False)
     server.start()
     config.apply(config.local_env())

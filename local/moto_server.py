@@ -1,5 +1,6 @@
 """The moto server as its own process (the bench runs it so), with the fidelity fixes of `local.moto_fidelity`:
-DynamoDB writes serialized, transactions rolled back item by item. `python -m local.moto_server -H host -p port`."""
+DynamoDB writes serialized, transactions rolled back item by item; and
+its speed fixes (`faster_answers`). `python -m local.moto_server -H host -p port`."""
 
 from __future__ import annotations
 
@@ -8,11 +9,16 @@ import sys
 
 def main() -> None:
     from moto.server import main as moto_main
+    from werkzeug.serving import WSGIRequestHandler
 
-    from local.moto_fidelity import rollback_only_touched_items, serialize_dynamodb_writes
+    from local.moto_fidelity import faster_answers, rollback_only_touched_items, serialize_dynamodb_writes
 
     rollback_only_touched_items()
     serialize_dynamodb_writes()
+    faster_answers()
+    # werkzeug writes an answer's headers and body in two sends: with Nagle's algorithm on, the body waits for the
+    # client's delayed ACK of the headers, milliseconds on every AWS call.
+    WSGIRequestHandler.disable_nagle_algorithm = True
     moto_main(sys.argv[1:])
 
 

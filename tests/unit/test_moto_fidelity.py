@@ -68,3 +68,188 @@ def test_a_committed_transaction_writes_and_one_naming_an_item_twice_is_refused(
     with pytest.raises(dynamodb.exceptions.ClientError):
         dynamodb.transact_write_items(TransactItems=[
             {"Put": {"TableName": "t", "Item": {**key(f"k{i}"), "n": {"N": "1"}}}} for i in range(101)])
+
+
+def test_a_receive_returns_what_is_within_retention_and_drops_what_is_past_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    import boto3
+    from moto import mock_aws
+    from moto.sqs.models import SQSBackend, sqs_backends
+
+    from local.moto_fidelity import receive_in_linear_time
+
+    monkeypatch.setattr(SQSBackend, "is_message_valid_based_on_retention_period",
+                        SQSBackend.is_message_valid_based_on_retention_period)  # restored
+    receive_in_linear_time()
+    with mock_aws():
+        sqs = boto3.client("sqs", region_name="eu-west-3", aws_access_key_id="x", aws_secret_access_key="x")
+        url = sqs.create_queue(QueueName="q", Attributes={"MessageRetentionPeriod": "60"})["QueueUrl"]
+        sqs.send_message(QueueUrl=url, MessageBody="old")
+        queue = sqs_backends["123456789012"]["eu-west-3"].get_queue("q")
+        old = queue._messages[0]
+        setattr(old, "sent_timestamp", int(old.sent_timestamp or 0) - 61_000)  # noqa: B010 sent 61 s ago: past 60 s
+        assert sqs.receive_message(QueueUrl=url).get("Messages", []) == []
+        sqs.send_message(QueueUrl=url, MessageBody="fresh")
+        got = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=0).get("Messages", [])
+        assert [m["Body"] for m in got] == ["fresh"]
+
+
+def test_item_answers_written_as_plain_json_parse_exactly_as_the_generic_serializer_writes_them(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    import json
+
+    import boto3
+    from moto import mock_aws
+    from moto.dynamodb.responses import DynamoResult
+
+    from local.moto_fidelity import _ITEM_RESULTS, serialize_items_as_json
+
+    generic = DynamoResult.execute_result
+    monkeypatch.setattr(DynamoResult, "execute_result", generic)  # restored
+    serialize_items_as_json()
+    fast = DynamoResult.execute_result
+    compared: list[str] = []
+
+    def both(self: Any, context: Any) -> Any:
+        status, headers, body = fast(self, context)
+        g_status, g_headers, g_body = generic(self, context)
+        assert (status, headers["Content-Type"], json.loads(body)) == (
+            g_status, g_headers["Content-Type"], json.loads(g_body)), context.operation_model.name
+        if context.operation_model.name in _ITEM_RESULTS:
+            compared.append(context.operation_model.name)
+        return status, headers, body
+
+    monkeypatch.setattr(DynamoResult, "execute_result", both)
+    item = {"h": {"S": "a"}, "r": {"S": "x"}, "b": {"B": b"\x00\xff"}, "bs": {"BS": [b"x", b"y"]},
+            "n": {"N": "1.50"}, "ns": {"NS": ["1", "2"]}, "ss": {"SS": ["p", "q"]}, "t": {"BOOL": True},
+            "m": {"M": {"l": {"L": [{"NULL": True}, {"BOOL": False}, {"S": "é"}]}}}}
+    with mock_aws():
+        client = boto3.client("dynamodb", region_name="eu-west-3", aws_access_key_id="x", aws_secret_access_key="x")
+        client.create_table(TableName="t", BillingMode="PAY_PER_REQUEST",
+                            KeySchema=[{"AttributeName": "h", "KeyType": "HASH"},
+                                       {"AttributeName": "r", "KeyType": "RANGE"}],
+                            AttributeDefinitions=[{"AttributeName": "h", "AttributeType": "S"},
+                                                  {"AttributeName": "r", "AttributeType": "S"}])
+        client.put_item(TableName="t", Item=item, ReturnConsumedCapacity="TOTAL")
+        client.put_item(TableName="t", Item={"h": {"S": "a"}, "r": {"S": "y"}})
+        assert client.get_item(TableName="t", Key=key("a"))["Item"] == item
+        got = client.batch_get_item(RequestItems={"t": {"Keys": [key("a"), key("none")]}})
+        assert got["Responses"]["t"] == [item]
+        page = client.query(TableName="t", KeyConditionExpression="h = :h", Limit=1,
+                            ExpressionAttributeValues={":h": {"S": "a"}}, ReturnConsumedCapacity="TOTAL")
+        assert page["Items"] == [item] and page["LastEvaluatedKey"] == key("a")
+        client.update_item(TableName="t", Key=key("a"), UpdateExpression="SET z = :z", ReturnValues="ALL_NEW",
+                           ExpressionAttributeValues={":z": {"S": "q"}})
+        client.transact_get_items(TransactItems=[{"Get": {"TableName": "t", "Key": key("a")}}])
+        client.delete_item(TableName="t", Key=key("a"), ReturnValues="ALL_OLD")
+    assert {"GetItem", "BatchGetItem", "Query", "TransactGetItems"} <= set(compared)
+
+
+def test_queries_given_only_the_items_under_their_key_answer_as_moto_does_over_the_whole_table(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Random puts, updates moving items between index values, deletes, cancelled transactions and batch writes;
+    then every Query (table and both indexes, both directions, paged, filtered) answers the same with and without
+    `query_by_key`."""
+    import contextlib
+    import random
+
+    import boto3
+    from moto import mock_aws
+    from moto.dynamodb.models import DynamoDBBackend
+    from moto.dynamodb.models.table import Table
+
+    from local.moto_fidelity import query_by_key
+
+    originals = {name: getattr(Table, name) for name in ("query", "all_items", "put_item")}
+    for name, method in originals.items():
+        monkeypatch.setattr(Table, name, method)  # restored
+    monkeypatch.setattr(DynamoDBBackend, "update_item", DynamoDBBackend.update_item)
+    rng = random.Random(7)
+    s = {"AttributeType": "S"}
+    with mock_aws():
+        client = boto3.client("dynamodb", region_name="eu-west-3", aws_access_key_id="x", aws_secret_access_key="x")
+        client.create_table(
+            TableName="t", BillingMode="PAY_PER_REQUEST",
+            KeySchema=[{"AttributeName": "h", "KeyType": "HASH"}, {"AttributeName": "r", "KeyType": "RANGE"}],
+            AttributeDefinitions=[{"AttributeName": a, **s} for a in ("h", "r", "g", "gr", "sp")],
+            GlobalSecondaryIndexes=[
+                {"IndexName": "by-g", "Projection": {"ProjectionType": "ALL"},
+                 "KeySchema": [{"AttributeName": "g", "KeyType": "HASH"}, {"AttributeName": "gr", "KeyType": "RANGE"}]},
+                {"IndexName": "by-sp", "Projection": {"ProjectionType": "ALL"},
+                 "KeySchema": [{"AttributeName": "sp", "KeyType": "HASH"}]}])
+
+        def some_key() -> dict[str, Any]:
+            return {"h": {"S": f"h{rng.randint(0, 5)}"}, "r": {"S": f"r{rng.randint(0, 9)}"}}
+
+        def some_item() -> dict[str, Any]:
+            item = {**some_key(), "g": {"S": f"g{rng.randint(0, 3)}"}, "gr": {"S": f"{rng.randint(0, 99):02d}"},
+                    "n": {"N": str(rng.randint(0, 9))}}
+            if rng.random() < 0.4:
+                item["sp"] = {"S": f"s{rng.randint(0, 2)}"}
+            return item
+
+        def operate() -> None:
+            for step in range(400):
+                if step == 150:
+                    query_by_key()  # patched mid-life: the items already there are indexed on first Query
+                    client.query(TableName="t", IndexName="by-g", KeyConditionExpression="g = :g",
+                                 ExpressionAttributeValues={":g": {"S": "g0"}})
+                kind = rng.random()
+                if kind < 0.4:
+                    client.put_item(TableName="t", Item=some_item())
+                elif kind < 0.6:
+                    client.update_item(TableName="t", Key=some_key(), UpdateExpression="SET g = :g, sp = :s",
+                                       ExpressionAttributeValues={":g": {"S": f"g{rng.randint(0, 3)}"},
+                                                                  ":s": {"S": f"s{rng.randint(0, 2)}"}})
+                elif kind < 0.75:
+                    client.delete_item(TableName="t", Key=some_key())
+                elif kind < 0.9:
+                    with contextlib.suppress(client.exceptions.TransactionCanceledException):
+                        client.transact_write_items(TransactItems=[
+                            {"Put": {"TableName": "t", "Item": some_item()}},
+                            {"Update": {"TableName": "t", "Key": {"h": {"S": "h9"}, "r": {"S": "r0"}},
+                                        "UpdateExpression": "SET g = :g", "ConditionExpression": "attribute_exists(h)",
+                                        "ExpressionAttributeValues": {":g": {"S": "g1"}}}}])
+                else:
+                    client.batch_write_item(RequestItems={"t": [{"PutRequest": {"Item": some_item()}}
+                                                                for _ in range(3)]})
+
+        def answers() -> list[Any]:
+            out: list[Any] = []
+            for forward in (True, False):
+                for h in range(7):
+                    out.append(client.query(TableName="t", KeyConditionExpression="h = :h AND r > :r",
+                                            ExpressionAttributeValues={":h": {"S": f"h{h}"}, ":r": {"S": "r3"}},
+                                            ScanIndexForward=forward))
+                for g in range(5):
+                    start = None
+                    while True:
+                        page = client.query(TableName="t", IndexName="by-g", KeyConditionExpression="g = :g",
+                                            FilterExpression="n > :n", Limit=4, ScanIndexForward=forward,
+                                            ExpressionAttributeValues={":g": {"S": f"g{g}"}, ":n": {"N": "2"}},
+                                            **({"ExclusiveStartKey": start} if start else {}))
+                        out.append(page)
+                        if not (start := page.get("LastEvaluatedKey")):
+                            break
+                for v in range(3):
+                    out.append(client.query(TableName="t", IndexName="by-sp",
+                                            KeyConditionExpression="sp = :s",
+                                            ExpressionAttributeValues={":s": {"S": f"s{v}"}}))
+            return [{k: v for k, v in a.items() if k != "ResponseMetadata"} for a in out]
+
+        operate()
+        fast = answers()
+        for name, method in originals.items():
+            monkeypatch.setattr(Table, name, method)
+        assert answers() == fast
+        assert sum(len(a["Items"]) for a in fast) > 100  # the queries found items: the comparison means something
+
+
+def test_the_backends_listed_once_are_the_ones_moto_lists(monkeypatch: pytest.MonkeyPatch) -> None:
+    import moto.backends
+
+    from local.moto_fidelity import backends_listed_once
+
+    listed = list(moto.backends.list_of_moto_modules())
+    monkeypatch.setattr(moto.backends, "list_of_moto_modules", moto.backends.list_of_moto_modules)  # restored
+    backends_listed_once()
+    assert list(moto.backends.list_of_moto_modules()) == listed and {"dynamodb", "s3", "sqs"} <= set(listed)

@@ -9,16 +9,12 @@ import sys
 
 def main() -> None:
     from moto.server import main as moto_main
-    from werkzeug.serving import WSGIRequestHandler
 
     from local.moto_fidelity import faster_answers, rollback_only_touched_items, serialize_dynamodb_writes
 
     rollback_only_touched_items()
     serialize_dynamodb_writes()
     faster_answers()
-    # werkzeug writes an answer's headers and body in two sends: with Nagle's algorithm on, the body waits for the
-    # client's delayed ACK of the headers, milliseconds on every AWS call.
-    WSGIRequestHandler.disable_nagle_algorithm = True
     moto_main(sys.argv[1:])
 
 

@@ -8,6 +8,8 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict
 
+from functions.shared.privacy import digest
+
 
 class ExportPart(StrEnum):
     """The three archives (`dossierMedicalFragment`, `messagerieFragment`, `ensFragment`)."""
@@ -54,7 +56,12 @@ class ExportJob(BaseModel):
         return self.state is ExportState.READY and self.expires_at is not None and now < self.expires_at
 
     def archive_key(self, part: ExportPart) -> str:
-        return f"{self.ins}/{self.export_id}/{part.value}.zip"
+        return f"{archive_prefix(self.ins)}{self.export_id}/{part.value}.zip"
+
+
+def archive_prefix(ins: str) -> str:
+    """A person's archives sit under their pseudonym, never the INS (keys reach CloudTrail and access logs)."""
+    return f"{digest('ins', ins)}/"
 
 
 def human_size(size: int) -> str:

@@ -11,7 +11,7 @@ from typing import IO, Any
 from pynamodb.attributes import NumberAttribute, TTLAttribute, UnicodeAttribute
 from pynamodb.models import Model
 
-from functions.exports.models import ExportJob
+from functions.exports.models import ExportJob, archive_prefix
 from functions.shared.staging import WriteSink
 
 
@@ -90,4 +90,4 @@ class ExportsErasure:
     def erase_space(self, ins: str) -> int:
         from functions.shared.erasing import delete_partition, delete_versions
 
-        return delete_partition(ExportItem, ins) + delete_versions(self._s3, self._bucket, f"{ins}/")
+        return delete_partition(ExportItem, ins) + delete_versions(self._s3, self._bucket, archive_prefix(ins))

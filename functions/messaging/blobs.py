@@ -1,6 +1,7 @@
 """The attachments bucket (`MES_ATTACHMENTS_BUCKET`): one object per attachment under
-`<holder INS>/<message id>/<attachment id>`, SSE-KMS under the project key with the encryption context
-{"patient": <INS>, "message": <message id>}, so an object decrypts only for the message it belongs to. API uploads
+`<holder pseudonym>/<message id>/<attachment id>`, SSE-KMS under the project key with the encryption context
+{"mes:patient": <pseudonym>, "mes:message": <message id>}, so an object decrypts only for the message it belongs
+to; no INS in a key or a context (both reach CloudTrail in clear). API uploads
 arrive through quarantine (records' presigned POST, records' verifier) and are promoted here; MIME attachments
 are put directly (`put`, `delete` if the mail does not land). Downloads are short-lived presigned GETs. Presigning is
 local: no AWS call.
@@ -22,14 +23,24 @@ from functions.shared.privacy import digest
 from functions.shared.sealing import DOWNLOADS_PREFIX, DataKeys, SealedObjects
 
 
+def attachment_prefix(holder_ins: str) -> str:
+    """Under the holder's pseudonym, never the INS: object keys reach CloudTrail data events and access logs."""
+    return f"{digest('ins', holder_ins)}/"
+
+
 def attachment_key(holder_ins: str, message_id: str, attachment_id: str) -> str:
-    return f"{holder_ins}/{message_id}/{attachment_id}"
+    return f"{attachment_prefix(holder_ins)}{message_id}/{attachment_id}"
+
+
+def context(holder_ins: str, message_id: str) -> dict[str, str]:
+    """Binds an attachment to its holder and message. The pseudonym, not the INS: KMS writes the encryption
+    context in clear into CloudTrail for every GenerateDataKey and Decrypt."""
+    return {"mes:patient": digest("ins", holder_ins), "mes:message": message_id}
 
 
 def encryption_context(holder_ins: str, message_id: str) -> str:
     """The SSE-KMS context header: base64 of the JSON object, keys sorted."""
-    context = {"patient": holder_ins, "message": message_id}
-    return base64.b64encode(json.dumps(context, sort_keys=True).encode()).decode()
+    return base64.b64encode(json.dumps(context(holder_ins, message_id), sort_keys=True).encode()).decode()
 
 
 def download_copy_key(holder_ins: str, message_id: str, attachment_id: str) -> str:
@@ -54,14 +65,10 @@ class S3AttachmentBlobs:
         self._quarantine = quarantine_bucket
         self._sealed = SealedObjects(s3, kms_key_id, keys, quarantine_bucket) if keys is not None else None
 
-    @staticmethod
-    def _context(holder_ins: str, message_id: str) -> dict[str, str]:
-        return {"patient": holder_ins, "message": message_id}
-
     def put(self, holder_ins: str, message_id: str, attachment_id: str, content_type: str, data: bytes) -> None:
         if self._sealed is not None:
             self._sealed.put(self._bucket, attachment_key(holder_ins, message_id, attachment_id), holder_ins, data,
-                             content_type, self._context(holder_ins, message_id))
+                             content_type, context(holder_ins, message_id))
             return
         self._s3.put_object(Bucket=self._bucket, Key=attachment_key(holder_ins, message_id, attachment_id),
                             Body=data, ContentType=content_type, ServerSideEncryption="aws:kms",
@@ -76,7 +83,7 @@ class S3AttachmentBlobs:
         if self._sealed is not None:
             self._sealed.promote(self._quarantine, quarantine_key, etag, self._bucket,
                                  attachment_key(holder_ins, message_id, attachment_id), holder_ins, content_type,
-                                 self._context(holder_ins, message_id))
+                                 context(holder_ins, message_id))
             return
         self._s3.copy_object(Bucket=self._bucket, Key=attachment_key(holder_ins, message_id, attachment_id),
                              CopySource={"Bucket": self._quarantine, "Key": quarantine_key},

@@ -26,6 +26,7 @@ from pynamodb.exceptions import PutError
 from pynamodb.indexes import AllProjection, LocalSecondaryIndex
 from pynamodb.models import Model
 
+from functions.messaging.blobs import attachment_prefix
 from functions.messaging.models import Conversation, Draft, Message, Pharmacy
 from functions.messaging.outmail import Outgoing
 from functions.shared.clock import iso
@@ -315,4 +316,4 @@ class MessagingErasure:
     def erase_space(self, ins: str) -> int:
         from functions.shared.erasing import delete_partition, delete_versions
 
-        return delete_partition(MessageItem, ins) + delete_versions(self._s3, self._bucket, f"{ins}/")
+        return delete_partition(MessageItem, ins) + delete_versions(self._s3, self._bucket, attachment_prefix(ins))

@@ -14,8 +14,8 @@ server access logs, retained on stack deletion.
   applies to closed spaces and is enforced by the lifecycle (and by PITR/AWS Backup for the metadata). Should the
   rules change, Object Lock can still be enabled later on this versioned bucket (PutObjectLockConfiguration).
 - exports: the holders' export archives (three ZIPs per export), deleted EXPORT_ARCHIVE_DAYS after they were built.
-- attachments: verified message attachments (`<INS>/<message>/<attachment>`, SSE-KMS with the context
-  {patient, message}); like records, versioned, the noncurrent versions kept NONCURRENT_RECORD_VERSION_DAYS.
+- attachments: verified message attachments (`<pseudonym>/<message>/<attachment>`, SSE-KMS with the context
+  {mes:patient, mes:message}); like records, versioned, the noncurrent versions kept NONCURRENT_RECORD_VERSION_DAYS.
 """
 
 from __future__ import annotations

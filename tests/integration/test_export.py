@@ -63,6 +63,13 @@ def test_an_export_holds_the_record_the_mailbox_and_the_rest_and_each_download_i
     sizes = {p["part"]: p for p in status["parts"]}
     assert set(sizes) == {"record", "messaging", "space"}
     assert all(p["available"] and p["size"] > 0 and p["size_label"].endswith(("o", "Ko", "Mo")) for p in sizes.values())
+    # the archives sit under the holder's pseudonym: no INS in an object key (keys reach CloudTrail in clear)
+    from functions.shared.aws import client
+    from functions.shared.privacy import digest
+
+    keys = [o["Key"] for o in client("s3", stack.env["AWS_REGION"]).list_objects_v2(
+        Bucket=stack.env["MES_EXPORTS_BUCKET"], Prefix=f"{digest('ins', ins)}/").get("Contents", [])]
+    assert len(keys) == 3 and not [k for k in keys if ins in k]
 
     # The record: the original bytes and a valid FHIR Bundle of DocumentReference pointing at them
     record = archive(stack, owner, "record")

@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 import requests
 
+from functions.shared.privacy import digest
 from local import config
 from tests.integration.conftest import Stack, free_port, new_ins
 
@@ -85,8 +86,8 @@ def test_a_dropped_mail_shows_in_the_mailbox_with_its_attachment_trace_and_notif
     assert len(notes) == 1 and notes[0]["link"] == f"urn:message:{message['message_id']}"
     traces = [t["action"] for t in stack.call("GET", "/v1/me/traces?limit=100", owner).json()["items"]]
     assert "message.received" in traces
-    # And the attachment is stored under the patient and message, the mail itself is gone from the bucket
-    listed = s3().list_objects_v2(Bucket=_attachments(), Prefix=f"{ins}/{message['message_id']}/")
+    # And the attachment is stored under the patient's pseudonym and the message, the mail itself is gone
+    listed = s3().list_objects_v2(Bucket=_attachments(), Prefix=f"{digest('ins', ins)}/{message['message_id']}/")
     assert listed["KeyCount"] == 1
     assert s3().list_objects_v2(Bucket=bucket(), Prefix=key)["KeyCount"] == 0
     # sealed under the space's key at rest (the envelope is on), the original bytes through the download link
@@ -131,7 +132,7 @@ def test_a_closed_mailbox_bounces_and_keeps_nothing_but_the_rejected_mail(stack:
     assert bounce["Subject"] == "Message non distribué" and "messagerie fermée" in bounce.get_content()
     assert "Courrier de sortie" not in bounce.get_content()
     assert deps.messaging().store.list(ins, None, 10) == ([], None)
-    assert s3().list_objects_v2(Bucket=_attachments(), Prefix=f"{ins}/")["KeyCount"] == 0
+    assert s3().list_objects_v2(Bucket=_attachments(), Prefix=f"{digest('ins', ins)}/")["KeyCount"] == 0
     name = key.removeprefix("incoming/")
     assert s3().list_objects_v2(Bucket=bucket(), Prefix=f"rejected/mailbox_closed/{name}")["KeyCount"] == 1
     assert s3().list_objects_v2(Bucket=bucket(), Prefix=key)["KeyCount"] == 0

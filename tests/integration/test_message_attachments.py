@@ -119,8 +119,10 @@ def test_an_attachment_goes_from_the_professional_to_the_patients_record(stack: 
     after = thread(stack, owner, sent["conversation_id"])["messages"][0]["attachments"][0]
     assert (after["state"], after["can_add_to_record"]) == ("AVAILABLE", True)
     promoted = [c for c in copies if c["Bucket"] == stack.env["MES_ATTACHMENTS_BUCKET"]]
-    assert len(promoted) == 1 and context_of(promoted[0]) == {"patient": ins, "message": sent["message_id"]}
-    at_rest, metadata = stored(stack, "MES_ATTACHMENTS_BUCKET", f"{ins}/{sent['message_id']}/{aid}")
+    # (the pseudonym, never the INS, in the context and the key: KMS and S3 write both in clear into CloudTrail)
+    assert len(promoted) == 1 and context_of(promoted[0]) == {"mes:patient": digest("ins", ins),
+                                                              "mes:message": sent["message_id"]}
+    at_rest, metadata = stored(stack, "MES_ATTACHMENTS_BUCKET", f"{digest('ins', ins)}/{sent['message_id']}/{aid}")
     assert PDF not in at_rest and len(at_rest) == len(PDF) + 12 + 16 and metadata == {"envelope": "aes-256-gcm"}
     assert upload["fields"]["key"] not in objects(stack, "MES_QUARANTINE_BUCKET")
 
@@ -220,7 +222,7 @@ def test_an_attachment_saved_before_the_erasure_does_not_open_once_the_space_key
     sent = send(stack, ins, attachment(PDF), rpps="10000000404").json()
     post_file(sent["uploads"][0], PDF)
     stack.pump.drain()
-    key = f"{ins}/{sent['message_id']}/{sent['uploads'][0]['attachment_id']}"
+    key = f"{digest('ins', ins)}/{sent['message_id']}/{sent['uploads'][0]['attachment_id']}"
     backup, _ = stored(stack, "MES_ATTACHMENTS_BUCKET", key)
     assert unseal(deps.space_keys().data_key(ins), key, backup) == PDF  # the space's key opens it, for now
 
@@ -231,7 +233,7 @@ def test_an_attachment_saved_before_the_erasure_does_not_open_once_the_space_key
 
     # Then no version is left in the bucket, the key is gone for good, and nothing else opens the backup
     versions = client("s3", config.REGION).list_object_versions(Bucket=stack.env["MES_ATTACHMENTS_BUCKET"],
-                                                                Prefix=f"{ins}/")
+                                                                Prefix=f"{digest('ins', ins)}/")
     assert not versions.get("Versions") and not versions.get("DeleteMarkers")
     deps.reset()  # a new process: no data key cached anywhere
     with pytest.raises(NoDataKey):

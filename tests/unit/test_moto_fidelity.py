@@ -11,7 +11,6 @@ import pytest
 
 @pytest.fixture
 def dynamodb(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
-    import boto3
     from moto import mock_aws
     from moto.dynamodb.models import DynamoDBBackend
 
@@ -20,15 +19,23 @@ def dynamodb(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     monkeypatch.setattr(DynamoDBBackend, "transact_write_items", DynamoDBBackend.transact_write_items)  # restored
     rollback_only_touched_items()
     with mock_aws():
-        client = boto3.client("dynamodb", region_name="eu-west-3", aws_access_key_id="x", aws_secret_access_key="x")
-        client.create_table(TableName="t", BillingMode="PAY_PER_REQUEST",
-                            KeySchema=[{"AttributeName": "h", "KeyType": "HASH"},
-                                       {"AttributeName": "r", "KeyType": "RANGE"}],
-                            AttributeDefinitions=[{"AttributeName": "h", "AttributeType": "S"},
-                                                  {"AttributeName": "r", "AttributeType": "S"}])
+        client = table_t()
         for h in ("a", "b", "c"):
             client.put_item(TableName="t", Item={"h": {"S": h}, "r": {"S": "x"}, "n": {"N": "1"}})
         yield client
+
+
+def table_t() -> Any:
+    """Table `t` (hash `h`, range `r`) in the moto of the current `mock_aws`."""
+    import boto3
+
+    client = boto3.client("dynamodb", region_name="eu-west-3", aws_access_key_id="x", aws_secret_access_key="x")
+    client.create_table(TableName="t", BillingMode="PAY_PER_REQUEST",
+                        KeySchema=[{"AttributeName": "h", "KeyType": "HASH"},
+                                   {"AttributeName": "r", "KeyType": "RANGE"}],
+                        AttributeDefinitions=[{"AttributeName": "h", "AttributeType": "S"},
+                                              {"AttributeName": "r", "AttributeType": "S"}])
+    return client
 
 
 def key(h: str) -> dict[str, Any]:
@@ -97,7 +104,6 @@ def test_item_answers_written_as_plain_json_parse_exactly_as_the_generic_seriali
         monkeypatch: pytest.MonkeyPatch) -> None:
     import json
 
-    import boto3
     from moto import mock_aws
     from moto.dynamodb.responses import DynamoResult
 
@@ -123,12 +129,7 @@ def test_item_answers_written_as_plain_json_parse_exactly_as_the_generic_seriali
             "n": {"N": "1.50"}, "ns": {"NS": ["1", "2"]}, "ss": {"SS": ["p", "q"]}, "t": {"BOOL": True},
             "m": {"M": {"l": {"L": [{"NULL": True}, {"BOOL": False}, {"S": "é"}]}}}}
     with mock_aws():
-        client = boto3.client("dynamodb", region_name="eu-west-3", aws_access_key_id="x", aws_secret_access_key="x")
-        client.create_table(TableName="t", BillingMode="PAY_PER_REQUEST",
-                            KeySchema=[{"AttributeName": "h", "KeyType": "HASH"},
-                                       {"AttributeName": "r", "KeyType": "RANGE"}],
-                            AttributeDefinitions=[{"AttributeName": "h", "AttributeType": "S"},
-                                                  {"AttributeName": "r", "AttributeType": "S"}])
+        client = table_t()
         client.put_item(TableName="t", Item=item, ReturnConsumedCapacity="TOTAL")
         client.put_item(TableName="t", Item={"h": {"S": "a"}, "r": {"S": "y"}})
         assert client.get_item(TableName="t", Key=key("a"))["Item"] == item

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import threading
 import time
@@ -344,7 +345,7 @@ def catalogue_status(args: argparse.Namespace) -> int:
     from functions.catalogue.models import ServiceStatus
     from functions.catalogue.operations import change_status
 
-    ended = change_status(deps.catalogue(), args.oid, ServiceStatus(args.status))
+    ended = change_status(deps.catalogue(), args.oid, ServiceStatus(args.status), args.operator)
     print(f"{args.oid}: {args.status}" + (f", {ended} pairing(s) ended" if ended else ""))
     return 0
 
@@ -629,6 +630,8 @@ def parser() -> argparse.ArgumentParser:
                                                          "dereferencing bite at once) against `make run`")
     status_cmd.add_argument("oid")
     status_cmd.add_argument("status", choices=["EN_LIGNE", "HORS_LIGNE", "PRESERIE", "SUSPENDUE", "DEREFERENCEE"])
+    status_cmd.add_argument("--operator", default=os.environ.get("USER") or "local-operator",
+                            help="who makes the change, kept in the service's status history (default: $USER)")
     status_cmd.set_defaults(handler=catalogue_status)
     summary_cmd = sub.add_parser("catalogue-summaries", help="send one day's 90-day summaries of paired services")
     summary_cmd.add_argument("--date", type=_day, help="the Paris day (default: today)")

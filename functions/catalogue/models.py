@@ -19,6 +19,20 @@ class ServiceStatus(StrEnum):
     DEREFERENCEE = "DEREFERENCEE"
 
 
+class StatusChange(BaseModel):
+    """One status change operations made after publication: who, when, from what, on which published catalogue.
+    Kept for good (an append-only history per service), so a suspension can always be accounted for."""
+
+    model_config = ConfigDict(frozen=True)
+
+    oid: str
+    status: ServiceStatus
+    previous: ServiceStatus
+    operator: str = Field(min_length=1, max_length=128)
+    at: datetime
+    catalogue_version: str
+
+
 # What a citizen may see in the catalogue (C.1: HORS_LIGNE and DEREFERENCEE are not listed).
 LISTED = frozenset({ServiceStatus.EN_LIGNE, ServiceStatus.SUSPENDUE, ServiceStatus.PRESERIE})
 # Who may be paired now: a PRESERIE pilot cannot be synced by the public, a SUSPENDUE service not at all.

@@ -6,24 +6,32 @@ new ones; dereferencing also ends every pairing of the service, a page of the pe
 
 from __future__ import annotations
 
-from functions.catalogue.models import PairingState, ServiceStatus
+from functions.catalogue.models import PairingState, ServiceStatus, StatusChange
 from functions.catalogue.service import CatalogueDeps, current_catalogue, end_pairing
 from functions.journal.models import Actor
 from functions.shared.errors import NotFound
+from functions.shared.observability import logger
 
 PAGE = 100
 
 
-def change_status(deps: CatalogueDeps, oid: str, status: ServiceStatus) -> int:
-    """Set the status; returns how many pairings a dereferencing ended."""
-    service = deps.published().service(oid)
+def change_status(deps: CatalogueDeps, oid: str, status: ServiceStatus, operator: str) -> int:
+    """Set the status, traced in the service's status history with the operator (the operations role or person
+    who ran it); returns how many pairings a dereferencing ended."""
+    published = deps.published()
+    service = published.service(oid)
     if service is None:
         raise NotFound("service")
     now = deps.clock.now()
-    staged = [deps.store.staged_status(oid, status, now)]
+    previous = deps.store.statuses().get(oid, service.status)
+    change = StatusChange(oid=oid, status=status, previous=previous, operator=operator, at=now,
+                          catalogue_version=published.version)
+    staged = [deps.store.staged_status(change)]
     if status in (ServiceStatus.SUSPENDUE, ServiceStatus.DEREFERENCEE, ServiceStatus.HORS_LIGNE):
         staged.append(deps.store.staged_revocation(f"svc:{oid}", int(now.timestamp()) + 1, now))
     deps.store.commit(staged)
+    logger.info("catalogue status changed", extra={"service": oid, "status": status.value,
+                                                   "previous": previous.value, "operator": operator})
     return end_pairings(deps, oid) if status is ServiceStatus.DEREFERENCEE else 0
 
 

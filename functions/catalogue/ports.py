@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, Protocol
 
-from functions.catalogue.models import AuthorizationCode, Pairing, RefreshToken, ServiceStatus
+from functions.catalogue.models import AuthorizationCode, Pairing, RefreshToken, ServiceStatus, StatusChange
 from functions.shared.staging import Staged
 
 
@@ -68,7 +68,13 @@ class PairingStore(Protocol):
         """Status changes operations made since the data file was published (one Query of a small partition)."""
         ...
 
-    def staged_status(self, oid: str, status: ServiceStatus, at: datetime) -> Staged: ...
+    def staged_status(self, change: StatusChange) -> Staged:
+        """The service's current status and the change appended to its history, in the same transaction."""
+        ...
+
+    def status_history(self, oid: str) -> list[StatusChange]:
+        """Every status change of a service, oldest first (one Query of its history partition)."""
+        ...
 
     def commit(self, staged: Sequence[Staged]) -> None:
         """Commit writes that trace nothing in a holder's chain (a status change), in one transaction."""

@@ -11,6 +11,8 @@
 - `REVOKED` / `<pairing id>` or `svc:<oid>`: the deny list (`min_pv`), kept the token lifetime + 5 minutes (TTL), so
   one Query of this small partition is the whole list.
 - `STATUS` / `<oid>`: a status operations set after the data file was published.
+- `STATUS#<oid>` / `<ISO time>`: that service's status history, append-only (who, from what, on which published
+  catalogue): written with the status in one transaction, never expired.
 Items with a lifetime carry `expires_at_epoch` (DynamoDB TTL; readers also check it, TTL deletes late)."""
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from functions.catalogue.models import (
     PairingState,
     RefreshToken,
     ServiceStatus,
+    StatusChange,
     summary_cycle,
 )
 from functions.catalogue.oauth import ACCESS_TOKEN_SECONDS
@@ -134,6 +137,18 @@ class _PutPairing:
                 tx.put("directory", entry)
         elif self.previous is not None and self.previous.state is PairingState.ACTIVE:
             tx.delete("directory", entry)
+
+
+@dataclass(frozen=True)
+class _Both:
+    """Two writes staged as one."""
+
+    first: Staged
+    second: Staged
+
+    def stage(self, tx: WriteSink) -> None:
+        self.first.stage(tx)
+        self.second.stage(tx)
 
 
 @dataclass(frozen=True)
@@ -279,8 +294,15 @@ class DynamoCatalogueStore:
     def statuses(self) -> dict[str, ServiceStatus]:
         return {i.sk: ServiceStatus(i.state) for i in CatalogueItem.query(STATUS) if i.state}
 
-    def staged_status(self, oid: str, status: ServiceStatus, at: datetime) -> Staged:
-        return _Put("status", CatalogueItem(STATUS, oid, state=status.value, body=at.isoformat()))
+    def staged_status(self, change: StatusChange) -> Staged:
+        history = CatalogueItem(f"{STATUS}#{change.oid}", change.at.isoformat(), state=change.status.value,
+                                body=change.model_dump_json())
+        return _Both(_Put("status", CatalogueItem(STATUS, change.oid, state=change.status.value,
+                                                  body=change.at.isoformat())),
+                     _Put("status_history", history, CatalogueItem.sk.does_not_exist()))
+
+    def status_history(self, oid: str) -> list[StatusChange]:
+        return [StatusChange.model_validate_json(i.body) for i in CatalogueItem.query(f"{STATUS}#{oid}") if i.body]
 
     def commit(self, staged: Sequence[Staged]) -> None:
         tx = Transaction()

@@ -268,7 +268,10 @@ def test_dereferencing_ends_every_pairing_through_the_service_index(stack: Stack
                                 json={**authorize_params(verifier, client_id=oid), "accepted": ["22"]})
             assert answer.status_code == 200, answer.text
         monkeypatch.setattr(operations, "PAGE", 2)  # two pages of the index
-        ended = operations.change_status(deps.catalogue(), oid, ServiceStatus.DEREFERENCEE)
+        ended = operations.change_status(deps.catalogue(), oid, ServiceStatus.DEREFERENCEE, "ops-test")
+        # traced in the service's history, in the real table, with who did it
+        assert [(c.status, c.operator) for c in deps.catalogue().store.status_history(oid)] == [
+            (ServiceStatus.DEREFERENCEE, "ops-test")]
         assert ended == 3
         assert all(stack.call("GET", "/v1/me/services", me).json()["items"] == [] for _, me in holders)
         deny = revoked()

@@ -27,6 +27,7 @@ from functions.catalogue.models import (
     RefreshToken,
     Service,
     ServiceStatus,
+    StatusChange,
 )
 from functions.catalogue.service import AuthorizationRequest, CatalogueDeps, TokenRequest
 from functions.identity.principal import Citizen
@@ -72,6 +73,7 @@ class FakePairingStore:
     jtis: set[tuple[str, str]] = field(default_factory=set)
     revoked: dict[str, int] = field(default_factory=dict)
     status_overrides: dict[str, ServiceStatus] = field(default_factory=dict)
+    status_log: list[StatusChange] = field(default_factory=list)
 
     def pairing(self, holder_ins: str, oid: str) -> Pairing | None:
         return self.pairings_by_key.get((holder_ins, oid))
@@ -165,8 +167,14 @@ class FakePairingStore:
     def statuses(self) -> dict[str, ServiceStatus]:
         return dict(self.status_overrides)
 
-    def staged_status(self, oid: str, status: ServiceStatus, at: datetime) -> Staged:
-        return self._staged("status", lambda: self.status_overrides.__setitem__(oid, status))
+    def staged_status(self, change: StatusChange) -> Staged:
+        def apply() -> None:
+            self.status_overrides[change.oid] = change.status
+            self.status_log.append(change)
+        return self._staged("status", apply)
+
+    def status_history(self, oid: str) -> list[StatusChange]:
+        return [c for c in self.status_log if c.oid == oid]
 
     def commit(self, staged: Sequence[Staged]) -> None:
         from tests.unit.fakes import FakeTransaction
@@ -415,18 +423,33 @@ def test_suspension_bites_at_once_and_dereferencing_ends_every_pairing(world: Wo
     code, verifier = paired(world)
     issued = by_code(world, code, verifier)
     paired(world, ins="184067512345699")
-    operations.change_status(world.deps, OID, ServiceStatus.SUSPENDUE)
+    operations.change_status(world.deps, OID, ServiceStatus.SUSPENDUE, "ops-jeanne")
     assert world.store.revoked[f"svc:{OID}"] > NOW.timestamp()
     with pytest.raises(OAuthError) as refused:
         by_refresh(world, issued.refresh_token)
     assert refused.value.error == "unauthorized_client"
     service.unpair(world.deps, Citizen(ins=INS), INS, OID)  # a suspended service can still be unpaired
-    ended = operations.change_status(world.deps, OID, ServiceStatus.DEREFERENCEE)
+    ended = operations.change_status(world.deps, OID, ServiceStatus.DEREFERENCEE, "ops-jeanne")
     assert ended == 1
     other = world.store.pairing("184067512345699", OID)
     assert other is not None and other.state is PairingState.ENDED
     assert world.store.revoked[other.pairing_id] == -1
     assert [s.oid for s, _ in service.list_services(world.deps, INS)] == [OTHER_OID]
+
+
+def test_every_status_change_is_traced_with_its_operator_and_what_it_replaced(world: World) -> None:
+    published = world.deps.published()
+    operations.change_status(world.deps, OID, ServiceStatus.SUSPENDUE, "ops-jeanne")
+    operations.change_status(world.deps, OID, ServiceStatus.EN_LIGNE, "ops-karim")
+    history = world.store.status_history(OID)
+    assert [(c.previous, c.status, c.operator) for c in history] == [
+        (ServiceStatus.EN_LIGNE, ServiceStatus.SUSPENDUE, "ops-jeanne"),
+        (ServiceStatus.SUSPENDUE, ServiceStatus.EN_LIGNE, "ops-karim")]
+    assert all(c.catalogue_version == published.version and c.at == NOW for c in history)
+    assert world.store.status_history(OTHER_OID) == []
+    with pytest.raises(NotFound):
+        operations.change_status(world.deps, "1.2.250.1.999.9", ServiceStatus.SUSPENDUE, "ops-jeanne")
+    assert len(world.store.status_history(OID)) == 2
 
 
 # ---- the 90-day summary -------------------------------------------------------------------------------------------

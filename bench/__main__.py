@@ -143,6 +143,17 @@ def cold_import_ratio(runs: int = 7) -> dict[str, float]:
 
 
 @contextmanager
+def moto_server() -> Iterator[int]:
+    """A moto server of its own (`start_moto`) for the block; yields its port."""
+    port = free_port()
+    moto = start_moto(port)
+    try:
+        yield port
+    finally:
+        moto.terminate()
+
+
+@contextmanager
 def aws_in_process() -> Iterator[int]:
     """moto's backends in this process (`mock_aws`) instead of its server: the same backends with the same fixes
     (local.moto_fidelity), and the same calls counted at `_make_api_call`, without the HTTP round trip, werkzeug
@@ -152,9 +163,7 @@ def aws_in_process() -> Iterator[int]:
 
     from local import config, moto_fidelity
 
-    moto_fidelity.rollback_only_touched_items()
-    moto_fidelity.serialize_dynamodb_writes()
-    moto_fidelity.faster_answers()
+    moto_fidelity.bench_fixes()
     port = free_port()  # never listened on: nothing must reach it
     original = config.local_env
 
@@ -176,16 +185,8 @@ def scenario_only(name: str, args: tuple[Any, ...], in_process: bool = False) ->
     """`python -m bench <scenario> [sizes] [--in-process]`: one scenario alone at the given sizes, printed,
     results.json untouched (a quick before/after of a change, or a full-size run; `make bench` is the reference
     run). `--in-process` runs it on moto's backends in this process (`aws_in_process`): same counts, ~3x faster."""
-    if in_process:
-        with aws_in_process() as port:
-            results = importlib.import_module(f"bench.{name}").run(port, free_port(), *args)
-    else:
-        port = free_port()
-        moto = start_moto(port)
-        try:
-            results = importlib.import_module(f"bench.{name}").run(port, free_port(), *args)
-        finally:
-            moto.terminate()
+    with aws_in_process() if in_process else moto_server() as port:
+        results = importlib.import_module(f"bench.{name}").run(port, free_port(), *args)
     results = {**results, "against": "moto in process (mock_aws)" if in_process else "moto server"}
     print(json.dumps(results, indent=2))
 
@@ -211,15 +212,11 @@ def main() -> None:
     if sys.argv[1:2] == ["erasure"]:
         erasure_only()
         return
-    port = free_port()
-    moto = start_moto(port)
-    try:
+    with moto_server() as port:
         results = run(port)
         for name in SCENARIOS:  # each at its full size (bench/<name>.py: the sizes and why)
             results[name] = importlib.import_module(f"bench.{name}").run(port, free_port())
         results["scan_calls"] = sum(v for k, v in CALLS.items() if k.endswith(":Scan"))
-    finally:
-        moto.terminate()
     results["cold_import"] = cold_import_ratio()
     RESULTS.write_text(json.dumps(results, indent=2) + "\n")
     print(json.dumps(results, indent=2))
@@ -229,14 +226,10 @@ def main() -> None:
 def erasure_only() -> None:
     """`python -m bench erasure`: AWS calls per erased space of a typical size (bench/erasure.py), printed and kept
     under `erasure` in results.json (the rest of it untouched)."""
-    port = free_port()
-    moto = start_moto(port)
-    try:
-        from bench import erasure
+    from bench import erasure
 
+    with moto_server() as port:
         results = erasure.run(port, counted, api_event, CALLS)
-    finally:
-        moto.terminate()
     kept = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
     RESULTS.write_text(json.dumps({**kept, "erasure": results}, indent=2) + "\n")
     print(json.dumps(results, indent=2))

@@ -105,7 +105,6 @@ def run(_args: argparse.Namespace) -> int:
     from local.moto_fidelity import faster_answers, serialize_dynamodb_writes
 
     serialize_dynamodb_writes()
-
     faster_answers()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=config.AWS_PORT, verbose=False)
     server.start()

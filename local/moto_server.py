@@ -10,11 +10,9 @@ import sys
 def main() -> None:
     from moto.server import main as moto_main
 
-    from local.moto_fidelity import faster_answers, rollback_only_touched_items, serialize_dynamodb_writes
+    from local.moto_fidelity import bench_fixes
 
-    rollback_only_touched_items()
-    serialize_dynamodb_writes()
-    faster_answers()
+    bench_fixes()
     moto_main(sys.argv[1:])
 
 

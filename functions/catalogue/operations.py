@@ -18,14 +18,14 @@ PAGE = 100
 def change_status(deps: CatalogueDeps, oid: str, status: ServiceStatus, operator: str) -> int:
     """Set the status, traced in the service's status history with the operator (the operations role or person
     who ran it); returns how many pairings a dereferencing ended."""
-    published = deps.published()
-    service = published.service(oid)
+    catalogue = current_catalogue(deps)  # the published file with the statuses operations set since
+    service = catalogue.service(oid)
     if service is None:
         raise NotFound("service")
     now = deps.clock.now()
-    previous = deps.store.statuses().get(oid, service.status)
+    previous = service.status
     change = StatusChange(oid=oid, status=status, previous=previous, operator=operator, at=now,
-                          catalogue_version=published.version)
+                          catalogue_version=catalogue.version)
     staged = [deps.store.staged_status(change)]
     if status in (ServiceStatus.SUSPENDUE, ServiceStatus.DEREFERENCEE, ServiceStatus.HORS_LIGNE):
         staged.append(deps.store.staged_revocation(f"svc:{oid}", int(now.timestamp()) + 1, now))

@@ -94,7 +94,6 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     from local.moto_fidelity import faster_answers, serialize_dynamodb_writes
 
     serialize_dynamodb_writes()
-
     faster_answers()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=aws_port, verbose=False)
     server.start()

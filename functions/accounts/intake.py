@@ -53,6 +53,11 @@ class PostalAddress(BaseModel):
     city: str = Field(min_length=1, max_length=64)
     country: str = Field(default="FR", pattern=r"^[A-Z]{2}$")
 
+    def as_text(self) -> str:
+        """The address as the space keeps it (one string, a line each), e.g. for a new code asked by letter."""
+        return "\n".join([*self.lines, f"{self.postal_code} {self.city}",
+                          *([] if self.country == "FR" else [self.country])])
+
 
 class Beneficiary(BaseModel):
     """One line of `intake/<name>.ndjson`. `legal_representative_ins` names the adult a minor is attached to."""

@@ -48,7 +48,7 @@ from functions.accounts.intake import (
     parse_line,
     shard_of,
 )
-from functions.accounts.models import Space, SpaceStatus
+from functions.accounts.models import Enrolment, Space, SpaceStatus
 from functions.accounts.ports import IntakeFiles, IntakeStore
 from functions.journal.models import Actor, Trace, TraceAction
 from functions.journal.ports import BatchJournal, Entry
@@ -239,7 +239,12 @@ def import_chunk(deps: OpeningDeps, task: ChunkTask) -> ChunkReport:
         else:
             space = Space(ins=person.ins, status=SpaceStatus.INFORMED, created_at=now, birth_date=person.birth_date,
                           email=person.email, informed_at=now, creation_due=due)
-            staged = deps.store.informed(space, digest, expires, channel.value, shard_of(person.ins))
+            # what enrolment checks later: the names (proof of opposition), the address (a new code by letter),
+            # a minor's representative (who may activate or oppose for the child)
+            enrolment = Enrolment(space=space, first_name=person.first_name, last_name=person.last_name,
+                                  postal_address=person.postal_address.as_text() if person.postal_address else None,
+                                  representative_ins=person.legal_representative_ins)
+            staged = deps.store.informed(enrolment, digest, expires, channel.value, shard_of(person.ins))
         entries.append(Entry(person.ins, traces=[Trace.new(person.ins, now, ACTOR, TraceAction.SPACE_INFORMED)],
                              staged=[staged]))
         info[person.ins] = Information(person=person, channel=channel, code=code, creation_due=due,

@@ -109,9 +109,10 @@ class IntakeStore(Protocol):
         """Which of these INS have a space item already, whatever its state (BatchGetItem, 100 keys a call)."""
         ...
 
-    def informed(self, space: Space, code_digest: str, code_expires_at: datetime, channel: str,
+    def informed(self, enrolment: Enrolment, code_digest: str, code_expires_at: datetime, channel: str,
                  shard: int) -> Staged:
-        """The informed space's creation for the journal's commit, only if the INS has no space (label `space`)."""
+        """The informed space's creation, with the identity enrolment checks later, for the journal's commit,
+        only if the INS has no space (label `space`)."""
         ...
 
     def unsent(self, ins: list[str]) -> set[str]:

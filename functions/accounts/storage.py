@@ -399,18 +399,21 @@ def creation_shard(day: date, shard: int) -> str:
 
 @dataclass(frozen=True)
 class _Informed:
-    space: Space
+    enrolment: Enrolment
     code_digest: str
     code_expires_at: datetime
     channel: str
     shard: int
 
     def stage(self, tx: WriteSink) -> None:
-        space = self.space
+        enrolment = self.enrolment
+        space = enrolment.space
         assert space.creation_due is not None
         tx.put("space", SpaceItem(
             space_key(space.ins), ins=space.ins, status=space.status.value, created_at=space.created_at,
             birth_date=space.birth_date.isoformat() if space.birth_date else None, email=space.email,
+            first_name=enrolment.first_name, last_name=enrolment.last_name,
+            postal_address=enrolment.postal_address, representative_ins=enrolment.representative_ins,
             informed_at=space.informed_at, creation_due=space.creation_due.isoformat(),
             creation_shard=creation_shard(space.creation_due, self.shard), code_digest=self.code_digest,
             code_expires_at=self.code_expires_at, code_channel=self.channel), SpaceItem.key.does_not_exist())
@@ -485,9 +488,9 @@ class DynamoIntakeStore:
         found: set[str] = batch_get_many([_Known(ins)])[0]
         return found
 
-    def informed(self, space: Space, code_digest: str, code_expires_at: datetime, channel: str,
+    def informed(self, enrolment: Enrolment, code_digest: str, code_expires_at: datetime, channel: str,
                  shard: int) -> Staged:
-        return _Informed(space, code_digest, code_expires_at, channel, shard)
+        return _Informed(enrolment, code_digest, code_expires_at, channel, shard)
 
     def unsent(self, ins: list[str]) -> set[str]:
         if not ins:

@@ -5,12 +5,16 @@ due date opens them, leaves an opposed one opposed, and re-running the day chang
 
 from __future__ import annotations
 
+import io
 import json
+import re
 from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
 import pytest
+import requests
+from pypdf import PdfReader
 
 from functions import deps
 from functions.accounts.models import SpaceStatus
@@ -156,3 +160,45 @@ def test_a_file_informs_once_reports_bad_lines_and_the_job_opens_at_the_due_date
         still = spaces.get(opposed)
         assert still is not None and still.status is SpaceStatus.OPPOSED
         assert traces(opposed) == ["space.informed"]
+
+
+def test_a_person_of_the_file_activates_opposes_or_asks_a_new_code_with_what_the_import_kept(
+        stack: Stack, pump: QueuePump) -> None:
+    """The codes the import printed work with the enrolment routes: the parent the file names opposes for the
+    child (and the proof names the child), and a person informed by letter asks a new code by letter again."""
+    parent, child, lettered = new_ins(), new_ins(), new_ins()
+    home = {"lines": ["8 rue des Écoles"], "postal_code": "75005", "city": "Paris"}
+    drop("beneficiaires-2026-12-famille", [
+        json.dumps(person(parent, first_name="Alex", birth_date="1980-03-03", postal_address=home)),
+        json.dumps(person(child, first_name="Zoé", birth_date="2016-05-01", postal_address=home,
+                          legal_representative_ins=parent)),
+        json.dumps(person(lettered, first_name="Inès", postal_address={**home, "lines": ["1 place du Panthéon"]})),
+    ])
+    pump.drain()
+    letters = [json.loads(line) for body in print_objects("letters/").values() for line in body.splitlines()]
+    codes = {r["addressee"]: re.search(r"Votre code provisoire : ([0-9A-Z]+)", r["text"]).group(1)  # type: ignore
+             for r in letters}
+    assert {"Alex Martin", "Zoé Martin", "Inès Martin"} <= set(codes)
+
+    who = {"ins": parent, "birth_date": "1980-03-03", "vitale_serial": "12345678901", "child_ins": child}
+    opposed = stack.call("POST", "/v1/enrolment/opposition", json={**who, "code": codes["Zoé Martin"]})
+    assert opposed.status_code == 200, opposed.text
+    space = deps.spaces().get(child)
+    assert space is not None and space.status is SpaceStatus.OPPOSED
+    pdf = requests.get(opposed.json()["proof_url"], timeout=10).content
+    text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf)).pages)
+    assert "Zoé Martin" in text and child in text
+
+    # a new code by letter: not within 30 s of the import's, then to the address the file gave
+    ask = {"ins": lettered, "birth_date": "1980-04-02", "vitale_serial": "12345678901", "channel": "letter"}
+    soon = stack.call("POST", "/v1/enrolment/code", json=ask)
+    assert (soon.status_code, soon.json()["error"]["code"]) == (429, "MIN_DELAY_ERROR")
+    sent = SpaceItem.get(space_key(lettered), consistent_read=True).code_sent_at
+    SpaceItem(space_key(lettered)).update(actions=[SpaceItem.code_sent_at.set(sent - timedelta(seconds=31))])
+    later = stack.call("POST", "/v1/enrolment/code", json=ask)
+    assert later.status_code == 202, later.text
+    s3 = client("s3", config.REGION)
+    bucket = settings().proofs_bucket
+    listed = s3.list_objects_v2(Bucket=bucket, Prefix="letters/").get("Contents", [])
+    records = [json.loads(s3.get_object(Bucket=bucket, Key=o["Key"])["Body"].read()) for o in listed]
+    assert "1 place du Panthéon\n75005 Paris" in [r["address"] for r in records]

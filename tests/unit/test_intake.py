@@ -11,7 +11,7 @@ from typing import Any
 
 from functions.accounts import codes
 from functions.accounts.intake import Channel, IntakePolicy, Reason, parse_line, screen, shard_of
-from functions.accounts.models import Space, SpaceStatus
+from functions.accounts.models import Enrolment, SpaceStatus
 from functions.accounts.opening import (
     ChunkTask,
     CreationTask,
@@ -116,9 +116,9 @@ class FakeStore:
     def known(self, ins: list[str]) -> set[str]:
         return {i for i in ins if i in self.items}
 
-    def informed(self, space: Space, code_digest: str, code_expires_at: datetime, channel: str,
+    def informed(self, enrolment: Enrolment, code_digest: str, code_expires_at: datetime, channel: str,
                  shard: int) -> Any:
-        return ("informed", space, code_digest, channel, shard)
+        return ("informed", enrolment, code_digest, channel, shard)
 
     def unsent(self, ins: list[str]) -> set[str]:
         return {i for i in ins if self.items[i]["status"] == "informed" and self.items[i]["sent"] is None}
@@ -160,12 +160,14 @@ class FakeJournal:
                     continue
                 item.update(digest=digest, due=due)
             elif kind == "informed":
-                space, digest, channel, shard = rest
+                enrolment, digest, channel, shard = rest
+                space = enrolment.space
                 if space.ins in self.store.items:
                     refused[space.ins] = {"space"}
                     continue
                 self.store.items[space.ins] = {"status": "informed", "due": space.creation_due, "shard": shard,
-                                               "digest": digest, "channel": channel, "sent": None}
+                                               "digest": digest, "channel": channel, "sent": None,
+                                               "enrolment": enrolment}
             else:
                 item = self.store.items[rest[0]]
                 if item["status"] != "informed" or item["sent"] is None:
@@ -306,3 +308,20 @@ def test_a_space_whose_information_never_left_is_not_created_until_a_redelivery_
     assert store.items[ADULT]["digest"] == codes.code_digest(ADULT, email.data["code"])
     assert store.items[ADULT]["sent"] is not None
     assert run_creation(d, CreationTask(day=due, shard=shard_of(ADULT))).opened == 1
+
+
+def test_an_imported_space_keeps_what_enrolment_checks_later() -> None:
+    """The names (the proof of opposition names the person), the address (a new code by letter) and a minor's
+    representative (who alone may activate or oppose for the child) go into the space the import creates."""
+    d, store, _, files, _, queue = deps(chunk_lines=100)
+    address = {"lines": ["3 rue des Lilas", "Bâtiment B"], "postal_code": "69003", "city": "Lyon"}
+    files.files["intake/lot.ndjson"] = b"\n".join([
+        line(ADULT, email=None, postal_address=address),
+        line(CHILD, first_name="Léa", birth_date="2016-05-01", legal_representative_ins=ADULT)]) + b"\n"
+    split_file(d, "intake/lot.ndjson")
+    run_all(d, queue)
+    adult: Enrolment = store.items[ADULT]["enrolment"]
+    child: Enrolment = store.items[CHILD]["enrolment"]
+    assert adult.display_name == "Paul Martin" and adult.representative_ins is None
+    assert adult.postal_address == "3 rue des Lilas\nBâtiment B\n69003 Lyon"
+    assert child.display_name == "Léa Martin" and child.representative_ins == ADULT and child.postal_address is None

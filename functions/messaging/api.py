@@ -152,6 +152,7 @@ class MessageOut(BaseModel):
     direction: str
     sender: ContactOut | None
     to: list[ContactOut]
+    recipients: list[str] = []  # To and Cc as the writer addressed them (display only)
     at: datetime
     subject: str
     content: str
@@ -163,7 +164,9 @@ class MessageOut(BaseModel):
     def from_domain(cls, m: Message, addable: frozenset[str] = frozenset()) -> MessageOut:
         return cls(message_id=m.message_id, conversation_id=m.conversation_id, direction=m.direction,
                    sender=ContactOut.from_domain(m.sender) if m.sender else None,
-                   to=[ContactOut.from_domain(c) for c in m.to], at=m.at, subject=m.subject, content=m.content,
+                   to=[ContactOut.from_domain(c) for c in m.to],
+                   recipients=list(m.recipients) or [c.name for c in m.to], at=m.at, subject=m.subject,
+                   content=m.content,
                    ends_exchange=m.ends_exchange, receipt_requested=m.receipt_requested,
                    attachments=[AttachmentOut.from_domain(a, addable) for a in m.attachments])
 

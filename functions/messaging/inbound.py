@@ -115,7 +115,8 @@ def _deliver(deps: InboundDeps, mail: ParsedMail, local: str, report: MailReport
     draft = Message(message_id=message_id, conversation_id="", direction="IN", sender=sender, at=m.clock.now(),
                     subject=mail.subject, content=mail.content,
                     ends_exchange=ends_exchange(mail.subject, mail.ends_exchange_header), attachments=attachments,
-                    rfc822_id=mail.once_key, reply_to=mail.reply_to, receipt_to=mail.receipt_to)
+                    recipients=mail.recipients_shown, rfc822_id=mail.once_key, reply_to=mail.reply_to,
+                    receipt_to=mail.receipt_to)
     actor = Actor(kind="professional", id=mail.sender, name=mail.sender_name)
     arrival = arrive(m, space, actor, _continued(m, ins, mail), draft, also=[m.store.staged_once(ins, message_id)])
     try:

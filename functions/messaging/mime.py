@@ -21,9 +21,12 @@ from functions.identity.principal import display_name
 from functions.messaging.models import (
     MAILBOX_DOMAIN,
     MAX_BODY,
+    MAX_RECIPIENT_DISPLAY,
+    MAX_RECIPIENTS,
     MAX_SUBJECT,
     has_html,
     sanitised_html,
+    secure_address,
     text_as_html,
 )
 
@@ -143,8 +146,9 @@ class ParsedMail:
     subject: str
     content: str  # sanitised HTML
     ends_exchange_header: str | None
-    reply_to: str | None
-    receipt_to: str | None
+    reply_to: str | None  # only an MSSanté professional's address (A.1, CNAM v1.3 §9); anything else is ignored
+    receipt_to: str | None  # likewise: a read receipt never leaves the trust space
+    recipients_shown: tuple[str, ...]  # To and Cc as the patient sees them (display only)
     conversation_ref: str | None  # a conversation id our outbound Message-IDs carry, from In-Reply-To/References
     attachments: tuple[MailAttachment, ...]
 
@@ -188,6 +192,7 @@ def parse_mail(raw: bytes, envelope: Envelope, trust: TrustList, limits: MailLim
         headers = {name: str(message.get(name, "")).strip() or None
                    for name in ("Message-ID", "X-MSS-MES", "Reply-To", "Disposition-Notification-To")}
         refs = f"{message.get('In-Reply-To', '')} {message.get('References', '')}"
+        shown = _shown(message)
     except MailRefused:
         raise
     except Exception as exc:
@@ -209,8 +214,8 @@ def parse_mail(raw: bytes, envelope: Envelope, trust: TrustList, limits: MailLim
         once_key=headers["Message-ID"] or f"<sha256:{hashlib.sha256(raw).hexdigest()}>",
         sender=sender, sender_name=sender_name, recipients=recipients,
         subject=(subject or NO_SUBJECT)[:MAX_SUBJECT], content=content,
-        ends_exchange_header=headers["X-MSS-MES"], reply_to=_first_address(headers["Reply-To"]),
-        receipt_to=_first_address(headers["Disposition-Notification-To"]),
+        ends_exchange_header=headers["X-MSS-MES"], reply_to=_secure_first(headers["Reply-To"]),
+        receipt_to=_secure_first(headers["Disposition-Notification-To"]), recipients_shown=shown,
         conversation_ref=found.group(1).lower() if found else None, attachments=attachments)
 
 
@@ -230,6 +235,33 @@ def _first_address(value: str | None) -> str | None:
         return None
     found = [a for _, a in getaddresses([value]) if "@" in a]
     return found[0].lower() if found else None
+
+
+def _secure_first(value: str | None) -> str | None:
+    """The header's first address when it is a professional's MSSanté address: a Reply-To or a
+    Disposition-Notification-To elsewhere (a personal mailbox, another patient's) would send the patient's
+    answers or the fact that they read the mail outside the trust space, so it is ignored (the answers go to
+    the sender; no receipt)."""
+    first = _first_address(value)
+    if first is None:
+        return None
+    try:
+        return secure_address(first)
+    except ValueError:
+        return None
+
+
+def _shown(message: EmailMessage) -> tuple[str, ...]:
+    """To and Cc for display: each name, else its address; a patient's mailbox only by its name ("Patient"
+    without one), so a mail to several patients does not show one the other's INS."""
+    shown: list[str] = []
+    for name, address in getaddresses([str(v) for header in ("To", "Cc") for v in message.get_all(header, [])]):
+        label = " ".join((display_name(name) or "").split())
+        if not label:
+            label = "Patient" if address.lower().endswith("@" + MAILBOX_DOMAIN) else address.strip().lower()
+        if label and not has_html(label):
+            shown.append(label[:MAX_RECIPIENT_DISPLAY])
+    return tuple(dict.fromkeys(shown))[:MAX_RECIPIENTS]
 
 
 def _recipients(message: EmailMessage, envelope: Envelope) -> tuple[str, ...]:

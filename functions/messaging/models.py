@@ -159,6 +159,9 @@ class Message(BaseModel):
     ends_exchange: bool = False
     reply_policy: ReplyPolicy = ReplyPolicy.REPLY_TO_ALL
     attachments: tuple[Attachment, ...] = ()
+    # how the writer addressed it (To and Cc: names, or addresses), shown to the patient; display only, never
+    # whom the patient may answer (that is the conversation's writers)
+    recipients: tuple[str, ...] = ()
     rfc822_id: str | None = None  # the mail's own Message-ID (MIME path): the once-only key of a redelivery
     reply_to: str | None = None  # the sender's Reply-To (MIME path): where the patient's answers go
     receipt_to: str | None = None  # Disposition-Notification-To: one read receipt goes there when first opened
@@ -245,6 +248,21 @@ class Conversation(BaseModel):
         return (*self.references, rfc822_id)[-MAX_REFERENCES:] if rfc822_id else self.references
 
 
+MAX_RECIPIENTS = 20
+MAX_RECIPIENT_DISPLAY = 200
+
+
+def recipient_display(raw: str) -> str:
+    """One recipient as shown to the patient: plain text on one line, no HTML (like a subject)."""
+    shown = " ".join(raw.split())
+    if not shown or len(shown) > MAX_RECIPIENT_DISPLAY or has_html(shown):
+        raise ValueError(f"a recipient's name or address: plain text, 1 to {MAX_RECIPIENT_DISPLAY} characters")
+    return shown
+
+
+RecipientDisplay = Annotated[str, AfterValidator(recipient_display)]
+
+
 class IncomingMessage(BaseModel):
     """A professional's or organisation's message to a patient (the API's body, the MIME path's parse):
     `conversation_id` continues one of the holder's conversations, else a new one starts."""
@@ -256,6 +274,7 @@ class IncomingMessage(BaseModel):
     end_exchange: bool = False  # the API's `X-MSS-MES: FIN`
     conversation_id: str | None = Field(default=None, max_length=64)
     attachments: list[AttachmentDeclaration] = Field(default_factory=list, max_length=MAX_ATTACHMENTS)
+    recipients: list[RecipientDisplay] = Field(default_factory=list, max_length=MAX_RECIPIENTS)  # To and Cc, shown
     sender_address: str | None = Field(default=None, max_length=254)  # the writer's MSSanté address (From)
     reply_to: str | None = Field(default=None, max_length=254)  # where the patient's answers go instead
     receipt_to: str | None = Field(default=None, max_length=254)  # Disposition-Notification-To

@@ -172,7 +172,7 @@ def receive(deps: MessagingDeps, who: Professional | Organisation, raw_ins: str,
         subject=body.subject.strip(), content=content,
         ends_exchange=ends_exchange(body.subject, "FIN" if body.end_exchange else None),
         reply_policy=body.reply_options, attachments=_declared(deps, body.attachments),
-        reply_to=body.reply_to, receipt_to=body.receipt_to))
+        recipients=tuple(body.recipients), reply_to=body.reply_to, receipt_to=body.receipt_to))
     _commit(deps, arrival.entry)
     arrived(deps, arrival)
     return arrival.message

@@ -303,3 +303,48 @@ def test_a_reply_to_a_conversation_a_mail_ended_with_fin_is_refused_and_sends_no
     traces = [t["action"] for t in stack.call("GET", "/v1/me/traces?limit=100", owner).json()["items"]]
     assert "message.sent" not in traces
     assert len(stack.call("GET", f"/v1/me/conversations/{cid}", owner).json()["messages"]) == 1
+
+
+def _outbox_of(stack: Stack, ins: str) -> list[Any]:
+    from functions.shared.aws import client
+    from local.outbox import captured
+
+    return [m for m in captured(client("s3", config.REGION), stack.env["MES_OUTBOX_BUCKET"])
+            if m.sender == f"{ins}@patient.mssante.fr"]
+
+
+def test_a_received_mail_asking_a_receipt_gets_one_and_the_reply_goes_to_its_mssante_reply_to(
+        stack: Stack, mail_pump: Any) -> None:
+    ins, owner = stack.citizen()
+    drop("read_receipt.eml", ins, **{"Disposition-Notification-To:": "Reply-To: secretariat@hopital-nord.mssante.fr"
+                                     "\r\nDisposition-Notification-To:"})
+    mail_pump.drain()
+    (conversation,) = conversations(stack, owner)
+    cid = conversation["conversation_id"]
+    (message,) = stack.call("GET", f"/v1/me/conversations/{cid}", owner).json()["messages"]
+    assert message["recipients"] == ["Patient"] and message["receipt_requested"] is True
+    stack.call("GET", f"/v1/me/conversations/{cid}", owner)  # opened twice: one receipt
+    reply = stack.call("POST", f"/v1/me/conversations/{cid}/messages",
+                       {**owner, "Idempotency-Key": f"rr-{uuid.uuid4().hex[:8]}"}, json={"content": "Bien reçu"})
+    assert reply.status_code == 201, reply.text
+    sent = sorted((m.to, m.once_key.startswith("mdn-")) for m in _outbox_of(stack, ins))
+    assert sent == [("claire.martin@hopital-nord.mssante.fr", True), ("secretariat@hopital-nord.mssante.fr", False)]
+
+
+def test_a_reply_to_or_receipt_address_outside_the_trust_space_is_ignored_on_the_mail_path(
+        stack: Stack, mail_pump: Any) -> None:
+    """A trusted relay's mail whose Reply-To and Disposition-Notification-To name a personal mailbox: no receipt
+    leaves, and the patient's reply goes to the writer's own MSSanté address, never to that mailbox."""
+    ins, owner = stack.citizen()
+    drop("read_receipt.eml", ins, **{
+        "Disposition-Notification-To: Dr Claire Martin <claire.martin@hopital-nord.mssante.fr>":
+            "Disposition-Notification-To: spy@evil.example\r\nReply-To: attacker@gmail.com"})
+    mail_pump.drain()
+    (conversation,) = conversations(stack, owner)
+    cid = conversation["conversation_id"]
+    (message,) = stack.call("GET", f"/v1/me/conversations/{cid}", owner).json()["messages"]
+    assert message["receipt_requested"] is False
+    reply = stack.call("POST", f"/v1/me/conversations/{cid}/messages",
+                       {**owner, "Idempotency-Key": f"rt-{uuid.uuid4().hex[:8]}"}, json={"content": "Merci"})
+    assert reply.status_code == 201, reply.text
+    assert [m.to for m in _outbox_of(stack, ins)] == ["claire.martin@hopital-nord.mssante.fr"]

@@ -74,14 +74,47 @@ def test_a_fin_subject_ends_the_exchange_and_the_reply_is_refused(stack: Stack) 
 
 
 def test_someone_elses_conversation_is_a_404_like_a_missing_one(stack: Stack) -> None:
-    ins, _ = stack.citizen()
+    ins, owner = stack.citizen()
     _, other = stack.citizen()
     cid = write(stack, ins, stack.professional(rpps="10000000303")).json()["conversation_id"]
-    for method, path in (("GET", ""), ("GET", "/draft"), ("POST", "/trash"), ("DELETE", "/draft")):
-        theirs = stack.call(method, f"/v1/me/conversations/{cid}{path}", other)
-        missing = stack.call(method, f"/v1/me/conversations/conv_{'0' * 24}{path}", other)
-        assert theirs.status_code == missing.status_code == 404
+    for method, path, body in (("GET", "", None), ("GET", "/draft", None), ("POST", "/trash", None),
+                               ("DELETE", "/draft", None), ("PUT", "/draft", {"content": "Bonjour"}),
+                               ("POST", "/messages", {"content": "Bonjour"})):
+        headers = {**other, "Idempotency-Key": f"msg-theirs-{next(_keys):06d}"}
+        theirs = stack.call(method, f"/v1/me/conversations/{cid}{path}", headers, json=body)
+        headers = {**other, "Idempotency-Key": f"msg-theirs-{next(_keys):06d}"}
+        missing = stack.call(method, f"/v1/me/conversations/conv_{'0' * 24}{path}", headers, json=body)
+        assert theirs.status_code == missing.status_code == 404, (method, path, theirs.text)
         assert theirs.json() == missing.json()
+    # and the holder's conversation is untouched: no draft, no reply
+    (conversation,) = stack.call("GET", "/v1/me/conversations", owner).json()["items"]
+    assert conversation["has_draft"] is False and conversation["unread_count"] == 1
+
+
+def test_the_list_is_newest_first_with_each_unread_count_and_pages(stack: Stack) -> None:
+    ins, owner = stack.citizen()
+    first = write(stack, ins, stack.professional(rpps="10000000307")).json()["conversation_id"]
+    second = write(stack, ins, stack.professional(rpps="10000000308")).json()["conversation_id"]
+    write(stack, ins, stack.professional(rpps="10000000308"), conversation_id=second)
+    listed = stack.call("GET", "/v1/me/conversations", owner).json()["items"]
+    assert [(c["conversation_id"], c["unread_count"]) for c in listed] == [(second, 2), (first, 1)]
+    write(stack, ins, stack.professional(rpps="10000000307"), conversation_id=first)  # first is newest again
+    page = stack.call("GET", "/v1/me/conversations?limit=1", owner).json()
+    assert [c["conversation_id"] for c in page["items"]] == [first] and page["next"]
+    rest = stack.call("GET", f"/v1/me/conversations?limit=1&cursor={page['next']}", owner).json()
+    assert [c["conversation_id"] for c in rest["items"]] == [second]
+
+
+def test_the_recipients_the_writer_gives_are_shown_and_html_in_them_is_refused(stack: Stack) -> None:
+    ins, owner = stack.citizen()
+    dr = stack.professional(rpps="10000000309")
+    sent = write(stack, ins, dr, recipients=["Mme Camille Durand", "Dr Paul Roux (copie)"])
+    assert sent.status_code == 201, sent.text
+    (message,) = stack.call("GET", f"/v1/me/conversations/{sent.json()['conversation_id']}", owner).json()["messages"]
+    assert message["recipients"] == ["Mme Camille Durand", "Dr Paul Roux (copie)"]
+    refused = write(stack, ins, dr, recipients=["<img src=x onerror=alert(1)>"])
+    assert refused.status_code == 422 and set(refused.json()["error"]) == {"code", "message"}
+    assert len(stack.call("GET", "/v1/me/conversations", owner).json()["items"]) == 1
 
 
 def test_a_closed_or_missing_space_is_a_404_and_keeps_nothing(stack: Stack) -> None:
@@ -109,15 +142,18 @@ def test_html_in_the_subject_is_refused_and_trash_hides_the_conversation(stack: 
     assert "conversation.trashed" in actions(stack, owner)
 
 
-def test_a_list_is_one_query_and_a_read_two_calls_plus_its_trace_write(stack: Stack, monkeypatch: Any) -> None:
+def test_a_list_is_one_query_a_read_two_calls_plus_its_trace_and_a_reply_one_transaction_and_the_send(
+        stack: Stack, monkeypatch: Any) -> None:
     import botocore.client
 
     from functions import deps
     from functions.identity.principal import Citizen
     from functions.messaging import service
+    from functions.messaging.models import Reply
 
     ins, _ = stack.citizen()
-    cid = write(stack, ins, stack.professional(rpps="10000000306")).json()["conversation_id"]
+    cid = write(stack, ins, stack.professional(rpps="10000000306"),
+                sender_address="dr.bernard@hopital-nord.mssante.fr").json()["conversation_id"]
     messaging = deps.messaging()
     calls: list[str] = []
     original = botocore.client.BaseClient._make_api_call
@@ -132,3 +168,8 @@ def test_a_list_is_one_query_and_a_read_two_calls_plus_its_trace_write(stack: St
     calls.clear()
     service.read_conversation(messaging, Citizen(ins=ins), ins, cid)
     assert calls.count("TransactWriteItems") == 1 and len(calls) <= 3, calls
+    calls.clear()
+    # a reply: the conversation and the chain head read, one transaction (message, conversation, trace and the
+    # outbox entry), then the outbound send (locally the captured mail's PutObject) and the outbox entry's removal
+    service.reply(messaging, Citizen(ins=ins), ins, cid, Reply(content="Merci"))
+    assert calls == ["GetItem", "GetItem", "TransactWriteItems", "PutObject", "DeleteItem"], calls

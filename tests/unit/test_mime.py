@@ -76,6 +76,24 @@ def test_two_patient_recipients_are_two_mailboxes_and_a_professional_in_copy_is_
     assert parse("two_recipients.eml").recipients == (PATIENT, PARENT)
 
 
+def test_the_recipients_are_shown_by_name_and_a_patient_never_by_their_address() -> None:
+    # To: <patient's address>, "Parent" <...>; Cc: secretariat@...: the INS of a patient is never shown
+    assert parse("two_recipients.eml").recipients_shown == ("Patient", "Parent", "secretariat@hopital-nord.mssante.fr")
+    assert parse("plain.eml").recipients_shown == ("Patient",)
+
+
+@pytest.mark.parametrize("elsewhere", ["attacker@gmail.com", f"{PARENT}@patient.mssante.fr", "not an address"])
+def test_a_reply_to_or_a_receipt_address_outside_the_professionals_trust_space_is_ignored(elsewhere: str) -> None:
+    """A.1 / CNAM v1.3 §9: only an MSSanté Reply-To counts; a receipt to a personal or another patient's mailbox
+    would tell a third party the patient read the mail."""
+    mail = raw("read_receipt.eml").replace(
+        b"Disposition-Notification-To: Dr Claire Martin <claire.martin@hopital-nord.mssante.fr>",
+        f"Disposition-Notification-To: {elsewhere}\r\nReply-To: {elsewhere}".encode())
+    parsed = parse_mail(mail, NO_ENVELOPE, TRUST, DEFAULT_LIMITS, content_matches)
+    assert parsed.reply_to is None and parsed.receipt_to is None
+    assert parsed.sender == "claire.martin@hopital-nord.mssante.fr"  # the answers go to the writer
+
+
 def test_the_envelope_recipients_win_over_the_headers() -> None:
     envelope = Envelope(sender="claire.martin@hopital-nord.mssante.fr",
                         recipients=(f"{PARENT}@patient.mssante.fr", "someone@elsewhere.fr"))

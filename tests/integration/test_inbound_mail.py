@@ -104,10 +104,14 @@ def test_a_dropped_mail_shows_in_the_mailbox_with_its_attachment_trace_and_notif
     # When the same mail is delivered again (a relay's retry writes the same key again)
     drop("html_attachment.eml", ins, key=key)
     mail_pump.drain()
-    # Then there is still one message
+    # Then there is still one message, and the holder was notified once
     (again,) = conversations(stack, owner)
     thread = stack.call("GET", f"/v1/me/conversations/{again['conversation_id']}", owner).json()
     assert len(thread["messages"]) == 1
+    notes = [n for n in stack.call("GET", "/v1/me/notifications", owner).json()["items"] if n["kind"] == "message.new"]
+    assert len(notes) == 1
+    traces = [t["action"] for t in stack.call("GET", "/v1/me/traces?limit=100", owner).json()["items"]]
+    assert traces.count("message.received") == 1
 
 
 def _attachments() -> str:

@@ -181,6 +181,24 @@ def test_an_executable_or_a_hash_mismatch_is_rejected_and_nothing_is_promoted(st
     assert actions.count("attachment.rejected") == 2
 
 
+def test_a_verified_attachment_over_the_records_5_mb_patient_limit_is_shown_but_not_addable(stack: Stack) -> None:
+    """The message's budget is 20 MB, the record takes 5 MB from its holder: a 6 MB PDF arrives, can be
+    downloaded, says `can_add_to_record: false`, and saving it is a 422 that adds no document."""
+    ins, owner = stack.citizen()
+    big = PDF[:-6] + b"%" + b"0" * (6 * 1024 * 1024) + b"\n%%EOF\n"
+    sent = send(stack, ins, attachment(big, name="imagerie.pdf"), rpps="10000000403").json()
+    (upload,) = sent["uploads"]
+    post_file(upload, big)
+    stack.pump.drain()
+    (shown,) = thread(stack, owner, sent["conversation_id"])["messages"][0]["attachments"]
+    assert (shown["state"], shown["can_add_to_record"]) == ("AVAILABLE", False)
+    before = stack.call("GET", "/v1/me/documents", owner).json()["items"]
+    refused = stack.call("POST", path(sent, upload["attachment_id"]) + "/record",
+                         {**owner, "Idempotency-Key": f"save-big-{upload['attachment_id']}"}, json={})
+    assert refused.status_code == 422 and refused.json()["error"]["code"] == "not_addable_to_record"
+    assert stack.call("GET", "/v1/me/documents", owner).json()["items"] == before
+
+
 def test_over_the_budget_or_of_a_refused_type_nothing_is_written(stack: Stack) -> None:
     ins, owner = stack.citizen()
     before = stack.call("GET", "/v1/me/traces", owner).json()["items"]  # the activation's, since enrolment

@@ -293,3 +293,61 @@ def test_notif_message_switched_off_stops_the_email_for_the_next_mail_but_not_th
     # Then the next mail lands and is notified in-app, with no e-mail
     assert len(world.messages) == 2 and len(world.notifications) == 2
     assert len(world.emails) == 1
+
+
+def _plain(**change: bytes) -> bytes:
+    raw = (MAIL / "plain.eml").read_bytes()
+    for old, new in change.items():
+        raw = raw.replace(old.encode(), new)
+    return raw
+
+
+def _zip_named_pdf() -> bytes:
+    from email.message import EmailMessage
+
+    mail = message_from_bytes(_plain(), policy=policy.default)
+    assert isinstance(mail, EmailMessage)
+    mail.make_mixed()
+    # a zip (the shape of a zip bomb) declared and named as a PDF
+    mail.add_attachment(b"PK\x03\x04" + b"\x00" * 200, maintype="application", subtype="pdf",
+                        filename="compte-rendu.pdf")
+    return bytes(mail)
+
+
+BAD_MAILS: dict[str, tuple[Callable[[], bytes], Refusal]] = {
+    "malformed (two From)": (lambda: _plain(**{"From: Dr Claire Martin <claire.martin@hopital-nord.mssante.fr>":
+                                              b"From: a@hopital-nord.mssante.fr, b@hopital-nord.mssante.fr"}),
+                             Refusal.MALFORMED),
+    "no To at all": (lambda: _plain(**{"To: <204126388884207@patient.mssante.fr>\r\n": b""}), Refusal.NO_RECIPIENT),
+    "not an INS": (lambda: _plain(**{"204126388884207@": b"martin.paul@"}), Refusal.UNKNOWN_MAILBOX),
+    "HTML subject": (lambda: _plain(**{"=?utf-8?q?Compte_rendu_de_consultation?=": b"<b>Urgent</b>"}),
+                     Refusal.HTML_SUBJECT),
+    "nothing in it": (lambda: _plain().split(b"\r\n\r\n")[0] + b"\r\n\r\n", Refusal.EMPTY_MESSAGE),
+    "a zip as a PDF": (_zip_named_pdf, Refusal.BAD_ATTACHMENT),
+}
+
+
+@pytest.mark.parametrize("case", list(BAD_MAILS))
+def test_each_bad_mail_is_counted_by_its_reason_bounced_to_its_sender_and_stores_nothing(
+        world: World, monkeypatch: pytest.MonkeyPatch, case: str) -> None:
+    make, reason = BAD_MAILS[case]
+    raw = make()
+    counted: list[tuple[str, dict[str, str]]] = []
+    monkeypatch.setattr(inbound, "count", lambda metric, value=1, **dims: counted.append((metric, dims)))
+    report = receive_mail(deps_of(world), raw, Envelope())
+    assert report.refused == [reason] and report.delivered == 0
+    assert counted == [(INBOUND_MAIL_REFUSED, {"reason": reason.value})]
+    assert world.messages == [] and world.objects == {} and world.entries == [] and world.notifications == []
+    ((bounced, _, recipients, _),) = world.sent
+    assert recipients == ["claire.martin@hopital-nord.mssante.fr"]
+    assert f"({reason.value})" in message_from_bytes(bounced, policy=policy.default).get_content()
+
+
+def test_an_unreadable_mail_without_any_sender_address_is_counted_and_bounced_to_nobody(
+        world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    counted: list[tuple[str, dict[str, str]]] = []
+    monkeypatch.setattr(inbound, "count", lambda metric, value=1, **dims: counted.append((metric, dims)))
+    report = deliver(world, "malformed.eml")  # From: nobody-at-all, a multipart without its boundary
+    assert report.refused == [Refusal.MALFORMED] and not report.bounced
+    assert counted == [(INBOUND_MAIL_REFUSED, {"reason": "malformed"})]
+    assert world.sent == [] and world.messages == [] and world.objects == {} and world.entries == []

@@ -227,3 +227,27 @@ def test_two_activations_racing_with_one_code_open_the_space_once(stack: Stack) 
     # only the winner's login reaches the space
     linked = [t for t in tokens if stack.call("GET", "/v1/me", t).status_code == 200]
     assert len(linked) == 1
+
+
+def _emails_to(address: str) -> list[dict[str, Any]]:
+    """The template data of every e-mail SES (moto) took for this address."""
+    from moto.ses.models import ses_backends
+
+    found = []
+    for message in ses_backends[config.ACCOUNT][config.REGION].sent_messages:
+        for destination in getattr(message, "destinations", None) or []:
+            if isinstance(destination, dict) and address in destination.get("Destination", {}).get("ToAddresses", []):
+                found.append(json.loads(destination.get("ReplacementTemplateData") or "{}"))
+    return found
+
+
+def test_an_opposition_is_emailed_once_with_its_reference_and_never_the_ins(stack: Stack) -> None:
+    address = f"opposant-{next(_subjects)}@example.org"
+    ins = inform(email=address)
+    code = letter_code(stack, ins)
+    opposed = stack.call("POST", "/v1/enrolment/opposition", json={**identity(ins), "code": code})
+    assert opposed.status_code == 200, opposed.text
+    (notice,) = _emails_to(address)
+    assert opposed.json()["reference"] in notice["text"] and ins not in json.dumps(notice)
+    again = stack.call("POST", "/v1/enrolment/opposition", json={**identity(ins), "code": code})
+    assert again.status_code == 200 and len(_emails_to(address)) == 1  # the same proof, no second e-mail

@@ -339,3 +339,32 @@ def test_the_daily_schedule_queues_the_spaces_due_and_the_deployed_consumer_eras
     assert run_on(end)["requested"] >= 1
     assert deps.spaces().get(ins).status.value == "erased"  # type: ignore[union-attr]
     assert [t for t, _ in items_naming([ins])] == [f"{_tables()[0]}"]
+
+
+def test_reopening_restores_the_data_cancels_a_requested_deletion_and_waits_for_a_running_one(stack: Stack) -> None:
+    """Point 6 over HTTP and the real conditional writes: a closure with deletion, reopened before the erasure
+    ran, keeps every document (the queued erasure then finds nothing to do); a deletion already running is a
+    409 `deletion_running` that changes nothing."""
+    from functions import deps
+    from functions.accounts.models import DeletionState
+    from functions.accounts.storage import SpaceItem, space_key
+
+    ins, patient = stack.citizen()
+    doc_id = declare_and_upload(stack, ins, f"reopen-{ins}-1")
+    before = stack.call("GET", "/v1/me/documents", patient).json()["items"]
+    assert [d["document_id"] for d in before] == [doc_id]
+    closed = stack.call("POST", "/v1/me/closure", patient, json={"delete_data": True}).json()
+    assert closed["deletion"] == "requested"
+    reopened = stack.call("POST", "/v1/me/reopening", patient)
+    assert reopened.status_code == 200 and reopened.json() == {**reopened.json(), "status": "open", "deletion": None}
+    drain_erasures()  # the erasure queued by the closure: the space is open again, nothing is erased
+    assert stack.call("GET", "/v1/me/documents", patient).json()["items"] == before
+    content = stack.call("GET", f"/v1/me/documents/{doc_id}", patient)
+    assert content.status_code == 200, content.text
+
+    assert stack.call("POST", "/v1/me/closure", patient, json={"delete_data": True}).status_code == 200
+    SpaceItem(space_key(ins)).update(actions=[SpaceItem.deletion.set(DeletionState.RUNNING.value)])  # mid-erasure
+    refused = stack.call("POST", "/v1/me/reopening", patient)
+    assert refused.status_code == 409 and refused.json()["error"]["code"] == "deletion_running"
+    space = deps.spaces().get(ins)
+    assert space is not None and space.status.value == "closed" and space.deletion is DeletionState.RUNNING

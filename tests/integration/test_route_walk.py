@@ -264,3 +264,29 @@ def test_route_answers_each_caller_as_the_rules_say(stack: Stack, callers: Any, 
             assert set(response.json()) == {"error"}, (kind, response.text)
         assert_documented(method, template, response)  # status, content type and body as the contract says
     assert got == expected
+
+
+CLOSURE_ROUTES = {("POST", "/v1/me/closure"), ("POST", "/v1/me/closure/deletion"), ("POST", "/v1/me/reopening")}
+
+
+def test_a_closed_spaces_holder_gets_space_closed_on_every_citizen_route_but_closure_deletion_and_reopening(
+        stack: Stack, callers: Any) -> None:
+    """Issue 12 point 4: once closed, every route answers as for a closed space; only the lifecycle routes that
+    act on a closed space take it (and nothing is read or written for the others)."""
+    from chalicelib.registry import ROUTES
+
+    _, params = callers
+    ins, holder = stack.citizen()
+    assert stack.call("POST", "/v1/me/closure", holder, json={}).status_code == 200
+    citizen_routes = sorted((s.method, s.path) for s in ROUTES if "citizen" in s.roles)
+    assert {(s.method, s.path) for s in ROUTES if s.closed_space} == CLOSURE_ROUTES
+    got = {}
+    for method, template in citizen_routes:
+        if (method, template) in CLOSURE_ROUTES:
+            continue
+        body, _ = RULES[(method, template)]
+        headers = {**holder, "Idempotency-Key": f"route-walk-closed-{next(_counter):06d}"}
+        response = stack.call(method, template.format(**{**params, "ins": ins}), headers,
+                              json=body() if callable(body) else body)
+        got[(method, template)] = (response.status_code, response.json()["error"]["code"])
+    assert got and set(got.values()) == {(403, "space_closed")}, got

@@ -20,7 +20,9 @@ class SpaceStatus(StrEnum):
     OPPOSED = "opposed"
     OPEN = "open"
     CLOSED = "closed"
-    ERASED = "erased"  # the tombstone left by an erasure (functions/accounts/erasure.py): no data, no reopening
+    # the tombstone left by an erasure (functions/accounts/erasure.py): no data, no reopening; once the insurer's
+    # next file gives its identity again, its holder may activate it anew (an empty space; B.1)
+    ERASED = "erased"
 
 
 class DeletionState(StrEnum):
@@ -142,3 +144,10 @@ class OppositionProof(BaseModel):
     ins: str
     name: str
     opposed_at: datetime
+
+
+class Standing(BaseModel):
+    """What an intake chunk must know of the people it found known already (`IntakeStore.standing`)."""
+
+    unsent: set[str] = set()  # informed, the information never left: a new code is sent
+    erased: set[str] = set()  # an erased space's tombstone without identity: the insurer's data go onto it

@@ -48,7 +48,7 @@ from functions.accounts.intake import (
     parse_line,
     shard_of,
 )
-from functions.accounts.models import Enrolment, Space, SpaceStatus
+from functions.accounts.models import Enrolment, Space, SpaceStatus, Standing
 from functions.accounts.ports import IntakeFiles, IntakeStore
 from functions.journal.models import Actor, Trace, TraceAction
 from functions.journal.ports import BatchJournal, Entry
@@ -124,6 +124,7 @@ class ChunkReport(BaseModel):
     informed: int = 0
     already: int = 0
     reissued: int = 0  # informed before, information never sent: a new code sent now (counted in `informed` too)
+    refreshed: int = 0  # erased spaces given the insurer's identity again (activatable, never created by default)
     emails: int = 0
     emails_refused: int = 0
     sms: int = 0
@@ -218,14 +219,23 @@ def import_chunk(deps: OpeningDeps, task: ChunkTask) -> ChunkReport:
         return report
     people = list(_people(data, task))
     known = deps.store.known([p.ins for p in people])
-    # known but never informed (a crash between an earlier delivery's commit and its send): a new code, sent now
-    unsent = deps.store.unsent(sorted(known)) if known else set()
+    # known but never informed (a crash between an earlier delivery's commit and its send): a new code, sent now;
+    # an erased space's tombstone: the insurer's identity goes onto it, so its holder may activate again (B.1)
+    standing = deps.store.standing(sorted(known)) if known else Standing()
     now = deps.clock.now()
     due = deps.policy.creation_due(paris_day(now))
     entries: list[Entry] = []
     info: dict[str, Information] = {}
     for person in people:
-        if person.ins in known and person.ins not in unsent:
+        if person.ins in standing.erased:
+            erased = Space(ins=person.ins, status=SpaceStatus.ERASED, created_at=now, birth_date=person.birth_date,
+                           email=person.email)
+            entries.append(Entry(person.ins, traces=[Trace.new(person.ins, now, ACTOR,
+                                                               TraceAction.SPACE_IDENTITY_RECEIVED)],
+                                 staged=[deps.store.refreshed(_enrolment(erased, person))]))
+            report.refreshed += 1
+            continue
+        if person.ins in known and person.ins not in standing.unsent:
             report.already += 1
             continue
         channel = person.channel
@@ -233,30 +243,35 @@ def import_chunk(deps: OpeningDeps, task: ChunkTask) -> ChunkReport:
         code = codes.new_code()
         expires = deps.policy.code_expires(now, channel)
         digest = codes.code_digest(person.ins, code)
-        if person.ins in unsent:
+        if person.ins in standing.unsent:
             staged = deps.store.reissued(person.ins, digest, expires, channel.value, now, due, shard_of(person.ins))
             report.reissued += 1
         else:
             space = Space(ins=person.ins, status=SpaceStatus.INFORMED, created_at=now, birth_date=person.birth_date,
                           email=person.email, informed_at=now, creation_due=due)
-            # what enrolment checks later: the names (proof of opposition), the address (a new code by letter),
-            # a minor's representative (who may activate or oppose for the child)
-            enrolment = Enrolment(space=space, first_name=person.first_name, last_name=person.last_name,
-                                  postal_address=person.postal_address.as_text() if person.postal_address else None,
-                                  representative_ins=person.legal_representative_ins)
-            staged = deps.store.informed(enrolment, digest, expires, channel.value, shard_of(person.ins))
+            staged = deps.store.informed(_enrolment(space, person), digest, expires, channel.value,
+                                         shard_of(person.ins))
         entries.append(Entry(person.ins, traces=[Trace.new(person.ins, now, ACTOR, TraceAction.SPACE_INFORMED)],
                              staged=[staged]))
         info[person.ins] = Information(person=person, channel=channel, code=code, creation_due=due,
                                        code_expires=paris_day(expires))
     refused = deps.journal.record_all(entries) if entries else {}
-    report.already += len(refused)  # created meanwhile by another delivery or file
-    created = [info[e.patient_ins] for e in entries if e.patient_ins not in refused]
+    report.already += len([i for i in refused if i in info])  # created meanwhile by another delivery or file
+    report.refreshed -= len([i for i in refused if i not in info])  # refreshed meanwhile by another delivery
+    created = [info[e.patient_ins] for e in entries if e.patient_ins in info and e.patient_ins not in refused]
     report.informed = len(created)
     _send(deps, task, created, now, report)
     deps.store.mark_sent([i.person.ins for i in created], now)
     count(SPACES_INFORMED, report.informed)
     return report
+
+
+def _enrolment(space: Space, person: Beneficiary) -> Enrolment:
+    """The space with what enrolment checks later: the names (the proof of opposition), the address (a new
+    code by letter), a minor's representative (who may activate or oppose for the child)."""
+    return Enrolment(space=space, first_name=person.first_name, last_name=person.last_name,
+                     postal_address=person.postal_address.as_text() if person.postal_address else None,
+                     representative_ins=person.legal_representative_ins)
 
 
 def _send(deps: OpeningDeps, task: ChunkTask, created: list[Information], now: datetime,

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from datetime import date, datetime
 from typing import Protocol
 
-from functions.accounts.models import CodeChannel, Contact, Enrolment, Space
+from functions.accounts.models import CodeChannel, Contact, Enrolment, Space, Standing
 from functions.notifications.models import NotificationPreferences
 from functions.shared.lookup import BatchLookup
 from functions.shared.staging import Staged
@@ -115,9 +115,16 @@ class IntakeStore(Protocol):
         only if the INS has no space (label `space`)."""
         ...
 
-    def unsent(self, ins: list[str]) -> set[str]:
-        """Which of these are informed spaces whose information never left (no `code_sent_at`: a crash between
-        the commit and the send). Read only for people a chunk found known already (a redelivery)."""
+    def standing(self, ins: list[str]) -> Standing:
+        """Of these (read only for people a chunk found known already): the informed spaces whose information
+        never left (no `code_sent_at`: a crash between the commit and the send, then a redelivery), and the
+        tombstones of erased spaces that hold no identity yet."""
+        ...
+
+    def refreshed(self, enrolment: Enrolment) -> Staged:
+        """The insurer's identity and contacts onto an erased space's tombstone, which stays `erased` (never
+        created by default: its holder closed it) but may be activated again with a code (mes-rules-next.md
+        B.1), only while it is a tombstone without identity (label `space`)."""
         ...
 
     def reissued(self, ins: str, code_digest: str, code_expires_at: datetime, channel: str, informed_at: datetime,

@@ -18,7 +18,15 @@ from pynamodb.indexes import GlobalSecondaryIndex, KeysOnlyProjection
 from pynamodb.models import Model
 
 from functions.accounts.lifecycle import erase_due
-from functions.accounts.models import CodeChannel, Contact, DeletionState, Enrolment, Space, SpaceStatus
+from functions.accounts.models import (
+    CodeChannel,
+    Contact,
+    DeletionState,
+    Enrolment,
+    Space,
+    SpaceStatus,
+    Standing,
+)
 from functions.notifications.models import NotificationPreferences
 from functions.shared.dynamo import Transaction, TransactionCancelled, batch_get_many, error_code
 from functions.shared.lookup import BatchLookup
@@ -244,7 +252,9 @@ class _LoginLink:
 
 
 _NOT_ACTIVATED = SpaceItem.activated_at.does_not_exist()
-_ENROLLING = SpaceItem.status.is_in(SpaceStatus.INFORMED.value, SpaceStatus.OPPOSED.value, SpaceStatus.OPEN.value)
+# an erased space's tombstone enrols again once the insurer's identity is on it (B.1; `refreshed`)
+_ENROLLING = SpaceItem.status.is_in(SpaceStatus.INFORMED.value, SpaceStatus.OPPOSED.value, SpaceStatus.OPEN.value,
+                                    SpaceStatus.ERASED.value)
 
 
 class DynamoSpaceStore:
@@ -322,7 +332,8 @@ class DynamoSpaceStore:
     def opposed(self, ins: str, digest: str, at: datetime, reference: str) -> Staged:
         return _SpaceUpdate(ins, [SpaceItem.status.set(SpaceStatus.OPPOSED.value), SpaceItem.opposed_at.set(at),
                                   SpaceItem.opposition_reference.set(reference)],
-                            (SpaceItem.status == SpaceStatus.INFORMED.value) & (SpaceItem.code_digest == digest))
+                            SpaceItem.status.is_in(SpaceStatus.INFORMED.value, SpaceStatus.ERASED.value)
+                            & (SpaceItem.code_digest == digest))
 
     def terms_accepted(self, ins: str, version: str, at: datetime) -> Staged:
         return _SpaceUpdate(ins, [SpaceItem.terms_version.set(version), SpaceItem.terms_accepted_at.set(at)],
@@ -452,15 +463,33 @@ class _Reissued:
 
 
 @dataclass(frozen=True)
-class _Unsent:
+class _Standing:
     ins: list[str]
 
     def requested(self) -> list[tuple[Any, Any, Any]]:
         return [(SpaceItem, space_key(i), None) for i in sorted(set(self.ins))]
 
-    def parse(self, items: list[Any]) -> set[str]:
-        return {item.ins for item in items if isinstance(item, SpaceItem)
-                and item.status == SpaceStatus.INFORMED.value and item.code_sent_at is None}
+    def parse(self, items: list[Any]) -> Standing:
+        spaces = [item for item in items if isinstance(item, SpaceItem)]
+        return Standing(
+            unsent={i.ins for i in spaces if i.status == SpaceStatus.INFORMED.value and i.code_sent_at is None},
+            erased={i.ins for i in spaces if i.status == SpaceStatus.ERASED.value and i.birth_date is None})
+
+
+@dataclass(frozen=True)
+class _Refreshed:
+    enrolment: Enrolment
+
+    def stage(self, tx: WriteSink) -> None:
+        e = self.enrolment
+        assert e.space.birth_date is not None  # an intake line always has one
+        given = [(SpaceItem.email, e.space.email), (SpaceItem.first_name, e.first_name),
+                 (SpaceItem.last_name, e.last_name), (SpaceItem.postal_address, e.postal_address),
+                 (SpaceItem.representative_ins, e.representative_ins)]
+        tx.update("space", SpaceItem(space_key(e.ins)),
+                  [SpaceItem.birth_date.set(e.space.birth_date.isoformat()),
+                   *(attribute.set(value) for attribute, value in given if value)],
+                  (SpaceItem.status == SpaceStatus.ERASED.value) & SpaceItem.birth_date.does_not_exist())
 
 
 @dataclass(frozen=True)
@@ -492,11 +521,14 @@ class DynamoIntakeStore:
                  shard: int) -> Staged:
         return _Informed(enrolment, code_digest, code_expires_at, channel, shard)
 
-    def unsent(self, ins: list[str]) -> set[str]:
+    def standing(self, ins: list[str]) -> Standing:
         if not ins:
-            return set()
-        found: set[str] = batch_get_many([_Unsent(ins)])[0]
+            return Standing()
+        found: Standing = batch_get_many([_Standing(ins)])[0]
         return found
+
+    def refreshed(self, enrolment: Enrolment) -> Staged:
+        return _Refreshed(enrolment)
 
     def reissued(self, ins: str, code_digest: str, code_expires_at: datetime, channel: str, informed_at: datetime,
                  creation_due: date, shard: int) -> Staged:

@@ -101,6 +101,8 @@ class TraceAction(StrEnum):
     OPPOSITION_PROOF_READ = "opposition.proof_read"
     TERMS_ACCEPTED = "terms.accepted"
     SPACE_INFORMED = "space.informed"  # the insurer told the person their space will be created (opening by default)
+    # the insurer's identity for an erased space: its holder may activate it again (never created by default)
+    SPACE_IDENTITY_RECEIVED = "space.identity_received"
     SPACE_CREATED = "space.created"  # the objection window ended without objection: the space is open
     SPACE_CLOSED = "space.closed"
     SPACE_DELETION_REQUESTED = "space.deletion_requested"

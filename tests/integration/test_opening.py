@@ -202,3 +202,51 @@ def test_a_person_of_the_file_activates_opposes_or_asks_a_new_code_with_what_the
     listed = s3.list_objects_v2(Bucket=bucket, Prefix="letters/").get("Contents", [])
     records = [json.loads(s3.get_object(Bucket=bucket, Key=o["Key"])["Body"].read()) for o in listed]
     assert "1 place du Panthéon\n75005 Paris" in [r["address"] for r in records]
+
+
+def test_once_erased_a_person_named_again_by_the_insurer_may_activate_a_new_empty_space(
+        stack: Stack, pump: QueuePump) -> None:
+    """mes-rules-next.md B.1: "Lorsque la suppression des données sera terminée [...] Vous pourrez alors de
+    nouveau activer ces profils." Before, the tombstone made the person known for ever: a re-import skipped
+    them and enrolment answered NO_USER_FOUND. Now the insurer's next file gives the tombstone their identity
+    (nothing sent, never created by default), and a code by letter activates an empty space."""
+    from local import erasure
+
+    ins, holder = stack.citizen()
+    closed = stack.call("POST", "/v1/me/closure", holder, json={"delete_data": True})
+    assert closed.status_code == 200, closed.text
+    erasure.pump().drain()
+    space = deps.spaces().get(ins)
+    assert space is not None and space.status is SpaceStatus.ERASED
+    who = {"ins": ins, "birth_date": "1980-04-02", "vitale_serial": "12345678901", "channel": "letter"}
+    before = stack.call("POST", "/v1/enrolment/code", json=who)
+    assert (before.status_code, before.json()["error"]["code"]) == (404, "NO_USER_FOUND")
+
+    sent_before = emails_sent()
+    address = {"lines": [f"{ins[-4:]} avenue de la République"], "postal_code": "75011", "city": "Paris"}
+    for _ in range(2):  # the file and its re-import
+        drop(f"beneficiaires-apres-effacement-{ins}", [json.dumps(person(ins, email="lea@example.org",
+                                                                         postal_address=address))])
+        pump.drain()
+    assert emails_sent() == sent_before  # no information: they closed their space
+    assert traces(ins).count("space.identity_received") == 1 and "space.informed" not in traces(ins)
+    item = SpaceItem.get(space_key(ins), consistent_read=True)
+    assert item.status == "erased" and item.creation_shard is None and item.erasure_reference
+
+    asked = stack.call("POST", "/v1/enrolment/code", json=who)
+    assert asked.status_code == 202, asked.text
+    s3 = client("s3", config.REGION)
+    bucket = settings().proofs_bucket
+    listed = s3.list_objects_v2(Bucket=bucket, Prefix="letters/").get("Contents", [])
+    records = [json.loads(s3.get_object(Bucket=bucket, Key=o["Key"])["Body"].read()) for o in listed]
+    code = next(r["code"] for r in records if r["address"].startswith(address["lines"][0]))
+    token = stack.issuer.mint(config.CITIZEN_ISSUER, f"fc-after-erasure-{ins}")
+    login = {"Authorization": f"Bearer {token}"}
+    done = stack.call("POST", "/v1/enrolment/activation", login,
+                      json={"ins": ins, "birth_date": "1980-04-02", "vitale_serial": "12345678901", "code": code,
+                            "terms_version": settings().terms_version})
+    assert done.status_code == 200 and done.json()["status"] == "open", done.text
+    assert stack.call("GET", "/v1/me/documents", login).json()["items"] == []  # a new, empty space
+    doctor = {**stack.professional(), "Idempotency-Key": f"after-erasure-{ins}"}
+    assert stack.call("POST", f"/v1/patients/{ins}/documents", doctor,
+                      json=declaration(b"%PDF-1.4 again")).status_code == 201

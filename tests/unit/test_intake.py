@@ -11,7 +11,7 @@ from typing import Any
 
 from functions.accounts import codes
 from functions.accounts.intake import Channel, IntakePolicy, Reason, parse_line, screen, shard_of
-from functions.accounts.models import Enrolment, SpaceStatus
+from functions.accounts.models import Enrolment, SpaceStatus, Standing
 from functions.accounts.opening import (
     ChunkTask,
     CreationTask,
@@ -120,8 +120,13 @@ class FakeStore:
                  shard: int) -> Any:
         return ("informed", enrolment, code_digest, channel, shard)
 
-    def unsent(self, ins: list[str]) -> set[str]:
-        return {i for i in ins if self.items[i]["status"] == "informed" and self.items[i]["sent"] is None}
+    def standing(self, ins: list[str]) -> Standing:
+        return Standing(
+            unsent={i for i in ins if self.items[i]["status"] == "informed" and self.items[i]["sent"] is None},
+            erased={i for i in ins if self.items[i]["status"] == "erased" and "enrolment" not in self.items[i]})
+
+    def refreshed(self, enrolment: Enrolment) -> Any:
+        return ("refreshed", enrolment)
 
     def reissued(self, ins: str, code_digest: str, code_expires_at: datetime, channel: str, informed_at: datetime,
                  creation_due: date, shard: int) -> Any:
@@ -159,6 +164,13 @@ class FakeJournal:
                     refused[ins] = {"space"}
                     continue
                 item.update(digest=digest, due=due)
+            elif kind == "refreshed":
+                (enrolment,) = rest
+                item = self.store.items[enrolment.ins]
+                if item["status"] != "erased" or "enrolment" in item:
+                    refused[enrolment.ins] = {"space"}
+                    continue
+                item["enrolment"] = enrolment
             elif kind == "informed":
                 enrolment, digest, channel, shard = rest
                 space = enrolment.space
@@ -325,3 +337,23 @@ def test_an_imported_space_keeps_what_enrolment_checks_later() -> None:
     assert adult.display_name == "Paul Martin" and adult.representative_ins is None
     assert adult.postal_address == "3 rue des Lilas\nBâtiment B\n69003 Lyon"
     assert child.display_name == "Léa Martin" and child.representative_ins == ADULT and child.postal_address is None
+
+
+def test_an_erased_persons_line_gives_the_tombstone_their_identity_once_and_neither_informs_nor_creates() -> None:
+    """B.1: once the deletion is done the holder may activate again; the insurer's next file is where their
+    identity comes from. Nothing is sent and nothing is scheduled: they closed their space."""
+    d, store, journal, files, mailer, queue = deps(chunk_lines=100)
+    store.items[ADULT] = {"status": "erased", "due": None, "shard": 0, "digest": None, "channel": None, "sent": None}
+    files.files["intake/lot.ndjson"] = line(ADULT) + b"\n" + line(OTHER, email="other@example.org") + b"\n"
+    for _ in range(2):  # the same file twice
+        split_file(d, "intake/lot.ndjson")
+        run_all(d, queue)
+    refreshed: Enrolment = store.items[ADULT]["enrolment"]
+    assert refreshed.space.status is SpaceStatus.ERASED and refreshed.space.birth_date == date(1980, 6, 1)
+    assert refreshed.display_name == "Paul Martin" and refreshed.space.email == "paul@example.org"
+    assert journal.traces.count((ADULT, "space.identity_received")) == 1
+    assert [e.address for e in mailer.sent] == ["other@example.org"]  # OTHER's information only
+    assert (ADULT, "space.informed") not in journal.traces
+    dispatch_creation(queue, IntakePolicy().creation_due(TODAY))
+    run_all(d, queue)
+    assert store.items[ADULT]["status"] == "erased" and store.items[OTHER]["status"] == "open"

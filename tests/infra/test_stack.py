@@ -309,6 +309,22 @@ def test_quarantine_expires_in_a_day_and_notifies_the_queue(template: dict[str, 
     assert queue["Filter"]["S3Key"]["Rules"] == [{"Name": "prefix", "Value": "uploads/"}]
 
 
+def test_what_names_people_outside_their_spaces_expires_well_inside_the_erasures_three_months(
+        template: dict[str, Any]) -> None:
+    """A beneficiaries file and a print batch name people and no erasure can rewrite them: each expires after
+    the last moment the import or the printer needs it (a chunk task redriven from its DLQ), under 92 days."""
+    from infra import constants as c
+
+    intake = {r["Id"]: r for r in _bucket(template, "intake")["LifecycleConfiguration"]["Rules"]}
+    assert intake["expire-intake"]["Prefix"] == "intake/"
+    assert c.DLQ_RETENTION_DAYS + 4 < intake["expire-intake"]["ExpirationInDays"] <= 31
+    assert intake["expire-reports"]["Prefix"] == "reports/"  # line numbers and reasons only
+    (printed,) = _bucket(template, "print")["LifecycleConfiguration"]["Rules"]
+    assert printed["ExpirationInDays"] <= 31
+    for rule in (intake["expire-intake"], printed):
+        assert rule["NoncurrentVersionExpiration"]["NoncurrentDays"] == 1  # no old version outlives it
+
+
 def test_closed_records_move_to_archive_storage(template: dict[str, Any]) -> None:
     rules = _bucket(template, "records")["LifecycleConfiguration"]["Rules"]
     archive = next(r for r in rules if r["Id"] == "archive-closed")

@@ -74,6 +74,22 @@ def versions_naming(needles: list[str]) -> list[tuple[str, str]]:
     return found
 
 
+def contents_naming(needles: list[str]) -> list[tuple[str, str]]:
+    """Every object version of every bucket whose bytes hold one of `needles` in clear (what the S3 API gives
+    back: SSE-KMS is undone by S3, the space's envelope is not)."""
+    from functions.shared.aws import client
+
+    s3 = client("s3", config.REGION)
+    found = []
+    for bucket in _buckets():
+        for page in s3.get_paginator("list_object_versions").paginate(Bucket=bucket):
+            for v in page.get("Versions", []):
+                body = s3.get_object(Bucket=bucket, Key=v["Key"], VersionId=v["VersionId"])["Body"].read()
+                if any(n.encode() in body for n in needles):
+                    found.append((bucket, v["Key"]))
+    return found
+
+
 def drain_erasures() -> None:
     """The erasures queue pumped as `make run` does, through the deployed consumer (app.on_erasure_request)."""
     from local import erasure
@@ -224,6 +240,7 @@ def test_closure_with_deletion_erases_everything_of_the_person_but_the_tombstone
     assert tombstone["status"]["S"] == "erased" and tombstone["erasure_reference"]["S"]
     assert not {"email", "birth_date", "switches", "logins", "wrapped_key"} & set(tombstone)
     assert versions_naming(needles) == []
+    assert contents_naming([*needles, "a.effacer@example.org"]) == []
     # the app's tokens died before its pairing went: every token of the pairing is refused, its idPe names nobody
     assert deps.catalogue_store().snapshot()[full_space["pairing_id"]] == -1
     assert deps.catalogue_store().resolve(APP_OID, f"idpe-{ins}") is None

@@ -35,6 +35,7 @@ from functions.notifications.ports import Mailer
 from functions.shared.clock import PARIS, Clock
 from functions.shared.errors import Conflict, NotFound
 from functions.shared.ids import new_id
+from functions.shared.observability import logger
 
 
 def open_space(store: SpaceDirectory, clock: Clock, ins: str, birth_date: date | None = None,
@@ -223,6 +224,15 @@ def activate_with_code(deps: EnrolmentDeps, who: Identity, code: str, terms_vers
     _record(deps, Entry(e.ins, traces=[trace], staged=staged), lambda: may_activate(_read(deps, who), code, now))
     space = deps.spaces.get(e.ins)
     assert space is not None
+    if space.email:  # after the commit, best effort: it also warns a holder who did not activate it themselves
+        day = now.astimezone(PARIS).strftime("%d/%m/%Y")
+        try:
+            deps.mailer.send([Email(address=space.email, data={
+                "subject": "votre profil est activé",
+                "text": f"Votre profil Mon espace santé a été activé le {day}. Si vous n'êtes pas à l'origine de "
+                        "cette activation, contactez votre caisse d'assurance maladie."})])
+        except Exception:  # the activation is committed; the notice is logged, never an error
+            logger.warning("activation notice not sent")
     return space
 
 

@@ -251,3 +251,16 @@ def test_an_opposition_is_emailed_once_with_its_reference_and_never_the_ins(stac
     assert opposed.json()["reference"] in notice["text"] and ins not in json.dumps(notice)
     again = stack.call("POST", "/v1/enrolment/opposition", json={**identity(ins), "code": code})
     assert again.status_code == 200 and len(_emails_to(address)) == 1  # the same proof, no second e-mail
+
+
+def test_an_activation_tells_the_holder_by_email_without_the_ins(stack: Stack) -> None:
+    """Point 8: the holder is told (and warned, had someone else activated it with their card and code)."""
+    address = f"active-{next(_subjects)}@example.org"
+    ins = inform(email=address)
+    code = letter_code(stack, ins)
+    done = stack.call("POST", "/v1/enrolment/activation", login(stack),
+                      json={**identity(ins), "code": code, "terms_version": "2026-12"})
+    assert done.status_code == 200, done.text
+    (notice,) = _emails_to(address)
+    assert notice["subject"] == "votre profil est activé" and "caisse d'assurance maladie" in notice["text"]
+    assert ins not in json.dumps(notice)

@@ -173,3 +173,16 @@ def test_a_list_is_one_query_a_read_two_calls_plus_its_trace_and_a_reply_one_tra
     # outbox entry), then the outbound send (locally the captured mail's PutObject) and the outbox entry's removal
     service.reply(messaging, Citizen(ins=ins), ins, cid, Reply(content="Merci"))
     assert calls == ["GetItem", "GetItem", "TransactWriteItems", "PutObject", "DeleteItem"], calls
+
+
+def test_a_professional_the_holder_blocked_still_writes_and_the_message_arrives_and_notifies(stack: Stack) -> None:
+    """Blocking (record access) is not messaging: mes-rules-next.md A.5 says nothing of blocked writers, so the
+    message arrives, is listed and notified like any other."""
+    ins, owner = stack.citizen()
+    assert stack.call("POST", "/v1/me/blocked-professionals", owner, json={"rpps": "10000000310"}).status_code == 201
+    sent = write(stack, ins, stack.professional(rpps="10000000310"))
+    assert sent.status_code == 201, sent.text
+    listed = stack.call("GET", "/v1/me/conversations", owner).json()["items"]
+    assert [c["conversation_id"] for c in listed] == [sent.json()["conversation_id"]]
+    notes = [n for n in stack.call("GET", "/v1/me/notifications", owner).json()["items"] if n["kind"] == "message.new"]
+    assert [n["link"] for n in notes] == [f"urn:message:{sent.json()['message_id']}"]

@@ -7,6 +7,7 @@ handed in as a function (`ContentCheck`)."""
 from __future__ import annotations
 
 import hashlib
+import io
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -149,6 +150,7 @@ class ParsedMail:
     reply_to: str | None  # only an MSSanté professional's address (A.1, CNAM v1.3 §9); anything else is ignored
     receipt_to: str | None  # likewise: a read receipt never leaves the trust space
     recipients_shown: tuple[str, ...]  # To and Cc as the patient sees them (display only)
+    xdm_set_aside: int  # IHE_XDM.ZIP archives inspected and set aside (not stored; the mail's PDF is)
     conversation_ref: str | None  # a conversation id our outbound Message-IDs carry, from In-Reply-To/References
     attachments: tuple[MailAttachment, ...]
 
@@ -189,6 +191,8 @@ def parse_mail(raw: bytes, envelope: Envelope, trust: TrustList, limits: MailLim
         subject = " ".join(str(message.get("Subject", "")).split())
         content = _content(message)
         attachments = tuple(_attachments(message))
+        archives = tuple(a for a in attachments if _is_xdm(a))
+        attachments = tuple(a for a in attachments if not _is_xdm(a))
         headers = {name: str(message.get(name, "")).strip() or None
                    for name in ("Message-ID", "X-MSS-MES", "Reply-To", "Disposition-Notification-To")}
         refs = f"{message.get('In-Reply-To', '')} {message.get('References', '')}"
@@ -209,6 +213,9 @@ def parse_mail(raw: bytes, envelope: Envelope, trust: TrustList, limits: MailLim
     for attachment in attachments:
         if not _acceptable(attachment, content_matches):
             raise MailRefused(Refusal.BAD_ATTACHMENT)
+    for archive in archives:
+        if not xdm_inspected(archive.data, limits.max_attachment_bytes):
+            raise MailRefused(Refusal.BAD_ATTACHMENT)
     found = _CONVERSATION_REF.search(refs)
     return ParsedMail(
         once_key=headers["Message-ID"] or f"<sha256:{hashlib.sha256(raw).hexdigest()}>",
@@ -216,7 +223,8 @@ def parse_mail(raw: bytes, envelope: Envelope, trust: TrustList, limits: MailLim
         subject=(subject or NO_SUBJECT)[:MAX_SUBJECT], content=content,
         ends_exchange_header=headers["X-MSS-MES"], reply_to=_secure_first(headers["Reply-To"]),
         receipt_to=_secure_first(headers["Disposition-Notification-To"]), recipients_shown=shown,
-        conversation_ref=found.group(1).lower() if found else None, attachments=attachments)
+        conversation_ref=found.group(1).lower() if found else None, attachments=attachments,
+        xdm_set_aside=len(archives))
 
 
 def _sender(message: EmailMessage) -> tuple[str, str]:
@@ -310,6 +318,43 @@ def _attachments(message: EmailMessage) -> Iterable[MailAttachment]:
             raise MailRefused(Refusal.MALFORMED)
         name = display_name((part.get_filename() or "").replace("/", " ").replace("\\", " "))
         yield MailAttachment(name=name or DEFAULT_ATTACHMENT_NAME, content_type=part.get_content_type(), data=data)
+
+
+# IHE XDM (mes-rules-next.md A.1): hospitals send a document as `IHE_XDM.ZIP` (the CDA and METADATA.XML) next
+# to its PDF/A. The archive is for a record system (the DMP's feed), not for the patient to open: it is inspected
+# without unpacking anything and set aside, so the mail and its PDF arrive instead of bouncing.
+XDM_NAME = "ihe_xdm.zip"
+XDM_MAX_ENTRIES = 200
+XDM_MAX_RATIO = 100  # declared uncompressed / compressed, per entry: above it, the shape of a zip bomb
+
+
+def _is_xdm(attachment: MailAttachment) -> bool:
+    return attachment.name.strip().lower() == XDM_NAME
+
+
+def xdm_inspected(data: bytes, max_bytes: int) -> bool:
+    """Whether an `IHE_XDM.ZIP` is an XDM archive and not a bomb, from its central directory alone (nothing is
+    decompressed): a METADATA.XML, at most XDM_MAX_ENTRIES entries, no nested archive or executable, no path
+    out of the archive, a declared size within the attachment budget and no entry above XDM_MAX_RATIO."""
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            entries = archive.infolist()
+    except (zipfile.BadZipFile, ValueError, OSError, NotImplementedError):
+        return False
+    if not entries or len(entries) > XDM_MAX_ENTRIES:
+        return False
+    if sum(e.file_size for e in entries) > max_bytes:
+        return False
+    for entry in entries:
+        name = entry.filename.replace("\\", "/")
+        extension = name.rpartition(".")[2].lower() if "." in name.rpartition("/")[2] else ""
+        if name.startswith("/") or ".." in name.split("/") or extension in _REFUSED_EXTENSIONS:
+            return False
+        if entry.file_size > XDM_MAX_RATIO * max(entry.compress_size, 1):
+            return False
+    return any(e.filename.replace("\\", "/").upper().endswith("METADATA.XML") for e in entries)
 
 
 def _acceptable(attachment: MailAttachment, content_matches: ContentCheck) -> bool:

@@ -3,6 +3,7 @@ reason the bounce and the metric carry."""
 
 from __future__ import annotations
 
+from email import policy
 from pathlib import Path
 
 import pytest
@@ -194,3 +195,61 @@ def test_a_mail_of_too_many_parts_is_too_large() -> None:
     with pytest.raises(MailRefused) as refused:
         parse_mail(bytes(mail), Envelope(), TRUST, MailLimits(), content_matches)
     assert refused.value.reason == Refusal.TOO_LARGE
+
+
+def _with_attachments(*parts: tuple[str, str, bytes]) -> bytes:
+    from email.message import EmailMessage
+    from email.parser import BytesParser
+
+    mail = BytesParser(policy=policy.default).parsebytes(raw("plain.eml"))
+    assert isinstance(mail, EmailMessage)
+    mail.make_mixed()
+    for name, content_type, data in parts:
+        maintype, subtype = content_type.split("/")
+        mail.add_attachment(data, maintype=maintype, subtype=subtype, filename=name)
+    return bytes(mail)
+
+
+def _zip(entries: dict[str, bytes]) -> bytes:
+    import io
+    import zipfile
+
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, data in entries.items():
+            archive.writestr(name, data)
+    return out.getvalue()
+
+
+PDF_A = b"%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
+XDM = {"IHE_XDM/SUBSET01/METADATA.XML": b"<SubmitObjectsRequest/>",
+       "IHE_XDM/SUBSET01/DOC0001.XML": b"<ClinicalDocument/>", "INDEX.HTM": b"<html></html>", "README.TXT": b"XDM"}
+
+
+def test_a_hospitals_ihe_xdm_archive_is_inspected_and_set_aside_and_its_pdf_arrives() -> None:
+    """A.1: documents travel as IHE_XDM.ZIP (CDA + METADATA.XML) next to a PDF/A; the mail is not bounced."""
+    mail = _with_attachments(("IHE_XDM.ZIP", "application/zip", _zip(XDM)), ("cr.pdf", "application/pdf", PDF_A))
+    parsed = parse_mail(mail, NO_ENVELOPE, TRUST, DEFAULT_LIMITS, content_matches)
+    assert [a.name for a in parsed.attachments] == ["cr.pdf"] and parsed.xdm_set_aside == 1
+
+
+@pytest.mark.parametrize("archive", [
+    pytest.param(_zip({**XDM, "IHE_XDM/SUBSET01/DOC0001.XML": b"\0" * 5_000_000}), id="a bomb (ratio)"),
+    pytest.param(_zip({k: v for k, v in XDM.items() if "METADATA" not in k}), id="no METADATA.XML"),
+    pytest.param(_zip({**XDM, "IHE_XDM/run.exe": b"MZ"}), id="an executable inside"),
+    pytest.param(_zip({**XDM, "IHE_XDM/inner.zip": _zip(XDM)}), id="a nested archive"),
+    pytest.param(_zip({**XDM, "../../etc/passwd": b"x"}), id="a path out of it"),
+    pytest.param(PDF_A, id="not a zip"),
+])
+def test_an_ihe_xdm_archive_that_is_not_one_or_is_a_bomb_is_a_bad_attachment(archive: bytes) -> None:
+    mail = _with_attachments(("IHE_XDM.ZIP", "application/zip", archive), ("cr.pdf", "application/pdf", PDF_A))
+    with pytest.raises(MailRefused) as refused:
+        parse_mail(mail, NO_ENVELOPE, TRUST, DEFAULT_LIMITS, content_matches)
+    assert refused.value.reason is Refusal.BAD_ATTACHMENT
+
+
+def test_any_other_zip_is_still_refused() -> None:
+    mail = _with_attachments(("dossier.zip", "application/zip", _zip(XDM)), ("cr.pdf", "application/pdf", PDF_A))
+    with pytest.raises(MailRefused) as refused:
+        parse_mail(mail, NO_ENVELOPE, TRUST, DEFAULT_LIMITS, content_matches)
+    assert refused.value.reason is Refusal.BAD_ATTACHMENT

@@ -113,6 +113,28 @@ def test_a_second_code_request_within_30_seconds_is_min_delay_and_the_first_code
     second = stack.call("POST", "/v1/enrolment/code", json=identity(ins))
     assert (second.status_code, error(second)) == (429, "MIN_DELAY_ERROR")
     assert "30 secondes" in second.json()["error"]["message"]
+    # the code of the first request (read from its e-mail) still activates
+    texts = [e["text"] for e in _emails_to("camille.durand@example.org") if "code provisoire" in e.get("text", "")]
+    code = texts[-1].split(" est ")[1].split(".")[0]
+    done = stack.call("POST", "/v1/enrolment/activation", login(stack),
+                      json={**identity(ins), "code": code, "terms_version": "2026-12"})
+    assert done.status_code == 200 and done.json()["status"] == "open", done.text
+
+
+def test_a_login_linked_to_another_space_activates_nothing(stack: Stack) -> None:
+    _, linked = stack.citizen()
+    ins = inform()
+    code = letter_code(stack, ins)
+    refused = stack.call("POST", "/v1/enrolment/activation", linked,
+                         json={**identity(ins), "code": code, "terms_version": "2026-12"})
+    assert (refused.status_code, error(refused)) == (409, "LOGIN_ALREADY_LINKED")
+    from functions import deps
+
+    space = deps.spaces().get(ins)
+    assert space is not None and space.status.value == "informed" and space.activated_at is None
+    fresh = stack.call("POST", "/v1/enrolment/activation", login(stack),
+                       json={**identity(ins), "code": code, "terms_version": "2026-12"})
+    assert fresh.status_code == 200, fresh.text  # the code was not used up by the refusal
 
 
 def test_an_expired_code_is_refused_and_activates_nothing(stack: Stack) -> None:
@@ -264,3 +286,15 @@ def test_an_activation_tells_the_holder_by_email_without_the_ins(stack: Stack) -
     (notice,) = _emails_to(address)
     assert notice["subject"] == "votre profil est activé" and "caisse d'assurance maladie" in notice["text"]
     assert ins not in json.dumps(notice)
+
+
+def test_a_holder_who_accepted_older_terms_is_asked_again_until_they_accept_the_version_in_force(
+        stack: Stack) -> None:
+    from functions.accounts.storage import SpaceItem, space_key
+
+    ins, holder = stack.citizen()
+    SpaceItem(space_key(ins)).update(actions=[SpaceItem.terms_version.set("2025-01")])  # accepted before 2026-12
+    assert stack.call("GET", "/v1/me", holder).json()["should_accept_terms"] is True
+    assert stack.call("POST", "/v1/me/terms", holder, json={"terms_version": "2026-12"}).status_code == 200
+    me = stack.call("GET", "/v1/me", holder).json()
+    assert me["should_accept_terms"] is False and me["terms_version"] == "2026-12"

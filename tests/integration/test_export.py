@@ -30,6 +30,7 @@ def exports_pump() -> QueuePump:
 def archive(stack: Stack, owner: dict[str, str], part: str) -> zipfile.ZipFile:
     link = stack.call("GET", f"/v1/me/export/{part}", owner)
     assert link.status_code == 200, link.text
+    assert "X-Amz-Expires=300" in link.json()["url"]  # a short-lived link (5 minutes)
     got = requests.get(link.json()["url"], timeout=10)
     assert got.status_code == 200
     return zipfile.ZipFile(io.BytesIO(got.content))
@@ -47,6 +48,8 @@ def test_an_export_holds_the_record_the_mailbox_and_the_rest_and_each_download_i
     assert sent.status_code == 201, sent.text
     stack.call("POST", "/v1/me/appointments", owner,
                json={"start": "2031-06-16T10:00:00+02:00", "professional": "Dr Claire Martin"})
+    assert stack.call("POST", "/v1/me/care-team", owner, json={"rpps": "10000000501"}).status_code == 201
+    assert stack.call("POST", "/v1/me/blocked-professionals", owner, json={"rpps": "10000000502"}).status_code == 201
 
     # When the holder asks for the export
     asked = stack.call("POST", "/v1/me/export", owner)
@@ -95,6 +98,10 @@ def test_an_export_holds_the_record_the_mailbox_and_the_rest_and_each_download_i
     rest = archive(stack, owner, "space")
     assert json.loads(rest.read("profil.json"))["ins"] == ins
     assert [a["professional"] for a in json.loads(rest.read("agenda/rendez-vous.json"))] == ["Dr Claire Martin"]
+    access = json.loads(rest.read("controle-des-acces.json"))
+    assert "10000000501" in json.dumps(access["care_team"]) and "10000000502" in json.dumps(access["blocked"])
+    assert "channels" in json.loads(rest.read("preferences-notifications.json"))
+    assert "message.new" in {n["kind"] for n in json.loads(rest.read("notifications.json"))}
     chain = json.loads(rest.read("traces.json"))
     assert chain["patient_ins"] == ins and chain["head"]["seq"] == len(chain["traces"])
     assert "export.requested" in {t["action"] for t in chain["traces"]}

@@ -116,15 +116,18 @@ def _leftovers(needles: list[str]) -> dict[str, Any]:
 
     s = settings()
     ddb, s3 = client("dynamodb", config.REGION), client("s3", config.REGION)
+    fields = sorted(type(s).model_fields)  # every table and bucket the functions are configured with
+    tables = [getattr(s, f) for f in fields if f.endswith("_table") and getattr(s, f)]
+    buckets = [getattr(s, f) for f in fields if f.endswith("_bucket") and getattr(s, f)]
     items = []
-    for table in (s.spaces_table, s.documents_table, s.traces_table, s.notifications_table, s.access_table,
-                  s.agenda_table, s.agenda_due_table, s.idempotency_table, s.messages_table):
+    for table in tables:
         for page in ddb.get_paginator("scan").paginate(TableName=table):
             items += [f"{table.removeprefix('mes-bench-erasure-')}:{i.get('status', {}).get('S', '')}"
                       for i in page["Items"] if any(n in json.dumps(i) for n in needles)]
     versions = []
-    for bucket in (s.quarantine_bucket, s.records_bucket):
+    for bucket in buckets:
         for page in s3.get_paginator("list_object_versions").paginate(Bucket=bucket):
             versions += [v["Key"] for v in [*page.get("Versions", []), *page.get("DeleteMarkers", [])]
                          if any(n in v["Key"] for n in needles)]
-    return {"items": len(items), "versions": len(versions), "which": sorted(set(items))[:5]}
+    return {"items": len(items), "versions": len(versions), "which": sorted(set(items))[:5],
+            "tables_scanned": len(tables), "buckets_listed": len(buckets)}

@@ -161,6 +161,17 @@ def test_a_file_informs_once_reports_bad_lines_and_the_job_opens_at_the_due_date
         assert still is not None and still.status is SpaceStatus.OPPOSED
         assert traces(opposed) == ["space.informed"]
 
+    # From its creation, documents and messages flow into the space (not activated: nobody has logged in)
+    accepted = stack.call("POST", f"/v1/patients/{mailed}/documents", {**stack.professional(),
+                          "Idempotency-Key": f"after-creation-{mailed}"}, json=declaration(b"%PDF-1.4 x"))
+    assert accepted.status_code == 201, accepted.text
+    message = stack.call("POST", f"/v1/patients/{mailed}/messages", {**stack.professional(),
+                         "Idempotency-Key": f"msg-after-creation-{mailed}"}, json={"subject": "Bienvenue", "text": "x"})
+    assert message.status_code == 201, message.text
+    refused = stack.call("POST", f"/v1/patients/{opposed}/messages", stack.professional(),
+                         json={"subject": "Bonjour", "text": "x"})
+    assert refused.status_code == 404  # an opposed person has no space
+
 
 def test_a_person_of_the_file_activates_opposes_or_asks_a_new_code_with_what_the_import_kept(
         stack: Stack, pump: QueuePump) -> None:

@@ -186,3 +186,17 @@ def test_a_professional_the_holder_blocked_still_writes_and_the_message_arrives_
     assert [c["conversation_id"] for c in listed] == [sent.json()["conversation_id"]]
     notes = [n for n in stack.call("GET", "/v1/me/notifications", owner).json()["items"] if n["kind"] == "message.new"]
     assert [n["link"] for n in notes] == [f"urn:message:{sent.json()['message_id']}"]
+
+
+def test_an_organisation_writes_as_its_finess_and_the_patients_reply_goes_to_it(stack: Stack) -> None:
+    ins, owner = stack.citizen()
+    token = stack.issuer.mint("https://dev-issuer.localhost/pro", "psc-org-msg", {"finess": "690000003"})
+    sent = write(stack, ins, {"Authorization": f"Bearer {token}"}, sender_address="secretariat@chu-lyon.mssante.fr")
+    assert sent.status_code == 201, sent.text
+    cid = sent.json()["conversation_id"]
+    (message,) = stack.call("GET", f"/v1/me/conversations/{cid}", owner).json()["messages"]
+    assert (message["sender"]["id"], message["sender"]["type_bal"]) == ("690000003", "ORG")
+    reply = stack.call("POST", f"/v1/me/conversations/{cid}/messages",
+                       {**owner, "Idempotency-Key": f"org-reply-{next(_keys):06d}"}, json={"content": "Merci"})
+    assert reply.status_code == 201, reply.text
+    assert [(c["id"], c["address"]) for c in reply.json()["to"]] == [("690000003", "secretariat@chu-lyon.mssante.fr")]

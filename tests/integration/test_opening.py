@@ -50,6 +50,14 @@ def print_objects(prefix: str) -> dict[str, str]:
     return {o["Key"]: s3.get_object(Bucket=bucket, Key=o["Key"])["Body"].read().decode() for o in listed}
 
 
+def code_letters() -> list[dict[str, Any]]:
+    """The print records of the codes asked by letter (`POST /v1/enrolment/code`), in the proofs bucket."""
+    s3 = client("s3", config.REGION)
+    bucket = settings().proofs_bucket
+    listed = s3.list_objects_v2(Bucket=bucket, Prefix="letters/").get("Contents", [])
+    return [json.loads(s3.get_object(Bucket=bucket, Key=o["Key"])["Body"].read()) for o in listed]
+
+
 def traces(ins: str) -> list[str]:
     return [t.action.value for t in deps.traces().all(ins)]
 
@@ -208,11 +216,7 @@ def test_a_person_of_the_file_activates_opposes_or_asks_a_new_code_with_what_the
     SpaceItem(space_key(lettered)).update(actions=[SpaceItem.code_sent_at.set(sent - timedelta(seconds=31))])
     later = stack.call("POST", "/v1/enrolment/code", json=ask)
     assert later.status_code == 202, later.text
-    s3 = client("s3", config.REGION)
-    bucket = settings().proofs_bucket
-    listed = s3.list_objects_v2(Bucket=bucket, Prefix="letters/").get("Contents", [])
-    records = [json.loads(s3.get_object(Bucket=bucket, Key=o["Key"])["Body"].read()) for o in listed]
-    assert "1 place du Panthéon\n75005 Paris" in [r["address"] for r in records]
+    assert "1 place du Panthéon\n75005 Paris" in [r["address"] for r in code_letters()]
 
 
 def test_once_erased_a_person_named_again_by_the_insurer_may_activate_a_new_empty_space(
@@ -246,11 +250,7 @@ def test_once_erased_a_person_named_again_by_the_insurer_may_activate_a_new_empt
 
     asked = stack.call("POST", "/v1/enrolment/code", json=who)
     assert asked.status_code == 202, asked.text
-    s3 = client("s3", config.REGION)
-    bucket = settings().proofs_bucket
-    listed = s3.list_objects_v2(Bucket=bucket, Prefix="letters/").get("Contents", [])
-    records = [json.loads(s3.get_object(Bucket=bucket, Key=o["Key"])["Body"].read()) for o in listed]
-    code = next(r["code"] for r in records if r["address"].startswith(address["lines"][0]))
+    code = next(r["code"] for r in code_letters() if r["address"].startswith(address["lines"][0]))
     token = stack.issuer.mint(config.CITIZEN_ISSUER, f"fc-after-erasure-{ins}")
     login = {"Authorization": f"Bearer {token}"}
     done = stack.call("POST", "/v1/enrolment/activation", login,

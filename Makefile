@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | sha256sum | cut -c1-12)
 
-.PHONY: install run test lint typecheck unit integration package-check bench clean
+.PHONY: install run test test-checks test-suites lint typecheck unit integration package-check bench clean
 
 # The first install shows pip's progress (a silent minute looks like a hang); an update after a requirements
 # change stays quiet, so `make test` output keeps to the tests.
@@ -40,9 +40,16 @@ integration: install
 package-check: install
 	$(BIN)/python -m pytest -q tests/package
 
-# The infrastructure checks run in their own virtualenv and process (synth imports the app), then the app's tests.
-test: lint typecheck
-	$(MAKE) --no-print-directory infra-test
+# `make test`: the checks (lint, types, then the infrastructure's synth tests in their own virtualenv and process,
+# since synth imports the app) run beside the test suites. pytest and its in-process moto server hold one core
+# (one interpreter), so the checks take the other instead of waiting: the run is the longer of the two.
+test: install
+	$(MAKE) --no-print-directory -j2 -Oline test-checks test-suites
+
+test-checks:
+	$(MAKE) --no-print-directory -j1 lint typecheck infra-test
+
+test-suites: install
 	$(BIN)/python -m pytest -q tests/unit tests/integration tests/contract tests/package
 
 bench: install

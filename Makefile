@@ -42,9 +42,10 @@ package-check: install
 
 # `make test`: the checks (lint, types, then the infrastructure's synth tests in their own virtualenv and process,
 # since synth imports the app) run beside the test suites. pytest and its in-process moto server hold one core
-# (one interpreter), so the checks take the other instead of waiting: the run is the longer of the two.
+# (one interpreter), so the checks take the other instead of waiting: the run is the longer of the two. Their
+# output interleaves (no -O: pytest's progress shows as it goes, not in one block at the end).
 test: install
-	$(MAKE) --no-print-directory -j2 -Oline test-checks test-suites
+	$(MAKE) --no-print-directory -j2 test-checks test-suites
 
 test-checks:
 	$(MAKE) --no-print-directory -j1 lint typecheck infra-test

@@ -334,7 +334,7 @@ def exports() -> ExportDeps:
     r = records()
     sources: dict[ExportPart, PartSource] = {
         ExportPart.RECORD: RecordExport(r.documents, r.blobs),
-        ExportPart.MESSAGING: MessagingExport(DynamoMessageStore()),
+        ExportPart.MESSAGING: MessagingExport(DynamoMessageStore(), attachment_blobs()),
         ExportPart.SPACE: SpaceExport(spaces(), notifications(), agenda().agenda, lambda ins: profile_of(access(), ins),
                                       traces(), journal()),
     }

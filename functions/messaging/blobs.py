@@ -109,6 +109,14 @@ class S3AttachmentBlobs:
         url: str = self._s3.generate_presigned_url("get_object", Params=params, ExpiresIn=ttl_seconds)
         return url
 
+    def read(self, holder_ins: str, message_id: str, attachment_id: str) -> bytes:
+        """The plaintext (opened under the space's key when sealed): the holder's export."""
+        key = attachment_key(holder_ins, message_id, attachment_id)
+        if self._sealed is not None:
+            return self._sealed.read(self._bucket, key, holder_ins)
+        data: bytes = self._s3.get_object(Bucket=self._bucket, Key=key)["Body"].read()
+        return data
+
     def location(self, holder_ins: str, message_id: str, attachment_id: str) -> tuple[str, str]:
         """Where the record's filing reads it (records opens a sealed one with the same space key)."""
         return self._bucket, attachment_key(holder_ins, message_id, attachment_id)

@@ -1,5 +1,6 @@
 """The messaging part of a holder's export: every conversation (trashed ones too), each message as an RFC 5322
-`.eml` file any mail client opens. One paginated Query of the holder's partition reads them all."""
+`.eml` file any mail client opens, with its verified attachments (a pending or rejected one has no bytes to give).
+One paginated Query of the holder's partition reads them all, then one GetObject per attachment."""
 
 from __future__ import annotations
 
@@ -9,7 +10,8 @@ from email.message import EmailMessage
 from email.utils import format_datetime
 from typing import Protocol
 
-from functions.messaging.models import Conversation, Message, mailbox_address
+from functions.messaging.models import AttachmentState, Conversation, Message, mailbox_address
+from functions.messaging.ports import AttachmentReader
 
 
 class MailboxContents(Protocol):
@@ -18,7 +20,8 @@ class MailboxContents(Protocol):
         ...
 
 
-def as_eml(holder_ins: str, conversation: Conversation, message: Message) -> bytes:
+def as_eml(holder_ins: str, conversation: Conversation, message: Message,
+           attachments: AttachmentReader | None = None) -> bytes:
     mail = EmailMessage()
     own = mailbox_address(holder_ins)
     if message.direction == "IN" and message.sender is not None:
@@ -33,12 +36,19 @@ def as_eml(holder_ins: str, conversation: Conversation, message: Message) -> byt
     mail["X-MES-Conversation"] = conversation.conversation_id
     mail.set_content("Message au format HTML.")
     mail.add_alternative(message.content, subtype="html")
+    for attachment in message.attachments:
+        if attachments is None or attachment.state is not AttachmentState.AVAILABLE:
+            continue
+        maintype, _, subtype = attachment.content_type.partition("/")
+        mail.add_attachment(attachments.read(holder_ins, message.message_id, attachment.attachment_id),
+                            maintype=maintype, subtype=subtype or "octet-stream", filename=attachment.name)
     return bytes(mail)
 
 
 class MessagingExport:
-    def __init__(self, store: MailboxContents) -> None:
+    def __init__(self, store: MailboxContents, attachments: AttachmentReader) -> None:
         self._store = store
+        self._attachments = attachments
 
     def files(self, ins: str, at: datetime) -> Iterator[tuple[str, bytes]]:
         for conversation, messages in self._store.everything(ins):
@@ -46,4 +56,4 @@ class MessagingExport:
             for message in messages:
                 day = message.at.strftime("%Y-%m-%d_%H%M%S")
                 yield f"{folder}/{conversation.conversation_id}/{day}_{message.message_id}.eml", \
-                    as_eml(ins, conversation, message)
+                    as_eml(ins, conversation, message, self._attachments)

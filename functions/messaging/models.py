@@ -101,7 +101,7 @@ class AttachmentState(StrEnum):
 
 class Attachment(BaseModel):
     """One file of a message (A.6). Stored encrypted per object under the key
-    `<holder INS>/<message id>/<attachment id>` of the attachments bucket, its encryption context bound to the
+    `<holder pseudonym>/<message id>/<attachment id>` of the attachments bucket, its encryption context bound to the
     patient and the message."""
 
     model_config = ConfigDict(frozen=True)

@@ -73,6 +73,12 @@ class AttachmentObjects(Protocol):
     def delete(self, holder_ins: str, message_id: str, attachment_id: str) -> None: ...
 
 
+class AttachmentReader(Protocol):
+    """An attachment's bytes as the patient received them (opened when sealed): the export's `.eml` files."""
+
+    def read(self, holder_ins: str, message_id: str, attachment_id: str) -> bytes: ...
+
+
 class AttachmentBlobs(AttachmentObjects, Protocol):
     """The attachments bucket: one object per attachment, SSE-KMS with an encryption context bound to the
     patient and the message."""

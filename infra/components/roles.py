@@ -64,7 +64,8 @@ Idempotency (functions/shared/idempotency_store.py): the API handler only, GetIt
 
 Exports (functions/exports): the API handler reads the holder's export item, writes it only in the transaction
 with its trace, sends the build message and signs GETs of the archives. The export consumer reads the space, the
-visible documents (LSI Query) and their objects, the mailbox partition, the agenda, notifications, access profile
+visible documents (LSI Query) and their objects, the mailbox partition and its attachments' objects (GetObject),
+the agenda, notifications, access profile
 and traces, writes the archives (multipart) into the exports bucket, and commits the ready state with its trace and
 the holder's notification.
 Messaging out (functions/messaging/outbound.py): the API handler sends the patients' mail with SES v2 SendEmail
@@ -177,7 +178,7 @@ class FunctionRoles(Construct):
         quarantine_uploads = f"{bucket_arn(stage, 'quarantine')}/{c.QUARANTINE_PREFIX}*"
         records_objects = f"{bucket_arn(stage, 'records')}/{c.RECORDS_PREFIX}*"
         quarantine_downloads = f"{bucket_arn(stage, 'quarantine')}/{c.DOWNLOADS_PREFIX}*"
-        attachment_objects = f"{bucket_arn(stage, 'attachments')}/*"  # keys start with the holder's INS
+        attachment_objects = f"{bucket_arn(stage, 'attachments')}/*"  # keys start with the holder's pseudonym
         proofs_objects = f"{bucket_arn(stage, 'proofs')}/{c.PROOFS_PREFIX}*"
         letters_objects = f"{bucket_arn(stage, 'proofs')}/{c.LETTERS_PREFIX}*"
         mail_in = f"{bucket_arn(stage, 'inbound-mail')}/{c.INBOUND_MAIL_PREFIX}*"
@@ -315,6 +316,8 @@ class FunctionRoles(Construct):
             _dynamodb("DocumentLists", ["Query"], document_lsis),
             iam.PolicyStatement(sid="Records", actions=["s3:GetObject"], resources=[records_objects]),
             _dynamodb("Messages", ["Query"], [messages]),
+            # the messages' verified attachments, into their .eml files
+            iam.PolicyStatement(sid="Attachments", actions=["s3:GetObject"], resources=[attachment_objects]),
             _dynamodb("Agenda", ["GetItem"], [agenda]),
             _dynamodb("AgendaLists", ["Query"], agenda_lsis),
             _dynamodb("Notifications", ["Query", "GetItem"], [notifications]),

@@ -956,6 +956,10 @@ def test_plaintext_download_copies_are_written_and_signed_by_the_api_only(templa
         assert _s3_grants(template, role, "/downloads/*") == set(), role
 
 
+def test_the_export_reads_the_attachments_it_puts_in_the_eml_files_and_writes_none(template: dict[str, Any]) -> None:
+    assert _s3_grants(template, "RolesExportConsumerAccess", "attachments") == {"s3:GetObject"}
+
+
 # ---- erasure (issue 12 point 5) ---------------------------------------------------------------------------------
 
 

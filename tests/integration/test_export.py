@@ -137,3 +137,24 @@ def test_nobody_sees_an_export_that_is_not_theirs(stack: Stack) -> None:
     assert stack.call("GET", "/v1/me/export", other).status_code == 404
     assert stack.call("GET", "/v1/me/export/record", other).status_code == 404
     assert stack.call("GET", "/v1/me/export/nonsense", owner).status_code == 404
+
+
+def test_an_exported_message_carries_its_attachment_opened_from_its_sealed_object(stack: Stack) -> None:
+    import hashlib
+
+    ins, owner = stack.citizen()
+    data = b"%PDF-1.4\n% the attachment of an exported message\n"
+    sent = stack.call("POST", f"/v1/patients/{ins}/messages",
+                      {**stack.professional(rpps="10000000503"), "Idempotency-Key": "export-att-1"},
+                      json={"subject": "Compte rendu", "text": "Ci-joint.", "attachments": [{
+                          "name": "compte-rendu.pdf", "content_type": "application/pdf", "size": len(data),
+                          "sha256": hashlib.sha256(data).hexdigest()}]})
+    assert sent.status_code == 201, sent.text
+    post_file(sent.json()["uploads"][0], data)
+    stack.pump.drain()
+    assert stack.call("POST", "/v1/me/export", owner).status_code == 202
+    exports_pump().drain()
+    mailbox = archive(stack, owner, "messaging")
+    (eml,) = [n for n in mailbox.namelist() if n.endswith(".eml")]
+    mail = message_from_bytes(mailbox.read(eml), policy=policy.default)
+    assert [(p.get_filename(), p.get_content()) for p in mail.iter_attachments()] == [("compte-rendu.pdf", data)]

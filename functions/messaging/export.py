@@ -25,7 +25,7 @@ def as_eml(holder_ins: str, conversation: Conversation, message: Message,
     mail = EmailMessage()
     own = mailbox_address(holder_ins)
     if message.direction == "IN" and message.sender is not None:
-        mail["From"] = f"{message.sender.name} <{message.reply_to or message.sender.id}>"
+        mail["From"] = f"{message.sender.name} <{message.sender.address or message.sender.id}>"
         mail["To"] = own
     else:
         mail["From"] = own

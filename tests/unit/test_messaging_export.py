@@ -42,3 +42,4 @@ def test_an_exported_message_carries_its_verified_attachments_and_only_those() -
     files = [(part.get_filename(), part.get_content()) for part in mail.iter_attachments()]
     assert files == [("compte-rendu.pdf", PDF)] and reader.read_ids == ["att_ok"]
     assert "Ci-joint" in mail.get_body(("html",)).get_content()  # type: ignore[union-attr]
+    assert mail["From"] == "Dr Martin <dr.martin@chu.mssante.fr>"  # the writer's secure address, not their RPPS

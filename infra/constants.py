@@ -325,9 +325,8 @@ REPORTS_PREFIX = "reports/"
 PRINT_PREFIXES = ("letters/", "sms/")
 # Beneficiaries files name every person they list and an erasure cannot rewrite them: kept only as long as a
 # chunk task may still read them (the accounts-tasks queue keeps a task 4 days, its DLQ 14 for a redrive), then
-# deleted; well inside the 3 months an erasure has. Their reports hold line numbers and reasons only: 90 days.
-INTAKE_FILE_RETENTION_DAYS = 30
-INTAKE_REPORT_RETENTION_DAYS = 90
+# deleted; well inside the 3 months an erasure has. The whole bucket (their reports, a file dropped elsewhere).
+INTAKE_RETENTION_DAYS = 30
 PRINT_RETENTION_DAYS = 30  # print batches: collected by the printer / SMS operator within days
 INFORMATION_TEMPLATE = "information"  # mes-<stage>-information
 ENV_INTAKE_BUCKET = names.ENV_INTAKE_BUCKET

@@ -393,15 +393,25 @@ class DynamoSpaceStore:
                 yield item.key.removeprefix("SPACE#")
 
     def tombstone(self, space: Space, at: datetime, reference: str) -> None:
+        """Only over the closed space whose erasure is running: a second, late run of the same erasure (a daily
+        dispatch beside a queued request) finds it erased already, or activated anew after it, and leaves it."""
         try:
             item = SpaceItem.get(space_key(space.ins), consistent_read=True)
         except SpaceItem.DoesNotExist:
             return
+        if item.status != SpaceStatus.CLOSED.value or item.deletion != DeletionState.RUNNING.value:
+            return
         with SpaceItem.batch_write() as batch:
             for link in sorted(item.logins or ()):
                 batch.delete(SpaceItem(link))
-        SpaceItem(space_key(space.ins), ins=space.ins, status=SpaceStatus.ERASED.value, created_at=at, erased_at=at,
-                  erasure_reference=reference).save()
+        try:
+            SpaceItem(space_key(space.ins), ins=space.ins, status=SpaceStatus.ERASED.value, created_at=at,
+                      erased_at=at, erasure_reference=reference).save(
+                condition=(SpaceItem.status == SpaceStatus.CLOSED.value)
+                & (SpaceItem.deletion == DeletionState.RUNNING.value))
+        except PutError as exc:
+            if error_code(exc) != "ConditionalCheckFailedException":
+                raise
 
 
 def creation_shard(day: date, shard: int) -> str:

@@ -264,12 +264,21 @@ def _shown(message: EmailMessage) -> tuple[str, ...]:
     without one), so a mail to several patients does not show one the other's INS."""
     shown: list[str] = []
     for name, address in getaddresses([str(v) for header in ("To", "Cc") for v in message.get_all(header, [])]):
+        patient = address.strip().lower().endswith("@" + MAILBOX_DOMAIN)
         label = " ".join((display_name(name) or "").split())
-        if not label:
-            label = "Patient" if address.lower().endswith("@" + MAILBOX_DOMAIN) else address.strip().lower()
+        if not label or _names_a_patient(label):  # a client often puts the address itself as the name
+            label = "Patient" if patient or _names_a_patient(label) else address.strip().lower()
         if label and not has_html(label):
             shown.append(label[:MAX_RECIPIENT_DISPLAY])
     return tuple(dict.fromkeys(shown))[:MAX_RECIPIENTS]
+
+
+_INS_LIKE = re.compile(r"\d{13,15}")
+
+
+def _names_a_patient(label: str) -> bool:
+    """A display name holding a patient's mailbox address or an INS-like run of digits."""
+    return MAILBOX_DOMAIN in label.lower() or _INS_LIKE.search(label) is not None
 
 
 def _recipients(message: EmailMessage, envelope: Envelope) -> tuple[str, ...]:

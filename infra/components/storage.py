@@ -144,13 +144,9 @@ class Buckets(Construct):
         batches). Both like the data buckets: SSE-KMS with the documents key, versioned, TLS only, logged."""
         self.intake = self._data_bucket(
             "Intake", stage, "intake", key, bucket_key=True,
-            lifecycle=[s3.LifecycleRule(id="expire-intake", prefix=c.INTAKE_PREFIX,
-                                        expiration=cdk.Duration.days(c.INTAKE_FILE_RETENTION_DAYS),
+            lifecycle=[s3.LifecycleRule(id="expire-intake", expiration=cdk.Duration.days(c.INTAKE_RETENTION_DAYS),
                                         noncurrent_version_expiration=cdk.Duration.days(1),
-                                        abort_incomplete_multipart_upload_after=cdk.Duration.days(1)),
-                       s3.LifecycleRule(id="expire-reports", prefix=c.REPORTS_PREFIX,
-                                        expiration=cdk.Duration.days(c.INTAKE_REPORT_RETENTION_DAYS),
-                                        noncurrent_version_expiration=cdk.Duration.days(1))])
+                                        abort_incomplete_multipart_upload_after=cdk.Duration.days(1))])
         self.printing = self._data_bucket(
             "Print", stage, "print", key, bucket_key=True,
             lifecycle=[s3.LifecycleRule(id="expire-print", expiration=cdk.Duration.days(c.PRINT_RETENTION_DAYS),

@@ -385,3 +385,19 @@ def test_reopening_restores_the_data_cancels_a_requested_deletion_and_waits_for_
     assert refused.status_code == 409 and refused.json()["error"]["code"] == "deletion_running"
     space = deps.spaces().get(ins)
     assert space is not None and space.status.value == "closed" and space.deletion is DeletionState.RUNNING
+
+
+def test_a_late_second_run_of_an_erasure_never_tombstones_a_space_that_is_not_being_erased(stack: Stack) -> None:
+    """Two overlapping runs of one erasure (the daily dispatch beside a queued request): the late one's tombstone
+    finds the space erased already or, once its holder activated it anew, open, and leaves it as it is."""
+    from datetime import UTC, datetime
+
+    from functions import deps
+
+    ins, holder = stack.citizen()
+    space = deps.spaces().get(ins)
+    assert space is not None and space.status.value == "open"
+    deps.erasure().lifecycle.tombstone(space, datetime.now(UTC), "late-run")
+    again = deps.spaces().get(ins)
+    assert again is not None and again.status.value == "open" and again.erasure_reference is None
+    assert stack.call("GET", "/v1/me/documents", holder).status_code == 200  # the login link is still there

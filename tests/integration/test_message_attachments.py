@@ -258,3 +258,26 @@ def test_an_attachment_saved_before_the_erasure_does_not_open_once_the_space_key
         deps.space_keys().data_key(ins)
     with pytest.raises(Undecryptable):
         unseal(os.urandom(32), key, backup)
+
+
+def test_a_message_stored_before_recipients_existed_still_takes_its_attachments_verdict(stack: Stack) -> None:
+    """A message stored by the previous release has no `recipients` in its body; the verdict's conditional
+    write compares the stored body with the message read back, which must dump to the same bytes."""
+    import json
+
+    from functions.messaging.models import Message
+    from functions.messaging.storage import MessageItem
+
+    ins, owner = stack.citizen()
+    sent = send(stack, ins, attachment(PDF, name="ancien.pdf"), rpps="10000000404").json()
+    (item,) = [i for i in MessageItem.query(ins) if i.kind == "M"]
+    body = json.loads(item.body)
+    body.pop("recipients", None)
+    old = json.dumps(body, separators=(",", ":"), ensure_ascii=False)  # the previous release's body
+    assert Message.model_validate_json(old).model_dump_json(exclude={"recipients"}) == old
+    item.body = old
+    item.save()
+    post_file(sent["uploads"][0], PDF)
+    stack.pump.drain()
+    (shown,) = thread(stack, owner, sent["conversation_id"])["messages"][0]["attachments"]
+    assert shown["state"] == "AVAILABLE"

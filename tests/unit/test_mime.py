@@ -81,6 +81,13 @@ def test_the_recipients_are_shown_by_name_and_a_patient_never_by_their_address()
     # To: <patient's address>, "Parent" <...>; Cc: secretariat@...: the INS of a patient is never shown
     assert parse("two_recipients.eml").recipients_shown == ("Patient", "Parent", "secretariat@hopital-nord.mssante.fr")
     assert parse("plain.eml").recipients_shown == ("Patient",)
+    # a client that puts the address (or the INS) as the name shows no INS either
+    named = raw("two_recipients.eml").replace(
+        b'"Parent" <284038889195908@patient.mssante.fr>',
+        b'"284038889195908@patient.mssante.fr" <284038889195908@patient.mssante.fr>, '
+        b'"2041263888842" <x@chu.mssante.fr>')
+    shown = parse_mail(named, NO_ENVELOPE, TRUST, DEFAULT_LIMITS, content_matches).recipients_shown
+    assert not any(c.isdigit() for label in shown for c in label) and "Patient" in shown
 
 
 @pytest.mark.parametrize("elsewhere", ["attacker@gmail.com", f"{PARENT}@patient.mssante.fr", "not an address"])

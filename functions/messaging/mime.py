@@ -190,9 +190,9 @@ def parse_mail(raw: bytes, envelope: Envelope, trust: TrustList, limits: MailLim
         recipients = _recipients(message, envelope)
         subject = " ".join(str(message.get("Subject", "")).split())
         content = _content(message)
-        attachments = tuple(_attachments(message))
-        archives = tuple(a for a in attachments if _is_xdm(a))
-        attachments = tuple(a for a in attachments if not _is_xdm(a))
+        parts = tuple(_attachments(message))
+        archives = tuple(a for a in parts if _is_xdm(a))
+        attachments = tuple(a for a in parts if a not in archives)
         headers = {name: str(message.get(name, "")).strip() or None
                    for name in ("Message-ID", "X-MSS-MES", "Reply-To", "Disposition-Notification-To")}
         refs = f"{message.get('In-Reply-To', '')} {message.get('References', '')}"
@@ -266,8 +266,10 @@ def _shown(message: EmailMessage) -> tuple[str, ...]:
     for name, address in getaddresses([str(v) for header in ("To", "Cc") for v in message.get_all(header, [])]):
         patient = address.strip().lower().endswith("@" + MAILBOX_DOMAIN)
         label = " ".join((display_name(name) or "").split())
-        if not label or _names_a_patient(label):  # a client often puts the address itself as the name
-            label = "Patient" if patient or _names_a_patient(label) else address.strip().lower()
+        if _names_a_patient(label):  # a client often puts the address itself as the name
+            label = "Patient"
+        elif not label:
+            label = "Patient" if patient else address.strip().lower()
         if label and not has_html(label):
             shown.append(label[:MAX_RECIPIENT_DISPLAY])
     return tuple(dict.fromkeys(shown))[:MAX_RECIPIENTS]
@@ -350,7 +352,7 @@ def xdm_inspected(data: bytes, max_bytes: int) -> bool:
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
             entries = archive.infolist()
-    except (zipfile.BadZipFile, ValueError, OSError, NotImplementedError):
+    except (zipfile.BadZipFile, ValueError, OSError, NotImplementedError):  # unreadable: not an XDM archive
         return False
     if not entries or len(entries) > XDM_MAX_ENTRIES:
         return False

@@ -83,6 +83,20 @@ def post_file(upload: dict[str, Any], data: bytes) -> requests.Response:
     return requests.post(upload["url"], data=upload["fields"], files={"file": ("document", data)}, timeout=10)
 
 
+def message_with_attachment(stack: Stack, ins: str, headers: dict[str, str], data: bytes,
+                            name: str = "cr.pdf") -> dict[str, Any]:
+    """A professional's message with one PDF attachment, uploaded and verified."""
+    sent = stack.call("POST", f"/v1/patients/{ins}/messages", headers,
+                      json={"subject": "Compte rendu", "text": "Ci-joint.", "attachments": [{
+                          "name": name, "content_type": "application/pdf", "size": len(data),
+                          "sha256": hashlib.sha256(data).hexdigest()}]})
+    assert sent.status_code == 201, sent.text
+    post_file(sent.json()["uploads"][0], data)
+    stack.pump.drain()
+    body: dict[str, Any] = sent.json()
+    return body
+
+
 @pytest.fixture(scope="session")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     import logging

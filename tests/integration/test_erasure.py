@@ -6,7 +6,6 @@ tombstone, and an object version saved before ("a backup") cannot be decrypted."
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 from datetime import date
@@ -18,7 +17,14 @@ import requests
 from functions.shared.envelope import Undecryptable, unseal
 from local import config
 from local.seed import ensure_citizen
-from tests.integration.conftest import ACTIVATION_TRACES, Stack, declaration, new_ins, post_file
+from tests.integration.conftest import (
+    ACTIVATION_TRACES,
+    Stack,
+    declaration,
+    message_with_attachment,
+    new_ins,
+    post_file,
+)
 
 PDF = b"%PDF-1.4\n% erasure test\n" + os.urandom(64)
 TEXT = "Mes notes personnelles, à supprimer.\n".encode()
@@ -139,13 +145,7 @@ def full_space(stack: Stack) -> dict[str, Any]:
     assert stack.call("POST", f"/v1/patients/{ins}/messages", stack.professional(),
                       json={"subject": "Résultats", "text": "Bonjour"}).status_code == 201
     data = b"%PDF-1.4\n% a message's attachment\n"  # a message with a verified attachment (attachments bucket)
-    sent = stack.call("POST", f"/v1/patients/{ins}/messages", {**stack.professional(), "Idempotency-Key": f"e-{ins}"},
-                      json={"subject": "Compte rendu", "text": "Ci-joint.", "attachments": [{
-                          "name": "cr.pdf", "content_type": "application/pdf", "size": len(data),
-                          "sha256": hashlib.sha256(data).hexdigest()}]})
-    assert sent.status_code == 201, sent.text
-    post_file(sent.json()["uploads"][0], data)
-    stack.pump.drain()
+    message_with_attachment(stack, ins, {**stack.professional(), "Idempotency-Key": f"e-{ins}"}, data)
     assert stack.call("POST", "/v1/me/export", patient).status_code == 202  # an export: its item and archives
     from app import on_export
     from local.pump import QueuePump

@@ -18,7 +18,7 @@ from app import on_export
 from functions.shared.aws import client
 from local import config
 from local.pump import QueuePump
-from tests.integration.conftest import Stack, declaration, post_file
+from tests.integration.conftest import Stack, declaration, message_with_attachment, post_file
 
 PDF = b"%PDF-1.4\n% export test\n"
 
@@ -140,18 +140,10 @@ def test_nobody_sees_an_export_that_is_not_theirs(stack: Stack) -> None:
 
 
 def test_an_exported_message_carries_its_attachment_opened_from_its_sealed_object(stack: Stack) -> None:
-    import hashlib
-
     ins, owner = stack.citizen()
     data = b"%PDF-1.4\n% the attachment of an exported message\n"
-    sent = stack.call("POST", f"/v1/patients/{ins}/messages",
-                      {**stack.professional(rpps="10000000503"), "Idempotency-Key": "export-att-1"},
-                      json={"subject": "Compte rendu", "text": "Ci-joint.", "attachments": [{
-                          "name": "compte-rendu.pdf", "content_type": "application/pdf", "size": len(data),
-                          "sha256": hashlib.sha256(data).hexdigest()}]})
-    assert sent.status_code == 201, sent.text
-    post_file(sent.json()["uploads"][0], data)
-    stack.pump.drain()
+    message_with_attachment(stack, ins, {**stack.professional(rpps="10000000503"), "Idempotency-Key": "export-att-1"},
+                            data, name="compte-rendu.pdf")
     assert stack.call("POST", "/v1/me/export", owner).status_code == 202
     exports_pump().drain()
     mailbox = archive(stack, owner, "messaging")

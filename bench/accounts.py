@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import json
 import random
+import resource
+import sys
 import time
 from collections import Counter
 from typing import Any
@@ -95,6 +97,14 @@ def _per(counter: Counter[str], n: int) -> float:
     return round(sum(counter.values()) / max(n, 1), 4)
 
 
+def _milestone(n: int, phase: str, started: float, **figures: Any) -> None:
+    """One JSON line on stderr as each phase ends: a run at 800 000 takes hours, and one that dies (a session's
+    end, memory) still leaves the figures of the phases it finished, with the wall time and peak memory so far."""
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
+    print(json.dumps({"milestone": phase, "lines": n, "seconds": round(time.perf_counter() - started, 1),
+                      "peak_rss_mb": peak_mb, **figures}), file=sys.stderr, flush=True)
+
+
 def run_size(n: int, port: int, api_port: int) -> dict[str, Any]:
     from local import config, resources
 
@@ -129,6 +139,10 @@ def run_size(n: int, port: int, api_port: int) -> dict[str, Any]:
     statuses = _statuses(accepted)
     informed = statuses.get("informed", 0)
     printed_first = _printed()
+    _milestone(n, "first drop", started, spaces_informed=informed,
+               calls_per_space_informed=_per(first.calls, informed), failed_records=first.failed_records,
+               missing=statuses.get("missing", 0), emails=emails_first, print_records=printed_first,
+               scans=sum(v for k, v in CALLS.items() if k.endswith(":Scan")) - scans_before)
 
     again = Phase()
     bodies_first = list(bodies)
@@ -143,6 +157,9 @@ def run_size(n: int, port: int, api_port: int) -> dict[str, Any]:
     most_to_one = max(EMAILED.values(), default=0)
     sample = rng.sample(accepted, min(SAMPLE, len(accepted)))
     informed_traces = _traces(sample, "space.informed")
+    _milestone(n, "re-drop and redelivery", started, re_import_calls=sum(again.calls.values()),
+               redelivery_calls=sum(redelivery.calls.values()), emails_added=emails_after - emails_first,
+               informed_twice_in_sample=sum(1 for v in informed_traces.values() if v > 1))
 
     due = IntakePolicy().creation_due(paris_day(deps.clock().now()))
     creation = Phase()
@@ -156,6 +173,8 @@ def run_size(n: int, port: int, api_port: int) -> dict[str, Any]:
     _drain(sqs, url, api.on_accounts_task, rerun)
     created_traces = _traces(sample, "space.created")
     opened = opened_statuses.get("open", 0)
+    _milestone(n, "creation", started, spaces_opened=opened, calls_per_space_opened=_per(creation.calls, opened),
+               rerun_calls=sum(rerun.calls.values()))
     scans = sum(v for k, v in CALLS.items() if k.endswith(":Scan")) - scans_before
 
     return {

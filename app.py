@@ -165,13 +165,14 @@ def on_inbound_mail(event: SQSEvent) -> dict[str, Any]:
 
 @app.schedule(Cron(0, 3, "*", "*", "?", "*"), name="space-creation-daily")
 def space_creation_daily(event: CloudWatchEvent) -> dict[str, Any]:
-    """03:00 UTC (04:00 or 05:00 in Paris, the same Paris day either way): one creation task per shard of the day."""
+    """03:00 UTC (04:00 or 05:00 in Paris, the same Paris day either way): one creation task per shard of the day,
+    and of the days a missed run left."""
     from functions import deps
     from functions.accounts.opening import dispatch_creation
     from functions.shared.clock import paris_day
 
-    day = paris_day(instant(event.time))
-    return {"day": day.isoformat(), "shards": dispatch_creation(deps.opening().tasks, day)}
+    days = dispatch_creation(deps.opening(), paris_day(instant(event.time)))
+    return {"days": [d.isoformat() for d in days]}
 
 
 @app.on_sqs_message(queue=ACCOUNTS_TASK_QUEUE, batch_size=1)

@@ -77,7 +77,7 @@ def reset() -> None:
 
 # Each storage module's item models and the settings field naming their table.
 TABLES: dict[str, tuple[tuple[str, str], ...]] = {
-    "functions.accounts.storage": (("SpaceItem", "spaces_table"),),
+    "functions.accounts.storage": (("SpaceItem", "spaces_table"), ("CreationMark", "spaces_table")),
     "functions.records.storage": (("DocumentItem", "documents_table"),),
     "functions.journal.storage": (("TraceItem", "traces_table"), ("LedgerItem", "access_table")),
     "functions.notifications.storage": (("NotificationItem", "notifications_table"),

@@ -348,6 +348,7 @@ SERVICE_TOKEN_SIGNING_ALGORITHM = "RSASSA_PKCS1_V1_5_SHA_256"  # noqa: S105 (an 
 ENVELOPE_ENCRYPTION = "1"
 SPACE_KEY_CONTEXT = names.SPACE_KEY_CONTEXT
 SPACE_KEY_ITEMS = "KEY#*"
+CREATION_MARK = "JOB#space-creation"  # the creation job's last day (functions/accounts/storage.py)
 # ---- Erasure (functions/accounts/erasure.py, issue 12 point 5; appended as one block) -----------------------------
 CHALICE_ERASURE_DAILY = "ErasureDaily"  # @app.schedule(Cron(30, 2, ...), name="erasure-daily")
 CHALICE_ERASURE_CONSUMER = "OnErasureRequest"  # @app.on_sqs_message(queue=ERASURE_QUEUE, batch_size=1)

@@ -18,11 +18,12 @@ transaction's condition) and each sends only what it created. A crash after the 
 spaces informed without `code_sent_at`: SES has no idempotency key, so the information is sent at most once, and
 the creation job never opens a space whose information did not leave (a new code, sent on request, fixes it).
 
-Creation: `dispatch_creation` (the daily schedule) sends one task per shard of the day; `run_creation` reads its
-shard of the sparse `creation-due` index (Query, never Scan), `limit` spaces at a time, and moves each informed one
-to `open` with its `space.created` trace (same bulk commit, on the condition that it is still informed: an opposed
-space stays opposed); more than `limit` in a shard: the task queues its own continuation. Re-running a day finds
-the opened spaces out of the index (or refused by the condition) and creates nothing twice."""
+Creation: `dispatch_creation` (the daily schedule) sends one task per shard of the day, and of each day since its
+last run that a missed schedule left (at most `CATCH_UP_DAYS` back; a mark item holds the last day); `run_creation`
+reads its shard of the sparse `creation-due` index (Query, never Scan), `limit` spaces at a time, and moves each
+informed one to `open` with its `space.created` trace (same bulk commit, on the condition that it is still
+informed: an opposed space stays opposed); more than `limit` in a shard: the task queues its own continuation.
+Re-running a day finds the opened spaces out of the index (or refused by the condition) and creates nothing twice."""
 
 from __future__ import annotations
 
@@ -30,7 +31,7 @@ import json
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Annotated, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -62,6 +63,7 @@ INTAKE_PREFIX = "intake/"
 REPORT_PREFIX = "reports/"
 SUFFIX = ".ndjson"
 ACTOR = Actor.system("opening-by-default")
+CATCH_UP_DAYS = 7  # a day the schedule missed (or whose run failed) is dispatched by a later run this far back
 
 
 class Queue(Protocol):
@@ -316,9 +318,28 @@ def _print_record(info: Information, objection_url: str) -> dict[str, object]:
 # ---- the daily creation --------------------------------------------------------------------------------------
 
 
-def dispatch_creation(queue: Queue, day: date) -> int:
-    queue.send_all([Task(task=CreationTask(day=day, shard=s)).model_dump_json() for s in range(CREATION_SHARDS)])
-    return CREATION_SHARDS
+def creation_days(day: date, last: date | None) -> list[date]:
+    """The days a run on `day` dispatches: that day, and those since the last run (at most CATCH_UP_DAYS back).
+    A day sent twice opens nothing twice, so an operator may re-run any day; that leaves the later days alone."""
+    if last is None or last >= day - timedelta(days=1):
+        return [day]
+    first = max(last + timedelta(days=1), day - timedelta(days=CATCH_UP_DAYS))
+    return [first + timedelta(days=n) for n in range((day - first).days + 1)]
+
+
+def dispatch_creation(deps: OpeningDeps, day: date) -> list[date]:
+    """One task per shard of each day of `creation_days`, then the mark (a crash between the two sends them again
+    next time, which opens nothing twice). Without it, the spaces due on a day whose run never happened would stay
+    informed for good: a loss no one would see."""
+    last = deps.store.last_creation_day()
+    days = creation_days(day, last)
+    if last is not None and day - last > timedelta(days=CATCH_UP_DAYS + 1):
+        logger.warning("creation catch-up capped",
+                       extra={"last_day": last.isoformat(), "from_day": days[0].isoformat()})
+    deps.tasks.send_all([Task(task=CreationTask(day=d, shard=s)).model_dump_json()
+                         for d in days for s in range(CREATION_SHARDS)])
+    deps.store.creation_dispatched(day)
+    return days
 
 
 def run_creation(deps: OpeningDeps, task: CreationTask) -> CreationReport:

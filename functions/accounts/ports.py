@@ -141,6 +141,14 @@ class IntakeStore(Protocol):
         """`code_sent_at` on these spaces: their information message left."""
         ...
 
+    def last_creation_day(self) -> date | None:
+        """The last day the creation job dispatched (None before its first run)."""
+        ...
+
+    def creation_dispatched(self, day: date) -> None:
+        """Remember that `day` was dispatched, unless a later day already was."""
+        ...
+
     def due(self, day: date, shard: int, after: str | None, limit: int) -> tuple[list[str], str | None]:
         """INS of the informed spaces due that day in that shard (one Query of the sparse index), and a cursor."""
         ...

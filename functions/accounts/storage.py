@@ -115,6 +115,20 @@ class SpaceItem(Model):
     wrapped_key = UnicodeAttribute(null=True)  # KEY# items only: base64 of KMS's CiphertextBlob
 
 
+class CreationMark(Model):
+    """`JOB#space-creation`: the last day the creation job dispatched, so the next run also dispatches the days a
+    missed schedule left (functions/accounts/opening.py `dispatch_creation`). Not a person's item."""
+
+    class Meta:
+        table_name = "spaces"
+
+    key = UnicodeAttribute(hash_key=True)
+    day = UnicodeAttribute()
+
+
+CREATION_MARK = "JOB#space-creation"
+
+
 def switches_json(prefs: NotificationPreferences) -> str:
     """How the switches are kept on the space item (the bench seeds spaces with it)."""
     return json.dumps(prefs.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
@@ -560,6 +574,23 @@ class DynamoIntakeStore:
                     break
                 except TransactionCancelled as exc:  # a space gone meanwhile (erased): the others still are sent
                     pending = [i for i in pending if i not in exc.failed]
+
+    def last_creation_day(self) -> date | None:
+        try:
+            mark = CreationMark.get(CREATION_MARK, consistent_read=True)
+        except CreationMark.DoesNotExist:
+            return None
+        return date.fromisoformat(mark.day)
+
+    def creation_dispatched(self, day: date) -> None:
+        """The mark moves forward only: an operator re-running an older day leaves it where it is."""
+        try:
+            CreationMark(CREATION_MARK).update(actions=[CreationMark.day.set(day.isoformat())],
+                                               condition=CreationMark.day.does_not_exist()
+                                               | (CreationMark.day < day.isoformat()))
+        except UpdateError as exc:
+            if error_code(exc) != "ConditionalCheckFailedException":
+                raise
 
     def due(self, day: date, shard: int, after: str | None, limit: int) -> tuple[list[str], str | None]:
         """Up to `limit` INS of the spaces due that day in that shard, after `after`; the last one when more may

@@ -384,7 +384,8 @@ class FunctionRoles(Construct):
                                  c.CHALICE_ERASURE_CONSUMER: self.erasure_consumer})
 
     def _opening(self, stage: str, email_identity: str, email_source: str) -> None:
-        """Opening by default. The daily creation dispatch sends one task per shard; the accounts-tasks consumer
+        """Opening by default. The daily creation dispatch sends one task per shard of each day since its last run,
+        whose day it reads and moves on its one item of the spaces table; the accounts-tasks consumer
         splits files (intake GetObject, reports PutObject, spaces BatchGetItem for representatives), imports chunks
         (spaces and access BatchGetItem, then space + trace + head in transactions, the information e-mail, print
         batches, `code_sent_at` in transactions) and opens spaces (Query on the `creation-due` index, the same
@@ -394,6 +395,9 @@ class FunctionRoles(Construct):
         intake, printed = bucket_arn(stage, "intake"), bucket_arn(stage, "print")
         self.space_creation = self._role("SpaceCreation", stage, c.CHALICE_SPACE_CREATION, [
             _send("CreationTasks", tasks),
+            iam.PolicyStatement(sid="CreationMark", actions=["dynamodb:GetItem", "dynamodb:UpdateItem"],
+                                resources=[spaces],
+                                conditions={"ForAllValues:StringEquals": {"dynamodb:LeadingKeys": [c.CREATION_MARK]}}),
             _send("DeadLetters", queue_arn(stage, job_dead_letters(c.CHALICE_SPACE_CREATION))),
         ])
         self.accounts_tasks = self._role("AccountsTasks", stage, c.CHALICE_ACCOUNTS_CONSUMER, [

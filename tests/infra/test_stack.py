@@ -419,10 +419,14 @@ def _dynamodb_grants(template: dict[str, Any], role_prefix: str) -> dict[str, se
             # "+KEY#": only the spaces table's wrapped data keys (the envelope), by their partition key
             keys_only = condition.pop("ForAllValues:StringLike", None)
             assert keys_only in (None, {"dynamodb:LeadingKeys": ["KEY#*"]})
+            # "+JOB#": only the creation job's mark item
+            mark_only = condition.pop("ForAllValues:StringEquals", None)
+            assert mark_only in (None, {"dynamodb:LeadingKeys": ["JOB#space-creation"]})
             suffix = "+tx" if condition else ""
             if suffix:
                 assert condition == {"StringEquals": {"dynamodb:EnclosingOperation": "TransactWriteItems"}}
             suffix += "+KEY#" if keys_only else ""
+            suffix += "+JOB#" if mark_only else ""
             table = match.group(1) + (match.group(2) or "")
             grants.setdefault(table, set()).update(a.removeprefix("dynamodb:") + suffix for a in _actions(statement))
     return grants
@@ -897,7 +901,8 @@ def test_opening_by_default_functions_get_exactly_their_operations(template: dic
         "access": {"BatchGetItem", "GetItem", "PutItem+tx"},
         "traces": {"PutItem+tx"},
     }
-    assert _dynamodb_grants(template, "RolesSpaceCreationAccess") == {}
+    # the daily dispatch: its mark item only (the last day it dispatched), no person's item
+    assert _dynamodb_grants(template, "RolesSpaceCreationAccess") == {"spaces": {"GetItem+JOB#", "UpdateItem+JOB#"}}
     spaces = next(t["Properties"] for t in of_type(template, "AWS::DynamoDB::Table").values()
                   if t["Properties"]["TableName"] == "mes-dev-spaces")
     index = next(i for i in spaces["GlobalSecondaryIndexes"] if i["IndexName"] == "creation-due")

@@ -5,6 +5,7 @@ due date opens them, leaves an opposed one opposed, and re-running the day chang
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import re
@@ -27,6 +28,7 @@ from functions.shared.clock import paris_day
 from functions.shared.settings import settings
 from local import config
 from local.pump import QueuePump
+from tests.events import load
 from tests.integration.conftest import Stack, declaration, new_ins
 
 CHUNK_LINES = 3  # several chunks for a small file: a minor's representative sits in another chunk
@@ -159,7 +161,7 @@ def test_a_file_informs_once_reports_bad_lines_and_the_job_opens_at_the_due_date
     due = informed.creation_due
     assert due is not None
     for _ in range(2):  # re-running the day opens nothing twice
-        dispatch_creation(deps.opening().tasks, due)
+        dispatch_creation(deps.opening(), due)
         pump.drain()
         for ins in (mailed, texted, lettered, parent, child):
             space = spaces.get(ins)
@@ -179,6 +181,41 @@ def test_a_file_informs_once_reports_bad_lines_and_the_job_opens_at_the_due_date
     refused = stack.call("POST", f"/v1/patients/{opposed}/messages", stack.professional(),
                          json={"subject": "Bonjour", "text": "x"})
     assert refused.status_code == 404  # an opposed person has no space
+
+
+def test_the_daily_schedule_opens_the_spaces_of_days_it_missed(stack: Stack, pump: QueuePump) -> None:
+    """`space-creation-daily` (app.space_creation_daily) ran the day before they were due, then not for two days
+    (an outage): its next run opens them. The mark only moves forward, and a fresh deployment sends today only."""
+    import app as api
+    from functions.accounts.storage import CREATION_MARK, CreationMark, DynamoIntakeStore
+    from local.pump import LambdaContext
+
+    with contextlib.suppress(CreationMark.DoesNotExist):
+        CreationMark.get(CREATION_MARK).delete()  # the other tests' runs: this one starts as a fresh deployment
+    people = [new_ins(), new_ins()]
+    drop("beneficiaires-2026-12-panne", [json.dumps(person(i, email=f"{i}@example.org")) for i in people])
+    pump.drain()
+    informed = deps.spaces().get(people[0])
+    assert informed is not None and informed.creation_due is not None
+    due = informed.creation_due
+
+    def run_on(day: Any) -> dict[str, Any]:
+        at = f"{day.isoformat()}T03:00:00Z"  # 04:00 or 05:00 in Paris: that Paris day
+        result: dict[str, Any] = api.space_creation_daily({**load("schedule/daily.json"), "time": at}, LambdaContext())
+        pump.drain()
+        return result
+
+    assert run_on(due - timedelta(days=1)) == {"days": [(due - timedelta(days=1)).isoformat()]}
+    assert [deps.spaces().get(i).status for i in people] == [SpaceStatus.INFORMED] * 2  # type: ignore[union-attr]
+    later = due + timedelta(days=2)
+    assert run_on(later) == {"days": [(due + timedelta(days=n)).isoformat() for n in range(3)]}
+    for ins in people:
+        space = deps.spaces().get(ins)
+        assert space is not None and space.status is SpaceStatus.OPEN
+        assert traces(ins) == ["space.informed", "space.created"]
+    assert run_on(due) == {"days": [due.isoformat()]}  # an operator re-runs the day: nothing twice
+    assert [traces(i) for i in people] == [["space.informed", "space.created"]] * 2
+    assert DynamoIntakeStore().last_creation_day() == later
 
 
 def test_a_person_of_the_file_activates_opposes_or_asks_a_new_code_with_what_the_import_kept(

@@ -13,6 +13,7 @@ from functions.accounts import codes
 from functions.accounts.intake import Channel, IntakePolicy, Reason, parse_line, screen, shard_of
 from functions.accounts.models import Enrolment, SpaceStatus, Standing
 from functions.accounts.opening import (
+    CATCH_UP_DAYS,
     ChunkTask,
     CreationTask,
     OpeningDeps,
@@ -112,6 +113,7 @@ def test_shards_stay_within_the_job_partitions() -> None:
 class FakeStore:
     def __init__(self) -> None:
         self.items: dict[str, dict[str, Any]] = {}
+        self.creation_mark: date | None = None
 
     def known(self, ins: list[str]) -> set[str]:
         return {i for i in ins if i in self.items}
@@ -138,6 +140,13 @@ class FakeStore:
     def mark_sent(self, ins: list[str], at: datetime) -> None:
         for i in ins:
             self.items[i]["sent"] = at
+
+    def last_creation_day(self) -> date | None:
+        return self.creation_mark
+
+    def creation_dispatched(self, day: date) -> None:
+        if self.creation_mark is None or self.creation_mark < day:
+            self.creation_mark = day
 
     def due(self, day: date, shard: int, after: str | None, limit: int) -> tuple[list[str], str | None]:
         found = sorted(i for i, v in self.items.items() if v["status"] == "informed" and v["due"] == day
@@ -290,15 +299,40 @@ def test_the_job_opens_due_spaces_in_bounded_steps_and_leaves_opposed_ones() -> 
     run_all(d, queue)
     store.items[people[1]]["status"] = "opposed"
     due = IntakePolicy().creation_due(TODAY)
-    assert dispatch_creation(queue, due) == 32
+    assert dispatch_creation(d, due) == [due] and len(queue.bodies) == 32
     run_all(d, queue)
     assert [store.items[p]["status"] for p in people] == ["open", "opposed", "open", "open", "open"]
-    dispatch_creation(queue, due)
+    dispatch_creation(d, due)
     run_all(d, queue)
     assert sum(1 for _, action in journal.traces if action == "space.created") == 4
-    dispatch_creation(queue, due - timedelta(days=1))  # another day: nothing of theirs
+    dispatch_creation(d, due - timedelta(days=1))  # another day: nothing of theirs
     run_all(d, queue)
     assert sum(1 for _, action in journal.traces if action == "space.created") == 4
+
+
+def test_days_the_schedule_missed_are_dispatched_by_the_next_run_at_most_a_week_back() -> None:
+    d, store, journal, files, _, queue = deps()
+    people = [with_key(f"1800675{n:06d}") for n in range(3)]
+    files.files["intake/lot.ndjson"] = b"\n".join(line(p) for p in people) + b"\n"
+    split_file(d, "intake/lot.ndjson")
+    run_all(d, queue)
+    due = IntakePolicy().creation_due(TODAY)
+    assert dispatch_creation(d, due - timedelta(days=1)) == [due - timedelta(days=1)]  # the last run before
+    queue.take()
+    # no run on the day they were due, nor the day after: the next run opens them
+    days = dispatch_creation(d, due + timedelta(days=1))
+    assert days == [due, due + timedelta(days=1)] and len(queue.bodies) == 64
+    run_all(d, queue)
+    assert [store.items[p]["status"] for p in people] == ["open"] * 3
+    assert sum(1 for _, action in journal.traces if action == "space.created") == 3
+    # an operator re-running an older day sends that day only and leaves the mark where it is
+    assert dispatch_creation(d, due) == [due] and len(queue.bodies) == 32
+    queue.take()
+    assert store.creation_mark == due + timedelta(days=1)
+    # a month without a run: the next one goes back a week (CATCH_UP_DAYS), older days are an operator's re-run
+    later = due + timedelta(days=31)
+    assert dispatch_creation(d, later) == [later - timedelta(days=n) for n in range(CATCH_UP_DAYS, -1, -1)]
+    assert len(queue.bodies) == 32 * (CATCH_UP_DAYS + 1) and store.creation_mark == later
 
 
 def test_a_space_whose_information_never_left_is_not_created_until_a_redelivery_sends_a_new_code() -> None:
@@ -354,6 +388,14 @@ def test_an_erased_persons_line_gives_the_tombstone_their_identity_once_and_neit
     assert journal.traces.count((ADULT, "space.identity_received")) == 1
     assert [e.address for e in mailer.sent] == ["other@example.org"]  # OTHER's information only
     assert (ADULT, "space.informed") not in journal.traces
-    dispatch_creation(queue, IntakePolicy().creation_due(TODAY))
+    dispatch_creation(d, IntakePolicy().creation_due(TODAY))
     run_all(d, queue)
     assert store.items[ADULT]["status"] == "erased" and store.items[OTHER]["status"] == "open"
+
+
+def test_the_creation_job_role_is_limited_to_the_mark_the_store_writes() -> None:
+    """infra grants the daily dispatch its one spaces item by key (dynamodb:LeadingKeys): the same key."""
+    from functions.accounts.storage import CREATION_MARK
+    from infra import constants as c
+
+    assert c.CREATION_MARK == CREATION_MARK

@@ -182,9 +182,11 @@ def aws_in_process() -> Iterator[int]:
 
 
 def scenario_only(name: str, args: tuple[Any, ...], in_process: bool = False) -> None:
-    """`python -m bench <scenario> [sizes] [--in-process]`: one scenario alone at the given sizes, printed,
-    results.json untouched (a quick before/after of a change, or a full-size run; `make bench` is the reference
-    run). `--in-process` runs it on moto's backends in this process (`aws_in_process`): same counts, ~3x faster."""
+    """`python -m bench <scenario> [sizes] [--in-process] [--checkpoint DIR]`: one scenario alone at the given
+    sizes, printed, results.json untouched (a quick before/after of a change, or a full-size run; `make bench` is
+    the reference run). `--checkpoint` saves a long run every 30 minutes and resumes it (bench/checkpoint.py;
+    accounts only). `--in-process` runs it on moto's backends in this process (`aws_in_process`): same counts,
+    ~3x faster."""
     with aws_in_process() if in_process else moto_server() as port:
         results = importlib.import_module(f"bench.{name}").run(port, free_port(), *args)
     results = {**results, "against": "moto in process (mock_aws)" if in_process else "moto server"}
@@ -207,6 +209,12 @@ SCENARIOS: dict[str, Any] = {
 def main() -> None:
     if sys.argv[1:2] and sys.argv[1] in SCENARIOS:
         argv = [a for a in sys.argv[2:] if a != "--in-process"]
+        if "--checkpoint" in argv:  # `--checkpoint DIR`: save and resume a long run (bench/checkpoint.py)
+            from bench import checkpoint
+
+            at = argv.index("--checkpoint")
+            checkpoint.DIRECTORY = Path(argv[at + 1])
+            del argv[at:at + 2]
         scenario_only(sys.argv[1], SCENARIOS[sys.argv[1]](argv), in_process="--in-process" in sys.argv[2:])
         return
     if sys.argv[1:2] == ["erasure"]:

@@ -21,6 +21,7 @@ from typing import Any
 
 from bench.__main__ import CALLS, EMAILED, ITEMS, counted
 from bench.agenda import Phase, _by_service, _drain
+from bench.checkpoint import Checkpoints
 
 SAMPLE = 500
 
@@ -105,15 +106,21 @@ def _milestone(n: int, phase: str, started: float, **figures: Any) -> None:
                       "peak_rss_mb": peak_mb, **figures}), file=sys.stderr, flush=True)
 
 
-def run_size(n: int, port: int, api_port: int) -> dict[str, Any]:
+def run_size(n: int, port: int, api_port: int, checkpoints: Checkpoints | None = None) -> dict[str, Any]:
+    """The phases in order, as steps; with `checkpoints`, the state is saved between task invocations (every
+    `interval`) and a run started again goes on from the last save (bench/checkpoint.py)."""
     from local import config, resources
 
     config.apply(config.local_env(aws_port=port, api_port=api_port, prefix=f"mes-bench-acc-{n}"))
-    resources.create_all()
+    ck = checkpoints or Checkpoints(None, "", 0)
+    st = ck.load()
+    if st is None:
+        resources.create_all()
     import app as api
     from functions import deps
     from functions.accounts.intake import IntakePolicy
     from functions.accounts.opening import dispatch_creation
+    from functions.shared import privacy
     from functions.shared.aws import client
     from functions.shared.clock import paris_day
 
@@ -121,61 +128,96 @@ def run_size(n: int, port: int, api_port: int) -> dict[str, Any]:
     data, accepted, _ = _file(n, rng)
     s3, sqs = client("s3", config.REGION), client("sqs", config.REGION)
     url = sqs.get_queue_url(QueueName=config.ACCOUNTS_TASK_QUEUE)["QueueUrl"]
-    scans_before = sum(v for k, v in CALLS.items() if k.endswith(":Scan"))
-    emails_before = sum(EMAILED.values())
-    items_before = Counter(ITEMS)
+    if st is None:
+        st = {"step": 0, "rng": rng, "resumed": 0, "elapsed": 0.0, "bodies": [],
+              "scans_before": sum(v for k, v in CALLS.items() if k.endswith(":Scan")),
+              "emails_before": sum(EMAILED.values()), "items_before": Counter(ITEMS),
+              "first": Phase(), "again": Phase(), "redelivery": Phase(), "creation": Phase(), "rerun": Phase()}
+    else:  # the counters as they were at the save, and what a warm Lambda would have cached (no call counted)
+        for counter, saved in ((CALLS, st["calls"]), (ITEMS, st["items"]), (EMAILED, st["emailed"])):
+            counter.clear()
+            counter.update(saved)
+        rng = st["rng"]
+        st["resumed"] += 1
+        privacy.digest("warm", "up")
+        deps.opening()
+    started = time.perf_counter() - st["elapsed"]
 
-    def drop(phase: Phase) -> None:
+    def save_point() -> None:
+        if ck.due():
+            st.update(elapsed=time.perf_counter() - started, rng=rng, calls=Counter(CALLS), items=Counter(ITEMS),
+                      emailed=Counter(EMAILED))
+            ck.save(st)
+
+    def drain(phase: Phase, keep: bool = False) -> None:
+        _drain(sqs, url, api.on_accounts_task, phase, st["bodies"] if keep else None, after_each=save_point)
+
+    def put_file() -> None:
         s3.put_object(Bucket=deps.intake_bucket(), Key="intake/beneficiaires.ndjson", Body=data)
-        _drain(sqs, url, api.on_accounts_task, phase, bodies)
 
-    bodies: list[str] = []
-    first = Phase()
-    started = time.perf_counter()
-    drop(first)
-    import_seconds = time.perf_counter() - started
-    items = Counter({k: v - items_before.get(k, 0) for k, v in ITEMS.items()})
-    emails_first = sum(EMAILED.values()) - emails_before
-    statuses = _statuses(accepted)
-    informed = statuses.get("informed", 0)
-    printed_first = _printed()
-    _milestone(n, "first drop", started, spaces_informed=informed,
-               calls_per_space_informed=_per(first.calls, informed), failed_records=first.failed_records,
-               missing=statuses.get("missing", 0), emails=emails_first, print_records=printed_first,
-               scans=sum(v for k, v in CALLS.items() if k.endswith(":Scan")) - scans_before)
+    def after_first_drop() -> None:
+        st["import_seconds"] = time.perf_counter() - started
+        st["import_items"] = Counter({k: v - st["items_before"].get(k, 0) for k, v in ITEMS.items()})
+        st["emails_first"] = sum(EMAILED.values()) - st["emails_before"]
+        st["statuses"] = _statuses(accepted)
+        st["printed_first"] = _printed()
+        st["bodies_first"] = list(st["bodies"])
+        _milestone(n, "first drop", started, spaces_informed=st["statuses"].get("informed", 0),
+                   calls_per_space_informed=_per(st["first"].calls, st["statuses"].get("informed", 0)),
+                   failed_records=st["first"].failed_records, missing=st["statuses"].get("missing", 0),
+                   emails=st["emails_first"], print_records=st["printed_first"],
+                   scans=sum(v for k, v in CALLS.items() if k.endswith(":Scan")) - st["scans_before"])
 
-    again = Phase()
-    bodies_first = list(bodies)
-    drop(again)
-    redelivery = Phase()
-    chunk_bodies = [b for b in bodies_first if '"intake-chunk"' in b]
-    for start in range(0, len(chunk_bodies), 10):
-        sqs.send_message_batch(QueueUrl=url, Entries=[{"Id": str(i), "MessageBody": b}
-                                                      for i, b in enumerate(chunk_bodies[start:start + 10])])
-    _drain(sqs, url, api.on_accounts_task, redelivery)
-    emails_after = sum(EMAILED.values()) - emails_before
-    most_to_one = max(EMAILED.values(), default=0)
-    sample = rng.sample(accepted, min(SAMPLE, len(accepted)))
-    informed_traces = _traces(sample, "space.informed")
-    _milestone(n, "re-drop and redelivery", started, re_import_calls=sum(again.calls.values()),
-               redelivery_calls=sum(redelivery.calls.values()), emails_added=emails_after - emails_first,
-               informed_twice_in_sample=sum(1 for v in informed_traces.values() if v > 1))
+    def redeliver() -> None:
+        chunk_bodies = [b for b in st["bodies_first"] if '"intake-chunk"' in b]
+        st["chunks"] = len(chunk_bodies)
+        for start in range(0, len(chunk_bodies), 10):
+            sqs.send_message_batch(QueueUrl=url, Entries=[{"Id": str(i), "MessageBody": b}
+                                                          for i, b in enumerate(chunk_bodies[start:start + 10])])
 
-    due = IntakePolicy().creation_due(paris_day(deps.clock().now()))
-    creation = Phase()
-    with counted() as dispatch_calls:
-        dispatch_creation(deps.opening(), due)
-    creation.calls.update(dispatch_calls)
-    _drain(sqs, url, api.on_accounts_task, creation)
-    opened_statuses = _statuses(accepted)
-    rerun = Phase()
-    dispatch_creation(deps.opening(), due)
-    _drain(sqs, url, api.on_accounts_task, rerun)
-    created_traces = _traces(sample, "space.created")
-    opened = opened_statuses.get("open", 0)
-    _milestone(n, "creation", started, spaces_opened=opened, calls_per_space_opened=_per(creation.calls, opened),
-               rerun_calls=sum(rerun.calls.values()))
-    scans = sum(v for k, v in CALLS.items() if k.endswith(":Scan")) - scans_before
+    def after_redelivery() -> None:
+        st["emails_after"] = sum(EMAILED.values()) - st["emails_before"]
+        st["most_to_one"] = max(EMAILED.values(), default=0)
+        st["sample"] = rng.sample(accepted, min(SAMPLE, len(accepted)))
+        st["informed_traces"] = _traces(st["sample"], "space.informed")
+        _milestone(n, "re-drop and redelivery", started, re_import_calls=sum(st["again"].calls.values()),
+                   redelivery_calls=sum(st["redelivery"].calls.values()),
+                   emails_added=st["emails_after"] - st["emails_first"],
+                   informed_twice_in_sample=sum(1 for v in st["informed_traces"].values() if v > 1))
+
+    def dispatch() -> None:
+        st["due"] = IntakePolicy().creation_due(paris_day(deps.clock().now()))
+        with counted() as dispatch_calls:
+            dispatch_creation(deps.opening(), st["due"])
+        st["creation"].calls.update(dispatch_calls)
+
+    def after_creation() -> None:
+        st["opened_statuses"] = _statuses(accepted)
+        dispatch_creation(deps.opening(), st["due"])
+
+    def after_rerun() -> None:
+        st["created_traces"] = _traces(st["sample"], "space.created")
+        opened = st["opened_statuses"].get("open", 0)
+        _milestone(n, "creation", started, spaces_opened=opened,
+                   calls_per_space_opened=_per(st["creation"].calls, opened),
+                   rerun_calls=sum(st["rerun"].calls.values()))
+
+    steps = [put_file, lambda: drain(st["first"], keep=True), after_first_drop,
+             put_file, lambda: drain(st["again"]), redeliver, lambda: drain(st["redelivery"]), after_redelivery,
+             dispatch, lambda: drain(st["creation"]), after_creation, lambda: drain(st["rerun"]), after_rerun]
+    while st["step"] < len(steps):
+        steps[st["step"]]()
+        st["step"] += 1
+        if st["step"] < len(steps):
+            save_point()
+    ck.done()
+    first, again, redelivery, creation, rerun = (st[k] for k in ("first", "again", "redelivery", "creation", "rerun"))
+    statuses, opened_statuses, items = st["statuses"], st["opened_statuses"], st["import_items"]
+    informed, opened = statuses.get("informed", 0), opened_statuses.get("open", 0)
+    emails_first, emails_after, most_to_one = st["emails_first"], st["emails_after"], st["most_to_one"]
+    printed_first, import_seconds = st["printed_first"], st["import_seconds"]
+    informed_traces, created_traces, sample = st["informed_traces"], st["created_traces"], st["sample"]
+    scans = sum(v for k, v in CALLS.items() if k.endswith(":Scan")) - st["scans_before"]
 
     return {
         "lines": n,
@@ -192,11 +234,12 @@ def run_size(n: int, port: int, api_port: int) -> dict[str, Any]:
             "event_source_mapping": dict(first.event_source_mapping),
             "wall_seconds_against_moto": round(import_seconds, 1),
         },
+        "checkpoint_resumes": st["resumed"],
         "emails": {"sent_first_drop": emails_first, "sent_in_total": emails_after, "most_to_one_address": most_to_one},
         "print_records": {"after_first_drop": printed_first, "after_redrop_and_redelivery": _printed()},
         "re_import": {"calls": sum(again.calls.values()), "calls_per_line": _per(again.calls, n)},
         "redelivery_of_every_chunk": {"calls": sum(redelivery.calls.values()),
-                                      "chunks": len(chunk_bodies)},
+                                      "chunks": st["chunks"]},
         "creation_job": {
             "spaces_opened": opened,
             "calls_per_space_opened": _per(creation.calls, opened),
@@ -220,7 +263,8 @@ def run_size(n: int, port: int, api_port: int) -> dict[str, Any]:
 
 
 def run(port: int, api_port: int, sizes: tuple[int, ...] = (200_000, 800_000)) -> dict[str, Any]:
-    results: dict[str, Any] = {str(n): run_size(n, port, api_port) for n in sizes}
+    results: dict[str, Any] = {str(n): run_size(n, port, api_port, Checkpoints.configured(f"accounts-{n}"))
+                               for n in sizes}
     worst_import = max(r["import"]["calls_per_space_informed"] for r in results.values())
     worst_creation = max(r["creation_job"]["calls_per_space_opened"] for r in results.values())
     results = dict(results)

@@ -16,6 +16,7 @@ from __future__ import annotations
 import random
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -143,9 +144,11 @@ class Phase:
     invocations: int = 0
 
 
-def _drain(sqs: Any, url: str, handler: Any, phase: Phase, bodies: list[str] | None = None) -> None:
+def _drain(sqs: Any, url: str, handler: Any, phase: Phase, bodies: list[str] | None = None,
+           after_each: Callable[[], None] | None = None) -> None:
     """Lambda's event source mapping, played by the bench: receive 10, invoke, delete. Failed records are
-    counted and dropped (not retried): the bench reports them."""
+    counted and dropped (not retried): the bench reports them. `after_each` runs when nothing is in flight (a
+    checkpoint, bench/checkpoint.py)."""
     from local.pump import LambdaContext, sqs_event
 
     while True:
@@ -165,6 +168,8 @@ def _drain(sqs: Any, url: str, handler: Any, phase: Phase, bodies: list[str] | N
             sqs.delete_message_batch(QueueUrl=url, Entries=[
                 {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(messages)])
         phase.event_source_mapping.update(esm)
+        if after_each is not None:
+            after_each()
 
 
 def _delivered(pop: Population, day: date) -> set[tuple[str, str]]:

@@ -14,6 +14,8 @@ import pickle
 import sys
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -65,6 +67,40 @@ def _restore_backends(saved: dict[str, dict[str, dict[str, Any]]]) -> None:
                 target.__dict__.update(backend.__dict__)
 
 
+CHUNK_ITEMS = 20_000  # DynamoDB partitions per pickle of a table's items
+
+
+def _tables() -> list[tuple[str, Any]]:
+    """(a name unique in the process, the table) for every DynamoDB table of every account and region."""
+    from moto.backends import get_backend
+
+    return [(f"{account}/{region}/{name}", table)
+            for account, regions in get_backend("dynamodb").items()
+            for region, backend in regions.items() for name, table in backend.tables.items()]
+
+
+@contextmanager
+def _items_set_aside() -> Iterator[list[tuple[str, Any, Any]]]:
+    """The tables' items and the query map of local.moto_fidelity.query_by_key (`_mes_by_value`) hold nearly all the
+    state and no cycle, so they are written apart without a memo (`fast`: a memo of 100 million objects would take
+    gigabytes); the rest, which has cycles, with one. Put back whatever happens."""
+    aside: list[tuple[str, Any, Any]] = []
+    for name, table in _tables():
+        items = table.items
+        empty = items.copy()
+        empty.clear()
+        aside.append((name, items, table.__dict__.pop("_mes_by_value", None)))
+        table.items = empty
+    try:
+        yield aside
+    finally:
+        live = dict(_tables())
+        for name, items, by_value in aside:
+            live[name].items = items
+            if by_value is not None:
+                live[name].__dict__["_mes_by_value"] = by_value
+
+
 DIRECTORY: Path | None = None  # `--checkpoint DIR` (bench/__main__.py); None: no checkpoints
 INTERVAL = float(os.environ.get("BENCH_CHECKPOINT_SECONDS", "1800"))
 # A hard stop (os._exit) after that many saves, as a session's end kills the run: the resume test's only hook.
@@ -89,9 +125,16 @@ class Checkpoints:
         """The bench's state from the last checkpoint, moto's backends already put back; None to start afresh."""
         if self.path is None or not self.path.exists():
             return None
-        with self.path.open("rb") as f:
+        with self.path.open("rb") as raw, io.BufferedReader(raw, buffer_size=1 << 24) as f:
             saved = pickle.load(f)  # noqa: S301 - the bench's own file, written by `save` below
-        _restore_backends(saved["backends"])
+            _restore_backends(saved["backends"])
+            live = dict(_tables())
+            for name, chunks in saved["tables"]:
+                for _ in range(chunks):
+                    live[name].items.update(pickle.load(f))  # noqa: S301 - the same file
+                by_value = pickle.load(f)  # noqa: S301 - the same file
+                if by_value is not None:
+                    live[name].__dict__["_mes_by_value"] = by_value
         self._last = time.monotonic()
         state: dict[str, Any] = saved["state"]
         return state
@@ -104,10 +147,19 @@ class Checkpoints:
         sys.setrecursionlimit(max(sys.getrecursionlimit(), 100_000))
         self.path.parent.mkdir(parents=True, exist_ok=True)
         partial = self.path.with_suffix(".partial")
-        with partial.open("wb") as raw, io.BufferedWriter(raw, buffer_size=1 << 24) as f:
+        with partial.open("wb") as raw, io.BufferedWriter(raw, buffer_size=1 << 24) as f, \
+                _items_set_aside() as aside:
             pickler = pickle.Pickler(f, protocol=pickle.HIGHEST_PROTOCOL)
             pickler.dispatch_table = _dispatch_table()
-            pickler.dump({"state": state, "backends": _backends()})
+            parts = [(name, list(items.items()), by_value) for name, items, by_value in aside]
+            pickler.dump({"state": state, "backends": _backends(),
+                          "tables": [(name, -(-len(pairs) // CHUNK_ITEMS)) for name, pairs, _ in parts]})
+            pickler.clear_memo()  # each pickle below is read on its own
+            pickler.fast = True  # and without a memo (references become copies: nothing below has a cycle)
+            for _, pairs, by_value in parts:
+                for start in range(0, len(pairs), CHUNK_ITEMS):
+                    pickler.dump(dict(pairs[start:start + CHUNK_ITEMS]))
+                pickler.dump(by_value)
         os.replace(partial, self.path)
         self._last = time.monotonic()
         print(f'{{"checkpoint": "{self.path}", "seconds": {time.perf_counter() - started:.1f}}}', file=sys.stderr,

@@ -1,6 +1,7 @@
 """Checkpoints for a bench run longer than a working session (`python -m bench accounts 800000 --in-process
 --checkpoint DIR`): the whole simulated AWS (every moto backend in use, in this process) and the bench's own state,
-pickled every `interval` seconds between two task invocations, when no message is in flight. A run started again
+pickled every `interval` seconds (or when the process gets SIGUSR1) between two task invocations, when no
+message is in flight. A run started again
 with the same arguments and directory loads the last one and goes on where it stopped: what the counters say is
 what an unbroken run says (moto's state and the counters are restored together; `tests/unit/test_bench_checkpoint.py`
 compares a stopped-and-resumed small run with an unbroken one). Bench only: nothing here is deployed."""
@@ -11,6 +12,7 @@ import copyreg
 import io
 import os
 import pickle
+import signal
 import sys
 import threading
 import time
@@ -113,13 +115,19 @@ class Checkpoints:
         self.interval = interval
         self._last = time.monotonic()
         self._saves = 0
+        self._asked = False
+        if self.path is not None:  # `kill -USR1 <pid>`: save at the next point (a session about to end)
+            signal.signal(signal.SIGUSR1, self._ask)
+
+    def _ask(self, *_: object) -> None:
+        self._asked = True
 
     @classmethod
     def configured(cls, name: str) -> Checkpoints:
         return cls(DIRECTORY, name, INTERVAL)
 
     def due(self) -> bool:
-        return self.path is not None and time.monotonic() - self._last >= self.interval
+        return self.path is not None and (self._asked or time.monotonic() - self._last >= self.interval)
 
     def load(self) -> dict[str, Any] | None:
         """The bench's state from the last checkpoint, moto's backends already put back; None to start afresh."""
@@ -161,7 +169,7 @@ class Checkpoints:
                     pickler.dump(dict(pairs[start:start + CHUNK_ITEMS]))
                 pickler.dump(by_value)
         os.replace(partial, self.path)
-        self._last = time.monotonic()
+        self._last, self._asked = time.monotonic(), False
         print(f'{{"checkpoint": "{self.path}", "seconds": {time.perf_counter() - started:.1f}}}', file=sys.stderr,
               flush=True)
         self._saves += 1

@@ -56,3 +56,20 @@ def test_a_run_stopped_twice_and_resumed_reports_what_an_unbroken_run_reports(tm
     assert _comparable(resumed) == _comparable(plain)
     assert resumed["creation_job"]["spaces_opened"] == resumed["spaces_informed"] > 0
     assert not (tmp_path / "accounts-100.pickle").exists()  # a finished run leaves no checkpoint behind
+
+
+def test_sigusr1_asks_for_a_save_at_the_next_point_whatever_the_interval(tmp_path: Path) -> None:
+    """How a run is saved just before a session ends: `kill -USR1 <pid>`."""
+    import signal
+
+    from bench.checkpoint import Checkpoints
+
+    before = signal.getsignal(signal.SIGUSR1)
+    try:
+        points = Checkpoints(tmp_path, "accounts-1", interval=3600)
+        assert not points.due()
+        os.kill(os.getpid(), signal.SIGUSR1)
+        assert points.due()
+        assert not Checkpoints(None, "accounts-1", interval=0).due()  # no directory: never
+    finally:
+        signal.signal(signal.SIGUSR1, before)

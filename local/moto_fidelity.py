@@ -272,10 +272,15 @@ def backends_listed_once() -> None:
 
 def bench_fixes() -> None:
     """Every fix, fidelity and speed, in the order they wrap each other: the bench's moto, as a server or in
-    process."""
+    process. The speed fixes after `faster_answers` are the bench's alone (same answers, proven by
+    tests/unit/test_moto_fidelity.py, not yet run under the integration tests)."""
     rollback_only_touched_items()
     serialize_dynamodb_writes()
     faster_answers()
+    conditions_lexed_once()
+    update_expressions_parsed_once()
+    traversals_with_one_map()
+    item_sizes_summed_once()
 
 
 def faster_answers() -> None:
@@ -285,3 +290,162 @@ def faster_answers() -> None:
     serialize_items_as_json()
     query_by_key()
     backends_listed_once()
+
+
+_CACHED = 10_000  # distinct expression strings kept by the caches below (the app writes a few dozen shapes)
+
+
+def conditions_lexed_once() -> None:
+    """moto 5.2.5 lexes a ConditionExpression (regex by regex, slicing the rest of the string each time) on every
+    conditional write and every filtered read: a third of its condition parsing in the accounts bench. The lexing
+    is a function of the string alone; this keeps each string's tokens and hands moto a fresh deque of fresh nodes
+    (new `children` lists) each time, so what moto parses next is what it lexed itself. An expression moto cannot
+    lex is not kept: it raises moto's own ValueError every time."""
+    from collections import deque
+
+    from moto.dynamodb.comparisons import ConditionExpressionParser
+
+    original = ConditionExpressionParser._lex_condition_expression
+    if getattr(original, "_once", False):
+        return
+    lexed: dict[str, tuple[tuple[Any, Any, Any, Any], ...]] = {}
+    node = ConditionExpressionParser.Node
+
+    def _lex_condition_expression(self: Any) -> deque[Any]:
+        expression = self.condition_expression
+        tokens = lexed.get(expression)
+        if tokens is None:
+            nodes: deque[Any] = original(self)
+            if len(lexed) < _CACHED and not any(n.children for n in nodes):
+                lexed[expression] = tuple((n.nonterminal, n.kind, n.text, n.value) for n in nodes)
+            return nodes
+        return deque(node(nonterminal, kind, text, value, []) for nonterminal, kind, text, value in tokens)
+
+    _lex_condition_expression._once = True  # type: ignore[attr-defined]
+    ConditionExpressionParser._lex_condition_expression = _lex_condition_expression  # type: ignore[method-assign]
+
+
+def update_expressions_parsed_once() -> None:
+    """moto 5.2.5 tokenizes and parses an UpdateExpression twice per UpdateItem (its request handler, then its
+    backend) and its validator deep-copies the tree before rewriting the copy: a fifth of an update's time in the
+    accounts bench, for a few dozen distinct strings. This parses each string once and gives each validator a
+    fresh copy of that tree from its pickle (what `deepcopy` builds, through the same `__reduce_ex__`, an order of
+    magnitude faster). The kept trees are never rewritten: the handler only reads them (`find_clauses`) and the
+    validator rewrites only its copy. A string moto cannot parse raises moto's own error every time."""
+    import copy
+    import pickle
+
+    from moto.dynamodb.parsing.expressions import UpdateExpressionParser  # type: ignore[attr-defined]
+    from moto.dynamodb.parsing.validators import Validator
+
+    if getattr(UpdateExpressionParser.make, "_once", False):
+        return
+    make = UpdateExpressionParser.make
+    parsed: dict[str, Any] = {}
+    pickled: dict[int, tuple[Any, bytes]] = {}  # id of a kept tree -> (that tree, its pickle)
+
+    def cached_make(cls: Any, expression_str: str) -> Any:
+        tree = parsed.get(expression_str)
+        if tree is None:
+            tree = make(expression_str)
+            if len(parsed) < _CACHED:
+                parsed[expression_str] = tree
+                pickled[id(tree)] = (tree, pickle.dumps(tree, pickle.HIGHEST_PROTOCOL))
+        return tree
+
+    def __init__(self: Any, expression: Any, expression_attribute_names: Any, expression_attribute_values: Any,
+                 item: Any, table: Any) -> None:  # moto 5.2.5's Validator.__init__ but for the copy
+        self.expression_attribute_names = expression_attribute_names
+        self.expression_attribute_values = expression_attribute_values
+        self.item = item
+        self.table = table
+        self.processors = self.get_ast_processors()
+        kept = pickled.get(id(expression))
+        if kept is not None and kept[0] is expression:
+            self.node_to_validate = pickle.loads(kept[1])  # noqa: S301 a pickle this process made
+        else:
+            self.node_to_validate = copy.deepcopy(expression)
+
+    cached_make._once = True  # type: ignore[attr-defined]
+    UpdateExpressionParser.make = classmethod(cached_make)
+    Validator.__init__ = __init__  # type: ignore[method-assign]
+
+
+def traversals_with_one_map() -> None:
+    """moto 5.2.5 validates an UpdateExpression by walking its tree ten times (one walk per check), and at every
+    node of every walk rebuilds the walker's map of node classes to handlers, twice, then asks `isinstance` of
+    classes whose metaclass is ABCMeta (slow): half of an UpdateItem's time in the accounts bench. This is moto's
+    walk (same order, same hooks, same in-place replacement) with the map built once per walk; every walker in
+    moto 5.2.5 returns the same map whatever its state, and `isinstance` answers are kept per concrete class
+    (nothing registers virtual subclasses of these node classes)."""
+    from moto.dynamodb.parsing.ast_nodes import DepthFirstTraverser, Node  # type: ignore[attr-defined]
+
+    if getattr(DepthFirstTraverser.traverse, "_one_map", False):
+        return
+    no_hook = DepthFirstTraverser.pre_processing_of_child
+    is_node: dict[type, bool] = {}
+    matches: dict[tuple[type, type], bool] = {}
+
+    def traverse(self: Any, node: Any) -> Any:
+        handlers = tuple(self._processing_map().items())
+        hook = None if type(self).pre_processing_of_child is no_hook else self.pre_processing_of_child
+
+        def walk(node: Any, child_id: int) -> Any:
+            cls = type(node)
+            node_like = is_node.get(cls)
+            if node_like is None:
+                node_like = is_node[cls] = isinstance(node, Node)
+            if not node_like:
+                return node
+            parent_node = node.parent
+            if node.children is not None:
+                for i, child_node in enumerate(node.children):
+                    if hook is not None:
+                        hook(node, i)
+                    walk(child_node, i)
+            for class_key, processor in handlers:
+                match = matches.get((cls, class_key))
+                if match is None:
+                    match = matches[(cls, class_key)] = isinstance(node, class_key)
+                if match:
+                    node = processor(node)
+                    node.parent = parent_node
+                    if parent_node:
+                        parent_node.children[child_id] = node
+                    break
+            return node
+
+        return walk(node, -1)
+
+    traverse._one_map = True  # type: ignore[attr-defined]
+    DepthFirstTraverser.traverse = traverse
+
+
+def item_sizes_summed_once() -> None:
+    """moto 5.2.5 builds an Item attribute by attribute through `LimitedSizeDict.__setitem__`, which re-sizes every
+    attribute already there before each insert (O(n²) `DynamoType.size` calls per item: 2.5 million of them in the
+    accounts bench at 5 000). The attributes of a new Item are distinct keys of one dict, so the size before each
+    insert is the running sum of the sizes already inserted: this checks that sum against moto's limit, raising
+    moto's ItemSizeTooLarge at the same attribute, and stores the same DynamoTypes in the same order."""
+    from moto.dynamodb.exceptions import ItemSizeTooLarge
+    from moto.dynamodb.models.dynamo_type import DynamoType, Item, LimitedSizeDict
+    from moto.dynamodb.models.utilities import bytesize
+
+    if getattr(Item.__init__, "_summed", False):
+        return
+
+    def __init__(self: Any, hash_key: Any, range_key: Any, attrs: dict[str, Any]) -> None:
+        self.hash_key = hash_key
+        self.range_key = range_key
+        self.attrs = LimitedSizeDict()
+        current = 0  # what LimitedSizeDict.__setitem__ sums: bytesize(str(key)) + value.size() of each attribute
+        for key, value in attrs.items():
+            typed = DynamoType(value)
+            size = typed.size()
+            if current + bytesize(key) + size > 405000:  # LimitedSizeDict's limit in moto 5.2.5
+                raise ItemSizeTooLarge
+            dict.__setitem__(self.attrs, key, typed)
+            current += bytesize(str(key)) + size
+
+    __init__._summed = True  # type: ignore[attr-defined]
+    Item.__init__ = __init__  # type: ignore[method-assign]

@@ -432,13 +432,13 @@ def _random_writes_and_reads(seed: int, steps: int) -> list[Any]:
 def test_cached_parses_summed_sizes_and_one_map_walks_answer_every_write_and_read_as_moto_does(
         monkeypatch: pytest.MonkeyPatch) -> None:
     """moto's answers to the same random writes and reads, before and after `conditions_lexed_once`,
-    `update_expressions_parsed_once`, `traversals_with_one_map` and `item_sizes_summed_once`, are the same, down to
-    each error's code and message."""
+    `update_expressions_parsed_once`, `traversals_with_one_map`, `clauses_found_by_class`,
+    `item_sizes_summed_once` and `sizes_without_copies`, are the same, down to each error's code and message."""
     from collections import Counter
 
     from moto.dynamodb.comparisons import ConditionExpressionParser
-    from moto.dynamodb.models.dynamo_type import Item
-    from moto.dynamodb.parsing.ast_nodes import DepthFirstTraverser  # type: ignore[attr-defined]
+    from moto.dynamodb.models.dynamo_type import DynamoType, Item
+    from moto.dynamodb.parsing.ast_nodes import DepthFirstTraverser, Node  # type: ignore[attr-defined]
     from moto.dynamodb.parsing.expressions import UpdateExpressionParser  # type: ignore[attr-defined]
     from moto.dynamodb.parsing.validators import Validator
 
@@ -448,12 +448,16 @@ def test_cached_parses_summed_sizes_and_one_map_walks_answer_every_write_and_rea
     _restored(monkeypatch, UpdateExpressionParser, "make")
     _restored(monkeypatch, Validator, "__init__")
     _restored(monkeypatch, DepthFirstTraverser, "traverse")
+    _restored(monkeypatch, Node, "find_clauses")
     _restored(monkeypatch, Item, "__init__")
+    _restored(monkeypatch, DynamoType, "size")
     moto_says = _random_writes_and_reads(11, 1200)
     moto_fidelity.conditions_lexed_once()
     moto_fidelity.update_expressions_parsed_once()
     moto_fidelity.traversals_with_one_map()
+    moto_fidelity.clauses_found_by_class()
     moto_fidelity.item_sizes_summed_once()
+    moto_fidelity.sizes_without_copies()
     fixed_says = _random_writes_and_reads(11, 1200)
     for step, (moto_answer, fixed_answer) in enumerate(zip(moto_says, fixed_says, strict=True)):
         assert fixed_answer == moto_answer, step
@@ -461,3 +465,35 @@ def test_cached_parses_summed_sizes_and_one_map_walks_answer_every_write_and_rea
                     else "ok" for a in moto_says[:-1])
     assert kinds["ok"] > 250 and kinds["ValidationException"] > 150 and kinds["ConditionalCheckFailedException"] > 100
     assert len(moto_says[-1]) > 8  # the table ends with items: the final comparison means something
+
+
+def test_sizes_without_copies_are_moto_sizes(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every kind of value, nested maps and lists, sets, empty ones, multi-byte strings: the same size."""
+    import random
+
+    from moto.dynamodb.models.dynamo_type import DynamoType, Item
+
+    from local.moto_fidelity import sizes_without_copies
+
+    rng = random.Random(3)
+
+    def value(depth: int) -> dict[str, Any]:
+        kind = rng.choice(["S", "N", "B", "BOOL", "NULL", "SS", "NS", "BS"] + (["L", "M"] * 2 if depth < 4 else []))
+        if kind == "L":
+            return {"L": [value(depth + 1) for _ in range(rng.randint(0, 4))]}
+        if kind == "M":
+            return {"M": {rng.choice(["a", "bé", "ccc", "€"]) + str(i): value(depth + 1)
+                          for i in range(rng.randint(0, 4))}}
+        return {"S": {"S": rng.choice(["", "x", "é€", "y" * 50])}, "N": {"N": rng.choice(["0", "-1.5", "12345"])},
+                "B": {"B": rng.choice([b"", b"\x00\xff"])}, "BOOL": {"BOOL": rng.random() < 0.5},
+                "NULL": {"NULL": True}, "SS": {"SS": ["a", "bé"]}, "NS": {"NS": ["1", "22"]},
+                "BS": {"BS": [b"x", b"yz"]}}[kind]
+
+    values = [DynamoType(value(0)) for _ in range(800)]
+    items = [Item(DynamoType({"S": "h"}), None, {f"a{i}": value(1) for i in range(rng.randint(0, 6))})
+             for _ in range(200)]
+    _restored(monkeypatch, DynamoType, "size")
+    moto_sizes = [v.size() for v in values], [i.size() for i in items]
+    sizes_without_copies()
+    assert ([v.size() for v in values], [i.size() for i in items]) == moto_sizes
+    assert len(set(moto_sizes[0])) > 50  # sizes of all sorts were compared

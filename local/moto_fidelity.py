@@ -283,6 +283,7 @@ def bench_fixes() -> None:
     clauses_found_by_class()
     item_sizes_summed_once()
     sizes_without_copies()
+    items_not_tracked()
 
 
 def faster_answers() -> None:
@@ -477,7 +478,7 @@ def clauses_found_by_class() -> None:
                 continue
             into = descends.get(cls)
             if into is None:
-                into = descends[cls] = isinstance(child, Expression) or isinstance(child, UpdateExpressionFunction)
+                into = descends[cls] = isinstance(child, (Expression, UpdateExpressionFunction))
             if into:
                 clauses.extend(child.find_clauses(clause_types))
         return clauses
@@ -519,3 +520,22 @@ def sizes_without_copies() -> None:
 
     size._no_copies = True  # type: ignore[attr-defined]
     DynamoType.size = size  # type: ignore[method-assign]
+
+
+def items_not_tracked() -> None:
+    """moto 5.2.5 appends every instance of its models to a class-wide list (`instances_tracked`, read only by its
+    dashboard's /moto-api/data.json) that is emptied only when the mock stops: for DynamoDB items that is every put,
+    and every deep copy moto takes (the old item on each update, query results, the transactions' snapshots), so
+    the accounts bench kept ~3 dead copies of each live item: most of its memory growth per beneficiary. This creates
+    Items as moto does but without keeping them; the bench never reads the dashboard. Other models stay tracked
+    (S3's reset disposes of the keys it tracked)."""
+    from moto.dynamodb.models.dynamo_type import Item
+
+    if getattr(Item.__dict__.get("__new__"), "_untracked", False):
+        return
+
+    def __new__(cls: type, *args: Any, **kwargs: Any) -> Any:
+        return object.__new__(cls)  # what BaseModel.__new__ makes, minus the append to instances_tracked
+
+    __new__._untracked = True  # type: ignore[attr-defined]
+    Item.__new__ = staticmethod(__new__)  # type: ignore[method-assign]

@@ -484,10 +484,12 @@ def test_sizes_without_copies_are_moto_sizes(monkeypatch: pytest.MonkeyPatch) ->
         if kind == "M":
             return {"M": {rng.choice(["a", "bé", "ccc", "€"]) + str(i): value(depth + 1)
                           for i in range(rng.randint(0, 4))}}
-        return {"S": {"S": rng.choice(["", "x", "é€", "y" * 50])}, "N": {"N": rng.choice(["0", "-1.5", "12345"])},
+        leaves: dict[str, dict[str, Any]] = {
+                "S": {"S": rng.choice(["", "x", "é€", "y" * 50])}, "N": {"N": rng.choice(["0", "-1.5", "12345"])},
                 "B": {"B": rng.choice([b"", b"\x00\xff"])}, "BOOL": {"BOOL": rng.random() < 0.5},
                 "NULL": {"NULL": True}, "SS": {"SS": ["a", "bé"]}, "NS": {"NS": ["1", "22"]},
-                "BS": {"BS": [b"x", b"yz"]}}[kind]
+                "BS": {"BS": [b"x", b"yz"]}}
+        return leaves[kind]
 
     values = [DynamoType(value(0)) for _ in range(800)]
     items = [Item(DynamoType({"S": "h"}), None, {f"a{i}": value(1) for i in range(rng.randint(0, 6))})
@@ -497,3 +499,31 @@ def test_sizes_without_copies_are_moto_sizes(monkeypatch: pytest.MonkeyPatch) ->
     sizes_without_copies()
     assert ([v.size() for v in values], [i.size() for i in items]) == moto_sizes
     assert len(set(moto_sizes[0])) > 50  # sizes of all sorts were compared
+
+
+def test_items_not_tracked_answer_as_tracked_ones_and_are_not_kept(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The same random writes and reads answer the same once Items are no longer tracked, and then no Item is kept
+    but the ones in the tables (other models are still tracked)."""
+    import boto3
+    from moto import mock_aws
+    from moto.core.common_models import BaseModel
+    from moto.dynamodb.models.dynamo_type import Item
+    from moto.sqs.models import Queue
+
+    from local.moto_fidelity import items_not_tracked
+
+    monkeypatch.setattr(Item, "__new__", BaseModel.__dict__["__new__"], raising=False)  # restored
+    moto_says = _random_writes_and_reads(5, 300)
+    items_not_tracked()
+    assert _random_writes_and_reads(5, 300) == moto_says
+    tracked: list[int] = []
+    with mock_aws():
+        client = table_t()
+        for h in range(20):
+            client.put_item(TableName="t", Item={"h": {"S": f"h{h}"}, "r": {"S": "x"}})
+            client.update_item(TableName="t", Key=key(f"h{h}"), UpdateExpression="SET n = :n",
+                               ExpressionAttributeValues={":n": {"N": "1"}})
+        sqs = boto3.client("sqs", region_name="eu-west-3", aws_access_key_id="x", aws_secret_access_key="x")
+        sqs.create_queue(QueueName="q")
+        tracked.extend((len(Item.instances_tracked), len(Queue.instances_tracked)))  # type: ignore[attr-defined]
+    assert tracked == [0, 1]

@@ -278,6 +278,7 @@ def bench_fixes() -> None:
     serialize_dynamodb_writes()
     faster_answers()
     conditions_lexed_once()
+    conditions_parsed_once()
     update_expressions_parsed_once()
     traversals_with_one_map()
     clauses_found_by_class()
@@ -539,3 +540,56 @@ def items_not_tracked() -> None:
 
     __new__._untracked = True  # type: ignore[attr-defined]
     Item.__new__ = staticmethod(__new__)  # type: ignore[method-assign]
+
+
+def _plain(value: object) -> bool:
+    """Made only of JSON-like builtins (and bytes), so that its repr names it exactly."""
+    if value is None or type(value) in (str, bytes, bool, int, float):
+        return True
+    if type(value) is dict:
+        return all(type(k) is str and _plain(v) for k, v in value.items())
+    if type(value) is list:
+        return all(_plain(v) for v in value)
+    return False
+
+
+def conditions_parsed_once() -> None:
+    """moto 5.2.5 parses each write's ConditionExpression three times (request validation, the transaction's own
+    check, the write itself), and the app writes a few shapes with few distinct values (`attribute_not_exists(#0)`
+    above all): parsing was a sixth of the accounts bench. The tree moto builds is a function of the expression,
+    its names and its values, and evaluating it changes nothing in it; this keeps the tree (built by moto from
+    private copies of the names and values, so nothing the caller holds is shared) with the names and values moto
+    found in it, and hands both out again for the same (expression, names, values). Anything moto cannot parse is
+    not kept: it raises as moto does. The map is emptied when full (values that change every call never hit)."""
+    import copy
+
+    from moto.dynamodb.comparisons import ConditionExpressionParser
+
+    original = ConditionExpressionParser.parse
+    if getattr(original, "_once", False):
+        return
+    parsed: dict[tuple[str, str, str], tuple[Any, list[str], list[str]]] = {}
+
+    def parse(self: Any) -> Any:
+        expression = self.condition_expression
+        names, values = self.expression_attribute_names, self.expression_attribute_values
+        if not expression or type(expression) is not str or not _plain(names) or not _plain(values):
+            return original(self)
+        key = (expression, repr(names), repr(values))
+        kept = parsed.get(key)
+        if kept is None:
+            private = ConditionExpressionParser(expression, copy.deepcopy(names), copy.deepcopy(values))
+            try:
+                tree = original(private)
+            except Exception:  # moto's own error, raised from the caller's parser
+                return original(self)
+            if len(parsed) >= _CACHED:
+                parsed.clear()
+            kept = parsed[key] = (tree, list(private.expr_attr_names_found), list(private.expr_attr_values_found))
+        tree, names_found, values_found = kept
+        self.expr_attr_names_found.extend(names_found)
+        self.expr_attr_values_found.extend(values_found)
+        return tree
+
+    parse._once = True  # type: ignore[attr-defined]
+    ConditionExpressionParser.parse = parse  # type: ignore[method-assign]

@@ -432,7 +432,7 @@ def _random_writes_and_reads(seed: int, steps: int) -> list[Any]:
 def test_cached_parses_summed_sizes_and_one_map_walks_answer_every_write_and_read_as_moto_does(
         monkeypatch: pytest.MonkeyPatch) -> None:
     """moto's answers to the same random writes and reads, before and after `conditions_lexed_once`,
-    `update_expressions_parsed_once`, `traversals_with_one_map`, `clauses_found_by_class`,
+    `conditions_parsed_once`, `update_expressions_parsed_once`, `traversals_with_one_map`, `clauses_found_by_class`,
     `item_sizes_summed_once` and `sizes_without_copies`, are the same, down to each error's code and message."""
     from collections import Counter
 
@@ -444,7 +444,7 @@ def test_cached_parses_summed_sizes_and_one_map_walks_answer_every_write_and_rea
 
     from local import moto_fidelity
 
-    _restored(monkeypatch, ConditionExpressionParser, "_lex_condition_expression")
+    _restored(monkeypatch, ConditionExpressionParser, "_lex_condition_expression", "parse")
     _restored(monkeypatch, UpdateExpressionParser, "make")
     _restored(monkeypatch, Validator, "__init__")
     _restored(monkeypatch, DepthFirstTraverser, "traverse")
@@ -453,6 +453,7 @@ def test_cached_parses_summed_sizes_and_one_map_walks_answer_every_write_and_rea
     _restored(monkeypatch, DynamoType, "size")
     moto_says = _random_writes_and_reads(11, 1200)
     moto_fidelity.conditions_lexed_once()
+    moto_fidelity.conditions_parsed_once()
     moto_fidelity.update_expressions_parsed_once()
     moto_fidelity.traversals_with_one_map()
     moto_fidelity.clauses_found_by_class()

@@ -272,10 +272,19 @@ def backends_listed_once() -> None:
 
 def bench_fixes() -> None:
     """Every fix, fidelity and speed, in the order they wrap each other: the bench's moto, as a server or in
-    process."""
+    process. The speed fixes after `faster_answers` are the bench's alone (same answers, proven by
+    tests/unit/test_moto_fidelity.py, not yet run under the integration tests)."""
     rollback_only_touched_items()
     serialize_dynamodb_writes()
     faster_answers()
+    conditions_lexed_once()
+    conditions_parsed_once()
+    update_expressions_parsed_once()
+    traversals_with_one_map()
+    clauses_found_by_class()
+    item_sizes_summed_once()
+    sizes_without_copies()
+    items_not_tracked()
 
 
 def faster_answers() -> None:
@@ -285,3 +294,302 @@ def faster_answers() -> None:
     serialize_items_as_json()
     query_by_key()
     backends_listed_once()
+
+
+_CACHED = 10_000  # distinct expression strings kept by the caches below (the app writes a few dozen shapes)
+
+
+def conditions_lexed_once() -> None:
+    """moto 5.2.5 lexes a ConditionExpression (regex by regex, slicing the rest of the string each time) on every
+    conditional write and every filtered read: a third of its condition parsing in the accounts bench. The lexing
+    is a function of the string alone; this keeps each string's tokens and hands moto a fresh deque of fresh nodes
+    (new `children` lists) each time, so what moto parses next is what it lexed itself. An expression moto cannot
+    lex is not kept: it raises moto's own ValueError every time."""
+    from collections import deque
+
+    from moto.dynamodb.comparisons import ConditionExpressionParser
+
+    original = ConditionExpressionParser._lex_condition_expression
+    if getattr(original, "_once", False):
+        return
+    lexed: dict[str, tuple[tuple[Any, Any, Any, Any], ...]] = {}
+    node = ConditionExpressionParser.Node
+
+    def _lex_condition_expression(self: Any) -> deque[Any]:
+        expression = self.condition_expression
+        tokens = lexed.get(expression)
+        if tokens is None:
+            nodes: deque[Any] = original(self)
+            if len(lexed) < _CACHED and not any(n.children for n in nodes):
+                lexed[expression] = tuple((n.nonterminal, n.kind, n.text, n.value) for n in nodes)
+            return nodes
+        return deque(node(nonterminal, kind, text, value, []) for nonterminal, kind, text, value in tokens)
+
+    _lex_condition_expression._once = True  # type: ignore[attr-defined]
+    ConditionExpressionParser._lex_condition_expression = _lex_condition_expression  # type: ignore[method-assign]
+
+
+def update_expressions_parsed_once() -> None:
+    """moto 5.2.5 tokenizes and parses an UpdateExpression twice per UpdateItem (its request handler, then its
+    backend) and its validator deep-copies the tree before rewriting the copy: a fifth of an update's time in the
+    accounts bench, for a few dozen distinct strings. This parses each string once and gives each validator a
+    fresh copy of that tree from its pickle (what `deepcopy` builds, through the same `__reduce_ex__`, an order of
+    magnitude faster). The kept trees are never rewritten: the handler only reads them (`find_clauses`) and the
+    validator rewrites only its copy. A string moto cannot parse raises moto's own error every time."""
+    import copy
+    import pickle
+
+    from moto.dynamodb.parsing.expressions import UpdateExpressionParser  # type: ignore[attr-defined]
+    from moto.dynamodb.parsing.validators import Validator
+
+    if getattr(UpdateExpressionParser.make, "_once", False):
+        return
+    make = UpdateExpressionParser.make
+    parsed: dict[str, Any] = {}
+    pickled: dict[int, tuple[Any, bytes]] = {}  # id of a kept tree -> (that tree, its pickle)
+
+    def cached_make(cls: Any, expression_str: str) -> Any:
+        tree = parsed.get(expression_str)
+        if tree is None:
+            tree = make(expression_str)
+            if len(parsed) < _CACHED:
+                parsed[expression_str] = tree
+                pickled[id(tree)] = (tree, pickle.dumps(tree, pickle.HIGHEST_PROTOCOL))
+        return tree
+
+    def __init__(self: Any, expression: Any, expression_attribute_names: Any, expression_attribute_values: Any,
+                 item: Any, table: Any) -> None:  # moto 5.2.5's Validator.__init__ but for the copy
+        self.expression_attribute_names = expression_attribute_names
+        self.expression_attribute_values = expression_attribute_values
+        self.item = item
+        self.table = table
+        self.processors = self.get_ast_processors()
+        kept = pickled.get(id(expression))
+        if kept is not None and kept[0] is expression:
+            self.node_to_validate = pickle.loads(kept[1])  # noqa: S301 a pickle this process made
+        else:
+            self.node_to_validate = copy.deepcopy(expression)
+
+    cached_make._once = True  # type: ignore[attr-defined]
+    UpdateExpressionParser.make = classmethod(cached_make)
+    Validator.__init__ = __init__  # type: ignore[method-assign]
+
+
+def traversals_with_one_map() -> None:
+    """moto 5.2.5 validates an UpdateExpression by walking its tree ten times (one walk per check), and at every
+    node of every walk rebuilds the walker's map of node classes to handlers, twice, then asks `isinstance` of
+    classes whose metaclass is ABCMeta (slow): half of an UpdateItem's time in the accounts bench. This is moto's
+    walk (same order, same hooks, same in-place replacement) with the map built once per walk; every walker in
+    moto 5.2.5 returns the same map whatever its state, and `isinstance` answers are kept per concrete class
+    (nothing registers virtual subclasses of these node classes)."""
+    from moto.dynamodb.parsing.ast_nodes import DepthFirstTraverser, Node  # type: ignore[attr-defined]
+
+    if getattr(DepthFirstTraverser.traverse, "_one_map", False):
+        return
+    no_hook = DepthFirstTraverser.pre_processing_of_child
+    is_node: dict[type, bool] = {}
+    matches: dict[tuple[type, type], bool] = {}
+
+    def traverse(self: Any, node: Any) -> Any:
+        handlers = tuple(self._processing_map().items())
+        hook = None if type(self).pre_processing_of_child is no_hook else self.pre_processing_of_child
+
+        def walk(node: Any, child_id: int) -> Any:
+            cls = type(node)
+            node_like = is_node.get(cls)
+            if node_like is None:
+                node_like = is_node[cls] = isinstance(node, Node)
+            if not node_like:
+                return node
+            parent_node = node.parent
+            if node.children is not None:
+                for i, child_node in enumerate(node.children):
+                    if hook is not None:
+                        hook(node, i)
+                    walk(child_node, i)
+            for class_key, processor in handlers:
+                match = matches.get((cls, class_key))
+                if match is None:
+                    match = matches[(cls, class_key)] = isinstance(node, class_key)
+                if match:
+                    node = processor(node)
+                    node.parent = parent_node
+                    if parent_node:
+                        parent_node.children[child_id] = node
+                    break
+            return node
+
+        return walk(node, -1)
+
+    traverse._one_map = True  # type: ignore[attr-defined]
+    DepthFirstTraverser.traverse = traverse
+
+
+def item_sizes_summed_once() -> None:
+    """moto 5.2.5 builds an Item attribute by attribute through `LimitedSizeDict.__setitem__`, which re-sizes every
+    attribute already there before each insert (O(n²) `DynamoType.size` calls per item: 2.5 million of them in the
+    accounts bench at 5 000). The attributes of a new Item are distinct keys of one dict, so the size before each
+    insert is the running sum of the sizes already inserted: this checks that sum against moto's limit, raising
+    moto's ItemSizeTooLarge at the same attribute, and stores the same DynamoTypes in the same order."""
+    from moto.dynamodb.exceptions import ItemSizeTooLarge
+    from moto.dynamodb.models.dynamo_type import DynamoType, Item, LimitedSizeDict
+    from moto.dynamodb.models.utilities import bytesize
+
+    if getattr(Item.__init__, "_summed", False):
+        return
+
+    def __init__(self: Any, hash_key: Any, range_key: Any, attrs: dict[str, Any]) -> None:
+        self.hash_key = hash_key
+        self.range_key = range_key
+        self.attrs = LimitedSizeDict()
+        current = 0  # what LimitedSizeDict.__setitem__ sums: bytesize(str(key)) + value.size() of each attribute
+        for key, value in attrs.items():
+            typed = DynamoType(value)
+            size = typed.size()
+            if current + bytesize(key) + size > 405000:  # LimitedSizeDict's limit in moto 5.2.5
+                raise ItemSizeTooLarge
+            dict.__setitem__(self.attrs, key, typed)
+            current += bytesize(str(key)) + size
+
+    __init__._summed = True  # type: ignore[attr-defined]
+    Item.__init__ = __init__  # type: ignore[method-assign]
+
+
+def clauses_found_by_class() -> None:
+    """moto 5.2.5 checks an UpdateExpression's clause counts and path overlaps at every clause node of its tree
+    (each is an `UpdateExpression`), each check walking the node's subtree with `isinstance` of ABCMeta classes:
+    a tenth of an UpdateItem in the accounts bench. This is moto's `Node.find_clauses` (same order, same clauses)
+    with the two class tests answered once per concrete class."""
+    from moto.dynamodb.parsing.ast_nodes import (  # type: ignore[attr-defined]
+        Expression,
+        Node,
+        UpdateExpressionFunction,
+    )
+
+    if getattr(Node.find_clauses, "_by_class", False):
+        return
+    descends: dict[type, bool] = {}
+
+    def find_clauses(self: Any, clause_types: Any) -> list[Any]:
+        clauses: list[Any] = []
+        for child in self.children or []:
+            cls = type(child)
+            if cls in clause_types:
+                clauses.append(child)
+                continue
+            into = descends.get(cls)
+            if into is None:
+                into = descends[cls] = isinstance(child, (Expression, UpdateExpressionFunction))
+            if into:
+                clauses.extend(child.find_clauses(clause_types))
+        return clauses
+
+    find_clauses._by_class = True  # type: ignore[attr-defined]
+    Node.find_clauses = find_clauses
+
+
+def sizes_without_copies() -> None:
+    """moto 5.2.5's `DynamoType.size` rebuilds a DynamoType of every map value and set member before sizing it
+    (each rebuild copying the whole subtree again), and BatchGetItem, Query and Scan size every item they return:
+    BatchGetItem's sizing was 5 % of the accounts bench. This computes the same sum, branch for branch in moto's
+    order (number, set, list, map, bool, else bytes), on the values as they are."""
+    from moto.dynamodb.models.dynamo_type import DynamoType
+    from moto.dynamodb.models.utilities import bytesize
+
+    if getattr(DynamoType.size, "_no_copies", False):
+        return
+
+    def typed_size(kind: str, value: Any, rebuilt: bool) -> int:
+        """`rebuilt`: moto would be sizing a rebuilt copy, whose list members are all DynamoTypes."""
+        if kind == "N":
+            return len(str(value))
+        if kind in ("SS", "NS", "BS"):
+            sub = kind[0]
+            return sum(typed_size(sub, v, False) for v in value)
+        if kind == "L":
+            return sum(typed_size(v.type, v.value, rebuilt) if type(v) is DynamoType
+                       else DynamoType(v).size() if rebuilt else v.size() for v in value)
+        if kind == "M":
+            return sum(bytesize(k) + (typed_size(v.type, v.value, True) if type(v) is DynamoType
+                                      else DynamoType(v).size()) for k, v in value.items())
+        if isinstance(value, bool):
+            return 1
+        return bytesize(value)
+
+    def size(self: Any) -> int:
+        return typed_size(self.type, self.value, False)
+
+    size._no_copies = True  # type: ignore[attr-defined]
+    DynamoType.size = size  # type: ignore[method-assign]
+
+
+def items_not_tracked() -> None:
+    """moto 5.2.5 appends every instance of its models to a class-wide list (`instances_tracked`, read only by its
+    dashboard's /moto-api/data.json) that is emptied only when the mock stops: for DynamoDB items that is every put,
+    and every deep copy moto takes (the old item on each update, query results, the transactions' snapshots), so
+    the accounts bench kept ~3 dead copies of each live item: most of its memory growth per beneficiary. This creates
+    Items as moto does but without keeping them; the bench never reads the dashboard. Other models stay tracked
+    (S3's reset disposes of the keys it tracked)."""
+    from moto.dynamodb.models.dynamo_type import Item
+
+    if getattr(Item.__dict__.get("__new__"), "_untracked", False):
+        return
+
+    def __new__(cls: type, *args: Any, **kwargs: Any) -> Any:
+        return object.__new__(cls)  # what BaseModel.__new__ makes, minus the append to instances_tracked
+
+    __new__._untracked = True  # type: ignore[attr-defined]
+    Item.__new__ = staticmethod(__new__)  # type: ignore[method-assign]
+
+
+def _plain(value: object) -> bool:
+    """Made only of JSON-like builtins (and bytes), so that its repr names it exactly."""
+    if value is None or type(value) in (str, bytes, bool, int, float):
+        return True
+    if type(value) is dict:
+        return all(type(k) is str and _plain(v) for k, v in value.items())
+    if type(value) is list:
+        return all(_plain(v) for v in value)
+    return False
+
+
+def conditions_parsed_once() -> None:
+    """moto 5.2.5 parses each write's ConditionExpression three times (request validation, the transaction's own
+    check, the write itself), and the app writes a few shapes with few distinct values (`attribute_not_exists(#0)`
+    above all): parsing was a sixth of the accounts bench. The tree moto builds is a function of the expression,
+    its names and its values, and evaluating it changes nothing in it; this keeps the tree (built by moto from
+    private copies of the names and values, so nothing the caller holds is shared) with the names and values moto
+    found in it, and hands both out again for the same (expression, names, values). Anything moto cannot parse is
+    not kept: it raises as moto does. The map is emptied when full (values that change every call never hit)."""
+    import copy
+
+    from moto.dynamodb.comparisons import ConditionExpressionParser
+
+    original = ConditionExpressionParser.parse
+    if getattr(original, "_once", False):
+        return
+    parsed: dict[tuple[str, str, str], tuple[Any, list[str], list[str]]] = {}
+
+    def parse(self: Any) -> Any:
+        expression = self.condition_expression
+        names, values = self.expression_attribute_names, self.expression_attribute_values
+        if not expression or type(expression) is not str or not _plain(names) or not _plain(values):
+            return original(self)
+        key = (expression, repr(names), repr(values))
+        kept = parsed.get(key)
+        if kept is None:
+            private = ConditionExpressionParser(expression, copy.deepcopy(names), copy.deepcopy(values))
+            try:
+                tree = original(private)
+            except Exception:  # moto's own error, raised from the caller's parser
+                return original(self)
+            if len(parsed) >= _CACHED:
+                parsed.clear()
+            kept = parsed[key] = (tree, list(private.expr_attr_names_found), list(private.expr_attr_values_found))
+        tree, names_found, values_found = kept
+        self.expr_attr_names_found.extend(names_found)
+        self.expr_attr_values_found.extend(values_found)
+        return tree
+
+    parse._once = True  # type: ignore[attr-defined]
+    ConditionExpressionParser.parse = parse  # type: ignore[method-assign]

@@ -254,3 +254,277 @@ def test_the_backends_listed_once_are_the_ones_moto_lists(monkeypatch: pytest.Mo
     monkeypatch.setattr(moto.backends, "list_of_moto_modules", moto.backends.list_of_moto_modules)  # restored
     backends_listed_once()
     assert list(moto.backends.list_of_moto_modules()) == listed and {"dynamodb", "s3", "sqs"} <= set(listed)
+
+
+def _restored(monkeypatch: pytest.MonkeyPatch, cls: type, *names: str) -> None:
+    """Puts each attribute back as it is in the class's own dict (a classmethod stays one) after the test."""
+    for name in names:
+        monkeypatch.setattr(cls, name, cls.__dict__[name])
+
+
+def _random_writes_and_reads(seed: int, steps: int) -> list[Any]:
+    """What moto answers (or raises) to random updates, puts, deletes, transactions, queries and scans of one table
+    with a global index, then the whole table: simple and not so simple update expressions (SET/REMOVE/ADD/DELETE,
+    #names, nested paths, functions, arithmetic), conditions, missing items (an update creates them), every
+    ReturnValues, and errors (undefined or unused :values and #names, overlapping paths, key updates, empty or
+    mistyped index keys, reserved words, items over 400 KB, expressions moto cannot parse)."""
+    import random
+
+    import boto3
+    from botocore.exceptions import ClientError
+    from moto import mock_aws
+
+    rng = random.Random(seed)
+    names = ["a", "b", "n", "g", "m", "l", "ss"]
+    out: list[Any] = []
+
+    def value() -> dict[str, Any]:
+        return rng.choice([{"S": rng.choice(["x", "y", "", "x" * 300])}, {"N": str(rng.randint(0, 3))},
+                           {"M": {"x": {"S": "v"}, "y": {"N": "1"}}}, {"L": [{"S": "e"}]}, {"SS": ["p", "q"]},
+                           {"BOOL": True}, {"NULL": True}, {"B": b"\x00\x01"}])
+
+    def some_key() -> dict[str, Any]:
+        return {"h": {"S": f"h{rng.randint(0, 3)}"}, "r": {"S": f"r{rng.randint(0, 3)}"}}
+
+    def path(holder: dict[str, str]) -> str:
+        name = rng.choice(names) if rng.random() < 0.95 else rng.choice(["name", "h"])  # reserved, key
+        placeholder = rng.random() < 0.6
+        head = f"#{len(holder)}" if placeholder else name
+        if placeholder:
+            holder[head] = name
+        return head + ("" if rng.random() < 0.85 else rng.choice([".x", "[0]"]))
+
+    def expression() -> tuple[str, dict[str, str], dict[str, Any]]:
+        holder: dict[str, str] = {}
+        vals: dict[str, Any] = {}
+
+        def v() -> str:
+            placeholder = f":{len(vals)}"
+            vals[placeholder] = value() if rng.random() < 0.8 else {"N": "1"}
+            return placeholder
+
+        clauses = []
+        if rng.random() < 0.85:
+            actions = []
+            for _ in range(rng.randint(1, 4)):
+                shape = rng.random()
+                if shape < 0.7:
+                    actions.append(f"{path(holder)} = {v()}")
+                elif shape < 0.8:
+                    actions.append(f"{path(holder)} = if_not_exists({path(holder)}, {v()})")
+                elif shape < 0.9:
+                    actions.append(f"{path(holder)} = {path(holder)} + {v()}")
+                else:
+                    actions.append(f"{path(holder)} = list_append({path(holder)}, {v()})")
+            clauses.append("SET " + ", ".join(actions))
+        if rng.random() < 0.4:
+            clauses.append("REMOVE " + ", ".join(path(holder) for _ in range(rng.randint(1, 2))))
+        if rng.random() < 0.15:
+            clauses.append(f"ADD {path(holder)} {v()}")
+        if rng.random() < 0.05:
+            clauses.append(f"DELETE {path(holder)} {v()}")
+        if rng.random() < 0.03:
+            clauses.append("SET")  # not an expression
+        if not clauses or rng.random() < 0.05:
+            clauses.append(f"SET {path(holder)} = :undefined")
+        rng.shuffle(clauses)
+        if rng.random() < 0.1 and vals:
+            vals.pop(rng.choice(list(vals)))  # a :value used but not given
+        if rng.random() < 0.05:
+            vals[":unused"] = {"S": "u"}
+        if rng.random() < 0.05:
+            holder["#unused"] = "a"
+        if rng.random() < 0.05 and holder:
+            holder.pop(rng.choice(list(holder)))
+        return " ".join(clauses), holder, vals
+
+    def condition(holder: dict[str, str], vals: dict[str, Any]) -> dict[str, Any]:
+        kind = rng.choice([0, 0, 0, 0, 1, 2, 3, 4, 5, 6, 7])
+        if kind == 0:
+            return {}
+        if kind == 1:
+            return {"ConditionExpression": "attribute_exists(h)"}
+        if kind == 2:
+            return {"ConditionExpression": "attribute_not_exists(h)"}
+        if kind == 3:
+            holder["#c"], vals[":c"] = "n", {"N": str(rng.randint(0, 3))}
+            return {"ConditionExpression": "#c = :c"}
+        if kind == 4:
+            vals[":c"] = {"S": "x"}
+            return {"ConditionExpression": "begins_with(a, :c) OR (attribute_exists(b) AND NOT n > :c)"}
+        if kind == 5:
+            return {"ConditionExpression": "size(l) > :nope"}
+        if kind == 6:
+            return {"ConditionExpression": "a = = b"}
+        holder["#c"] = "g"
+        return {"ConditionExpression": "attribute_not_exists(#c) OR attribute_type(#c, :t)"} | (
+            vals.update({":t": {"S": "S"}}) or {})
+
+    def expression_args(holder: dict[str, str], vals: dict[str, Any]) -> dict[str, Any]:
+        return ({"ExpressionAttributeNames": holder} if holder else {}) | (
+            {"ExpressionAttributeValues": vals} if vals else {})
+
+    def item() -> dict[str, Any]:
+        attrs = {**some_key(), **{n: value() for n in rng.sample(names, rng.randint(0, 5))}}
+        if rng.random() < 0.02:
+            attrs["big"] = {"S": "z" * 404_000}
+        return attrs
+
+    def answer(call: Any, **kwargs: Any) -> None:
+        try:
+            got = call(**kwargs)
+            out.append({k: v for k, v in got.items() if k != "ResponseMetadata"})
+        except ClientError as e:
+            out.append(("error", e.response["Error"]))
+        except Exception as e:  # moto's own failures must be the same too
+            out.append(("raised", type(e).__name__, str(e)))
+
+    with mock_aws():
+        client = boto3.client("dynamodb", region_name="eu-west-3", aws_access_key_id="x", aws_secret_access_key="x")
+        client.create_table(
+            TableName="t", BillingMode="PAY_PER_REQUEST",
+            KeySchema=[{"AttributeName": "h", "KeyType": "HASH"}, {"AttributeName": "r", "KeyType": "RANGE"}],
+            AttributeDefinitions=[{"AttributeName": a, "AttributeType": "S"} for a in ("h", "r", "g")],
+            GlobalSecondaryIndexes=[{"IndexName": "by-g", "Projection": {"ProjectionType": "ALL"},
+                                     "KeySchema": [{"AttributeName": "g", "KeyType": "HASH"}]}])
+        for _ in range(steps):
+            kind = rng.random()
+            if kind < 0.55:
+                text, holder, vals = expression()
+                extra = condition(holder, vals)
+                returns = rng.choice(["NONE", "ALL_NEW", "ALL_OLD", "UPDATED_NEW", "UPDATED_OLD"])
+                failure = {"ReturnValuesOnConditionCheckFailure": "ALL_OLD"} if rng.random() < 0.3 else {}
+                answer(client.update_item, TableName="t", Key=some_key(), UpdateExpression=text,
+                       ReturnValues=returns, **extra, **failure, **expression_args(holder, vals))
+            elif kind < 0.75:
+                holder, vals = {}, {}
+                extra = condition(holder, vals)
+                answer(client.put_item, TableName="t", Item=item(), ReturnValues=rng.choice(["NONE", "ALL_OLD"]),
+                       **extra, **expression_args(holder, vals))
+            elif kind < 0.82:
+                holder, vals = {}, {}
+                extra = condition(holder, vals)
+                answer(client.delete_item, TableName="t", Key=some_key(), ReturnValues="ALL_OLD", **extra,
+                       **expression_args(holder, vals))
+            elif kind < 0.9:
+                writes = []
+                for _ in range(rng.randint(1, 3)):
+                    text, holder, vals = expression()
+                    extra = condition(holder, vals)
+                    writes.append({"Update": {"TableName": "t", "Key": some_key(), "UpdateExpression": text,
+                                              **extra, **expression_args(holder, vals)}})
+                answer(client.transact_write_items, TransactItems=writes)
+            elif kind < 0.95:
+                holder, vals = {}, {":h": {"S": f"h{rng.randint(0, 3)}"}}
+                extra = condition(holder, vals)
+                answer(client.query, TableName="t", KeyConditionExpression="h = :h",
+                       **({"FilterExpression": extra["ConditionExpression"]} if extra else {}),
+                       **expression_args(holder, vals))
+            else:
+                holder, vals = {}, {}
+                extra = condition(holder, vals)
+                answer(client.scan, TableName="t", **({"FilterExpression": extra["ConditionExpression"]}
+                                                      if extra else {}), **expression_args(holder, vals))
+        out.append(sorted(client.scan(TableName="t")["Items"], key=lambda i: (i["h"]["S"], i["r"]["S"])))
+    return out
+
+
+def test_cached_parses_summed_sizes_and_one_map_walks_answer_every_write_and_read_as_moto_does(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """moto's answers to the same random writes and reads, before and after `conditions_lexed_once`,
+    `conditions_parsed_once`, `update_expressions_parsed_once`, `traversals_with_one_map`, `clauses_found_by_class`,
+    `item_sizes_summed_once` and `sizes_without_copies`, are the same, down to each error's code and message."""
+    from collections import Counter
+
+    from moto.dynamodb.comparisons import ConditionExpressionParser
+    from moto.dynamodb.models.dynamo_type import DynamoType, Item
+    from moto.dynamodb.parsing.ast_nodes import DepthFirstTraverser, Node  # type: ignore[attr-defined]
+    from moto.dynamodb.parsing.expressions import UpdateExpressionParser  # type: ignore[attr-defined]
+    from moto.dynamodb.parsing.validators import Validator
+
+    from local import moto_fidelity
+
+    _restored(monkeypatch, ConditionExpressionParser, "_lex_condition_expression", "parse")
+    _restored(monkeypatch, UpdateExpressionParser, "make")
+    _restored(monkeypatch, Validator, "__init__")
+    _restored(monkeypatch, DepthFirstTraverser, "traverse")
+    _restored(monkeypatch, Node, "find_clauses")
+    _restored(monkeypatch, Item, "__init__")
+    _restored(monkeypatch, DynamoType, "size")
+    moto_says = _random_writes_and_reads(11, 1200)
+    moto_fidelity.conditions_lexed_once()
+    moto_fidelity.conditions_parsed_once()
+    moto_fidelity.update_expressions_parsed_once()
+    moto_fidelity.traversals_with_one_map()
+    moto_fidelity.clauses_found_by_class()
+    moto_fidelity.item_sizes_summed_once()
+    moto_fidelity.sizes_without_copies()
+    fixed_says = _random_writes_and_reads(11, 1200)
+    for step, (moto_answer, fixed_answer) in enumerate(zip(moto_says, fixed_says, strict=True)):
+        assert fixed_answer == moto_answer, step
+    kinds = Counter(a[1]["Code"] if isinstance(a, tuple) and a[0] == "error" else a[0] if isinstance(a, tuple)
+                    else "ok" for a in moto_says[:-1])
+    assert kinds["ok"] > 250 and kinds["ValidationException"] > 150 and kinds["ConditionalCheckFailedException"] > 100
+    assert len(moto_says[-1]) > 8  # the table ends with items: the final comparison means something
+
+
+def test_sizes_without_copies_are_moto_sizes(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every kind of value, nested maps and lists, sets, empty ones, multi-byte strings: the same size."""
+    import random
+
+    from moto.dynamodb.models.dynamo_type import DynamoType, Item
+
+    from local.moto_fidelity import sizes_without_copies
+
+    rng = random.Random(3)
+
+    def value(depth: int) -> dict[str, Any]:
+        kind = rng.choice(["S", "N", "B", "BOOL", "NULL", "SS", "NS", "BS"] + (["L", "M"] * 2 if depth < 4 else []))
+        if kind == "L":
+            return {"L": [value(depth + 1) for _ in range(rng.randint(0, 4))]}
+        if kind == "M":
+            return {"M": {rng.choice(["a", "bé", "ccc", "€"]) + str(i): value(depth + 1)
+                          for i in range(rng.randint(0, 4))}}
+        leaves: dict[str, dict[str, Any]] = {
+                "S": {"S": rng.choice(["", "x", "é€", "y" * 50])}, "N": {"N": rng.choice(["0", "-1.5", "12345"])},
+                "B": {"B": rng.choice([b"", b"\x00\xff"])}, "BOOL": {"BOOL": rng.random() < 0.5},
+                "NULL": {"NULL": True}, "SS": {"SS": ["a", "bé"]}, "NS": {"NS": ["1", "22"]},
+                "BS": {"BS": [b"x", b"yz"]}}
+        return leaves[kind]
+
+    values = [DynamoType(value(0)) for _ in range(800)]
+    items = [Item(DynamoType({"S": "h"}), None, {f"a{i}": value(1) for i in range(rng.randint(0, 6))})
+             for _ in range(200)]
+    _restored(monkeypatch, DynamoType, "size")
+    moto_sizes = [v.size() for v in values], [i.size() for i in items]
+    sizes_without_copies()
+    assert ([v.size() for v in values], [i.size() for i in items]) == moto_sizes
+    assert len(set(moto_sizes[0])) > 50  # sizes of all sorts were compared
+
+
+def test_items_not_tracked_answer_as_tracked_ones_and_are_not_kept(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The same random writes and reads answer the same once Items are no longer tracked, and then no Item is kept
+    but the ones in the tables (other models are still tracked)."""
+    import boto3
+    from moto import mock_aws
+    from moto.core.common_models import BaseModel
+    from moto.dynamodb.models.dynamo_type import Item
+    from moto.sqs.models import Queue
+
+    from local.moto_fidelity import items_not_tracked
+
+    monkeypatch.setattr(Item, "__new__", BaseModel.__dict__["__new__"], raising=False)  # restored
+    moto_says = _random_writes_and_reads(5, 300)
+    items_not_tracked()
+    assert _random_writes_and_reads(5, 300) == moto_says
+    tracked: list[int] = []
+    with mock_aws():
+        client = table_t()
+        for h in range(20):
+            client.put_item(TableName="t", Item={"h": {"S": f"h{h}"}, "r": {"S": "x"}})
+            client.update_item(TableName="t", Key=key(f"h{h}"), UpdateExpression="SET n = :n",
+                               ExpressionAttributeValues={":n": {"N": "1"}})
+        sqs = boto3.client("sqs", region_name="eu-west-3", aws_access_key_id="x", aws_secret_access_key="x")
+        sqs.create_queue(QueueName="q")
+        tracked.extend((len(Item.instances_tracked), len(Queue.instances_tracked)))  # type: ignore[attr-defined]
+    assert tracked == [0, 1]

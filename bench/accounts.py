@@ -17,6 +17,7 @@ import resource
 import sys
 import time
 from collections import Counter
+from datetime import date
 from typing import Any
 
 from bench.__main__ import CALLS, EMAILED, ITEMS, counted
@@ -81,6 +82,19 @@ def _statuses(ins: list[str]) -> Counter[str]:
     return found
 
 
+def _creation_days(ins: list[str]) -> list[date]:
+    """The days the import set for creation, read from the informed spaces: the day the creation job runs for.
+    Not "six weeks from now", which moves if the run is resumed on a later day (or crosses a Paris midnight)."""
+    from functions.accounts.storage import SpaceItem, space_key
+
+    days: set[date] = set()
+    for start in range(0, len(ins), 100):
+        for item in SpaceItem.batch_get([space_key(i) for i in ins[start:start + 100]]):
+            if item.status == "informed" and item.creation_due:
+                days.add(date.fromisoformat(item.creation_due))
+    return sorted(days)
+
+
 def _printed() -> int:
     from functions.shared.aws import client
     from functions.shared.settings import settings
@@ -118,11 +132,9 @@ def run_size(n: int, port: int, api_port: int, checkpoints: Checkpoints | None =
         resources.create_all()
     import app as api
     from functions import deps
-    from functions.accounts.intake import IntakePolicy
     from functions.accounts.opening import dispatch_creation
     from functions.shared import privacy
     from functions.shared.aws import client
-    from functions.shared.clock import paris_day
 
     rng = random.Random(n)
     data, accepted, _ = _file(n, rng)
@@ -186,14 +198,16 @@ def run_size(n: int, port: int, api_port: int, checkpoints: Checkpoints | None =
                    informed_twice_in_sample=sum(1 for v in st["informed_traces"].values() if v > 1))
 
     def dispatch() -> None:
-        st["due"] = IntakePolicy().creation_due(paris_day(deps.clock().now()))
+        st["due_days"] = _creation_days(accepted)
         with counted() as dispatch_calls:
-            dispatch_creation(deps.opening(), st["due"])
+            for day in st["due_days"]:
+                dispatch_creation(deps.opening(), day)
         st["creation"].calls.update(dispatch_calls)
 
     def after_creation() -> None:
         st["opened_statuses"] = _statuses(accepted)
-        dispatch_creation(deps.opening(), st["due"])
+        for day in st["due_days"]:
+            dispatch_creation(deps.opening(), day)
 
     def after_rerun() -> None:
         st["created_traces"] = _traces(st["sample"], "space.created")

@@ -69,6 +69,19 @@ def _restore_backends(saved: dict[str, dict[str, dict[str, Any]]]) -> None:
                 target.__dict__.update(backend.__dict__)
 
 
+def _queued_messages_kept(paused: float) -> None:
+    """The queued tasks' send times moved by the time the run was stopped, so that SQS's retention (4 days) counts
+    only the time the run ran: a run resumed days later loses none."""
+    from moto.backends import get_backend
+
+    for regions in get_backend("sqs").values():
+        for backend in regions.values():
+            for queue in backend.queues.values():
+                for message in queue._messages:
+                    if message.sent_timestamp is not None:
+                        message.sent_timestamp += int(paused * 1000)
+
+
 CHUNK_ITEMS = 20_000  # DynamoDB partitions per pickle of a table's items
 
 
@@ -136,6 +149,7 @@ class Checkpoints:
         with self.path.open("rb") as raw, io.BufferedReader(raw, buffer_size=1 << 24) as f:
             saved = pickle.load(f)  # noqa: S301 - the bench's own file, written by `save` below
             _restore_backends(saved["backends"])
+            _queued_messages_kept(time.time() - saved.get("saved_at", time.time()))
             live = dict(_tables())
             for name, chunks in saved["tables"]:
                 for _ in range(chunks):
@@ -160,7 +174,7 @@ class Checkpoints:
             pickler = pickle.Pickler(f, protocol=pickle.HIGHEST_PROTOCOL)
             pickler.dispatch_table = _dispatch_table()
             parts = [(name, list(items.items()), by_value) for name, items, by_value in aside]
-            pickler.dump({"state": state, "backends": _backends(),
+            pickler.dump({"state": state, "backends": _backends(), "saved_at": time.time(),
                           "tables": [(name, -(-len(pairs) // CHUNK_ITEMS)) for name, pairs, _ in parts]})
             pickler.clear_memo()  # each pickle below is read on its own
             pickler.fast = True  # and without a memo (references become copies: nothing below has a cycle)

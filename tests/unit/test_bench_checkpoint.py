@@ -73,3 +73,23 @@ def test_sigusr1_asks_for_a_save_at_the_next_point_whatever_the_interval(tmp_pat
         assert not Checkpoints(None, "accounts-1", interval=0).due()  # no directory: never
     finally:
         signal.signal(signal.SIGUSR1, before)
+
+
+def test_a_resumed_run_counts_only_its_running_time_against_the_queues_retention() -> None:
+    """Tasks queued when the run stopped are still there however long it stayed stopped (SQS keeps 4 days)."""
+    import boto3
+    from moto import mock_aws
+    from moto.backends import get_backend
+
+    from bench.checkpoint import _queued_messages_kept
+
+    with mock_aws():
+        sqs = boto3.client("sqs", region_name="eu-west-3", aws_access_key_id="x", aws_secret_access_key="x")
+        url = sqs.create_queue(QueueName="tasks")["QueueUrl"]
+        sqs.send_message(QueueUrl=url, MessageBody="chunk")
+        (message,) = get_backend("sqs")["123456789012"]["eu-west-3"].queues["tasks"]._messages
+        sent = message.sent_timestamp
+        assert sent is not None
+        _queued_messages_kept(5 * 86_400)  # stopped five days
+        assert message.sent_timestamp == sent + 5 * 86_400_000
+        assert sqs.receive_message(QueueUrl=url)["Messages"][0]["Body"] == "chunk"

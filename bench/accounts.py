@@ -17,6 +17,7 @@ import resource
 import sys
 import time
 from collections import Counter
+from collections.abc import Iterator
 from datetime import date
 from typing import Any
 
@@ -71,13 +72,16 @@ def _traces(ins: list[str], action: str) -> Counter[str]:
     return seen
 
 
-def _statuses(ins: list[str]) -> Counter[str]:
+def _spaces(ins: list[str]) -> Iterator[Any]:
+    """The spaces of these beneficiaries, read back 100 at a time (outside the counted phases)."""
     from functions.accounts.storage import SpaceItem, space_key
 
-    found: Counter[str] = Counter()
     for start in range(0, len(ins), 100):
-        for item in SpaceItem.batch_get([space_key(i) for i in ins[start:start + 100]]):
-            found[item.status or "none"] += 1
+        yield from SpaceItem.batch_get([space_key(i) for i in ins[start:start + 100]])
+
+
+def _statuses(ins: list[str]) -> Counter[str]:
+    found: Counter[str] = Counter(item.status or "none" for item in _spaces(ins))
     found["missing"] = len(ins) - sum(found.values())
     return found
 
@@ -85,14 +89,8 @@ def _statuses(ins: list[str]) -> Counter[str]:
 def _creation_days(ins: list[str]) -> list[date]:
     """The days the import set for creation, read from the informed spaces: the day the creation job runs for.
     Not "six weeks from now", which moves if the run is resumed on a later day (or crosses a Paris midnight)."""
-    from functions.accounts.storage import SpaceItem, space_key
-
-    days: set[date] = set()
-    for start in range(0, len(ins), 100):
-        for item in SpaceItem.batch_get([space_key(i) for i in ins[start:start + 100]]):
-            if item.status == "informed" and item.creation_due:
-                days.add(date.fromisoformat(item.creation_due))
-    return sorted(days)
+    return sorted({date.fromisoformat(item.creation_due) for item in _spaces(ins)
+                   if item.status == "informed" and item.creation_due})
 
 
 def _printed() -> int:

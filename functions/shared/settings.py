@@ -33,7 +33,8 @@ class Settings(BaseModel):
 
     model_config = ConfigDict(frozen=True)
 
-    region: str = "eu-west-3"
+    # Health data stay in France (hébergement HDS, Paris): a function configured for any other region refuses to start.
+    region: Literal["eu-west-3"] = "eu-west-3"
     spaces_table: str
     documents_table: str
     traces_table: str

@@ -29,6 +29,7 @@ from functions.shared.errors import (
 from functions.shared.http import render_domain_error, render_validation_error, www_authenticate_step_up
 from functions.shared.oauth import OAuthError
 from functions.shared.observability import logger
+from functions.shared.quota import OverQuota
 
 if TYPE_CHECKING:
     from functions.identity.principal import Citizen
@@ -198,6 +199,17 @@ def _error(exc: DomainError | ValidationError) -> tuple[int, Any]:
     return render_domain_error(exc) if isinstance(exc, DomainError) else render_validation_error(exc)
 
 
+def _error_response(exc: DomainError | ValidationError) -> Response:
+    """The error's JSON body, with the header its status calls for: the step-up hint on a 401 asking for a fresh
+    authentication, `Retry-After` on a rate limit's 429."""
+    response = json_response(*_error(exc))
+    if isinstance(exc, ReauthenticationRequired):
+        response.headers["WWW-Authenticate"] = www_authenticate_step_up(exc.max_age)
+    if isinstance(exc, OverQuota):
+        response.headers["Retry-After"] = str(exc.retry_after)
+    return response
+
+
 def _replayed(first: idempotency.FirstResponse | None) -> Response:
     """The first response again (header `Idempotent-Replayed: true`). None: the key is taken but its record is
     not readable (it expired under us): as for a first request still running, 409."""
@@ -226,7 +238,7 @@ def _once(claim: idempotency.Claim, produce: Callable[[], tuple[int, Any]]) -> R
             status, body = _error(exc)
             if not joining.committed:  # refused before writing: because of the first request, or on its own
                 found = idempotency.replay(store.find(claim), claim)
-                return _replayed(found) if found is not None else json_response(status, body)
+                return _replayed(found) if found is not None else _error_response(exc)
     if joining.committed:
         try:
             store.complete(claim, status, body)
@@ -276,13 +288,8 @@ def route(bp: Blueprint, method: str, path: str, *, role: Role | tuple[Role, ...
                 return json_response(exc.status, exc.body())
             except Answered as exc:
                 return json_response(exc.status, exc.body, exc.media_type)
-            except DomainError as exc:
-                response = json_response(*render_domain_error(exc))
-                if isinstance(exc, ReauthenticationRequired):
-                    response.headers["WWW-Authenticate"] = www_authenticate_step_up(exc.max_age)
-                return response
-            except ValidationError as exc:
-                return json_response(*render_validation_error(exc))
+            except (DomainError, ValidationError) as exc:
+                return _error_response(exc)
 
         run.__name__ = view_name
         content_types = (["application/x-www-form-urlencoded"] if form else

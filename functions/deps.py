@@ -48,7 +48,7 @@ if TYPE_CHECKING:
     from functions.notifications.storage import DynamoNotificationStore
     from functions.records.models import Document
     from functions.records.service import RecordDeps
-    from functions.shared.idempotency_store import DynamoIdempotencyStore
+    from functions.shared.idempotency_store import DynamoIdempotencyStore, DynamoQuotas
 
 T = TypeVar("T")
 FACTORIES: list[Any] = []  # every @factory, in declaration order (their lru_cache wrappers)
@@ -197,10 +197,19 @@ def preferences(ins: str) -> NotificationPreferences:
 
 
 @factory
+def quotas() -> DynamoQuotas:
+    """The sensitive flows' rate limits (functions/shared/quota.py), counted on the idempotency table."""
+    from functions.shared.idempotency_store import DynamoQuotas
+
+    bind_tables("functions.shared.idempotency_store")
+    return DynamoQuotas()
+
+
+@factory
 def control() -> JournalControlStore:
     from functions.access.storage import JournalControlStore
 
-    return JournalControlStore(journal(), spaces(), notifications())
+    return JournalControlStore(journal(), spaces(), notifications(), quotas(), clock())
 
 
 @factory
@@ -342,7 +351,7 @@ def exports() -> ExportDeps:
                                                                    s.kms_key_id),
                       queue=SqsExportQueue(client("sqs", s.region), s.export_queue_url), journal=journal(),
                       notifications=notifications(), clock=clock(), sources=sources,
-                      link_ttl_seconds=s.download_url_ttl_seconds)
+                      link_ttl_seconds=s.download_url_ttl_seconds, quotas=quotas())
 
 
 def _attachment_wiring() -> dict[str, Any]:
@@ -546,7 +555,7 @@ def closure() -> ClosureDeps:
               if s.enrolment_email_template else None)  # the holder's notice of each change
     return ClosureDeps(directory=spaces(), lifecycle=spaces(), journal=journal(), clock=clock(),
                        fresh_auth_seconds=s.fresh_auth_seconds, deletion_delay=timedelta(days=s.deletion_delay_days),
-                       erasures=erasure_requests(), mailer=mailer)
+                       erasures=erasure_requests(), mailer=mailer, quotas=quotas())
 
 
 @factory

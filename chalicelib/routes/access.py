@@ -55,7 +55,7 @@ def professional_read(who: Professional | Organisation, ins: str, document_id: s
 
 
 @route(bp, "POST", "/v1/patients/{ins}/emergency-access", role="professional", request=api.EmergencyIn,
-       response=api.GrantOut, status=201, errors=(400, 403, 404), idempotent=True)
+       response=api.GrantOut, status=201, errors=(400, 403, 404, 429), idempotent=True)
 def emergency_access(who: Professional, ins: str, body: api.EmergencyIn) -> api.GrantOut:
     from functions.access import service
 
@@ -69,14 +69,14 @@ def my_care_team(who: Citizen, space: str) -> api.CareTeamOut:
 
 
 @route(bp, "POST", "/v1/me/care-team", role="citizen", request=api.RppsIn, response=api.CareTeamMemberOut,
-       status=201, errors=(409,), idempotent=True)
+       status=201, errors=(409, 429), idempotent=True)
 def my_care_team_add(who: Citizen, space: str, body: api.RppsIn) -> api.CareTeamMemberOut:
     from functions.access import service
 
     return api.CareTeamMemberOut.from_domain(service.add_to_care_team(deps.access(), who, space, body.rpps))
 
 
-@route(bp, "DELETE", "/v1/me/care-team/{rpps}", role="citizen", response=api.RppsStatusOut, errors=(404,))
+@route(bp, "DELETE", "/v1/me/care-team/{rpps}", role="citizen", response=api.RppsStatusOut, errors=(404, 429))
 def my_care_team_remove(who: Citizen, space: str, rpps: str) -> api.RppsStatusOut:
     from functions.access import service
 
@@ -90,7 +90,7 @@ def my_blocks(who: Citizen, space: str) -> api.BlockedOut:
 
 
 @route(bp, "POST", "/v1/me/blocked-professionals", role="citizen", request=api.RppsIn, response=api.RppsStatusOut,
-       status=201, errors=(409,), idempotent=True)
+       status=201, errors=(409, 429), idempotent=True)
 def my_blocks_add(who: Citizen, space: str, body: api.RppsIn) -> api.RppsStatusOut:
     from functions.access import service
 
@@ -99,7 +99,7 @@ def my_blocks_add(who: Citizen, space: str, body: api.RppsIn) -> api.RppsStatusO
 
 
 @route(bp, "DELETE", "/v1/me/blocked-professionals/{rpps}", role="citizen", response=api.RppsStatusOut,
-       errors=(404,))
+       errors=(404, 429))
 def my_blocks_remove(who: Citizen, space: str, rpps: str) -> api.RppsStatusOut:
     from functions.access import service
 
@@ -107,7 +107,7 @@ def my_blocks_remove(who: Citizen, space: str, rpps: str) -> api.RppsStatusOut:
     return api.RppsStatusOut(rpps=rpps, status="unblocked")
 
 
-@route(bp, "PUT", "/v1/me/administrator", role="citizen", request=api.RppsIn, response=api.RppsOut, errors=(409,))
+@route(bp, "PUT", "/v1/me/administrator", role="citizen", request=api.RppsIn, response=api.RppsOut, errors=(409, 429))
 def my_administrator(who: Citizen, space: str, body: api.RppsIn) -> api.RppsOut:
     from functions.access import service
 
@@ -115,7 +115,7 @@ def my_administrator(who: Citizen, space: str, body: api.RppsIn) -> api.RppsOut:
     return api.RppsOut(rpps=body.rpps)
 
 
-@route(bp, "DELETE", "/v1/me/administrator", role="citizen", response=api.RemovedOut, errors=(404,))
+@route(bp, "DELETE", "/v1/me/administrator", role="citizen", response=api.RemovedOut, errors=(404, 429))
 def my_administrator_remove(who: Citizen, space: str) -> api.RemovedOut:
     from functions.access import service
 
@@ -129,7 +129,7 @@ def my_settings(who: Citizen, space: str) -> api.SettingsOut:
 
 
 @route(bp, "PUT", "/v1/me/settings", role="citizen", request=models.PatientSettings, response=api.SettingsOut,
-       errors=(409,))
+       errors=(409, 429))
 def my_settings_put(who: Citizen, space: str, body: models.PatientSettings) -> api.SettingsOut:
     from functions.access import service
 

@@ -21,14 +21,14 @@ bp = Blueprint(__name__)
 
 
 @route(bp, "POST", "/v1/me/closure", role="citizen", request=api.ClosureIn, response=api.SpaceStateOut,
-       errors=(404, 409), closed_space=True)
+       errors=(404, 409, 429), closed_space=True)
 def close_my_space(who: Citizen, space: str, body: api.ClosureIn) -> api.SpaceStateOut:
     from functions.accounts import closure
 
     return api.SpaceStateOut.from_domain(closure.close_space(deps.closure(), who, space, body.delete_data))
 
 
-@route(bp, "POST", "/v1/me/closure/deletion", role="citizen", response=api.SpaceStateOut, errors=(404, 409),
+@route(bp, "POST", "/v1/me/closure/deletion", role="citizen", response=api.SpaceStateOut, errors=(404, 409, 429),
        closed_space=True)
 def delete_my_data(who: Citizen, space: str) -> api.SpaceStateOut:
     from functions.accounts import closure
@@ -36,7 +36,7 @@ def delete_my_data(who: Citizen, space: str) -> api.SpaceStateOut:
     return api.SpaceStateOut.from_domain(closure.ask_deletion(deps.closure(), who, space))
 
 
-@route(bp, "POST", "/v1/me/reopening", role="citizen", response=api.SpaceStateOut, errors=(404, 409),
+@route(bp, "POST", "/v1/me/reopening", role="citizen", response=api.SpaceStateOut, errors=(404, 409, 429),
        closed_space=True)
 def reopen_my_space(who: Citizen, space: str) -> api.SpaceStateOut:
     from functions.accounts import closure

@@ -20,7 +20,7 @@ else:
 bp = Blueprint(__name__)
 
 
-@route(bp, "POST", "/v1/me/export", role="citizen", response=api.ExportOut, status=202, errors=(403, 409))
+@route(bp, "POST", "/v1/me/export", role="citizen", response=api.ExportOut, status=202, errors=(403, 409, 429))
 def request_export(who: Citizen, space: str) -> api.ExportOut:
     from functions.exports import service
 

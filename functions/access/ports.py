@@ -16,6 +16,7 @@ from functions.access.changes import AccessChange
 from functions.access.models import AccessProfile, DocumentFacts
 from functions.journal.models import ChainHead, Trace
 from functions.notifications.models import Notification
+from functions.shared.quota import Quota
 
 D = TypeVar("D", bound=DocumentFacts)
 
@@ -48,6 +49,7 @@ class ControlWrite(BaseModel):
     notifications: list[Notification] = []
     needs_open_space: bool = False
     withheld: dict[str, ChainHead] = {}
+    quota: Quota | None = None  # the rate limit this change counts against (OverQuota, nothing written, when full)
 
 
 class ControlStore(Protocol):

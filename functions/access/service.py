@@ -50,7 +50,7 @@ from functions.notifications.models import (
     NotificationPreferences,
     professional_recipient,
 )
-from functions.shared import cursor
+from functions.shared import cursor, quota
 from functions.shared.clock import Clock, paris_day
 from functions.shared.errors import Forbidden, NotFound
 from functions.shared.observability import ACCESS_REFUSED, DOCUMENT_READS, EMERGENCY_GRANTS, count
@@ -267,7 +267,12 @@ def request_emergency_access(deps: AccessDeps[D], who: Professional, patient: st
 
         return change, granted
 
-    return _decide_and_record(deps, ins, decide)
+    def counted(profile: AccessProfile, now: datetime) -> tuple[ControlWrite, Outcome[EmergencyGrant]]:
+        """Granted, refused or blocked alike, each request counts against the professional's hourly limit."""
+        change, outcome = decide(profile, now)
+        return change.model_copy(update={"quota": quota.emergency_requests(who.rpps)}), outcome
+
+    return _decide_and_record(deps, ins, counted)
 
 
 # ---- the holder's controls --------------------------------------------------------------------------------
@@ -278,7 +283,7 @@ def request_emergency_access(deps: AccessDeps[D], who: Professional, patient: st
 def _own(deps: AccessDeps[D], who: Citizen, space: str, action: TraceAction, change: AccessChange,
          subject: str | None = None) -> None:
     trace = Trace.new(space, deps.clock.now(), Actor.acting_on(who, space), action, reason=subject)
-    deps.control.write(space, ControlWrite(traces=[trace], changes=[change]))
+    deps.control.write(space, ControlWrite(traces=[trace], changes=[change], quota=quota.consent_changes(space)))
 
 
 def profile_of(deps: AccessDeps[D], space: str) -> AccessProfile:

@@ -10,16 +10,22 @@ from functions.accounts.ports import SpaceDirectory
 from functions.journal.models import ChainHead
 from functions.journal.ports import Entry, PatientJournal, Refused
 from functions.notifications.ports import InAppNotifications
+from functions.shared.clock import Clock
 from functions.shared.errors import NotFound
+from functions.shared.quota import LABEL as QUOTA
+from functions.shared.quota import OverQuota, QuotaLedger
 
 
 class JournalControlStore:
     """`ControlStore` on the patient journal: one Query reads profile and head, one transaction writes."""
 
-    def __init__(self, journal: PatientJournal, spaces: SpaceDirectory, notifications: InAppNotifications) -> None:
+    def __init__(self, journal: PatientJournal, spaces: SpaceDirectory, notifications: InAppNotifications,
+                 quotas: QuotaLedger | None = None, clock: Clock | None = None) -> None:
         self._journal = journal
         self._spaces = spaces
         self._notifications = notifications
+        self._quotas = quotas
+        self._clock = clock
 
     def profile(self, patient_ins: str) -> AccessProfile:
         return profile_from(self._journal.ledger(patient_ins))
@@ -32,6 +38,9 @@ class JournalControlStore:
         puts, forgets = facts_of(change.changes)
         staged = [self._spaces.open_condition(patient_ins)] if change.needs_open_space else []
         staged += self._notifications.staged(change.notifications, once=False)  # as access always wrote them
+        now = self._clock.now() if self._clock is not None else None
+        if change.quota is not None and self._quotas is not None and now is not None:
+            staged.append(self._quotas.staged(change.quota, now))
         entry = Entry(patient_ins, traces=change.traces, staged=staged, facts=puts, forget=forgets,
                       withheld=change.withheld, guard=True)
         try:
@@ -39,4 +48,6 @@ class JournalControlStore:
         except Refused as exc:
             if "space" in exc.failed:
                 raise NotFound("patient") from exc
+            if QUOTA in exc.failed and change.quota is not None and now is not None:
+                raise OverQuota(change.quota, now) from exc
             raise

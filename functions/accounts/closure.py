@@ -20,9 +20,11 @@ from functions.journal.models import Actor, Trace, TraceAction
 from functions.journal.ports import Entry, PatientJournal, Refused
 from functions.notifications.models import Email
 from functions.notifications.ports import Mailer
+from functions.shared import quota
 from functions.shared.clock import PARIS, Clock, paris_day
 from functions.shared.errors import Conflict, Forbidden, NotFound, ReauthenticationRequired
 from functions.shared.observability import logger
+from functions.shared.quota import QuotaLedger
 
 
 class ErasureRequests(Protocol):
@@ -42,6 +44,7 @@ class ClosureDeps:
     deletion_delay: timedelta = timedelta(0)
     erasures: ErasureRequests | None = None
     mailer: Mailer | None = None  # the holder's notice of each change (the enrolment notices' template)
+    quotas: QuotaLedger | None = None  # closing, deletion and reopening a day together (functions/shared/quota.py)
 
 
 def _holder(who: Citizen, space: str) -> None:
@@ -68,10 +71,15 @@ def _commit(deps: ClosureDeps, who: Citizen, previous: Space, changed: Space, ac
         return changed  # asked again: nothing to write
     now = deps.clock.now()
     traces = [Trace.new(changed.ins, now, Actor.acting_on(who, changed.ins), a, reason=reason) for a in actions]
+    limit = quota.lifecycle_changes(changed.ins)
+    staged = [deps.lifecycle.lifecycle_write(changed, previous)]
+    if deps.quotas is not None:
+        staged.append(deps.quotas.staged(limit, now))
     try:
-        deps.journal.record(Entry(changed.ins, traces=traces, staged=[deps.lifecycle.lifecycle_write(changed,
-                                                                                                      previous)]))
+        deps.journal.record(Entry(changed.ins, traces=traces, staged=staged))
     except Refused as exc:
+        if quota.LABEL in exc.failed:
+            raise quota.OverQuota(limit, now) from exc
         raise Conflict("the space changed meanwhile: read it again", code="space_changed") from exc
     due = lifecycle.erase_due(changed) if changed.deletion is not None else None
     if due is not None and due <= paris_day(now) and deps.erasures is not None:

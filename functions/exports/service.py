@@ -18,9 +18,11 @@ from functions.journal.models import Actor, Trace, TraceAction
 from functions.journal.ports import Entry, PatientJournal, Refused
 from functions.notifications.models import Notification
 from functions.notifications.ports import InAppNotifications
+from functions.shared import quota
 from functions.shared.clock import Clock
 from functions.shared.errors import Conflict, Forbidden, NotFound
 from functions.shared.ids import new_id
+from functions.shared.quota import QuotaLedger
 
 EXPORT_JOB = Actor.system("export-job")
 SPOOL_BYTES = 32 * 1024 * 1024  # a ZIP is built in memory up to this, then in the function's /tmp
@@ -37,18 +39,12 @@ class ExportDeps:
     sources: Mapping[ExportPart, PartSource]
     link_ttl_seconds: int = 300
     keep_days: int = 7
+    quotas: QuotaLedger | None = None  # the holder's exports a day (functions/shared/quota.py)
 
 
 def _holder_only(who: Citizen, space: str) -> None:
     if who.ins != space:
         raise Forbidden("Seul le titulaire du profil peut télécharger ses données.", code="holder_only")
-
-
-def _commit(deps: ExportDeps, entry: Entry) -> None:
-    try:
-        deps.journal.record(entry)
-    except Refused as exc:
-        raise Conflict("Une demande de téléchargement est déjà en cours.", code="export_in_progress") from exc
 
 
 def request_export(deps: ExportDeps, who: Citizen, space: str) -> ExportJob:
@@ -61,7 +57,14 @@ def request_export(deps: ExportDeps, who: Citizen, space: str) -> ExportJob:
     job = ExportJob(ins=space, export_id=new_id("exp"), state=ExportState.RUNNING, requested_at=now,
                     version=previous.version if previous else 0)
     trace = Trace.new(space, now, Actor.of(who), TraceAction.EXPORT_REQUESTED, reason=f"export:{job.export_id}")
-    _commit(deps, Entry(space, traces=[trace], staged=[deps.jobs.staged(job, previous)]))
+    limit = quota.export_requests(space)
+    counted = [deps.quotas.staged(limit, now)] if deps.quotas is not None else []
+    try:
+        deps.journal.record(Entry(space, traces=[trace], staged=[deps.jobs.staged(job, previous), *counted]))
+    except Refused as exc:
+        if quota.LABEL in exc.failed:
+            raise quota.OverQuota(limit, now) from exc
+        raise Conflict("Une demande de téléchargement est déjà en cours.", code="export_in_progress") from exc
     deps.queue.send(space, job.export_id)
     return job.model_copy(update={"version": job.version + 1})
 

@@ -10,7 +10,8 @@ A record carries the keyed pseudonym of the space its request acted on (`owner`)
 from __future__ import annotations
 
 import json
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
 from pynamodb.attributes import NumberAttribute, UnicodeAttribute
@@ -22,7 +23,10 @@ from pynamodb.transactions import TransactWrite
 
 from functions.shared.clock import Clock
 from functions.shared.dynamo import error_code
-from functions.shared.idempotency import Claim, FirstResponse, Joining
+from functions.shared.idempotency import Claim, FirstResponse, Joining, owner_of
+from functions.shared.privacy import digest
+from functions.shared.quota import LABEL, Quota
+from functions.shared.staging import WriteSink
 
 DEFAULT_TTL = timedelta(hours=24)
 
@@ -48,6 +52,7 @@ class IdempotencyItem(Model):
     body = UnicodeAttribute(null=True)  # the first response's JSON
     expires_at_epoch = NumberAttribute()  # DynamoDB TTL
     owner = UnicodeAttribute(null=True)  # functions.shared.idempotency.owner_of(the space's INS)
+    uses = NumberAttribute(null=True)  # a rate limit's counter (functions/shared/quota.py), `quota#` scopes only
 
     by_owner = ByOwner()
 
@@ -112,6 +117,39 @@ class DynamoIdempotencyStore:
         status = int(item.status) if item.status is not None else None
         return FirstResponse(request=item.request, status=status,
                              body=json.loads(item.body) if item.body is not None else None)
+
+
+QUOTA_SCOPE = "quota#"  # never a claim's scope (a sha256 in hex)
+QUOTA_GRACE_SECONDS = 3600  # a counter outlives its window a little: TTL deletes late anyway
+
+
+def quota_scope(quota: Quota, now: datetime) -> str:
+    """`quota#<flow>#<subject pseudonym>#<window start>`: no INS or RPPS in clear in a key."""
+    return f"{QUOTA_SCOPE}{quota.flow}#{digest(quota.kind, quota.subject)}#{quota.window_start(now)}"
+
+
+@dataclass(frozen=True)
+class _Counted:
+    quota: Quota
+    now: datetime
+
+    def stage(self, tx: WriteSink) -> None:
+        q = self.quota
+        actions = [IdempotencyItem.uses.add(1), IdempotencyItem.request.set(f"quota:{q.flow}"),
+                   IdempotencyItem.expires_at_epoch.set(q.window_end(self.now) + QUOTA_GRACE_SECONDS)]
+        if q.owner:
+            actions.append(IdempotencyItem.owner.set(owner_of(q.owner)))
+        below: Condition = IdempotencyItem.uses.does_not_exist() | (IdempotencyItem.uses < q.limit)
+        tx.update(LABEL, IdempotencyItem(quota_scope(q, self.now)), actions, below)
+
+
+class DynamoQuotas:
+    """`functions.shared.quota.QuotaLedger` on the idempotency table (the API handler's GetItem + UpdateItem
+    already): a counter per flow, subject and window, kept past its window by TTL, erased with its space
+    (`owner`, the `by-owner` index)."""
+
+    def staged(self, quota: Quota, now: datetime) -> _Counted:
+        return _Counted(quota, now)
 
 
 class IdempotencyErasure:

@@ -197,7 +197,8 @@ class FunctionRoles(Construct):
             _dynamodb("AgendaLists", ["Query"], agenda_lsis),
             _in_transactions("AgendaWritesInTransactions", ["PutItem", "DeleteItem"], [agenda, agenda_due]),
             # Idempotency-Key records: claimed inside the creating transaction, completed after it, read on a
-            # retry; every write is an UpdateItem (functions/shared/idempotency_store.py).
+            # retry; every write is an UpdateItem (functions/shared/idempotency_store.py). The sensitive flows'
+            # rate-limit counters are UpdateItems of their action's transaction on the same table.
             _dynamodb("IdempotencyRecords", ["GetItem", "UpdateItem"], [idempotency]),
             # Messaging: a conversation is read with GetItem or one Query of its partition, listed on the LSI;
             # every write is in a transaction (with the traces, or the draft and its conversation).

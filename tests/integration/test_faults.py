@@ -52,30 +52,55 @@ def test_a_crash_between_copy_and_commit_is_repaired_by_the_next_delivery(stack:
     assert s3.list_objects_v2(Bucket=stack.env["MES_QUARANTINE_BUCKET"], Prefix=f"uploads/{doc_id}")["KeyCount"] == 0
 
 
-@pytest.fixture
-def throttled_once() -> Iterator[list[str]]:
-    """The next TransactWriteItems answers ThrottlingException once, as DynamoDB does under pressure."""
-    from functions.shared.dynamo import connection
-
+def _refuse_once(client: Any, operation: str, error: str) -> tuple[list[str], Any]:
+    """The next `operation` of this botocore client answers `error` once (a 400 as DynamoDB sends it under
+    pressure), through a before-send hook: botocore's retries run as they would against AWS (a Stubber would
+    bypass them)."""
     seen: list[str] = []
 
-    def throttle(request: Any, **_: Any) -> AWSResponse | None:
-        target = request.headers.get("X-Amz-Target", b"")
-        if b"TransactWriteItems" in target and not seen:
-            seen.append("throttled")
-            body = b'{"__type":"com.amazonaws.dynamodb.v20120810#ThrottlingException","message":"slow down"}'
+    def refuse(request: Any, **_: Any) -> AWSResponse | None:
+        if operation.encode() in request.headers.get("X-Amz-Target", b"") and not seen:
+            seen.append(error)
+            body = f'{{"__type":"com.amazonaws.dynamodb.v20120810#{error}","message":"slow down"}}'.encode()
             return AWSResponse(request.url, 400, {"Content-Type": "application/x-amz-json-1.0"},
                                type("Raw", (), {"stream": lambda *a, **k: iter([body])})())
         return None
 
-    connection().client.meta.events.register("before-send.dynamodb.TransactWriteItems", throttle)
+    client.meta.events.register(f"before-send.dynamodb.{operation}", refuse)
+    return seen, refuse
+
+
+@pytest.fixture(params=["ThrottlingException", "ProvisionedThroughputExceededException"])
+def throttled_once(request: pytest.FixtureRequest) -> Iterator[list[str]]:
+    """The next TransactWriteItems answers ThrottlingException, or ProvisionedThroughputExceededException, once."""
+    from functions.shared.dynamo import connection
+
+    seen, hook = _refuse_once(connection().client, "TransactWriteItems", request.param)
     yield seen
-    connection().client.meta.events.unregister("before-send.dynamodb.TransactWriteItems", throttle)
+    connection().client.meta.events.unregister("before-send.dynamodb.TransactWriteItems", hook)
 
 
 def test_throttling_is_retried_and_the_upload_is_declared_once(stack: Stack, throttled_once: list[str]) -> None:
     ins, patient = stack.citizen()
     doc_id = declare_and_upload(stack, ins, "throttled-0001")
-    assert throttled_once == ["throttled"]
+    assert len(throttled_once) == 1
     stack.pump.drain()
     assert stack.call("GET", f"/v1/me/documents/{doc_id}", patient).json()["status"] == "available"
+
+
+def test_a_throttled_read_is_retried_and_the_holder_gets_their_list(stack: Stack) -> None:
+    """Given the holder's document list, when its Query is refused once with
+    ProvisionedThroughputExceededException, then the retry answers it: a 200 with the document, not a 5xx."""
+    from functions.records.storage import DocumentItem
+
+    ins, patient = stack.citizen()
+    doc_id = declare_and_upload(stack, ins, "throttled-read-0001")
+    stack.pump.drain()
+    client = DocumentItem._get_connection().connection.client
+    seen, hook = _refuse_once(client, "Query", "ProvisionedThroughputExceededException")
+    try:
+        listed = stack.call("GET", "/v1/me/documents", patient)
+    finally:
+        client.meta.events.unregister("before-send.dynamodb.Query", hook)
+    assert seen == ["ProvisionedThroughputExceededException"]
+    assert listed.status_code == 200 and [d["document_id"] for d in listed.json()["items"]] == [doc_id]

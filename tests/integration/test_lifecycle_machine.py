@@ -88,6 +88,7 @@ def run_machine(stack: Stack) -> None:
             if unseen_by_holder(expected):
                 assert answer.status_code == 404, answer.text
             elif answer.status_code == 200:
+                assert expected is not None
                 expected.hidden = hidden
             else:
                 assert expected is not None and answer.status_code == 409 and expected.state != "available"
@@ -139,7 +140,7 @@ def run_machine(stack: Stack) -> None:
             if unseen_by_holder(expected):
                 assert answer.status_code == 404 and self.head() == before, answer.text
                 return
-            assert answer.status_code == 200 and answer.json()["status"] == expected.state
+            assert expected is not None and answer.status_code == 200 and answer.json()["status"] == expected.state
             assert self.head() == before + 1, "the holder's read is traced once"
 
         @invariant()

@@ -71,3 +71,46 @@ def test_the_agenda_flow_logs_no_identifier_name_place_or_address(stack: Stack, 
                         "\n".join(f"{r.getMessage()} {r.__dict__}" for r in caplog.records)])
     for secret in (ins, "secret.patient@example.org", "Hélène", "Léon Bérard", "chimiothérapie"):
         assert secret not in logged
+
+
+def test_the_messaging_export_and_closure_flows_log_no_identifier_name_subject_or_content(
+        stack: Stack, caplog: pytest.LogCaptureFixture, capfd: pytest.CaptureFixture[str],
+        json_logs: io.StringIO) -> None:
+    """Given a professional's message with a telling subject, body and attachment name, the holder's reply, an
+    export, then a closure with deletion and its erasure, then nothing logged names the person (INS, e-mail),
+    the professional (RPPS) or what was written."""
+    from app import on_export
+    from functions.shared.aws import client
+    from local import config, erasure
+    from local.pump import QueuePump
+    from local.seed import ensure_citizen
+    from tests.integration.conftest import message_with_attachment, new_ins
+
+    caplog.set_level(logging.INFO)
+    ins = new_ins()
+    ensure_citizen(ins, email="secret.holder@example.org")
+    _, holder = stack.citizen(ins)
+    doctor = stack.professional(rpps="10000000091", finess="750000091")
+    sent = stack.call("POST", f"/v1/patients/{ins}/messages", doctor, json={
+        "subject": "Résultat sérologie VIH", "text": "Votre charge virale est indétectable."})
+    assert sent.status_code == 201, sent.text
+    message_with_attachment(stack, ins, doctor, PDF, name="serologie-vih.pdf")
+    conversation = sent.json()["conversation_id"]
+    stack.call("GET", f"/v1/me/conversations/{conversation}", holder)
+    assert stack.call("POST", f"/v1/me/conversations/{conversation}/messages", holder,
+                      json={"content": "Merci docteur, trithérapie bien tolérée."}).status_code == 201
+    assert stack.call("POST", "/v1/me/export", holder).status_code == 202
+    QueuePump(client("sqs", config.REGION), config.EXPORT_QUEUE, on_export, retry_delay_seconds=0).drain()
+    assert stack.call("POST", "/v1/me/closure", holder, json={"delete_data": True}).status_code == 200
+    erasure.pump().drain()
+
+    # stdout is where the functions' JSON lines go (as in Lambda); stderr holds the local server's access lines
+    # and, when a handler of an earlier test's capture is gone, logging's own "--- Logging error ---" call stack
+    # quoting this test's source, which no deployed function prints.
+    out, _ = capfd.readouterr()
+    logged = "\n".join([out, json_logs.getvalue(),
+                        "\n".join(f"{r.getMessage()} {r.__dict__}" for r in caplog.records)])
+    assert "export built" in logged and "erasure request handled" in logged  # the capture works: they logged
+    for secret in (ins, "secret.holder@example.org", "10000000091", "VIH", "sérologie", "charge virale",
+                   "serologie-vih", "trithérapie"):
+        assert secret not in logged, secret

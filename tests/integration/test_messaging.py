@@ -200,3 +200,25 @@ def test_an_organisation_writes_as_its_finess_and_the_patients_reply_goes_to_it(
                        {**owner, "Idempotency-Key": f"org-reply-{next(_keys):06d}"}, json={"content": "Merci"})
     assert reply.status_code == 201, reply.text
     assert [(c["id"], c["address"]) for c in reply.json()["to"]] == [("690000003", "secretariat@chu-lyon.mssante.fr")]
+
+
+def test_a_subject_or_a_body_over_its_limit_is_a_422_and_writes_nothing(stack: Stack) -> None:
+    """Given the limits (subject 200 characters, body 200 000), when a professional writes, the holder answers or
+    starts a conversation one character over, then 422 and nothing is written; at the limit it goes through."""
+    from functions.messaging.models import MAX_BODY, MAX_SUBJECT
+
+    ins, owner = stack.citizen()
+    dr = stack.professional(rpps="10000000311")
+    assert write(stack, ins, dr, subject="s" * (MAX_SUBJECT + 1)).status_code == 422
+    assert write(stack, ins, dr, text="t" * (MAX_BODY + 1), html=None).status_code == 422
+    assert stack.call("GET", "/v1/me/conversations", owner).json()["items"] == []
+    cid = write(stack, ins, dr, subject="s" * MAX_SUBJECT).json()["conversation_id"]
+    before = actions(stack, owner)
+    path = f"/v1/me/conversations/{cid}/messages"
+    assert stack.call("POST", path, owner, json={"content": "c" * (MAX_BODY + 1)}).status_code == 422
+    refused = stack.call("POST", "/v1/me/conversations", owner,
+                         json={"to": "10000000311", "subject": "s" * (MAX_SUBJECT + 1), "content": "Bonjour"})
+    assert refused.status_code == 422 and set(refused.json()) == {"error"}
+    assert actions(stack, owner) == before
+    assert len(stack.call("GET", "/v1/me/conversations", owner).json()["items"]) == 1
+    assert stack.call("POST", path, owner, json={"content": "c" * 1000}).status_code == 201

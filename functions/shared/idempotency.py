@@ -46,10 +46,16 @@ class KeyTaken(Exception):
     """The creating transaction was cancelled by the claim's condition: another request holds this key."""
 
 
+MALFORMED_KEY = "Idempotency-Key must be 8-100 characters of [A-Za-z0-9._:-]"
+
+
 def checked_key(key: str | None, required: bool = False) -> str | None:
-    """The key if well formed; None if absent and optional. Missing but required, or malformed: 400."""
-    if not key and not required:
+    """The key if well formed; None if absent and optional. Missing but required, or malformed (an empty header
+    included: the client asked for a key, it is not the same as none): 400."""
+    if key is None and not required:
         return None
+    if key == "" and not required:
+        raise InvalidRequest(MALFORMED_KEY, code="invalid_idempotency_key")
     return required_key(key)
 
 
@@ -58,8 +64,7 @@ def required_key(key: str | None) -> str:
     if not key:
         raise InvalidRequest("the Idempotency-Key header is required", code="idempotency_key_required")
     if not KEY_FORMAT.match(key):
-        raise InvalidRequest("Idempotency-Key must be 8-100 characters of [A-Za-z0-9._:-]",
-                             code="invalid_idempotency_key")
+        raise InvalidRequest(MALFORMED_KEY, code="invalid_idempotency_key")
     return key
 
 

@@ -20,7 +20,7 @@ def test_a_key_is_scoped_to_caller_method_and_path_and_bound_to_the_body_not_its
 
 
 # Fullwidth digits: Python's `\d` would take them (stack notes); the rule is ASCII only.
-@pytest.mark.parametrize("key", ["short", "x" * 101, "with space", "\uff11" * 8])
+@pytest.mark.parametrize("key", ["", "short", "x" * 101, "with space", "\uff11" * 8])
 def test_a_malformed_key_is_refused(key: str) -> None:
     with pytest.raises(InvalidRequest) as refused:
         idem.checked_key(key)

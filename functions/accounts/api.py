@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from functions.accounts.models import CodeChannel, Identity, Space
 from functions.accounts.service import CodeSent, Opposition, should_accept_terms
+from functions.shared.temporal import IsoDay
 
 STRICT = ConfigDict(extra="forbid")
 INS = Field(min_length=15, max_length=15, description="INS/NIR with its 2-digit key")
@@ -25,7 +26,7 @@ class IdentityIn(BaseModel):
     model_config = STRICT
 
     ins: str = INS
-    birth_date: date = DAY
+    birth_date: IsoDay = DAY
     vitale_serial: str = VITALE
     child_ins: str | None = Field(default=None, min_length=15, max_length=15)
 
@@ -62,7 +63,7 @@ class ProofQuery(BaseModel):
     model_config = STRICT
 
     ins: str = INS
-    birth_date: date = DAY
+    birth_date: IsoDay = DAY
     vitale_serial: str = VITALE
     code: str = CODE
     child_ins: str | None = Field(default=None, min_length=15, max_length=15)

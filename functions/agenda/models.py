@@ -6,18 +6,18 @@ from __future__ import annotations
 import calendar as months
 import hashlib
 from datetime import UTC, date, datetime, timedelta
-from datetime import date as Date
 from datetime import time as TimeOfDay
 from enum import StrEnum
 from typing import Annotated
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from functions.agenda.calendar import PreventionRecord, PreventionStatus
 from functions.notifications.models import reminder_id
 from functions.shared.clock import PARIS
 from functions.shared.errors import Unprocessable
+from functions.shared.temporal import IsoDay, IsoInstant
 
 DISPATCH_HOUR = 7  # local time in Europe/Paris
 MAX_LEAD_DAYS = 30
@@ -73,8 +73,8 @@ def _wall_clock(value: TimeOfDay) -> TimeOfDay:
     return value
 
 
-AgendaDate = Annotated[date, AfterValidator(_date_in_window)]
-AgendaStart = Annotated[AwareDatetime, AfterValidator(_start_in_window)]
+AgendaDate = Annotated[IsoDay, AfterValidator(_date_in_window)]
+AgendaStart = Annotated[IsoInstant, AfterValidator(_start_in_window)]
 WallClock = Annotated[TimeOfDay, AfterValidator(_wall_clock)]
 
 
@@ -301,4 +301,4 @@ class PreventionChange(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     status: PreventionStatus
-    date: Date | None = None
+    date: IsoDay | None = None

@@ -6,9 +6,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from functions.measures.models import Measure, MeasureCode
+from functions.shared.temporal import IsoInstant
 
 Component = Literal["SYSTOLIC", "DIASTOLIC"]
 
@@ -20,7 +21,7 @@ class MeasureIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     code: MeasureCode
-    effective: AwareDatetime
+    effective: IsoInstant
     value: float | None = Field(default=None, allow_inf_nan=False)
     components: dict[Component, float] | None = None
 
@@ -37,8 +38,8 @@ class MeasureChangeIn(BaseModel):
 class HistoryQuery(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
-    start: AwareDatetime | None = Field(default=None, alias="from")
-    end: AwareDatetime | None = Field(default=None, alias="to")
+    start: IsoInstant | None = Field(default=None, alias="from")
+    end: IsoInstant | None = Field(default=None, alias="to")
 
 
 class PermissionsOut(BaseModel):

@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from functions.identity.principal import PROFESSION, RPPS, display_name
 from functions.records.models import Declaration, Document, DocumentFilter, NamedAuthor, PresignedPost
+from functions.shared.temporal import IsoDay
 
 
 class AuthorIn(BaseModel):
@@ -44,7 +45,7 @@ class UploadIn(BaseModel):
 
     type_code: str = Field(min_length=1, max_length=20)
     title: str = Field(min_length=1, max_length=200)
-    service_date: date
+    service_date: IsoDay
     content_type: str = Field(min_length=1, max_length=100)
     size: int = Field(gt=0, strict=True)  # a JSON integer: true, "16" or 16.0 are refused, not read as 1 or 16
     sha256: str
@@ -69,8 +70,8 @@ class ListFilter(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     type_code: str | None = Field(default=None, max_length=20)
-    date_from: date | None = None
-    date_to: date | None = None
+    date_from: IsoDay | None = None
+    date_to: IsoDay | None = None
 
     @model_validator(mode="after")
     def _ordered(self) -> ListFilter:

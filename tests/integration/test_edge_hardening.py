@@ -423,3 +423,29 @@ def test_a_reminder_time_with_an_offset_is_a_422_and_writes_nothing(stack: Stack
     path = f"/v1/me/reminders/{rem['reminder_id']}"
     assert stack.call("PATCH", path, me, json={"time": time}).status_code == 422
     assert stack.call("GET", path, me).json() == rem
+
+
+# A number, or a string of digits, is not a date: pydantic's lax mode read both as a Unix timestamp (1970-01-01).
+TIMESTAMP_DATES = [
+    ("GET", "/v1/me/documents?date_to=0", None),
+    ("GET", "/v1/me/documents?date_from=1700000000", None),
+    ("POST", "/v1/me/reminders", {"label": "Renouveler l'ordonnance", "date": 0}),
+    ("POST", "/v1/me/reminders", {"label": "Renouveler l'ordonnance", "date": "2031-01-15", "until": "0"}),
+    ("POST", "/v1/me/appointments", {"start": 1900000000, "professional": "Dr Martin", "reminder_lead_days": 1}),
+    ("POST", "/v1/me/measures", {"code": "WEIGHT", "effective": "0", "value": 72.5}),
+    ("GET", "/v1/me/measures/WEIGHT?from=0", None),
+    ("POST", "/v1/me/documents", {**declaration(b"%PDF-1.4\n% epoch\n"), "service_date": 0}),
+]
+
+
+@pytest.mark.parametrize(("method", "path", "body"), TIMESTAMP_DATES)
+def test_a_number_where_a_date_is_expected_is_a_422_and_writes_nothing(stack: Stack, method: str, path: str,
+                                                                       body: dict[str, Any] | None) -> None:
+    _, patient = stack.citizen()
+    before = own_traces(stack, patient)
+    answer = stack.call(method, path, {**patient, "Idempotency-Key": "epoch-date-0001"}, json=body)
+    assert answer.status_code == 422, answer.text
+    assert set(answer.json()) == {"error"}
+    assert own_traces(stack, patient) == before
+    for listing in ("/v1/me/reminders", "/v1/me/appointments"):
+        assert stack.call("GET", listing, patient).json()["items"] == []

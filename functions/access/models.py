@@ -6,7 +6,7 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Literal, Protocol
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, model_validator
 
 from functions.identity.principal import RPPS
 from functions.journal.models import ChainHead
@@ -20,9 +20,9 @@ class EmergencyChoices(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    samu_access: bool | None = None
-    break_glass: bool | None = None
-    hidden_in_emergency: bool | None = None
+    samu_access: StrictBool | None = None  # JSON true/false only: 0 or "no" is not read as false
+    break_glass: StrictBool | None = None
+    hidden_in_emergency: StrictBool | None = None
 
     @model_validator(mode="after")
     def _masked_needs_an_emergency_access(self) -> EmergencyChoices:
@@ -42,7 +42,7 @@ class EmergencyChoices(BaseModel):
 class PatientSettings(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    hide_new_documents: bool = False
+    hide_new_documents: StrictBool = False
     emergency: EmergencyChoices = Field(default_factory=EmergencyChoices)
     general_practitioner: RPPS | None = None
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, model_validator
 
 from functions.messaging.models import (
     MAX_ATTACHMENT_NAME,
@@ -50,7 +50,7 @@ class MessageIn(IncomingMessage):
     model_config = STRICT
 
     attachments: list[AttachmentIn] = Field(default_factory=list, max_length=20)  # type: ignore[assignment]
-    request_receipt: bool = False
+    request_receipt: StrictBool = False
 
     @model_validator(mode="after")
     def _receipt_address(self) -> MessageIn:

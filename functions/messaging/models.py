@@ -10,7 +10,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool, field_validator
 
 MAILBOX_DOMAIN = "patient.mssante.fr"
 END_SUBJECT = "[FIN]"
@@ -271,7 +271,7 @@ class IncomingMessage(BaseModel):
     html: str | None = Field(default=None, max_length=MAX_BODY)
     text: str | None = Field(default=None, max_length=MAX_BODY)
     reply_options: ReplyPolicy = ReplyPolicy.REPLY_TO_ALL
-    end_exchange: bool = False  # the API's `X-MSS-MES: FIN`
+    end_exchange: StrictBool = False  # the API's `X-MSS-MES: FIN`
     conversation_id: str | None = Field(default=None, max_length=64)
     attachments: list[AttachmentDeclaration] = Field(default_factory=list, max_length=MAX_ATTACHMENTS)
     recipients: list[RecipientDisplay] = Field(default_factory=list, max_length=MAX_RECIPIENTS)  # To and Cc, shown

@@ -11,7 +11,7 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Protocol, assert_never
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, StrictBool
 
 from functions.shared.clock import PARIS
 
@@ -66,8 +66,8 @@ PREFERENCE_OF_KIND = {
 class Channels(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    in_app: bool = True
-    email: bool = True
+    in_app: StrictBool = True  # JSON true/false only: 0 or "no" is not read as false
+    email: StrictBool = True
 
 
 class NotificationPreferences(BaseModel):

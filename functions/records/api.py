@@ -7,7 +7,7 @@ import re
 from datetime import date, datetime
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, field_validator, model_validator
 
 from functions.identity.principal import PROFESSION, RPPS, display_name
 from functions.records.models import Declaration, Document, DocumentFilter, NamedAuthor, PresignedPost
@@ -156,7 +156,7 @@ class DocumentPatchIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    hidden_from_professionals: bool
+    hidden_from_professionals: StrictBool
 
 
 class DocumentDeletedOut(BaseModel):

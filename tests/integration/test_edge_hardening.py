@@ -449,3 +449,34 @@ def test_a_number_where_a_date_is_expected_is_a_422_and_writes_nothing(stack: St
     assert own_traces(stack, patient) == before
     for listing in ("/v1/me/reminders", "/v1/me/appointments"):
         assert stack.call("GET", listing, patient).json()["items"] == []
+
+
+# A JSON boolean is true or false: pydantic's lax mode read 0, 1, "no" or "true" as one.
+NOT_BOOLEANS = [
+    ("PUT", "/v1/me/settings", {"emergency": {"break_glass": 1, "hidden_in_emergency": 0}}),
+    ("PUT", "/v1/me/settings", {"hide_new_documents": "yes"}),
+    ("PUT", "/v1/me/notification-preferences", {"preferences": {"NOTIF_MESSAGE": {"email": 0, "in_app": True}}}),
+    ("PATCH", "/v1/me/documents/doc_00000000000000000000000000", {"hidden_from_professionals": "true"}),
+]
+
+
+@pytest.mark.parametrize(("method", "path", "body"), NOT_BOOLEANS)
+def test_a_number_or_a_string_where_a_boolean_is_expected_is_a_422_and_changes_nothing(
+        stack: Stack, method: str, path: str, body: dict[str, Any]) -> None:
+    _, patient = stack.citizen()
+    before = own_traces(stack, patient)
+    settings = stack.call("GET", "/v1/me/settings", patient).json()
+    preferences = stack.call("GET", "/v1/me/notification-preferences", patient).json()
+    answer = stack.call(method, path, patient, json=body)
+    assert answer.status_code == 422, answer.text
+    assert own_traces(stack, patient) == before
+    assert stack.call("GET", "/v1/me/settings", patient).json() == settings
+    assert stack.call("GET", "/v1/me/notification-preferences", patient).json() == preferences
+
+
+def test_a_professionals_message_asking_a_receipt_with_1_is_a_422(stack: Stack) -> None:
+    ins, patient = stack.citizen()
+    refused = stack.call("POST", f"/v1/patients/{ins}/messages", stack.professional(),
+                         json={"subject": "Résultats", "text": "Bonjour", "end_exchange": 1})
+    assert refused.status_code == 422, refused.text
+    assert stack.call("GET", "/v1/me/conversations", patient).json()["items"] == []

@@ -10,10 +10,10 @@ from functions.accounts.ports import SpaceDirectory
 from functions.journal.models import ChainHead
 from functions.journal.ports import Entry, PatientJournal, Refused
 from functions.notifications.ports import InAppNotifications
-from functions.shared.clock import Clock
+from functions.shared import quota
+from functions.shared.clock import Clock, SystemClock
 from functions.shared.errors import NotFound
-from functions.shared.quota import LABEL as QUOTA
-from functions.shared.quota import OverQuota, QuotaLedger
+from functions.shared.quota import QuotaLedger
 
 
 class JournalControlStore:
@@ -21,11 +21,12 @@ class JournalControlStore:
 
     def __init__(self, journal: PatientJournal, spaces: SpaceDirectory, notifications: InAppNotifications,
                  quotas: QuotaLedger | None = None, clock: Clock | None = None) -> None:
+        """`quotas`: where a change's rate limit is counted (none: not counted, the unit tests' fakes)."""
         self._journal = journal
         self._spaces = spaces
         self._notifications = notifications
         self._quotas = quotas
-        self._clock = clock
+        self._clock = clock or SystemClock()
 
     def profile(self, patient_ins: str) -> AccessProfile:
         return profile_from(self._journal.ledger(patient_ins))
@@ -38,9 +39,9 @@ class JournalControlStore:
         puts, forgets = facts_of(change.changes)
         staged = [self._spaces.open_condition(patient_ins)] if change.needs_open_space else []
         staged += self._notifications.staged(change.notifications, once=False)  # as access always wrote them
-        now = self._clock.now() if self._clock is not None else None
-        if change.quota is not None and self._quotas is not None and now is not None:
-            staged.append(self._quotas.staged(change.quota, now))
+        now = self._clock.now()
+        if change.quota is not None:
+            staged += quota.counted(self._quotas, change.quota, now)
         entry = Entry(patient_ins, traces=change.traces, staged=staged, facts=puts, forget=forgets,
                       withheld=change.withheld, guard=True)
         try:
@@ -48,6 +49,6 @@ class JournalControlStore:
         except Refused as exc:
             if "space" in exc.failed:
                 raise NotFound("patient") from exc
-            if QUOTA in exc.failed and change.quota is not None and now is not None:
-                raise OverQuota(change.quota, now) from exc
+            if change.quota is not None:
+                quota.over_quota(exc.failed, change.quota, now)
             raise

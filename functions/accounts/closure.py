@@ -72,14 +72,11 @@ def _commit(deps: ClosureDeps, who: Citizen, previous: Space, changed: Space, ac
     now = deps.clock.now()
     traces = [Trace.new(changed.ins, now, Actor.acting_on(who, changed.ins), a, reason=reason) for a in actions]
     limit = quota.lifecycle_changes(changed.ins)
-    staged = [deps.lifecycle.lifecycle_write(changed, previous)]
-    if deps.quotas is not None:
-        staged.append(deps.quotas.staged(limit, now))
+    staged = [deps.lifecycle.lifecycle_write(changed, previous), *quota.counted(deps.quotas, limit, now)]
     try:
         deps.journal.record(Entry(changed.ins, traces=traces, staged=staged))
     except Refused as exc:
-        if quota.LABEL in exc.failed:
-            raise quota.OverQuota(limit, now) from exc
+        quota.over_quota(exc.failed, limit, now)
         raise Conflict("the space changed meanwhile: read it again", code="space_changed") from exc
     due = lifecycle.erase_due(changed) if changed.deletion is not None else None
     if due is not None and due <= paris_day(now) and deps.erasures is not None:

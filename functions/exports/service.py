@@ -58,12 +58,11 @@ def request_export(deps: ExportDeps, who: Citizen, space: str) -> ExportJob:
                     version=previous.version if previous else 0)
     trace = Trace.new(space, now, Actor.of(who), TraceAction.EXPORT_REQUESTED, reason=f"export:{job.export_id}")
     limit = quota.export_requests(space)
-    counted = [deps.quotas.staged(limit, now)] if deps.quotas is not None else []
+    staged = [deps.jobs.staged(job, previous), *quota.counted(deps.quotas, limit, now)]
     try:
-        deps.journal.record(Entry(space, traces=[trace], staged=[deps.jobs.staged(job, previous), *counted]))
+        deps.journal.record(Entry(space, traces=[trace], staged=staged))
     except Refused as exc:
-        if quota.LABEL in exc.failed:
-            raise quota.OverQuota(limit, now) from exc
+        quota.over_quota(exc.failed, limit, now)
         raise Conflict("Une demande de téléchargement est déjà en cours.", code="export_in_progress") from exc
     deps.queue.send(space, job.export_id)
     return job.model_copy(update={"version": job.version + 1})

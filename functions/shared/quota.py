@@ -50,6 +50,17 @@ class QuotaLedger(Protocol):
         ...
 
 
+def counted(ledger: QuotaLedger | None, quota: Quota, now: datetime) -> list[Staged]:
+    """The counter's write to join an action's transaction (none without a ledger: unit tests' fakes)."""
+    return [] if ledger is None else [ledger.staged(quota, now)]
+
+
+def over_quota(failed: set[str], quota: Quota, now: datetime) -> None:
+    """Raise OverQuota if the transaction was refused by the counter (`Refused.failed` holds its label)."""
+    if LABEL in failed:
+        raise OverQuota(quota, now)
+
+
 class OverQuota(TooManyRequests):
     """The flow's limit is reached for this window; `retry_after` seconds until the next one."""
 

@@ -25,3 +25,19 @@ def _no_network(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 
     monkeypatch.setattr(socket.socket, "connect", refuse)
     yield
+
+
+@pytest.fixture
+def local_environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """The local runner's environment (tables, buckets, keys named `mes-unit-*`), and a composition root that
+    forgets what it built before and after."""
+    from functions import deps
+    from functions.shared import privacy
+    from local import config
+
+    for name, value in config.local_env(prefix="mes-unit").items():
+        monkeypatch.setenv(name, value)
+    deps.reset()
+    yield
+    deps.reset()
+    privacy.use_key(b"unit-test-pseudonym-key")

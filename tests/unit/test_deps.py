@@ -4,24 +4,8 @@ missed would keep an adapter bound to the previous tables, endpoint or key."""
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
-
-import pytest
 
 from functions import deps
-
-
-@pytest.fixture
-def local_environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    from functions.shared import privacy
-    from local import config
-
-    for name, value in config.local_env(prefix="mes-unit").items():
-        monkeypatch.setenv(name, value)
-    deps.reset()
-    yield
-    deps.reset()
-    privacy.use_key(b"unit-test-pseudonym-key")
 
 
 def test_every_cached_factory_of_the_composition_root_is_registered() -> None:

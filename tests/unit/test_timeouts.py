@@ -7,7 +7,6 @@ from __future__ import annotations
 import ast
 import importlib
 import inspect
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -17,19 +16,6 @@ from pynamodb.models import Model
 from functions import deps
 
 FUNCTIONS = Path(__file__).resolve().parents[2] / "functions"
-
-
-@pytest.fixture
-def local_environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    from functions.shared import privacy
-    from local import config
-
-    for name, value in config.local_env(prefix="mes-timeouts").items():
-        monkeypatch.setenv(name, value)
-    deps.reset()
-    yield
-    deps.reset()
-    privacy.use_key(b"unit-test-pseudonym-key")
 
 
 def test_every_aws_client_has_bounded_connect_and_read_timeouts(local_environment: None) -> None:

@@ -163,7 +163,7 @@ def aws_in_process() -> Iterator[int]:
 
     from local import config, moto_fidelity
 
-    moto_fidelity.bench_fixes()
+    moto_fidelity.every_fix()
     port = free_port()  # never listened on: nothing must reach it
     original = config.local_env
 

@@ -102,10 +102,9 @@ def run(_args: argparse.Namespace) -> int:
     from moto.server import ThreadedMotoServer
 
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
-    from local.moto_fidelity import faster_answers, serialize_dynamodb_writes
+    from local.moto_fidelity import every_fix
 
-    serialize_dynamodb_writes()
-    faster_answers()
+    every_fix()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=config.AWS_PORT, verbose=False)
     server.start()
     config.apply(config.local_env())

@@ -1,6 +1,6 @@
-"""The moto server as its own process (the bench runs it so), with the fidelity fixes of `local.moto_fidelity`:
-DynamoDB writes serialized, transactions rolled back item by item; and
-its speed fixes (`faster_answers`). `python -m local.moto_server -H host -p port`."""
+"""The moto server as its own process (the bench runs it so), with every fix of `local.moto_fidelity` (DynamoDB
+writes serialized, transactions rolled back item by item, and the speed fixes). `python -m local.moto_server -H
+host -p port`."""
 
 from __future__ import annotations
 
@@ -10,9 +10,9 @@ import sys
 def main() -> None:
     from moto.server import main as moto_main
 
-    from local.moto_fidelity import bench_fixes
+    from local.moto_fidelity import every_fix
 
-    bench_fixes()
+    every_fix()
     moto_main(sys.argv[1:])
 
 

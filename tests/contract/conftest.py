@@ -31,11 +31,11 @@ def moto_env() -> Iterator[dict[str, str]]:
     from moto.server import ThreadedMotoServer
 
     from local import config
-    from local.moto_fidelity import serialize_dynamodb_writes
+    from local.moto_fidelity import every_fix
 
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
     port = free_port()
-    serialize_dynamodb_writes()
+    every_fix()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
     env = config.local_env(aws_port=port, api_port=free_port(), prefix="mes-contract")

@@ -5,7 +5,7 @@ withheld chains, and the holder's listing with its cursor."""
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import Protocol
+from typing import Any, Protocol
 
 import pytest
 
@@ -159,3 +159,35 @@ def test_a_guarded_withheld_entry_needs_the_main_head_as_read(owners: Owners) ->
 def test_a_cursor_is_a_position_of_the_main_chain_only(owners: Owners) -> None:
     assert owners.journal.is_position("S#000000000001")
     assert not owners.journal.is_position(f"WTRACE#{DOC}#000000000001")
+
+
+def test_a_commit_whose_answer_was_lost_is_applied_once_when_the_client_sends_it_again(aws: dict[str, str]) -> None:
+    """A read timeout after DynamoDB applied a transaction: botocore sends the same request again (here forced by a
+    retry decision on the first answer), with the ClientRequestToken it fills in itself, which makes the retry a
+    no-op on DynamoDB. moto ignored the token: the retry failed its own conditions and the journal linked the same
+    trace a second time on the head it had itself moved (local.moto_fidelity.transactions_idempotent_by_token)."""
+    from functions.journal.storage import DynamoJournal, DynamoTraceReader
+    from functions.shared.dynamo import connection
+
+    class Both(DynamoJournal, DynamoTraceReader):
+        pass
+
+    j, ins = Both(), new_ins()
+    lost: list[int] = []
+
+    def lose_the_first_answer(attempts: int, operation: Any, response: Any = None, **_: Any) -> float | None:
+        if operation.name == "TransactWriteItems" and response is not None and not lost:
+            lost.append(attempts)
+            return 0.0  # retry at once, as after a read timeout
+        return None
+
+    events = connection().client.meta.events
+    events.register_first("needs-retry.dynamodb.TransactWriteItems", lose_the_first_answer, unique_id="lost")
+    try:
+        j.record(Entry(ins, traces=[trace(ins)], facts=[Fact("CARE", "10000000001", "{}")]))
+    finally:
+        events.unregister("needs-retry.dynamodb.TransactWriteItems", unique_id="lost")
+    assert lost == [1]
+    everything = list(j.all(ins))
+    assert [t.seq for t in everything] == [1] and verify_chain(everything) == []
+    assert j.head(ins) == ChainHead(seq=1, hash=everything[0].hash)

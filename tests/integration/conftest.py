@@ -110,10 +110,9 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
 
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
     aws_port, api_port = free_port(), free_port()
-    from local.moto_fidelity import faster_answers, serialize_dynamodb_writes
+    from local.moto_fidelity import every_fix
 
-    serialize_dynamodb_writes()
-    faster_answers()
+    every_fix()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=aws_port, verbose=False)
     server.start()
     env = config.local_env(aws_port=aws_port, api_port=api_port, prefix="mes-test")

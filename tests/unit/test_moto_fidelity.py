@@ -77,6 +77,34 @@ def test_a_committed_transaction_writes_and_one_naming_an_item_twice_is_refused(
             {"Put": {"TableName": "t", "Item": {**key(f"k{i}"), "n": {"N": "1"}}}} for i in range(101)])
 
 
+def test_a_transaction_sent_again_with_its_token_is_answered_without_being_applied_again(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """As DynamoDB: the same ClientRequestToken and items within ten minutes answer as the first did and change
+    nothing; the same token with other items is IdempotentParameterMismatchException; no token runs every time."""
+    from moto import mock_aws
+    from moto.dynamodb.responses import DynamoHandler
+
+    from local.moto_fidelity import transactions_idempotent_by_token
+
+    monkeypatch.setattr(DynamoHandler, "transact_write_items", DynamoHandler.transact_write_items)  # restored
+    transactions_idempotent_by_token()
+    add_one = [{"Update": {"TableName": "t", "Key": key("a"), "UpdateExpression": "ADD n :one",
+                           "ExpressionAttributeValues": {":one": {"N": "1"}}}}]
+    with mock_aws():
+        client = table_t()
+        client.put_item(TableName="t", Item={**key("a"), "n": {"N": "0"}})
+        for _ in range(3):
+            client.transact_write_items(TransactItems=add_one, ClientRequestToken="first-try")
+        assert client.get_item(TableName="t", Key=key("a"))["Item"]["n"] == {"N": "1"}
+        with pytest.raises(client.exceptions.IdempotentParameterMismatchException):
+            client.transact_write_items(TransactItems=[{"Delete": {"TableName": "t", "Key": key("a")}}],
+                                        ClientRequestToken="first-try")
+        client.transact_write_items(TransactItems=add_one, ClientRequestToken="second-try")
+        client.transact_write_items(TransactItems=add_one)
+        client.transact_write_items(TransactItems=add_one)
+        assert client.get_item(TableName="t", Key=key("a"))["Item"]["n"] == {"N": "4"}
+
+
 def test_a_receive_returns_what_is_within_retention_and_drops_what_is_past_it(monkeypatch: pytest.MonkeyPatch) -> None:
     import boto3
     from moto import mock_aws

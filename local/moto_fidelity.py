@@ -323,12 +323,17 @@ def backends_listed_once() -> None:
     moto.backends.list_of_moto_modules = lambda: modules
 
 
+EVERY_FIX_APPLIED = False  # once true in a process, moto's own code is gone from it (the fidelity tests need it)
+
+
 def every_fix() -> None:
     """Every fix, fidelity and speed, in the order they wrap each other: the moto of the local server, the
     integration and contract tests, and the bench (as a server or in process). The same moto everywhere: without
     the item-by-item rollback, a late test in a long session (tables of thousands of items, each deep-copied once
     per transaction item) saw a transaction outlast the clients' 10 s read timeout and its retry race the first
     attempt (a CI run failed so). The speed fixes give moto's own answers (tests/unit/test_moto_fidelity.py)."""
+    global EVERY_FIX_APPLIED
+    EVERY_FIX_APPLIED = True
     rollback_only_touched_items()
     serialize_dynamodb_writes()
     transactions_idempotent_by_token()

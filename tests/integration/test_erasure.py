@@ -288,12 +288,14 @@ def test_the_daily_job_purges_a_closed_space_when_its_ten_year_archive_ends_and_
         at = datetime(day.year, day.month, day.day, 2, 30, tzinfo=UTC)
         return erase_due_spaces(replace(deps.erasure(), clock=FixedClock(at)), day)
 
-    assert job_on(end - timedelta(days=1)).erased == 0
+    # Other tests of the session close spaces too (their archives end the same day): this asserts on this person,
+    # and on counts only where they cannot depend on what else the session did.
+    job_on(end - timedelta(days=1))
     assert deps.spaces().get(ins).status.value == "closed"  # type: ignore[union-attr]
-    assert job_on(end).erased == 1
+    assert job_on(end).erased >= 1
     assert deps.spaces().get(ins).status.value == "erased"  # type: ignore[union-attr]
     assert [t for t, _ in items_naming([ins])] == [f"{_tables()[0]}"]  # the tombstone only
-    assert job_on(end + timedelta(days=1)).erased == 0  # once
+    assert job_on(end).erased == 0  # the same day again: nothing is erased twice
 
 
 def test_a_closure_without_a_fresh_sign_in_is_a_step_up_401_and_changes_nothing(stack: Stack) -> None:

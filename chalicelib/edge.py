@@ -253,7 +253,8 @@ def route(bp: Blueprint, method: str, path: str, *, role: Role | tuple[Role, ...
           status: int = 200, errors: tuple[int, ...] = (), request: type[BaseModel] | None = None,
           query: type[BaseModel] | None = None, paginated: bool = False, idempotent: bool = False,
           idempotency_key_required: bool = False, name: str | None = None,
-          closed_space: bool = False, form: bool = False, oauth: bool = False, media_type: str = "application/json",
+          closed_space: bool = False, access_reason: bool = False, form: bool = False, oauth: bool = False,
+          media_type: str = "application/json",
           outcome: type[BaseModel] | None = None,
           documented_body: type[BaseModel] | None = None) -> Callable[[V], V]:
     """Declare a route in one place: its spec goes to the registry, its view to `bp` (behind the authorizer unless
@@ -269,6 +270,7 @@ def route(bp: Blueprint, method: str, path: str, *, role: Role | tuple[Role, ...
         spec = RouteSpec(method=method, path=path, role=role, response=response, status=status, errors=errors,
                          request=request, query=query, paginated=paginated, view=view_name, idempotent=idempotent,
                          idempotency_key_required=idempotency_key_required, closed_space=closed_space,
+                         access_reason=access_reason,
                          form=form, oauth=oauth, media_type=media_type, outcome=outcome,
                          documented_body=documented_body)
         registry.record(spec)

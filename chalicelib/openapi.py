@@ -36,7 +36,7 @@ _ACCESS_REASON = {
     "name": "X-Access-Reason", "in": "header", "required": False,
     "description": "`consent`: the patient's consent to this access, presented by the professional's software "
                    "(recorded in the trace). Without it, a professional with no other basis gets "
-                   "`403 consent_required`.",
+                   "`403 consent_required`. Any other value is `400 invalid_access_reason`.",
     "schema": {"type": "string", "enum": ["consent"]},
 }
 _IDEMPOTENCY_KEY = {
@@ -71,11 +71,6 @@ def security_of(spec: RouteSpec) -> tuple[str, ...]:
     if schemes is None:
         return ()
     return (schemes,) if isinstance(schemes, str) else tuple(schemes)
-
-
-def _is_professional(spec: RouteSpec) -> bool:
-    roles = spec.role if isinstance(spec.role, tuple) else (spec.role,)
-    return "professional" in roles
 
 
 def _models(routes: list[RouteSpec]) -> list[_ModelKey]:
@@ -124,7 +119,7 @@ def _query_value(prop: dict[str, Any]) -> dict[str, Any]:
 
 def _header_parameters(spec: RouteSpec) -> list[dict[str, Any]]:
     params: list[dict[str, Any]] = []
-    if _is_professional(spec):
+    if spec.access_reason:
         params.append(_ACCESS_REASON)
     if getattr(spec, "idempotent", False):  # RouteSpec.idempotent (issue 14 point 6) when it lands
         params.append(_IDEMPOTENCY_KEY)

@@ -108,6 +108,9 @@ class RouteSpec:
     # `closed_space`: the route also serves the holder of a closed space (closure, deletion, reopening); every
     # other citizen route answers them `403 space_closed` (chalicelib/edge.py).
     closed_space: bool = False
+    # `access_reason`: the route reads `X-Access-Reason` (a professional's read of a patient's record, where the
+    # patient's consent may be presented), documented there only; any value but `consent` is a 400.
+    access_reason: bool = False
     # `form`: the body is application/x-www-form-urlencoded (the OAuth token endpoint, RFC 6749), not JSON.
     # `oauth`: the route's own errors are RFC 6749's `{error, error_description}` (functions/shared/oauth.py).
     form: bool = False
@@ -157,7 +160,7 @@ class RouteSpec:
             implied |= {401, 403}
         if self.request is not None:
             implied |= {400, 413, 422}
-        if self.paginated:
+        if self.paginated or self.access_reason:
             implied.add(400)
         if self.query is not None:
             implied.add(422)

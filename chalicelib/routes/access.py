@@ -11,6 +11,7 @@ from chalicelib.edge import header, route
 from chalicelib.registry import Models, paged
 from functions import deps
 from functions.shared.cursor import Page
+from functions.shared.errors import InvalidRequest
 
 if TYPE_CHECKING:
     from functions.access import api, models
@@ -32,12 +33,19 @@ def _profile(space: str) -> models.AccessProfile:
 
 
 def consent_presented() -> bool:
-    """The patient's consent, asserted by the professional's software for this access (recorded in the trace)."""
-    return (header("x-access-reason") or "").strip().lower() == "consent"
+    """The patient's consent, asserted by the professional's software for this access (recorded in the trace).
+    A reason the contract does not name is refused rather than read as none: the software meant something."""
+    reason = header("x-access-reason")
+    if reason is None:
+        return False
+    if reason.strip() != "consent":
+        raise InvalidRequest("X-Access-Reason is `consent` (the patient's consent to this access) or absent",
+                             code="invalid_access_reason")
+    return True
 
 
 @route(bp, "GET", "/v1/patients/{ins}/documents", role=("professional", "organisation"), paginated=True,
-       response=paged(records_api.DocumentOut), errors=(400, 403, 404))
+       access_reason=True, response=paged(records_api.DocumentOut), errors=(400, 403, 404))
 def professional_list(who: Professional | Organisation, ins: str, page: PageRequest) -> Page[records_api.DocumentOut]:
     from functions.access import service
 
@@ -46,7 +54,7 @@ def professional_list(who: Professional | Organisation, ins: str, page: PageRequ
 
 
 @route(bp, "GET", "/v1/patients/{ins}/documents/{document_id}", role=("professional", "organisation"),
-       response=records_api.DocumentOut, errors=(400, 403, 404))
+       access_reason=True, response=records_api.DocumentOut, errors=(400, 403, 404))
 def professional_read(who: Professional | Organisation, ins: str, document_id: str) -> records_api.DocumentOut:
     from functions.access import service
 

@@ -46,8 +46,9 @@ def decode(cursor: str | None) -> str | None:
 
 
 def page_size(raw: str | None) -> int:
-    """Page sizes are capped (resource consumption): outside 1..100 is a 400, not a silent clamp."""
-    if raw is None or raw == "":
+    """Page sizes are capped (resource consumption): outside 1..100 is a 400, not a silent clamp. An empty
+    `limit=` is a 400 too (it says a size and gives none), only an absent one is the default."""
+    if raw is None:
         return DEFAULT_PAGE_SIZE
     if not _PAGE_SIZE.fullmatch(raw) or not 1 <= int(raw) <= MAX_PAGE_SIZE:
         raise InvalidRequest(f"limit must be an integer from 1 to {MAX_PAGE_SIZE}", code="invalid_limit")

@@ -480,3 +480,31 @@ def test_a_professionals_message_asking_a_receipt_with_1_is_a_422(stack: Stack) 
                          json={"subject": "Résultats", "text": "Bonjour", "end_exchange": 1})
     assert refused.status_code == 422, refused.text
     assert stack.call("GET", "/v1/me/conversations", patient).json()["items"] == []
+
+
+# ---- what schemathesis' negative_data_rejection found kept: an empty limit, a reason the contract does not name --
+
+
+def test_an_empty_limit_is_a_400_not_the_default_page(stack: Stack) -> None:
+    _, patient = stack.citizen()
+    assert stack.call("GET", "/v1/me/documents", patient).status_code == 200  # absent: the default page
+    refused = stack.call("GET", "/v1/me/documents?limit=", patient)
+    assert refused.status_code == 400 and refused.json()["error"]["code"] == "invalid_limit"
+
+
+def test_an_access_reason_other_than_consent_is_a_400_and_reads_nothing(stack: Stack) -> None:
+    """A GP of another organisation has no basis but the patient's consent: `consent` opens the record; any other
+    reason is refused as such (the software meant something the contract does not say), and leaves no trace."""
+    ins, patient = stack.citizen()
+    gp = stack.professional(rpps="10000000003", finess="690000002")
+    before = own_traces(stack, patient)
+    for reason in ("emergency", "Consent", "consent, emergency", ""):
+        for path in (f"/v1/patients/{ins}/documents", f"/v1/patients/{ins}/documents/doc_{'7' * 26}"):
+            refused = stack.call("GET", path, {**gp, "X-Access-Reason": reason})
+            assert refused.status_code == 400, (reason, refused.text)
+            assert refused.json()["error"]["code"] == "invalid_access_reason"
+    assert own_traces(stack, patient) == before
+    assert stack.call("GET", f"/v1/patients/{ins}/documents", gp).json()["error"]["code"] == "consent_required"
+    assert stack.call("GET", f"/v1/patients/{ins}/documents", {**gp, "X-Access-Reason": "consent"}).status_code == 200
+    # a route that does not read the header ignores it, as the contract does not name it there
+    assert stack.call("GET", "/v1/reference/professions", {**gp, "X-Access-Reason": "emergency"}).status_code == 200

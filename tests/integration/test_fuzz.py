@@ -1,6 +1,7 @@
 """Schemathesis against the local stack, from the served contract: every operation, with valid tokens of each
 kind the contract names, bounded in examples so `make test` stays short. Checks: no 5xx, only documented
-statuses, bodies and content types as documented. One summary line at the end (all counts 0)."""
+statuses, bodies and content types as documented, and input the contract forbids refused with a 4xx. One summary
+line at the end (all counts 0)."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ import schemathesis
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
+    negative_data_rejection,
     response_schema_conformance,
     status_code_conformance,
 )
@@ -30,7 +32,8 @@ MAX_EXAMPLES = int(os.environ.get("MES_FUZZ_MAX_EXAMPLES", "12"))
 # coverage: schemathesis' deterministic edge cases (boundaries, missing/extra fields, wrong types, media types,
 # other methods); fuzzing: random valid and invalid inputs. No examples in the document, no links for stateful.
 PHASES = ("coverage", "fuzzing")
-CHECKS = [not_a_server_error, status_code_conformance, response_schema_conformance, content_type_conformance]
+CHECKS = [not_a_server_error, status_code_conformance, response_schema_conformance, content_type_conformance,
+          negative_data_rejection]
 TALLY: Counter[str] = Counter()
 # Half the generated `ins` and `rpps` path values are real ones, so the access rules run past "no such patient":
 # the patient has a space (and the citizen token is theirs), the RPPS is well formed.
@@ -83,21 +86,22 @@ def bearer(stack: Stack) -> dict[str, str]:
 # What a failure is counted as in the summary line.
 KINDS = {"ServerError": "5xx", "ContentTypeServerError": "5xx", "UndefinedStatusCode": "undocumented statuses",
          "JsonSchemaError": "schema violations", "MalformedJson": "schema violations",
-         "UndefinedContentType": "content-type violations", "MissingContentType": "content-type violations"}
+         "UndefinedContentType": "content-type violations", "MissingContentType": "content-type violations",
+         "AcceptedNegativeData": "invalid inputs accepted"}
 
 
 @pytest.fixture(scope="module", autouse=True)
 def summary(request: pytest.FixtureRequest) -> Any:
     """After the last operation, one line: `fuzz: 40 operations, 1523 examples (2xx 248, 4xx 1275), 0 5xx, 0 schema
-    violations, 0 undocumented statuses, 0 content-type violations` (distinct failures: a failing example is
-    replayed while Hypothesis shrinks it)."""
+    violations, 0 undocumented statuses, 0 content-type violations, 0 invalid inputs accepted` (distinct failures:
+    a failing example is replayed while Hypothesis shrinks it)."""
     yield
     operations = len({key for key in TALLY if key.startswith("operation ")})
     answered = ", ".join(f"{k[7:]} {n}" for k, n in sorted(TALLY.items()) if k.startswith("status "))
     callers = ", ".join(f"{k[7:]} {n}" for k, n in sorted(TALLY.items()) if k.startswith("scheme "))
     line = (f"fuzz: {operations} operations, {TALLY['examples']} examples ({answered}; as {callers}), "
             + ", ".join(f"{len(FOUND[k])} {k}" for k in ("5xx", "schema violations", "undocumented statuses",
-                                                            "content-type violations")))
+                                                            "content-type violations", "invalid inputs accepted")))
     reporter = request.config.pluginmanager.get_plugin("terminalreporter")
     capture = request.config.pluginmanager.get_plugin("capturemanager")
     if reporter is not None and capture is not None:

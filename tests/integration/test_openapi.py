@@ -78,7 +78,7 @@ def test_each_operation_says_its_statuses_parameters_and_schemes() -> None:
         params = {(p["in"], p["name"]) for p in op["parameters"]}
         assert {name for kind, name in params if kind == "path"} == set(spec.path_params)
         assert (("query", "cursor") in params) == spec.paginated
-        assert (("header", "X-Access-Reason") in params) == ("professional" in spec.roles)
+        assert (("header", "X-Access-Reason") in params) == spec.access_reason
         assert ("requestBody" in op) == (spec.request is not None or spec.documented_body is not None)
         schemes = [name for requirement in op["security"] for name in requirement]
         assert schemes == list(spec.security)  # any one of the route's schemes (an OR of requirements)

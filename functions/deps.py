@@ -328,11 +328,14 @@ def exports() -> ExportDeps:
     """The holder's export: its job item and archives bucket, its queue, and one source per part read through
     the owners' stores (records' documents and blobs, messaging's mailbox, the space's other data)."""
     from functions.access.service import profile_of
+    from functions.catalogue.export import ServicesExport
+    from functions.catalogue.service import current_catalogue
     from functions.exports.models import ExportPart
     from functions.exports.ports import PartSource
     from functions.exports.service import ExportDeps
     from functions.exports.space import SpaceExport
     from functions.exports.storage import DynamoExportJobs, S3Archives, SqsExportQueue
+    from functions.measures.export import MeasuresExport
     from functions.messaging.export import MessagingExport
     from functions.messaging.storage import DynamoMessageStore
     from functions.records.export import RecordExport
@@ -340,12 +343,14 @@ def exports() -> ExportDeps:
 
     bind_tables("functions.exports.storage", "functions.messaging.storage")
     s = settings()
-    r = records()
+    r, c = records(), catalogue()
     sources: dict[ExportPart, PartSource] = {
         ExportPart.RECORD: RecordExport(r.documents, r.blobs),
         ExportPart.MESSAGING: MessagingExport(DynamoMessageStore(), attachment_blobs()),
         ExportPart.SPACE: SpaceExport(spaces(), notifications(), agenda().agenda, lambda ins: profile_of(access(), ins),
-                                      traces(), journal()),
+                                      traces(), journal(), others=(
+                                          MeasuresExport(measures().store),
+                                          ServicesExport(c.store, lambda: current_catalogue(c)))),
     }
     return ExportDeps(jobs=DynamoExportJobs(), archives=S3Archives(client("s3", s.region), s.exports_bucket,
                                                                    s.kms_key_id),

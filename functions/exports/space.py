@@ -1,10 +1,11 @@
 """The third part of a holder's export ("le reste de l'ENS"): profile, notification settings, access controls,
-agenda, notifications and the signed trace chain, as JSON files. Read through each owner's port."""
+agenda, notifications and the signed trace chain, as JSON files read through each owner's port, then the files
+of the capabilities that build their own (measures as FHIR Observations, paired services)."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime
 from typing import Any, TypeVar
 
@@ -14,6 +15,7 @@ from functions.access.models import AccessProfile
 from functions.accounts.ports import SpaceDirectory
 from functions.agenda.ports import AgendaStore
 from functions.audit.export import canonical
+from functions.exports.ports import PartSource
 from functions.journal.ports import PatientJournal, TraceReader
 from functions.notifications.ports import InAppNotifications
 
@@ -38,13 +40,15 @@ def _every_page(lister: Callable[[str, str | None, int], tuple[list[M], str | No
 
 class SpaceExport:
     def __init__(self, spaces: SpaceDirectory, notifications: InAppNotifications, agenda: AgendaStore,
-                 access: Callable[[str], AccessProfile], traces: TraceReader, journal: PatientJournal) -> None:
+                 access: Callable[[str], AccessProfile], traces: TraceReader, journal: PatientJournal,
+                 others: Sequence[PartSource] = ()) -> None:
         self._spaces = spaces
         self._notifications = notifications
         self._agenda = agenda
         self._access = access
         self._traces = traces
         self._journal = journal
+        self._others = others
 
     def files(self, ins: str, at: datetime) -> Iterator[tuple[str, bytes]]:
         space = self._spaces.get(ins)
@@ -60,6 +64,8 @@ class SpaceExport:
         if prevention is not None:
             yield "agenda/prevention.json", _json(prevention.model_dump(mode="json"))
         yield "notifications.json", _every_page(self._notifications.list, ins)
+        for other in self._others:
+            yield from other.files(ins, at)
         head = self._journal.head(ins)
         chain = [t for t in self._traces.all(ins) if t.seq <= head.seq]
         # The chain as stored, hashes and head included (anyone can recompute it); a signed copy is one request away

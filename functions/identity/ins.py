@@ -8,6 +8,8 @@ from pydantic import BaseModel, ConfigDict
 
 from functions.shared.errors import InvalidRequest
 
+INS_SYSTEM = "urn:oid:1.2.250.1.213.1.4.8"  # the INS-NIR's identifier system, as FHIR resources name a person
+
 # sex, year, month, then either a 2-character department (digits, 2A, 2B) + 3-digit commune,
 # or an overseas 3-digit department (97x/98x) + 2-digit commune; then order (3) and key (2). ASCII [0-9] only:
 # `\d` and int() also take fullwidth or Arabic-Indic digits.

@@ -275,15 +275,16 @@ def transaction_response(measure: Measure, device_created: bool) -> dict[str, An
 _PROFILE_OF = {k.code: profile for profile, kinds in PROFILES.items() for k in kinds}
 
 
-def observation(measure: Measure, id_pe: str) -> dict[str, Any]:
-    """A stored measure as the Observation an app reads (its subject is the app's idPe, never the INS)."""
+def observation(measure: Measure, id_pe: str, subject_system: str = f"urn:oid:{MES_OID}") -> dict[str, Any]:
+    """A stored measure as the Observation an app reads (its subject is the app's idPe, never the INS; the
+    holder's own export names them by INS, `subject_system` the INS-NIR's)."""
     kind = BY_CODE[measure.code]
     system = "http://loinc.org" if kind.code[0].isdigit() else "https://smt.esante.gouv.fr/terminologie-taasip"
     body: dict[str, Any] = {
         "resourceType": "Observation", "id": measure.measure_id,
         "meta": {"profile": [PROFILE_STEM + _PROFILE_OF[measure.code]]},
         "status": "final", "code": {"coding": [{"system": system, "code": measure.code}]},
-        "subject": {"identifier": {"system": f"urn:oid:{MES_OID}", "value": id_pe}},
+        "subject": {"identifier": {"system": subject_system, "value": id_pe}},
         "effectiveDateTime": measure.effective.isoformat(),
     }
     if kind.components:

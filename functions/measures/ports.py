@@ -3,7 +3,7 @@ Writes that land with the patient's traces are `Staged` for the journal's transa
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from datetime import datetime
 from typing import Literal, Protocol
 
@@ -68,6 +68,10 @@ class MeasureStore(Protocol):
     def history(self, patient_ins: str, code: MeasureCode, start: datetime | None, end: datetime | None,
                 after: str | None, limit: int) -> tuple[list[Measure], str | None]:
         """One page of a type's history, newest first, within [start, end], in ONE Query."""
+        ...
+
+    def every_measure(self, patient_ins: str) -> Iterator[Measure]:
+        """Every stored measure of the person, type by type, oldest first, in one paged Query (the export)."""
         ...
 
     def previous(self, patient_ins: str, code: MeasureCode, before: str) -> Measure | None:

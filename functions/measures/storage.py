@@ -7,7 +7,7 @@ for optimistic writes."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -173,6 +173,10 @@ class DynamoMeasureStore:
         items, last = newest_first(MeasureItem, patient_ins, after, limit,
                                    range_key_condition=MeasureItem.sk.between(low, high), consistent_read=True)
         return [_to_measure(item) for item in items], last
+
+    def every_measure(self, patient_ins: str) -> Iterator[Measure]:
+        for item in MeasureItem.query(patient_ins, MeasureItem.sk.startswith("H#"), consistent_read=True):
+            yield _to_measure(item)
 
     def previous(self, patient_ins: str, code: MeasureCode, before: str) -> Measure | None:
         low, high = f"H#{code.value}#", history_key(code, before)

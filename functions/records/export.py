@@ -12,12 +12,12 @@ from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
+from functions.identity.ins import INS_SYSTEM
 from functions.records.blobs import download_type
 from functions.records.catalog import known_document_types
 from functions.records.models import Document, DocumentFilter
 from functions.records.ports import BlobStore, DocumentStore
 
-INS_SYSTEM = "urn:oid:1.2.250.1.213.1.4.8"  # INS-NIR
 LOINC = "http://loinc.org"
 PAGE = 100
 

@@ -13,6 +13,7 @@ from email import message_from_bytes, policy
 import requests
 from fhir.resources.R4B.bundle import Bundle
 from fhir.resources.R4B.documentreference import DocumentReference
+from fhir.resources.R4B.observation import Observation
 
 from app import on_export
 from functions.shared.aws import client
@@ -50,6 +51,14 @@ def test_an_export_holds_the_record_the_mailbox_and_the_rest_and_each_download_i
                json={"start": "2031-06-16T10:00:00+02:00", "professional": "Dr Claire Martin"})
     assert stack.call("POST", "/v1/me/care-team", owner, json={"rpps": "10000000501"}).status_code == 201
     assert stack.call("POST", "/v1/me/blocked-professionals", owner, json={"rpps": "10000000502"}).status_code == 201
+    weighed = stack.call("POST", "/v1/me/measures", owner,
+                         json={"code": "WEIGHT", "effective": "2026-11-30T08:00:00+01:00", "value": 61.5})
+    assert weighed.status_code == 201, weighed.text
+    from functions.catalogue.catalogue import use_catalogue
+    from local.seed import GUIDE_APP, guide_app, pair_app
+
+    use_catalogue((guide_app(),))
+    pairing = pair_app(ins)
 
     # When the holder asks for the export
     asked = stack.call("POST", "/v1/me/export", owner)
@@ -102,6 +111,18 @@ def test_an_export_holds_the_record_the_mailbox_and_the_rest_and_each_download_i
     assert "10000000501" in json.dumps(access["care_team"]) and "10000000502" in json.dumps(access["blocked"])
     assert "channels" in json.loads(rest.read("preferences-notifications.json"))
     assert "message.new" in {n["kind"] for n in json.loads(rest.read("notifications.json"))}
+    # their measures as FHIR Observations named by INS, and the services they paired, with what they consented to
+    measures = Bundle.model_validate_json(rest.read("mesures.fhir.json"))
+    assert measures.entry is not None and len(measures.entry) == 1
+    weight = measures.entry[0].resource
+    assert isinstance(weight, Observation)
+    assert weight.valueQuantity.value == 61.5 and weight.valueQuantity.code == "kg"  # type: ignore[union-attr]
+    assert weight.subject.identifier.value == ins  # type: ignore[union-attr]
+    assert weight.id == weighed.json()["id"]
+    services = json.loads(rest.read("services-connectes.json"))
+    assert [(s["service"]["oid"], s["state"]) for s in services] == [(GUIDE_APP, "ACTIVE")]
+    assert [p["code"] for p in services[0]["purposes"]] == list(pairing.consented)
+    assert all(p["label"] for p in services[0]["purposes"]) and pairing.id_pe not in json.dumps(services)
     chain = json.loads(rest.read("traces.json"))
     assert chain["patient_ins"] == ins and chain["head"]["seq"] == len(chain["traces"])
     assert "export.requested" in {t["action"] for t in chain["traces"]}

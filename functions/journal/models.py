@@ -92,6 +92,7 @@ class TraceAction(StrEnum):
     ATTACHMENT_REJECTED = "attachment.rejected"
     ATTACHMENT_READ = "attachment.read"
     ATTACHMENT_SAVED_TO_RECORD = "attachment.saved_to_record"
+    DOCUMENT_ATTACHED = "document.attached"  # a document of the record the holder attached to a message they sent
     MESSAGE_RECEIPT_SENT = "message.receipt_sent"  # the read receipt (MDN) a professional asked for
     CONTACT_ADDED = "contact.added"  # a pharmacy the patient may write to
     CONTACT_REMOVED = "contact.removed"

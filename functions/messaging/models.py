@@ -128,6 +128,7 @@ ATTACHMENT_TYPES: dict[str, str] = {
     "application/rtf": "rtf", "application/msword": "doc",
 }
 MAX_ATTACHMENTS = 20
+DocumentRef = Annotated[str, Field(min_length=1, max_length=64)]  # a document id of the holder's record
 MAX_ATTACHMENT_NAME = 200
 
 
@@ -286,10 +287,12 @@ class IncomingMessage(BaseModel):
 
 
 class Reply(BaseModel):
-    """The patient's answer in a conversation."""
+    """The patient's answer in a conversation. `documents`: ids of documents of their record to attach (A.6,
+    "Choisir dans les documents de mon espace santé"; the app's `ensDocuments`)."""
 
     content: str = Field(max_length=MAX_BODY)
     reply_type: ReplyOption = ReplyOption.REPLY
+    documents: tuple[DocumentRef, ...] = Field(default=(), max_length=MAX_ATTACHMENTS)
 
 
 class DraftChange(BaseModel):
@@ -333,3 +336,4 @@ class NewConversation(BaseModel):
     to: str = Field(min_length=1, max_length=64)
     subject: str = Field(min_length=1, max_length=MAX_SUBJECT)
     content: str = Field(max_length=MAX_BODY)
+    documents: tuple[DocumentRef, ...] = Field(default=(), max_length=MAX_ATTACHMENTS)  # as in `Reply`

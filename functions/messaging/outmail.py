@@ -2,15 +2,18 @@
 patient's replies and new messages (threaded with In-Reply-To / References), and read receipts (RFC 8098 MDN:
 multipart/report, report-type=disposition-notification). Every part is quoted-printable, so the bytes are 7-bit
 whatever the language, and the serialisation is deterministic for a given message: a retried send sends the
-same bytes under the same once-only key."""
+same bytes under the same once-only key. A message's attachments travel as references (`OutgoingFile`) until the
+mail is handed over: `with_files` then adds their bytes, base64, under a boundary derived from the once-only key."""
 
 from __future__ import annotations
 
+import hashlib
 import html
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from email import policy
+from email import message_from_bytes, policy
 from email.message import EmailMessage
 from email.utils import format_datetime
 
@@ -23,15 +26,43 @@ REPORTING_UA = f"{MAILBOX_DOMAIN}; Mon espace sante"  # a header field: 7-bit AS
 
 
 @dataclass(frozen=True)
+class OutgoingFile:
+    """An attachment of a mail, by reference: its bytes stay in the attachments bucket (an outbox item holds at
+    most 400 KB) and are read when the mail is handed over."""
+
+    holder_ins: str
+    message_id: str
+    attachment_id: str
+    name: str
+    content_type: str
+
+
+@dataclass(frozen=True)
 class Outgoing:
-    """One mail to hand to OutboundMail: its bytes, envelope and once-only key; `queued_at`, when it was
-    committed (the retry pass gives up on a mail refused for a day)."""
+    """One mail to hand to OutboundMail: its bytes (without its attachments' bytes), envelope and once-only key;
+    `queued_at`, when it was committed (the retry pass gives up on a mail refused for a day); `files`, the
+    attachments `with_files` adds."""
 
     raw: bytes
     sender: str
     recipients: list[str]
     once_key: str
     queued_at: datetime | None = None
+    files: tuple[OutgoingFile, ...] = ()
+
+
+def with_files(mail: Outgoing, read: Callable[[OutgoingFile], bytes]) -> bytes:
+    """The bytes OutboundMail sends: the mail itself, or with its attachments as base64 parts of a
+    multipart/mixed whose boundary is derived from the once-only key (the same bytes on every retry)."""
+    if not mail.files:
+        return mail.raw
+    composed = message_from_bytes(mail.raw, _class=EmailMessage, policy=policy.SMTP)
+    assert isinstance(composed, EmailMessage)
+    for file in mail.files:
+        maintype, subtype = file.content_type.split("/", 1)
+        composed.add_attachment(read(file), maintype=maintype, subtype=subtype, filename=file.name)
+    composed.set_boundary("=_mes_" + hashlib.sha256(mail.once_key.encode()).hexdigest()[:32])
+    return composed.as_bytes()
 
 
 def message_id(message_id: str) -> str:
@@ -63,7 +94,10 @@ def patient_mail(holder_ins: str, message: Message) -> Outgoing:
     mail.set_content(plain_text(message.content), cte="quoted-printable")
     mail.add_alternative(f"<!DOCTYPE html><html><body>{message.content}</body></html>\n", subtype="html",
                          cte="quoted-printable")
-    return Outgoing(mail.as_bytes(), mailbox_address(holder_ins), recipients, message.message_id, message.at)
+    files = tuple(OutgoingFile(holder_ins, message.message_id, a.attachment_id, a.name, a.content_type)
+                  for a in message.attachments)
+    return Outgoing(mail.as_bytes(), mailbox_address(holder_ins), recipients, message.message_id, message.at,
+                    files)
 
 
 def read_receipt(holder_ins: str, original: Message, at: datetime) -> Outgoing:

@@ -79,7 +79,7 @@ class AttachmentReader(Protocol):
     def read(self, holder_ins: str, message_id: str, attachment_id: str) -> bytes: ...
 
 
-class AttachmentBlobs(AttachmentObjects, Protocol):
+class AttachmentBlobs(AttachmentObjects, AttachmentReader, Protocol):
     """The attachments bucket: one object per attachment, SSE-KMS with an encryption context bound to the
     patient and the message."""
 
@@ -120,11 +120,30 @@ class FiledDocument(Protocol):
     def type_code(self) -> str: ...
 
 
+class RecordFile(Protocol):
+    """A document of the holder's record, as a file to attach: its title, type and size, its bytes on demand."""
+
+    @property
+    def document_id(self) -> str: ...
+    @property
+    def title(self) -> str: ...
+    @property
+    def content_type(self) -> str: ...
+    @property
+    def size(self) -> int: ...
+    def read(self) -> bytes: ...
+
+
 class RecordFiling(Protocol):
     """What messaging asks of the record (records' `HolderFiling` fits it): whether the holder may add such a
-    file, and adding it as their own document from the stored attachment (a server-side copy, traced)."""
+    file, and adding it as their own document from the stored attachment (a server-side copy, traced); the
+    other way, a document of the record the holder may see, to attach to a message they send."""
 
     def accepts(self, content_type: str, size: int) -> bool: ...
+
+    def holder_file(self, space: str, document_id: str) -> RecordFile | None:
+        """An available document of `space` its holder sees (None for anything else, a malformed id included)."""
+        ...
 
     def file(self, who: Citizen, space: str, bucket: str, key: str, content_type: str, size: int, sha256: str,
              title: str, type_code: str, service_date: date, idempotency_key: str | None,

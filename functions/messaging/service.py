@@ -8,6 +8,7 @@ blocked professional's messages still arrive (writing reveals nothing of the rec
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -27,6 +28,7 @@ from functions.journal.models import Actor, Trace, TraceAction
 from functions.journal.ports import Entry, PatientJournal, Refused
 from functions.messaging.models import (
     ATTACHMENT_TYPES,
+    MAX_ATTACHMENT_NAME,
     Attachment,
     AttachmentDeclaration,
     AttachmentState,
@@ -45,7 +47,7 @@ from functions.messaging.models import (
     sanitised_html,
     text_as_html,
 )
-from functions.messaging.outmail import Outgoing, patient_mail, read_receipt
+from functions.messaging.outmail import Outgoing, OutgoingFile, patient_mail, read_receipt, with_files
 from functions.messaging.outmail import message_id as rfc822_id
 from functions.messaging.ports import (
     AttachmentBlobs,
@@ -55,6 +57,7 @@ from functions.messaging.ports import (
     Outbox,
     PharmacyBook,
     QuarantineTickets,
+    RecordFile,
     RecordFiling,
     UploadForm,
 )
@@ -294,7 +297,8 @@ def _handed_over(deps: MessagingDeps, mails: list[Outgoing]) -> int:
     sent = 0
     for mail in mails:
         try:
-            deps.outbound.send(mail.raw, mail.sender, mail.recipients, mail.once_key)
+            deps.outbound.send(with_files(mail, lambda f: _file_bytes(deps, f)), mail.sender, mail.recipients,
+                               mail.once_key)
         except Exception as exc:  # kept in the outbox: the retry pass sends it
             count(OUTBOUND_MAIL_FAILED)
             logger.warning("outbound mail kept for retry", extra={"error_type": type(exc).__name__})
@@ -302,6 +306,12 @@ def _handed_over(deps: MessagingDeps, mails: list[Outgoing]) -> int:
         sent += 1
         _out_of_outbox(deps.outbox, mail)
     return sent
+
+
+def _file_bytes(deps: MessagingDeps, file: OutgoingFile) -> bytes:
+    if deps.attachments is None:
+        raise RuntimeError("a mail with attachments needs the attachments bucket (functions/deps.py)")
+    return deps.attachments.read(file.holder_ins, file.message_id, file.attachment_id)
 
 
 def _out_of_outbox(outbox: Outbox, mail: Outgoing) -> None:
@@ -336,6 +346,75 @@ def _outgoing(deps: MessagingDeps, space: str, message: Message) -> tuple[list[S
         return [], []
     mail = patient_mail(space, message)
     return [deps.outbox.staged_mail(space, mail)], [mail]
+
+
+# ---- documents of the record attached to what the holder sends (A.6, `ensDocuments`) ---------------------------
+
+
+@dataclass(frozen=True)
+class Attached:
+    """The record documents a holder's message carries: its attachments, their bytes, and a trace per document."""
+
+    attachments: tuple[Attachment, ...]
+    files: tuple[tuple[Attachment, bytes], ...]
+    traces: tuple[Trace, ...]
+
+
+NO_DOCUMENTS = Attached((), (), ())
+
+
+def _from_record(deps: MessagingDeps, who: Citizen, space: str, message_id: str, document_ids: Sequence[str],
+                 now: datetime) -> Attached:
+    """Every document checked before anything is written: one the holder does not see, or not available, is the
+    same 404 as a missing one; a type A.6 does not allow is a 415; together over the message's budget, a 413.
+    Then the bytes are read (opened from the sealed record) and each becomes an attachment of the message."""
+    wanted = list(dict.fromkeys(document_ids))
+    if not wanted:
+        return NO_DOCUMENTS
+    assert deps.record is not None and deps.attachments is not None, "attachments need their wiring (deps.py)"
+    found: list[RecordFile] = []
+    for document_id in wanted:
+        file = deps.record.holder_file(space, document_id)
+        if file is None:
+            raise NotFound("document")
+        found.append(file)
+    for file in found:
+        if file.content_type not in ATTACHMENT_TYPES:
+            allowed = ", ".join(sorted(ATTACHMENT_TYPES))
+            raise UnsupportedMediaType(f"a document attached to a message must be one of: {allowed}",
+                                       code="attachment_type_not_allowed")
+    if sum(f.size for f in found) > deps.attachment_budget_bytes:
+        raise PayloadTooLarge("La taille du ou des documents dépasse la limite autorisée.",
+                              code="attachment_budget_exceeded")
+    files: list[tuple[Attachment, bytes]] = []
+    for file in found:
+        data = file.read()
+        name = f"{file.title.strip() or 'document'}.{ATTACHMENT_TYPES[file.content_type]}"
+        files.append((Attachment(attachment_id=new_id("att"), name=name[:MAX_ATTACHMENT_NAME],
+                                 content_type=file.content_type, size=len(data),
+                                 sha256=hashlib.sha256(data).hexdigest()), data))
+    actor = Actor.acting_on(who, space)
+    traces = tuple(Trace.new(space, now, actor, TraceAction.DOCUMENT_ATTACHED, f.document_id,
+                             reason=f"message:{message_id}") for f in found)
+    return Attached(tuple(a for a, _ in files), tuple(files), traces)
+
+
+def _sent_with(deps: MessagingDeps, space: str, message: Message, attached: Attached, entry: Entry) -> None:
+    """The attachments' objects first, then the commit; a commit that fails takes them back (no object without
+    its message). The mail, committed with the message, carries only their references: its bytes are read
+    from these objects when it is handed over."""
+    stored: list[Attachment] = []
+    try:
+        for attachment, data in attached.files:
+            assert deps.attachments is not None
+            deps.attachments.put(space, message.message_id, attachment.attachment_id, attachment.content_type, data)
+            stored.append(attachment)
+        _commit(deps, entry)
+    except BaseException:
+        for attachment in stored:
+            assert deps.attachments is not None
+            deps.attachments.delete(space, message.message_id, attachment.attachment_id)
+        raise
 
 
 def _valid_id(conversation_id: str) -> bool:
@@ -397,11 +476,12 @@ def reply(deps: MessagingDeps, who: Citizen, space: str, conversation_id: str, b
         raise Conflict("Ce message n'autorise pas la réponse.", code="reply_not_allowed")
     now = deps.clock.now()
     mid = new_id("msg")
+    attached = _from_record(deps, who, space, mid, body.documents, now)
     message = Message(message_id=mid, conversation_id=conversation_id, direction="OUT", sender=None,
                       to=tuple(conversation.recipients(body.reply_type)), at=now,
                       subject=f"RE: {conversation.subject}"[:200], content=_content(body.content, None),
                       rfc822_id=rfc822_id(mid), in_reply_to=(conversation.references or (None,))[-1],
-                      references=conversation.references)
+                      references=conversation.references, attachments=attached.attachments)
     trace = Trace.new(space, now, Actor.acting_on(who, space), TraceAction.MESSAGE_SENT,
                       reason=f"message:{message.message_id}")
     mail_staged, mails = _outgoing(deps, space, message)
@@ -410,7 +490,7 @@ def reply(deps: MessagingDeps, who: Citizen, space: str, conversation_id: str, b
                             deps.store.staged_message(message, space), *mail_staged]
     if conversation.has_draft:
         staged.append(deps.store.staged_draft_removal(space, conversation_id))
-    _commit(deps, Entry(space, traces=[trace], staged=staged))
+    _sent_with(deps, space, message, attached, Entry(space, traces=[trace, *attached.traces], staged=staged))
     _handed_over(deps, mails)
     return message
 
@@ -600,16 +680,17 @@ def start_conversation(deps: MessagingDeps, who: Citizen, space: str, body: NewC
     now = deps.clock.now()
     mid = new_id("msg")
     conversation_id = new_id("conv")
+    attached = _from_record(deps, who, space, mid, body.documents, now)
     message = Message(message_id=mid, conversation_id=conversation_id, direction="OUT", sender=None,
                       to=(recipient,), at=now, subject=body.subject.strip(), content=_content(body.content, None),
-                      rfc822_id=rfc822_id(mid))
+                      rfc822_id=rfc822_id(mid), attachments=attached.attachments)
     conversation = Conversation(holder_ins=space, conversation_id=conversation_id, subject=message.subject,
                                 writers=(recipient,), started_by_patient=True, last_message_at=now).sent(message)
     trace = Trace.new(space, now, Actor.acting_on(who, space), TraceAction.MESSAGE_SENT, reason=f"message:{mid}")
     mail_staged, mails = _outgoing(deps, space, message)
     staged: list[Staged] = [deps.spaces.open_condition(space), deps.store.staged_conversation(conversation, None),
                             deps.store.staged_message(message, space), *mail_staged]
-    _commit(deps, Entry(space, traces=[trace], staged=staged))
+    _sent_with(deps, space, message, attached, Entry(space, traces=[trace, *attached.traces], staged=staged))
     _handed_over(deps, mails)
     return message
 

@@ -14,6 +14,7 @@ commit to the send (milliseconds) unless the send failed."""
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 from collections.abc import Iterator
@@ -28,7 +29,7 @@ from pynamodb.models import Model
 
 from functions.messaging.blobs import attachment_prefix
 from functions.messaging.models import Conversation, Draft, Message, Pharmacy
-from functions.messaging.outmail import Outgoing
+from functions.messaging.outmail import Outgoing, OutgoingFile
 from functions.shared.clock import iso
 from functions.shared.dynamo import Transaction, TransactionCancelled, error_code
 from functions.shared.errors import Conflict
@@ -152,7 +153,8 @@ class _PutOutgoing:
         m = self.mail
         tx.put("outbox", MessageItem(_outbox_partition(m.once_key), m.once_key, kind="O", body=json.dumps(
             {"holder": self.holder_ins, "sender": m.sender, "recipients": m.recipients, "raw": m.raw.decode("ascii"),
-             "queued_at": iso(m.queued_at) if m.queued_at else None})),
+             "queued_at": iso(m.queued_at) if m.queued_at else None,
+             "files": [dataclasses.asdict(f) for f in m.files]})),
             MessageItem.sk.does_not_exist())
 
 
@@ -191,7 +193,8 @@ class DynamoOutbox:
                 body = json.loads(item.body)
                 queued = body.get("queued_at")
                 found.append(Outgoing(body["raw"].encode("ascii"), body["sender"], body["recipients"], item.sk,
-                                      datetime.fromisoformat(queued) if queued else None))
+                                      datetime.fromisoformat(queued) if queued else None,
+                                      tuple(OutgoingFile(**f) for f in body.get("files", ()))))
             if len(found) >= limit:
                 break
         return found

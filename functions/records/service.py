@@ -472,6 +472,20 @@ def file_existing_object(deps: RecordDeps, who: Citizen, space: str, source: Exi
 
 
 @dataclass(frozen=True)
+class HolderFile:
+    """A document of the record as a file another capability attaches (messaging's `RecordFile`)."""
+
+    document_id: str
+    title: str
+    content_type: str
+    size: int
+    _read: Callable[[], bytes]
+
+    def read(self) -> bytes:
+        return self._read()
+
+
+@dataclass(frozen=True)
 class HolderFiling:
     """The record's side of "save this file into my record" for another capability (fits messaging's
     `RecordFiling` port, wired in functions/deps.py): records decides what it takes and writes the document."""
@@ -480,6 +494,15 @@ class HolderFiling:
 
     def accepts(self, content_type: str, size: int) -> bool:
         return accepts_from_patient(content_type, size)
+
+    def holder_file(self, space: str, document_id: str) -> HolderFile | None:
+        doc = _find(self.deps, space, document_id)
+        if doc is None or not policy.citizen_reads(space, doc) or doc.status is not DocumentStatus.AVAILABLE:
+            return None
+        blobs, key, ins = self.deps.blobs, doc.record_key, doc.patient_ins
+        return HolderFile(document_id=doc.document_id, title=doc.declaration.title,
+                          content_type=doc.declaration.content_type, size=doc.declaration.size,
+                          _read=lambda: blobs.read_record(key, ins))
 
     def file(self, who: Citizen, space: str, bucket: str, key: str, content_type: str, size: int, sha256: str,
              title: str, type_code: str, service_date: date, idempotency_key: str | None,

@@ -4,7 +4,7 @@ and the records' verifier holding an attachment upload to its declaration before
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -19,6 +19,7 @@ from functions.messaging.models import (
     AttachmentState,
     IncomingMessage,
     Message,
+    Reply,
 )
 from functions.messaging.service import AttachmentUploads, MessagingDeps
 from functions.records import service as records
@@ -76,14 +77,27 @@ class Bucket:
     def location(self, holder_ins: str, message_id: str, attachment_id: str) -> tuple[str, str]:
         return "attachments", f"{holder_ins}/{message_id}/{attachment_id}"
 
+    def delete(self, holder_ins: str, message_id: str, attachment_id: str) -> None:
+        self.objects.pop(f"{holder_ins}/{message_id}/{attachment_id}", None)
+
+    def read(self, holder_ins: str, message_id: str, attachment_id: str) -> bytes:
+        return self.objects[f"{holder_ins}/{message_id}/{attachment_id}"]
+
 
 @dataclass
 class Filing:
+    """Records' side: `files` are the holder's available documents (the holder of INS only)."""
+
+    files: dict[str, records.HolderFile] = field(default_factory=dict)
+
     def accepts(self, content_type: str, size: int) -> bool:
         return accepts_from_patient(content_type, size)
 
     def file(self, *args: Any, **kwargs: Any) -> Any:
         raise AssertionError("not filed in these tests")
+
+    def holder_file(self, space: str, document_id: str) -> records.HolderFile | None:
+        return self.files.get(document_id) if space == INS else None
 
 
 @pytest.fixture
@@ -282,3 +296,69 @@ def test_two_attachments_of_one_message_verified_at_once_both_keep_their_verdict
     assert records.verify_upload(verifier(raced, quarantine), key, AttachmentUploads(raced)) \
         is VerificationOutcome.ACCEPTED
     assert states(raced, sent) == [("AVAILABLE", None), ("AVAILABLE", None)]
+
+
+# ---- documents of the holder's record attached to their reply (A.6, `ensDocuments`) ------------------------------
+
+
+def record_file(document_id: str, size: int, content_type: str = "application/pdf") -> records.HolderFile:
+    data = PDF.ljust(size, b" ")
+    return records.HolderFile(document_id=document_id, title="Bilan", content_type=content_type, size=size,
+                              _read=lambda: data)
+
+
+def replying(deps: MessagingDeps, *documents: str) -> Message:
+    conversation_id = send(deps).message.conversation_id
+    return service.reply(deps, HOLDER, INS, conversation_id, Reply(content="Voici", documents=documents))
+
+
+def test_record_documents_over_the_budget_are_refused_before_anything_is_stored(deps: MessagingDeps) -> None:
+    assert isinstance(deps.record, Filing) and isinstance(deps.attachments, Bucket)
+    deps.record.files.update({"doc_a": record_file("doc_a", 12 * MB), "doc_b": record_file("doc_b", 8 * MB + 1)})
+    with pytest.raises(PayloadTooLarge) as refused:
+        replying(deps, "doc_a", "doc_b")
+    assert refused.value.code == "attachment_budget_exceeded"
+    assert isinstance(deps.store, FakeStore) and [m.direction for m in deps.store.messages] == ["IN"]
+    assert deps.attachments.objects == {}
+    sent = replying(deps, "doc_a")  # within the budget: one attachment, its object stored under the message
+    assert [a.size for a in sent.attachments] == [12 * MB]
+    assert list(deps.attachments.objects) == [f"{INS}/{sent.message_id}/{sent.attachments[0].attachment_id}"]
+
+
+def test_a_reply_whose_commit_is_refused_takes_its_attachments_objects_back(deps: MessagingDeps) -> None:
+    """The space closed between the checks and the commit: the 404 leaves no object without its message."""
+    assert isinstance(deps.record, Filing) and isinstance(deps.attachments, Bucket)
+    deps.record.files["doc_a"] = record_file("doc_a", 100)
+    conversation_id = send(deps).message.conversation_id
+
+    class Closing(FakeJournal):
+        def record(self, entry: Entry, head: Any = None, retry: bool = True) -> None:
+            raise Refused({"space"})
+
+    closing = replace(deps, journal=Closing())  # type: ignore[arg-type]  # a fake journal, as in `deps`
+    with pytest.raises(NotFound):
+        service.reply(closing, HOLDER, INS, conversation_id, Reply(content="Voici", documents=("doc_a",)))
+    assert deps.attachments.objects == {}
+
+
+def test_the_mail_gets_its_attachments_when_handed_over_and_the_same_bytes_on_every_retry() -> None:
+    from email import message_from_bytes, policy
+    from email.message import EmailMessage
+
+    from functions.messaging.models import Attachment
+    from functions.messaging.outmail import patient_mail, with_files
+
+    attachment = Attachment(attachment_id="att_" + "1" * 24, name="Bilan.pdf", content_type="application/pdf",
+                            size=len(PDF), sha256=hashlib.sha256(PDF).hexdigest())
+    message = Message(message_id="msg_" + "2" * 24, conversation_id="conv_" + "3" * 24, direction="OUT",
+                      sender=None, to=(), at=AT, subject="RE: Résultats", content="<p>Voici</p>",
+                      attachments=(attachment,))
+    mail = patient_mail(INS, message)
+    assert PDF not in mail.raw and len(mail.files) == 1  # the outbox item holds a reference, not the bytes
+    sent = with_files(mail, lambda f: PDF)
+    assert sent == with_files(mail, lambda f: PDF)
+    parsed = message_from_bytes(sent, _class=EmailMessage, policy=policy.default)
+    assert isinstance(parsed, EmailMessage)
+    [part] = list(parsed.iter_attachments())
+    assert part.get_filename() == "Bilan.pdf" and part.get_content() == PDF
+    assert parsed.get_body(("html",)) is not None and parsed.get_body(("plain",)) is not None

@@ -1,0 +1,151 @@
+"""The holder attaches documents of their record to what they send (mes-rules-next.md A.5, A.6: "Choisir dans les
+documents de mon espace santé", the app's `ensDocuments`): the reply or the new message carries them as
+attachments (sealed like every attachment), the mail that leaves has them as MIME parts with the very bytes, each
+attached document is a trace; a document that is not theirs, not available or of a type A.6 does not allow is
+refused before anything is written."""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+from email import message_from_bytes, policy
+from email.message import EmailMessage
+from typing import Any
+
+import requests
+
+from functions.shared.aws import client
+from functions.shared.privacy import digest
+from local import config
+from local.outbox import captured, raw_of
+from tests.integration.conftest import Stack, declaration, post_file
+
+PDF = b"%PDF-1.4\n% bilan sanguin du 20 novembre\n"
+DR_ADDRESS = "claire.martin@hopital-nord.mssante.fr"
+_keys = itertools.count()
+
+
+def key() -> str:
+    return f"pat-att-{next(_keys):06d}"
+
+
+def record_document(stack: Stack, ins: str, data: bytes = PDF, title: str = "Bilan sanguin",
+                    content_type: str = "application/pdf") -> str:
+    """A document of the holder's record, uploaded by their doctor and verified (available)."""
+    ticket = stack.call("POST", f"/v1/patients/{ins}/documents",
+                        {**stack.professional(rpps="10000000601"), "Idempotency-Key": key()},
+                        json=declaration(data, content_type=content_type, title=title))
+    assert ticket.status_code in (201, 202), ticket.text
+    post_file(ticket.json()["upload"], data)
+    stack.pump.drain()
+    document_id: str = ticket.json()["document_id"]
+    return document_id
+
+
+def conversation_with_a_doctor(stack: Stack, ins: str) -> str:
+    sent = stack.call("POST", f"/v1/patients/{ins}/messages",
+                      {**stack.professional(rpps="10000000602"), "Idempotency-Key": key()},
+                      json={"subject": "Vos résultats", "text": "Pouvez-vous m'envoyer votre bilan ?",
+                            "sender_address": DR_ADDRESS})
+    assert sent.status_code == 201, sent.text
+    conversation_id: str = sent.json()["conversation_id"]
+    return conversation_id
+
+
+def attachment_objects(stack: Stack, ins: str) -> list[str]:
+    listed = client("s3", config.REGION).list_objects_v2(Bucket=stack.env["MES_ATTACHMENTS_BUCKET"],
+                                                         Prefix=f"{digest('ins', ins)}/")
+    return [o["Key"] for o in listed.get("Contents", [])]
+
+
+def own_traces(stack: Stack, owner: dict[str, str]) -> list[dict[str, Any]]:
+    items: list[dict[str, Any]] = stack.call("GET", "/v1/me/traces?limit=100", owner).json()["items"]
+    return items
+
+
+def test_a_reply_carries_a_document_of_the_record_to_the_doctor_with_its_very_bytes(stack: Stack) -> None:
+    ins, owner = stack.citizen()
+    document_id = record_document(stack, ins)
+    cid = conversation_with_a_doctor(stack, ins)
+
+    reply = stack.call("POST", f"/v1/me/conversations/{cid}/messages", {**owner, "Idempotency-Key": key()},
+                       json={"content": "Voici mon bilan.", "documents": [document_id]})
+    assert reply.status_code == 201, reply.text
+    message_id = reply.json()["message_id"]
+
+    # the holder sees it attached to their message, and downloads what they sent
+    thread = stack.call("GET", f"/v1/me/conversations/{cid}", owner).json()
+    mine = next(m for m in thread["messages"] if m["message_id"] == message_id)
+    [attached] = mine["attachments"]
+    assert (attached["name"], attached["state"], attached["size"]) == ("Bilan sanguin.pdf", "AVAILABLE", len(PDF))
+    link = stack.call("GET", f"/v1/me/conversations/{cid}/messages/{message_id}/attachments/"
+                             f"{attached['attachment_id']}", owner)
+    assert link.status_code == 200, link.text
+    assert requests.get(link.json()["download_url"], timeout=10).content == PDF
+    assert len(attachment_objects(stack, ins)) == 1  # sealed under the holder's pseudonym, like every attachment
+
+    # the mail that left for the doctor has the PDF as a part, byte for byte, beside the text
+    s3 = client("s3", config.REGION)
+    raw = raw_of(s3, stack.env["MES_OUTBOX_BUCKET"], message_id)
+    assert raw is not None
+    mail = message_from_bytes(raw, _class=EmailMessage, policy=policy.default)
+    assert isinstance(mail, EmailMessage) and mail["To"] == DR_ADDRESS and mail.get_content_type() == "multipart/mixed"
+    [part] = list(mail.iter_attachments())
+    assert (part.get_filename(), part.get_content_type()) == ("Bilan sanguin.pdf", "application/pdf")
+    assert part.get_content() == PDF
+    assert "Voici mon bilan." in mail.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    assert len([m for m in captured(s3, stack.env["MES_OUTBOX_BUCKET"]) if m.once_key == message_id]) == 1
+
+    # and the holder's chain says which document left with which message
+    traces = own_traces(stack, owner)
+    assert {(t["action"], t.get("document_id")) for t in traces} >= {("document.attached", document_id),
+                                                                     ("message.sent", None)}
+
+
+def test_a_new_message_to_a_doctor_who_wrote_carries_two_documents(stack: Stack) -> None:
+    ins, owner = stack.citizen()
+    first = record_document(stack, ins, title="Ordonnance")
+    second = record_document(stack, ins, data=PDF + b"% 2\n", title="Compte rendu")
+    conversation_with_a_doctor(stack, ins)
+    sent = stack.call("POST", "/v1/me/conversations", {**owner, "Idempotency-Key": key()},
+                      json={"to": "10000000602", "subject": "Mes documents", "content": "Ci-joints.",
+                            "documents": [first, second, first]})  # the same document twice is attached once
+    assert sent.status_code == 201, sent.text
+    raw = raw_of(client("s3", config.REGION), stack.env["MES_OUTBOX_BUCKET"], sent.json()["message_id"])
+    assert raw is not None
+    mail = message_from_bytes(raw, _class=EmailMessage, policy=policy.default)
+    assert isinstance(mail, EmailMessage)
+    parts = {p.get_filename(): hashlib.sha256(p.get_content()).hexdigest() for p in mail.iter_attachments()}
+    assert parts == {"Ordonnance.pdf": hashlib.sha256(PDF).hexdigest(),
+                     "Compte rendu.pdf": hashlib.sha256(PDF + b"% 2\n").hexdigest()}
+
+
+def test_a_document_that_is_not_the_holders_or_not_there_is_a_404_and_nothing_leaves(stack: Stack) -> None:
+    ins, owner = stack.citizen()
+    other_ins, _ = stack.citizen()
+    theirs = record_document(stack, other_ins)
+    cid = conversation_with_a_doctor(stack, ins)
+    before = (len(stack.call("GET", f"/v1/me/conversations/{cid}", owner).json()["messages"]),
+              len(own_traces(stack, owner)), len(captured(client("s3", config.REGION),
+                                                          stack.env["MES_OUTBOX_BUCKET"])))
+    for document in (theirs, "doc_" + "0" * 26, "not-an-id"):
+        refused = stack.call("POST", f"/v1/me/conversations/{cid}/messages", {**owner, "Idempotency-Key": key()},
+                             json={"content": "Voici.", "documents": [document]})
+        assert refused.status_code == 404, refused.text
+        assert refused.json()["error"]["code"] == "not_found"
+    after = (len(stack.call("GET", f"/v1/me/conversations/{cid}", owner).json()["messages"]),
+             len(own_traces(stack, owner)) - 1,  # the thread read just above is a trace
+             len(captured(client("s3", config.REGION), stack.env["MES_OUTBOX_BUCKET"])))
+    assert after == before and attachment_objects(stack, ins) == []
+
+
+def test_a_document_of_a_type_a_message_cannot_carry_is_a_415_and_nothing_is_stored(stack: Stack) -> None:
+    ins, owner = stack.citizen()
+    cda = record_document(stack, ins, data=b'<?xml version="1.0"?><ClinicalDocument xmlns="urn:hl7-org:v3"/>',
+                          title="CR", content_type="text/xml")
+    cid = conversation_with_a_doctor(stack, ins)
+    refused = stack.call("POST", f"/v1/me/conversations/{cid}/messages", {**owner, "Idempotency-Key": key()},
+                         json={"content": "Voici.", "documents": [cda]})
+    assert refused.status_code == 415, refused.text
+    assert refused.json()["error"]["code"] == "attachment_type_not_allowed"
+    assert attachment_objects(stack, ins) == []

@@ -49,8 +49,10 @@ def my_conversations(who: Citizen, space: str, page: PageRequest) -> Page[api.Co
 def my_conversation(who: Citizen, space: str, conversation_id: str) -> api.ThreadOut:
     from functions.messaging import service
 
-    thread = service.read_conversation(deps.messaging(), who, space, conversation_id)
-    return api.ThreadOut.from_domain(thread.conversation, thread.messages, thread.draft, thread.addable)
+    m = deps.messaging()
+    thread = service.read_conversation(m, who, space, conversation_id)
+    return api.ThreadOut.from_domain(thread.conversation, thread.messages, thread.draft, thread.addable,
+                                     m.attachment_budget_bytes)
 
 
 @route(bp, "POST", CONVERSATION + "/messages", role="citizen", request=api.ReplyIn, response=api.MessageOut,
@@ -62,18 +64,20 @@ def my_reply(who: Citizen, space: str, conversation_id: str, body: api.ReplyIn) 
 
 
 @route(bp, "PUT", CONVERSATION + "/draft", role="citizen", request=api.DraftIn, response=api.DraftOut,
-       errors=(404, 409, 422))
+       errors=(404, 409, 413, 415, 422))
 def my_draft_save(who: Citizen, space: str, conversation_id: str, body: api.DraftIn) -> api.DraftOut:
     from functions.messaging import service
 
-    return api.DraftOut.from_domain(service.save_draft(deps.messaging(), space, conversation_id, body))
+    m = deps.messaging()
+    return api.DraftOut.from_domain(service.save_draft(m, space, conversation_id, body), m.attachment_budget_bytes)
 
 
 @route(bp, "GET", CONVERSATION + "/draft", role="citizen", response=api.DraftOut, errors=(404,))
 def my_draft(who: Citizen, space: str, conversation_id: str) -> api.DraftOut:
     from functions.messaging import service
 
-    return api.DraftOut.from_domain(service.read_draft(deps.messaging(), space, conversation_id))
+    m = deps.messaging()
+    return api.DraftOut.from_domain(service.read_draft(m, space, conversation_id), m.attachment_budget_bytes)
 
 
 @route(bp, "DELETE", CONVERSATION + "/draft", role="citizen", response=api.DraftDeletedOut, errors=(404, 409))

@@ -250,15 +250,21 @@ class ConversationOut(BaseModel):
 
 
 class DraftOut(BaseModel):
+    """`documents`: the record documents chosen for the reply; `remaining_attachment_bytes`: what is left of the
+    message's budget with them (the app's `remainSizeFiles`)."""
+
     conversation_id: str
     content: str
     reply_type: ReplyOption
     saved_at: datetime
+    documents: list[str]
+    remaining_attachment_bytes: int
 
     @classmethod
-    def from_domain(cls, d: Draft) -> DraftOut:
+    def from_domain(cls, d: Draft, budget_bytes: int) -> DraftOut:
         return cls(conversation_id=d.conversation_id, content=d.content, reply_type=d.reply_type,
-                   saved_at=d.saved_at)
+                   saved_at=d.saved_at, documents=list(d.documents),
+                   remaining_attachment_bytes=max(0, budget_bytes - d.attachment_bytes))
 
 
 class ThreadOut(BaseModel):
@@ -271,12 +277,12 @@ class ThreadOut(BaseModel):
 
     @classmethod
     def from_domain(cls, conversation: Conversation, messages: list[Message], draft: Draft | None,
-                    addable: frozenset[str] = frozenset()) -> ThreadOut:
+                    addable: frozenset[str], budget_bytes: int) -> ThreadOut:
         options = conversation.reply_options()
         recipients = conversation.recipients(ReplyOption.REPLY_TO_ALL) if options else []
         return cls(conversation=ConversationOut.from_domain(conversation),
                    messages=[MessageOut.from_domain(m, addable) for m in messages],
-                   draft=DraftOut.from_domain(draft) if draft else None,
+                   draft=DraftOut.from_domain(draft, budget_bytes) if draft else None,
                    recipients=[ContactOut.from_domain(c) for c in recipients])
 
 

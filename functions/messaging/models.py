@@ -181,6 +181,8 @@ class Draft(BaseModel):
     content: str
     reply_type: ReplyOption = ReplyOption.REPLY
     saved_at: datetime
+    documents: tuple[str, ...] = ()  # record documents chosen, checked at each save (the app's `DraftModel.files`)
+    attachment_bytes: int = 0  # their size: the draft's `remainSizeFiles` is the budget minus this
 
 
 class Conversation(BaseModel):
@@ -296,8 +298,11 @@ class Reply(BaseModel):
 
 
 class DraftChange(BaseModel):
+    """A draft saved again whole: `documents`, the record documents chosen for the reply (as in `Reply`)."""
+
     content: str = Field(max_length=MAX_BODY)
     reply_type: ReplyOption = ReplyOption.REPLY
+    documents: tuple[DocumentRef, ...] = Field(default=(), max_length=MAX_ATTACHMENTS)
 
 
 def _pharmacy_name(value: str) -> str:

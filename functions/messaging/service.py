@@ -363,14 +363,13 @@ class Attached:
 NO_DOCUMENTS = Attached((), (), ())
 
 
-def _from_record(deps: MessagingDeps, who: Citizen, space: str, message_id: str, document_ids: Sequence[str],
-                 now: datetime) -> Attached:
-    """Every document checked before anything is written: one the holder does not see, or not available, is the
-    same 404 as a missing one; a type A.6 does not allow is a 415; together over the message's budget, a 413.
-    Then the bytes are read (opened from the sealed record) and each becomes an attachment of the message."""
+def _record_files(deps: MessagingDeps, space: str, document_ids: Sequence[str]) -> list[RecordFile]:
+    """Every document checked before anything is written (a reply, a new message, a draft): one the holder does
+    not see, or not available, is the same 404 as a missing one; a type A.6 does not allow is a 415; together
+    over the message's budget, a 413. A repeated id counts once."""
     wanted = list(dict.fromkeys(document_ids))
     if not wanted:
-        return NO_DOCUMENTS
+        return []
     assert deps.record is not None and deps.attachments is not None, "attachments need their wiring (deps.py)"
     found: list[RecordFile] = []
     for document_id in wanted:
@@ -386,6 +385,16 @@ def _from_record(deps: MessagingDeps, who: Citizen, space: str, message_id: str,
     if sum(f.size for f in found) > deps.attachment_budget_bytes:
         raise PayloadTooLarge("La taille du ou des documents dépasse la limite autorisée.",
                               code="attachment_budget_exceeded")
+    return found
+
+
+def _from_record(deps: MessagingDeps, who: Citizen, space: str, message_id: str, document_ids: Sequence[str],
+                 now: datetime) -> Attached:
+    """The documents checked (`_record_files`), then their bytes read (opened from the sealed record): each
+    becomes an attachment of the message, with its trace."""
+    found = _record_files(deps, space, document_ids)
+    if not found:
+        return NO_DOCUMENTS
     files: list[tuple[Attachment, bytes]] = []
     for file in found:
         data = file.read()
@@ -496,12 +505,15 @@ def reply(deps: MessagingDeps, who: Citizen, space: str, conversation_id: str, b
 
 
 def save_draft(deps: MessagingDeps, space: str, conversation_id: str, change: DraftChange) -> Draft:
-    """One draft per conversation, replaced on each save (not traced: nothing has left the mailbox)."""
+    """One draft per conversation, replaced on each save (not traced: nothing has left the mailbox). Its record
+    documents are checked as a reply's are, and kept by id: the reply that sends it names them again."""
     conversation = _conversation(deps, space, conversation_id)
     if not conversation.reply_options():
         raise Conflict("Ce message n'autorise pas la réponse.", code="reply_not_allowed")
+    chosen = _record_files(deps, space, change.documents)
     draft = Draft(conversation_id=conversation_id, content=sanitised_html(change.content),
-                  reply_type=change.reply_type, saved_at=deps.clock.now())
+                  reply_type=change.reply_type, saved_at=deps.clock.now(),
+                  documents=tuple(f.document_id for f in chosen), attachment_bytes=sum(f.size for f in chosen))
     deps.store.save_draft(conversation.model_copy(update={"has_draft": True}), conversation, draft)
     return draft
 

@@ -149,3 +149,28 @@ def test_a_document_of_a_type_a_message_cannot_carry_is_a_415_and_nothing_is_sto
     assert refused.status_code == 415, refused.text
     assert refused.json()["error"]["code"] == "attachment_type_not_allowed"
     assert attachment_objects(stack, ins) == []
+
+
+def test_a_draft_keeps_the_documents_chosen_and_what_is_left_of_the_budget(stack: Stack) -> None:
+    ins, owner = stack.citizen()
+    other_ins, _ = stack.citizen()
+    mine, theirs = record_document(stack, ins), record_document(stack, other_ins)
+    cid = conversation_with_a_doctor(stack, ins)
+    draft = f"/v1/me/conversations/{cid}/draft"
+    saved = stack.call("PUT", draft, owner, json={"content": "Voici mon bilan", "documents": [mine]})
+    assert saved.status_code == 200, saved.text
+    assert saved.json()["documents"] == [mine]
+    assert saved.json()["remaining_attachment_bytes"] == 20 * 1024 * 1024 - len(PDF)
+    # a document that is not the holder's is refused and the draft stays as it was saved
+    refused = stack.call("PUT", draft, owner, json={"content": "Autre", "documents": [theirs]})
+    assert refused.status_code == 404, refused.text
+    kept = stack.call("GET", draft, owner).json()
+    assert (kept["content"], kept["documents"]) == ("Voici mon bilan", [mine])
+    assert stack.call("GET", f"/v1/me/conversations/{cid}", owner).json()["draft"]["documents"] == [mine]
+    # sending it names them again (as the app's sendMessage does); the draft is gone, nothing stored for it before
+    assert attachment_objects(stack, ins) == []
+    sent = stack.call("POST", f"/v1/me/conversations/{cid}/messages", {**owner, "Idempotency-Key": key()},
+                      json={"content": kept["content"], "documents": kept["documents"]})
+    assert sent.status_code == 201, sent.text
+    assert stack.call("GET", draft, owner).status_code == 404
+    assert len(attachment_objects(stack, ins)) == 1

@@ -25,6 +25,7 @@ from functions.shared.errors import (
     InvalidRequest,
     PayloadTooLarge,
     ReauthenticationRequired,
+    Unprocessable,
 )
 from functions.shared.http import render_domain_error, render_validation_error, www_authenticate_step_up
 from functions.shared.oauth import OAuthError
@@ -163,14 +164,16 @@ def _inputs(spec: RouteSpec, params: dict[str, str]) -> tuple[dict[str, Any], di
             if who.space_status in ("closed", "erased") and not spec.closed_space:
                 raise Forbidden("this space is closed: reopen it to use it again", code="space_closed")
             inputs["space"] = space_of(who)
-    if spec.paginated or spec.query is not None:
-        params_in = query()
-        if spec.paginated:
-            inputs["page"] = page_request(params_in)
-            params_in.pop("cursor", None)
-            params_in.pop("limit", None)
-        if spec.query is not None:
-            inputs["query"] = spec.query.model_validate(params_in)
+    params_in = query()
+    if spec.paginated:
+        inputs["page"] = page_request(params_in)
+        params_in.pop("cursor", None)
+        params_in.pop("limit", None)
+    if spec.query is not None:
+        inputs["query"] = spec.query.model_validate(params_in)
+    elif params_in and not spec.oauth:
+        taken = "cursor, limit" if spec.paginated else "none"
+        raise Unprocessable(f"unknown query parameter (this route takes: {taken})", code="unknown_query_parameter")
     if spec.request is not None and spec.form:
         try:
             inputs["body"] = spec.request.model_validate(form_object())

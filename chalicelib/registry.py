@@ -152,9 +152,9 @@ class RouteSpec:
     def statuses(self) -> tuple[int, ...]:
         """Every status the route can answer: its own, plus those the declaration machinery adds (a token that
         fails: 401; another kind of caller: 403; a body too large, not JSON or invalid: 413, 400, 422; a bad cursor
-        or limit: 400; a query parameter outside its model: 422; an Idempotency-Key malformed: 400, reused with
-        another body: 422, whose first request has not answered yet: 409; a Content-Type other than JSON, on any
-        route, body or not: Chalice's 415)."""
+        or limit: 400; a query parameter outside its model, or any on a route without one: 422; an
+        Idempotency-Key malformed: 400, reused with another body: 422, whose first request has not answered yet:
+        409; a Content-Type other than JSON, on any route, body or not: Chalice's 415)."""
         implied: set[int] = {415}
         if not self.public:
             implied |= {401, 403}
@@ -162,8 +162,8 @@ class RouteSpec:
             implied |= {400, 413, 422}
         if self.paginated or self.access_reason:
             implied.add(400)
-        if self.query is not None:
-            implied.add(422)
+        if self.query is not None or not self.oauth:
+            implied.add(422)  # a query parameter outside its model, or unknown (chalicelib/edge.py)
         if self.idempotent:
             implied |= {400, 409, 422}
         return tuple(sorted({self.status, *self.errors, *implied}))

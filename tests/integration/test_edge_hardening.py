@@ -508,3 +508,14 @@ def test_an_access_reason_other_than_consent_is_a_400_and_reads_nothing(stack: S
     assert stack.call("GET", f"/v1/patients/{ins}/documents", {**gp, "X-Access-Reason": "consent"}).status_code == 200
     # a route that does not read the header ignores it, as the contract does not name it there
     assert stack.call("GET", "/v1/reference/professions", {**gp, "X-Access-Reason": "emergency"}).status_code == 200
+
+
+@pytest.mark.parametrize("path", ["/v1/me/appointments?view=all", "/v1/me/notifications?cursor=&=null",
+                                  "/v1/me/settings?_=1733140000"])
+def test_a_query_parameter_the_route_does_not_take_is_a_422(stack: Stack, path: str) -> None:
+    """Found by a deeper fuzz run: a list route ignored the parameters it does not take, and answered 200."""
+    _, patient = stack.citizen()
+    refused = stack.call("GET", path, patient)
+    assert refused.status_code == 422, refused.text
+    assert refused.json()["error"]["code"] == "unknown_query_parameter"
+    assert stack.call("GET", path.split("?")[0], patient).status_code == 200

@@ -67,7 +67,14 @@ from functions.shared import cursor
 from functions.shared.clock import Clock, paris_day
 from functions.shared.errors import Conflict, NotFound, PayloadTooLarge, Unprocessable, UnsupportedMediaType
 from functions.shared.ids import new_id
-from functions.shared.observability import OUTBOUND_MAIL_ABANDONED, OUTBOUND_MAIL_FAILED, count, logger
+from functions.shared.observability import (
+    ATTACHMENTS_REJECTED,
+    ATTACHMENTS_VERIFIED,
+    OUTBOUND_MAIL_ABANDONED,
+    OUTBOUND_MAIL_FAILED,
+    count,
+    logger,
+)
 from functions.shared.privacy import digest
 from functions.shared.staging import Staged
 
@@ -670,6 +677,10 @@ class AttachmentUploads:
             try:
                 deps.journal.record(Entry(ins, traces=[trace],
                                           staged=[deps.store.staged_message_update(updated, message, ins)]))
+                if reason is None:
+                    count(ATTACHMENTS_VERIFIED)
+                else:
+                    count(ATTACHMENTS_REJECTED, reason=reason)
                 return
             except Refused as exc:
                 if "message" not in exc.failed:

@@ -42,6 +42,8 @@ REMINDERS_SENT = "RemindersSent"
 EMAILS_SENT = "EmailsSent"
 EMAILS_FAILED = "EmailsFailed"
 QUARANTINE_DISCARDED = "QuarantineObjectsDiscarded"
+ATTACHMENTS_VERIFIED = "AttachmentsVerified"  # a message attachment's upload held to its declaration
+ATTACHMENTS_REJECTED = "AttachmentsRejected"  # dimension `reason`, the verifier's
 OUTBOUND_MAIL_FAILED = "OutboundMailFailed"  # a patient's mail or receipt kept in the outbox for the retry pass
 OUTBOUND_MAIL_ABANDONED = "OutboundMailAbandoned"  # still refused a day after its commit: out of the outbox
 # Inbound mail (functions/messaging/inbound.py): InboundMail(outcome: delivered|duplicate), one per mailbox;

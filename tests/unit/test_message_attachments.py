@@ -216,6 +216,23 @@ def test_the_verifier_promotes_a_true_upload_and_the_patient_may_then_save_it(
                                     sent.message.attachments[1].attachment_id)
 
 
+def test_each_attachment_verdict_is_counted_once_with_the_rejection_reason(
+        deps: MessagingDeps, quarantine: FakeBlobStore, capsys: pytest.CaptureFixture[str]) -> None:
+    from tests.unit.test_business_metrics import counted, emitted
+
+    sent = send(deps, declared(), declared(b"MZ\x90\x00 a program", name="facture.pdf"))
+    held, r = AttachmentUploads(deps), verifier(deps, quarantine)
+    good, bad = upload(quarantine, sent, 0, PDF), upload(quarantine, sent, 1, b"MZ\x90\x00 a program")
+    capsys.readouterr()
+    records.verify_upload(r, good, held)
+    records.verify_upload(r, bad, held)
+    records.verify_upload(r, bad, held)  # a redelivered event: nothing pending any more, nothing counted
+    events = emitted(capsys)
+    assert counted(events, "AttachmentsVerified") == 1
+    assert counted(events, "AttachmentsRejected", reason="content_not_of_declared_type") == 1
+    assert sum(e.value for e in events if e.name.startswith("Documents")) == 0  # not counted as documents
+
+
 def test_a_forged_a_repeated_or_a_late_upload_changes_nothing_or_is_rejected(
         deps: MessagingDeps, quarantine: FakeBlobStore) -> None:
     sent = send(deps, declared(), declared(name="bis.pdf"))

@@ -140,7 +140,8 @@ def on_export(event: SQSEvent) -> dict[str, Any]:
 @app.schedule(Rate(5, unit=Rate.MINUTES), name="messaging-outbox-retry")
 def messaging_outbox_retry(event: CloudWatchEvent) -> dict[str, int]:
     """Every 5 minutes: hand over again the patients' mail still in the outbox (a send that failed after its
-    commit); each mail's once-only key keeps one that did leave from leaving twice."""
+    commit), and release the mail held for uploads whose deadline passed (those that never came are rejected);
+    each mail's once-only key keeps one that did leave from leaving twice."""
     from functions import deps
     from functions.messaging.service import deliver_outbox
 

@@ -55,12 +55,12 @@ def my_conversation(who: Citizen, space: str, conversation_id: str) -> api.Threa
                                      m.attachment_budget_bytes)
 
 
-@route(bp, "POST", CONVERSATION + "/messages", role="citizen", request=api.ReplyIn, response=api.MessageOut,
-       status=201, errors=(404, 409, 422), idempotent=True)
-def my_reply(who: Citizen, space: str, conversation_id: str, body: api.ReplyIn) -> api.MessageOut:
+@route(bp, "POST", CONVERSATION + "/messages", role="citizen", request=api.ReplyIn, response=api.SentMessageOut,
+       status=201, errors=(404, 409, 413, 415, 422), idempotent=True)
+def my_reply(who: Citizen, space: str, conversation_id: str, body: api.ReplyIn) -> api.SentMessageOut:
     from functions.messaging import service
 
-    return api.MessageOut.from_domain(service.reply(deps.messaging(), who, space, conversation_id, body))
+    return api.SentMessageOut.from_sent(service.reply(deps.messaging(), who, space, conversation_id, body))
 
 
 @route(bp, "PUT", CONVERSATION + "/draft", role="citizen", request=api.DraftIn, response=api.DraftOut,
@@ -119,12 +119,12 @@ def my_attachment_to_record(who: Citizen, space: str, conversation_id: str, mess
     filed = service.save_attachment_to_record(deps.messaging(), who, space, conversation_id, message_id,
                                               attachment_id, body.type_code, body.title, header("idempotency-key"))
     return api.FiledDocumentOut.from_domain(filed)
-@route(bp, "POST", "/v1/me/conversations", role="citizen", request=api.NewConversationIn, response=api.MessageOut,
-       status=201, errors=(404, 409, 422), idempotent=True)
-def my_new_conversation(who: Citizen, space: str, body: api.NewConversationIn) -> api.MessageOut:
+@route(bp, "POST", "/v1/me/conversations", role="citizen", request=api.NewConversationIn,
+       response=api.SentMessageOut, status=201, errors=(404, 409, 413, 415, 422), idempotent=True)
+def my_new_conversation(who: Citizen, space: str, body: api.NewConversationIn) -> api.SentMessageOut:
     from functions.messaging import service
 
-    return api.MessageOut.from_domain(service.start_conversation(deps.messaging(), who, space, body))
+    return api.SentMessageOut.from_sent(service.start_conversation(deps.messaging(), who, space, body))
 
 
 PHARMACIES = "/v1/me/contacts/pharmacies"

@@ -290,11 +290,13 @@ class IncomingMessage(BaseModel):
 
 class Reply(BaseModel):
     """The patient's answer in a conversation. `documents`: ids of documents of their record to attach (A.6,
-    "Choisir dans les documents de mon espace santé"; the app's `ensDocuments`)."""
+    "Choisir dans les documents de mon espace santé"; the app's `ensDocuments`); `attachments`: files they
+    upload (a photo, a file), declared as a professional declares them, each uploaded then verified."""
 
     content: str = Field(max_length=MAX_BODY)
     reply_type: ReplyOption = ReplyOption.REPLY
     documents: tuple[DocumentRef, ...] = Field(default=(), max_length=MAX_ATTACHMENTS)
+    attachments: list[AttachmentDeclaration] = Field(default_factory=list, max_length=MAX_ATTACHMENTS)
 
 
 class DraftChange(BaseModel):
@@ -342,3 +344,4 @@ class NewConversation(BaseModel):
     subject: str = Field(min_length=1, max_length=MAX_SUBJECT)
     content: str = Field(max_length=MAX_BODY)
     documents: tuple[DocumentRef, ...] = Field(default=(), max_length=MAX_ATTACHMENTS)  # as in `Reply`
+    attachments: list[AttachmentDeclaration] = Field(default_factory=list, max_length=MAX_ATTACHMENTS)  # idem

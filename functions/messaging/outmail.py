@@ -17,7 +17,7 @@ from email import message_from_bytes, policy
 from email.message import EmailMessage
 from email.utils import format_datetime
 
-from functions.messaging.models import MAILBOX_DOMAIN, Message, mailbox_address
+from functions.messaging.models import MAILBOX_DOMAIN, AttachmentState, Message, mailbox_address
 
 _TAG = re.compile(r"<[^>]+>")
 _BREAK = re.compile(r"<br\s*/?>|</p>|</div>|</li>", re.IGNORECASE)
@@ -49,6 +49,18 @@ class Outgoing:
     once_key: str
     queued_at: datetime | None = None
     files: tuple[OutgoingFile, ...] = ()
+    held: Held | None = None
+
+
+@dataclass(frozen=True)
+class Held:
+    """A patient's mail waiting for the verdicts on the files they uploaded: released with the verified ones when
+    the last verdict lands, or by the outbox pass once `until` (the uploads' deadline) has passed."""
+
+    holder_ins: str
+    conversation_id: str
+    message_id: str
+    until: datetime
 
 
 def with_files(mail: Outgoing, read: Callable[[OutgoingFile], bytes]) -> bytes:
@@ -76,7 +88,7 @@ def plain_text(content: str) -> str:
     return "\n".join(line.rstrip() for line in text.splitlines()).strip() + "\n"
 
 
-def patient_mail(holder_ins: str, message: Message) -> Outgoing:
+def patient_mail(holder_ins: str, message: Message, held_until: datetime | None = None) -> Outgoing:
     """A patient's message to professionals or a pharmacy: From the patient's mailbox, To the recipients'
     addresses (their Reply-To when they had one), text and HTML alternatives; `message.in_reply_to` and
     `message.references` thread it under the mail it answers."""
@@ -95,9 +107,10 @@ def patient_mail(holder_ins: str, message: Message) -> Outgoing:
     mail.add_alternative(f"<!DOCTYPE html><html><body>{message.content}</body></html>\n", subtype="html",
                          cte="quoted-printable")
     files = tuple(OutgoingFile(holder_ins, message.message_id, a.attachment_id, a.name, a.content_type)
-                  for a in message.attachments)
+                  for a in message.attachments if a.state is AttachmentState.AVAILABLE)
+    held = Held(holder_ins, message.conversation_id, message.message_id, held_until) if held_until else None
     return Outgoing(mail.as_bytes(), mailbox_address(holder_ins), recipients, message.message_id, message.at,
-                    files)
+                    files, held)
 
 
 def read_receipt(holder_ins: str, original: Message, at: datetime) -> Outgoing:

@@ -47,7 +47,7 @@ from functions.messaging.models import (
     sanitised_html,
     text_as_html,
 )
-from functions.messaging.outmail import Outgoing, OutgoingFile, patient_mail, read_receipt, with_files
+from functions.messaging.outmail import Held, Outgoing, OutgoingFile, patient_mail, read_receipt, with_files
 from functions.messaging.outmail import message_id as rfc822_id
 from functions.messaging.ports import (
     AttachmentBlobs,
@@ -233,15 +233,16 @@ def arrived(deps: MessagingDeps, arrival: Arrival) -> None:
         _email(deps.email, arrival.notice, arrival.email_to)
 
 
-def _declared(deps: MessagingDeps, declared: list[AttachmentDeclaration]) -> tuple[Attachment, ...]:
+def _declared(deps: MessagingDeps, declared: list[AttachmentDeclaration], already: int = 0) -> tuple[Attachment, ...]:
     """Attachments declared like documents, checked before anything is written: each of a type A.6 allows
-    (415 otherwise), together within the message's budget (413 `attachment_budget_exceeded` otherwise)."""
+    (415 otherwise), together (with the `already` bytes the message carries) within the message's budget (413
+    `attachment_budget_exceeded` otherwise)."""
     for a in declared:
         if a.content_type not in ATTACHMENT_TYPES:
             allowed = ", ".join(sorted(ATTACHMENT_TYPES))
             raise UnsupportedMediaType(f"an attachment's content_type must be one of: {allowed}",
                                        code="attachment_type_not_allowed")
-    if attachment_budget_left(deps.attachment_budget_bytes, declared) < 0:
+    if attachment_budget_left(deps.attachment_budget_bytes - already, declared) < 0:
         raise PayloadTooLarge("La taille du ou des documents dépasse la limite autorisée.",
                               code="attachment_budget_exceeded")
     return tuple(Attachment(attachment_id=new_id("att"), name=a.name.strip() or "piece-jointe",
@@ -266,18 +267,27 @@ def write_to_patient(deps: MessagingDeps, who: Professional | Organisation, raw_
     """The API's way in: the message (visible at once, its attachments PENDING until the verifier has held
     each upload to its declaration), then one presigned POST per attachment into quarantine."""
     message = receive(deps, who, raw_ins, body)
+    return _with_tickets(deps, parse_ins(raw_ins).value, message)
+
+
+def _with_tickets(deps: MessagingDeps, ins: str, message: Message) -> Sent:
+    """The stored message with one presigned POST into quarantine per attachment still waiting for its bytes."""
     tickets: list[UploadTicket] = []
-    if message.attachments:
+    pending = [a for a in message.attachments if a.state is AttachmentState.PENDING]
+    if pending:
         assert deps.tickets is not None, "attachments need the quarantine tickets (functions/deps.py)"
-        ins = parse_ins(raw_ins).value
-        expires_at = (message.at + deps.upload_ttl).replace(microsecond=0)
+        expires_at = _upload_deadline(deps, message)
         uploader = _uploader(ins, message)
-        for a in message.attachments:
+        for a in pending:
             form = deps.tickets.presign_upload(quarantine_key(message, a.attachment_id), ins, uploader,
                                                a.content_type, a.size, message.at, expires_at)
             tickets.append(UploadTicket(a.attachment_id, form, expires_at))
     left = deps.attachment_budget_bytes - sum(a.size for a in message.attachments)
     return Sent(message, tickets, left)
+
+
+def _upload_deadline(deps: MessagingDeps, message: Message) -> datetime:
+    return (message.at + deps.upload_ttl).replace(microsecond=0)
 def _email_address(deps: MessagingDeps, space: SpaceContact) -> str | None:
     """The holder's personal address when NOTIF_MESSAGE's e-mail switch is on (A.1, A.7: the patient is told by
     e-mail that a message arrived), else None."""
@@ -303,6 +313,8 @@ def _handed_over(deps: MessagingDeps, mails: list[Outgoing]) -> int:
         return 0
     sent = 0
     for mail in mails:
+        if mail.held is not None:  # it waits for the verdicts on the holder's uploads (`_released`)
+            continue
         try:
             deps.outbound.send(with_files(mail, lambda f: _file_bytes(deps, f)), mail.sender, mail.recipients,
                                mail.once_key)
@@ -344,14 +356,40 @@ def deliver_outbox(deps: MessagingDeps, limit: int = 100) -> int:
     for mail in stale:
         count(OUTBOUND_MAIL_ABANDONED)
         _out_of_outbox(deps.outbox, mail)
-    return _handed_over(deps, [m for m in pending if m not in stale])
+    released = sum(_past_its_uploads(deps, m.held) for m in pending if m not in stale and m.held is not None
+                   and now >= m.held.until)
+    return released + _handed_over(deps, [m for m in pending if m not in stale])
+
+
+def _past_its_uploads(deps: MessagingDeps, held: Held) -> int:
+    """A held mail whose uploads' deadline passed: each upload that never came is rejected (`upload_expired`, as
+    a late one is), and the last verdict releases the mail with the verified files. Returns 1 once released."""
+    try:
+        message = next(m for m in deps.store.thread(held.holder_ins, held.conversation_id)[1]
+                       if m.message_id == held.message_id)
+    except StopIteration:  # the message is gone (its space erased): nothing to send
+        if deps.outbox is not None:
+            deps.outbox.delivered(held.message_id)
+        return 0
+    uploads = AttachmentUploads(deps)
+    for attachment in [a for a in message.attachments if a.state is AttachmentState.PENDING]:
+        uploads.reject(PendingAttachment(held.holder_ins, message, attachment, held.until), "upload_expired")
+    if not any(a.state is AttachmentState.PENDING for a in message.attachments):
+        return _released(deps, held.holder_ins, message)  # every verdict was in already (a release that failed)
+    return 1
+
+
+def _released(deps: MessagingDeps, holder_ins: str, message: Message) -> int:
+    """The holder's mail, now that no upload waits: it leaves with the files that were verified."""
+    return _handed_over(deps, [patient_mail(holder_ins, message)])
 
 
 def _outgoing(deps: MessagingDeps, space: str, message: Message) -> tuple[list[Staged], list[Outgoing]]:
     """The mail of a patient's message, staged in its transaction (only towards recipients with an address)."""
     if deps.outbox is None or not any(c.address for c in message.to):
         return [], []
-    mail = patient_mail(space, message)
+    waiting = any(a.state is AttachmentState.PENDING for a in message.attachments)
+    mail = patient_mail(space, message, _upload_deadline(deps, message) if waiting else None)
     return [deps.outbox.staged_mail(space, mail)], [mail]
 
 
@@ -482,7 +520,7 @@ def _addable(deps: MessagingDeps, attachment: Attachment) -> bool:
             and deps.record.accepts(attachment.content_type, attachment.size))
 
 
-def reply(deps: MessagingDeps, who: Citizen, space: str, conversation_id: str, body: Reply) -> Message:
+def reply(deps: MessagingDeps, who: Citizen, space: str, conversation_id: str, body: Reply) -> Sent:
     """The holder's answer, only to professionals who wrote and did not end the exchange (409 otherwise): the
     message, the conversation and the draft's removal commit with the trace in one transaction."""
     conversation = _conversation(deps, space, conversation_id)
@@ -493,11 +531,12 @@ def reply(deps: MessagingDeps, who: Citizen, space: str, conversation_id: str, b
     now = deps.clock.now()
     mid = new_id("msg")
     attached = _from_record(deps, who, space, mid, body.documents, now)
+    uploads = _declared(deps, body.attachments, already=sum(a.size for a in attached.attachments))
     message = Message(message_id=mid, conversation_id=conversation_id, direction="OUT", sender=None,
                       to=tuple(conversation.recipients(body.reply_type)), at=now,
                       subject=f"RE: {conversation.subject}"[:200], content=_content(body.content, None),
                       rfc822_id=rfc822_id(mid), in_reply_to=(conversation.references or (None,))[-1],
-                      references=conversation.references, attachments=attached.attachments)
+                      references=conversation.references, attachments=attached.attachments + uploads)
     trace = Trace.new(space, now, Actor.acting_on(who, space), TraceAction.MESSAGE_SENT,
                       reason=f"message:{message.message_id}")
     mail_staged, mails = _outgoing(deps, space, message)
@@ -508,7 +547,7 @@ def reply(deps: MessagingDeps, who: Citizen, space: str, conversation_id: str, b
         staged.append(deps.store.staged_draft_removal(space, conversation_id))
     _sent_with(deps, space, message, attached, Entry(space, traces=[trace, *attached.traces], staged=staged))
     _handed_over(deps, mails)
-    return message
+    return _with_tickets(deps, space, message)
 
 
 def save_draft(deps: MessagingDeps, space: str, conversation_id: str, change: DraftChange) -> Draft:
@@ -681,6 +720,9 @@ class AttachmentUploads:
                     count(ATTACHMENTS_VERIFIED)
                 else:
                     count(ATTACHMENTS_REJECTED, reason=reason)
+                if updated.direction == "OUT" and not any(a.state is AttachmentState.PENDING
+                                                          for a in updated.attachments):
+                    _released(deps, ins, updated)  # the holder's mail waited for this last verdict
                 return
             except Refused as exc:
                 if "message" not in exc.failed:
@@ -693,7 +735,7 @@ class AttachmentUploads:
             if current.state is not AttachmentState.PENDING:
                 return
         raise Conflict("the message changed too often while its attachments were verified", code="busy")
-def start_conversation(deps: MessagingDeps, who: Citizen, space: str, body: NewConversation) -> Message:
+def start_conversation(deps: MessagingDeps, who: Citizen, space: str, body: NewConversation) -> Sent:
     """The patient writes first (A.5), only to a professional who wrote to them and did not end the exchange, or
     to a pharmacy they added: never to another patient, never to a professional who never wrote (422
     `recipient_not_allowed`). Conversation, message, trace and the mail commit together; the mail then leaves."""
@@ -704,9 +746,10 @@ def start_conversation(deps: MessagingDeps, who: Citizen, space: str, body: NewC
     mid = new_id("msg")
     conversation_id = new_id("conv")
     attached = _from_record(deps, who, space, mid, body.documents, now)
+    uploads = _declared(deps, body.attachments, already=sum(a.size for a in attached.attachments))
     message = Message(message_id=mid, conversation_id=conversation_id, direction="OUT", sender=None,
                       to=(recipient,), at=now, subject=body.subject.strip(), content=_content(body.content, None),
-                      rfc822_id=rfc822_id(mid), attachments=attached.attachments)
+                      rfc822_id=rfc822_id(mid), attachments=attached.attachments + uploads)
     conversation = Conversation(holder_ins=space, conversation_id=conversation_id, subject=message.subject,
                                 writers=(recipient,), started_by_patient=True, last_message_at=now).sent(message)
     trace = Trace.new(space, now, Actor.acting_on(who, space), TraceAction.MESSAGE_SENT, reason=f"message:{mid}")
@@ -715,7 +758,7 @@ def start_conversation(deps: MessagingDeps, who: Citizen, space: str, body: NewC
                             deps.store.staged_message(message, space), *mail_staged]
     _sent_with(deps, space, message, attached, Entry(space, traces=[trace, *attached.traces], staged=staged))
     _handed_over(deps, mails)
-    return message
+    return _with_tickets(deps, space, message)
 
 
 NOT_ALLOWED = ("Je peux uniquement contacter les professionnels qui m'ont déjà écrit et qui n'ont pas mis fin aux "

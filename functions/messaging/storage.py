@@ -29,7 +29,7 @@ from pynamodb.models import Model
 
 from functions.messaging.blobs import attachment_prefix
 from functions.messaging.models import Conversation, Draft, Message, Pharmacy
-from functions.messaging.outmail import Outgoing, OutgoingFile
+from functions.messaging.outmail import Held, Outgoing, OutgoingFile
 from functions.shared.clock import iso
 from functions.shared.dynamo import Transaction, TransactionCancelled, error_code
 from functions.shared.errors import Conflict
@@ -154,7 +154,8 @@ class _PutOutgoing:
         tx.put("outbox", MessageItem(_outbox_partition(m.once_key), m.once_key, kind="O", body=json.dumps(
             {"holder": self.holder_ins, "sender": m.sender, "recipients": m.recipients, "raw": m.raw.decode("ascii"),
              "queued_at": iso(m.queued_at) if m.queued_at else None,
-             "files": [dataclasses.asdict(f) for f in m.files]})),
+             "files": [dataclasses.asdict(f) for f in m.files],
+             "held": {**dataclasses.asdict(m.held), "until": iso(m.held.until)} if m.held else None})),
             MessageItem.sk.does_not_exist())
 
 
@@ -192,9 +193,12 @@ class DynamoOutbox:
             for item in MessageItem.query(f"OUTBOX#{shard}", limit=limit - len(found)):
                 body = json.loads(item.body)
                 queued = body.get("queued_at")
+                held = body.get("held")
                 found.append(Outgoing(body["raw"].encode("ascii"), body["sender"], body["recipients"], item.sk,
                                       datetime.fromisoformat(queued) if queued else None,
-                                      tuple(OutgoingFile(**f) for f in body.get("files", ()))))
+                                      tuple(OutgoingFile(**f) for f in body.get("files", ())),
+                                      Held(**{**held, "until": datetime.fromisoformat(held["until"])})
+                                      if held else None))
             if len(found) >= limit:
                 break
         return found

@@ -174,3 +174,94 @@ def test_a_draft_keeps_the_documents_chosen_and_what_is_left_of_the_budget(stack
     assert sent.status_code == 201, sent.text
     assert stack.call("GET", draft, owner).status_code == 404
     assert len(attachment_objects(stack, ins)) == 1
+
+
+# ---- files the holder uploads (a photo, a file): the mail waits for their verdicts --------------------------------
+
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00\x00\x00\rIHDR" + b"\x00" * 40
+
+
+def declared(data: bytes, name: str, content_type: str = "image/png") -> dict[str, Any]:
+    return {"name": name, "content_type": content_type, "size": len(data), "sha256": hashlib.sha256(data).hexdigest()}
+
+
+def left_mail(stack: Stack, message_id: str) -> EmailMessage | None:
+    raw = raw_of(client("s3", config.REGION), stack.env["MES_OUTBOX_BUCKET"], message_id)
+    if raw is None:
+        return None
+    mail = message_from_bytes(raw, _class=EmailMessage, policy=policy.default)
+    assert isinstance(mail, EmailMessage)
+    return mail
+
+
+def test_a_photo_the_holder_uploads_leaves_with_the_reply_once_it_is_verified(stack: Stack) -> None:
+    ins, owner = stack.citizen()
+    document_id = record_document(stack, ins)
+    cid = conversation_with_a_doctor(stack, ins)
+    reply = stack.call("POST", f"/v1/me/conversations/{cid}/messages", {**owner, "Idempotency-Key": key()},
+                       json={"content": "La photo de mon ordonnance", "documents": [document_id],
+                             "attachments": [declared(PNG, "ordonnance.png")]})
+    assert reply.status_code == 201, reply.text
+    body = reply.json()
+    [upload] = body["uploads"]
+    assert body["remaining_attachment_bytes"] == 20 * 1024 * 1024 - len(PDF) - len(PNG)
+    assert [a["state"] for a in body["attachments"]] == ["AVAILABLE", "PENDING"]
+    assert left_mail(stack, body["message_id"]) is None  # it waits for the photo's verdict
+
+    assert post_file(upload, PNG).status_code in (200, 201, 204)
+    stack.pump.drain()
+    mail = left_mail(stack, body["message_id"])
+    assert mail is not None and mail["To"] == DR_ADDRESS
+    parts = {p.get_filename(): p.get_content() for p in mail.iter_attachments()}
+    assert parts == {"Bilan sanguin.pdf": PDF, "ordonnance.png": PNG}
+    mine = next(m for m in stack.call("GET", f"/v1/me/conversations/{cid}", owner).json()["messages"]
+                if m["message_id"] == body["message_id"])
+    assert [a["state"] for a in mine["attachments"]] == ["AVAILABLE", "AVAILABLE"]
+    assert len([m for m in captured(client("s3", config.REGION), stack.env["MES_OUTBOX_BUCKET"])
+                if m.once_key == body["message_id"]]) == 1
+
+
+def test_a_file_the_verifier_refuses_stays_behind_and_the_mail_leaves_with_the_rest(stack: Stack) -> None:
+    ins, owner = stack.citizen()
+    cid = conversation_with_a_doctor(stack, ins)
+    program = b"MZ\x90\x00 not a picture"
+    sent = stack.call("POST", "/v1/me/conversations", {**owner, "Idempotency-Key": key()},
+                      json={"to": "10000000602", "subject": "Photos", "content": "Ci-jointes.",
+                            "attachments": [declared(PNG, "a.png"), declared(program, "b.png")]}).json()
+    good, bad = sent["uploads"]
+    post_file(good, PNG)
+    stack.pump.drain()
+    assert left_mail(stack, sent["message_id"]) is None  # one verdict is still to come
+    post_file(bad, program)
+    stack.pump.drain()
+    mail = left_mail(stack, sent["message_id"])
+    assert mail is not None and [p.get_filename() for p in mail.iter_attachments()] == ["a.png"]
+    thread = stack.call("GET", f"/v1/me/conversations/{sent['conversation_id']}", owner).json()
+    [(_, states)] = [(m["message_id"], [(a["state"], a.get("rejection_reason")) for a in m["attachments"]])
+                     for m in thread["messages"] if m["message_id"] == sent["message_id"]]
+    assert states == [("AVAILABLE", None), ("REJECTED", "content_not_of_declared_type")]
+    assert cid != sent["conversation_id"]
+
+
+def test_an_upload_that_never_comes_lets_the_mail_leave_at_its_deadline_without_it(stack: Stack) -> None:
+    from dataclasses import replace
+    from datetime import UTC, datetime, timedelta
+
+    from functions import deps
+    from functions.messaging.service import deliver_outbox
+    from functions.shared.clock import FixedClock
+
+    ins, owner = stack.citizen()
+    cid = conversation_with_a_doctor(stack, ins)
+    body = stack.call("POST", f"/v1/me/conversations/{cid}/messages", {**owner, "Idempotency-Key": key()},
+                      json={"content": "Photo à venir", "attachments": [declared(PNG, "plus-tard.png")]}).json()
+    m = deps.messaging()
+    deliver_outbox(m)  # before the deadline it keeps waiting
+    assert left_mail(stack, body["message_id"]) is None
+    deliver_outbox(replace(m, clock=FixedClock(datetime.now(UTC) + timedelta(minutes=11))))
+    mail = left_mail(stack, body["message_id"])
+    assert mail is not None and list(mail.iter_attachments()) == []
+    assert "Photo à venir" in mail.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    thread = stack.call("GET", f"/v1/me/conversations/{cid}", owner).json()
+    mine = next(x for x in thread["messages"] if x["message_id"] == body["message_id"])
+    assert [(a["state"], a["rejection_reason"]) for a in mine["attachments"]] == [("REJECTED", "upload_expired")]

@@ -326,7 +326,7 @@ def record_file(document_id: str, size: int, content_type: str = "application/pd
 
 def replying(deps: MessagingDeps, *documents: str) -> Message:
     conversation_id = send(deps).message.conversation_id
-    return service.reply(deps, HOLDER, INS, conversation_id, Reply(content="Voici", documents=documents))
+    return service.reply(deps, HOLDER, INS, conversation_id, Reply(content="Voici", documents=documents)).message
 
 
 def test_record_documents_over_the_budget_are_refused_before_anything_is_stored(deps: MessagingDeps) -> None:

@@ -255,7 +255,7 @@ def test_ses_sends_a_once_key_once_and_a_refused_send_can_be_retried() -> None:
 
 def test_a_reply_leaves_once_to_the_reply_to_of_the_professionals_message(world: World) -> None:
     cid = write(world, reply_to="secretariat@hopital-nord.mssante.fr").conversation_id
-    sent = service.reply(world.deps, HOLDER, INS, cid, Reply(content="Merci"))
+    sent = service.reply(world.deps, HOLDER, INS, cid, Reply(content="Merci")).message
     (mail,) = world.outbound.sent
     assert mail.recipients == ["secretariat@hopital-nord.mssante.fr"] and mail.once_key == sent.message_id
     assert parsed(mail.raw)["To"] == "secretariat@hopital-nord.mssante.fr"
@@ -264,7 +264,7 @@ def test_a_reply_leaves_once_to_the_reply_to_of_the_professionals_message(world:
 
 def test_a_second_reply_is_threaded_under_the_first(world: World) -> None:
     cid = write(world).conversation_id
-    first = service.reply(world.deps, HOLDER, INS, cid, Reply(content="Merci"))
+    first = service.reply(world.deps, HOLDER, INS, cid, Reply(content="Merci")).message
     service.reply(world.deps, HOLDER, INS, cid, Reply(content="Autre question"))
     second = parsed(world.outbound.sent[1].raw)
     assert second["In-Reply-To"] == f"<{first.message_id}@patient.mssante.fr>"
@@ -274,7 +274,7 @@ def test_a_second_reply_is_threaded_under_the_first(world: World) -> None:
 def test_a_failed_send_keeps_the_mail_for_the_retry_pass_which_sends_it_once(world: World) -> None:
     cid = write(world).conversation_id
     world.outbound.failing = True
-    sent = service.reply(world.deps, HOLDER, INS, cid, Reply(content="Merci"))  # no error: the reply is stored
+    sent = service.reply(world.deps, HOLDER, INS, cid, Reply(content="Merci")).message  # no error: the reply is stored
     assert list(world.outbox.waiting) == [sent.message_id] and not world.outbound.sent
     world.outbound.failing = False
     assert service.deliver_outbox(world.deps) == 1
@@ -306,12 +306,12 @@ def test_opening_a_conversation_sends_one_receipt_per_message_that_asked_and_ope
 def test_the_patient_writes_first_to_a_professional_who_wrote_and_to_a_pharmacy_they_added(world: World) -> None:
     write(world)
     started = service.start_conversation(world.deps, HOLDER, INS,
-                                         NewConversation(to=DR.rpps, subject="Question", content="Bonjour"))
+                                         NewConversation(to=DR.rpps, subject="Question", content="Bonjour")).message
     assert started.to[0].id == DR.rpps and world.outbound.sent[-1].recipients == [DR_ADDRESS]
     service.add_pharmacy(world.deps, HOLDER, INS, Pharmacy(finess="750012345", name="Pharmacie du Centre (Paris)",
                                                            address="contact@pharmacie-centre.mssante.fr"))
     to_pharmacy = service.start_conversation(world.deps, HOLDER, INS, NewConversation(
-        to="750012345", subject="Ordonnance", content="Bonjour"))
+        to="750012345", subject="Ordonnance", content="Bonjour")).message
     assert to_pharmacy.to[0].name == "Pharmacie du Centre"
     assert world.outbound.sent[-1].recipients == ["contact@pharmacie-centre.mssante.fr"]
     conversation = world.deps.store.conversation(INS, to_pharmacy.conversation_id)

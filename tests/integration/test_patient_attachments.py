@@ -58,6 +58,16 @@ def attachment_objects(stack: Stack, ins: str) -> list[str]:
     return [o["Key"] for o in listed.get("Contents", [])]
 
 
+def left_mail(stack: Stack, message_id: str) -> EmailMessage | None:
+    """The mail that left for this message (the local outbox bucket stands for SES), None while none has."""
+    raw = raw_of(client("s3", config.REGION), stack.env["MES_OUTBOX_BUCKET"], message_id)
+    if raw is None:
+        return None
+    mail = message_from_bytes(raw, _class=EmailMessage, policy=policy.default)
+    assert isinstance(mail, EmailMessage)
+    return mail
+
+
 def own_traces(stack: Stack, owner: dict[str, str]) -> list[dict[str, Any]]:
     items: list[dict[str, Any]] = stack.call("GET", "/v1/me/traces?limit=100", owner).json()["items"]
     return items
@@ -85,16 +95,14 @@ def test_a_reply_carries_a_document_of_the_record_to_the_doctor_with_its_very_by
     assert len(attachment_objects(stack, ins)) == 1  # sealed under the holder's pseudonym, like every attachment
 
     # the mail that left for the doctor has the PDF as a part, byte for byte, beside the text
-    s3 = client("s3", config.REGION)
-    raw = raw_of(s3, stack.env["MES_OUTBOX_BUCKET"], message_id)
-    assert raw is not None
-    mail = message_from_bytes(raw, _class=EmailMessage, policy=policy.default)
-    assert isinstance(mail, EmailMessage) and mail["To"] == DR_ADDRESS and mail.get_content_type() == "multipart/mixed"
+    mail = left_mail(stack, message_id)
+    assert mail is not None and mail["To"] == DR_ADDRESS and mail.get_content_type() == "multipart/mixed"
     [part] = list(mail.iter_attachments())
     assert (part.get_filename(), part.get_content_type()) == ("Bilan sanguin.pdf", "application/pdf")
     assert part.get_content() == PDF
     assert "Voici mon bilan." in mail.get_body(("plain",)).get_content()  # type: ignore[union-attr]
-    assert len([m for m in captured(s3, stack.env["MES_OUTBOX_BUCKET"]) if m.once_key == message_id]) == 1
+    assert len([m for m in captured(client("s3", config.REGION), stack.env["MES_OUTBOX_BUCKET"])
+                if m.once_key == message_id]) == 1
 
     # and the holder's chain says which document left with which message
     traces = own_traces(stack, owner)
@@ -111,10 +119,8 @@ def test_a_new_message_to_a_doctor_who_wrote_carries_two_documents(stack: Stack)
                       json={"to": "10000000602", "subject": "Mes documents", "content": "Ci-joints.",
                             "documents": [first, second, first]})  # the same document twice is attached once
     assert sent.status_code == 201, sent.text
-    raw = raw_of(client("s3", config.REGION), stack.env["MES_OUTBOX_BUCKET"], sent.json()["message_id"])
-    assert raw is not None
-    mail = message_from_bytes(raw, _class=EmailMessage, policy=policy.default)
-    assert isinstance(mail, EmailMessage)
+    mail = left_mail(stack, sent.json()["message_id"])
+    assert mail is not None
     parts = {p.get_filename(): hashlib.sha256(p.get_content()).hexdigest() for p in mail.iter_attachments()}
     assert parts == {"Ordonnance.pdf": hashlib.sha256(PDF).hexdigest(),
                      "Compte rendu.pdf": hashlib.sha256(PDF + b"% 2\n").hexdigest()}
@@ -183,15 +189,6 @@ PNG = b"\x89PNG\r\n\x1a\n" + b"\x00\x00\x00\rIHDR" + b"\x00" * 40
 
 def declared(data: bytes, name: str, content_type: str = "image/png") -> dict[str, Any]:
     return {"name": name, "content_type": content_type, "size": len(data), "sha256": hashlib.sha256(data).hexdigest()}
-
-
-def left_mail(stack: Stack, message_id: str) -> EmailMessage | None:
-    raw = raw_of(client("s3", config.REGION), stack.env["MES_OUTBOX_BUCKET"], message_id)
-    if raw is None:
-        return None
-    mail = message_from_bytes(raw, _class=EmailMessage, policy=policy.default)
-    assert isinstance(mail, EmailMessage)
-    return mail
 
 
 def test_a_photo_the_holder_uploads_leaves_with_the_reply_once_it_is_verified(stack: Stack) -> None:

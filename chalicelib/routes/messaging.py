@@ -52,7 +52,7 @@ def my_conversation(who: Citizen, space: str, conversation_id: str) -> api.Threa
     m = deps.messaging()
     thread = service.read_conversation(m, who, space, conversation_id)
     return api.ThreadOut.from_domain(thread.conversation, thread.messages, thread.draft, thread.addable,
-                                     m.attachment_budget_bytes)
+                                     service.holder_budget(m))
 
 
 @route(bp, "POST", CONVERSATION + "/messages", role="citizen", request=api.ReplyIn, response=api.SentMessageOut,
@@ -69,7 +69,7 @@ def my_draft_save(who: Citizen, space: str, conversation_id: str, body: api.Draf
     from functions.messaging import service
 
     m = deps.messaging()
-    return api.DraftOut.from_domain(service.save_draft(m, space, conversation_id, body), m.attachment_budget_bytes)
+    return api.DraftOut.from_domain(service.save_draft(m, space, conversation_id, body), service.holder_budget(m))
 
 
 @route(bp, "GET", CONVERSATION + "/draft", role="citizen", response=api.DraftOut, errors=(404,))
@@ -77,7 +77,7 @@ def my_draft(who: Citizen, space: str, conversation_id: str) -> api.DraftOut:
     from functions.messaging import service
 
     m = deps.messaging()
-    return api.DraftOut.from_domain(service.read_draft(m, space, conversation_id), m.attachment_budget_bytes)
+    return api.DraftOut.from_domain(service.read_draft(m, space, conversation_id), service.holder_budget(m))
 
 
 @route(bp, "DELETE", CONVERSATION + "/draft", role="citizen", response=api.DraftDeletedOut, errors=(404, 409))

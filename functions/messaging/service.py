@@ -65,7 +65,15 @@ from functions.notifications.models import Notification, PreferenceCode
 from functions.notifications.ports import EmailDelivery, InAppNotifications
 from functions.shared import cursor
 from functions.shared.clock import Clock, paris_day
-from functions.shared.errors import Conflict, NotFound, PayloadTooLarge, Unprocessable, UnsupportedMediaType
+from functions.shared.errors import (
+    Conflict,
+    DomainError,
+    NotFound,
+    PayloadTooLarge,
+    Unprocessable,
+    UnsupportedMediaType,
+)
+from functions.shared.idempotency import KeyTaken
 from functions.shared.ids import new_id
 from functions.shared.observability import (
     ATTACHMENTS_REJECTED,
@@ -233,7 +241,23 @@ def arrived(deps: MessagingDeps, arrival: Arrival) -> None:
         _email(deps.email, arrival.notice, arrival.email_to)
 
 
-def _declared(deps: MessagingDeps, declared: list[AttachmentDeclaration], already: int = 0) -> tuple[Attachment, ...]:
+# What the holder's own files may weigh: their mail leaves MIME-encoded (base64 adds a third) and MSSanté refuses a
+# message over 25 MB (A.1), so the configured budget is capped below that once encoded, headers and text included.
+MSSANTE_MAIL_MAX_BYTES = 25_000_000
+OUTBOUND_ATTACHMENT_BYTES = (MSSANTE_MAIL_MAX_BYTES - 500_000) * 3 // 4
+
+
+def holder_budget(deps: MessagingDeps) -> int:
+    """The attachment budget of a message the holder sends (the app's `remainSizeFiles` starts there)."""
+    return min(deps.attachment_budget_bytes, OUTBOUND_ATTACHMENT_BYTES)
+
+
+def _budget(deps: MessagingDeps, message: Message) -> int:
+    return holder_budget(deps) if message.direction == "OUT" else deps.attachment_budget_bytes
+
+
+def _declared(deps: MessagingDeps, declared: list[AttachmentDeclaration], already: int = 0,
+              budget: int | None = None) -> tuple[Attachment, ...]:
     """Attachments declared like documents, checked before anything is written: each of a type A.6 allows
     (415 otherwise), together (with the `already` bytes the message carries) within the message's budget (413
     `attachment_budget_exceeded` otherwise)."""
@@ -242,7 +266,8 @@ def _declared(deps: MessagingDeps, declared: list[AttachmentDeclaration], alread
             allowed = ", ".join(sorted(ATTACHMENT_TYPES))
             raise UnsupportedMediaType(f"an attachment's content_type must be one of: {allowed}",
                                        code="attachment_type_not_allowed")
-    if attachment_budget_left(deps.attachment_budget_bytes - already, declared) < 0:
+    limit = deps.attachment_budget_bytes if budget is None else budget
+    if attachment_budget_left(limit - already, declared) < 0:
         raise PayloadTooLarge("La taille du ou des documents dépasse la limite autorisée.",
                               code="attachment_budget_exceeded")
     return tuple(Attachment(attachment_id=new_id("att"), name=a.name.strip() or "piece-jointe",
@@ -282,7 +307,7 @@ def _with_tickets(deps: MessagingDeps, ins: str, message: Message) -> Sent:
             form = deps.tickets.presign_upload(quarantine_key(message, a.attachment_id), ins, uploader,
                                                a.content_type, a.size, message.at, expires_at)
             tickets.append(UploadTicket(a.attachment_id, form, expires_at))
-    left = deps.attachment_budget_bytes - sum(a.size for a in message.attachments)
+    left = _budget(deps, message) - sum(a.size for a in message.attachments)
     return Sent(message, tickets, left)
 
 
@@ -341,6 +366,9 @@ def _out_of_outbox(outbox: Outbox, mail: Outgoing) -> None:
 
 
 GIVE_UP_AFTER = timedelta(days=1)
+# A held mail's uploads are given up this long after their deadline: an upload that reached quarantine just in
+# time is still being verified (S3 event, queue, verifier), and its verdict must win over the pass's.
+VERDICT_GRACE = timedelta(minutes=5)
 
 
 def deliver_outbox(deps: MessagingDeps, limit: int = 100) -> int:
@@ -352,13 +380,19 @@ def deliver_outbox(deps: MessagingDeps, limit: int = 100) -> int:
         return 0
     now = deps.clock.now()
     pending = deps.outbox.pending(limit)
-    stale = [m for m in pending if m.queued_at is not None and now - m.queued_at > GIVE_UP_AFTER]
+    released = 0
+    for held in [m.held for m in pending if m.held is not None and now >= m.held.until + VERDICT_GRACE]:
+        try:  # one held mail that fails waits for the next pass; the others go on
+            released += _past_its_uploads(deps, held)
+        except Exception as exc:
+            count(OUTBOUND_MAIL_FAILED)
+            logger.warning("held mail kept for the next pass", extra={"error_type": type(exc).__name__})
+    waiting = [m for m in pending if m.held is None]
+    stale = [m for m in waiting if m.queued_at is not None and now - m.queued_at > GIVE_UP_AFTER]
     for mail in stale:
         count(OUTBOUND_MAIL_ABANDONED)
         _out_of_outbox(deps.outbox, mail)
-    released = sum(_past_its_uploads(deps, m.held) for m in pending if m not in stale and m.held is not None
-                   and now >= m.held.until)
-    return released + _handed_over(deps, [m for m in pending if m not in stale])
+    return released + _handed_over(deps, [m for m in waiting if m not in stale])
 
 
 def _past_its_uploads(deps: MessagingDeps, held: Held) -> int:
@@ -427,7 +461,7 @@ def _record_files(deps: MessagingDeps, space: str, document_ids: Sequence[str]) 
             allowed = ", ".join(sorted(ATTACHMENT_TYPES))
             raise UnsupportedMediaType(f"a document attached to a message must be one of: {allowed}",
                                        code="attachment_type_not_allowed")
-    if sum(f.size for f in found) > deps.attachment_budget_bytes:
+    if sum(f.size for f in found) > holder_budget(deps):
         raise PayloadTooLarge("La taille du ou des documents dépasse la limite autorisée.",
                               code="attachment_budget_exceeded")
     return found
@@ -464,7 +498,10 @@ def _sent_with(deps: MessagingDeps, space: str, message: Message, attached: Atta
             deps.attachments.put(space, message.message_id, attachment.attachment_id, attachment.content_type, data)
             stored.append(attachment)
         _commit(deps, entry)
-    except BaseException:
+    except (DomainError, KeyTaken):
+        # Known not committed (refused, busy, or the replay of an Idempotency-Key that committed first). Any
+        # other failure (a timeout) may hide a commit that landed: its objects stay, under the holder's prefix
+        # (erased with the space), rather than a committed message losing its attachments.
         for attachment in stored:
             assert deps.attachments is not None
             deps.attachments.delete(space, message.message_id, attachment.attachment_id)
@@ -531,7 +568,7 @@ def reply(deps: MessagingDeps, who: Citizen, space: str, conversation_id: str, b
     now = deps.clock.now()
     mid = new_id("msg")
     attached = _from_record(deps, who, space, mid, body.documents, now)
-    uploads = _declared(deps, body.attachments, already=sum(a.size for a in attached.attachments))
+    uploads = _declared(deps, body.attachments, sum(a.size for a in attached.attachments), holder_budget(deps))
     message = Message(message_id=mid, conversation_id=conversation_id, direction="OUT", sender=None,
                       to=tuple(conversation.recipients(body.reply_type)), at=now,
                       subject=f"RE: {conversation.subject}"[:200], content=_content(body.content, None),
@@ -733,6 +770,9 @@ class AttachmentUploads:
             except NotFound:
                 return  # the conversation went to the trash meanwhile: nothing left to mark
             if current.state is not AttachmentState.PENDING:
+                if reason is None and current.state is AttachmentState.REJECTED and deps.attachments is not None:
+                    # given up meanwhile (its mail's deadline passed): the bytes just promoted must not stay
+                    deps.attachments.delete(ins, message.message_id, attachment_id)
                 return
         raise Conflict("the message changed too often while its attachments were verified", code="busy")
 def start_conversation(deps: MessagingDeps, who: Citizen, space: str, body: NewConversation) -> Sent:
@@ -746,7 +786,7 @@ def start_conversation(deps: MessagingDeps, who: Citizen, space: str, body: NewC
     mid = new_id("msg")
     conversation_id = new_id("conv")
     attached = _from_record(deps, who, space, mid, body.documents, now)
-    uploads = _declared(deps, body.attachments, already=sum(a.size for a in attached.attachments))
+    uploads = _declared(deps, body.attachments, sum(a.size for a in attached.attachments), holder_budget(deps))
     message = Message(message_id=mid, conversation_id=conversation_id, direction="OUT", sender=None,
                       to=(recipient,), at=now, subject=body.subject.strip(), content=_content(body.content, None),
                       rfc822_id=rfc822_id(mid), attachments=attached.attachments + uploads)

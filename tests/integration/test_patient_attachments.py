@@ -14,6 +14,7 @@ from typing import Any
 
 import requests
 
+from functions.messaging.service import OUTBOUND_ATTACHMENT_BYTES
 from functions.shared.aws import client
 from functions.shared.privacy import digest
 from local import config
@@ -166,7 +167,7 @@ def test_a_draft_keeps_the_documents_chosen_and_what_is_left_of_the_budget(stack
     saved = stack.call("PUT", draft, owner, json={"content": "Voici mon bilan", "documents": [mine]})
     assert saved.status_code == 200, saved.text
     assert saved.json()["documents"] == [mine]
-    assert saved.json()["remaining_attachment_bytes"] == 20 * 1024 * 1024 - len(PDF)
+    assert saved.json()["remaining_attachment_bytes"] == OUTBOUND_ATTACHMENT_BYTES - len(PDF)
     # a document that is not the holder's is refused and the draft stays as it was saved
     refused = stack.call("PUT", draft, owner, json={"content": "Autre", "documents": [theirs]})
     assert refused.status_code == 404, refused.text
@@ -201,7 +202,7 @@ def test_a_photo_the_holder_uploads_leaves_with_the_reply_once_it_is_verified(st
     assert reply.status_code == 201, reply.text
     body = reply.json()
     [upload] = body["uploads"]
-    assert body["remaining_attachment_bytes"] == 20 * 1024 * 1024 - len(PDF) - len(PNG)
+    assert body["remaining_attachment_bytes"] == OUTBOUND_ATTACHMENT_BYTES - len(PDF) - len(PNG)
     assert [a["state"] for a in body["attachments"]] == ["AVAILABLE", "PENDING"]
     assert left_mail(stack, body["message_id"]) is None  # it waits for the photo's verdict
 
@@ -255,7 +256,10 @@ def test_an_upload_that_never_comes_lets_the_mail_leave_at_its_deadline_without_
     m = deps.messaging()
     deliver_outbox(m)  # before the deadline it keeps waiting
     assert left_mail(stack, body["message_id"]) is None
-    deliver_outbox(replace(m, clock=FixedClock(datetime.now(UTC) + timedelta(minutes=11))))
+    # past its 10-minute deadline, the pass still leaves the verifier 5 minutes for an upload that came in time
+    deliver_outbox(replace(m, clock=FixedClock(datetime.now(UTC) + timedelta(minutes=12))))
+    assert left_mail(stack, body["message_id"]) is None
+    deliver_outbox(replace(m, clock=FixedClock(datetime.now(UTC) + timedelta(minutes=16))))
     mail = left_mail(stack, body["message_id"])
     assert mail is not None and list(mail.iter_attachments()) == []
     assert "Photo à venir" in mail.get_body(("plain",)).get_content()  # type: ignore[union-attr]

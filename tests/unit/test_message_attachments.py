@@ -40,7 +40,9 @@ HOLDER = Citizen(ins=INS)
 @dataclass
 class AttachmentStore(FakeStore):
     def staged_message_update(self, message: Message, previous: Message, holder_ins: str) -> Apply:
-        def replace() -> None:
+        def replace() -> None:  # conditional, as DynamoDB's: the message must still be as read
+            if previous not in self.messages:
+                raise Refused({"message"})
             self.messages[self.messages.index(previous)] = message
         return Apply(replace)
 
@@ -379,3 +381,37 @@ def test_the_mail_gets_its_attachments_when_handed_over_and_the_same_bytes_on_ev
     [part] = list(parsed.iter_attachments())
     assert part.get_filename() == "Bilan.pdf" and part.get_content() == PDF
     assert parsed.get_body(("html",)) is not None and parsed.get_body(("plain",)) is not None
+
+
+def test_a_verdict_that_loses_to_the_outbox_pass_leaves_no_promoted_object(
+        deps: MessagingDeps, quarantine: FakeBlobStore) -> None:
+    """The pass gave the upload up (its mail's deadline) while the verifier was promoting it: the attachment
+    stays REJECTED and the bytes just promoted do not stay behind."""
+    sent = send(deps, declared())
+    held = AttachmentUploads(deps)
+    key = upload(quarantine, sent, 0, PDF)
+    expected = held.expected(key, INS, sent.tickets[0].form.fields["x-amz-meta-uploader"])
+    assert expected is not None
+    held.reject(expected, "upload_expired")  # the pass, first
+    held.accept(expected, key, "etag")  # then the verifier, with what it had read before
+    assert states(deps, sent) == [("REJECTED", "upload_expired")]
+    assert isinstance(deps.attachments, Bucket) and deps.attachments.objects == {}
+
+
+def test_a_commit_whose_answer_is_lost_keeps_the_attachments_it_may_have_committed(deps: MessagingDeps) -> None:
+    """A timeout after the transaction applied: the message may be there, so its objects must be too."""
+    assert isinstance(deps.record, Filing) and isinstance(deps.attachments, Bucket)
+    deps.record.files["doc_a"] = record_file("doc_a", 100)
+    conversation_id = send(deps).message.conversation_id
+
+    class Lost(FakeJournal):
+        def record(self, entry: Entry, head: Any = None, retry: bool = True) -> None:
+            super().record(entry, head, retry)
+            raise TimeoutError("read timed out")
+
+    with pytest.raises(TimeoutError):
+        service.reply(replace(deps, journal=Lost()), HOLDER, INS, conversation_id,  # type: ignore[arg-type]
+                      Reply(content="Voici", documents=("doc_a",)))
+    assert isinstance(deps.store, FakeStore)
+    [mine] = [m for m in deps.store.messages if m.direction == "OUT"]
+    assert list(deps.attachments.objects) == [f"{INS}/{mine.message_id}/{mine.attachments[0].attachment_id}"]

@@ -359,3 +359,43 @@ def test_the_retry_pass_gives_up_on_a_mail_still_refused_a_day_after_its_commit(
 class Later:
     def now(self) -> datetime:
         return AT + timedelta(days=1, minutes=5)
+
+
+def test_a_held_mail_that_cannot_be_released_does_not_stop_the_pass_for_the_others(
+        world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Found in review: one failing release aborted the whole pass, and a mail refused earlier stayed behind."""
+    from dataclasses import replace
+
+    from functions.messaging.outmail import Held
+    from functions.shared.clock import FixedClock
+
+    held = Outgoing(b"held", f"{INS}@patient.mssante.fr", [DR_ADDRESS], "msg_held", AT,
+                    held=Held(INS, "conv_" + "1" * 24, "msg_held", AT + timedelta(minutes=10)))
+    plain = Outgoing(b"plain", f"{INS}@patient.mssante.fr", [DR_ADDRESS], "msg_plain", AT)
+    world.outbox.waiting.update({"msg_held": held, "msg_plain": plain})
+
+    def unreadable(*_: Any) -> Any:
+        raise ConnectionError("DynamoDB unreachable")
+
+    monkeypatch.setattr(world.deps.store, "thread", unreadable)
+    early = replace(world.deps, clock=FixedClock(AT + timedelta(minutes=12)))  # past the deadline, in the grace
+    assert service.deliver_outbox(early) == 1 and [m.once_key for m in world.outbound.sent] == ["msg_plain"]
+    later = replace(world.deps, clock=FixedClock(AT + timedelta(minutes=16)))
+    assert service.deliver_outbox(later) == 0  # the held one fails to release: it waits, nothing else is lost
+    assert list(world.outbox.waiting) == ["msg_held"]
+
+
+def test_the_holders_budget_keeps_their_mail_under_mssante_s_25_mb_once_encoded(world: World) -> None:
+    from functions.messaging.models import AttachmentDeclaration
+    from functions.messaging.service import MSSANTE_MAIL_MAX_BYTES, holder_budget
+    from functions.shared.errors import PayloadTooLarge
+
+    budget = holder_budget(world.deps)
+    assert budget * 4 // 3 + 500_000 <= MSSANTE_MAIL_MAX_BYTES < world.deps.attachment_budget_bytes * 4 // 3
+
+    def photo(size: int) -> AttachmentDeclaration:
+        return AttachmentDeclaration(name="photo.png", content_type="image/png", size=size, sha256="0" * 64)
+
+    cid = write(world).conversation_id
+    with pytest.raises(PayloadTooLarge):
+        service.reply(world.deps, HOLDER, INS, cid, Reply(content="x", attachments=[photo(budget), photo(1)]))

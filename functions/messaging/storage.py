@@ -319,7 +319,8 @@ class DynamoMessageStore:
 
 class MessagingErasure:
     """`functions.accounts.ports.SpaceEraser` for messaging: the holder's mailbox partition (conversations,
-    messages, drafts, outbox marks) and every attachment object and version under `<ins>/` of the attachments
+    messages, drafts, outbox marks), the mail of theirs still in the outbox (a send that failed, a mail held for
+    uploads: its body names them), and every attachment object and version under `<ins>/` of the attachments
     bucket (functions/messaging/blobs.py's key scheme)."""
 
     def __init__(self, s3: Any, attachments_bucket: str) -> None:
@@ -327,6 +328,12 @@ class MessagingErasure:
         self._bucket = attachments_bucket
 
     def erase_space(self, ins: str) -> int:
-        from functions.shared.erasing import delete_partition, delete_versions
+        from functions.shared.erasing import delete_items, delete_versions
 
-        return delete_partition(MessageItem, ins) + delete_versions(self._s3, self._bucket, attachment_prefix(ins))
+        found = list(MessageItem.query(ins, consistent_read=True, attributes_to_get=["holder", "sk"]))
+        # A mail's outbox key is its once-only key: a message's id, or `mdn-<id>` for its read receipt. Deleting
+        # a key that is not there is free in the same batch; no Scan of the outbox's shards.
+        message_ids = [item.sk.rsplit("#", 1)[-1] for item in found if "#M#" in item.sk]
+        queued = [MessageItem(_outbox_partition(key), key) for mid in message_ids for key in (mid, f"mdn-{mid}")]
+        delete_items(MessageItem, [*found, *queued])
+        return len(found) + delete_versions(self._s3, self._bucket, attachment_prefix(ins))

@@ -142,8 +142,14 @@ def full_space(stack: Stack) -> dict[str, Any]:
     assert stack.call("POST", "/v1/me/care-team", patient, json={"rpps": "10000000002"}).status_code == 201
     assert stack.call("POST", "/v1/me/blocked-professionals", patient, json={"rpps": "10000000003"}).status_code == 201
     assert stack.call("PUT", "/v1/me/notification-preferences", patient, json={"preferences": {}}).status_code == 200
-    assert stack.call("POST", f"/v1/patients/{ins}/messages", stack.professional(),
-                      json={"subject": "Résultats", "text": "Bonjour"}).status_code == 201
+    written = stack.call("POST", f"/v1/patients/{ins}/messages", stack.professional(),
+                         json={"subject": "Résultats", "text": "Bonjour",
+                               "sender_address": "dr.martin@hopital-nord.mssante.fr"})
+    assert written.status_code == 201
+    photo = {"name": "photo.png", "content_type": "image/png", "size": 10, "sha256": "0" * 64}
+    held = stack.call("POST", f"/v1/me/conversations/{written.json()['conversation_id']}/messages", patient,
+                      json={"content": "La photo suit", "attachments": [photo]})  # never uploaded: its mail waits
+    assert held.status_code == 201, held.text  # in the outbox, naming the holder
     data = b"%PDF-1.4\n% a message's attachment\n"  # a message with a verified attachment (attachments bucket)
     message_with_attachment(stack, ins, {**stack.professional(), "Idempotency-Key": f"e-{ins}"}, data)
     assert stack.call("POST", "/v1/me/export", patient).status_code == 202  # an export: its item and archives

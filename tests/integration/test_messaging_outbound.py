@@ -158,13 +158,17 @@ def test_the_retry_pass_sends_what_stayed_in_the_outbox_once_and_empties_it(stac
     tx = Transaction()
     deps.outbox().staged_mail(ins, patient_mail(ins, stuck)).stage(tx)
     tx.commit()
-    assert [m.once_key for m in deps.outbox().pending(10)] == [stuck.message_id]
+
+    def waiting() -> list[str]:  # this person's: other tests leave mail held for their uploads' verdicts
+        return [m.once_key for m in deps.outbox().pending(100) if m.sender == f"{ins}@patient.mssante.fr"]
+
+    assert waiting() == [stuck.message_id]
     # When the scheduled pass runs, twice
-    assert deliver_outbox(deps.messaging()) == 1
-    assert deliver_outbox(deps.messaging()) == 0
-    # Then the mail left once and the outbox is empty
+    assert deliver_outbox(deps.messaging()) >= 1
+    deliver_outbox(deps.messaging())
+    # Then the mail left once and the outbox holds nothing of theirs
     assert [m.once_key for m in mails_of(stack, ins)] == [stuck.message_id]
-    assert deps.outbox().pending(10) == []
+    assert waiting() == []
 
 
 def test_a_receipt_asked_without_any_address_or_a_non_mssante_reply_to_is_a_422_that_writes_nothing(

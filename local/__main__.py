@@ -382,8 +382,12 @@ _REASONS = {
 
 def upload(args: argparse.Namespace) -> int:
     """POST a file to the presigned form of an upload answer (what a hospital's software does), then, with
-    --token, read the document through the API until the verifier has decided."""
-    ticket = _ticket(args.response)
+    --token, read the document through the API until the verifier has decided. A message's answer (its
+    `uploads`, one per declared attachment) takes `--attachment N`, the upload to fill (the first by default)."""
+    answer = _ticket(args.response)
+    if "uploads" in answer:
+        return _upload_attachment(answer, _read(args.file, "the file to upload"), args.attachment)
+    ticket = answer
     data = _read(args.file, "the file to upload")
     bearer = _bearer(args.token) if args.token else None
     sent_at = datetime.now(UTC)
@@ -405,12 +409,32 @@ def _ticket(path: str) -> dict[str, Any]:
     raw = _read(path, "the upload answer")
     try:
         ticket = json.loads(raw)
+        if isinstance(ticket, dict) and isinstance(ticket.get("uploads"), list) and ticket.get("message_id"):
+            return ticket  # a message's answer: one upload per declared attachment
         if isinstance(ticket, dict) and isinstance(ticket["upload"]["fields"], dict) and ticket["upload"]["url"] \
                 and ticket["document_id"]:
             return ticket
     except (ValueError, TypeError, KeyError):
         pass
-    raise UserError(f"{path!r} is not the JSON answer of POST .../documents (it has no document_id and upload)")
+    raise UserError(f"{path!r} is not the JSON answer of POST .../documents (document_id and upload) nor of a "
+                    "message with attachments (message_id and uploads)")
+
+
+def _upload_attachment(answer: dict[str, Any], data: bytes, index: int) -> int:
+    """One attachment of a message: sent to its form; the verifier's verdict shows as the attachment's state in
+    the conversation (and the holder's mail leaves once every verdict is in)."""
+    uploads = answer["uploads"]
+    if not uploads:
+        raise UserError("this message declared no attachment waiting for its bytes (its uploads are empty)")
+    if not 0 <= index < len(uploads):
+        raise UserError(f"--attachment {index}: the message has {len(uploads)} upload(s), 0 to {len(uploads) - 1}")
+    sent = _post_form(uploads[index], data)
+    if sent:
+        print(sent)
+        return 1
+    print(f"uploaded: the verifier checks it in the background; attachment {uploads[index]['attachment_id']} shows "
+          f"its state in GET /v1/me/conversations/{answer['conversation_id']}")
+    return 0
 
 
 def _bearer(token: str) -> dict[str, Any]:
@@ -641,8 +665,10 @@ def parser() -> argparse.ArgumentParser:
 
     up = sub.add_parser("upload", help="send a file to the presigned POST of an upload answer and say whether "
                                        "the verifier accepted it")
-    up.add_argument("response", help="file holding the JSON answer of POST .../documents")
+    up.add_argument("response", help="file holding the JSON answer of POST .../documents, or of a message that "
+                                     "declared attachments (its `uploads`)")
     up.add_argument("file")
+    up.add_argument("--attachment", type=int, default=0, help="for a message: which of its uploads (default 0)")
     up.add_argument("--token", help=f"the bearer token that declared the document: the tool reads it on {api} "
                                     "until the verifier decides (each read is traced)")
     up.add_argument("--wait", type=float, default=20.0, help="seconds to wait for the verifier (default 20)")

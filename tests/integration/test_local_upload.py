@@ -51,3 +51,34 @@ def test_upload_says_the_verifier_refused_the_file_and_why(stack: Stack, tmp_pat
     done = upload_with_the_tool(stack, tmp_path, NOTE, b"Bonsoir", "local-tool-upload-0002")
     assert done.returncode == 1, done.stderr
     assert done.stdout.startswith("refused by the verifier: checksum_mismatch")
+
+
+def test_upload_fills_an_attachment_the_holder_declared_on_a_reply(stack: Stack, tmp_path: Path) -> None:
+    """A message's answer has `uploads`: the tool sends the file to the one `--attachment` names, and the
+    attachment's state then shows in the conversation."""
+    import hashlib
+
+    ins, owner = stack.citizen()
+    cid = stack.call("POST", f"/v1/patients/{ins}/messages", stack.professional(),
+                     json={"subject": "Photo ?", "text": "Une photo", "sender_address": "dr@hopital.mssante.fr"}
+                     ).json()["conversation_id"]
+    png = b"\x89PNG\r\n\x1a\n" + b"\x00" * 16
+    photo = {"name": "photo.png", "content_type": "image/png", "size": len(png),
+             "sha256": hashlib.sha256(png).hexdigest()}
+    answer = stack.call("POST", f"/v1/me/conversations/{cid}/messages", owner,
+                        json={"content": "La voici", "attachments": [photo]})
+    assert answer.status_code == 201, answer.text
+    (tmp_path / "reply.json").write_text(json.dumps(answer.json()))
+    (tmp_path / "photo.png").write_bytes(png)
+    env = {**os.environ, "MES_LOCAL_AWS_PORT": stack.aws.rsplit(":", 1)[1],
+           "MES_LOCAL_API_PORT": stack.base.rsplit(":", 1)[1], "PYTHONPATH": str(ROOT)}
+    done = subprocess.run([sys.executable, "-m", "local", "upload", "reply.json", "photo.png", "--attachment", "0"],
+                          cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60, check=False)
+    assert done.returncode == 0 and done.stdout.startswith("uploaded:"), done.stderr
+    stack.pump.drain()
+    thread = stack.call("GET", f"/v1/me/conversations/{cid}", owner).json()
+    mine = next(m for m in thread["messages"] if m["message_id"] == answer.json()["message_id"])
+    assert [a["state"] for a in mine["attachments"]] == ["AVAILABLE"]
+    wrong = subprocess.run([sys.executable, "-m", "local", "upload", "reply.json", "photo.png", "--attachment", "3"],
+                           cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60, check=False)
+    assert wrong.returncode != 0 and "--attachment 3" in wrong.stderr + wrong.stdout

@@ -282,8 +282,13 @@ def request_emergency_access(deps: AccessDeps[D], who: Professional, patient: st
 
 def _own(deps: AccessDeps[D], who: Citizen, space: str, action: TraceAction, change: AccessChange,
          subject: str | None = None) -> None:
-    trace = Trace.new(space, deps.clock.now(), Actor.acting_on(who, space), action, reason=subject)
-    deps.control.write(space, ControlWrite(traces=[trace], changes=[change], quota=quota.consent_changes(space)))
+    """A consent change: its trace, and the holder told in the same transaction (security-tests.md: consent
+    changes are traced, notified and rate-limited)."""
+    now = deps.clock.now()
+    trace = Trace.new(space, now, Actor.acting_on(who, space), action, reason=subject)
+    told = Notification.for_access_rules_change(space, trace.trace_id, action.value, now)
+    deps.control.write(space, ControlWrite(traces=[trace], changes=[change], notifications=[told],
+                                           quota=quota.consent_changes(space)))
 
 
 def profile_of(deps: AccessDeps[D], space: str) -> AccessProfile:

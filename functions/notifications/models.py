@@ -22,6 +22,7 @@ class NotificationKind(StrEnum):
     FIRST_ACCESS = "access.first"
     UNUSUAL_ACCESS = "access.unusual"
     EMERGENCY_ACCESS = "access.emergency"
+    ACCESS_RULES_CHANGED = "access.rules_changed"  # the holder's consent controls changed (a security alert)
     APPOINTMENT_REMINDER = "agenda.appointment"
     PERSONAL_REMINDER = "agenda.reminder"
     PREVENTION_DUE = "prevention.due"
@@ -173,6 +174,13 @@ class Notification(BaseModel):
                    created_at=at, document_id=message_id, professional=sender)
 
     @classmethod
+    def for_access_rules_change(cls, patient_ins: str, trace_id: str, change: str, at: datetime) -> Notification:
+        """One of the holder's access controls changed (care team, block, administrator, settings): once per
+        change (its trace's id), as a security alert the holder cannot switch off. `change` is the trace action."""
+        return cls(recipient_ins=patient_ins, notification_id=f"rules-{trace_id}",
+                   kind=NotificationKind.ACCESS_RULES_CHANGED, created_at=at, reason=change)
+
+    @classmethod
     def for_export(cls, patient_ins: str, export_id: str, at: datetime) -> Notification:
         """The holder's export is ready: once per export."""
         return cls(recipient_ins=patient_ins, notification_id=f"export-{export_id}", kind=NotificationKind.EXPORT_READY,
@@ -249,6 +257,19 @@ def spelled_out(label: str) -> str:
     return "Compte rendu " + label[3:] if label.startswith("CR ") else label
 
 
+# What each consent change tells the holder (by its trace action; the professional is not named: the holder reads
+# who in their access controls, and a notification carries no identifier).
+RULES_CHANGED = {
+    "care_team.added": "Un professionnel de santé a été ajouté à votre équipe de soins.",
+    "care_team.removed": "Un professionnel de santé a été retiré de votre équipe de soins.",
+    "professional.blocked": "Un professionnel de santé a été bloqué : il ne peut plus consulter votre dossier.",
+    "professional.unblocked": "Un professionnel de santé a été débloqué.",
+    "administrator.named": "Un administrateur de votre dossier a été désigné.",
+    "administrator.removed": "L'administrateur de votre dossier a été retiré.",
+    "settings.changed": "Vos paramètres de confidentialité ont été modifiés.",
+}
+
+
 def wording(n: Notification) -> Wording:
     """Every kind's title, text and link. No health content beyond what the holder wrote or the document type."""
     k = NotificationKind
@@ -282,6 +303,12 @@ def wording(n: Notification) -> Wording:
         whose = "au dossier médical de votre patient" if to_professional else "à votre dossier médical"
         return Wording(title="Accès d'urgence " + whose,
                        text=f"{who} a accédé {whose} en urgence ({purpose}).", link=profile)
+    if n.kind is k.ACCESS_RULES_CHANGED:
+        return Wording(title="Les règles d'accès à votre dossier ont changé",
+                       text=RULES_CHANGED.get(n.reason or "", "Vos paramètres de confidentialité ont été modifiés.")
+                       + " Si vous n'êtes pas à l'origine de ce changement, modifiez-le dans vos paramètres de "
+                         "confidentialité et contactez votre caisse d'assurance maladie.",
+                       link="urn:me:access")
     if n.kind is k.NEW_MESSAGE:
         return Wording(title="Nouveau message" + (f" de {n.professional}" if n.professional else ""),
                        text=f"{who} vous a écrit dans votre messagerie de santé. Connectez-vous pour lire le message.",

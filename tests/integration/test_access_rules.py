@@ -305,3 +305,21 @@ def test_concurrent_actions_never_fork_the_trace_chain(stack: Stack) -> None:
     assert len([t for t in payload["traces"] if t["action"] in {"document.read", "document.listed"}]) == len(calls)
     public_key = client("kms", "eu-west-3").get_public_key(KeyId=stack.env["MES_TRACE_SIGNING_KEY_ID"])["PublicKey"]
     assert check(export, public_key) == []
+
+
+def test_each_consent_change_is_notified_to_the_holder_once_and_a_refused_one_is_not(stack: Stack) -> None:
+    """security-tests.md: consent changes are traced, notified to the patient and rate-limited."""
+    _, patient = stack.citizen()
+
+    def rules_notices() -> list[dict[str, Any]]:
+        items = stack.call("GET", "/v1/me/notifications", patient).json()["items"]
+        return [n for n in items if n["kind"] == "access.rules_changed"]
+
+    assert stack.call("POST", "/v1/me/care-team", patient, json={"rpps": "10000000701"}).status_code == 201
+    assert stack.call("POST", "/v1/me/blocked-professionals", patient, json={"rpps": "10000000702"}).status_code == 201
+    assert stack.call("DELETE", "/v1/me/care-team/10000000799", patient).status_code == 404  # not in it: refused
+    told = rules_notices()
+    assert [n["text"].split(" Si vous")[0] for n in told] == [
+        "Un professionnel de santé a été bloqué : il ne peut plus consulter votre dossier.",
+        "Un professionnel de santé a été ajouté à votre équipe de soins."]
+    assert all("10000000701" not in str(n) and "10000000702" not in str(n) for n in told)

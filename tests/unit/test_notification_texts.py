@@ -30,6 +30,7 @@ def every_kind() -> list[Notification]:
         Notification.for_night_emergency(INS, RPPS, AT),
         Notification.for_message(INS, "msg_1", AT, "Dr Claire Martin"),
         Notification.for_export(INS, "exp_1", AT),
+        Notification.for_access_rules_change(INS, "a1b2c3d4e5f60718", "professional.blocked", AT),
         Notification.for_synchronized_services(INS, DAY, AT, ["GlucoSuivi", "Ma Balance"]),
         Notification.for_reminder(INS, "appt_1", DAY, NotificationKind.APPOINTMENT_REMINDER, AT, what="Rendez-vous",
                                   when="2032-03-16T09:30:00+01:00", professional="Dr Claire Martin",
@@ -86,3 +87,16 @@ def test_a_new_message_names_its_sender_links_to_the_message_and_says_nothing_of
     assert told.title == "Nouveau message de Dr Claire Martin"
     assert told.link == "urn:message:msg_1"
     assert "messagerie" in told.text
+
+
+def test_a_consent_change_tells_what_changed_without_naming_anyone_and_says_what_to_do_if_it_was_not_them() -> None:
+    from functions.notifications.models import RULES_CHANGED, Channels, NotificationPreferences, PreferenceCode
+
+    all_off = NotificationPreferences(channels={c: Channels(in_app=False, email=False) for c in PreferenceCode})
+
+    for action, sentence in RULES_CHANGED.items():
+        told = Notification.for_access_rules_change(INS, "a1b2c3d4e5f60718", action, AT)
+        said = told.wording()
+        assert said.text.startswith(sentence) and "pas à l'origine" in said.text and said.link == "urn:me:access"
+        assert RPPS not in said.text and INS not in said.text
+        assert told.honouring(all_off).in_app  # a security alert: the holder cannot switch it off

@@ -141,11 +141,6 @@ class AttachmentDeclaration(BaseModel):
     sha256: str = Field(pattern=r"^[0-9a-fA-F]{64}$")
 
 
-def attachment_budget_left(budget: int, declared: list[AttachmentDeclaration]) -> int:
-    """What is left of one message's budget once `declared` are counted; negative: over it."""
-    return budget - sum(a.size for a in declared)
-
-
 class Message(BaseModel):
     model_config = ConfigDict(frozen=True)
 

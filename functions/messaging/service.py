@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -41,7 +41,6 @@ from functions.messaging.models import (
     NewConversation,
     Pharmacy,
     Reply,
-    attachment_budget_left,
     ends_exchange,
     has_html,
     sanitised_html,
@@ -189,7 +188,7 @@ def receive(deps: MessagingDeps, who: Professional | Organisation, raw_ins: str,
         message_id=new_id("msg"), conversation_id="", direction="IN", sender=sender, at=deps.clock.now(),
         subject=body.subject.strip(), content=content,
         ends_exchange=ends_exchange(body.subject, "FIN" if body.end_exchange else None),
-        reply_policy=body.reply_options, attachments=_declared(deps, body.attachments),
+        reply_policy=body.reply_options, attachments=_declared(body.attachments, deps.attachment_budget_bytes),
         recipients=tuple(body.recipients), reply_to=body.reply_to, receipt_to=body.receipt_to))
     _commit(deps, arrival.entry)
     arrived(deps, arrival)
@@ -256,20 +255,22 @@ def _budget(deps: MessagingDeps, message: Message) -> int:
     return holder_budget(deps) if message.direction == "OUT" else deps.attachment_budget_bytes
 
 
-def _declared(deps: MessagingDeps, declared: list[AttachmentDeclaration], already: int = 0,
-              budget: int | None = None) -> tuple[Attachment, ...]:
-    """Attachments declared like documents, checked before anything is written: each of a type A.6 allows
-    (415 otherwise), together (with the `already` bytes the message carries) within the message's budget (413
-    `attachment_budget_exceeded` otherwise)."""
-    for a in declared:
-        if a.content_type not in ATTACHMENT_TYPES:
-            allowed = ", ".join(sorted(ATTACHMENT_TYPES))
-            raise UnsupportedMediaType(f"an attachment's content_type must be one of: {allowed}",
-                                       code="attachment_type_not_allowed")
-    limit = deps.attachment_budget_bytes if budget is None else budget
-    if attachment_budget_left(limit - already, declared) < 0:
+def _carriable(content_types: Iterable[str], total: int, budget: int, what: str) -> None:
+    """What a message may carry (A.6): each file of a type the app offers (415 otherwise), together within the
+    message's budget (413 `attachment_budget_exceeded` otherwise)."""
+    if any(t not in ATTACHMENT_TYPES for t in content_types):
+        allowed = ", ".join(sorted(ATTACHMENT_TYPES))
+        raise UnsupportedMediaType(f"{what} must be one of: {allowed}", code="attachment_type_not_allowed")
+    if total > budget:
         raise PayloadTooLarge("La taille du ou des documents dépasse la limite autorisée.",
                               code="attachment_budget_exceeded")
+
+
+def _declared(declared: list[AttachmentDeclaration], budget: int, already: int = 0) -> tuple[Attachment, ...]:
+    """Attachments declared like documents, checked before anything is written (`_carriable`, with the `already`
+    bytes the message carries), each PENDING until the verifier holds its upload to the declaration."""
+    _carriable([a.content_type for a in declared], already + sum(a.size for a in declared), budget,
+               "an attachment's content_type")
     return tuple(Attachment(attachment_id=new_id("att"), name=a.name.strip() or "piece-jointe",
                             content_type=a.content_type, size=a.size, sha256=a.sha256.lower(),
                             state=AttachmentState.PENDING) for a in declared)
@@ -432,14 +433,16 @@ def _outgoing(deps: MessagingDeps, space: str, message: Message) -> tuple[list[S
 
 @dataclass(frozen=True)
 class Attached:
-    """The record documents a holder's message carries: its attachments, their bytes, and a trace per document."""
+    """What a holder's message carries: the record documents with their bytes (stored before the commit) and a
+    trace each, then the files they upload, PENDING until verified."""
 
-    attachments: tuple[Attachment, ...]
     files: tuple[tuple[Attachment, bytes], ...]
     traces: tuple[Trace, ...]
+    uploads: tuple[Attachment, ...]
 
-
-NO_DOCUMENTS = Attached((), (), ())
+    @property
+    def attachments(self) -> tuple[Attachment, ...]:
+        return tuple(a for a, _ in self.files) + self.uploads
 
 
 def _record_files(deps: MessagingDeps, space: str, document_ids: Sequence[str]) -> list[RecordFile]:
@@ -456,24 +459,18 @@ def _record_files(deps: MessagingDeps, space: str, document_ids: Sequence[str]) 
         if file is None:
             raise NotFound("document")
         found.append(file)
-    for file in found:
-        if file.content_type not in ATTACHMENT_TYPES:
-            allowed = ", ".join(sorted(ATTACHMENT_TYPES))
-            raise UnsupportedMediaType(f"a document attached to a message must be one of: {allowed}",
-                                       code="attachment_type_not_allowed")
-    if sum(f.size for f in found) > holder_budget(deps):
-        raise PayloadTooLarge("La taille du ou des documents dépasse la limite autorisée.",
-                              code="attachment_budget_exceeded")
+    _carriable([f.content_type for f in found], sum(f.size for f in found), holder_budget(deps),
+               "a document attached to a message")
     return found
 
 
-def _from_record(deps: MessagingDeps, who: Citizen, space: str, message_id: str, document_ids: Sequence[str],
-                 now: datetime) -> Attached:
-    """The documents checked (`_record_files`), then their bytes read (opened from the sealed record): each
-    becomes an attachment of the message, with its trace."""
+def _attached(deps: MessagingDeps, who: Citizen, space: str, message_id: str, document_ids: Sequence[str],
+              declared: list[AttachmentDeclaration], now: datetime) -> Attached:
+    """The record documents checked (`_record_files`) and the declared uploads within what is left of the
+    holder's budget, then the documents' bytes read (opened from the sealed record): each becomes an attachment
+    of the message, with its trace."""
     found = _record_files(deps, space, document_ids)
-    if not found:
-        return NO_DOCUMENTS
+    uploads = _declared(declared, holder_budget(deps), sum(f.size for f in found))  # before reading any bytes
     files: list[tuple[Attachment, bytes]] = []
     for file in found:
         data = file.read()
@@ -484,7 +481,7 @@ def _from_record(deps: MessagingDeps, who: Citizen, space: str, message_id: str,
     actor = Actor.acting_on(who, space)
     traces = tuple(Trace.new(space, now, actor, TraceAction.DOCUMENT_ATTACHED, f.document_id,
                              reason=f"message:{message_id}") for f in found)
-    return Attached(tuple(a for a, _ in files), tuple(files), traces)
+    return Attached(tuple(files), traces, uploads)
 
 
 def _sent_with(deps: MessagingDeps, space: str, message: Message, attached: Attached, entry: Entry) -> None:
@@ -567,13 +564,12 @@ def reply(deps: MessagingDeps, who: Citizen, space: str, conversation_id: str, b
         raise Conflict("Ce message n'autorise pas la réponse.", code="reply_not_allowed")
     now = deps.clock.now()
     mid = new_id("msg")
-    attached = _from_record(deps, who, space, mid, body.documents, now)
-    uploads = _declared(deps, body.attachments, sum(a.size for a in attached.attachments), holder_budget(deps))
+    attached = _attached(deps, who, space, mid, body.documents, body.attachments, now)
     message = Message(message_id=mid, conversation_id=conversation_id, direction="OUT", sender=None,
                       to=tuple(conversation.recipients(body.reply_type)), at=now,
                       subject=f"RE: {conversation.subject}"[:200], content=_content(body.content, None),
                       rfc822_id=rfc822_id(mid), in_reply_to=(conversation.references or (None,))[-1],
-                      references=conversation.references, attachments=attached.attachments + uploads)
+                      references=conversation.references, attachments=attached.attachments)
     trace = Trace.new(space, now, Actor.acting_on(who, space), TraceAction.MESSAGE_SENT,
                       reason=f"message:{message.message_id}")
     mail_staged, mails = _outgoing(deps, space, message)
@@ -785,11 +781,10 @@ def start_conversation(deps: MessagingDeps, who: Citizen, space: str, body: NewC
     now = deps.clock.now()
     mid = new_id("msg")
     conversation_id = new_id("conv")
-    attached = _from_record(deps, who, space, mid, body.documents, now)
-    uploads = _declared(deps, body.attachments, sum(a.size for a in attached.attachments), holder_budget(deps))
+    attached = _attached(deps, who, space, mid, body.documents, body.attachments, now)
     message = Message(message_id=mid, conversation_id=conversation_id, direction="OUT", sender=None,
                       to=(recipient,), at=now, subject=body.subject.strip(), content=_content(body.content, None),
-                      rfc822_id=rfc822_id(mid), attachments=attached.attachments + uploads)
+                      rfc822_id=rfc822_id(mid), attachments=attached.attachments)
     conversation = Conversation(holder_ins=space, conversation_id=conversation_id, subject=message.subject,
                                 writers=(recipient,), started_by_patient=True, last_message_at=now).sent(message)
     trace = Trace.new(space, now, Actor.acting_on(who, space), TraceAction.MESSAGE_SENT, reason=f"message:{mid}")

@@ -328,9 +328,9 @@ class MessagingErasure:
         self._bucket = attachments_bucket
 
     def erase_space(self, ins: str) -> int:
-        from functions.shared.erasing import delete_items, delete_versions
+        from functions.shared.erasing import delete_items, delete_versions, partition_keys
 
-        found = list(MessageItem.query(ins, consistent_read=True, attributes_to_get=["holder", "sk"]))
+        found = partition_keys(MessageItem, ins)
         # A mail's outbox key is its once-only key: a message's id, or `mdn-<id>` for its read receipt. Deleting
         # a key that is not there is free in the same batch; no Scan of the outbox's shards.
         message_ids = [item.sk.rsplit("#", 1)[-1] for item in found if "#M#" in item.sk]

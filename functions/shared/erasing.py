@@ -6,20 +6,26 @@ Never a Scan: the person's items are found by their partition key or by the keys
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, TypeVar
 
 from pynamodb.models import Model
 
 DELETE_OBJECTS_LIMIT = 1000
+M = TypeVar("M", bound=Model)
 
 
 def delete_partition(model: type[Model], hash_key: str) -> int:
     """Every item of one partition of `model`'s table (whatever their kind): returns how many."""
-    meta: Any = model
-    names = [meta._hash_keyname] + ([meta._range_keyname] if meta._range_keyname else [])
-    found = list(model.query(hash_key, consistent_read=True, attributes_to_get=names))
+    found = partition_keys(model, hash_key)
     delete_items(model, found)
     return len(found)
+
+
+def partition_keys(model: type[M], hash_key: str) -> list[M]:
+    """The items of one partition, keys only (one paged Query): what a deletion needs of them."""
+    meta: Any = model
+    names = [meta._hash_keyname] + ([meta._range_keyname] if meta._range_keyname else [])
+    return list(model.query(hash_key, consistent_read=True, attributes_to_get=names))
 
 
 def delete_items(model: type[Model], items: Iterable[Model]) -> None:
